@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything forklift's build, demo and tests need on a Debian machine.
+# Idempotent and quiet when everything is already present.
+set -euo pipefail
+
+APT_PACKAGES=(
+  qemu-utils            # qemu-img, qemu-nbd: image conversion and NBD exports in tests
+  nbdkit                # nbdkit servers and filters for fault injection
+  libnbd-bin            # nbdcopy, nbdinfo: reference tools
+  golang-go             # Go reference renderers and the vCenter simulator
+  golang-github-vmware-govmomi-dev      # govmomi simulator source (GOPATH mode)
+  golang-github-masterminds-sprig-dev   # sprig for the Go template reference
+  e2fsprogs             # mke2fs -d for demo disks
+  openssl               # test certificates for NBD over TLS
+  gnutls-bin            # certtool, used by qemu-nbd's TLS test setup
+  pkg-config
+)
+PIP_PACKAGES=(maturin pytest mypy)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing apt packages: ${missing[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+pip_missing=()
+for p in "${PIP_PACKAGES[@]}"; do
+  if ! python3 -m pip show -q "$p" >/dev/null 2>&1; then pip_missing+=("$p"); fi
+done
+if [ ${#pip_missing[@]} -gt 0 ]; then
+  echo "setup: installing pip packages: ${pip_missing[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo is required (install a Rust toolchain with rustup)" >&2
+  exit 1
+fi
