@@ -16,5 +16,6 @@
 //! ```
 
 pub mod error;
+pub mod resources;
 
 pub use error::{Error, Result};
