@@ -6,7 +6,7 @@
 //! and CRD defaults apply when a field is absent. A saved object is therefore what
 //! `kubectl apply` accepts, and loading it again gives an equal value.
 //!
-//! Loading from text with diagnostics lives in [`crate::manifest`]; this module only holds
+//! Loading from text with diagnostics lives in `crate::manifest`; this module only holds
 //! the data model.
 
 #[macro_use]
