@@ -16,6 +16,7 @@
 //! ```
 
 pub mod error;
+pub mod manifest;
 pub mod resources;
 
 pub use error::{Error, Result};

@@ -40,9 +40,15 @@ pub struct ObjectMeta {
     /// Deletion time (RFC 3339), set when deletion was requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<String>,
+    /// Seconds allowed for graceful deletion, set with `deletionTimestamp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_grace_period_seconds: Option<i64>,
     /// Finalizers that must be removed before the object is deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
+    /// Server-side-apply field ownership, kept verbatim so exported objects load without warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_fields: Vec<serde_json::Value>,
 }
 
 impl ObjectMeta {
