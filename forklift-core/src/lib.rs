@@ -15,6 +15,7 @@
 //!        └──── forklift-core   (this crate: no I/O)
 //! ```
 
+pub mod credentials;
 pub mod error;
 pub mod manifest;
 pub mod resources;
