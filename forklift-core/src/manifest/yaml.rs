@@ -95,9 +95,39 @@ fn string_text(s: &str) -> String {
     if is_plain_safe(s) {
         s.to_owned()
     } else {
-        // JSON string syntax is YAML double-quoted syntax; serializing a str cannot fail.
-        serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+        double_quoted(s)
     }
+}
+
+/// A YAML double-quoted scalar. Besides the usual escapes, characters YAML treats as line
+/// breaks or as non-printable (C0/C1 controls, NEL, LS, PS, BOM) are escaped, so a reader
+/// never folds or rejects them.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    let code = u32::from(c);
+    code < 0x20
+        || (0x7f..=0x9f).contains(&code)
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 /// Words YAML 1.1 or 1.2 resolve to booleans or null.
@@ -174,6 +204,14 @@ mod tests {
             "\"x\"",
             "x\ny",
             "ünï",
+            "a\u{85}b",
+            "\u{2028}",
+            "\u{feff}x",
+            "t\tab",
+            "nul\0",
+            "q\"\\",
+            "=",
+            "<<",
         ] {
             let text = string_text(s);
             assert!(text.starts_with('"'), "{s:?} must be quoted, got {text}");
