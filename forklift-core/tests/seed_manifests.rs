@@ -161,6 +161,7 @@ fn seed_values_are_typed_as_the_guide_means_them() {
 #[test]
 fn raw_placeholders_in_enum_fields_fail_naming_the_field() {
     let mut enum_failures = 0;
+    let placeholder = Regex::new(r"<[^<>\n]+>").unwrap();
     for (name, text) in seed_files() {
         let set = ManifestSet::parse(&name, &as_manifest(&name, &text));
         let errors: Vec<_> = set.diagnostics().iter().filter(|d| d.is_error()).collect();
@@ -179,7 +180,7 @@ fn raw_placeholders_in_enum_fields_fail_naming_the_field() {
         } else {
             // Placeholders in free-text fields load, each with a warning at its path.
             assert!(errors.is_empty(), "{name}: {errors:?}");
-            let placeholders = Regex::new(r"<[^<>\n]+>").unwrap().find_iter(&text).count();
+            let placeholders = placeholder.find_iter(&text).count();
             let warned = set
                 .diagnostics()
                 .iter()
