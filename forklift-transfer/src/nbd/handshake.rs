@@ -140,7 +140,9 @@ pub async fn negotiate<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
     })
 }
 
-async fn negotiate_structured<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(stream: &mut S) -> Result<bool> {
+async fn negotiate_structured<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+) -> Result<bool> {
     send_option(stream, OPT_STRUCTURED_REPLY, &[]).await?;
     let (header, payload) = read_reply(stream, OPT_STRUCTURED_REPLY).await?;
     match header.reply_type {
@@ -263,12 +265,18 @@ async fn export_name<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
 }
 
 /// Lists the metadata contexts matching `queries` (e.g. `qemu:dirty-bitmap:` lists every
-/// bitmap); the connection stays in negotiation.
+/// bitmap). Structured replies are negotiated first, as servers require; the connection
+/// stays in negotiation.
 pub async fn list_meta_contexts<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
     stream: &mut S,
     export: &str,
     queries: &[String],
 ) -> Result<Vec<String>> {
+    if !negotiate_structured(stream).await? {
+        return Err(Error::unsupported(
+            "Server does not support structured replies, so it has no metadata contexts",
+        ));
+    }
     send_option(
         stream,
         OPT_LIST_META_CONTEXT,

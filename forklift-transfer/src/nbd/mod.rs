@@ -21,3 +21,6 @@ pub mod uri;
 
 pub use client::{ConnectOptions, NbdClient};
 pub use uri::{Endpoint, NbdUri};
+
+#[cfg(test)]
+mod tests;
