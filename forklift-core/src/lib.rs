@@ -16,5 +16,6 @@
 //! ```
 
 pub mod error;
+pub mod inventory;
 
 pub use error::{Error, Result};
