@@ -17,5 +17,6 @@
 
 pub mod error;
 pub mod inventory;
+pub mod itinerary;
 
 pub use error::{Error, Result};
