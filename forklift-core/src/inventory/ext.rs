@@ -63,10 +63,36 @@ pub struct VsphereVmExt {
     pub usb_supported: bool,
     /// Storage used by the VM (committed bytes).
     pub storage_used: u64,
+    /// DRS is enabled on the VM's cluster.
+    pub drs_enabled: bool,
+    /// DPM is enabled on the VM's cluster.
+    pub dpm_enabled: bool,
+    /// HA is enabled on the VM's cluster.
+    pub ha_enabled: bool,
+    /// The VM has a VM-host affinity rule.
+    pub host_affinity: bool,
+    /// Guest filesystems reported by VMware Tools.
+    pub guest_disks: Vec<GuestDisk>,
     /// vSphere tags (category → tags) for tag mapping.
     pub tags: BTreeMap<String, Vec<String>>,
     /// Custom attributes.
     pub custom_attributes: BTreeMap<String, String>,
+}
+
+/// A guest filesystem reported by the guest tools.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GuestDisk {
+    /// Key of the virtual disk backing the filesystem (0 when unknown).
+    pub key: i32,
+    /// Mount point or drive (`/`, `/boot`, `C:\\`).
+    pub disk_path: String,
+    /// Capacity in bytes.
+    pub capacity: u64,
+    /// Free space in bytes.
+    pub free_space: u64,
+    /// Filesystem type (`xfs`, `ext4`, `btrfs`, `NTFS`).
+    pub filesystem_type: String,
 }
 
 /// oVirt VM detail.

@@ -14,6 +14,7 @@
 //! Both serialize to JSON with camelCase keys; `docs/inventory-format.md` documents the format.
 //! A user saves an inventory once and validates plans against it offline.
 
+pub mod concerns;
 mod destination;
 mod entities;
 mod ext;
@@ -27,9 +28,9 @@ pub use destination::{
 };
 pub use entities::{Host, Network, NetworkKind, Storage, StorageKind};
 pub use ext::{
-    DatastoreType, HostExt, HypervVmExt, KubevirtVmExt, KubevirtVolume, NetworkExt, OpenstackVmExt,
-    OvaVmExt, OvirtVmExt, ProviderExt, StorageExt, VmExt, VsphereDatastoreExt, VsphereHostExt,
-    VsphereVmExt,
+    DatastoreType, GuestDisk, HostExt, HypervVmExt, KubevirtVmExt, KubevirtVolume, NetworkExt,
+    OpenstackVmExt, OvaVmExt, OvirtVmExt, ProviderExt, StorageExt, VmExt, VsphereDatastoreExt,
+    VsphereHostExt, VsphereVmExt,
 };
 pub use source::{InventoryIndex, Lookup, ProviderKind, SourceInventory};
 pub use vm::{
