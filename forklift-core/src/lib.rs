@@ -16,6 +16,7 @@
 //! ```
 
 pub mod error;
+pub mod inventory;
 pub mod itinerary;
 
 pub use error::{Error, Result};
