@@ -17,5 +17,6 @@
 
 pub mod error;
 pub mod itinerary;
+pub mod scheduling;
 
 pub use error::{Error, Result};
