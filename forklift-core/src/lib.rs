@@ -18,5 +18,6 @@
 pub mod error;
 pub mod itinerary;
 pub mod scheduling;
+pub mod sizing;
 
 pub use error::{Error, Result};
