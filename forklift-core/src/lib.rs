@@ -17,6 +17,7 @@
 
 pub mod error;
 pub mod itinerary;
+pub mod render;
 pub mod scheduling;
 pub mod sizing;
 
