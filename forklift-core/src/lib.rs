@@ -18,5 +18,8 @@
 pub mod error;
 pub mod inventory;
 pub mod itinerary;
+pub mod render;
+pub mod scheduling;
+pub mod sizing;
 
 pub use error::{Error, Result};
