@@ -2,7 +2,7 @@
 //!
 //! Every long call of the API becomes a [`Task`]: a future spawned on the runtime whose
 //! outcome is kept until Python asks for it. The synchronous API waits on it in short slices
-//! so Ctrl-C still works; the asyncio API (in `forklift/_aio.py`) completes an asyncio future
+//! so Ctrl-C still works; the asyncio API (in `forklift/_tasks.py`) completes an asyncio future
 //! from a done-callback. Cancellation is a tokio-util token shared with the library code.
 
 use std::future::Future;
@@ -213,24 +213,6 @@ where
         finisher.finish(outcome);
     });
     Ok(Task { shared })
-}
-
-/// Runs `future` as a task and waits for it; Ctrl-C cancels it and raises `KeyboardInterrupt`.
-pub(crate) fn run<F>(
-    py: Python<'_>,
-    context: Context,
-    on_cancel: OnCancel,
-    future: F,
-) -> PyResult<Py<PyAny>>
-where
-    F: Future<Output = Result<Output>> + Send + 'static,
-{
-    let task = spawn(context, on_cancel, future)?;
-    if let Err(interrupt) = task.wait(py, None) {
-        task.cancel();
-        return Err(interrupt);
-    }
-    task.result(py, None)
 }
 
 #[pymethods]

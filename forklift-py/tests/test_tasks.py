@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import os
 import threading
@@ -10,7 +11,7 @@ import time
 import pytest
 
 import forklift
-from forklift import _aio, _native
+from forklift import _native, _tasks
 
 
 def test_version_matches_the_crate() -> None:
@@ -103,7 +104,7 @@ def test_done_callbacks_run_once_finished() -> None:
 
 def test_async_wait_completes_on_the_loop() -> None:
     async def main() -> list[float]:
-        return list(await asyncio.gather(*(_aio.wait(_native._sleep(0.05)) for _ in range(20))))
+        return list(await asyncio.gather(*(_tasks.wait(_native._sleep(0.05)) for _ in range(20))))
 
     started = time.monotonic()
     assert asyncio.run(main()) == [0.05] * 20
@@ -115,7 +116,7 @@ def test_cancelling_the_asyncio_task_cancels_the_operation() -> None:
     native = _native._sleep(30)
 
     async def main() -> None:
-        waiter = asyncio.ensure_future(_aio.wait(native))
+        waiter = asyncio.ensure_future(_tasks.wait(native))
         await asyncio.sleep(0.01)
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -140,3 +141,17 @@ def test_runtime_works_in_a_forked_child() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert _native._sleep(0.01).result() == 0.01
+
+
+def test_ctrl_c_interrupts_a_blocking_wait_and_cancels_the_task() -> None:
+    task = _native._sleep(30)
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _tasks.run(task)
+    timer.join()
+    assert time.monotonic() - started < 5
+    assert task.cancelled
+    with pytest.raises(forklift.CancelledError):
+        task.result(timeout=5)

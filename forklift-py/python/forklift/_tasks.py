@@ -1,4 +1,4 @@
-"""Awaiting native tasks from asyncio without blocking the event loop."""
+"""Waiting for native tasks: blocking (Ctrl-C cancels) or from asyncio (never blocks the loop)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,19 @@ from ._native import Task
 
 T = TypeVar("T")
 
-__all__ = ["wait"]
+__all__ = ["run", "wait"]
+
+
+def run(task: Task[T]) -> T:
+    """Waits for ``task`` with the GIL released and returns its result.
+
+    An exception while waiting (``KeyboardInterrupt`` from Ctrl-C) cancels the task.
+    """
+    try:
+        return task.result()
+    except BaseException:
+        task.cancel()
+        raise
 
 
 async def wait(task: Task[T]) -> T:
