@@ -15,11 +15,14 @@
 //!        └──── forklift-core   (this crate: no I/O)
 //! ```
 
+pub mod credentials;
 pub mod error;
 pub mod inventory;
 pub mod itinerary;
 pub mod render;
 pub mod scheduling;
 pub mod sizing;
+pub mod manifest;
+pub mod resources;
 
 pub use error::{Error, Result};
