@@ -16,5 +16,6 @@
 //! ```
 
 pub mod error;
+pub mod template;
 
 pub use error::{Error, Result};
