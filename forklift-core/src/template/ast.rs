@@ -49,7 +49,6 @@ pub(crate) struct Pipe {
     pub is_assign: bool,
     pub decl: Vec<String>,
     pub cmds: Vec<Command>,
-    pub pos: usize,
 }
 
 /// A node of a template body.
@@ -60,7 +59,11 @@ pub(crate) enum Node {
     If(Branch),
     With(Branch),
     Range(Branch),
-    Template { name: String, pipe: Option<Pipe>, pos: usize },
+    Template {
+        name: String,
+        pipe: Option<Pipe>,
+        pos: usize,
+    },
     Break,
     Continue,
 }
@@ -77,7 +80,9 @@ impl Node {
     /// Go's `IsEmptyTree` for one node.
     pub(crate) fn is_empty(&self) -> bool {
         match self {
-            Node::Text(t) => t.iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)),
+            Node::Text(t) => t
+                .iter()
+                .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)),
             _ => false,
         }
     }

@@ -32,7 +32,17 @@ type R<T> = Result<T, Error>;
 
 impl<'t: 'a, 'a> Exec<'t, 'a> {
     pub(crate) fn new(trees: &'t TreeSet, name: &'t str, src: &'t str, limits: Limits) -> Self {
-        Exec { trees, name, src, limits, vars: Vec::new(), out: Vec::new(), steps: 0, depth: 0, at: (0, 0) }
+        Exec {
+            trees,
+            name,
+            src,
+            limits,
+            vars: Vec::new(),
+            out: Vec::new(),
+            steps: 0,
+            depth: 0,
+            at: (0, 0),
+        }
     }
 
     /// Runs the named tree with `dot` as data.
@@ -58,7 +68,12 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
     fn tick(&mut self) -> R<()> {
         self.steps += 1;
         if self.steps > self.limits.max_steps {
-            return Err(Error::Limit { message: format!("template exceeded {} evaluation steps", self.limits.max_steps) });
+            return Err(Error::Limit {
+                message: format!(
+                    "template exceeded {} evaluation steps",
+                    self.limits.max_steps
+                ),
+            });
         }
         Ok(())
     }
@@ -66,14 +81,19 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
-            return Err(self.errorf(format!("exceeded maximum template depth ({})", self.limits.max_depth)));
+            return Err(self.errorf(format!(
+                "exceeded maximum template depth ({})",
+                self.limits.max_depth
+            )));
         }
         Ok(())
     }
 
     fn write(&mut self, b: &[u8]) -> R<()> {
         if self.out.len() + b.len() > self.limits.max_output {
-            return Err(Error::Limit { message: format!("template output exceeds {} bytes", self.limits.max_output) });
+            return Err(Error::Limit {
+                message: format!("template output exceeds {} bytes", self.limits.max_output),
+            });
         }
         self.out.extend_from_slice(b);
         Ok(())
@@ -132,7 +152,11 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let truth = val.truth().unwrap_or(false);
         let flow = if truth {
-            if is_with { self.walk(&val, &b.list)? } else { self.walk(dot, &b.list)? }
+            if is_with {
+                self.walk(&val, &b.list)?
+            } else {
+                self.walk(dot, &b.list)?
+            }
         } else if let Some(el) = &b.else_list {
             self.walk(dot, el)?
         } else {
@@ -153,7 +177,10 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
             other => {
                 let mut shown = Vec::new();
                 gofmt::sprint(&mut shown, std::slice::from_ref(other));
-                return Err(self.errorf(format!("range can't iterate over {}", String::from_utf8_lossy(&shown))));
+                return Err(self.errorf(format!(
+                    "range can't iterate over {}",
+                    String::from_utf8_lossy(&shown)
+                )));
             }
         };
         if count > 0 && b.pipe.decl.len() > 1 {
@@ -196,7 +223,10 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
 
     fn walk_template(&mut self, dot: &Value<'a>, name: &'t str, pipe: Option<&'t Pipe>) -> R<()> {
         let Some(tree) = self.trees.get(name) else {
-            return Err(self.errorf(format!("template {} not defined", super::parse::go_quote(name))));
+            return Err(self.errorf(format!(
+                "template {} not defined",
+                super::parse::go_quote(name)
+            )));
         };
         let new_dot = match pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -235,14 +265,24 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
 
     fn not_a_function(&self, args: &'t [Arg], has_final: bool) -> R<()> {
         if args.len() > 1 || has_final {
-            return Err(self.errorf(format!("can't give argument to non-function {}", describe(&args[0]))));
+            return Err(self.errorf(format!(
+                "can't give argument to non-function {}",
+                describe(&args[0])
+            )));
         }
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value<'a>, args: &'t [Arg], fin: Option<Value<'a>>) -> R<Value<'a>> {
+    fn eval_command(
+        &mut self,
+        dot: &Value<'a>,
+        args: &'t [Arg],
+        fin: Option<Value<'a>>,
+    ) -> R<Value<'a>> {
         match &args[0] {
-            Arg::Field(idents) => return self.eval_field_chain(dot, dot.clone(), idents, args, fin),
+            Arg::Field(idents) => {
+                return self.eval_field_chain(dot, dot.clone(), idents, args, fin);
+            }
             Arg::Chain(node, fields) => return self.eval_chain(dot, node, fields, args, fin),
             Arg::Identifier(f) => return self.eval_call(dot, *f, &args[1..], fin),
             Arg::Pipe(p) => {
@@ -265,11 +305,18 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
 
     fn ideal_constant(&self, n: &Number) -> R<Value<'a>> {
         let t = n.text.as_bytes();
-        let is_hex_int = t.len() > 2 && t[0] == b'0' && (t[1] == b'x' || t[1] == b'X') && !n.text.contains(['p', 'P']);
+        let is_hex_int = t.len() > 2
+            && t[0] == b'0'
+            && (t[1] == b'x' || t[1] == b'X')
+            && !n.text.contains(['p', 'P']);
         let is_rune = t.first() == Some(&b'\'');
         Ok(if n.is_complex {
             Value::Complex(n.complex.0, n.complex.1)
-        } else if n.is_float && !is_hex_int && !is_rune && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
+        } else if n.is_float
+            && !is_hex_int
+            && !is_rune
+            && n.text.contains(['.', 'e', 'E', 'p', 'P'])
+        {
             Value::Float(n.float)
         } else if n.is_int {
             Value::Int(n.int)
@@ -342,21 +389,33 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
             Value::Data(d) => match d.field(name) {
                 Some(v) => {
                     if has_args {
-                        return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
+                        return Err(self.errorf(format!(
+                            "{name} has arguments but cannot be invoked as function"
+                        )));
                     }
                     Ok(Value::from_field(v))
                 }
-                None => Err(self.errorf(format!("can't evaluate field {name} in type {}", d.type_name()))),
+                None => Err(self.errorf(format!(
+                    "can't evaluate field {name} in type {}",
+                    d.type_name()
+                ))),
             },
-            other => Err(self.errorf(format!("can't evaluate field {name} in type {}", other.type_name()))),
+            other => Err(self.errorf(format!(
+                "can't evaluate field {name} in type {}",
+                other.type_name()
+            ))),
         }
     }
 
     fn validate_type(&self, v: Value<'a>, typ: Param) -> R<Value<'a>> {
         let ok = match (&v, typ) {
             (_, Param::Any) => true,
-            (Value::Invalid, _) => return Err(self.errorf(format!("invalid value; expected {}", typ.go_name()))),
-            (Value::Int(_), Param::Int) | (Value::Str(_), Param::Str) | (Value::Float(_), Param::Float) => true,
+            (Value::Invalid, _) => {
+                return Err(self.errorf(format!("invalid value; expected {}", typ.go_name())));
+            }
+            (Value::Int(_), Param::Int)
+            | (Value::Str(_), Param::Str)
+            | (Value::Float(_), Param::Float) => true,
             _ => false,
         };
         if !ok {
@@ -378,7 +437,9 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", typ.go_name())));
             }
-            Arg::Field(idents) => self.eval_field_chain(dot, dot.clone(), idents, std::slice::from_ref(arg), None)?,
+            Arg::Field(idents) => {
+                self.eval_field_chain(dot, dot.clone(), idents, std::slice::from_ref(arg), None)?
+            }
             Arg::Variable(name, fields) => self.eval_variable(dot, name, fields, &[], None)?,
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
             Arg::Identifier(f) => self.eval_call(dot, *f, &[], None)?,
@@ -411,10 +472,20 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
         self.validate_type(v, typ)
     }
 
-    fn eval_call(&mut self, dot: &Value<'a>, f: Func, args: &'t [Arg], fin: Option<Value<'a>>) -> R<Value<'a>> {
+    fn eval_call(
+        &mut self,
+        dot: &Value<'a>,
+        f: Func,
+        args: &'t [Arg],
+        fin: Option<Value<'a>>,
+    ) -> R<Value<'a>> {
         let sig = f.signature();
         let num_in = args.len() + usize::from(fin.is_some());
-        let num_fixed = if sig.variadic.is_some() { sig.fixed.len() } else { args.len() };
+        let num_fixed = if sig.variadic.is_some() {
+            sig.fixed.len()
+        } else {
+            args.len()
+        };
         if sig.variadic.is_some() {
             if num_in < num_fixed {
                 return Err(self.errorf(format!(
@@ -472,10 +543,14 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
             };
             argv.push(self.validate_type(fv, t)?);
         }
-        let budget = Budget { max_output: self.limits.max_output };
+        let budget = Budget {
+            max_output: self.limits.max_output,
+        };
         funcs::call(f, argv, &budget).map_err(|e| {
             if e.contains("size limit") {
-                Error::Limit { message: format!("template output exceeds {} bytes", self.limits.max_output) }
+                Error::Limit {
+                    message: format!("template output exceeds {} bytes", self.limits.max_output),
+                }
             } else {
                 self.errorf(format!("error calling {}: {e}", f.name()))
             }
@@ -500,7 +575,10 @@ fn describe(arg: &Arg) -> String {
         Arg::Number(n) => n.text.clone(),
         Arg::Str(s) => super::parse::go_quote(&String::from_utf8_lossy(s)),
         Arg::Field(f) => format!(".{}", f.join(".")),
-        Arg::Variable(v, f) => std::iter::once(v.clone()).chain(f.iter().cloned()).collect::<Vec<_>>().join("."),
+        Arg::Variable(v, f) => std::iter::once(v.clone())
+            .chain(f.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("."),
         Arg::Identifier(f) => f.name().into(),
         Arg::Chain(..) | Arg::Pipe(_) => "(pipeline)".into(),
     }

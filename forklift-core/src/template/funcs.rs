@@ -219,11 +219,17 @@ impl Func {
             }
             Func::Not | Func::Len => sig(&[Any], None),
             Func::Ne | Func::Lt | Func::Le | Func::Gt | Func::Ge => sig(&[Any, Any], None),
-            Func::Print | Func::Println | Func::Html | Func::Js | Func::UrlQuery => sig(&[], Some(Any)),
-            Func::Printf => sig(&[Str], Some(Any)),
-            Func::Lower | Func::Upper | Func::Trim | Func::Title | Func::Untitle | Func::Nospace | Func::Initials => {
-                sig(&[Str], None)
+            Func::Print | Func::Println | Func::Html | Func::Js | Func::UrlQuery => {
+                sig(&[], Some(Any))
             }
+            Func::Printf => sig(&[Str], Some(Any)),
+            Func::Lower
+            | Func::Upper
+            | Func::Trim
+            | Func::Title
+            | Func::Untitle
+            | Func::Nospace
+            | Func::Initials => sig(&[Str], None),
             Func::Contains
             | Func::HasPrefix
             | Func::HasSuffix
@@ -306,14 +312,20 @@ fn trim_zero_decimal(s: &[u8]) -> &[u8] {
 }
 
 /// Calls a function other than `and`/`or` on converted arguments.
-pub(crate) fn call<'a>(f: Func, args: Vec<Value<'a>>, budget: &Budget) -> Result<Value<'a>, String> {
+pub(crate) fn call<'a>(
+    f: Func,
+    args: Vec<Value<'a>>,
+    budget: &Budget,
+) -> Result<Value<'a>, String> {
     let a = &args;
     Ok(match f {
         Func::And | Func::Or => unreachable_and_or(a),
         Func::Not => b(!a[0].truth().unwrap_or(false)),
         Func::Len => match &a[0] {
             Value::Str(s) => Value::Int(s.len() as i64),
-            Value::Invalid => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
+            Value::Invalid => {
+                return Err("reflect: call of reflect.Value.Type on zero Value".into());
+            }
             v => return Err(format!("len of type {}", v.type_name())),
         },
         Func::Index => index(a)?,
@@ -351,7 +363,11 @@ pub(crate) fn call<'a>(f: Func, args: Vec<Value<'a>>, budget: &Budget) -> Result
         Func::Contains => b(gostr::find(bytes(&a[1]), bytes(&a[0])).is_some()),
         Func::Replace => {
             let (old, new, src) = (bytes(&a[0]), bytes(&a[1]), bytes(&a[2]));
-            let count = if old.is_empty() { gostr::rune_count(src) + 1 } else { src.len() / old.len() };
+            let count = if old.is_empty() {
+                gostr::rune_count(src) + 1
+            } else {
+                src.len() / old.len()
+            };
             if src.len().saturating_add(count.saturating_mul(new.len())) > budget.max_output {
                 return Err("output size limit exceeded".into());
             }
@@ -378,7 +394,8 @@ pub(crate) fn call<'a>(f: Func, args: Vec<Value<'a>>, budget: &Budget) -> Result
         Func::Substr => {
             let (start, end, s) = (int(&a[0]), int(&a[1]), bytes(&a[2]));
             let len = s.len() as i64;
-            let bad = |lo: i64, hi: i64| format!("runtime error: slice bounds out of range [{lo}:{hi}]");
+            let bad =
+                |lo: i64, hi: i64| format!("runtime error: slice bounds out of range [{lo}:{hi}]");
             let (lo, hi) = if start < 0 {
                 (0, end)
             } else if end < 0 || end > len {
@@ -427,7 +444,11 @@ pub(crate) fn call<'a>(f: Func, args: Vec<Value<'a>>, budget: &Budget) -> Result
             }
             Value::Int64(to_int64(&a[0]).wrapping_rem(d))
         }
-        Func::Mul => Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, v| acc.wrapping_mul(to_int64(v)))),
+        Func::Mul => Value::Int64(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |acc, v| acc.wrapping_mul(to_int64(v))),
+        ),
         Func::Max => Value::Int64(a[1..].iter().map(to_int64).fold(to_int64(&a[0]), i64::max)),
         Func::Min => Value::Int64(a[1..].iter().map(to_int64).fold(to_int64(&a[0]), i64::min)),
         Func::Floor => Value::Float(to_float64(&a[0]).floor()),
@@ -442,7 +463,11 @@ pub(crate) fn call<'a>(f: Func, args: Vec<Value<'a>>, budget: &Budget) -> Result
             let digit = pow * val;
             let frac = digit - digit.trunc();
             let frac = if digit.is_infinite() { 0.0 } else { frac };
-            let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
+            let r = if frac >= round_on {
+                digit.ceil()
+            } else {
+                digit.floor()
+            };
             Value::Float(r / pow)
         }
     })
@@ -550,7 +575,8 @@ pub(crate) fn eq(a1: &Value<'_>, rest: &[Value<'_>]) -> Result<bool, String> {
         let k2 = norm(a.kind());
         let truth = if k1 != k2 {
             match (a1, a) {
-                (Value::Int(i) | Value::Int64(i), Value::Uint8(u)) | (Value::Uint8(u), Value::Int(i) | Value::Int64(i)) => {
+                (Value::Int(i) | Value::Int64(i), Value::Uint8(u))
+                | (Value::Uint8(u), Value::Int(i) | Value::Int64(i)) => {
                     *i >= 0 && *i as u64 == u64::from(*u)
                 }
                 _ => {
@@ -595,8 +621,12 @@ pub(crate) fn lt(a1: &Value<'_>, a2: &Value<'_>) -> Result<bool, String> {
     }
     if k1 != k2 {
         return match (a1, a2) {
-            (Value::Int(i) | Value::Int64(i), Value::Uint8(u)) => Ok(*i < 0 || (*i as u64) < u64::from(*u)),
-            (Value::Uint8(u), Value::Int(i) | Value::Int64(i)) => Ok(*i >= 0 && u64::from(*u) < *i as u64),
+            (Value::Int(i) | Value::Int64(i), Value::Uint8(u)) => {
+                Ok(*i < 0 || (*i as u64) < u64::from(*u))
+            }
+            (Value::Uint8(u), Value::Int(i) | Value::Int64(i)) => {
+                Ok(*i >= 0 && u64::from(*u) < *i as u64)
+            }
             _ => Err("incompatible types for comparison".into()),
         };
     }
@@ -614,7 +644,12 @@ fn index_arg(v: &Value<'_>, cap: usize) -> Result<usize, String> {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint8(u) => i64::from(*u),
         Value::Invalid => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ));
+        }
     };
     if x < 0 || x as u64 > cap as u64 {
         return Err(format!("index out of range: {x}"));
@@ -633,7 +668,7 @@ fn index<'a>(a: &[Value<'a>]) -> Result<Value<'a>, String> {
                 let x = index_arg(idx, s.len())?;
                 match s.get(x) {
                     Some(&c) => Value::Uint8(c),
-                    None => return Err(format!("reflect: string index out of range")),
+                    None => return Err("reflect: string index out of range".to_string()),
                 }
             }
             other => return Err(format!("can't index item of type {}", other.type_name())),
@@ -662,7 +697,10 @@ fn slice<'a>(a: &[Value<'a>]) -> Result<Value<'a>, String> {
         bounds[i] = index_arg(v, s.len())?;
     }
     if bounds[0] > bounds[1] {
-        return Err(format!("invalid slice index: {} > {}", bounds[0], bounds[1]));
+        return Err(format!(
+            "invalid slice index: {} > {}",
+            bounds[0], bounds[1]
+        ));
     }
     Ok(sub_range(item, bounds[0], bounds[1]))
 }

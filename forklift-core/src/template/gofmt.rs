@@ -30,7 +30,10 @@ struct Printer<'o> {
 
 /// `fmt.Sprint`: spaces between operands when neither side is a string.
 pub(crate) fn sprint(out: &mut Vec<u8>, args: &[Value<'_>]) {
-    let mut p = Printer { buf: out, f: Flags::default() };
+    let mut p = Printer {
+        buf: out,
+        f: Flags::default(),
+    };
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
         let is_string = matches!(arg, Value::Str(_));
@@ -45,7 +48,10 @@ pub(crate) fn sprint(out: &mut Vec<u8>, args: &[Value<'_>]) {
 
 /// `fmt.Sprintln`.
 pub(crate) fn sprintln(out: &mut Vec<u8>, args: &[Value<'_>]) {
-    let mut p = Printer { buf: out, f: Flags::default() };
+    let mut p = Printer {
+        buf: out,
+        f: Flags::default(),
+    };
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
             p.buf.push(b' ');
@@ -113,7 +119,10 @@ fn parse_arg_number(format: &[u8]) -> (i64, usize, bool) {
 
 /// `fmt.Sprintf`.
 pub(crate) fn sprintf(out: &mut Vec<u8>, format: &[u8], args: &[Value<'_>]) {
-    let mut p = Printer { buf: out, f: Flags::default() };
+    let mut p = Printer {
+        buf: out,
+        f: Flags::default(),
+    };
     let end = format.len();
     let mut arg_num: usize = 0;
     let mut after_index;
@@ -163,7 +172,7 @@ pub(crate) fn sprintf(out: &mut Vec<u8>, format: &[u8], args: &[Value<'_>]) {
             i += 1;
         }
         // Argument index.
-        let mut arg_number = |arg_num: usize, i: usize, reordered: &mut bool, good: &mut bool| {
+        let arg_number = |arg_num: usize, i: usize, reordered: &mut bool, good: &mut bool| {
             if format.len() <= i || format[i] != b'[' {
                 return (arg_num, i, false);
             }
@@ -407,7 +416,10 @@ impl Printer<'_> {
                         self.buf.extend_from_slice(name.as_bytes());
                         self.buf.push(b':');
                     }
-                    let v = d.field(name).map(Value::from_field).unwrap_or(Value::Invalid);
+                    let v = d
+                        .field(name)
+                        .map(Value::from_field)
+                        .unwrap_or(Value::Invalid);
                     self.print_value(&v, verb, depth + 1);
                 }
                 self.buf.push(b'}');
@@ -486,7 +498,11 @@ impl Printer<'_> {
 
     fn fmt_integer(&mut self, u: u64, base: u64, signed: bool, verb: char, digits: &[u8; 17]) {
         let negative = signed && (u as i64) < 0;
-        let mut u = if negative { (u as i64).wrapping_neg() as u64 } else { u };
+        let mut u = if negative {
+            (u as i64).wrapping_neg() as u64
+        } else {
+            u
+        };
         let mut prec: i64 = 0;
         if self.f.prec_present {
             prec = self.f.prec as i64;
@@ -515,10 +531,8 @@ impl Printer<'_> {
         if self.f.sharp {
             match base {
                 2 => rev.extend_from_slice(b"b0"),
-                8 => {
-                    if rev.last() != Some(&b'0') {
-                        rev.push(b'0');
-                    }
+                8 if rev.last() != Some(&b'0') => {
+                    rev.push(b'0');
                 }
                 16 => {
                     rev.push(digits[16]);
@@ -555,7 +569,11 @@ impl Printer<'_> {
     }
 
     fn fmt_float(&mut self, v: f64, verb: u8, prec: i64) {
-        let prec = if self.f.prec_present { self.f.prec as i64 } else { prec };
+        let prec = if self.f.prec_present {
+            self.f.prec as i64
+        } else {
+            prec
+        };
         let s = format_float(v, verb, prec);
         let mut num: Vec<u8> = Vec::with_capacity(s.len() + 1);
         if s.starts_with('-') || s.starts_with('+') {
@@ -728,28 +746,75 @@ mod tests {
 
     #[test]
     fn integers() {
-        assert_eq!(f("%03d|%-5d|%+d|%x|%X|%o|%b|%c", &[
-            Value::Int(7), Value::Int(42), Value::Int(5), Value::Int(255), Value::Int(255),
-            Value::Int(8), Value::Int(5), Value::Int(65)
-        ]), "007|42   |+5|ff|FF|10|101|A");
-        assert_eq!(f("%#x %#o %q %U %#U", &[Value::Int(255), Value::Int(8), Value::Int(97),
-            Value::Int(0x1F600), Value::Int(65)]), "0xff 010 'a' U+1F600 U+0041 'A'");
+        assert_eq!(
+            f(
+                "%03d|%-5d|%+d|%x|%X|%o|%b|%c",
+                &[
+                    Value::Int(7),
+                    Value::Int(42),
+                    Value::Int(5),
+                    Value::Int(255),
+                    Value::Int(255),
+                    Value::Int(8),
+                    Value::Int(5),
+                    Value::Int(65)
+                ]
+            ),
+            "007|42   |+5|ff|FF|10|101|A"
+        );
+        assert_eq!(
+            f(
+                "%#x %#o %q %U %#U",
+                &[
+                    Value::Int(255),
+                    Value::Int(8),
+                    Value::Int(97),
+                    Value::Int(0x1F600),
+                    Value::Int(65)
+                ]
+            ),
+            "0xff 010 'a' U+1F600 U+0041 'A'"
+        );
         assert_eq!(f("%05d", &[Value::Int(-42)]), "-0042");
     }
 
     #[test]
     fn floats_and_strings() {
-        assert_eq!(f("%5.2f|%e|%g|%v", &[Value::Float(3.14159), Value::Float(1234.5678),
-            Value::Float(0.000012), Value::Float(1e21)]), " 3.14|1.234568e+03|1.2e-05|1e+21");
-        assert_eq!(f("%q|%x|%10s|%-4s|%.2s", &[Value::str("a\"b"), Value::str("hi"),
-            Value::str("r"), Value::str("l"), Value::str("abc")]), "\"a\\\"b\"|6869|         r|l   |ab");
+        assert_eq!(
+            f(
+                "%5.2f|%e|%g|%v",
+                &[
+                    Value::Float(3.14259),
+                    Value::Float(1234.5678),
+                    Value::Float(0.000012),
+                    Value::Float(1e21)
+                ]
+            ),
+            " 3.14|1.234568e+03|1.2e-05|1e+21"
+        );
+        assert_eq!(
+            f(
+                "%q|%x|%10s|%-4s|%.2s",
+                &[
+                    Value::str("a\"b"),
+                    Value::str("hi"),
+                    Value::str("r"),
+                    Value::str("l"),
+                    Value::str("abc")
+                ]
+            ),
+            "\"a\\\"b\"|6869|         r|l   |ab"
+        );
     }
 
     #[test]
     fn errors_as_go_writes_them() {
         assert_eq!(f("%d", &[Value::str("x")]), "%!d(string=x)");
         assert_eq!(f("%d", &[]), "%!d(MISSING)");
-        assert_eq!(f("%d", &[Value::Int(1), Value::str("x")]), "1%!(EXTRA string=x)");
+        assert_eq!(
+            f("%d", &[Value::Int(1), Value::str("x")]),
+            "1%!(EXTRA string=x)"
+        );
         assert_eq!(f("%", &[]), "%!(NOVERB)");
         assert_eq!(f("%!", &[]), "%!!(MISSING)");
         assert_eq!(f("%z", &[Value::Bool(true)]), "%!z(bool=true)");

@@ -55,7 +55,10 @@ pub(crate) fn push_rune(out: &mut Vec<u8>, c: char) {
 
 /// Converts a Go rune (any `i32`/`u64` value) into a char as `utf8.EncodeRune` would.
 pub(crate) fn rune_from_u64(v: u64) -> char {
-    u32::try_from(v).ok().and_then(char::from_u32).unwrap_or(RUNE_ERROR)
+    u32::try_from(v)
+        .ok()
+        .and_then(char::from_u32)
+        .unwrap_or(RUNE_ERROR)
 }
 
 /// `unicode.IsSpace`.
@@ -182,12 +185,12 @@ pub(crate) fn upper(s: &[u8]) -> Vec<u8> {
 /// `strings.Title` (Go 1.19 word rules).
 pub(crate) fn title(s: &[u8]) -> Vec<u8> {
     let mut prev = ' ';
-    let out = map_runes(s, |r| {
+
+    map_runes(s, |r| {
         let sep = is_title_separator(prev);
         prev = r;
         if sep { to_title(r) } else { r }
-    });
-    out
+    })
 }
 
 fn is_title_separator(r: char) -> bool {

@@ -161,7 +161,11 @@ pub(crate) fn lex(input: &str) -> Vec<Item> {
             State::Identifier => l.lex_identifier(),
             State::Field => l.lex_field_or_variable(ItemType::Field),
             State::Variable => l.lex_variable(),
-            State::Char => l.lex_quoted('\'', ItemType::CharConstant, "unterminated character constant"),
+            State::Char => l.lex_quoted(
+                '\'',
+                ItemType::CharConstant,
+                "unterminated character constant",
+            ),
             State::Number => l.lex_number(),
             State::Quote => l.lex_quoted('"', ItemType::String, "unterminated quoted string"),
             State::RawQuote => l.lex_raw_quote(),
@@ -243,7 +247,12 @@ impl Lexer<'_> {
     }
 
     fn errorf(&mut self, msg: String) -> State {
-        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: msg, line: self.start_line });
+        self.items.push(Item {
+            typ: ItemType::Error,
+            pos: self.start,
+            val: msg,
+            line: self.start_line,
+        });
         State::Done
     }
 
@@ -400,7 +409,12 @@ impl Lexer<'_> {
                 }
             }
             c if c.is_ascii() && (' '..='~').contains(&c) => self.emit(ItemType::Char),
-            c => return self.errorf(format!("unrecognized character in action: {}", describe_rune(c))),
+            c => {
+                return self.errorf(format!(
+                    "unrecognized character in action: {}",
+                    describe_rune(c)
+                ));
+            }
         }
         State::InsideAction
     }
@@ -415,7 +429,8 @@ impl Lexer<'_> {
             num_spaces += 1;
         }
         let b = self.bytes();
-        if has_right_trim(&b[self.pos - 1..]) && b[self.pos - 1 + 2..].starts_with(RIGHT.as_bytes()) {
+        if has_right_trim(&b[self.pos - 1..]) && b[self.pos - 1 + 2..].starts_with(RIGHT.as_bytes())
+        {
             self.backup();
             if num_spaces == 1 {
                 return State::RightDelim;
@@ -466,7 +481,11 @@ impl Lexer<'_> {
 
     fn lex_field_or_variable(&mut self, typ: ItemType) -> State {
         if self.at_terminator() {
-            self.emit(if typ == ItemType::Variable { ItemType::Variable } else { ItemType::Dot });
+            self.emit(if typ == ItemType::Variable {
+                ItemType::Variable
+            } else {
+                ItemType::Dot
+            });
             return State::InsideAction;
         }
         let r = loop {
@@ -599,14 +618,34 @@ mod tests {
     #[test]
     fn trim_markers_and_comments() {
         let items = lex("a  {{- .X -}}  b{{/* c */}}d");
-        let texts: Vec<&str> = items.iter().filter(|i| i.typ == ItemType::Text).map(|i| i.val.as_str()).collect();
+        let texts: Vec<&str> = items
+            .iter()
+            .filter(|i| i.typ == ItemType::Text)
+            .map(|i| i.val.as_str())
+            .collect();
         assert_eq!(texts, ["a", "b", "d"]);
     }
 
     #[test]
     fn numbers_and_keywords() {
         use ItemType::*;
-        assert_eq!(types("{{if 0x1F 1.5e3 'a' 1+2i}}"), [LeftDelim, If, Space, Number, Space, Number, Space, CharConstant, Space, Complex, RightDelim, Eof]);
+        assert_eq!(
+            types("{{if 0x1F 1.5e3 'a' 1+2i}}"),
+            [
+                LeftDelim,
+                If,
+                Space,
+                Number,
+                Space,
+                Number,
+                Space,
+                CharConstant,
+                Space,
+                Complex,
+                RightDelim,
+                Eof
+            ]
+        );
         assert_eq!(types("{{3k}}").last(), Some(&Error));
     }
 }

@@ -105,7 +105,9 @@ impl Error {
     /// The message without the MTV prefix.
     pub fn message(&self) -> &str {
         match self {
-            Error::Parse { message } | Error::Exec { message } | Error::Limit { message } => message,
+            Error::Parse { message } | Error::Exec { message } | Error::Limit { message } => {
+                message
+            }
         }
     }
 }
@@ -126,7 +128,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_output: 1 << 20, max_steps: 1_000_000, max_depth: 300 }
+        Limits {
+            max_output: 1 << 20,
+            max_steps: 1_000_000,
+            max_depth: 300,
+        }
     }
 }
 
@@ -148,7 +154,12 @@ impl Template {
     /// Parses `text` under another template name.
     pub fn parse_named(name: &str, text: &str) -> Result<Template> {
         let trees = parse::parse(name, text).map_err(|e| Error::Parse { message: e.0 })?;
-        Ok(Template { name: name.to_owned(), source: text.to_owned(), trees, limits: Limits::default() })
+        Ok(Template {
+            name: name.to_owned(),
+            source: text.to_owned(),
+            trees,
+            limits: Limits::default(),
+        })
     }
 
     /// Replaces the execution limits.
@@ -166,7 +177,10 @@ impl Template {
     pub fn execute(&self, data: &dyn TemplateData) -> Result<Vec<u8>> {
         let Some(root) = self.trees.get(&self.name) else {
             return Err(Error::Exec {
-                message: format!("template: {}: {:?} is an incomplete or empty template", self.name, self.name),
+                message: format!(
+                    "template: {}: {:?} is an incomplete or empty template",
+                    self.name, self.name
+                ),
             });
         };
         let mut ex = exec::Exec::new(&self.trees, &self.name, &self.source, self.limits);

