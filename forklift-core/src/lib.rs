@@ -24,5 +24,6 @@ pub mod scheduling;
 pub mod sizing;
 pub mod manifest;
 pub mod resources;
+pub mod template;
 
 pub use error::{Error, Result};
