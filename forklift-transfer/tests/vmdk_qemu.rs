@@ -292,3 +292,56 @@ fn zeroed_grain_entries_read_as_zero() {
     assert!(read_all(&image, 65536) == expected);
     assert_holes_are_zero(&image, &expected);
 }
+
+#[tokio::test]
+async fn block_source_reads_and_reports_allocation_for_the_copy_engine() {
+    use forklift_transfer::vmdk::VmdkSource;
+    use forklift_transfer::{BlockSource, ErrorKind, MetaContext};
+    if !have_qemu_img() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = raw_disk();
+    let path = convert(dir.path(), &raw, "streamOptimized");
+    let source = VmdkSource::new(VmdkImage::open(&path).unwrap());
+    assert!(source.describe().contains("streamOptimized"));
+    assert!(source.can_extents(&MetaContext::BaseAllocation));
+    let mut copy = vec![0u8; raw.len()];
+    let mut pos = 0u64;
+    let mut data_bytes = 0u64;
+    while pos < source.size() {
+        let extents = source
+            .extents(pos, source.size() - pos, &MetaContext::BaseAllocation)
+            .await
+            .unwrap();
+        for e in extents {
+            if !e.flags.is_zero() {
+                let buf = source
+                    .read_owned(e.offset, vec![0; e.length as usize])
+                    .await
+                    .unwrap();
+                copy[e.offset as usize..e.end() as usize].copy_from_slice(&buf);
+                data_bytes += e.length;
+            }
+            pos = e.end();
+        }
+    }
+    assert!(
+        copy == raw,
+        "copy that skips zero extents differs from the source"
+    );
+    assert!(
+        data_bytes < raw.len() as u64 / 2,
+        "holes were not reported ({data_bytes} data bytes)"
+    );
+    let err = source
+        .read_owned(raw.len() as u64 - 1, vec![0; 2])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutOfBounds);
+    let dirty = MetaContext::DirtyBitmap("b".into());
+    assert_eq!(
+        source.extents(0, 1, &dirty).await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+}

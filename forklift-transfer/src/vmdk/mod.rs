@@ -24,6 +24,7 @@ mod error;
 mod header;
 mod image;
 mod io;
+mod source;
 mod sparse;
 
 pub use descriptor::{Descriptor, ExtentAccess, ExtentKind, ExtentLine};
@@ -31,4 +32,5 @@ pub use error::{Error, Result};
 pub use header::{Compression, GD_AT_END, SECTOR_SIZE, SparseHeader};
 pub use image::{MapEntry, MapKind, OpenOptions, VmdkImage};
 pub use io::{FileWindow, MemoryWindow, ReadAt};
+pub use source::VmdkSource;
 pub use sparse::GrainLookup;
