@@ -403,7 +403,11 @@ fn scan_markers_index(src: &dyn ReadAt, h: &SparseHeader) -> Result<Vec<(u64, u6
             return Err(truncated(pos));
         }
         read_exact_at(src, &mut marker, pos, "stream marker")?;
-        let next = match Marker::parse(file, &marker)? {
+        let parsed = Marker::parse(file, &marker)?;
+        if !matches!(parsed, Marker::Grain { .. }) && pos + SECTOR_SIZE > len {
+            return Err(truncated(pos));
+        }
+        let next = match parsed {
             Marker::EndOfStream => break,
             Marker::Grain { lba, size } => {
                 if lba % h.grain_size != 0 || lba >= h.capacity {
