@@ -4,3 +4,5 @@
 //! and their vSphere, oVirt, OpenStack, OVA, KubeVirt and local implementations. Providers
 //! fill the provider-neutral inventory model of `forklift-core` and hand disks to
 //! `forklift-transfer` as block sources.
+
+pub mod ova;
