@@ -16,5 +16,6 @@
 //! ```
 
 pub mod error;
+pub mod itinerary;
 
 pub use error::{Error, Result};
