@@ -277,7 +277,7 @@ pub trait DiskAccess: Send + Sync {
         vm: &VmRef,
         disk: &DiskRef,
         snapshot: Option<&SnapshotRef>,
-    ) -> Result<Box<dyn crate::placeholder::BlockSource>>;
+    ) -> Result<Box<dyn forklift_transfer::block::BlockSource>>;
 }
 
 /// The implementation behind a [`Provider`]: it hands out the capabilities it offers.

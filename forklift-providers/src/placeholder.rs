@@ -9,4 +9,3 @@ pub enum PowerState {
 }
 #[derive(Debug, Default)]
 pub struct SourceInventory;
-pub trait BlockSource: Send + Sync {}

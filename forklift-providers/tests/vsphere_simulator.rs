@@ -183,3 +183,81 @@ async fn power_snapshot_and_cbt_round_trip() {
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
     provider.logout().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datastore_http_disk_reads_what_was_uploaded() {
+    use forklift_providers::capability::{DiskAccess, DiskRef};
+    use forklift_providers::vsphere::datastore::{datastore_url, split_datastore_path};
+    use forklift_providers::vsphere::devices::parse_devices;
+    let Some(sim) = Vcsim::start(&[]) else { return };
+    let provider = connect(&sim).await;
+    let vm = first_vm(&provider).await;
+    let props = provider
+        .client()
+        .retrieve_one(
+            &MoRef::new("VirtualMachine", vm.id()),
+            &["config.hardware.device"],
+        )
+        .await
+        .unwrap();
+    let devices = parse_devices(props.prop("config.hardware.device").unwrap());
+    let disk = devices.iter().find(|d| d.is_disk()).unwrap();
+    let file = disk.disk.as_ref().unwrap().file.clone();
+    let capacity = disk.capacity_bytes.unwrap() as u64;
+    assert_eq!(capacity, 1024 * 1024);
+
+    // Write 640 KiB of pattern into the flat extent; the rest of the disk reads as zeroes.
+    let (ds, path) = split_datastore_path(&file).unwrap();
+    let datacenter = provider.datacenter_of(&vm).await.unwrap();
+    assert_eq!(datacenter, "DC0");
+    let flat = path.replace(".vmdk", "-flat.vmdk");
+    let url = datastore_url(
+        provider.client().transport().sdk_url(),
+        &datacenter,
+        ds,
+        &flat,
+    );
+    let pattern: Vec<u8> = (0..640 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let cookie = provider.client().transport().cookie().unwrap();
+    let put = provider
+        .client()
+        .transport()
+        .http()
+        .put(url)
+        .header("Cookie", cookie.expose())
+        .body(pattern.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+
+    let source = provider
+        .open_disk(
+            &vm,
+            &DiskRef {
+                key: disk.key,
+                file: file.clone(),
+                capacity,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(source.size(), capacity);
+    let mut buf = vec![0xAAu8; 128 * 1024];
+    source.read_at(600 * 1024, &mut buf).await.unwrap();
+    assert_eq!(&buf[..40 * 1024], &pattern[600 * 1024..]);
+    assert!(buf[40 * 1024..].iter().all(|b| *b == 0));
+    let mut head = vec![0u8; 4096];
+    source.read_at(4096, &mut head).await.unwrap();
+    assert_eq!(&head[..], &pattern[4096..8192]);
+    assert!(source.read_at(capacity - 1, &mut [0u8; 2]).await.is_err());
+
+    let missing = DiskRef {
+        key: 1,
+        file: format!("[{ds}] nowhere/none.vmdk"),
+        capacity: 512,
+    };
+    let err = provider.open_disk(&vm, &missing, None).await.err().unwrap();
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+}

@@ -13,6 +13,7 @@
 
 mod client;
 mod config;
+pub mod datastore;
 pub mod devices;
 mod ops;
 mod soap;
@@ -99,6 +100,10 @@ impl ProviderBackend for VsphereProvider {
     }
 
     fn change_tracking(&self) -> Option<&dyn crate::capability::ChangeTracking> {
+        Some(self)
+    }
+
+    fn disks(&self) -> Option<&dyn crate::capability::DiskAccess> {
         Some(self)
     }
 }

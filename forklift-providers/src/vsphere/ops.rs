@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use tracing::info;
 
 use super::VsphereProvider;
+use super::datastore::{DatastoreFile, datastore_url, flat_extent_path, split_datastore_path};
 use super::devices::{parse_devices, trim_backing_file_name};
 use super::soap::MoRef;
 use super::xml::escape;
 use crate::capability::{
-    ChangeTracking, ChangedArea, DiskRef, PowerControl, PowerState, SnapshotRef, SnapshotRequest,
-    Snapshots, VmRef,
+    ChangeTracking, ChangedArea, DiskAccess, DiskRef, PowerControl, PowerState, SnapshotRef,
+    SnapshotRequest, Snapshots, VmRef,
 };
 use crate::error::{Error, Result};
 
@@ -34,6 +35,29 @@ pub(crate) fn power_state(text: &str) -> PowerState {
 }
 
 impl VsphereProvider {
+    /// Name of the datacenter holding `vm` (walks the `parent` chain).
+    pub async fn datacenter_of(&self, vm: &VmRef) -> Result<String> {
+        let mut current = vm_moref(vm);
+        // Inventories are shallow; the bound only guards against a cyclic answer.
+        for _ in 0..64 {
+            let props = self
+                .client
+                .retrieve_one(&current, &["name", "parent"])
+                .await?;
+            if current.kind == "Datacenter" {
+                return Ok(props.text("name").unwrap_or("").to_owned());
+            }
+            current = props
+                .prop("parent")
+                .and_then(MoRef::from_node)
+                .ok_or_else(|| Error::NotFound {
+                    kind: "datacenter of VM",
+                    id: vm.id().to_owned(),
+                })?;
+        }
+        Err(Error::protocol("parent", "inventory deeper than 64 levels"))
+    }
+
     async fn vm_props(&self, vm: &VmRef, paths: &[&str]) -> Result<super::ObjectContent> {
         self.client
             .retrieve_one(&vm_moref(vm), paths)
@@ -181,5 +205,39 @@ impl ChangeTracking for VsphereProvider {
                 change_id,
             )
             .await
+    }
+}
+
+#[async_trait]
+impl DiskAccess for VsphereProvider {
+    /// Reads the disk's flat extent over the datastore HTTP interface. Without VDDK this
+    /// serves flat (thick or thin) VMFS/NFS disks; with a snapshot it reads the base disk,
+    /// which holds the data as of the VM's oldest snapshot.
+    async fn open_disk(
+        &self,
+        vm: &VmRef,
+        disk: &DiskRef,
+        snapshot: Option<&SnapshotRef>,
+    ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
+        let base = match snapshot {
+            Some(_) => trim_backing_file_name(&disk.file),
+            None => disk.file.clone(),
+        };
+        let (datastore, path) = split_datastore_path(&base)?;
+        let datacenter = self.datacenter_of(vm).await?;
+        let url = datastore_url(
+            self.client.transport().sdk_url(),
+            &datacenter,
+            datastore,
+            &flat_extent_path(path),
+        );
+        let file = DatastoreFile::open(
+            self.client.transport().http().clone(),
+            url,
+            self.client.transport().cookie(),
+            Some(disk.capacity),
+        )
+        .await?;
+        Ok(Box::new(file))
     }
 }
