@@ -16,6 +16,7 @@
 //! ```
 
 pub mod error;
+pub mod naming;
 pub mod template;
 
 pub use error::{Error, Result};
