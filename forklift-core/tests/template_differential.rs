@@ -505,6 +505,11 @@ fn random_templates_render_exactly_like_go() {
     let range_ints = go_version().is_some_and(|v| v >= (1, 22));
     let cases = generate(n, range_ints);
     let go = run_go(&bin, &cases);
+    if let Some(n) = std::env::var("TEMPLATE_DIFF_DUMP").ok().and_then(|s| s.parse::<usize>().ok()) {
+        for (c, g) in cases.iter().zip(&go).filter(|(_, g)| g.output.is_some()).take(n) {
+            eprintln!("{:?} => {:?}", c.template, g.output);
+        }
+    }
     let (checked, outputs, mismatches) = compare(&cases, &go);
     eprintln!("{checked} templates compared, {outputs} rendered without error, {} mismatches", mismatches.len());
     assert!(checked * 100 >= n * 99, "too many Go panics skipped: {checked} of {n}");
