@@ -6,3 +6,10 @@
 //! `forklift-transfer` as block sources.
 
 pub mod ova;
+pub mod capability;
+pub mod error;
+pub mod vsphere;
+
+pub use capability::{Provider, ProviderConfig, ProviderType, open_provider};
+pub use error::{Error, Result};
+mod placeholder;

@@ -7,7 +7,9 @@
 
 pub mod block;
 pub mod error;
+pub mod nbd;
 pub mod vmdk;
+pub mod vddk;
 
 pub use block::{BlockSink, BlockSizes, BlockSource, Extent, ExtentFlags, MetaContext, ZeroFlags};
 pub use error::{Error, ErrorContext, ErrorKind, Op, Result, Severity};
