@@ -502,3 +502,79 @@ fn appliances_are_uploaded_like_upstream() {
     let json = serde_json::to_value(&listed[0]).unwrap();
     assert!(json.get("virtualSystems").is_some() && json.get("modified").is_some());
 }
+
+#[tokio::test]
+async fn provider_gives_the_core_inventory_and_disks_through_the_factory() {
+    use forklift_core::inventory::{DiskBus, Firmware, SourceInventory, StorageKind};
+    use forklift_providers::capability::{DiskRef, VmRef};
+    use forklift_providers::ova::OvaProvider;
+    use forklift_providers::{ProviderConfig, ProviderType, open_provider};
+    use forklift_transfer::MetaContext;
+
+    if !have_tools() {
+        return;
+    }
+    let fx = build_catalog();
+    let config = ProviderConfig::new(ProviderType::Ova, "my-ova", fx.root.display().to_string());
+    let provider = open_provider(&config).await.unwrap();
+    assert!(provider.power().err().unwrap().is_unsupported());
+    assert!(provider.snapshots().err().unwrap().is_unsupported());
+
+    let inv = OvaProvider::open(&config)
+        .unwrap()
+        .source_inventory()
+        .await
+        .unwrap();
+    assert_eq!(inv.provider_name, "my-ova");
+    assert_eq!(
+        inv.storages[0].name,
+        "Dummy storage for source provider my-ova"
+    );
+    assert_eq!(inv.storages.len(), 1 + 5);
+    assert!(inv.storages.iter().all(|s| s.kind == StorageKind::OvaDisk));
+    let vm = inv.vms.iter().find(|v| v.name == "vm-a").unwrap();
+    assert_eq!(
+        (vm.cpu_count, vm.memory_mib, vm.firmware),
+        (2, 1024, Firmware::Efi)
+    );
+    assert_eq!(vm.disks.len(), 2);
+    assert_eq!(vm.disks[0].capacity, 3 << 20);
+    assert_eq!(vm.disks[0].file, "a-disk1.vmdk");
+    assert_eq!(vm.disks[0].bus, DiskBus::Unknown);
+    assert!(
+        inv.storages
+            .iter()
+            .any(|s| s.id == vm.disks[0].storage && s.name == "a-disk1.vmdk")
+    );
+    assert_eq!(vm.nics[0].network.name, "VM Network");
+    assert!(inv.networks.iter().any(|n| n.id == vm.nics[0].network.id));
+    assert_eq!(vm.nics[0].mac, "00:50:56:00:00:01");
+    assert!(vm.concerns.is_empty(), "{:?}", vm.concerns);
+    assert_eq!(vm.ova().unwrap().export_source, "VMware");
+    assert_eq!(SourceInventory::from_json(&inv.to_json()).unwrap(), inv);
+
+    let disks = provider.disks().unwrap();
+    let disk = DiskRef {
+        key: 0,
+        file: "a-disk1.vmdk".into(),
+        capacity: 3 << 20,
+    };
+    let source = disks
+        .open_disk(&VmRef::new(&vm.id), &disk, None)
+        .await
+        .unwrap();
+    assert_eq!(source.size(), 3 << 20);
+    let data = source.read_owned(0, vec![0; 3 << 20]).await.unwrap();
+    assert!(data == fx.raws[0].1);
+    let extents = source
+        .extents(0, source.size(), &MetaContext::BaseAllocation)
+        .await
+        .unwrap();
+    assert!(extents.iter().any(|e| e.flags.is_hole()));
+    let err = disks
+        .open_disk(&VmRef::new("nope"), &disk, None)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("nope"), "{err}");
+}

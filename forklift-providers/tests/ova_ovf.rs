@@ -327,3 +327,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn inventory_vm_carries_upstream_concerns() {
+    use forklift_core::inventory::ConcernCategory;
+    use forklift_providers::ova::inventory;
+    let xml = r#"<Envelope xmlns:vbox="http://www.virtualbox.org/ovf/machine" xmlns:vmw="http://www.vmware.com/schema/ovf">
+      <References><File href="d.vmdk" id="f"/></References>
+      <DiskSection><Disk capacity="${size}" diskId="d" fileRef="f"/></DiskSection>
+      <VirtualSystem id="v"><Name>Bad_Name!</Name><VirtualHardwareSection>
+        <Item><ResourceType>6</ResourceType><InstanceID>3</InstanceID><ResourceSubType>lsilogic</ResourceSubType></Item>
+        <Item><ResourceType>17</ResourceType><InstanceID>9</InstanceID><Parent>3</Parent><HostResource>ovf:/disk/d</HostResource></Item>
+        <vmw:Config key="cpuHotAddEnabled" value="true"/>
+        <vmw:ExtraConfig key="sched.cpu.affinity" value="1"/>
+      </VirtualHardwareSection></VirtualSystem></Envelope>"#;
+    let env = ovf::parse("c.ovf", xml.as_bytes()).unwrap();
+    let vms = virtual_machines(&env, &package(PackageKind::Ova)).unwrap();
+    assert_eq!(vms[0].disks[0].controller, "scsi");
+    let vm = inventory::vm(&vms[0]);
+    let ids: Vec<&str> = vm.concerns.iter().map(|c| c.id.as_str()).collect();
+    for id in [
+        "ova.cpu_affinity.detected",
+        "ova.cpu_memory.hotplug.enabled",
+        "ova.source.unsupported",
+        "ova.disk.capacity.invalid",
+        "ova.name.invalid",
+    ] {
+        assert!(ids.contains(&id), "missing {id} in {ids:?}");
+    }
+    assert!(
+        vm.concerns
+            .iter()
+            .any(|c| c.category == ConcernCategory::Critical)
+    );
+    assert!(inventory::has_critical_concern(&vm));
+}
