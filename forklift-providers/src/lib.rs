@@ -5,6 +5,7 @@
 //! fill the provider-neutral inventory model of `forklift-core` and hand disks to
 //! `forklift-transfer` as block sources.
 
+pub mod ova;
 pub mod capability;
 pub mod error;
 pub mod vsphere;

@@ -7,6 +7,8 @@
 
 pub mod block;
 pub mod error;
+pub mod nbd;
+pub mod vmdk;
 pub mod vddk;
 
 pub use block::{BlockSink, BlockSizes, BlockSource, Extent, ExtentFlags, MetaContext, ZeroFlags};
