@@ -872,3 +872,266 @@ fn convert_vm(
     vm.concerns = vsphere_concerns(&vm);
     vm
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vsphere::xml::parse;
+
+    fn obj(kind: &str, value: &str, props: &[(&str, &str)]) -> ObjectContent {
+        ObjectContent {
+            obj: MoRef::new(kind, value),
+            props: props
+                .iter()
+                .map(|(name, xml)| {
+                    // `<x type=..>` stands for a MoRef-valued property: the val is the ref.
+                    let wrapped = match xml.strip_prefix("<x ") {
+                        Some(moref) => format!("<val {}", moref.replace("</x>", "</val>")),
+                        None => format!(
+                            r#"<val xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{xml}</val>"#
+                        ),
+                    };
+                    (name.to_string(), parse(&wrapped).unwrap())
+                })
+                .collect(),
+        }
+    }
+
+    const VM_CONFIG: &str = r#"
+        <uuid>4213a1b2-0000-0000-0000-000000000001</uuid><guestId>rhel9_64Guest</guestId>
+        <firmware>efi</firmware><bootOptions><efiSecureBootEnabled>true</efiSecureBootEnabled></bootOptions>
+        <changeTrackingEnabled>true</changeTrackingEnabled><template>false</template>
+        <hardware><numCPU>4</numCPU><numCoresPerSocket>2</numCoresPerSocket><memoryMB>8192</memoryMB>
+          <device xsi:type="VirtualLsiLogicController"><key>1000</key><busNumber>0</busNumber></device>
+          <device xsi:type="ParaVirtualSCSIController"><key>1001</key><busNumber>1</busNumber></device>
+          <device xsi:type="VirtualAHCIController"><key>15000</key><busNumber>0</busNumber></device>
+          <device xsi:type="VirtualNVMEController"><key>31000</key><busNumber>0</busNumber></device>
+          <device xsi:type="VirtualDisk"><key>2001</key><controllerKey>1001</controllerKey><unitNumber>0</unitNumber>
+            <capacityInBytes>2147483648</capacityInBytes>
+            <backing xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName>[ds1] vm1/vm1_2-000001.vmdk</fileName>
+              <datastore type="Datastore">datastore-11</datastore><diskMode>independent_persistent</diskMode>
+              <uuid>6000C29a-1</uuid><sharing>sharingMultiWriter</sharing></backing></device>
+          <device xsi:type="VirtualDisk"><key>2000</key><controllerKey>1000</controllerKey><unitNumber>0</unitNumber>
+            <capacityInBytes>10737418240</capacityInBytes>
+            <backing xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName>[ds1] vm1/vm1.vmdk</fileName>
+              <datastore type="Datastore">datastore-11</datastore><diskMode>persistent</diskMode></backing></device>
+          <device xsi:type="VirtualDisk"><key>16000</key><controllerKey>15000</controllerKey><unitNumber>1</unitNumber>
+            <capacityInKB>1024</capacityInKB>
+            <backing xsi:type="VirtualDiskRawDiskMappingVer1BackingInfo"><fileName>[ds1] vm1/rdm.vmdk</fileName>
+              <datastore type="Datastore">datastore-11</datastore><compatibilityMode>physicalMode</compatibilityMode>
+              <lunUuid>0200</lunUuid></backing></device>
+          <device xsi:type="VirtualDisk"><key>32000</key><controllerKey>31000</controllerKey><unitNumber>0</unitNumber>
+            <capacityInBytes>1073741824</capacityInBytes>
+            <backing xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName>[ds1] vm1/nvme.vmdk</fileName></backing></device>
+          <device xsi:type="VirtualVmxnet3"><key>4000</key><deviceInfo><label>Network adapter 1</label></deviceInfo>
+            <macAddress>00:50:56:aa:bb:01</macAddress>
+            <backing xsi:type="VirtualEthernetCardNetworkBackingInfo"><network type="Network">network-7</network></backing>
+            <connectable><startConnected>true</startConnected><connected>true</connected></connectable></device>
+          <device xsi:type="VirtualTPM"><key>11000</key></device>
+        </hardware>
+        <extraConfig><key>ctkEnabled</key><value>TRUE</value></extraConfig>
+        <extraConfig><key>scsi0:0.ctkEnabled</key><value>TRUE</value></extraConfig>
+        <extraConfig><key>scsi1:0.ctkEnabled</key><value>FALSE</value></extraConfig>
+        <extraConfig><key>sata0:1.ctkEnabled</key><value>true</value></extraConfig>"#;
+
+    const VM_GUEST: &str = r#"
+        <toolsStatus>toolsOk</toolsStatus><toolsRunningStatus>guestToolsRunning</toolsRunningStatus>
+        <hostName>web1</hostName>
+        <net><macAddress>00:50:56:aa:bb:01</macAddress>
+          <ipConfig>
+            <ipAddress><ipAddress>fe80::250:56ff:feaa:bb01</ipAddress><prefixLength>64</prefixLength></ipAddress>
+            <ipAddress><ipAddress>2001:db8::10</ipAddress><prefixLength>64</prefixLength><origin>manual</origin></ipAddress>
+            <ipAddress><ipAddress>192.0.2.10</ipAddress><prefixLength>24</prefixLength><origin>manual</origin></ipAddress>
+          </ipConfig></net>
+        <ipStack><dnsConfig><ipAddress>192.0.2.53</ipAddress></dnsConfig>
+          <ipRouteConfig>
+            <ipRoute><network>0.0.0.0</network><prefixLength>0</prefixLength><gateway><ipAddress>192.0.2.1</ipAddress><device>0</device></gateway></ipRoute>
+            <ipRoute><network>::</network><prefixLength>0</prefixLength><gateway><ipAddress>2001:db8::1</ipAddress><device>0</device></gateway></ipRoute>
+            <ipRoute><network>192.0.2.0</network><prefixLength>24</prefixLength><gateway><device>0</device></gateway></ipRoute>
+          </ipRouteConfig></ipStack>
+        <disk><diskPath>/</diskPath><capacity>100</capacity><freeSpace>40</freeSpace><filesystemType>xfs</filesystemType>
+          <mappings><key>2000</key></mappings></disk>"#;
+
+    fn sample() -> Vec<ObjectContent> {
+        vec![
+            obj("Folder", "group-d1", &[("name", "Datacenters")]),
+            obj(
+                "Datacenter",
+                "datacenter-2",
+                &[
+                    ("name", "DC"),
+                    ("parent", r#"<x type="Folder">group-d1</x>"#),
+                ],
+            ),
+            obj(
+                "Folder",
+                "group-h4",
+                &[
+                    ("name", "host"),
+                    ("parent", r#"<x type="Datacenter">datacenter-2</x>"#),
+                ],
+            ),
+            obj(
+                "Folder",
+                "group-v3",
+                &[
+                    ("name", "vm"),
+                    ("parent", r#"<x type="Datacenter">datacenter-2</x>"#),
+                ],
+            ),
+            obj(
+                "Folder",
+                "group-n5",
+                &[
+                    ("name", "network"),
+                    ("parent", r#"<x type="Datacenter">datacenter-2</x>"#),
+                ],
+            ),
+            obj(
+                "ClusterComputeResource",
+                "domain-c8",
+                &[
+                    ("name", "Cluster"),
+                    ("parent", r#"<x type="Folder">group-h4</x>"#),
+                    (
+                        "configurationEx",
+                        r#"<drsConfig><enabled>true</enabled></drsConfig><dasConfig><enabled>true</enabled></dasConfig>
+                           <group xsi:type="ClusterVmGroup"><name>pinned</name><vm type="VirtualMachine">vm-20</vm></group>
+                           <rule xsi:type="ClusterVmHostRuleInfo"><enabled>true</enabled><vmGroupName>pinned</vmGroupName></rule>"#,
+                    ),
+                ],
+            ),
+            obj(
+                "HostSystem",
+                "host-10",
+                &[
+                    ("name", "esx1.example.com"),
+                    (
+                        "parent",
+                        r#"<x type="ClusterComputeResource">domain-c8</x>"#,
+                    ),
+                    ("runtime.inMaintenanceMode", "true"),
+                    ("summary.config.sslThumbprint", "AA:BB"),
+                    ("summary.config.product.version", "8.0.2"),
+                    (
+                        "config.network.vnic",
+                        "<HostVirtualNic><spec><ip><ipAddress>10.0.0.5</ipAddress></ip></spec></HostVirtualNic>",
+                    ),
+                ],
+            ),
+            obj(
+                "Network",
+                "network-7",
+                &[
+                    ("name", "VM Network"),
+                    ("parent", r#"<x type="Folder">group-n5</x>"#),
+                ],
+            ),
+            obj(
+                "VirtualMachine",
+                "vm-20",
+                &[
+                    ("name", "web1"),
+                    ("parent", r#"<x type="Folder">group-v3</x>"#),
+                    ("config", VM_CONFIG),
+                    ("guest", VM_GUEST),
+                    (
+                        "runtime",
+                        r#"<powerState>poweredOff</powerState><host type="HostSystem">host-10</host>"#,
+                    ),
+                    (
+                        "snapshot",
+                        r#"<currentSnapshot type="VirtualMachineSnapshot">snapshot-31</currentSnapshot>
+                           <rootSnapshotList><name>a</name><childSnapshotList><name>b</name></childSnapshotList></rootSnapshotList>"#,
+                    ),
+                ],
+            ),
+        ]
+    }
+
+    #[test]
+    fn converts_a_vm_with_every_disk_kind() {
+        let inventory = convert(&sample(), "vcenter", "8.0.2.0");
+        let vm = &inventory.vms[0];
+        assert_eq!(vm.path, "/DC/vm/web1");
+        assert_eq!(
+            (vm.cpu_count, vm.cores_per_socket, vm.memory_mib),
+            (4, 2, 8192)
+        );
+        assert_eq!(vm.firmware, Firmware::Efi);
+        assert!(vm.secure_boot && vm.tpm_enabled && vm.change_tracking_enabled);
+        assert_eq!(vm.snapshot_count, 2);
+        assert_eq!(vm.guest_tools, ToolsStatus::Ok);
+
+        // VMware order: SATA, IDE, SCSI (by controller key), NVMe.
+        let keys: Vec<i32> = vm.disks.iter().map(|d| d.key).collect();
+        assert_eq!(keys, vec![16000, 2000, 2001, 32000]);
+        let [rdm, first, shared, nvme] = &vm.disks[..] else {
+            panic!()
+        };
+        assert!(rdm.rdm && rdm.physical_mode && rdm.change_tracking_enabled);
+        assert_eq!(rdm.capacity, 1024 * 1024);
+        assert!(first.change_tracking_enabled && !shared.change_tracking_enabled);
+        assert!(shared.shared && shared.mode.is_independent());
+        assert_eq!(shared.file, "[ds1] vm1/vm1_2-000001.vmdk");
+        assert_eq!(nvme.bus, DiskBus::Nvme);
+        assert!(nvme.storage.is_empty());
+
+        let nic = &vm.nics[0];
+        assert_eq!(nic.network.id, "network-7");
+        assert_eq!(nic.network.name, "VM Network");
+        assert_eq!(nic.model, "vmxnet3");
+
+        // Link-local skipped, IPv4 first, gateways per family, DNS from the IP stack.
+        let ips: Vec<(&str, u8, &str)> = vm
+            .guest_networks
+            .iter()
+            .map(|g| (g.ip.as_str(), g.prefix_length, g.gateway.as_str()))
+            .collect();
+        assert_eq!(
+            ips,
+            vec![
+                ("192.0.2.10", 24, "192.0.2.1"),
+                ("2001:db8::10", 64, "2001:db8::1")
+            ]
+        );
+        assert_eq!(vm.guest_networks[0].dns, vec!["192.0.2.53"]);
+        assert_eq!(vm.guest_networks[0].origin, "manual");
+
+        let ext = vm.vsphere().unwrap();
+        assert!(ext.drs_enabled && ext.ha_enabled && ext.host_affinity);
+        assert_eq!(ext.current_snapshot, "snapshot-31");
+        assert_eq!(ext.guest_disks[0].key, 2000);
+
+        let ids: Vec<&str> = vm.concerns.iter().map(|c| c.id.as_str()).collect();
+        for expected in [
+            "vmware.disk.rdm.detected",
+            "vmware.disk.shared.detected",
+            "vmware.disk_mode.independent",
+            "vmware.datastore.missing",
+            "vmware.snapshot.detected",
+            "vmware.tpm.detected",
+            "vmware.host_affinity.detected",
+        ] {
+            assert!(ids.contains(&expected), "{expected} not in {ids:?}");
+        }
+
+        let host = &inventory.hosts[0];
+        assert!(host.in_maintenance);
+        assert_eq!(host.cluster, "domain-c8");
+        assert_eq!(host.path, "/DC/host/Cluster/esx1.example.com");
+        assert_eq!(host.management_ip, "10.0.0.5");
+        assert_eq!(inventory.provider_name, "vcenter");
+    }
+
+    #[test]
+    fn missing_properties_do_not_panic() {
+        let objects = vec![
+            obj("VirtualMachine", "vm-1", &[]),
+            obj("HostSystem", "host-1", &[]),
+        ];
+        let inventory = convert(&objects, "", "");
+        assert_eq!(inventory.vms[0].disks.len(), 0);
+        assert_eq!(inventory.vms[0].path, "/");
+    }
+}
