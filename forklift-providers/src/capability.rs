@@ -199,14 +199,14 @@ pub struct ChangedArea {
 pub const ALL_ALLOCATED: &str = "*";
 
 /// Power state as seen by the provider.
-pub use crate::placeholder::PowerState;
+pub use forklift_core::inventory::PowerState;
 
 /// Collects the source inventory.
 #[async_trait]
 pub trait InventorySource: Send + Sync {
     /// Reads the whole inventory: VMs with disks, NICs and guest networks, networks, storages
     /// and hosts, converted into the provider-neutral model.
-    async fn collect_inventory(&self) -> Result<crate::placeholder::SourceInventory>;
+    async fn collect_inventory(&self) -> Result<forklift_core::inventory::SourceInventory>;
 }
 
 /// Reads and changes the power state of VMs.
