@@ -14,9 +14,9 @@
 //!   forklift (Rust facade) ── forklift-core / -transfer / -providers
 //! ```
 
-#[allow(dead_code, reason = "used by the manifest bindings, which land next")]
 mod convert;
 mod error;
+mod manifests;
 mod runtime;
 #[allow(
     dead_code,
@@ -50,6 +50,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<CancelToken>()?;
     m.add_class::<Task>()?;
+    m.add_class::<manifests::Diagnostic>()?;
     m.add_function(wrap_pyfunction!(_sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(manifests::parse_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(manifests::load_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(manifests::dump_manifests, m)?)?;
     Ok(())
 }

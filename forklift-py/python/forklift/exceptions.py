@@ -31,12 +31,14 @@ class ManifestError(ForkliftError, ValueError):
     """A manifest cannot be parsed, or does not match the schema of its kind.
 
     ``file``, ``document`` (1-based index in a multi-document stream) and ``path`` (the field,
-    e.g. ``spec.vms[3].targetPowerState``) locate the problem when known.
+    e.g. ``spec.vms[3].targetPowerState``) locate the first problem when known;
+    ``diagnostics`` lists every error (:class:`forklift.Diagnostic`).
     """
 
     file: Optional[str] = None
     document: Optional[int] = None
     path: Optional[str] = None
+    diagnostics: List[Any] = []
 
 
 class ValidationError(ForkliftError):
