@@ -51,6 +51,9 @@ pub(crate) enum Error {
     /// An error of the transfer engine.
     #[error(transparent)]
     Transfer(#[from] forklift::transfer::Error),
+    /// An error of a source provider.
+    #[error(transparent)]
+    Provider(#[from] forklift::providers::Error),
     /// A Python call made by the bindings raised (a callback, a conversion).
     #[error(transparent)]
     Python(#[from] PyErr),
@@ -82,6 +85,7 @@ impl From<Error> for PyErr {
             Error::ManifestWrite(_) => ManifestError::new_err(message),
             Error::Template(_) => TemplateError::new_err(message),
             Error::Python(err) => err,
+            Error::Provider(provider) => provider_error(provider, message),
             Error::Transfer(transfer) => transfer_error(&transfer, message),
             Error::Value(_) => PyValueError::new_err(message),
         }
@@ -131,6 +135,34 @@ fn manifest_error(errors: &[forklift::core::manifest::Diagnostic], message: Stri
     });
     // As for transfer errors: the message alone still reports the error.
     drop(attributes);
+    err
+}
+
+fn provider_error(error: forklift::providers::Error, message: String) -> PyErr {
+    use forklift::providers::Error as E;
+    let kind = match error {
+        E::Cancelled => return CancelledError::new_err(message),
+        E::Io { path, source } => {
+            return Error::File {
+                path: path.into(),
+                source,
+            }
+            .into();
+        }
+        E::Unsupported { .. } => "unsupported",
+        E::Config { .. } => "config",
+        E::Tls(_) => "tls",
+        E::Http { .. } => "http",
+        E::HttpStatus { .. } => "http_status",
+        E::Fault { .. } => "fault",
+        E::Protocol { .. } => "protocol",
+        E::Task { .. } => "task",
+        E::NotFound { .. } => "not_found",
+        _ => "other",
+    };
+    let err = ProviderError::new_err(message);
+    // As for transfer errors: the message alone still reports the error.
+    drop(Python::attach(|py| err.value(py).setattr("kind", kind)));
     err
 }
 

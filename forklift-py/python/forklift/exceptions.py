@@ -57,7 +57,10 @@ class TemplateError(ForkliftError, ValueError):
 class ProviderError(ForkliftError):
     """A source provider (vSphere, oVirt, OpenStack, OVA, KubeVirt) failed or refused a request.
 
-    ``kind`` is a short stable code such as ``"unsupported"`` or ``"connection"`` when known.
+    ``kind`` is a stable code: ``"unsupported"`` (the provider type lacks the capability),
+    ``"config"`` (the Provider resource, settings or secret), ``"tls"``, ``"http"``,
+    ``"http_status"``, ``"fault"`` (a SOAP fault), ``"protocol"``, ``"task"``, ``"not_found"``.
+    A local file the provider cannot read raises :class:`OSError` (``FileNotFoundError``...).
     """
 
     kind: Optional[str] = None
