@@ -3,7 +3,7 @@
 //! The private extension module `forklift._native` behind the public `forklift` package
 //! (`forklift-py/python/forklift`). This crate is a thin layer: it converts arguments, calls
 //! the facade crate `forklift`, and converts results and errors back; every decision is made by
-//! the library. Long calls run as [`task::Task`]s on one process-wide tokio runtime with the GIL
+//! the library. Long calls run as tasks (`Task`) on one process-wide tokio runtime with the GIL
 //! released.
 //!
 //! ```text
