@@ -1,7 +1,7 @@
 """Type stubs of the native extension ``forklift._native`` (checked by ``mypy.stubtest``)."""
 
 import os
-from typing import Any, Callable, Dict, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, final
+from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, final
 
 _T = TypeVar("_T")
 
@@ -38,6 +38,7 @@ class Task(Generic[_T]):
     def wait(self, timeout: Optional[float] = None) -> bool: ...
     def result(self, timeout: Optional[float] = None) -> _T: ...
     def add_done_callback(self, callback: Callable[[], Any]) -> None: ...
+    def __await__(self) -> Generator[Any, None, _T]: ...
 
 def _sleep(seconds: float, cancel: Optional[CancelToken] = None) -> Task[float]: ...
 
