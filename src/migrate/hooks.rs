@@ -377,9 +377,11 @@ mod tests {
     use forklift_core::resources::{HookSpec, ObjectMeta};
 
     fn hook(playbook: &str, deadline: i64) -> Hook {
-        let mut meta = ObjectMeta::default();
-        meta.name = Some("h1".into());
-        meta.namespace = Some("ns".into());
+        let meta = ObjectMeta {
+            name: Some("h1".into()),
+            namespace: Some("ns".into()),
+            ..ObjectMeta::default()
+        };
         Hook::new(
             meta,
             HookSpec {
