@@ -8,8 +8,8 @@
 pub mod block;
 pub mod error;
 pub mod nbd;
-pub mod vmdk;
 pub mod vddk;
+pub mod vmdk;
 
 pub use block::{BlockSink, BlockSizes, BlockSource, Extent, ExtentFlags, MetaContext, ZeroFlags};
 pub use error::{Error, ErrorContext, ErrorKind, Op, Result, Severity};
