@@ -11,3 +11,6 @@ pub mod manifests;
 pub use forklift_core as core;
 pub use forklift_providers as providers;
 pub use forklift_transfer as transfer;
+
+pub mod demo;
+pub mod migrate;

@@ -17,7 +17,14 @@
 
 pub mod credentials;
 pub mod error;
+pub mod inventory;
+pub mod itinerary;
 pub mod manifest;
+pub mod render;
 pub mod resources;
+pub mod scheduling;
+pub mod sizing;
+pub mod naming;
+pub mod template;
 
 pub use error::{Error, Result};
