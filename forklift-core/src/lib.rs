@@ -20,11 +20,11 @@ pub mod error;
 pub mod inventory;
 pub mod itinerary;
 pub mod manifest;
+pub mod naming;
 pub mod render;
 pub mod resources;
 pub mod scheduling;
 pub mod sizing;
-pub mod naming;
 pub mod template;
 
 pub use error::{Error, Result};
