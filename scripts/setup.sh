@@ -14,6 +14,7 @@ APT_PACKAGES=(
   openssl               # test certificates for NBD over TLS
   gnutls-bin            # certtool, used by qemu-nbd's TLS test setup
   pkg-config
+  python3-yaml          # PyYAML, the reference in scripts/bench-manifests.py
 )
 PIP_PACKAGES=(maturin pytest mypy)
 
