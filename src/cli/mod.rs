@@ -1,5 +1,7 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod validate;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -15,6 +17,8 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Check a plan against inventories offline and print MTV's conditions.
+    Validate(validate::ValidateArgs),
 }
 
 impl Cli {
@@ -25,6 +29,7 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Validate(args) => validate::run(args),
         }
     }
 }
