@@ -9,3 +9,5 @@
 pub use forklift_core as core;
 pub use forklift_providers as providers;
 pub use forklift_transfer as transfer;
+
+pub mod demo;

@@ -15,6 +15,15 @@
 //!        └──── forklift-core   (this crate: no I/O)
 //! ```
 
+pub mod credentials;
 pub mod error;
+pub mod inventory;
+pub mod itinerary;
+pub mod render;
+pub mod scheduling;
+pub mod sizing;
+pub mod manifest;
+pub mod resources;
+pub mod template;
 
 pub use error::{Error, Result};

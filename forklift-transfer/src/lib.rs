@@ -12,6 +12,8 @@ pub mod local;
 pub mod nbd;
 pub mod open;
 pub mod qemu;
+pub mod vddk;
+pub mod vmdk;
 
 pub use block::{BlockSink, BlockSizes, BlockSource, Extent, ExtentFlags, MetaContext, ZeroFlags};
 pub use copy::{CopyOptions, CopyReport, CopySummary, Incremental, Progress, copy};

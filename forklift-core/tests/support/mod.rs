@@ -1,0 +1,5 @@
+//! Shared test support for forklift-core integration tests.
+
+#![allow(dead_code)]
+
+pub mod openapi;
