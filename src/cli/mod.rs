@@ -1,5 +1,7 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod copy;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -15,6 +17,8 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Copy a disk between NBD exports, files, block devices and images.
+    Copy(copy::CopyArgs),
 }
 
 impl Cli {
@@ -25,6 +29,7 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Copy(args) => copy::run(args),
         }
     }
 }
