@@ -1,6 +1,7 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
 mod manifests;
+mod copy;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ enum Command {
     /// Work with Forklift manifests.
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
+    /// Copy a disk between NBD exports, files, block devices and images.
+    Copy(copy::CopyArgs),
 }
 
 impl Cli {
@@ -31,6 +34,7 @@ impl Cli {
                 ExitCode::SUCCESS
             }
             Command::Manifests(command) => command.run(),
+            Command::Copy(args) => copy::run(args),
         }
     }
 }
