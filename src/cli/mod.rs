@@ -3,6 +3,9 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod name;
+mod template;
+
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
 #[command(name = "forklift", version, about)]
@@ -15,6 +18,12 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// VM name adjustment (DNS-1123) as MTV applies it.
+    #[command(subcommand)]
+    Name(name::NameCommand),
+    /// Naming templates (PVC, volume, network) rendered as MTV renders them.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 impl Cli {
@@ -25,6 +34,8 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Name(cmd) => cmd.run(),
+            Command::Template(cmd) => cmd.run(),
         }
     }
 }
