@@ -6,6 +6,9 @@ mod copy;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod name;
+mod template;
+
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
 #[command(name = "forklift", version, about)]
@@ -23,6 +26,12 @@ enum Command {
     Manifests(manifests::ManifestsCommand),
     /// Copy a disk between NBD exports, files, block devices and images.
     Copy(copy::CopyArgs),
+    /// VM name adjustment (DNS-1123) as MTV applies it.
+    #[command(subcommand)]
+    Name(name::NameCommand),
+    /// Naming templates (PVC, volume, network) rendered as MTV renders them.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 impl Cli {
@@ -35,6 +44,8 @@ impl Cli {
             }
             Command::Manifests(command) => command.run(),
             Command::Copy(args) => copy::run(args),
+            Command::Name(cmd) => cmd.run(),
+            Command::Template(cmd) => cmd.run(),
         }
     }
 }
