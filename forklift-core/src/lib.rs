@@ -24,6 +24,7 @@ pub mod scheduling;
 pub mod sizing;
 pub mod manifest;
 pub mod resources;
+pub mod naming;
 pub mod template;
 
 pub use error::{Error, Result};

@@ -595,6 +595,9 @@ pub async fn open_provider(config: &ProviderConfig) -> Result<Provider> {
             let provider = crate::vsphere::VsphereProvider::connect(config).await?;
             Ok(Provider::from_backend(Arc::new(provider)))
         }
+        ProviderType::Ova => Ok(Provider::from_backend(Arc::new(
+            crate::ova::OvaProvider::open(config)?,
+        ))),
         other => Err(Error::config(
             "spec.type",
             format!("provider type '{other}' is not implemented yet"),

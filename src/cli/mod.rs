@@ -1,5 +1,7 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod manifests;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -15,6 +17,9 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Work with Forklift manifests.
+    #[command(subcommand)]
+    Manifests(manifests::ManifestsCommand),
 }
 
 impl Cli {
@@ -25,6 +30,7 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Manifests(command) => command.run(),
         }
     }
 }
