@@ -1,0 +1,157 @@
+use super::*;
+use crate::resources::{Plan, Provider, ProviderType, TargetPowerState};
+
+const PROVIDER: &str = "apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: vcenter, namespace: mtv}
+spec: {type: vsphere, url: 'https://vcenter.example.com/sdk', secret: {name: vcenter, namespace: mtv}}
+";
+
+#[test]
+fn loads_multi_document_yaml_and_addresses_objects() {
+    let text = format!(
+        "{PROVIDER}---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\nmetadata: {{name: p, namespace: mtv}}\nspec:\n  targetNamespace: vms\n  vms: [{{id: vm-1, targetPowerState: 'off'}}]\n---\n"
+    );
+    let set = ManifestSet::parse("a.yaml", &text);
+    assert!(set.diagnostics().is_empty(), "{:?}", set.diagnostics());
+    assert_eq!(set.len(), 2);
+    let provider = set.get_as::<Provider>("mtv", "vcenter").unwrap();
+    assert_eq!(provider.spec.type_, Some(ProviderType::VSphere));
+    let plan = set.get_as::<Plan>("mtv", "p").unwrap();
+    assert_eq!(
+        plan.spec.vms[0].target_power_state,
+        Some(TargetPowerState::Off)
+    );
+    assert!(plan.spec.preserve_static_ips);
+    assert_eq!(set.all::<Plan>().count(), 1);
+    let key = ObjectKey::new("Plan", "mtv", "p");
+    assert_eq!(set.origin(&key).unwrap().to_string(), "a.yaml#2");
+}
+
+#[test]
+fn field_errors_name_source_document_and_path() {
+    let text = format!(
+        "{PROVIDER}---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\nmetadata: {{name: p}}\nspec:\n  vms:\n  - id: a\n  - id: b\n  - id: c\n  - id: d\n    targetPowerState: maybe\n"
+    );
+    let set = ManifestSet::parse("plan.yaml", &text);
+    let messages: Vec<String> = set.diagnostics().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            r#"plan.yaml#2: spec.vms[3].targetPowerState: unknown variant "maybe", expected one of on, off, auto"#
+        ]
+    );
+    assert!(set.has_errors());
+    assert_eq!(set.len(), 1);
+}
+
+#[test]
+fn unknown_fields_warn_with_their_path() {
+    let text = PROVIDER.replace("spec: {", "spec: {colour: red, ");
+    let set = ManifestSet::parse("p.yaml", &text);
+    let d = &set.diagnostics()[0];
+    assert_eq!(d.code, DiagnosticCode::UnknownField);
+    assert_eq!(d.path, "spec.colour");
+    assert!(!set.has_errors());
+    assert_eq!(set.len(), 1);
+}
+
+#[test]
+fn unknown_kinds_are_reported_and_kept() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {a: b}\n";
+    let set = ManifestSet::parse("c.yaml", text);
+    assert!(set.has_errors());
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::UnknownKind);
+    assert_eq!(set.len(), 1);
+    let Object::Unknown(unknown) = &set.entries()[0].object else {
+        panic!("expected an unknown object")
+    };
+    assert_eq!(unknown.kind, "ConfigMap");
+    assert!(set.to_yaml().unwrap().contains("kind: ConfigMap"));
+}
+
+#[test]
+fn wrong_api_version_is_reported() {
+    let text = PROVIDER.replace("v1beta1", "v1alpha1");
+    let set = ManifestSet::parse("p.yaml", &text);
+    assert_eq!(
+        set.diagnostics()[0].code,
+        DiagnosticCode::UnsupportedApiVersion
+    );
+    assert_eq!(set.diagnostics()[0].path, "kind");
+}
+
+#[test]
+fn json_lists_and_streams_load() {
+    let set = ManifestSet::parse("p.yaml", PROVIDER);
+    let json = set.to_json().unwrap();
+    let again = ManifestSet::parse("p.json", &json);
+    assert!(again.diagnostics().is_empty(), "{:?}", again.diagnostics());
+    assert_eq!(again.entries()[0].object, set.entries()[0].object);
+    assert_eq!(again.entries()[0].origin.path, "items[0]");
+    let stream = format!(
+        "{0}\n{0}",
+        serde_json::to_string(&set.entries()[0].object).unwrap()
+    );
+    let streamed = ManifestSet::parse("s.json", &stream);
+    assert_eq!(streamed.len(), 1);
+    assert_eq!(
+        streamed.diagnostics()[0].code,
+        DiagnosticCode::DuplicateObject
+    );
+    assert_eq!(streamed.diagnostics()[0].document, Some(2));
+}
+
+#[test]
+fn syntax_errors_and_non_objects_are_reported() {
+    let set = ManifestSet::parse("bad.yaml", "a: [1, 2\n");
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::Syntax);
+    let set = ManifestSet::parse("bad.json", "{\"a\": }");
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::Syntax);
+    let set = ManifestSet::parse("list.yaml", "- a\n- b\n");
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::NotAnObject);
+    let set = ManifestSet::parse("empty.yaml", "# nothing\n---\n");
+    assert!(set.diagnostics().is_empty() && set.is_empty());
+    let set = ManifestSet::parse("nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n");
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::MissingTypeMeta);
+    assert_eq!(set.len(), 1, "kept verbatim");
+}
+
+#[test]
+fn placeholders_are_warned_about() {
+    let text = PROVIDER.replace(
+        "name: vcenter, namespace: mtv}\nspec",
+        "name: vcenter, namespace: <namespace>}\nspec",
+    );
+    let set = ManifestSet::parse("p.yaml", &text);
+    let d = &set.diagnostics()[0];
+    assert_eq!(d.code, DiagnosticCode::Placeholder);
+    assert_eq!(d.path, "metadata.namespace");
+    assert!(d.message.contains("<namespace>"));
+}
+
+#[test]
+fn yaml_round_trip_is_stable() {
+    let set = ManifestSet::parse("p.yaml", PROVIDER);
+    let saved = set.to_yaml().unwrap();
+    let again = ManifestSet::parse("saved.yaml", &saved);
+    assert!(again.diagnostics().is_empty());
+    assert_eq!(again.entries()[0].object, set.entries()[0].object);
+    assert_eq!(again.to_yaml().unwrap(), saved);
+}
+
+#[test]
+fn non_breaking_space_indentation_is_read_as_spaces() {
+    let text = "apiVersion: v1\nkind: Secret\nmetadata:\n\u{a0} name: s\n\u{a0}\u{a0}\nstringData:\n  a: \"x\u{a0}y\"\n";
+    let set = ManifestSet::parse("s.yaml", text);
+    assert_eq!(set.len(), 1);
+    let d = &set.diagnostics()[0];
+    assert_eq!(d.code, DiagnosticCode::NonBreakingSpace);
+    assert!(d.message.contains("lines 4, 5 "), "{d}");
+    let secret = set.get_as::<crate::resources::Secret>("", "s").unwrap();
+    assert_eq!(
+        secret.get_str("a").unwrap(),
+        "x\u{a0}y",
+        "only indentation changes"
+    );
+}

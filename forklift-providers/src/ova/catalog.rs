@@ -1,0 +1,349 @@
+//! The OVA catalog: a directory of packages, scanned, parsed and read in place.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use forklift_transfer::vmdk::{FileWindow, VmdkImage};
+use serde::Serialize;
+
+use super::error::{Error, Result};
+use super::ovf::{self, Envelope};
+use super::scan::{self, Clock, SETTLE_TIME, Skipped, SystemClock};
+use super::tar;
+use super::vm::{OvaDisk, OvaNetwork, OvaVm, Package, PackageKind, check_href, virtual_machines};
+
+/// Largest OVF descriptor accepted.
+pub const MAX_OVF_BYTES: u64 = 16 << 20;
+
+/// A package that could not be loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Everything a scan of the catalog found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CatalogInventory {
+    /// VMs, one per `VirtualSystem`, `.ova` packages first.
+    pub vms: Vec<OvaVm>,
+    /// Networks of all packages, one per ID.
+    pub networks: Vec<OvaNetwork>,
+    /// Disks of all packages, one per ID.
+    pub disks: Vec<OvaDisk>,
+    /// Packages or folders that could not be loaded.
+    pub errors: Vec<PackageError>,
+    /// Files passed over (too recent, empty, links).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A catalog of OVA packages in a directory (an NFS share mounted by the user).
+#[derive(Clone)]
+pub struct OvaCatalog {
+    root: PathBuf,
+    clock: Arc<dyn Clock>,
+    settle: Duration,
+}
+
+impl std::fmt::Debug for OvaCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OvaCatalog")
+            .field("root", &self.root)
+            .field("settle", &self.settle)
+            .finish()
+    }
+}
+
+/// Resolves a provider URL to the local catalog directory.
+///
+/// `server:/export` and `nfs://server/export` name an NFS share, which must be mounted:
+/// they resolve to `mount_point`. An absolute path or a `file://` URL names a local directory
+/// and needs no mount point.
+pub fn resolve_catalog_root(url: &str, mount_point: Option<&Path>) -> Result<PathBuf> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(Error::Invalid("The OVA provider URL is empty".into()));
+    }
+    if let Some(path) = url.strip_prefix("file://") {
+        return local_root(path);
+    }
+    if url.starts_with('/') {
+        return local_root(url);
+    }
+    let (server, export) = if let Some(rest) = url.strip_prefix("nfs://") {
+        match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        }
+    } else {
+        url.split_once(':').unwrap_or((url, ""))
+    };
+    if server.is_empty() || server.contains('/') || !export.starts_with('/') {
+        return Err(Error::Invalid(format!(
+            "The OVA provider URL {url:?} is not an NFS share of the form server:/path"
+        )));
+    }
+    let mount = mount_point.ok_or_else(|| {
+        Error::Invalid(format!(
+            "The NFS share {url} must be mounted; give its local mount point"
+        ))
+    })?;
+    if !mount.is_dir() {
+        return Err(Error::Invalid(format!(
+            "The mount point {} of {url} is not a directory",
+            mount.display()
+        )));
+    }
+    Ok(mount.to_path_buf())
+}
+
+fn local_root(path: &str) -> Result<PathBuf> {
+    let p = PathBuf::from(path);
+    if !p.is_absolute() {
+        return Err(Error::Invalid(format!(
+            "The catalog path {path:?} is not absolute"
+        )));
+    }
+    Ok(p)
+}
+
+impl OvaCatalog {
+    /// A catalog rooted at `root`, on the system clock, skipping files younger than 30 s.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        OvaCatalog {
+            root: root.into(),
+            clock: Arc::new(SystemClock),
+            settle: SETTLE_TIME,
+        }
+    }
+
+    /// A catalog for a provider URL (see [`resolve_catalog_root`]).
+    pub fn from_url(url: &str, mount_point: Option<&Path>) -> Result<Self> {
+        Ok(Self::new(resolve_catalog_root(url, mount_point)?))
+    }
+
+    /// Uses `clock` to decide which files are too recent.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Changes how long a file must be left unmodified before it is scanned.
+    pub fn with_settle_time(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
+    }
+
+    /// The catalog directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Scans and parses every package. A package that fails is reported in
+    /// [`CatalogInventory::errors`] and does not stop the scan; only an unreadable root fails.
+    pub fn scan(&self) -> Result<CatalogInventory> {
+        let found = scan::scan(&self.root, self.clock.as_ref(), self.settle)?;
+        let mut inventory = CatalogInventory {
+            skipped: found.skipped,
+            ..CatalogInventory::default()
+        };
+        for error in found.errors {
+            let path = match &error {
+                Error::SeveralOvf { dir, .. } => dir.clone(),
+                Error::Io { path, .. } => path.clone(),
+                _ => self.root.clone(),
+            };
+            inventory.errors.push(PackageError {
+                path,
+                message: error.to_string(),
+            });
+        }
+        for package in &found.packages {
+            match load_package(package) {
+                Ok((_, vms)) => {
+                    for vm in vms {
+                        for n in &vm.networks {
+                            if !inventory.networks.iter().any(|m| m.id == n.id) {
+                                inventory.networks.push(n.clone());
+                            }
+                        }
+                        for d in &vm.disks {
+                            if !inventory.disks.iter().any(|m| m.id == d.id) {
+                                inventory.disks.push(d.clone());
+                            }
+                        }
+                        inventory.vms.push(vm);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(package = %package.path.display(), %error, "Skipping OVA package");
+                    inventory.errors.push(PackageError {
+                        path: package.path.clone(),
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// Opens `disk` of `vm` for reading: a disk inside an `.ova` is read in place from the
+    /// archive, a disk of an `.ovf` package from the file beside the descriptor.
+    pub fn open_disk(&self, vm: &OvaVm, disk: &OvaDisk) -> Result<VmdkImage> {
+        let package = PathBuf::from(&vm.ovf_path);
+        if !package.starts_with(&self.root) {
+            return Err(Error::Invalid(format!(
+                "{} is not in the catalog {}",
+                package.display(),
+                self.root.display()
+            )));
+        }
+        open_disk(
+            &package,
+            vm.package_kind.unwrap_or_else(|| kind_of(&package)),
+            disk,
+        )
+    }
+}
+
+fn kind_of(path: &Path) -> PackageKind {
+    match path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+    {
+        Some(e) if e == "ovf" => PackageKind::Ovf,
+        _ => PackageKind::Ova,
+    }
+}
+
+/// Reads and parses one package: its envelope and its VMs. Every disk file the descriptor
+/// references must be present in the package.
+pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
+    match package.kind {
+        PackageKind::Ova => {
+            let members = tar::list(&package.path)?;
+            tar::check_members(&package.path, &members)?;
+            let descriptor = members
+                .iter()
+                .find(|m| m.kind == tar::MemberKind::File && m.has_suffix(".ovf"))
+                .ok_or_else(|| Error::Missing {
+                    package: package.path.clone(),
+                    what: "unexpected end of file while looking for .ovf".into(),
+                })?;
+            if descriptor.size > MAX_OVF_BYTES {
+                return Err(Error::Ovf {
+                    file: tar::member_label(&package.path, &descriptor.name),
+                    reason: format!("descriptor is larger than {MAX_OVF_BYTES} bytes"),
+                });
+            }
+            let file = File::open(&package.path).map_err(|e| Error::io(&package.path, e))?;
+            let mut xml = vec![0u8; descriptor.size as usize];
+            file.read_exact_at(&mut xml, descriptor.data_offset)
+                .map_err(|e| Error::io(&package.path, e))?;
+            let envelope = ovf::parse(&tar::member_label(&package.path, &descriptor.name), &xml)?;
+            let vms = virtual_machines(&envelope, package)?;
+            for f in &envelope.references {
+                if envelope.disks.iter().any(|d| d.file_ref == f.id)
+                    && tar::find(&members, &f.href).is_none()
+                {
+                    return Err(Error::Missing {
+                        package: package.path.clone(),
+                        what: format!(
+                            "disk file {:?} referenced by the descriptor is not in the archive",
+                            f.href
+                        ),
+                    });
+                }
+            }
+            Ok((envelope, vms))
+        }
+        PackageKind::Ovf => {
+            let file = File::open(&package.path).map_err(|e| Error::io(&package.path, e))?;
+            let mut xml = Vec::new();
+            file.take(MAX_OVF_BYTES + 1)
+                .read_to_end(&mut xml)
+                .map_err(|e| Error::io(&package.path, e))?;
+            if xml.len() as u64 > MAX_OVF_BYTES {
+                return Err(Error::Ovf {
+                    file: package.path.display().to_string(),
+                    reason: format!("descriptor is larger than {MAX_OVF_BYTES} bytes"),
+                });
+            }
+            let envelope = ovf::parse(&package.path.display().to_string(), &xml)?;
+            let vms = virtual_machines(&envelope, package)?;
+            let dir = package.path.parent().unwrap_or(Path::new("/"));
+            for f in &envelope.references {
+                if envelope.disks.iter().any(|d| d.file_ref == f.id) {
+                    extracted_file(&package.path, dir, &f.href)?;
+                }
+            }
+            Ok((envelope, vms))
+        }
+    }
+}
+
+/// The file `href` of an extracted package in `dir`: present, regular, not a link.
+fn extracted_file(package: &Path, dir: &Path, href: &str) -> Result<PathBuf> {
+    check_href(package, href)?;
+    let path = dir.join(href);
+    let meta = std::fs::symlink_metadata(&path).map_err(|_| Error::Missing {
+        package: package.to_path_buf(),
+        what: format!("disk file {href:?} referenced by the descriptor does not exist"),
+    })?;
+    if meta.file_type().is_symlink() {
+        return Err(Error::Unsafe {
+            package: package.to_path_buf(),
+            name: href.to_owned(),
+            reason: "links are not allowed in a package",
+        });
+    }
+    if !meta.is_file() {
+        return Err(Error::Missing {
+            package: package.to_path_buf(),
+            what: format!("disk file {href:?} is not a regular file"),
+        });
+    }
+    Ok(path)
+}
+
+fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkImage> {
+    let format = disk.format.to_ascii_lowercase();
+    if !format.is_empty() && !format.contains("vmdk") {
+        return Err(Error::Unsupported(format!(
+            "{}: disk {:?} has format {:?}; only VMDK disks are supported",
+            package.display(),
+            disk.name,
+            disk.format
+        )));
+    }
+    match kind {
+        PackageKind::Ova => {
+            check_href(package, &disk.name)?;
+            let members = tar::list(package)?;
+            tar::check_members(package, &members)?;
+            let member = tar::find(&members, &disk.name).ok_or_else(|| Error::Missing {
+                package: package.to_path_buf(),
+                what: format!("disk file {:?} is not in the archive", disk.name),
+            })?;
+            let file = File::open(package).map_err(|e| Error::io(package, e))?;
+            let window = FileWindow::new(
+                Arc::new(file),
+                member.data_offset,
+                member.size,
+                tar::member_label(package, &member.name),
+            );
+            Ok(VmdkImage::open_single(Arc::new(window))?)
+        }
+        PackageKind::Ovf => {
+            let dir = package.parent().unwrap_or(Path::new("/"));
+            let path = extracted_file(package, dir, &disk.name)?;
+            Ok(VmdkImage::open(&path)?)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Catalog scanning: which `.ova` and `.ovf` files of a share are packages.
+//!
+//! As the guide states: `.ova` files in the root and first-level subfolders, `.ovf` files in
+//! the root, first- and second-level subfolders; a folder with more than one `.ovf` is an
+//! error for that folder; files modified in the last 30 seconds (still being copied) or
+//! empty are skipped. Symbolic links are never followed, so a catalog cannot reach outside
+//! its share.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::error::{Error, Result};
+use super::vm::{Package, PackageKind};
+
+/// How long a file must be left unmodified before it is scanned.
+pub const SETTLE_TIME: Duration = Duration::from_secs(30);
+/// Deepest level (path components below the root) an `.ova` is found at.
+const OVA_MAX_DEPTH: usize = 2;
+/// Deepest level an `.ovf` is found at.
+const OVF_MAX_DEPTH: usize = 3;
+
+/// A source of the current time, injectable for tests.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A fixed time, for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub SystemTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Why a candidate file was not scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum SkipReason {
+    /// Modified within the settle time: probably still being copied.
+    RecentlyModified,
+    /// Zero bytes long.
+    Empty,
+    /// A symbolic link.
+    Link,
+}
+
+/// A file that was passed over.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// What a scan found.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    /// Packages to load: `.ova` files first, then `.ovf` files, each sorted by path.
+    pub packages: Vec<Package>,
+    /// Files passed over.
+    pub skipped: Vec<Skipped>,
+    /// Folders or files that could not be scanned (unreadable, several `.ovf`).
+    pub errors: Vec<Error>,
+}
+
+fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.is_char_boundary(name.len() - suffix.len())
+        && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// Scans the catalog at `root`. Fails only when the root itself cannot be read.
+pub fn scan(root: &Path, clock: &dyn Clock, settle: Duration) -> Result<ScanResult> {
+    let mut result = ScanResult::default();
+    let now = clock.now();
+    let entries = std::fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+    let mut ovas = Vec::new();
+    let mut ovfs = Vec::new();
+    walk(
+        root,
+        root,
+        1,
+        entries,
+        now,
+        settle,
+        &mut ovas,
+        &mut ovfs,
+        &mut result,
+    );
+    ovas.sort_by(|a: &Package, b: &Package| a.path.cmp(&b.path));
+    ovfs.sort_by(|a: &Package, b: &Package| a.path.cmp(&b.path));
+    result.packages = ovas.into_iter().chain(ovfs).collect();
+    Ok(result)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    entries: std::fs::ReadDir,
+    now: SystemTime,
+    settle: Duration,
+    ovas: &mut Vec<Package>,
+    ovfs: &mut Vec<Package>,
+    result: &mut ScanResult,
+) {
+    let mut dir_ovfs: Vec<Package> = Vec::new();
+    let mut subdirs = Vec::new();
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
+        let path = entry.path();
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if file_type.is_dir() {
+            if depth < OVF_MAX_DEPTH {
+                subdirs.push(path);
+            }
+            continue;
+        }
+        let kind = if has_suffix(&name, ".ova") && depth <= OVA_MAX_DEPTH {
+            PackageKind::Ova
+        } else if has_suffix(&name, ".ovf") && depth <= OVF_MAX_DEPTH {
+            PackageKind::Ovf
+        } else {
+            continue;
+        };
+        if file_type.is_symlink() {
+            result.skipped.push(Skipped {
+                path,
+                reason: SkipReason::Link,
+            });
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.len() == 0 {
+            result.skipped.push(Skipped {
+                path,
+                reason: SkipReason::Empty,
+            });
+            continue;
+        }
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        if now
+            .duration_since(modified)
+            .map_or(true, |age| age < settle)
+        {
+            result.skipped.push(Skipped {
+                path,
+                reason: SkipReason::RecentlyModified,
+            });
+            continue;
+        }
+        let relative = relative(root, &path);
+        let package = Package {
+            path,
+            relative,
+            kind,
+        };
+        match kind {
+            PackageKind::Ova => ovas.push(package),
+            PackageKind::Ovf => dir_ovfs.push(package),
+        }
+    }
+    if dir_ovfs.len() > 1 {
+        dir_ovfs.sort_by(|a, b| a.path.cmp(&b.path));
+        let files = dir_ovfs
+            .iter()
+            .filter_map(|p| p.path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        result.errors.push(Error::SeveralOvf {
+            dir: dir.to_path_buf(),
+            files,
+        });
+    } else {
+        ovfs.extend(dir_ovfs);
+    }
+    subdirs.sort();
+    for sub in subdirs {
+        match std::fs::read_dir(&sub) {
+            Ok(entries) => walk(
+                root,
+                &sub,
+                depth + 1,
+                entries,
+                now,
+                settle,
+                ovas,
+                ovfs,
+                result,
+            ),
+            Err(e) => result.errors.push(Error::io(sub, e)),
+        }
+    }
+}
+
+/// `path` relative to `root`, `/`-separated.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -1,0 +1,157 @@
+//! vSphere provider configuration from a Provider resource and its Secret.
+
+use std::time::Duration;
+
+use super::tls::{TlsTrust, normalize_thumbprint};
+use crate::capability::{ProviderConfig, SecretString};
+use crate::error::{Error, Result};
+
+/// Which SDK the URL points at (`spec.settings.sdkEndpoint`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SdkEndpoint {
+    /// A vCenter server (default).
+    #[default]
+    Vcenter,
+    /// A single ESXi host.
+    Esxi,
+}
+
+/// How to reach and authenticate to a vSphere endpoint.
+#[derive(Debug, Clone)]
+pub struct VsphereConfig {
+    /// Name of the Provider resource, recorded in the inventory.
+    pub provider_name: String,
+    /// The SDK URL, always ending in `/sdk`.
+    pub sdk_url: url::Url,
+    /// vCenter or ESXi.
+    pub endpoint: SdkEndpoint,
+    /// User name.
+    pub user: String,
+    /// Password (never logged).
+    pub password: SecretString,
+    /// Certificate checking.
+    pub trust: TlsTrust,
+    /// Timeout of one HTTP exchange.
+    pub request_timeout: Duration,
+}
+
+impl VsphereConfig {
+    /// A configuration with the default timeout.
+    pub fn new(url: &str, user: &str, password: SecretString, trust: TlsTrust) -> Result<Self> {
+        Ok(Self {
+            provider_name: String::new(),
+            sdk_url: sdk_url(url)?,
+            endpoint: SdkEndpoint::Vcenter,
+            user: user.to_owned(),
+            password,
+            trust,
+            request_timeout: super::soap::REQUEST_TIMEOUT,
+        })
+    }
+
+    /// Reads `spec.url`, `spec.settings.sdkEndpoint` and the secret keys `user`, `password`,
+    /// `insecureSkipVerify`, `cacert` (or `ca.crt`) and, as an extension, `thumbprint`.
+    pub fn from_provider(provider: &ProviderConfig) -> Result<Self> {
+        let user = provider.required_secret("user")?.expose().to_owned();
+        if user.is_empty() {
+            return Err(Error::config("secret.user", "is empty"));
+        }
+        let password = provider.required_secret("password")?.clone();
+        let trust = if provider.secret_bool("insecureSkipVerify") {
+            TlsTrust::InsecureSkipVerify
+        } else if let Some(ca) = provider
+            .secret("cacert")
+            .or_else(|| provider.secret("ca.crt"))
+        {
+            TlsTrust::CustomCa(ca.expose().as_bytes().to_vec())
+        } else if let Some(pin) = provider.secret("thumbprint") {
+            TlsTrust::Thumbprint(normalize_thumbprint(pin.expose())?)
+        } else {
+            TlsTrust::SystemRoots
+        };
+        let endpoint = match provider.settings.get("sdkEndpoint").map(String::as_str) {
+            None | Some("") | Some("vcenter") => SdkEndpoint::Vcenter,
+            Some("esxi") => SdkEndpoint::Esxi,
+            Some(other) => {
+                return Err(Error::config(
+                    "spec.settings.sdkEndpoint",
+                    format!("'{other}' is neither 'vcenter' nor 'esxi'"),
+                ));
+            }
+        };
+        let mut config = Self::new(&provider.url, &user, password, trust)?;
+        config.endpoint = endpoint;
+        config.provider_name = provider.name.clone();
+        Ok(config)
+    }
+}
+
+/// Normalizes a provider URL to its SDK URL: `https://host` → `https://host/sdk`.
+pub fn sdk_url(url: &str) -> Result<url::Url> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| Error::config("spec.url", format!("'{url}': {e}")))?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(Error::config(
+            "spec.url",
+            format!("'{url}' must be an https URL"),
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::config("spec.url", format!("'{url}' has no host")));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::config(
+            "spec.url",
+            "must not carry credentials; put them in the secret",
+        ));
+    }
+    if matches!(parsed.path(), "" | "/") {
+        parsed.set_path("/sdk");
+    }
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::ProviderType;
+
+    #[test]
+    fn urls_get_the_sdk_path() {
+        assert_eq!(
+            sdk_url("https://vc.example.com").unwrap().as_str(),
+            "https://vc.example.com/sdk"
+        );
+        assert_eq!(
+            sdk_url("https://vc:8443/sdk").unwrap().as_str(),
+            "https://vc:8443/sdk"
+        );
+        assert!(sdk_url("ftp://vc").is_err());
+        assert!(sdk_url("https://u:p@vc/sdk").is_err());
+        assert!(sdk_url("not a url").is_err());
+    }
+
+    #[test]
+    fn provider_secret_selects_trust_and_endpoint() {
+        let mut p = ProviderConfig::new(ProviderType::Vsphere, "vc", "https://vc/sdk");
+        assert!(
+            VsphereConfig::from_provider(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("secret.user")
+        );
+        p.secret
+            .insert("user".into(), "administrator@vsphere.local".into());
+        p.secret.insert("password".into(), "s3cret".into());
+        p.secret.insert("insecureSkipVerify".into(), "true".into());
+        p.settings.insert("sdkEndpoint".into(), "esxi".into());
+        let c = VsphereConfig::from_provider(&p).unwrap();
+        assert_eq!(c.trust, TlsTrust::InsecureSkipVerify);
+        assert_eq!(c.endpoint, SdkEndpoint::Esxi);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        p.settings.insert("sdkEndpoint".into(), "host".into());
+        assert!(VsphereConfig::from_provider(&p).is_err());
+    }
+}

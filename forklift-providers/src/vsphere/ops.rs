@@ -1,0 +1,243 @@
+//! Power, snapshot and change-tracking capabilities of [`VsphereProvider`].
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use tracing::info;
+
+use super::VsphereProvider;
+use super::datastore::{DatastoreFile, datastore_url, flat_extent_path, split_datastore_path};
+use super::devices::{parse_devices, trim_backing_file_name};
+use super::soap::MoRef;
+use super::xml::escape;
+use crate::capability::{
+    ChangeTracking, ChangedArea, DiskAccess, DiskRef, PowerControl, PowerState, SnapshotRef,
+    SnapshotRequest, Snapshots, VmRef,
+};
+use crate::error::{Error, Result};
+
+fn vm_moref(vm: &VmRef) -> MoRef {
+    MoRef::new("VirtualMachine", vm.id())
+}
+
+fn snapshot_moref(snapshot: &SnapshotRef) -> MoRef {
+    MoRef::new("VirtualMachineSnapshot", snapshot.id())
+}
+
+/// Maps `runtime.powerState`.
+pub(crate) fn power_state(text: &str) -> PowerState {
+    match text.trim() {
+        "poweredOn" => PowerState::On,
+        "poweredOff" => PowerState::Off,
+        "suspended" => PowerState::Suspended,
+        _ => PowerState::Unknown,
+    }
+}
+
+impl VsphereProvider {
+    /// Name of the datacenter holding `vm` (walks the `parent` chain).
+    pub async fn datacenter_of(&self, vm: &VmRef) -> Result<String> {
+        let mut current = vm_moref(vm);
+        // Inventories are shallow; the bound only guards against a cyclic answer.
+        for _ in 0..64 {
+            let props = self
+                .client
+                .retrieve_one(&current, &["name", "parent"])
+                .await?;
+            if current.kind == "Datacenter" {
+                return Ok(props.text("name").unwrap_or("").to_owned());
+            }
+            current = props
+                .prop("parent")
+                .and_then(MoRef::from_node)
+                .ok_or_else(|| Error::NotFound {
+                    kind: "datacenter of VM",
+                    id: vm.id().to_owned(),
+                })?;
+        }
+        Err(Error::protocol("parent", "inventory deeper than 64 levels"))
+    }
+
+    async fn vm_props(&self, vm: &VmRef, paths: &[&str]) -> Result<super::ObjectContent> {
+        self.client
+            .retrieve_one(&vm_moref(vm), paths)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::NotFound {
+                    kind: "VM",
+                    id: vm.id().to_owned(),
+                },
+                other => other,
+            })
+    }
+}
+
+#[async_trait]
+impl PowerControl for VsphereProvider {
+    async fn power_state(&self, vm: &VmRef) -> Result<PowerState> {
+        let props = self.vm_props(vm, &["runtime.powerState"]).await?;
+        Ok(power_state(props.text("runtime.powerState").unwrap_or("")))
+    }
+
+    async fn power_off(&self, vm: &VmRef) -> Result<()> {
+        if self.power_state(vm).await? == PowerState::Off {
+            return Ok(());
+        }
+        info!(%vm, "powering off");
+        self.client
+            .run_task("PowerOffVM_Task", &vm_moref(vm), "")
+            .await
+            .map(|_| ())
+    }
+
+    async fn power_on(&self, vm: &VmRef) -> Result<()> {
+        if self.power_state(vm).await? == PowerState::On {
+            return Ok(());
+        }
+        info!(%vm, "powering on");
+        self.client
+            .run_task("PowerOnVM_Task", &vm_moref(vm), "")
+            .await
+            .map(|_| ())
+    }
+
+    async fn shutdown_guest(&self, vm: &VmRef) -> Result<()> {
+        info!(%vm, "asking the guest to shut down");
+        self.client
+            .invoke("ShutdownGuest", &vm_moref(vm), "")
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl Snapshots for VsphereProvider {
+    async fn create_snapshot(&self, vm: &VmRef, request: &SnapshotRequest) -> Result<SnapshotRef> {
+        let params = format!(
+            "<name>{}</name><description>{}</description><memory>{}</memory><quiesce>{}</quiesce>",
+            escape(&request.name),
+            escape(&request.description),
+            request.memory,
+            request.quiesce
+        );
+        info!(%vm, name = %request.name, "creating snapshot");
+        let result = self
+            .client
+            .run_task("CreateSnapshot_Task", &vm_moref(vm), &params)
+            .await?;
+        result
+            .as_ref()
+            .and_then(MoRef::from_node)
+            .map(|moref| SnapshotRef(moref.value))
+            .ok_or_else(|| Error::protocol("CreateSnapshot_Task", "task returned no snapshot"))
+    }
+
+    async fn remove_snapshot(
+        &self,
+        vm: &VmRef,
+        snapshot: &SnapshotRef,
+        consolidate: bool,
+    ) -> Result<()> {
+        info!(%vm, %snapshot, "removing snapshot");
+        let params = format!(
+            "<removeChildren>false</removeChildren><consolidate>{consolidate}</consolidate>"
+        );
+        self.client
+            .run_task("RemoveSnapshot_Task", &snapshot_moref(snapshot), &params)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ChangeTracking for VsphereProvider {
+    async fn enable_change_tracking(&self, vm: &VmRef) -> Result<()> {
+        let props = self.vm_props(vm, &["config.changeTrackingEnabled"]).await?;
+        if props
+            .prop("config.changeTrackingEnabled")
+            .is_some_and(|n| n.text.trim() == "true")
+        {
+            return Ok(());
+        }
+        info!(%vm, "enabling changed block tracking");
+        let params = "<spec><changeTrackingEnabled>true</changeTrackingEnabled></spec>";
+        self.client
+            .run_task("ReconfigVM_Task", &vm_moref(vm), params)
+            .await
+            .map(|_| ())
+    }
+
+    async fn change_ids(
+        &self,
+        vm: &VmRef,
+        snapshot: &SnapshotRef,
+    ) -> Result<BTreeMap<String, String>> {
+        let _ = vm;
+        let props = self
+            .client
+            .retrieve_one(&snapshot_moref(snapshot), &["config.hardware.device"])
+            .await?;
+        let devices = props
+            .prop("config.hardware.device")
+            .map(parse_devices)
+            .unwrap_or_default();
+        Ok(devices
+            .iter()
+            .filter_map(|d| d.disk.as_ref())
+            .filter(|b| !b.file.is_empty())
+            .map(|b| (trim_backing_file_name(&b.file), b.change_id.clone()))
+            .collect())
+    }
+
+    async fn changed_areas(
+        &self,
+        vm: &VmRef,
+        snapshot: &SnapshotRef,
+        disk: &DiskRef,
+        change_id: &str,
+    ) -> Result<Vec<ChangedArea>> {
+        self.client
+            .query_changed_disk_areas(
+                &vm_moref(vm),
+                Some(&snapshot_moref(snapshot)),
+                disk.key,
+                disk.capacity,
+                change_id,
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl DiskAccess for VsphereProvider {
+    /// Reads the disk's flat extent over the datastore HTTP interface. Without VDDK this
+    /// serves flat (thick or thin) VMFS/NFS disks; with a snapshot it reads the base disk,
+    /// which holds the data as of the VM's oldest snapshot.
+    async fn open_disk(
+        &self,
+        vm: &VmRef,
+        disk: &DiskRef,
+        snapshot: Option<&SnapshotRef>,
+    ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
+        let base = match snapshot {
+            Some(_) => trim_backing_file_name(&disk.file),
+            None => disk.file.clone(),
+        };
+        let (datastore, path) = split_datastore_path(&base)?;
+        let datacenter = self.datacenter_of(vm).await?;
+        let url = datastore_url(
+            self.client.transport().sdk_url(),
+            &datacenter,
+            datastore,
+            &flat_extent_path(path),
+        );
+        let file = DatastoreFile::open(
+            self.client.transport().http().clone(),
+            url,
+            self.client.transport().cookie(),
+            Some(disk.capacity),
+        )
+        .await?;
+        Ok(Box::new(file))
+    }
+}

@@ -1,0 +1,47 @@
+"""forklift: migrate virtual machines from vSphere, oVirt, OpenStack, OVA and KubeVirt onto KubeVirt.
+
+The Python face of the forklift engine. Every call is a thin layer over the Rust library:
+long operations run on one process-wide runtime with the GIL released, return a
+:class:`Task` or wait for one, and can be stopped with a :class:`CancelToken`. Each blocking
+call has an ``async_`` variant for asyncio programs. Errors are :class:`ForkliftError`
+subclasses (see :mod:`forklift.exceptions`) or built-in exceptions where the meaning is the same.
+"""
+
+from __future__ import annotations
+
+from . import exceptions
+from ._manifests import Manifests, dump, dumps, load, loads
+from ._model import Node, NodeList, Resource
+from ._native import CancelToken, Diagnostic, Task, __version__
+from .exceptions import (
+    CancelledError,
+    ForkliftError,
+    ManifestError,
+    ProviderError,
+    TemplateError,
+    TransferError,
+    ValidationError,
+)
+
+__all__ = [
+    "CancelToken",
+    "CancelledError",
+    "Diagnostic",
+    "Manifests",
+    "Node",
+    "NodeList",
+    "Resource",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
+    "ForkliftError",
+    "ManifestError",
+    "ProviderError",
+    "Task",
+    "TemplateError",
+    "TransferError",
+    "ValidationError",
+    "__version__",
+    "exceptions",
+]

@@ -1,0 +1,552 @@
+//! One NBD connection in transmission phase: a writer task, a reader task and a map from
+//! cookies to waiting requests.
+//!
+//! ```text
+//!   request ──► [pending map: cookie → oneshot] ──► mpsc ──► writer task ──► socket
+//!                         ▲                                                     │
+//!                         └──────────── reader task ◄── ReplyDecoder ◄──────────┘
+//! ```
+//!
+//! Requests are registered before they are sent, so replies may come back in any order and
+//! interleave their chunks. READ data goes from the socket straight into the request's own
+//! buffer (which travels with the pending entry). A fatal error (protocol violation, lost
+//! connection) marks the connection dead and hands the same error to every waiting request
+//! and to every later one. Dropping the connection aborts both tasks.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::handshake::Negotiated;
+use super::proto::{self, Request};
+use super::reply::{ReadAssembly, ReplyDecoder, ReplyEvent};
+use crate::error::{Error, Op, Result};
+
+/// Reading half of a connection.
+pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+/// Writing half of a connection.
+pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// Socket read buffer: small enough that most READ payload bytes bypass it and land in
+/// the request buffer directly.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// What a finished request hands back.
+#[derive(Debug)]
+pub(crate) enum Completion {
+    Read(Vec<u8>),
+    BlockStatus(Vec<(u32, u32)>),
+    Done,
+}
+
+/// What a request expects in its reply.
+pub(crate) enum Expect {
+    Read(Vec<u8>),
+    BlockStatus(u32),
+    Nothing,
+}
+
+enum PendingKind {
+    Read {
+        assembly: ReadAssembly,
+        buf: Vec<u8>,
+    },
+    BlockStatus {
+        context_id: u32,
+        descriptors: Option<Vec<(u32, u32)>>,
+    },
+    Plain,
+}
+
+struct Pending {
+    op: Op,
+    offset: u64,
+    length: u64,
+    kind: PendingKind,
+    error: Option<Error>,
+    reply: oneshot::Sender<Result<Completion>>,
+}
+
+#[derive(Default)]
+struct State {
+    pending: HashMap<u64, Pending>,
+    dead: Option<Error>,
+    closing: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    target: String,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the map inconsistent in a way that
+        // matters more than losing the connection; keep going with the inner value.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Marks the connection dead and fails every waiting request with `error`.
+    fn fail(&self, error: Error) {
+        let error = error.into_fatal().with_target(self.target.clone());
+        let mut state = self.lock();
+        if state.dead.is_none() {
+            state.dead = Some(error.clone());
+        }
+        for (_, pending) in state.pending.drain() {
+            let error = error
+                .clone()
+                .or_context(pending.op, pending.offset, pending.length);
+            let _ = pending.reply.send(Err(error));
+        }
+    }
+}
+
+struct Outgoing {
+    header: [u8; proto::REQUEST_LEN],
+    payload: Option<(Vec<u8>, oneshot::Sender<Vec<u8>>)>,
+    disconnect: bool,
+}
+
+/// A negotiated connection with its reader and writer tasks.
+pub(crate) struct Connection {
+    shared: Arc<Shared>,
+    outgoing: mpsc::Sender<Outgoing>,
+    permits: Semaphore,
+    cookies: AtomicU64,
+    pub(crate) negotiated: Negotiated,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+impl Connection {
+    /// Starts the tasks of a connection whose handshake is complete.
+    pub(crate) fn start(
+        reader: BoxRead,
+        writer: BoxWrite,
+        negotiated: Negotiated,
+        max_in_flight: usize,
+        target: String,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            target,
+        });
+        let max_in_flight = max_in_flight.max(1);
+        let (tx, rx) = mpsc::channel(max_in_flight + 1);
+        let max_data = negotiated
+            .block_sizes
+            .maximum
+            .max(proto::MAX_REQUEST_PAYLOAD);
+        let decoder = ReplyDecoder::new(negotiated.structured, max_data);
+        let reader_shared = shared.clone();
+        let reader = tokio::spawn(async move {
+            if let Err(error) = read_loop(reader, &reader_shared, decoder).await {
+                tracing::debug!("NBD connection reader stopped: {error}");
+                reader_shared.fail(error);
+            } else {
+                reader_shared.fail(Error::disconnected("Connection closed"));
+            }
+        });
+        let writer_shared = shared.clone();
+        let writer = tokio::spawn(async move {
+            if let Err(error) = write_loop(writer, rx).await {
+                tracing::debug!("NBD connection writer stopped: {error}");
+                writer_shared.fail(error);
+            }
+        });
+        Self {
+            shared,
+            outgoing: tx,
+            permits: Semaphore::new(max_in_flight),
+            cookies: AtomicU64::new(1),
+            negotiated,
+            reader,
+            writer,
+        }
+    }
+
+    /// Whether a fatal error has killed the connection.
+    pub(crate) fn dead(&self) -> Option<Error> {
+        self.shared.lock().dead.clone()
+    }
+
+    /// Sends one request and waits for its complete reply. A WRITE's payload is handed back
+    /// once it has been written to the socket.
+    pub(crate) async fn submit(
+        &self,
+        op: Op,
+        request: Request,
+        expect: Expect,
+        payload: Option<Vec<u8>>,
+    ) -> Result<(Completion, Option<Vec<u8>>)> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::disconnected("Connection closed"))?;
+        let cookie = self.cookies.fetch_add(1, Ordering::Relaxed);
+        let request = Request { cookie, ..request };
+        let length = u64::from(request.length);
+        let kind = match expect {
+            Expect::Read(buf) => PendingKind::Read {
+                assembly: ReadAssembly::new(request.offset, request.length),
+                buf,
+            },
+            Expect::BlockStatus(context_id) => PendingKind::BlockStatus {
+                context_id,
+                descriptors: None,
+            },
+            Expect::Nothing => PendingKind::Plain,
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        {
+            let mut state = self.shared.lock();
+            if let Some(error) = &state.dead {
+                return Err(error.clone().or_context(op, request.offset, length));
+            }
+            state.pending.insert(
+                cookie,
+                Pending {
+                    op,
+                    offset: request.offset,
+                    length,
+                    kind,
+                    error: None,
+                    reply: reply_tx,
+                },
+            );
+        }
+        let (payload, give_back) = match payload {
+            Some(buf) => {
+                let (tx, rx) = oneshot::channel();
+                (Some((buf, tx)), Some(rx))
+            }
+            None => (None, None),
+        };
+        let sent = self
+            .outgoing
+            .send(Outgoing {
+                header: request.encode(),
+                payload,
+                disconnect: false,
+            })
+            .await;
+        if sent.is_err() {
+            self.shared.lock().pending.remove(&cookie);
+            return Err(self.dead_error(op, request.offset, length));
+        }
+        let completion = match reply_rx.await {
+            Ok(result) => result?,
+            Err(_) => return Err(self.dead_error(op, request.offset, length)),
+        };
+        let returned = match give_back {
+            Some(rx) => rx.await.ok(),
+            None => None,
+        };
+        Ok((completion, returned))
+    }
+
+    fn dead_error(&self, op: Op, offset: u64, length: u64) -> Error {
+        self.dead()
+            .unwrap_or_else(|| Error::disconnected("Connection closed"))
+            .or_context(op, offset, length)
+    }
+
+    /// Sends `NBD_CMD_DISC` once every request in flight has been answered.
+    pub(crate) async fn disconnect(&self) {
+        // Taking every permit waits for the requests in flight.
+        let permits = self.permits.available_permits().max(1);
+        let _all = self.permits.acquire_many(permits as u32).await;
+        self.shared.lock().closing = true;
+        let request = Request {
+            flags: 0,
+            command: proto::CMD_DISC,
+            cookie: 0,
+            offset: 0,
+            length: 0,
+        };
+        let _ = self
+            .outgoing
+            .send(Outgoing {
+                header: request.encode(),
+                payload: None,
+                disconnect: true,
+            })
+            .await;
+    }
+}
+
+async fn write_loop(writer: BoxWrite, mut rx: mpsc::Receiver<Outgoing>) -> Result<()> {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        // Batch whatever is already queued into as few syscalls as possible.
+        while let Some(message) = next {
+            let disconnect = message.disconnect;
+            send(&mut writer, message).await?;
+            if disconnect {
+                writer
+                    .flush()
+                    .await
+                    .map_err(|e| Error::io(Op::Disconnect, e))?;
+                let _ = writer.shutdown().await;
+                return Ok(());
+            }
+            next = rx.try_recv().ok();
+        }
+        writer.flush().await.map_err(|e| Error::io(Op::Write, e))?;
+    }
+    Ok(())
+}
+
+async fn send(writer: &mut BufWriter<BoxWrite>, message: Outgoing) -> Result<()> {
+    writer
+        .write_all(&message.header)
+        .await
+        .map_err(|e| Error::io(Op::Write, e))?;
+    if let Some((payload, give_back)) = message.payload {
+        writer
+            .write_all(&payload)
+            .await
+            .map_err(|e| Error::io(Op::Write, e))?;
+        let _ = give_back.send(payload);
+    }
+    Ok(())
+}
+
+async fn read_loop(mut reader: BoxRead, shared: &Shared, decoder: ReplyDecoder) -> Result<()> {
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    loop {
+        let Some(event) = decoder.decode(&mut buf)? else {
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(READ_BUFFER);
+            }
+            let n = reader.read_buf(&mut buf).await.map_err(Error::from)?;
+            if n == 0 {
+                let state = shared.lock();
+                if state.closing && state.pending.is_empty() {
+                    return Ok(());
+                }
+                return Err(Error::disconnected("Server closed the connection"));
+            }
+            continue;
+        };
+        handle(event, &mut reader, &mut buf, shared).await?;
+    }
+}
+
+/// Copies `dest.len()` payload bytes into `dest`: first what is buffered, then straight
+/// from the socket.
+async fn fill(reader: &mut BoxRead, buf: &mut BytesMut, dest: &mut [u8]) -> Result<()> {
+    let buffered = dest.len().min(buf.len());
+    dest[..buffered].copy_from_slice(&buf[..buffered]);
+    buf.advance(buffered);
+    if buffered < dest.len() {
+        reader
+            .read_exact(&mut dest[buffered..])
+            .await
+            .map_err(Error::from)?;
+    }
+    Ok(())
+}
+
+fn unknown_cookie(cookie: u64) -> Error {
+    Error::protocol(format!("Reply for unknown cookie {cookie}"))
+}
+
+async fn handle(
+    event: ReplyEvent,
+    reader: &mut BoxRead,
+    buf: &mut BytesMut,
+    shared: &Shared,
+) -> Result<()> {
+    let cookie = event.cookie();
+    let done = event.is_done();
+    match event {
+        ReplyEvent::Simple { errno, .. } => {
+            let mut pending = shared
+                .lock()
+                .pending
+                .remove(&cookie)
+                .ok_or_else(|| unknown_cookie(cookie))?;
+            if errno != 0 {
+                pending.error = Some(server_error(errno, ""));
+            } else if let PendingKind::Read { buf: data, .. } = &mut pending.kind {
+                fill(reader, buf, data).await?;
+                let PendingKind::Read { buf: data, .. } = pending.kind else {
+                    unreachable!("matched above")
+                };
+                let _ = pending.reply.send(Ok(Completion::Read(data)));
+                return Ok(());
+            } else if matches!(pending.kind, PendingKind::BlockStatus { .. }) {
+                return Err(Error::protocol("Simple reply to BLOCK_STATUS"));
+            }
+            complete(pending)
+        }
+        ReplyEvent::Data { offset, length, .. } => {
+            let (range, mut data) = {
+                let mut state = shared.lock();
+                let pending = state
+                    .pending
+                    .get_mut(&cookie)
+                    .ok_or_else(|| unknown_cookie(cookie))?;
+                match &mut pending.kind {
+                    PendingKind::Read { assembly, buf } => {
+                        (assembly.accept(offset, length)?, std::mem::take(buf))
+                    }
+                    _ => return Err(Error::protocol("Data chunk in reply to a non-read")),
+                }
+            };
+            fill(reader, buf, &mut data[range]).await?;
+            let mut state = shared.lock();
+            let pending = state
+                .pending
+                .get_mut(&cookie)
+                .ok_or_else(|| unknown_cookie(cookie))?;
+            if let PendingKind::Read { buf, .. } = &mut pending.kind {
+                *buf = data;
+            }
+            if done {
+                let pending = state
+                    .pending
+                    .remove(&cookie)
+                    .ok_or_else(|| unknown_cookie(cookie))?;
+                drop(state);
+                complete(pending)?;
+            }
+            Ok(())
+        }
+        other => {
+            let mut state = shared.lock();
+            let pending = state
+                .pending
+                .get_mut(&cookie)
+                .ok_or_else(|| unknown_cookie(cookie))?;
+            match other {
+                ReplyEvent::Hole { offset, length, .. } => match &mut pending.kind {
+                    PendingKind::Read { assembly, buf } => {
+                        let range = assembly.accept(offset, length)?;
+                        buf[range].fill(0);
+                    }
+                    _ => return Err(Error::protocol("Hole chunk in reply to a non-read")),
+                },
+                ReplyEvent::BlockStatus {
+                    context_id,
+                    descriptors,
+                    ..
+                } => match &mut pending.kind {
+                    PendingKind::BlockStatus {
+                        context_id: wanted,
+                        descriptors: slot,
+                    } => {
+                        if context_id == *wanted {
+                            if slot.is_some() {
+                                return Err(Error::protocol(
+                                    "Two block status chunks for one context",
+                                ));
+                            }
+                            *slot = Some(descriptors);
+                        }
+                    }
+                    _ => {
+                        return Err(Error::protocol(
+                            "Block status chunk in reply to another command",
+                        ));
+                    }
+                },
+                ReplyEvent::Error {
+                    errno,
+                    message,
+                    offset,
+                    ..
+                } => {
+                    if pending.error.is_none() {
+                        let mut error = server_error(errno, &message);
+                        if let Some(offset) = offset {
+                            error = error.with_offset(offset);
+                        }
+                        pending.error = Some(error);
+                    }
+                }
+                ReplyEvent::None { .. } => {}
+                ReplyEvent::Simple { .. } | ReplyEvent::Data { .. } => {
+                    unreachable!("handled above")
+                }
+            }
+            if done {
+                let pending = state
+                    .pending
+                    .remove(&cookie)
+                    .ok_or_else(|| unknown_cookie(cookie))?;
+                drop(state);
+                complete(pending)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn server_error(errno: u32, message: &str) -> Error {
+    let name = proto::errno_name(errno);
+    if message.is_empty() {
+        Error::server(errno, format!("Server returned {name} ({errno})"))
+    } else {
+        Error::server(
+            errno,
+            format!("Server returned {name} ({errno}): {message}"),
+        )
+    }
+}
+
+/// Finishes a request whose last chunk arrived. A reply that claims success but left parts
+/// of a read or the block status missing is a fatal protocol violation.
+fn complete(pending: Pending) -> Result<()> {
+    let Pending {
+        op,
+        offset,
+        length,
+        kind,
+        error,
+        reply,
+    } = pending;
+    if let Some(error) = error {
+        let _ = reply.send(Err(error.or_context(op, offset, length)));
+        return Ok(());
+    }
+    let completion = match kind {
+        PendingKind::Read { assembly, buf } => {
+            if !assembly.is_complete() {
+                return Err(Error::protocol(format!(
+                    "Read reply for {offset:#x}+{length:#x} left gaps"
+                )));
+            }
+            Completion::Read(buf)
+        }
+        PendingKind::BlockStatus { descriptors, .. } => match descriptors {
+            Some(descriptors) => Completion::BlockStatus(descriptors),
+            None => {
+                return Err(Error::protocol(
+                    "Block status reply without the requested context",
+                ));
+            }
+        },
+        PendingKind::Plain => Completion::Done,
+    };
+    let _ = reply.send(Ok(completion));
+    Ok(())
+}

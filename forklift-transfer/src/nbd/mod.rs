@@ -1,0 +1,26 @@
+//! Our own asynchronous NBD client (and a small in-process server for tests).
+//!
+//! ```text
+//!   proto      constants, option and request framing          (bytes only)
+//!   reply      reply decoder, read reassembly, block status   (bytes only)
+//!   handshake  fixed newstyle, STARTTLS, GO/INFO, contexts    (sequencing over a stream)
+//!   uri, tls   nbd:// nbds:// nbd+unix:// and rustls setup
+//!   connection writer task + reader task + cookie map         (tokio)
+//!   client     NbdClient: multi-conn, BlockSource + BlockSink
+//!   server     in-memory NBD server with fault injection, for tests
+//! ```
+
+pub mod client;
+mod connection;
+pub mod handshake;
+pub mod proto;
+pub mod reply;
+pub mod server;
+pub mod tls;
+pub mod uri;
+
+pub use client::{ConnectOptions, NbdClient};
+pub use uri::{Endpoint, NbdUri};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,447 @@
+//! Hosted sparse extents: plain (monolithicSparse, twoGbMaxExtentSparse) and stream-optimized.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use flate2::read::{DeflateDecoder, ZlibDecoder};
+
+use super::error::{Error, Result};
+use super::header::{GD_AT_END, MARKER_FOOTER, Marker, SECTOR_SIZE, SparseHeader};
+use super::io::{ReadAt, read_exact_at};
+
+/// Grain tables kept in memory at most (512 entries each by default: 1 MiB of cache).
+const GT_CACHE_TABLES: usize = 512;
+/// Bytes of a compressed grain header (`lba: u64`, `size: u32`).
+const GRAIN_HEADER: u64 = 12;
+
+/// How the grains of a sparse extent are located.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrainLookup {
+    /// Through the grain directory at this sector, named by the header.
+    Header {
+        /// Sector of the grain directory.
+        gd_sector: u64,
+    },
+    /// Through the grain directory at this sector, named by the footer (`GD_AT_END`).
+    Footer {
+        /// Sector of the grain directory.
+        gd_sector: u64,
+    },
+    /// Through an index built by one scan of the stream markers.
+    MarkerScan,
+}
+
+/// Where one grain lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grain {
+    /// Never written: reads as zeros (no parent disks are supported).
+    Unallocated,
+    /// Explicitly zeroed (grain table entry 1).
+    Zero,
+    /// Stored at this byte offset (grain data, or grain header when compressed).
+    Stored(u64),
+}
+
+enum Index {
+    Directory {
+        gd: Vec<u32>,
+        gt_cache: Mutex<GtCache>,
+    },
+    Scanned {
+        grains: Vec<(u64, u64)>,
+    },
+}
+
+#[derive(Default)]
+struct GtCache {
+    tables: HashMap<usize, Arc<Vec<u32>>>,
+    order: VecDeque<usize>,
+}
+
+/// An open hosted sparse extent.
+pub(crate) struct SparseExtent {
+    src: Arc<dyn ReadAt>,
+    header: SparseHeader,
+    lookup: GrainLookup,
+    index: Index,
+    last_grain: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
+}
+
+impl std::fmt::Debug for SparseExtent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SparseExtent")
+            .field("file", &self.src.name())
+            .field("header", &self.header)
+            .field("lookup", &self.lookup)
+            .finish_non_exhaustive()
+    }
+}
+
+fn name(src: &dyn ReadAt) -> &str {
+    src.name()
+}
+
+impl SparseExtent {
+    /// Opens the sparse extent held by `src`, whose header is `header`. With `scan_markers`,
+    /// a stream is indexed by scanning its markers even when it has a grain directory.
+    pub(crate) fn open(
+        src: Arc<dyn ReadAt>,
+        header: SparseHeader,
+        scan_markers: bool,
+    ) -> Result<Self> {
+        let file = name(src.as_ref()).to_owned();
+        let (header, lookup) = if scan_markers && header.has_markers() {
+            (header, GrainLookup::MarkerScan)
+        } else if header.gd_offset != GD_AT_END {
+            let gd_sector = if header.gd_offset != 0 {
+                header.gd_offset
+            } else {
+                header.rgd_offset
+            };
+            (header, GrainLookup::Header { gd_sector })
+        } else {
+            match read_footer(src.as_ref(), &header)? {
+                Some(footer) => {
+                    let gd_sector = footer.gd_offset;
+                    (footer, GrainLookup::Footer { gd_sector })
+                }
+                None if header.has_markers() => (header, GrainLookup::MarkerScan),
+                None => {
+                    return Err(Error::malformed(
+                        &file,
+                        "grain directory is at the end but there is no footer",
+                    ));
+                }
+            }
+        };
+        let index = match lookup {
+            GrainLookup::Header { gd_sector } | GrainLookup::Footer { gd_sector } => {
+                if gd_sector == 0 {
+                    return Err(Error::malformed(&file, "header names no grain directory"));
+                }
+                Index::Directory {
+                    gd: read_directory(src.as_ref(), &header, gd_sector)?,
+                    gt_cache: Mutex::default(),
+                }
+            }
+            GrainLookup::MarkerScan => Index::Scanned {
+                grains: scan_markers_index(src.as_ref(), &header)?,
+            },
+        };
+        Ok(SparseExtent {
+            src,
+            header,
+            lookup,
+            index,
+            last_grain: Mutex::new(None),
+        })
+    }
+
+    /// The effective header (the footer's for `GD_AT_END` streams).
+    pub(crate) fn header(&self) -> &SparseHeader {
+        &self.header
+    }
+
+    /// How grains are located.
+    pub(crate) fn lookup(&self) -> GrainLookup {
+        self.lookup
+    }
+
+    fn file(&self) -> &str {
+        self.src.name()
+    }
+
+    /// Where grain `g` lives.
+    pub(crate) fn grain(&self, g: u64) -> Result<Grain> {
+        match &self.index {
+            Index::Scanned { grains } => {
+                Ok(match grains.binary_search_by_key(&g, |&(grain, _)| grain) {
+                    Ok(i) => Grain::Stored(grains[i].1),
+                    Err(_) => Grain::Unallocated,
+                })
+            }
+            Index::Directory { gd, gt_cache } => {
+                let per_gt = u64::from(self.header.gtes_per_gt);
+                let Ok(gd_index) = usize::try_from(g / per_gt) else {
+                    return Ok(Grain::Unallocated);
+                };
+                let Some(&gde) = gd.get(gd_index) else {
+                    return Ok(Grain::Unallocated);
+                };
+                if gde == 0 {
+                    return Ok(Grain::Unallocated);
+                }
+                let table = self.grain_table(gt_cache, gd_index, gde)?;
+                let gte = table[(g % per_gt) as usize];
+                Ok(match gte {
+                    0 => Grain::Unallocated,
+                    1 if self.header.zeroed_grain_gte() => Grain::Zero,
+                    sector => Grain::Stored(u64::from(sector) * SECTOR_SIZE),
+                })
+            }
+        }
+    }
+
+    /// Whether the whole grain table holding grain `g` is absent: returns the number of
+    /// grains from `g` to the end of that table when it is, to skip them at once.
+    pub(crate) fn absent_table_run(&self, g: u64) -> Option<u64> {
+        let Index::Directory { gd, .. } = &self.index else {
+            return None;
+        };
+        let per_gt = u64::from(self.header.gtes_per_gt);
+        let gd_index = usize::try_from(g / per_gt).ok()?;
+        match gd.get(gd_index) {
+            Some(0) | None => Some(per_gt - g % per_gt),
+            Some(_) => None,
+        }
+    }
+
+    fn grain_table(
+        &self,
+        cache: &Mutex<GtCache>,
+        gd_index: usize,
+        gde: u32,
+    ) -> Result<Arc<Vec<u32>>> {
+        if let Some(t) = cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .tables
+            .get(&gd_index)
+        {
+            return Ok(t.clone());
+        }
+        let entries = self.header.gtes_per_gt as usize;
+        let mut raw = vec![0u8; entries * 4];
+        read_exact_at(
+            self.src.as_ref(),
+            &mut raw,
+            u64::from(gde) * SECTOR_SIZE,
+            "grain table",
+        )?;
+        let table: Arc<Vec<u32>> = Arc::new(
+            raw.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        );
+        let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.order.len() >= GT_CACHE_TABLES {
+            if let Some(old) = guard.order.pop_front() {
+                guard.tables.remove(&old);
+            }
+        }
+        if guard.tables.insert(gd_index, table.clone()).is_none() {
+            guard.order.push_back(gd_index);
+        }
+        Ok(table)
+    }
+
+    /// Reads the bytes of grain `g` stored at byte offset `at` into `out` (a whole grain,
+    /// or less for the last grain of the extent).
+    pub(crate) fn read_grain(&self, g: u64, at: u64, out: &mut [u8]) -> Result<()> {
+        if !self.header.compressed() {
+            return read_exact_at(self.src.as_ref(), out, at, "grain");
+        }
+        if let Some((cached, data)) = self
+            .last_grain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if *cached == g {
+                out.copy_from_slice(&data[..out.len()]);
+                return Ok(());
+            }
+        }
+        let data = Arc::new(self.inflate_grain(g, at)?);
+        out.copy_from_slice(&data[..out.len()]);
+        *self.last_grain.lock().unwrap_or_else(|e| e.into_inner()) = Some((g, data));
+        Ok(())
+    }
+
+    /// Reads stored (uncompressed) grain bytes at byte offset `at`.
+    pub(crate) fn read_grain_bytes(&self, out: &mut [u8], at: u64) -> Result<()> {
+        read_exact_at(self.src.as_ref(), out, at, "grain")
+    }
+
+    fn inflate_grain(&self, g: u64, at: u64) -> Result<Vec<u8>> {
+        let grain_bytes = self.header.grain_bytes() as usize;
+        let mut head = [0u8; GRAIN_HEADER as usize];
+        read_exact_at(self.src.as_ref(), &mut head, at, "compressed grain header")?;
+        let lba = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+        let size = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default()) as usize;
+        if lba != g * self.header.grain_size {
+            return Err(Error::malformed(
+                self.file(),
+                format!(
+                    "grain at byte {at} is for sector {lba}, expected sector {}",
+                    g * self.header.grain_size
+                ),
+            ));
+        }
+        // Deflate never expands data by more than a few bytes per 16 KiB block.
+        if size == 0 || size > grain_bytes + grain_bytes / 8 + 1024 {
+            return Err(Error::malformed(
+                self.file(),
+                format!("grain at byte {at} has implausible size {size}"),
+            ));
+        }
+        let mut packed = vec![0u8; size];
+        read_exact_at(
+            self.src.as_ref(),
+            &mut packed,
+            at + GRAIN_HEADER,
+            "compressed grain",
+        )?;
+        let mut out = vec![0u8; grain_bytes];
+        let filled = if is_zlib_header(&packed) {
+            inflate_into(ZlibDecoder::new(&packed[..]), &mut out)
+        } else {
+            inflate_into(DeflateDecoder::new(&packed[..]), &mut out)
+        }
+        .map_err(|reason| Error::malformed(self.file(), format!("grain at byte {at}: {reason}")))?;
+        // A short last grain is legal (qemu compresses only the bytes inside the disk).
+        out[filled..].fill(0);
+        Ok(out)
+    }
+}
+
+fn is_zlib_header(b: &[u8]) -> bool {
+    b.len() >= 2 && b[0] & 0x0f == 8 && (u16::from(b[0]) << 8 | u16::from(b[1])) % 31 == 0
+}
+
+fn inflate_into(mut decoder: impl Read, out: &mut [u8]) -> Result<usize, String> {
+    let mut filled = 0;
+    while filled < out.len() {
+        match decoder.read(&mut out[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => filled += n,
+            Err(e) => return Err(format!("cannot decompress: {e}")),
+        }
+    }
+    let mut extra = [0u8; 1];
+    match decoder.read(&mut extra) {
+        Ok(0) => Ok(filled),
+        Ok(_) => Err("decompresses to more than one grain".to_owned()),
+        Err(e) => Err(format!("cannot decompress: {e}")),
+    }
+}
+
+fn read_directory(src: &dyn ReadAt, h: &SparseHeader, gd_sector: u64) -> Result<Vec<u32>> {
+    let entries = h.gd_entries();
+    let bytes = entries.checked_mul(4).filter(|&b| b <= src.len());
+    let offset = gd_sector.checked_mul(SECTOR_SIZE);
+    let (Some(bytes), Some(offset)) = (bytes, offset) else {
+        return Err(Error::Truncated {
+            file: src.name().to_owned(),
+            what: "grain directory",
+            offset: gd_sector.saturating_mul(SECTOR_SIZE),
+            len: src.len(),
+        });
+    };
+    let mut raw = vec![0u8; bytes as usize];
+    read_exact_at(src, &mut raw, offset, "grain directory")?;
+    Ok(raw
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// Reads the footer of a `GD_AT_END` stream: footer marker, header copy, end-of-stream marker.
+fn read_footer(src: &dyn ReadAt, h: &SparseHeader) -> Result<Option<SparseHeader>> {
+    if src.len() < 3 * SECTOR_SIZE {
+        return Ok(None);
+    }
+    let mut tail = vec![0u8; 3 * SECTOR_SIZE as usize];
+    read_exact_at(src, &mut tail, src.len() - 3 * SECTOR_SIZE, "footer")?;
+    let marker = Marker::parse(src.name(), &tail[..16]);
+    if !matches!(
+        marker,
+        Ok(Marker::Metadata {
+            kind: MARKER_FOOTER,
+            ..
+        })
+    ) {
+        return Ok(None);
+    }
+    let footer = SparseHeader::parse(src.name(), &tail[512..1024])?;
+    if footer.gd_offset == GD_AT_END || footer.gd_offset == 0 {
+        return Ok(None);
+    }
+    if footer.grain_size != h.grain_size
+        || footer.capacity != h.capacity
+        || footer.gtes_per_gt != h.gtes_per_gt
+    {
+        return Err(Error::malformed(
+            src.name(),
+            "footer disagrees with the header",
+        ));
+    }
+    Ok(Some(footer))
+}
+
+/// Indexes a stream by walking its markers once: grain number to grain header offset.
+fn scan_markers_index(src: &dyn ReadAt, h: &SparseHeader) -> Result<Vec<(u64, u64)>> {
+    let file = src.name();
+    let len = src.len();
+    let truncated = |offset: u64| Error::Truncated {
+        file: file.to_owned(),
+        what: "stream marker",
+        offset,
+        len,
+    };
+    let mut pos = h
+        .overhead
+        .checked_mul(SECTOR_SIZE)
+        .ok_or_else(|| truncated(u64::MAX))?
+        .max(SECTOR_SIZE);
+    let mut grains: Vec<(u64, u64)> = Vec::new();
+    let mut sorted = true;
+    let mut marker = [0u8; 16];
+    loop {
+        if pos.checked_add(16).is_none_or(|end| end > len) {
+            return Err(truncated(pos));
+        }
+        read_exact_at(src, &mut marker, pos, "stream marker")?;
+        let parsed = Marker::parse(file, &marker)?;
+        if !matches!(parsed, Marker::Grain { .. }) && pos + SECTOR_SIZE > len {
+            return Err(truncated(pos));
+        }
+        let next = match parsed {
+            Marker::EndOfStream => break,
+            Marker::Grain { lba, size } => {
+                if lba % h.grain_size != 0 || lba >= h.capacity {
+                    return Err(Error::malformed(
+                        file,
+                        format!("grain marker at byte {pos} names sector {lba}"),
+                    ));
+                }
+                let g = lba / h.grain_size;
+                if grains.last().is_some_and(|&(last, _)| last >= g) {
+                    sorted = false;
+                }
+                grains.push((g, pos));
+                (pos + GRAIN_HEADER + u64::from(size)).next_multiple_of(SECTOR_SIZE)
+            }
+            Marker::Metadata { sectors, .. } => sectors
+                .checked_add(1)
+                .and_then(|s| s.checked_mul(SECTOR_SIZE))
+                .and_then(|s| s.checked_add(pos))
+                .ok_or_else(|| truncated(pos))?,
+        };
+        pos = next;
+    }
+    if !sorted {
+        // A later marker for the same grain supersedes an earlier one.
+        grains.sort_by_key(|&(g, _)| g);
+        let mut dedup: Vec<(u64, u64)> = Vec::with_capacity(grains.len());
+        for (g, at) in grains {
+            match dedup.last_mut() {
+                Some(last) if last.0 == g => last.1 = last.1.max(at),
+                _ => dedup.push((g, at)),
+            }
+        }
+        grains = dedup;
+    }
+    Ok(grains)
+}

@@ -1,0 +1,322 @@
+//! VMDK readers on hand-built streams (VMware's `GD_AT_END` layout with a footer) and on
+//! hostile input: every malformed image gives a typed error naming the file, never a panic.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
+use forklift_transfer::vmdk::{
+    Error, GD_AT_END, GrainLookup, MemoryWindow, OpenOptions, VmdkImage,
+};
+use proptest::prelude::*;
+
+const GRAIN: usize = 64 * 1024;
+const SECTOR: usize = 512;
+
+fn pad(out: &mut Vec<u8>) {
+    out.resize(out.len().next_multiple_of(SECTOR), 0);
+}
+
+fn header(capacity_sectors: u64, gd_offset: u64, overhead: u64) -> Vec<u8> {
+    let mut h = vec![0u8; SECTOR];
+    h[0..4].copy_from_slice(b"KDMV");
+    h[4..8].copy_from_slice(&3u32.to_le_bytes());
+    h[8..12].copy_from_slice(&(1u32 | 1 << 16 | 1 << 17).to_le_bytes());
+    h[12..20].copy_from_slice(&capacity_sectors.to_le_bytes());
+    h[20..28].copy_from_slice(&128u64.to_le_bytes());
+    h[28..36].copy_from_slice(&1u64.to_le_bytes());
+    h[36..44].copy_from_slice(&1u64.to_le_bytes());
+    h[44..48].copy_from_slice(&512u32.to_le_bytes());
+    h[56..64].copy_from_slice(&gd_offset.to_le_bytes());
+    h[64..72].copy_from_slice(&overhead.to_le_bytes());
+    h[73..77].copy_from_slice(b"\n \r\n");
+    h[77..79].copy_from_slice(&1u16.to_le_bytes());
+    h
+}
+
+fn marker(val: u64, kind: u32) -> Vec<u8> {
+    let mut m = vec![0u8; SECTOR];
+    m[0..8].copy_from_slice(&val.to_le_bytes());
+    m[12..16].copy_from_slice(&kind.to_le_bytes());
+    m
+}
+
+/// Writes `raw` (a multiple of 512 bytes) the way VMware exports a streamOptimized disk:
+/// header with `gdOffset = GD_AT_END`, descriptor, grains behind markers, then grain table
+/// markers, the grain directory, the footer and the end-of-stream marker.
+fn vmware_stream(raw: &[u8], with_footer: bool) -> Vec<u8> {
+    let capacity = (raw.len() / SECTOR) as u64;
+    let mut out = header(capacity, GD_AT_END, 2);
+    let mut desc = format!(
+        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"streamOptimized\"\nRW {capacity} SPARSE \"disk.vmdk\"\n"
+    )
+    .into_bytes();
+    desc.resize(SECTOR, 0);
+    out.extend_from_slice(&desc);
+    let grains = raw.len().div_ceil(GRAIN);
+    let mut gt = vec![0u32; grains.next_multiple_of(512)];
+    for (g, chunk) in raw.chunks(GRAIN).enumerate() {
+        if chunk.iter().all(|&b| b == 0) {
+            continue;
+        }
+        gt[g] = (out.len() / SECTOR) as u32;
+        let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
+        z.write_all(chunk).unwrap();
+        let packed = z.finish().unwrap();
+        out.extend_from_slice(&((g * 128) as u64).to_le_bytes());
+        out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packed);
+        pad(&mut out);
+    }
+    let mut gd = Vec::new();
+    for table in gt.chunks(512) {
+        out.extend_from_slice(&marker(4, 1));
+        gd.push((out.len() / SECTOR) as u32);
+        for e in table {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&marker(1, 2));
+    let gd_sector = (out.len() / SECTOR) as u64;
+    for e in &gd {
+        out.extend_from_slice(&e.to_le_bytes());
+    }
+    pad(&mut out);
+    if with_footer {
+        out.extend_from_slice(&marker(1, 3));
+        out.extend_from_slice(&header(capacity, gd_sector, 2));
+    }
+    out.extend_from_slice(&marker(0, 0));
+    out
+}
+
+fn sample_raw() -> Vec<u8> {
+    let mut raw = vec![0u8; 40 * GRAIN + 3 * SECTOR];
+    for (i, b) in raw.iter_mut().enumerate() {
+        let grain = i / GRAIN;
+        if grain % 3 == 0 || i >= 40 * GRAIN {
+            *b = (i * 7 + grain) as u8;
+        }
+    }
+    raw
+}
+
+fn open_bytes(bytes: Vec<u8>, options: OpenOptions) -> Result<VmdkImage, Error> {
+    VmdkImage::open_single_with(Arc::new(MemoryWindow::new("disk.vmdk", bytes)), options)
+}
+
+fn read_everything(image: &VmdkImage) -> Result<Vec<u8>, Error> {
+    let mut out = vec![0u8; image.capacity() as usize];
+    image.read_at(&mut out, 0)?;
+    Ok(out)
+}
+
+#[test]
+fn vmware_stream_is_read_through_its_footer() {
+    let raw = sample_raw();
+    let image = open_bytes(vmware_stream(&raw, true), OpenOptions::default()).unwrap();
+    assert!(matches!(
+        image.grain_lookups()[..],
+        [GrainLookup::Footer { .. }]
+    ));
+    assert_eq!(image.create_type(), "streamOptimized");
+    assert!(read_everything(&image).unwrap() == raw);
+    let scanned = open_bytes(
+        vmware_stream(&raw, true),
+        OpenOptions { scan_markers: true },
+    )
+    .unwrap();
+    assert!(read_everything(&scanned).unwrap() == raw);
+    assert_eq!(
+        image.map(0, image.capacity()).unwrap(),
+        scanned.map(0, scanned.capacity()).unwrap()
+    );
+}
+
+#[test]
+fn stream_without_footer_is_indexed_by_scanning_markers() {
+    let raw = sample_raw();
+    let image = open_bytes(vmware_stream(&raw, false), OpenOptions::default()).unwrap();
+    assert_eq!(image.grain_lookups(), vec![GrainLookup::MarkerScan]);
+    assert!(read_everything(&image).unwrap() == raw);
+}
+
+#[test]
+fn truncated_stream_is_a_typed_error_naming_the_file() {
+    let stream = vmware_stream(&sample_raw(), true);
+    for cut in [
+        0,
+        10,
+        511,
+        512,
+        1024,
+        1500,
+        stream.len() / 2,
+        stream.len() - 600,
+        stream.len() - 1,
+    ] {
+        let result = open_bytes(stream[..cut].to_vec(), OpenOptions::default())
+            .and_then(|i| read_everything(&i));
+        let Err(err) = result else {
+            panic!("a stream cut at {cut} must not read")
+        };
+        assert_eq!(err.file(), "disk.vmdk");
+        assert!(err.to_string().contains("disk.vmdk"), "{err}");
+    }
+}
+
+#[test]
+fn bad_magic_and_bad_header_fields_are_rejected() {
+    let err = open_bytes(vec![0x42; 4096], OpenOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+    let mut h = header(1024, 1, 1);
+    h[20..28].copy_from_slice(&100u64.to_le_bytes());
+    let err = open_bytes(h, OpenOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("grain size"), "{err}");
+    let mut h = header(1024, 1, 1);
+    h[4..8].copy_from_slice(&9u32.to_le_bytes());
+    assert!(matches!(
+        open_bytes(h, OpenOptions::default()).unwrap_err(),
+        Error::Unsupported { .. }
+    ));
+    let mut h = header(1024, 1, 1);
+    h[73] = b'\r';
+    assert!(
+        open_bytes(h, OpenOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("end-of-line")
+    );
+}
+
+#[test]
+fn huge_grain_counts_are_rejected_before_allocating() {
+    // 2^38 sectors would need a 16 MiB grain directory the 4 KiB file cannot hold.
+    let mut bytes = header(1 << 38, 4, 1);
+    bytes[28..44].fill(0); // no embedded descriptor
+    bytes.resize(4096, 0);
+    let err = open_bytes(bytes, OpenOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                what: "grain directory",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Beyond any real disk.
+    let bytes = header(u64::MAX / 2, 4, 1);
+    assert!(
+        open_bytes(bytes, OpenOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("capacity")
+    );
+}
+
+#[test]
+fn corrupt_grains_are_typed_errors() {
+    let raw = sample_raw();
+    let stream = vmware_stream(&raw, true);
+    // The first grain's header sits at sector 2: damage its LBA, its size, then its data.
+    let mut wrong_lba = stream.clone();
+    wrong_lba[2 * SECTOR] = 0x80;
+    let err = read_everything(&open_bytes(wrong_lba, OpenOptions::default()).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("expected sector 0"), "{err}");
+    let mut huge = stream.clone();
+    huge[2 * SECTOR + 8..2 * SECTOR + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let err = read_everything(&open_bytes(huge, OpenOptions::default()).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("implausible size"), "{err}");
+    let mut garbage = stream;
+    garbage[2 * SECTOR + 14..2 * SECTOR + 40].fill(0xff);
+    let err = read_everything(&open_bytes(garbage, OpenOptions::default()).unwrap()).unwrap_err();
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+}
+
+#[test]
+fn reads_outside_the_disk_are_refused() {
+    let image = open_bytes(vmware_stream(&sample_raw(), true), OpenOptions::default()).unwrap();
+    let mut buf = [0u8; 2];
+    let err = image.read_at(&mut buf, image.capacity() - 1).unwrap_err();
+    assert!(matches!(err, Error::OutOfRange { .. }));
+    assert!(image.map(u64::MAX, 2).is_err());
+}
+
+#[test]
+fn descriptor_extents_cannot_escape_their_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), vec![7u8; 4096]).unwrap();
+    let sub = dir.path().join("vm");
+    std::fs::create_dir(&sub).unwrap();
+    for name in ["../secret", "/etc/passwd", "a/../../secret", ""] {
+        let text = format!(
+            "# Disk DescriptorFile\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"{name}\" 0\n"
+        );
+        let path = sub.join("evil.vmdk");
+        std::fs::write(&path, text).unwrap();
+        let err = VmdkImage::open(&path).unwrap_err();
+        assert!(err.to_string().contains("evil.vmdk"), "{name}: {err}");
+    }
+    let path = sub.join("delta.vmdk");
+    std::fs::write(
+        &path,
+        "createType=\"monolithicSparse\"\nparentCID=1234abcd\nRW 8 SPARSE \"delta-s.vmdk\"\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        VmdkImage::open(&path).unwrap_err(),
+        Error::Unsupported { .. }
+    ));
+    let path = sub.join("vmfssparse.vmdk");
+    std::fs::write(
+        &path,
+        "createType=\"vmfsSparse\"\nRW 8 VMFSSPARSE \"x-delta.vmdk\"\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        VmdkImage::open(&path).unwrap_err(),
+        Error::Unsupported { .. }
+    ));
+    let path = sub.join("short.vmdk");
+    std::fs::write(sub.join("short-flat.vmdk"), [0u8; 1024]).unwrap();
+    std::fs::write(
+        &path,
+        "createType=\"monolithicFlat\"\nRW 8 FLAT \"short-flat.vmdk\" 0\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        VmdkImage::open(&path).unwrap_err(),
+        Error::Truncated { .. }
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Any damage to a valid stream gives a correct read or a typed error, never a panic.
+    #[test]
+    fn damaged_streams_never_panic(
+        flips in proptest::collection::vec((0usize..1 << 20, any::<u8>()), 1..8),
+        scan in any::<bool>(),
+        cut in proptest::option::of(0usize..1 << 20),
+    ) {
+        let raw = sample_raw();
+        let mut stream = vmware_stream(&raw, true);
+        for (at, value) in flips {
+            let at = at % stream.len();
+            stream[at] = value;
+        }
+        if let Some(cut) = cut {
+            stream.truncate(cut % (stream.len() + 1));
+        }
+        if let Ok(image) = open_bytes(stream, OpenOptions { scan_markers: scan }) {
+            if image.capacity() <= 1 << 24 {
+                let _ = read_everything(&image);
+                let _ = image.map(0, image.capacity());
+            }
+        }
+    }
+}
