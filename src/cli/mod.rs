@@ -2,6 +2,7 @@
 
 mod manifests;
 mod copy;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ enum Command {
     /// Naming templates (PVC, volume, network) rendered as MTV renders them.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Check a plan against inventories offline and print MTV's conditions.
+    Validate(validate::ValidateArgs),
 }
 
 impl Cli {
@@ -46,6 +49,7 @@ impl Cli {
             Command::Copy(args) => copy::run(args),
             Command::Name(cmd) => cmd.run(),
             Command::Template(cmd) => cmd.run(),
+            Command::Validate(args) => validate::run(args),
         }
     }
 }
