@@ -1,7 +1,13 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod manifests;
+mod copy;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+mod name;
+mod template;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -15,6 +21,17 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Work with Forklift manifests.
+    #[command(subcommand)]
+    Manifests(manifests::ManifestsCommand),
+    /// Copy a disk between NBD exports, files, block devices and images.
+    Copy(copy::CopyArgs),
+    /// VM name adjustment (DNS-1123) as MTV applies it.
+    #[command(subcommand)]
+    Name(name::NameCommand),
+    /// Naming templates (PVC, volume, network) rendered as MTV renders them.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 impl Cli {
@@ -25,6 +42,10 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Manifests(command) => command.run(),
+            Command::Copy(args) => copy::run(args),
+            Command::Name(cmd) => cmd.run(),
+            Command::Template(cmd) => cmd.run(),
         }
     }
 }
