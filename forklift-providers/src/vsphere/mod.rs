@@ -87,7 +87,12 @@ impl VsphereProvider {
     }
 }
 
+#[async_trait::async_trait]
 impl ProviderBackend for VsphereProvider {
+    async fn close(&self) -> Result<()> {
+        self.logout().await
+    }
+
     fn provider_type(&self) -> ProviderType {
         ProviderType::Vsphere
     }
