@@ -130,8 +130,11 @@ async fn power_snapshot_and_cbt_round_trip() {
     let provider = connect(&sim).await;
     let vm = first_vm(&provider).await;
 
-    // Power: the simulator starts VMs powered on.
+    // Power: the simulator starts VMs powered on. Losing the session cookie (as when
+    // vCenter expires an idle session) makes the client log in again transparently.
+    provider.client().transport().clear_cookie();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::On);
+    assert!(provider.client().transport().cookie().is_some());
     provider.power_off(&vm).await.unwrap();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::Off);
     provider.power_off(&vm).await.unwrap(); // idempotent
