@@ -1,5 +1,6 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod inventory;
 mod manifests;
 mod copy;
 mod validate;
@@ -22,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Collect a source provider's inventory as JSON.
+    Inventory(inventory::InventoryArgs),
     /// Work with Forklift manifests.
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
@@ -45,6 +48,7 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Inventory(args) => args.run(),
             Command::Manifests(command) => command.run(),
             Command::Copy(args) => copy::run(args),
             Command::Name(cmd) => cmd.run(),
