@@ -3,6 +3,9 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod render;
+mod schedule;
+
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
 #[command(name = "forklift", version, about)]
@@ -15,6 +18,10 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
+    Render(render::RenderArgs),
+    /// Print the admission order of a plan's VMs and disks under the in-flight limit.
+    Schedule(schedule::ScheduleArgs),
 }
 
 impl Cli {
@@ -25,6 +32,8 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Render(args) => render::run(args),
+            Command::Schedule(args) => schedule::run(args),
         }
     }
 }
