@@ -84,6 +84,9 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("Cancelled")]
     Cancelled,
+    /// The OVA provider failed (scan, package, descriptor or disk).
+    #[error(transparent)]
+    Ova(#[from] crate::ova::Error),
     /// Local I/O failed.
     #[error("I/O error on {path}")]
     Io {

@@ -1,8 +1,13 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod manifests;
+mod copy;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod name;
+mod template;
 mod render;
 mod schedule;
 
@@ -18,6 +23,17 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Work with Forklift manifests.
+    #[command(subcommand)]
+    Manifests(manifests::ManifestsCommand),
+    /// Copy a disk between NBD exports, files, block devices and images.
+    Copy(copy::CopyArgs),
+    /// VM name adjustment (DNS-1123) as MTV applies it.
+    #[command(subcommand)]
+    Name(name::NameCommand),
+    /// Naming templates (PVC, volume, network) rendered as MTV renders them.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
     /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
     Render(render::RenderArgs),
     /// Print the admission order of a plan's VMs and disks under the in-flight limit.
@@ -32,6 +48,10 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Manifests(command) => command.run(),
+            Command::Copy(args) => copy::run(args),
+            Command::Name(cmd) => cmd.run(),
+            Command::Template(cmd) => cmd.run(),
             Command::Render(args) => render::run(args),
             Command::Schedule(args) => schedule::run(args),
         }

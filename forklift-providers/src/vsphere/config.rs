@@ -19,6 +19,8 @@ pub enum SdkEndpoint {
 /// How to reach and authenticate to a vSphere endpoint.
 #[derive(Debug, Clone)]
 pub struct VsphereConfig {
+    /// Name of the Provider resource, recorded in the inventory.
+    pub provider_name: String,
     /// The SDK URL, always ending in `/sdk`.
     pub sdk_url: url::Url,
     /// vCenter or ESXi.
@@ -37,6 +39,7 @@ impl VsphereConfig {
     /// A configuration with the default timeout.
     pub fn new(url: &str, user: &str, password: SecretString, trust: TlsTrust) -> Result<Self> {
         Ok(Self {
+            provider_name: String::new(),
             sdk_url: sdk_url(url)?,
             endpoint: SdkEndpoint::Vcenter,
             user: user.to_owned(),
@@ -78,6 +81,7 @@ impl VsphereConfig {
         };
         let mut config = Self::new(&provider.url, &user, password, trust)?;
         config.endpoint = endpoint;
+        config.provider_name = provider.name.clone();
         Ok(config)
     }
 }

@@ -15,6 +15,7 @@ mod client;
 mod config;
 pub mod datastore;
 pub mod devices;
+pub mod inventory;
 mod ops;
 mod soap;
 mod tls;
@@ -91,6 +92,10 @@ impl ProviderBackend for VsphereProvider {
         ProviderType::Vsphere
     }
 
+    fn inventory(&self) -> Option<&dyn crate::capability::InventorySource> {
+        Some(self)
+    }
+
     fn power(&self) -> Option<&dyn crate::capability::PowerControl> {
         Some(self)
     }
@@ -105,5 +110,27 @@ impl ProviderBackend for VsphereProvider {
 
     fn disks(&self) -> Option<&dyn crate::capability::DiskAccess> {
         Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::capability::InventorySource for VsphereProvider {
+    async fn collect_inventory(&self) -> Result<forklift_core::inventory::SourceInventory> {
+        let started = std::time::Instant::now();
+        let objects = inventory::collect_objects(&self.client).await?;
+        let inventory = inventory::convert(
+            &objects,
+            &self.config.provider_name,
+            &self.client.content().api_version,
+        );
+        tracing::info!(
+            vms = inventory.vms.len(),
+            hosts = inventory.hosts.len(),
+            networks = inventory.networks.len(),
+            storages = inventory.storages.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "collected vSphere inventory"
+        );
+        Ok(inventory)
     }
 }

@@ -10,7 +10,9 @@ subclasses (see :mod:`forklift.exceptions`) or built-in exceptions where the mea
 from __future__ import annotations
 
 from . import exceptions
-from ._native import CancelToken, Task, __version__
+from ._manifests import Manifests, dump, dumps, load, loads
+from ._model import Node, NodeList, Resource
+from ._native import CancelToken, Diagnostic, Task, __version__
 from .exceptions import (
     CancelledError,
     ForkliftError,
@@ -24,6 +26,15 @@ from .exceptions import (
 __all__ = [
     "CancelToken",
     "CancelledError",
+    "Diagnostic",
+    "Manifests",
+    "Node",
+    "NodeList",
+    "Resource",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
     "ForkliftError",
     "ManifestError",
     "ProviderError",

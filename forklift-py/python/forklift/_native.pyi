@@ -1,10 +1,20 @@
 """Type stubs of the native extension ``forklift._native`` (checked by ``mypy.stubtest``)."""
 
-from typing import Any, Callable, Generic, Optional, TypeVar, final
+import os
+from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, final
 
 _T = TypeVar("_T")
 
-__all__ = ["__version__", "CancelToken", "Task", "_sleep"]
+__all__ = [
+    "__version__",
+    "CancelToken",
+    "Task",
+    "Diagnostic",
+    "_sleep",
+    "parse_manifests",
+    "load_manifests",
+    "dump_manifests",
+]
 
 __version__: str
 
@@ -28,5 +38,33 @@ class Task(Generic[_T]):
     def wait(self, timeout: Optional[float] = None) -> bool: ...
     def result(self, timeout: Optional[float] = None) -> _T: ...
     def add_done_callback(self, callback: Callable[[], Any]) -> None: ...
+    def __await__(self) -> Generator[Any, None, _T]: ...
 
 def _sleep(seconds: float, cancel: Optional[CancelToken] = None) -> Task[float]: ...
+
+@final
+class Diagnostic:
+    """One finding of manifest loading: severity, stable code, location and message."""
+
+    @property
+    def severity(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def document(self) -> Optional[int]: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def is_error(self) -> bool: ...
+
+_Loaded = Tuple[List[Tuple[Dict[str, Any], Dict[str, Any]]], List[Diagnostic]]
+
+def parse_manifests(source: str, text: str, strict: bool = True) -> _Loaded: ...
+def load_manifests(paths: Sequence[Union[str, os.PathLike[str]]], strict: bool = True) -> _Loaded: ...
+def dump_manifests(objects: Iterable[Any], format: str = "yaml") -> str: ...
