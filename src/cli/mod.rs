@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 mod name;
 mod template;
+mod render;
+mod schedule;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -38,6 +40,10 @@ enum Command {
     Template(template::TemplateCommand),
     /// Check a plan against inventories offline and print MTV's conditions.
     Validate(validate::ValidateArgs),
+    /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
+    Render(render::RenderArgs),
+    /// Print the admission order of a plan's VMs and disks under the in-flight limit.
+    Schedule(schedule::ScheduleArgs),
 }
 
 impl Cli {
@@ -54,6 +60,8 @@ impl Cli {
             Command::Name(cmd) => cmd.run(),
             Command::Template(cmd) => cmd.run(),
             Command::Validate(args) => validate::run(args),
+            Command::Render(args) => render::run(args),
+            Command::Schedule(args) => schedule::run(args),
         }
     }
 }
