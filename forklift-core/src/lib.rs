@@ -24,8 +24,6 @@ pub mod render;
 pub mod resources;
 pub mod scheduling;
 pub mod sizing;
-pub mod manifest;
-pub mod resources;
 pub mod naming;
 pub mod template;
 
