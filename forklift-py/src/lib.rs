@@ -17,6 +17,7 @@
 mod convert;
 mod error;
 mod manifests;
+mod naming;
 mod runtime;
 #[allow(
     dead_code,
@@ -55,5 +56,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(manifests::parse_manifests, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::load_manifests, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::dump_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::adjust_name, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::dns1123_label_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::dns1123_subdomain_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::render_template, m)?)?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! come back the same way; saving re-parses them with the library, so what is written is
 //! always what the typed model accepts, with its defaults applied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use forklift::core::manifest::{self, ManifestSet};
 use pyo3::prelude::*;
@@ -85,7 +85,9 @@ pub(crate) fn parse_manifests<'py>(
     loaded(py, &set, strict)
 }
 
-/// Loads files and directories (their `.yaml`, `.yml` and `.json` files, in name order).
+/// Loads files and directories (walked recursively for `.yaml`, `.yml` and `.json` files) and
+/// `-` for stdin, through the facade's loader. A path that does not exist raises
+/// `FileNotFoundError`; files that cannot be read are `io` diagnostics.
 #[pyfunction]
 #[pyo3(signature = (paths, strict = true))]
 pub(crate) fn load_manifests<'py>(
@@ -93,44 +95,16 @@ pub(crate) fn load_manifests<'py>(
     paths: Vec<PathBuf>,
     strict: bool,
 ) -> Result<Loaded<'py>> {
-    let set = py.detach(|| -> Result<ManifestSet> {
-        let mut set = ManifestSet::new();
-        for path in paths {
-            for file in manifest_files(&path)? {
-                let text = std::fs::read_to_string(&file).map_err(|source| Error::File {
-                    path: file.clone(),
-                    source,
-                })?;
-                set.add_str(&file.to_string_lossy(), &text);
-            }
+    for path in &paths {
+        if path.as_os_str() != "-" {
+            std::fs::metadata(path).map_err(|source| Error::File {
+                path: path.clone(),
+                source,
+            })?;
         }
-        Ok(set)
-    })?;
+    }
+    let set = py.detach(|| forklift::manifests::load_paths(&paths));
     loaded(py, &set, strict)
-}
-
-/// `path` itself, or the manifest files directly inside it when it is a directory.
-fn manifest_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let file_error = |source| Error::File {
-        path: path.to_owned(),
-        source,
-    };
-    if !std::fs::metadata(path).map_err(file_error)?.is_dir() {
-        return Ok(vec![path.to_owned()]);
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(file_error)? {
-        let file = entry.map_err(file_error)?.path();
-        let is_manifest = file
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| matches!(extension, "yaml" | "yml" | "json"));
-        if is_manifest && file.is_file() {
-            files.push(file);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 fn loaded<'py>(py: Python<'py>, set: &ManifestSet, strict: bool) -> Result<Loaded<'py>> {

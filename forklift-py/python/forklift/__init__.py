@@ -12,7 +12,16 @@ from __future__ import annotations
 from . import exceptions
 from ._manifests import Manifests, dump, dumps, load, loads
 from ._model import Node, NodeList, Resource
-from ._native import CancelToken, Diagnostic, Task, __version__
+from ._native import (
+    CancelToken,
+    Diagnostic,
+    Task,
+    __version__,
+    adjust_name,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    render_template,
+)
 from .exceptions import (
     CancelledError,
     ForkliftError,
@@ -31,10 +40,14 @@ __all__ = [
     "Node",
     "NodeList",
     "Resource",
+    "adjust_name",
+    "dns1123_label_errors",
+    "dns1123_subdomain_errors",
     "dump",
     "dumps",
     "load",
     "loads",
+    "render_template",
     "ForkliftError",
     "ManifestError",
     "ProviderError",

@@ -1,7 +1,7 @@
 """Type stubs of the native extension ``forklift._native`` (checked by ``mypy.stubtest``)."""
 
 import os
-from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, final
+from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, final
 
 _T = TypeVar("_T")
 
@@ -14,6 +14,10 @@ __all__ = [
     "parse_manifests",
     "load_manifests",
     "dump_manifests",
+    "adjust_name",
+    "dns1123_label_errors",
+    "dns1123_subdomain_errors",
+    "render_template",
 ]
 
 __version__: str
@@ -68,3 +72,25 @@ _Loaded = Tuple[List[Tuple[Dict[str, Any], Dict[str, Any]]], List[Diagnostic]]
 def parse_manifests(source: str, text: str, strict: bool = True) -> _Loaded: ...
 def load_manifests(paths: Sequence[Union[str, os.PathLike[str]]], strict: bool = True) -> _Loaded: ...
 def dump_manifests(objects: Iterable[Any], format: str = "yaml") -> str: ...
+
+def adjust_name(name: str, *, taken: Optional[Iterable[str]] = None, seed: Optional[int] = None) -> str:
+    """Adjusts a VM name the way MTV does: a DNS-1123 name of at most 63 characters.
+
+    When the result is in ``taken``, it is cut to 58 characters and gets ``-`` and 4 random
+    characters; ``seed`` makes those reproducible.
+    """
+
+def dns1123_label_errors(value: str) -> List[str]:
+    """Why ``value`` is not a DNS-1123 label (Kubernetes' messages); empty when it is one."""
+
+def dns1123_subdomain_errors(value: str) -> List[str]:
+    """Why ``value`` is not a DNS-1123 subdomain (Kubernetes' messages); empty when it is one."""
+
+def render_template(kind: str, template: str, data: Mapping[str, Any]) -> str:
+    """Renders an MTV naming template (Go ``text/template`` with MTV's sprig functions).
+
+    ``kind`` is ``"pvc"`` (the output is trimmed and must be a DNS-1123 label),
+    ``"volume"`` or ``"network"`` (cut to 63 characters). ``data`` maps the template's
+    fields (``PlanName``, ``TargetVmName``, ``DiskIndex``, ...) to values. A template that does
+    not parse or fails raises :class:`~forklift.TemplateError`.
+    """
