@@ -14,6 +14,8 @@ APT_PACKAGES=(
   openssl               # test certificates for NBD over TLS
   gnutls-bin            # certtool, used by qemu-nbd's TLS test setup
   pkg-config
+  gcc                   # cc builds the fake libvixDiskLib of the VDDK tests
+  libc6-dev
 )
 PIP_PACKAGES=(maturin pytest mypy)
 

@@ -1,9 +1,13 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
 mod manifests;
+mod copy;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+mod name;
+mod template;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -20,6 +24,14 @@ enum Command {
     /// Work with Forklift manifests.
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
+    /// Copy a disk between NBD exports, files, block devices and images.
+    Copy(copy::CopyArgs),
+    /// VM name adjustment (DNS-1123) as MTV applies it.
+    #[command(subcommand)]
+    Name(name::NameCommand),
+    /// Naming templates (PVC, volume, network) rendered as MTV renders them.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 impl Cli {
@@ -31,6 +43,9 @@ impl Cli {
                 ExitCode::SUCCESS
             }
             Command::Manifests(command) => command.run(),
+            Command::Copy(args) => copy::run(args),
+            Command::Name(cmd) => cmd.run(),
+            Command::Template(cmd) => cmd.run(),
         }
     }
 }
