@@ -15,6 +15,7 @@
 //! ```
 
 mod convert;
+mod copy;
 mod error;
 mod manifests;
 mod naming;
@@ -52,6 +53,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CancelToken>()?;
     m.add_class::<Task>()?;
     m.add_class::<manifests::Diagnostic>()?;
+    m.add_class::<copy::CopyProgress>()?;
+    m.add_class::<copy::CopySummary>()?;
     m.add_function(wrap_pyfunction!(_sleep, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::parse_manifests, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::load_manifests, m)?)?;
@@ -60,5 +63,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(naming::dns1123_label_errors, m)?)?;
     m.add_function(wrap_pyfunction!(naming::dns1123_subdomain_errors, m)?)?;
     m.add_function(wrap_pyfunction!(naming::render_template, m)?)?;
+    m.add_function(wrap_pyfunction!(copy::start_copy, m)?)?;
     Ok(())
 }

@@ -12,8 +12,11 @@ from __future__ import annotations
 from . import exceptions
 from ._manifests import Manifests, dump, dumps, load, loads
 from ._model import Node, NodeList, Resource
+from ._transfer import async_copy, copy, start_copy
 from ._native import (
     CancelToken,
+    CopyProgress,
+    CopySummary,
     Diagnostic,
     Task,
     __version__,
@@ -35,12 +38,16 @@ from .exceptions import (
 __all__ = [
     "CancelToken",
     "CancelledError",
+    "CopyProgress",
+    "CopySummary",
     "Diagnostic",
     "Manifests",
     "Node",
     "NodeList",
     "Resource",
     "adjust_name",
+    "async_copy",
+    "copy",
     "dns1123_label_errors",
     "dns1123_subdomain_errors",
     "dump",
@@ -48,6 +55,7 @@ __all__ = [
     "load",
     "loads",
     "render_template",
+    "start_copy",
     "ForkliftError",
     "ManifestError",
     "ProviderError",

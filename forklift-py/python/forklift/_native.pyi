@@ -18,6 +18,9 @@ __all__ = [
     "dns1123_label_errors",
     "dns1123_subdomain_errors",
     "render_template",
+    "CopyProgress",
+    "CopySummary",
+    "start_copy",
 ]
 
 __version__: str
@@ -94,3 +97,63 @@ def render_template(kind: str, template: str, data: Mapping[str, Any]) -> str:
     fields (``PlanName``, ``TargetVmName``, ``DiskIndex``, ...) to values. A template that does
     not parse or fails raises :class:`~forklift.TemplateError`.
     """
+
+@final
+class CopyProgress:
+    """How far a copy has come (passed to the ``progress`` callback)."""
+
+    @property
+    def bytes_done(self) -> int: ...
+    @property
+    def bytes_total(self) -> int: ...
+    @property
+    def bytes_per_second(self) -> float: ...
+    @property
+    def eta_seconds(self) -> Optional[float]: ...
+    @property
+    def elapsed_seconds(self) -> float: ...
+    @property
+    def fraction(self) -> float: ...
+
+@final
+class CopySummary:
+    """What a finished copy did."""
+
+    @property
+    def bytes_total(self) -> int: ...
+    @property
+    def bytes_read(self) -> int: ...
+    @property
+    def bytes_written(self) -> int: ...
+    @property
+    def bytes_zeroed(self) -> int: ...
+    @property
+    def bytes_skipped(self) -> int: ...
+    @property
+    def bytes_resumed(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def mib_per_s(self) -> float: ...
+    @property
+    def request_size(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+
+def start_copy(
+    source: Union[str, os.PathLike[str]],
+    destination: Union[str, os.PathLike[str]],
+    *,
+    progress: Optional[Callable[[CopyProgress], object]] = None,
+    cancel: Optional[CancelToken] = None,
+    request_size: Optional[int] = None,
+    requests: Optional[int] = None,
+    sparse_granularity: Optional[int] = None,
+    connections: Optional[int] = None,
+    bitmap: Optional[str] = None,
+    checkpoint: Optional[Union[str, os.PathLike[str]]] = None,
+    checksums: bool = False,
+    flush: bool = True,
+    retries: Optional[int] = None,
+    progress_interval: Optional[float] = None,
+) -> Task[CopySummary]: ...
