@@ -19,6 +19,7 @@ mod copy;
 mod error;
 mod manifests;
 mod naming;
+mod plan;
 mod runtime;
 #[allow(
     dead_code,
@@ -53,6 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CancelToken>()?;
     m.add_class::<Task>()?;
     m.add_class::<manifests::Diagnostic>()?;
+    m.add_class::<plan::Condition>()?;
     m.add_class::<copy::CopyProgress>()?;
     m.add_class::<copy::CopySummary>()?;
     m.add_function(wrap_pyfunction!(_sleep, m)?)?;
@@ -64,5 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(naming::dns1123_subdomain_errors, m)?)?;
     m.add_function(wrap_pyfunction!(naming::render_template, m)?)?;
     m.add_function(wrap_pyfunction!(copy::start_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::validate, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::render, m)?)?;
     Ok(())
 }

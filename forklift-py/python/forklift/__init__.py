@@ -12,9 +12,11 @@ from __future__ import annotations
 from . import exceptions
 from ._manifests import Manifests, dump, dumps, load, loads
 from ._model import Node, NodeList, Resource
+from ._plan import Target, is_ready, render, validate
 from ._transfer import async_copy, copy, start_copy
 from ._native import (
     CancelToken,
+    Condition,
     CopyProgress,
     CopySummary,
     Diagnostic,
@@ -38,6 +40,7 @@ from .exceptions import (
 __all__ = [
     "CancelToken",
     "CancelledError",
+    "Condition",
     "CopyProgress",
     "CopySummary",
     "Diagnostic",
@@ -45,17 +48,21 @@ __all__ = [
     "Node",
     "NodeList",
     "Resource",
+    "Target",
     "adjust_name",
     "async_copy",
     "copy",
     "dns1123_label_errors",
     "dns1123_subdomain_errors",
     "dump",
+    "is_ready",
     "dumps",
     "load",
     "loads",
+    "render",
     "render_template",
     "start_copy",
+    "validate",
     "ForkliftError",
     "ManifestError",
     "ProviderError",

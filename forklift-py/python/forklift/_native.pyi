@@ -21,6 +21,9 @@ __all__ = [
     "CopyProgress",
     "CopySummary",
     "start_copy",
+    "Condition",
+    "validate",
+    "render",
 ]
 
 __version__: str
@@ -157,3 +160,54 @@ def start_copy(
     retries: Optional[int] = None,
     progress_interval: Optional[float] = None,
 ) -> Task[CopySummary]: ...
+
+@final
+class Condition:
+    """A status condition, as MTV sets them on a Plan."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def suggestion(self) -> str: ...
+    @property
+    def durable(self) -> bool: ...
+    @property
+    def items(self) -> List[str]: ...
+    @property
+    def is_blocker(self) -> bool: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+def validate(
+    objects: Iterable[Any],
+    inventory: Any,
+    *,
+    plan: Optional[str] = None,
+    destination: Any = None,
+    assume_ready: Optional[bool] = None,
+    feature_ocp_live_migration: Optional[bool] = None,
+    feature_ovirt_warm_migration: Optional[bool] = None,
+    feature_copy_offload: Optional[bool] = None,
+    feature_static_udn_ip_addresses: Optional[bool] = None,
+    vddk_image: Optional[str] = None,
+    migration_service_account: Optional[str] = None,
+    controller_namespace_restricted: Optional[bool] = None,
+    max_vms_per_plan: Optional[int] = None,
+    max_disks_per_plan: Optional[int] = None,
+    max_vms_per_esxi_host: Optional[int] = None,
+) -> List[Condition]: ...
+def render(
+    objects: Iterable[Any],
+    inventory: Any,
+    *,
+    plan: Optional[str] = None,
+    destination: Any = None,
+    migration_uid: Optional[str] = None,
+) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
