@@ -17,6 +17,7 @@
 mod convert;
 mod copy;
 mod error;
+mod inventory;
 mod manifests;
 mod naming;
 mod plan;
@@ -68,5 +69,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(copy::start_copy, m)?)?;
     m.add_function(wrap_pyfunction!(plan::validate, m)?)?;
     m.add_function(wrap_pyfunction!(plan::render, m)?)?;
+    m.add_function(wrap_pyfunction!(inventory::start_inventory, m)?)?;
     Ok(())
 }

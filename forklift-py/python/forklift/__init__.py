@@ -10,6 +10,7 @@ subclasses (see :mod:`forklift.exceptions`) or built-in exceptions where the mea
 from __future__ import annotations
 
 from . import exceptions
+from ._inventory import async_inventory, inventory, start_inventory
 from ._manifests import Manifests, dump, dumps, load, loads
 from ._model import Node, NodeList, Resource
 from ._plan import Target, is_ready, render, validate
@@ -51,10 +52,12 @@ __all__ = [
     "Target",
     "adjust_name",
     "async_copy",
+    "async_inventory",
     "copy",
     "dns1123_label_errors",
     "dns1123_subdomain_errors",
     "dump",
+    "inventory",
     "is_ready",
     "dumps",
     "load",
@@ -62,6 +65,7 @@ __all__ = [
     "render",
     "render_template",
     "start_copy",
+    "start_inventory",
     "validate",
     "ForkliftError",
     "ManifestError",

@@ -24,6 +24,7 @@ __all__ = [
     "Condition",
     "validate",
     "render",
+    "start_inventory",
 ]
 
 __version__: str
@@ -211,3 +212,6 @@ def render(
     destination: Any = None,
     migration_uid: Optional[str] = None,
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
+def start_inventory(
+    objects: Iterable[Any], provider: str, *, cancel: Optional[CancelToken] = None
+) -> Task[Dict[str, Any]]: ...
