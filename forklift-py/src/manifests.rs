@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use forklift::core::manifest::{self, ManifestSet};
+use forklift::core::manifest::{self, DiagnosticCode, ManifestSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use serde_json::{Value, json};
@@ -159,13 +159,45 @@ pub(crate) fn dump_manifests(
         }
     };
     py.detach(|| {
-        let set = reparse(items)?;
+        let foreign: Vec<bool> = items.iter().map(is_foreign).collect();
+        let list = json!({ "apiVersion": "v1", "kind": "List", "items": items });
+        let set = ManifestSet::parse("<objects>", &list.to_string());
+        // Objects of other API groups (KubeVirt VirtualMachines, CDI DataVolumes...) are
+        // unknown to the model and written verbatim; only forklift's own kinds are checked.
+        let errors: Vec<manifest::Diagnostic> = set
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .filter(|d| {
+                !(d.code == DiagnosticCode::UnknownKind
+                    && item_index(&d.path).is_some_and(|i| foreign[i]))
+            })
+            .cloned()
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Manifest(errors));
+        }
         Ok(if to_json {
             set.to_json()?
         } else {
             set.to_yaml()?
         })
     })
+}
+
+/// Whether an object belongs to another API group than forklift's (Kubernetes core objects
+/// such as Secrets have no group and stay checked).
+fn is_foreign(item: &Value) -> bool {
+    let api_version = item
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    api_version.contains('/') && !api_version.starts_with(forklift::core::resources::GROUP)
+}
+
+/// `N` of a diagnostic path `items[N]...`.
+fn item_index(path: &str) -> Option<usize> {
+    path.strip_prefix("items[")?.split(']').next()?.parse().ok()
 }
 
 /// Builds a set from plain objects by parsing them as one `v1` `List`, so the typed model

@@ -108,3 +108,15 @@ def test_example_script_exits_1_on_blockers(tmp_path: Path, inventory: Dict[str,
     result = run_example(str(EXAMPLE / "plan.yaml"), str(tmp_path / "empty.json"))
     assert result.returncode == 1
     assert "[BLOCKER] VMNotFound" in result.stdout
+
+
+def test_rendered_objects_dump_verbatim_but_unknown_forklift_kinds_do_not(
+    manifests: forklift.Manifests, inventory: Dict[str, Any]
+) -> None:
+    target = forklift.render(manifests, inventory)
+    machine = next(m for m in target.manifests if m.kind == "VirtualMachine")
+    assert "kind: VirtualMachine" in machine.to_yaml()
+    assert forklift.loads(forklift.dumps(target.manifests), strict=False)[0].kind == "DataVolume"
+    typo = {"apiVersion": "forklift.konveyor.io/v1beta1", "kind": "Plna", "metadata": {"name": "x"}}
+    with pytest.raises(forklift.ManifestError, match="Unknown kind Plna"):
+        forklift.dumps([typo])
