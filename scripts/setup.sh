@@ -6,6 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   qemu-utils            # qemu-img, qemu-nbd: image conversion and NBD exports in tests
   nbdkit                # nbdkit servers and filters for fault injection
+  time                  # /usr/bin/time -v: peak RSS in benches/copy-compare.sh
   libnbd-bin            # nbdcopy, nbdinfo: reference tools
   golang-go             # Go reference renderers and the vCenter simulator
   golang-github-vmware-govmomi-dev      # govmomi simulator source (GOPATH mode)
@@ -14,6 +15,8 @@ APT_PACKAGES=(
   openssl               # test certificates for NBD over TLS
   gnutls-bin            # certtool, used by qemu-nbd's TLS test setup
   pkg-config
+  gcc                   # cc builds the fake libvixDiskLib of the VDDK tests
+  libc6-dev
 )
 PIP_PACKAGES=(maturin pytest mypy)
 

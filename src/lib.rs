@@ -6,8 +6,11 @@
 //! - [`transfer`]: the async block-transfer engine (NBD, VDDK, VMDK, copy pipeline);
 //! - [`providers`]: vSphere, oVirt, OpenStack, OVA, KubeVirt and local sources.
 
+pub mod manifests;
+
 pub use forklift_core as core;
 pub use forklift_providers as providers;
 pub use forklift_transfer as transfer;
 
 pub mod demo;
+pub mod migrate;

@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod itinerary;
 pub mod manifest;
 pub mod mapping;
+pub mod naming;
 pub mod render;
 pub mod resources;
 pub mod scheduling;

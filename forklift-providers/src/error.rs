@@ -84,6 +84,12 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("Cancelled")]
     Cancelled,
+    /// The OVA provider failed (scan, package, descriptor or disk).
+    #[error(transparent)]
+    Ova(#[from] crate::ova::Error),
+    /// The block-transfer layer (VDDK, datastore reads) failed.
+    #[error(transparent)]
+    Transfer(#[from] forklift_transfer::Error),
     /// Local I/O failed.
     #[error("I/O error on {path}")]
     Io {

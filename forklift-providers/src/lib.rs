@@ -5,11 +5,10 @@
 //! fill the provider-neutral inventory model of `forklift-core` and hand disks to
 //! `forklift-transfer` as block sources.
 
-pub mod ova;
 pub mod capability;
 pub mod error;
+pub mod ova;
 pub mod vsphere;
 
 pub use capability::{Provider, ProviderConfig, ProviderType, open_provider};
 pub use error::{Error, Result};
-mod placeholder;

@@ -11,8 +11,11 @@ use forklift_providers::vsphere::{
 };
 use forklift_providers::{Error, open_provider};
 
+/// Any non-empty password logs in to a simulator started without `-username`.
+const SIM_PASSWORD: &str = "s3cret-Pa55";
+
 fn config(sim: &Vcsim, trust: TlsTrust) -> VsphereConfig {
-    VsphereConfig::new(&sim.url, "user", "pass".into(), trust).unwrap()
+    VsphereConfig::new(&sim.url, "user", SIM_PASSWORD.into(), trust).unwrap()
 }
 
 async fn connect(sim: &Vcsim) -> VsphereProvider {
@@ -127,8 +130,11 @@ async fn power_snapshot_and_cbt_round_trip() {
     let provider = connect(&sim).await;
     let vm = first_vm(&provider).await;
 
-    // Power: the simulator starts VMs powered on.
+    // Power: the simulator starts VMs powered on. Losing the session cookie (as when
+    // vCenter expires an idle session) makes the client log in again transparently.
+    provider.client().transport().clear_cookie();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::On);
+    assert!(provider.client().transport().cookie().is_some());
     provider.power_off(&vm).await.unwrap();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::Off);
     provider.power_off(&vm).await.unwrap(); // idempotent
@@ -260,4 +266,190 @@ async fn datastore_http_disk_reads_what_was_uploaded() {
     };
     let err = provider.open_disk(&vm, &missing, None).await.err().unwrap();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_matches_the_simulator_model() {
+    use forklift_core::inventory::{DiskBus, NetworkKind, PowerState};
+    use forklift_providers::capability::InventorySource;
+    // 2 datacenters × (2 clusters × 2 hosts + 1 standalone host); 3 VMs per resource pool;
+    // 2 DV port groups and 1 opaque network per datacenter; 2 datastores.
+    let Some(sim) = Vcsim::start(&[
+        "-dc",
+        "2",
+        "-cluster",
+        "2",
+        "-host",
+        "2",
+        "-standalone-host",
+        "1",
+        "-vm",
+        "3",
+        "-ds",
+        "2",
+        "-pg",
+        "2",
+        "-nsx",
+        "1",
+    ]) else {
+        return;
+    };
+    let provider = connect(&sim).await;
+    let inventory = provider.collect_inventory().await.unwrap();
+    let json = inventory.to_json();
+    assert!(
+        !json.contains(SIM_PASSWORD),
+        "no credentials in the inventory"
+    );
+
+    assert_eq!(inventory.hosts.len(), 2 * (2 * 2 + 1));
+    assert_eq!(
+        inventory
+            .hosts
+            .iter()
+            .filter(|h| !h.cluster.is_empty())
+            .count(),
+        8
+    );
+    // Every resource pool (one per cluster, one per standalone host) holds 3 VMs.
+    assert_eq!(inventory.vms.len(), 2 * (2 + 1) * 3);
+    assert_eq!(
+        inventory.storages.len(),
+        2 * 2,
+        "datastores are per datacenter"
+    );
+    let count = |kind| inventory.networks.iter().filter(|n| n.kind == kind).count();
+    assert_eq!(
+        count(NetworkKind::DistributedPortGroup),
+        2 * 2 + 2 /* uplink port groups */
+    );
+    assert_eq!(count(NetworkKind::Opaque), 2);
+    assert!(
+        count(NetworkKind::Standard) >= 2,
+        "VM Network per datacenter"
+    );
+
+    for vm in &inventory.vms {
+        assert!(vm.id.starts_with("vm-"), "{}", vm.id);
+        assert!(vm.path.starts_with("/DC"), "{}", vm.path);
+        assert!(vm.path.ends_with(&vm.name));
+        assert_eq!(vm.power_state, PowerState::On);
+        assert!(
+            inventory.hosts.iter().any(|h| h.id == vm.host),
+            "{}",
+            vm.host
+        );
+        assert_eq!(vm.cpu_count, 1);
+        assert_eq!(vm.memory_mib, 32);
+        assert_eq!(vm.disks.len(), 1);
+        let disk = &vm.disks[0];
+        assert_eq!(disk.bus, DiskBus::Scsi);
+        assert_eq!(disk.capacity, 1024 * 1024);
+        assert!(
+            disk.file.starts_with('[') && disk.file.ends_with(".vmdk"),
+            "{}",
+            disk.file
+        );
+        assert!(inventory.storages.iter().any(|s| s.id == disk.storage));
+        assert_eq!(vm.nics.len(), 1);
+        let nic = &vm.nics[0];
+        assert!(!nic.mac.is_empty());
+        assert!(
+            inventory
+                .networks
+                .iter()
+                .any(|n| n.id == nic.network.id && n.name == nic.network.name),
+            "{:?}",
+            nic.network
+        );
+        assert!(!vm.change_tracking_enabled);
+        assert!(
+            vm.concerns
+                .iter()
+                .any(|c| c.id == "vmware.changed_block_tracking.disabled")
+        );
+        let ext = vm.vsphere().unwrap();
+        assert!(!ext.uuid.is_empty());
+    }
+    let standalone = inventory
+        .hosts
+        .iter()
+        .filter(|h| matches!(&h.ext, Some(forklift_core::inventory::HostExt::Vsphere(e)) if e.standalone))
+        .count();
+    assert_eq!(standalone, 2);
+    provider.logout().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vddk_disk_access_uses_moref_snapshot_and_thumbprint_with_a_fake_vddk() {
+    use forklift_providers::capability::{DiskAccess, DiskRef, Snapshots};
+    use forklift_providers::vsphere::VddkSettings;
+    use forklift_providers::vsphere::devices::parse_devices;
+    let Some(sim) = Vcsim::start(&[]) else { return };
+    let Some(libdir) = common::fake_vddk::build("fake-vddk-vsphere") else {
+        return;
+    };
+    let mut config = config(&sim, TlsTrust::CustomCa(sim.cert_pem()));
+    config.vddk = Some(VddkSettings::new(&libdir));
+    let provider = VsphereProvider::connect_with(config).await.unwrap();
+    let vm = first_vm(&provider).await;
+    let snapshot = provider
+        .create_snapshot(&vm, &SnapshotRequest::named("forklift-vddk"))
+        .await
+        .unwrap();
+
+    // The disk as the snapshot records it, materialised in the fake's datastore tree.
+    let props = provider
+        .client()
+        .retrieve_one(
+            &MoRef::new("VirtualMachineSnapshot", snapshot.id()),
+            &["config.hardware.device"],
+        )
+        .await
+        .unwrap();
+    let devices = parse_devices(props.prop("config.hardware.device").unwrap());
+    let device = devices.iter().find(|d| d.is_disk()).unwrap();
+    let file = device.disk.as_ref().unwrap().file.clone();
+    let (ds, path) = forklift_providers::vsphere::datastore::split_datastore_path(&file).unwrap();
+    let local = libdir.join("datastores").join(ds).join(path);
+    std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+    let content: Vec<u8> = (0..1024 * 1024u32).map(|i| (i / 512) as u8).collect();
+    std::fs::write(&local, &content).unwrap();
+
+    let disk = DiskRef {
+        key: device.key,
+        file: file.clone(),
+        capacity: content.len() as u64,
+    };
+    let source = provider
+        .open_disk(&vm, &disk, Some(&snapshot))
+        .await
+        .unwrap();
+    assert_eq!(source.size(), content.len() as u64);
+    let mut buf = vec![0u8; 8192];
+    source.read_at(512 * 7, &mut buf).await.unwrap();
+    assert_eq!(&buf[..], &content[512 * 7..512 * 7 + 8192]);
+    drop(source);
+
+    let log = std::fs::read_to_string(libdir.join("connections.log")).unwrap();
+    let line = log.lines().last().unwrap();
+    let thumbprint = provider.thumbprint().await.unwrap();
+    let port = url::Url::parse(&sim.url).unwrap().port().unwrap();
+    for expected in [
+        "server=127.0.0.1".to_owned(),
+        format!("port={port}"),
+        format!("vmx=moref={}", vm.id()),
+        format!("thumbprint={thumbprint}"),
+        "user=user".to_owned(),
+        format!("snapshot={}", snapshot.id()),
+        "transports=file:nbdssl:nbd".to_owned(),
+        format!("path={file}"),
+    ] {
+        assert!(line.contains(&expected), "{expected} not in {line}");
+    }
+    assert!(!log.contains(SIM_PASSWORD));
+    provider
+        .remove_snapshot(&vm, &snapshot, true)
+        .await
+        .unwrap();
 }

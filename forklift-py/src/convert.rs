@@ -7,10 +7,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// Converts a JSON value into the equivalent Python object.
 pub(crate) fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -111,10 +110,4 @@ pub(crate) fn serialize<'py, T: Serialize>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value).map_err(|err| Error::Value(err.to_string()))?;
     to_python(py, &json)
-}
-
-/// Deserializes a library value from a Python object; `what` names it in error messages.
-pub(crate) fn deserialize<T: DeserializeOwned>(object: &Bound<'_, PyAny>, what: &str) -> Result<T> {
-    let json = from_python(object, what)?;
-    serde_json::from_value(json).map_err(|err| Error::Value(format!("Invalid {what}: {err}")))
 }

@@ -6,8 +6,10 @@
 
 use std::fmt::Write as _;
 
-use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
+
+use crate::manifests::Diagnostic;
 
 pyo3::import_exception!(forklift.exceptions, ForkliftError);
 pyo3::import_exception!(forklift.exceptions, ManifestError);
@@ -26,12 +28,35 @@ pub(crate) enum Error {
     /// An error of the pure layer.
     #[error(transparent)]
     Core(#[from] forklift::core::Error),
-    /// A file or socket operation of the bindings themselves failed.
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A socket or thread operation of the bindings themselves failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Manifests hold errors (every error diagnostic, in the order found).
+    #[error("{}", manifest_message(.0))]
+    Manifest(Vec<forklift::core::manifest::Diagnostic>),
+    /// Writing manifests failed.
+    #[error(transparent)]
+    ManifestWrite(#[from] forklift::core::manifest::Error),
+    /// A rendered name is invalid, or its template fails.
+    #[error(transparent)]
+    Naming(#[from] forklift::core::naming::Error),
+    /// A naming template does not parse or fails to execute.
+    #[error(transparent)]
+    Template(#[from] forklift::core::template::Error),
     /// An error of the transfer engine.
     #[error(transparent)]
     Transfer(#[from] forklift::transfer::Error),
+    /// An error of a source provider.
+    #[error(transparent)]
+    Provider(#[from] forklift::providers::Error),
     /// A Python call made by the bindings raised (a callback, a conversion).
     #[error(transparent)]
     Python(#[from] PyErr),
@@ -52,9 +77,18 @@ impl From<Error> for PyErr {
                 PyValueError::new_err(message)
             }
             Error::Core(_) => ForkliftError::new_err(message),
+            // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...).
+            Error::File { path, source } => match source.raw_os_error() {
+                Some(errno) => PyOSError::new_err((errno, source.to_string(), path)),
+                None => PyOSError::new_err(message),
+            },
             // pyo3 maps the kinds (NotFound, PermissionDenied, ...) onto OSError's subclasses.
             Error::Io(io) => PyErr::from(io),
+            Error::Manifest(diagnostics) => manifest_error(&diagnostics, message),
+            Error::ManifestWrite(_) => ManifestError::new_err(message),
+            Error::Naming(_) | Error::Template(_) => TemplateError::new_err(message),
             Error::Python(err) => err,
+            Error::Provider(provider) => provider_error(provider, message),
             Error::Transfer(transfer) => transfer_error(&transfer, message),
             Error::Value(_) => PyValueError::new_err(message),
         }
@@ -74,6 +108,65 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+fn manifest_message(errors: &[forklift::core::manifest::Diagnostic]) -> String {
+    match errors {
+        [] => "Invalid manifests".to_owned(),
+        [only] => only.to_string(),
+        [first, rest @ ..] => {
+            let mut message = format!("{} errors in manifests: {first}", rest.len() + 1);
+            for error in rest {
+                let _ = write!(message, "\n  {error}");
+            }
+            message
+        }
+    }
+}
+
+fn manifest_error(errors: &[forklift::core::manifest::Diagnostic], message: String) -> PyErr {
+    let err = ManifestError::new_err(message);
+    let attributes = Python::attach(|py| -> PyResult<()> {
+        let value = err.value(py);
+        if let Some(first) = errors.first() {
+            value.setattr("file", &first.source)?;
+            value.setattr("document", first.document)?;
+            value.setattr("path", (!first.path.is_empty()).then_some(&first.path))?;
+        }
+        let diagnostics: Vec<Diagnostic> = errors.iter().map(Diagnostic::from).collect();
+        value.setattr("diagnostics", diagnostics)
+    });
+    // As for transfer errors: the message alone still reports the error.
+    drop(attributes);
+    err
+}
+
+fn provider_error(error: forklift::providers::Error, message: String) -> PyErr {
+    use forklift::providers::Error as E;
+    let kind = match error {
+        E::Cancelled => return CancelledError::new_err(message),
+        E::Io { path, source } => {
+            return Error::File {
+                path: path.into(),
+                source,
+            }
+            .into();
+        }
+        E::Unsupported { .. } => "unsupported",
+        E::Config { .. } => "config",
+        E::Tls(_) => "tls",
+        E::Http { .. } => "http",
+        E::HttpStatus { .. } => "http_status",
+        E::Fault { .. } => "fault",
+        E::Protocol { .. } => "protocol",
+        E::Task { .. } => "task",
+        E::NotFound { .. } => "not_found",
+        _ => "other",
+    };
+    let err = ProviderError::new_err(message);
+    // As for transfer errors: the message alone still reports the error.
+    drop(Python::attach(|py| err.value(py).setattr("kind", kind)));
+    err
 }
 
 fn transfer_error(error: &forklift::transfer::Error, message: String) -> PyErr {

@@ -3,7 +3,7 @@
 //! The private extension module `forklift._native` behind the public `forklift` package
 //! (`forklift-py/python/forklift`). This crate is a thin layer: it converts arguments, calls
 //! the facade crate `forklift`, and converts results and errors back; every decision is made by
-//! the library. Long calls run as [`task::Task`]s on one process-wide tokio runtime with the GIL
+//! the library. Long calls run as tasks (`Task`) on one process-wide tokio runtime with the GIL
 //! released.
 //!
 //! ```text
@@ -14,9 +14,13 @@
 //!   forklift (Rust facade) ── forklift-core / -transfer / -providers
 //! ```
 
-#[allow(dead_code, reason = "used by the manifest bindings, which land next")]
 mod convert;
+mod copy;
 mod error;
+mod inventory;
+mod manifests;
+mod naming;
+mod plan;
 mod runtime;
 #[allow(
     dead_code,
@@ -50,6 +54,21 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<CancelToken>()?;
     m.add_class::<Task>()?;
+    m.add_class::<manifests::Diagnostic>()?;
+    m.add_class::<plan::Condition>()?;
+    m.add_class::<copy::CopyProgress>()?;
+    m.add_class::<copy::CopySummary>()?;
     m.add_function(wrap_pyfunction!(_sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(manifests::parse_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(manifests::load_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(manifests::dump_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::adjust_name, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::dns1123_label_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::dns1123_subdomain_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::render_template, m)?)?;
+    m.add_function(wrap_pyfunction!(copy::start_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::validate, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::render, m)?)?;
+    m.add_function(wrap_pyfunction!(inventory::start_inventory, m)?)?;
     Ok(())
 }

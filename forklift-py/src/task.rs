@@ -324,6 +324,13 @@ impl Task {
         callback.call0(py).map(drop)
     }
 
+    /// `await task` in asyncio code: waits without blocking the event loop; cancelling the
+    /// awaiting coroutine cancels the task.
+    fn __await__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let wait = slf.py().import("forklift._tasks")?.getattr("wait")?;
+        wait.call1((slf,))?.call_method0("__await__")
+    }
+
     fn __repr__(&self) -> &'static str {
         match lock(&self.shared.inner).outcome {
             Outcome::Pending => "<Task pending>",

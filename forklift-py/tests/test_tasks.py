@@ -155,3 +155,10 @@ def test_ctrl_c_interrupts_a_blocking_wait_and_cancels_the_task() -> None:
     assert task.cancelled
     with pytest.raises(forklift.CancelledError):
         task.result(timeout=5)
+
+
+def test_tasks_are_awaitable() -> None:
+    async def main() -> float:
+        return await _native._sleep(0.01)
+
+    assert asyncio.run(main()) == 0.01

@@ -185,7 +185,7 @@ const LIVE: &[Entry] = &[
 ];
 
 /// Which itinerary a VM follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ItineraryKind {
     /// Cold migration.
     Cold,

@@ -72,7 +72,23 @@ impl Decoded<'_> {
     }
 
     fn yaml_stream(&mut self, text: &str) {
-        for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let (text, lines) = normalize_indentation(text);
+        if !lines.is_empty() {
+            let shown: Vec<String> = lines.iter().take(10).map(ToString::to_string).collect();
+            let more = if lines.len() > 10 { ", ..." } else { "" };
+            self.diagnostics.push(Diagnostic::warning(
+                DiagnosticCode::NonBreakingSpace,
+                self.source,
+                None,
+                "",
+                format!(
+                    "Non-breaking spaces (U+00A0) in the indentation of line{} {}{more} were read as spaces",
+                    if lines.len() == 1 { "" } else { "s" },
+                    shown.join(", ")
+                ),
+            ));
+        }
+        for (i, doc) in serde_yaml_ng::Deserializer::from_str(&text).enumerate() {
             let document = i + 1;
             match <Value as serde::Deserialize>::deserialize(doc) {
                 Ok(value) => self.document(value, document, String::new()),
@@ -328,6 +344,32 @@ const KNOWN_KINDS: &[(&str, &str)] = &[
     ("Secret", SECRET_API_VERSION),
     ("NetworkAttachmentDefinition", NAD_API_VERSION),
 ];
+
+/// Replaces non-breaking spaces in line indentation with spaces, returning the 1-based numbers
+/// of the lines changed. Text copied from HTML documentation (the user guide included) often
+/// carries them, and YAML would otherwise read them as part of a key.
+fn normalize_indentation(text: &str) -> (std::borrow::Cow<'_, str>, Vec<usize>) {
+    if !text.contains('\u{a0}') {
+        return (std::borrow::Cow::Borrowed(text), Vec::new());
+    }
+    let mut changed = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let indent_len = line
+            .char_indices()
+            .find(|&(_, c)| c != ' ' && c != '\u{a0}')
+            .map_or(line.len(), |(at, _)| at);
+        let (indent, rest) = line.split_at(indent_len);
+        if indent.contains('\u{a0}') {
+            changed.push(i + 1);
+            out.extend(indent.chars().map(|_| ' '));
+        } else {
+            out.push_str(indent);
+        }
+        out.push_str(rest);
+    }
+    (std::borrow::Cow::Owned(out), changed)
+}
 
 fn join(prefix: &str, path: &str) -> String {
     match (prefix.is_empty(), path.is_empty()) {

@@ -45,6 +45,8 @@ pub enum DiagnosticCode {
     Placeholder,
     /// Another object with the same kind, namespace and name was loaded earlier.
     DuplicateObject,
+    /// Non-breaking spaces in indentation were read as spaces.
+    NonBreakingSpace,
     /// A file or directory could not be read (reported by the I/O layer).
     Io,
 }
@@ -62,6 +64,7 @@ impl DiagnosticCode {
             DiagnosticCode::UnknownField => "unknown-field",
             DiagnosticCode::Placeholder => "placeholder",
             DiagnosticCode::DuplicateObject => "duplicate-object",
+            DiagnosticCode::NonBreakingSpace => "non-breaking-space",
             DiagnosticCode::Io => "io",
         }
     }

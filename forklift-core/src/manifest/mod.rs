@@ -38,6 +38,7 @@
 mod decode;
 mod diagnostic;
 mod object;
+mod yaml;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
 pub use object::{Object, ObjectKey, ObjectKind, UnknownObject};
@@ -51,9 +52,6 @@ pub enum Error {
     /// Writing JSON failed.
     #[error("Cannot write JSON")]
     Json(#[source] serde_json::Error),
-    /// Writing YAML failed.
-    #[error("Cannot write YAML")]
-    Yaml(#[source] serde_yaml_ng::Error),
 }
 
 /// Result with the manifest [`Error`].
@@ -206,6 +204,23 @@ impl ManifestSet {
         self.objects().filter_map(T::from_object)
     }
 
+    /// The Secret a provider's `spec.secret` names (its namespace defaulting to the provider's).
+    pub fn provider_secret(
+        &self,
+        provider: &crate::resources::Provider,
+    ) -> Option<&crate::resources::Secret> {
+        let reference = &provider.spec.secret;
+        if reference.name.is_empty() {
+            return None;
+        }
+        let namespace = if reference.namespace.is_empty() {
+            provider.metadata.namespace_or_empty()
+        } else {
+            reference.namespace.as_str()
+        };
+        self.get_as(namespace, &reference.name)
+    }
+
     /// Where the object with this key came from.
     pub fn origin(&self, key: &ObjectKey) -> Option<&Origin> {
         self.index.get(key).map(|&i| &self.objects[i].origin)
@@ -221,14 +236,18 @@ impl ManifestSet {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
-    /// The objects as multi-document YAML (`---` between documents).
+    /// The objects as multi-document YAML (`---` between documents). Strings YAML 1.1 would
+    /// read as booleans or numbers (`on`, `off`, `yes`, `1:30`...) are quoted, so `kubectl`
+    /// reads exactly these values back.
     pub fn to_yaml(&self) -> Result<String> {
         let mut out = String::new();
         for (i, object) in self.objects().enumerate() {
             if i > 0 {
                 out.push_str("---\n");
             }
-            out.push_str(&serde_yaml_ng::to_string(object).map_err(Error::Yaml)?);
+            out.push_str(&yaml::to_yaml(
+                &serde_json::to_value(object).map_err(Error::Json)?,
+            ));
         }
         Ok(out)
     }

@@ -139,3 +139,35 @@ fn yaml_round_trip_is_stable() {
     assert_eq!(again.entries()[0].object, set.entries()[0].object);
     assert_eq!(again.to_yaml().unwrap(), saved);
 }
+
+#[test]
+fn non_breaking_space_indentation_is_read_as_spaces() {
+    let text = "apiVersion: v1\nkind: Secret\nmetadata:\n\u{a0} name: s\n\u{a0}\u{a0}\nstringData:\n  a: \"x\u{a0}y\"\n";
+    let set = ManifestSet::parse("s.yaml", text);
+    assert_eq!(set.len(), 1);
+    let d = &set.diagnostics()[0];
+    assert_eq!(d.code, DiagnosticCode::NonBreakingSpace);
+    assert!(d.message.contains("lines 4, 5 "), "{d}");
+    let secret = set.get_as::<crate::resources::Secret>("", "s").unwrap();
+    assert_eq!(
+        secret.get_str("a").unwrap(),
+        "x\u{a0}y",
+        "only indentation changes"
+    );
+}
+
+#[test]
+fn provider_secret_is_found_and_credentials_parse() {
+    let text = format!(
+        "{PROVIDER}---\napiVersion: v1\nkind: Secret\nmetadata: {{name: vcenter, namespace: mtv}}\nstringData: {{user: u, password: p}}\n"
+    );
+    let set = ManifestSet::parse("p.yaml", &text);
+    let provider = set.get_as::<Provider>("mtv", "vcenter").unwrap();
+    let secret = set.provider_secret(provider).unwrap();
+    let creds =
+        crate::credentials::ProviderCredentials::from_provider(provider, Some(secret)).unwrap();
+    assert_eq!(
+        creds.to_string(),
+        "vSphere user u with password, system CAs"
+    );
+}

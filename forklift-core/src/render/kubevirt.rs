@@ -102,9 +102,9 @@ pub struct VmiSpec {
     /// Node selector.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
-    /// Affinity (core/v1 Affinity as JSON, passed through from the plan).
+    /// Affinity (the plan's `targetAffinity`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<serde_json::Value>,
+    pub affinity: Option<crate::resources::Affinity>,
 }
 
 /// `domain`.
@@ -464,7 +464,11 @@ pub struct VddkSource {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret_ref: String,
     /// VDDK init image.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "initImageURL",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub init_image_url: String,
 }
 

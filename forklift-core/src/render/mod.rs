@@ -1,10 +1,177 @@
 //! Rendering of the KubeVirt target: what a plan will create, exactly.
 //!
-//! `render` turns a plan, its maps, the source and destination inventories and the controller
-//! settings into a list of typed objects (VirtualMachine, DataVolumes or
-//! PVCs) per VM. The runner creates exactly these objects: there is one code path for dry
-//! runs and real runs.
+//! [`render`] turns a plan, its maps, the source and destination inventories and the
+//! ForkliftController settings into a [`TargetSpec`]: per VM the final name, the
+//! VirtualMachine, one DataVolume or PVC per disk (name, size, modes), the interfaces with
+//! MACs and bindings, hooks in order, the itinerary and the conditions that apply. The runner
+//! creates exactly these objects, so a dry run and a real run share one code path.
+//!
+//! Upstream facts reproduced: the target VM skeleton and vSphere/oVirt domain mapping,
+//! labels and annotations, run strategy from the target power state, OS preference maps,
+//! sizing per transfer path, transfer-network annotations and static IPs for conversion.
+//! One deliberate difference: where upstream lets Kubernetes pick a random `generateName`
+//! suffix for PVCs, forklift derives the suffix from the plan, VM and disk index, so the
+//! VirtualMachine can name its claims before they exist and two renders agree.
 
+mod build;
 pub mod kubevirt;
+mod names;
+mod network;
 pub mod osmap;
+mod placement;
+mod resolve;
 pub mod rules;
+mod spec;
+
+pub use names::{DEFAULT_PVC_TEMPLATE, disk_serial, generated_suffix};
+pub use placement::affinity_problems;
+pub use spec::{
+    DiskObject, RenderContext, RenderInput, TargetDisk, TargetHook, TargetInterface, TargetSpec,
+    TargetVm,
+};
+
+use crate::resources::{Category, Condition};
+
+/// Renders what `input.plan` will create. Never fails: problems become conditions on the
+/// plan or on the VM they concern (a VM that cannot be found has no VirtualMachine).
+pub fn render(input: RenderInput<'_>) -> TargetSpec {
+    let mut conditions = Vec::new();
+    let plan = input.plan;
+    if plan.spec.target_namespace.is_empty() {
+        conditions.push(
+            Condition::new("TargetNamespaceNotValid", Category::Critical)
+                .with_reason("NotSet")
+                .with_message("Target namespace is not set."),
+        );
+    }
+    if input.network_map.is_none() {
+        conditions.push(
+            Condition::new("NetworkMapNotReady", Category::Critical)
+                .with_reason("NotFound")
+                .with_message("The plan's network map was not given; NICs are not rendered."),
+        );
+    }
+    if input.storage_map.is_none()
+        && plan.spec.migration_type() != crate::resources::MigrationType::Conversion
+    {
+        conditions.push(
+            Condition::new("StorageMapNotReady", Category::Critical)
+                .with_reason("NotFound")
+                .with_message("The plan's storage map was not given; disks are not rendered."),
+        );
+    }
+    let facts = build::PlanFacts::new(input, &mut conditions);
+    let vms = plan
+        .spec
+        .vms
+        .iter()
+        .map(|pvm| build::render_vm(&facts, pvm))
+        .collect();
+    TargetSpec {
+        plan: plan.metadata.name_or_empty().to_owned(),
+        target_namespace: plan.spec.target_namespace.clone(),
+        vms,
+        conditions,
+    }
+}
+
+impl TargetSpec {
+    /// Every object to create, in creation order (each VM's disks, then the VM), as JSON.
+    pub fn manifests(&self) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        for vm in &self.vms {
+            for disk in &vm.disks {
+                out.push(serde_json::to_value(&disk.object).unwrap_or_default());
+            }
+            if let Some(machine) = &vm.virtual_machine {
+                out.push(serde_json::to_value(machine).unwrap_or_default());
+            }
+        }
+        out
+    }
+
+    /// The manifests as multi-document YAML, ready for `kubectl apply -f -`.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for manifest in self.manifests() {
+            out.push_str("---\n");
+            out.push_str(&serde_yaml_ng::to_string(&manifest).unwrap_or_default());
+        }
+        out
+    }
+
+    /// Whether any plan or VM condition blocks the plan (Critical or Error).
+    pub fn has_blockers(&self) -> bool {
+        self.conditions
+            .iter()
+            .chain(self.vms.iter().flat_map(|v| v.conditions.iter()))
+            .any(Condition::is_blocker)
+    }
+
+    /// A short human table: one line per disk with names and sizes.
+    pub fn table(&self) -> String {
+        let mut rows = vec![[
+            "VM".to_owned(),
+            "TARGET".to_owned(),
+            "DISK".to_owned(),
+            "CLAIM".to_owned(),
+            "CLASS".to_owned(),
+            "MODE".to_owned(),
+            "CAPACITY".to_owned(),
+            "REQUEST".to_owned(),
+        ]];
+        for vm in &self.vms {
+            let source = if vm.source_name.is_empty() {
+                vm.source_id.clone()
+            } else {
+                vm.source_name.clone()
+            };
+            if vm.disks.is_empty() {
+                rows.push([
+                    source.clone(),
+                    vm.target_name.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
+            }
+            for d in &vm.disks {
+                rows.push([
+                    source.clone(),
+                    vm.target_name.clone(),
+                    d.index.to_string(),
+                    d.claim_name.clone(),
+                    d.storage_class.clone(),
+                    format!("{}/{}", d.volume_mode, short_access(d.access_mode)),
+                    crate::sizing::quantity(d.capacity),
+                    crate::sizing::quantity(d.requested_bytes),
+                ]);
+            }
+        }
+        let widths: Vec<usize> = (0..8)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in rows {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn short_access(mode: crate::sizing::AccessMode) -> &'static str {
+    match mode {
+        crate::sizing::AccessMode::ReadWriteOnce => "RWO",
+        crate::sizing::AccessMode::ReadWriteMany => "RWX",
+        crate::sizing::AccessMode::ReadOnlyMany => "ROX",
+    }
+}

@@ -20,10 +20,12 @@
 //! assert_eq!(sim.disks[15].start, Duration::from_secs(60));
 //! ```
 
+mod adapter;
 mod policy;
 mod scheduler;
 mod simulate;
 
+pub use adapter::{plan_policy, plan_vms};
 pub use policy::{DEFAULT_MAX_VM_INFLIGHT, Granularity, Policy, Scope, SourceFamily, Unit};
 pub use scheduler::{Admission, SchedDisk, SchedVm, Scheduler};
 pub use simulate::{DiskRun, Simulation, VmRun, simulate, simulate_throughput};

@@ -288,3 +288,44 @@ mod props {
         }
     }
 }
+
+#[test]
+fn adapter_reads_plan_and_inventory() {
+    use crate::inventory::{Disk, ProviderKind, SourceInventory, Vm};
+    use crate::resources::{Plan, PlanVm};
+    let inventory = SourceInventory {
+        provider: ProviderKind::Ovirt,
+        vms: vec![Vm {
+            id: "a".into(),
+            name: "alpha".into(),
+            host: "h1".into(),
+            disks: vec![
+                Disk {
+                    id: "d1".into(),
+                    capacity: 10,
+                    ..Disk::default()
+                },
+                Disk {
+                    capacity: -1,
+                    ..Disk::default()
+                },
+            ],
+            ..Vm::default()
+        }],
+        ..SourceInventory::default()
+    };
+    let mut plan: Plan = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "p"}, "spec": {"targetNamespace": "t", "warm": true}
+    }))
+    .unwrap();
+    plan.spec.vms = vec![PlanVm::by_name("alpha"), PlanVm::by_id("zz")];
+    let (vms, missing) = plan_vms(&plan, &inventory);
+    assert_eq!(missing, ["zz"]);
+    assert_eq!(vms[0].host.as_deref(), Some("h1"));
+    assert_eq!(vms[0].disks[0].id, "d1");
+    assert_eq!(vms[0].disks[1].size_bytes, 0);
+    let settings = crate::resources::ForkliftControllerSettings::default();
+    let policy = plan_policy(&plan, &inventory, &settings, true).unwrap();
+    assert_eq!((policy.unit, policy.limit), (Unit::Disk, 20));
+    assert_eq!(SourceFamily::from_provider_kind(ProviderKind::Ec2), None);
+}

@@ -1,79 +1,8 @@
 //! Volume and access modes: storage map, else StorageProfile, else the guide's table.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::Serialize;
 
-/// A PVC volume mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum VolumeMode {
-    /// A filesystem holding the disk image.
-    Filesystem,
-    /// A raw block device.
-    Block,
-}
-
-impl VolumeMode {
-    /// Kubernetes spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Filesystem => "Filesystem",
-            Self::Block => "Block",
-        }
-    }
-
-    /// Parses the Kubernetes spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "Filesystem" => Some(Self::Filesystem),
-            "Block" => Some(Self::Block),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for VolumeMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A PVC access mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AccessMode {
-    /// Mounted read-write by one node.
-    ReadWriteOnce,
-    /// Mounted read-write by many nodes (needed for live migration).
-    ReadWriteMany,
-    /// Mounted read-only by many nodes.
-    ReadOnlyMany,
-}
-
-impl AccessMode {
-    /// Kubernetes spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ReadWriteOnce => "ReadWriteOnce",
-            Self::ReadWriteMany => "ReadWriteMany",
-            Self::ReadOnlyMany => "ReadOnlyMany",
-        }
-    }
-
-    /// Parses the Kubernetes spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "ReadWriteOnce" => Some(Self::ReadWriteOnce),
-            "ReadWriteMany" => Some(Self::ReadWriteMany),
-            "ReadOnlyMany" => Some(Self::ReadOnlyMany),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for AccessMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::resources::{AccessMode, VolumeMode};
 
 /// The guide's "Default volume and access modes" table (Storage support and default modes).
 pub fn default_modes_for_provisioner(provisioner: &str) -> Option<(VolumeMode, AccessMode)> {
@@ -132,8 +61,9 @@ pub fn resolve_modes(
     provisioner: Option<&str>,
 ) -> ResolvedModes {
     let table = provisioner.and_then(default_modes_for_provisioner);
-    let profile_volume = profile.and_then(|(v, _)| VolumeMode::parse(v));
-    let profile_access = profile.and_then(|(_, a)| a.iter().find_map(|m| AccessMode::parse(m)));
+    let profile_volume = profile.and_then(|(v, _)| v.parse::<VolumeMode>().ok());
+    let profile_access =
+        profile.and_then(|(_, a)| a.iter().find_map(|m| m.parse::<AccessMode>().ok()));
 
     let (volume_mode, volume_mode_origin) = if let Some(v) = map_volume_mode {
         (v, ModeOrigin::StorageMap)

@@ -10,6 +10,7 @@
 //!   stable across runs and machines (wherever the share is mounted) and, unlike upstream,
 //!   unique per VM when one descriptor holds several non-UUID systems.
 //! * Disk: `SHA-256("disk" NUL package NUL href)`.
+//! * Dummy storage: `SHA-256("storage" NUL provider name)`.
 //! * Network: `SHA-256("network" NUL name)`: the same network name gets the same ID in every
 //!   package, as upstream.
 
@@ -44,6 +45,12 @@ pub fn vm_id(package: &str, index: usize, vs_id: &str) -> String {
 /// The ID of the disk stored as `href` in `package`.
 pub fn disk_id(package: &str, href: &str) -> String {
     digest(&["disk", package, href])
+}
+
+/// The ID of the dummy storage of the provider named `provider`:
+/// `SHA-256("storage" NUL provider)`.
+pub fn storage_id(provider: &str) -> String {
+    digest(&["storage", provider])
 }
 
 /// The ID of the network named `name`.

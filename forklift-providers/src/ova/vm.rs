@@ -77,6 +77,9 @@ pub struct OvaDisk {
     pub format: String,
     /// `populatedSize`, when given.
     pub populated_size: Option<u64>,
+    /// Bus of the controller the VM attaches the disk to (`scsi`, `ide`, `sata`, `nvme`),
+    /// empty when the hardware section does not say.
+    pub controller: String,
 }
 
 /// A network of the envelope.
@@ -178,6 +181,36 @@ fn device_kind(element_name: &str, description: &str) -> String {
     }
 }
 
+/// The bus of the controller holding the disk `disk_id` in `vs`: the disk item names the disk
+/// in `HostResource` (`ovf:/disk/<diskId>`) and its controller in `Parent`.
+fn controller_bus(vs: &VirtualSystem, disk_id: &str) -> String {
+    let names_disk = |r: &String| r.rsplit('/').next() == Some(disk_id);
+    let Some(disk_item) = vs
+        .items
+        .iter()
+        .find(|i| i.host_resource.iter().any(names_disk))
+    else {
+        return String::new();
+    };
+    let Some(controller) = vs
+        .items
+        .iter()
+        .find(|i| !disk_item.parent.is_empty() && i.instance_id == disk_item.parent)
+    else {
+        return String::new();
+    };
+    let subtype = controller.resource_sub_type.to_ascii_lowercase();
+    match controller.resource_type {
+        _ if subtype.contains("nvme") => "nvme",
+        Some(5) => "ide",
+        Some(6) => "scsi",
+        Some(20) if subtype.contains("ahci") || subtype.contains("sata") => "sata",
+        Some(20) => "sata",
+        _ => "",
+    }
+    .to_owned()
+}
+
 fn cpu_affinity(vs: &VirtualSystem) -> Vec<u32> {
     let Some(value) = vs.config_value("sched.cpu.affinity") else {
         return Vec::new();
@@ -259,6 +292,7 @@ pub fn virtual_machines(envelope: &Envelope, package: &Package) -> Result<Vec<Ov
             file_ref: disk.file_ref.clone(),
             format: disk.format.clone(),
             populated_size: disk.populated_size,
+            controller: String::new(),
         });
     }
     let networks: Vec<OvaNetwork> = envelope
@@ -282,7 +316,13 @@ pub fn virtual_machines(envelope: &Envelope, package: &Package) -> Result<Vec<Ov
             export_source: export_source.as_str().to_owned(),
             os_type: vs.os_type.clone(),
             virtual_system_type: vs.virtual_system_type.clone(),
-            disks: disks.clone(),
+            disks: disks
+                .iter()
+                .map(|d| OvaDisk {
+                    controller: controller_bus(vs, &d.disk_id),
+                    ..d.clone()
+                })
+                .collect(),
             networks: networks.clone(),
             cpu_affinity: cpu_affinity(vs),
             ..OvaVm::default()

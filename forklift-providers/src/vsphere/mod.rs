@@ -15,13 +15,14 @@ mod client;
 mod config;
 pub mod datastore;
 pub mod devices;
+pub mod inventory;
 mod ops;
 mod soap;
 mod tls;
 pub mod xml;
 
 pub use client::{ObjectContent, PropertySet, ServiceContent, Vim25Client};
-pub use config::{SdkEndpoint, VsphereConfig};
+pub use config::{SdkEndpoint, VDDK_LIBDIR_SETTING, VddkSettings, VsphereConfig};
 pub use soap::{MoRef, SoapTransport};
 pub use tls::{TlsTrust, fetch_thumbprint, normalize_thumbprint, thumbprint_of};
 
@@ -33,6 +34,8 @@ use crate::error::{Error, Result};
 pub struct VsphereProvider {
     client: Vim25Client,
     config: VsphereConfig,
+    /// Server certificate thumbprint for VDDK, fetched once.
+    thumbprint: tokio::sync::OnceCell<String>,
 }
 
 impl VsphereProvider {
@@ -67,7 +70,11 @@ impl VsphereProvider {
             _ => {}
         }
         client.login(&config.user, &config.password).await?;
-        Ok(Self { client, config })
+        Ok(Self {
+            client,
+            config,
+            thumbprint: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The vim25 client, for operations beyond the capability traits.
@@ -80,15 +87,37 @@ impl VsphereProvider {
         &self.config
     }
 
+    /// The SHA-1 thumbprint of the endpoint's certificate: the pinned one, else probed once.
+    pub async fn thumbprint(&self) -> Result<String> {
+        if let TlsTrust::Thumbprint(pinned) = &self.config.trust {
+            return normalize_thumbprint(pinned);
+        }
+        self.thumbprint
+            .get_or_try_init(|| {
+                fetch_thumbprint(&self.config.sdk_url, std::time::Duration::from_secs(30))
+            })
+            .await
+            .cloned()
+    }
+
     /// Ends the session.
     pub async fn logout(&self) -> Result<()> {
         self.client.logout().await
     }
 }
 
+#[async_trait::async_trait]
 impl ProviderBackend for VsphereProvider {
+    async fn close(&self) -> Result<()> {
+        self.logout().await
+    }
+
     fn provider_type(&self) -> ProviderType {
         ProviderType::Vsphere
+    }
+
+    fn inventory(&self) -> Option<&dyn crate::capability::InventorySource> {
+        Some(self)
     }
 
     fn power(&self) -> Option<&dyn crate::capability::PowerControl> {
@@ -105,5 +134,27 @@ impl ProviderBackend for VsphereProvider {
 
     fn disks(&self) -> Option<&dyn crate::capability::DiskAccess> {
         Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::capability::InventorySource for VsphereProvider {
+    async fn collect_inventory(&self) -> Result<forklift_core::inventory::SourceInventory> {
+        let started = std::time::Instant::now();
+        let objects = inventory::collect_objects(&self.client).await?;
+        let inventory = inventory::convert(
+            &objects,
+            &self.config.provider_name,
+            &self.client.content().api_version,
+        );
+        tracing::info!(
+            vms = inventory.vms.len(),
+            hosts = inventory.hosts.len(),
+            networks = inventory.networks.len(),
+            storages = inventory.storages.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "collected vSphere inventory"
+        );
+        Ok(inventory)
     }
 }

@@ -217,3 +217,15 @@ class Resource(Node):
     def __repr__(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else str(self.name)
         return f"<{self.kind} {where}>"
+
+    def to_yaml(self) -> str:
+        """The object as a YAML document, checked and written by the typed model."""
+        from ._manifests import dumps
+
+        return dumps([self], "yaml")
+
+    def to_json(self) -> str:
+        """The object as a JSON ``v1`` ``List`` of one item (what ``kubectl apply -f`` takes)."""
+        from ._manifests import dumps
+
+        return dumps([self], "json")

@@ -31,12 +31,14 @@ class ManifestError(ForkliftError, ValueError):
     """A manifest cannot be parsed, or does not match the schema of its kind.
 
     ``file``, ``document`` (1-based index in a multi-document stream) and ``path`` (the field,
-    e.g. ``spec.vms[3].targetPowerState``) locate the problem when known.
+    e.g. ``spec.vms[3].targetPowerState``) locate the first problem when known;
+    ``diagnostics`` lists every error (:class:`forklift.Diagnostic`).
     """
 
     file: Optional[str] = None
     document: Optional[int] = None
     path: Optional[str] = None
+    diagnostics: List[Any] = []
 
 
 class ValidationError(ForkliftError):
@@ -55,7 +57,10 @@ class TemplateError(ForkliftError, ValueError):
 class ProviderError(ForkliftError):
     """A source provider (vSphere, oVirt, OpenStack, OVA, KubeVirt) failed or refused a request.
 
-    ``kind`` is a short stable code such as ``"unsupported"`` or ``"connection"`` when known.
+    ``kind`` is a stable code: ``"unsupported"`` (the provider type lacks the capability),
+    ``"config"`` (the Provider resource, settings or secret), ``"tls"``, ``"http"``,
+    ``"http_status"``, ``"fault"`` (a SOAP fault), ``"protocol"``, ``"task"``, ``"not_found"``.
+    A local file the provider cannot read raises :class:`OSError` (``FileNotFoundError``...).
     """
 
     kind: Optional[str] = None

@@ -1,0 +1,180 @@
+//! [`OvaProvider`]: the catalog behind the provider capability traits.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use forklift_core::inventory::SourceInventory;
+use forklift_transfer::block::BlockSource;
+use forklift_transfer::vmdk::VmdkSource;
+
+use super::appliance::{self, ApplianceInfo};
+use super::catalog::{CatalogInventory, OvaCatalog};
+use super::error::Error as OvaError;
+use super::inventory::source_inventory;
+use crate::capability::{
+    Capability, DiskAccess, DiskRef, InventorySource, ProviderBackend, ProviderConfig,
+    ProviderType, SnapshotRef, VmRef,
+};
+use crate::error::{Error, Result};
+
+/// `spec.settings` key: the local directory where the NFS share of `spec.url` is mounted.
+pub const MOUNT_POINT_SETTING: &str = "mountPoint";
+/// `spec.settings` key enabling appliance upload, as upstream.
+pub const APPLIANCE_MANAGEMENT_SETTING: &str = "applianceManagement";
+
+/// An OVA provider: a catalog directory. It offers inventory and disk access; OVA files
+/// have no power state, snapshots or change tracking, so those are typed `Unsupported`.
+#[derive(Debug, Clone)]
+pub struct OvaProvider {
+    name: String,
+    catalog: OvaCatalog,
+    appliance_management: bool,
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, OvaError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Io {
+            path: "OVA catalog".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+        .map_err(Error::from)
+}
+
+impl OvaProvider {
+    /// Opens the provider of `config`: `spec.url` is `server:/path` (resolved against the
+    /// `mountPoint` setting), `nfs://server/path`, or a local absolute path.
+    pub fn open(config: &ProviderConfig) -> Result<Self> {
+        let mount = config.settings.get(MOUNT_POINT_SETTING).map(PathBuf::from);
+        let catalog = OvaCatalog::from_url(&config.url, mount.as_deref())
+            .map_err(|e| Error::config("spec.url", e.to_string()))?;
+        let appliance_management = config
+            .settings
+            .get(APPLIANCE_MANAGEMENT_SETTING)
+            .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "TRUE" | "true" | "True"));
+        Ok(Self::new(
+            config.name.clone(),
+            catalog,
+            appliance_management,
+        ))
+    }
+
+    /// A provider named `name` over `catalog`.
+    pub fn new(name: impl Into<String>, catalog: OvaCatalog, appliance_management: bool) -> Self {
+        OvaProvider {
+            name: name.into(),
+            catalog,
+            appliance_management,
+        }
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &OvaCatalog {
+        &self.catalog
+    }
+
+    /// Scans the catalog (on the blocking pool).
+    pub async fn scan(&self) -> Result<CatalogInventory> {
+        let catalog = self.catalog.clone();
+        blocking(move || catalog.scan()).await
+    }
+
+    /// The provider-neutral inventory of the catalog.
+    pub async fn source_inventory(&self) -> Result<SourceInventory> {
+        Ok(source_inventory(&self.name, &self.scan().await?))
+    }
+
+    /// Lists the `.ova` files of the catalog (`GET /appliances`).
+    pub async fn appliances(&self) -> Result<Vec<ApplianceInfo>> {
+        self.require_appliance_management()?;
+        let root = self.catalog.root().to_path_buf();
+        blocking(move || appliance::list_appliances(&root)).await
+    }
+
+    /// Stores an uploaded `.ova` named `file_name` (`POST /appliances`).
+    pub async fn upload_appliance(
+        &self,
+        file_name: String,
+        data: Vec<u8>,
+    ) -> Result<ApplianceInfo> {
+        self.require_appliance_management()?;
+        let root = self.catalog.root().to_path_buf();
+        blocking(move || appliance::upload_appliance(&root, &file_name, &data[..])).await
+    }
+
+    fn require_appliance_management(&self) -> Result<()> {
+        if self.appliance_management {
+            Ok(())
+        } else {
+            Err(Error::config(
+                "spec.settings.applianceManagement",
+                "appliance management is not enabled for this provider",
+            ))
+        }
+    }
+}
+
+impl ProviderBackend for OvaProvider {
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::Ova
+    }
+
+    fn inventory(&self) -> Option<&dyn InventorySource> {
+        Some(self)
+    }
+
+    fn disks(&self) -> Option<&dyn DiskAccess> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl InventorySource for OvaProvider {
+    /// Rescans the catalog, as upstream's server does on every request.
+    async fn collect_inventory(&self) -> Result<SourceInventory> {
+        self.source_inventory().await
+    }
+}
+
+#[async_trait]
+impl DiskAccess for OvaProvider {
+    /// Opens a disk by VM ID and disk ID or file name (`href`); a disk inside an `.ova` is
+    /// read in place.
+    async fn open_disk(
+        &self,
+        vm: &VmRef,
+        disk: &DiskRef,
+        snapshot: Option<&SnapshotRef>,
+    ) -> Result<Box<dyn BlockSource>> {
+        if snapshot.is_some() {
+            return Err(Error::unsupported(
+                Some(ProviderType::Ova),
+                Capability::Snapshots,
+            ));
+        }
+        let catalog = self.catalog.clone();
+        let (vm_id, disk_file) = (vm.id().to_owned(), disk.file.clone());
+        let image = blocking(move || {
+            let inventory = catalog.scan()?;
+            let vm = inventory
+                .vms
+                .iter()
+                .find(|v| v.id == vm_id)
+                .ok_or_else(|| {
+                    OvaError::Invalid(format!("VM {vm_id:?} is not in the OVA catalog"))
+                })?;
+            let disk = vm
+                .disks
+                .iter()
+                .find(|d| d.id == disk_file || d.name == disk_file)
+                .ok_or_else(|| {
+                    OvaError::Invalid(format!("VM {vm_id:?} has no disk {disk_file:?}"))
+                })?;
+            catalog.open_disk(vm, disk)
+        })
+        .await?;
+        Ok(Box::new(VmdkSource::new(image)))
+    }
+}

@@ -1,0 +1,92 @@
+//! `forklift manifests check PATH... [--output json|yaml]`.
+
+use clap::{Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use forklift::manifests::{self, Object};
+
+/// `forklift manifests` sub-verbs.
+#[derive(Debug, Subcommand)]
+pub enum ManifestsCommand {
+    /// Load manifests and report every object, warning and error.
+    ///
+    /// Prints one line per object (kind, namespace/name, origin) and every diagnostic.
+    /// Exits 0 when everything loaded, 1 otherwise.
+    Check {
+        /// Files, directories (walked for *.yaml, *.yml, *.json) or `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the normalized objects instead of the object list.
+        #[arg(long, short)]
+        output: Option<OutputFormat>,
+    },
+}
+
+/// Output formats of normalized objects.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    /// One JSON `v1` `List`.
+    Json,
+    /// Multi-document YAML.
+    Yaml,
+}
+
+impl ManifestsCommand {
+    /// Runs the sub-verb.
+    pub fn run(self) -> ExitCode {
+        match self {
+            ManifestsCommand::Check { paths, output } => check(&paths, output),
+        }
+    }
+}
+
+fn check(paths: &[PathBuf], output: Option<OutputFormat>) -> ExitCode {
+    let set = manifests::load_paths(paths);
+    match output {
+        None => {
+            for entry in set.entries() {
+                let status = if matches!(entry.object, Object::Unknown(_)) {
+                    "unknown"
+                } else {
+                    "ok"
+                };
+                println!("{status:<8}{}  ({})", entry.object.key(), entry.origin);
+            }
+        }
+        Some(format) => {
+            let text = match format {
+                OutputFormat::Json => set.to_json(),
+                OutputFormat::Yaml => set.to_yaml(),
+            };
+            match text {
+                Ok(text) => print!("{}{}", text, if text.ends_with('\n') { "" } else { "\n" }),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    for diagnostic in set.diagnostics() {
+        eprintln!("{}: {diagnostic}", diagnostic.severity);
+    }
+    let errors = set.diagnostics().iter().filter(|d| d.is_error()).count();
+    let warnings = set.diagnostics().len() - errors;
+    eprintln!(
+        "{} object{}, {errors} error{}, {warnings} warning{}",
+        set.len(),
+        plural(set.len()),
+        plural(errors),
+        plural(warnings)
+    );
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
