@@ -13,3 +13,4 @@ pub use forklift_providers as providers;
 pub use forklift_transfer as transfer;
 
 pub mod demo;
+pub mod migrate;

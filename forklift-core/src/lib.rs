@@ -19,12 +19,14 @@ pub mod credentials;
 pub mod error;
 pub mod inventory;
 pub mod itinerary;
+pub mod manifest;
+pub mod mapping;
+pub mod naming;
 pub mod render;
+pub mod resources;
 pub mod scheduling;
 pub mod sizing;
-pub mod manifest;
-pub mod resources;
-pub mod naming;
 pub mod template;
+pub mod validation;
 
 pub use error::{Error, Result};

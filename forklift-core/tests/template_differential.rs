@@ -56,7 +56,22 @@ const STRINGS: &[&str] = &[
     "true",
 ];
 
-const INTS: &[i64] = &[0, 1, 2, -1, 3, 7, 15, 63, 64, 100, 1000, -2147483648, 9223372036854775807, -9223372036854775808];
+const INTS: &[i64] = &[
+    0,
+    1,
+    2,
+    -1,
+    3,
+    7,
+    15,
+    63,
+    64,
+    100,
+    1000,
+    -2147483648,
+    9223372036854775807,
+    -9223372036854775808,
+];
 
 fn data_for(kind: &'static str) -> impl Strategy<Value = serde_json::Value> {
     let s = || prop::sample::select(STRINGS);
@@ -84,7 +99,13 @@ fn data_for(kind: &'static str) -> impl Strategy<Value = serde_json::Value> {
     }
 }
 
-fn fields(kind: &str) -> (&'static [&'static str], &'static [&'static str], &'static [&'static str]) {
+fn fields(
+    kind: &str,
+) -> (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+) {
     // (string fields, int fields, bool fields)
     match kind {
         "pvc" => (
@@ -105,7 +126,11 @@ fn fields(kind: &str) -> (&'static [&'static str], &'static [&'static str], &'st
             &[".Shared"],
         ),
         "volume" => (&[".PVCName"], &[".VolumeIndex"], &[]),
-        _ => (&[".NetworkName", ".NetworkNamespace", ".NetworkType"], &[".NetworkIndex"], &[]),
+        _ => (
+            &[".NetworkName", ".NetworkNamespace", ".NetworkType"],
+            &[".NetworkIndex"],
+            &[],
+        ),
     }
 }
 
@@ -140,11 +165,45 @@ const STR_LITS: &[&str] = &[
     r#""1e3""#,
 ];
 
-const INT_LITS: &[&str] = &["0", "1", "2", "3", "-1", "-2", "5", "15", "40", "0x1F", "017", "0b101", "1_000", "'a'", "1.0", "1e2", "-0", "0o17", "63", "64"];
+const INT_LITS: &[&str] = &[
+    "0", "1", "2", "3", "-1", "-2", "5", "15", "40", "0x1F", "017", "0b101", "1_000", "'a'", "1.0",
+    "1e2", "-0", "0o17", "63", "64",
+];
 
-const FLOAT_LITS: &[&str] = &["1.5", "2.555", "-3.7", "0.1", "1e21", "1e20", "123456.789", "1e-7", "0.5", "-0.0", "3.0", "1e6", "0x1p-2", "100.0"];
+const FLOAT_LITS: &[&str] = &[
+    "1.5",
+    "2.555",
+    "-3.7",
+    "0.1",
+    "1e21",
+    "1e20",
+    "123456.789",
+    "1e-7",
+    "0.5",
+    "-0.0",
+    "3.0",
+    "1e6",
+    "0x1p-2",
+    "100.0",
+];
 
-const ODD_LITS: &[&str] = &["nil", "true", "false", "1i", "2+3i", "'\\n'", "'é'", "9223372036854775807", "18446744073709551615", "1e400", "08", "0x", "1__0", ".5", "+4"];
+const ODD_LITS: &[&str] = &[
+    "nil",
+    "true",
+    "false",
+    "1i",
+    "2+3i",
+    "'\\n'",
+    "'é'",
+    "9223372036854775807",
+    "18446744073709551615",
+    "1e400",
+    "08",
+    "0x",
+    "1__0",
+    ".5",
+    "+4",
+];
 
 const REGEXES: &[&str] = &[
     r#""[^a-z0-9]+""#,
@@ -182,7 +241,10 @@ const REPLS: &[&str] = &[
     r#""$""#,
 ];
 
-const VERBS: &[&str] = &["d", "s", "v", "q", "x", "X", "o", "b", "c", "e", "t", "f", "g", "E", "G", "T", "U", "p", "z", "%", "O", "F"];
+const VERBS: &[&str] = &[
+    "d", "s", "v", "q", "x", "X", "o", "b", "c", "e", "t", "f", "g", "E", "G", "T", "U", "p", "z",
+    "%", "O", "F",
+];
 
 fn pick(list: &'static [&'static str]) -> BoxedStrategy<String> {
     prop::sample::select(list).prop_map(str::to_owned).boxed()
@@ -248,9 +310,12 @@ fn printf_format() -> BoxedStrategy<String> {
             s.push_str(&verb);
             s
         });
-    prop::collection::vec(prop_oneof![3 => spec, 1 => pick(&["-", "x", " ", "%", "é"])], 1..4)
-        .prop_map(|parts| format!("\"{}\"", parts.concat()))
-        .boxed()
+    prop::collection::vec(
+        prop_oneof![3 => spec, 1 => pick(&["-", "x", " ", "%", "é"])],
+        1..4,
+    )
+    .prop_map(|parts| format!("\"{}\"", parts.concat()))
+    .boxed()
 }
 
 /// A call of `name` with arguments drawn from `arg`, usually of the right arity.
@@ -259,7 +324,11 @@ fn call(name: &'static str, arity: usize, arg: BoxedStrategy<String>) -> BoxedSt
     (counts, prop::collection::vec(arg, 0..=4))
         .prop_map(move |(n, args)| {
             let used: Vec<String> = args.into_iter().cycle().take(n).collect();
-            if used.is_empty() { name.to_owned() } else { format!("{name} {}", used.join(" ")) }
+            if used.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name} {}", used.join(" "))
+            }
         })
         .boxed()
 }
@@ -268,13 +337,21 @@ fn call(name: &'static str, arity: usize, arg: BoxedStrategy<String>) -> BoxedSt
 fn func_call(c: Ctx, sub: BoxedStrategy<String>) -> BoxedStrategy<String> {
     let s = prop_oneof![6 => str_field(c), 4 => pick(STR_LITS), 1 => sub.clone()].boxed();
     let i = prop_oneof![6 => pick(INT_LITS), 4 => int_field(c), 1 => sub.clone()].boxed();
-    let a = prop_oneof![4 => s.clone(), 4 => i.clone(), 2 => pick(FLOAT_LITS), 1 => pick(ODD_LITS)].boxed();
+    let a = prop_oneof![4 => s.clone(), 4 => i.clone(), 2 => pick(FLOAT_LITS), 1 => pick(ODD_LITS)]
+        .boxed();
     let si = prop_oneof![s.clone(), i.clone()].boxed();
     let two = |f: &'static str, x: BoxedStrategy<String>, y: BoxedStrategy<String>| {
-        (x, y).prop_map(move |(x, y)| format!("{f} {x} {y}")).boxed()
+        (x, y)
+            .prop_map(move |(x, y)| format!("{f} {x} {y}"))
+            .boxed()
     };
-    let three = |f: &'static str, x: BoxedStrategy<String>, y: BoxedStrategy<String>, z: BoxedStrategy<String>| {
-        (x, y, z).prop_map(move |(x, y, z)| format!("{f} {x} {y} {z}")).boxed()
+    let three = |f: &'static str,
+                 x: BoxedStrategy<String>,
+                 y: BoxedStrategy<String>,
+                 z: BoxedStrategy<String>| {
+        (x, y, z)
+            .prop_map(move |(x, y, z)| format!("{f} {x} {y} {z}"))
+            .boxed()
     };
     prop::strategy::Union::new(vec![
         call("lower", 1, s.clone()),
@@ -305,7 +382,12 @@ fn func_call(c: Ctx, sub: BoxedStrategy<String>) -> BoxedStrategy<String> {
         call("min", 2, a.clone()),
         call("floor", 1, a.clone()),
         call("ceil", 1, a.clone()),
-        three("round", a.clone(), pick(&["0", "1", "2", "-1", "3"]), pick(&["0.5", "0.3", "1"])),
+        three(
+            "round",
+            a.clone(),
+            pick(&["0", "1", "2", "-1", "3"]),
+            pick(&["0.5", "0.3", "1"]),
+        ),
         call("round", 2, a.clone()),
         call("len", 1, si.clone()),
         call("index", 2, si.clone()),
@@ -337,10 +419,18 @@ fn pipeline(c: Ctx) -> BoxedStrategy<String> {
     leaf(c)
         .prop_recursive(3, 24, 4, move |inner| {
             let paren = inner.clone().prop_map(|p| format!("({p})")).boxed();
-            let cmd = prop_oneof![4 => func_call(c, paren.clone()), 1 => paren.clone(), 2 => leaf(c)].boxed();
-            let piped = (cmd.clone(), prop::collection::vec(func_call(c, paren), 0..2))
+            let cmd =
+                prop_oneof![4 => func_call(c, paren.clone()), 1 => paren.clone(), 2 => leaf(c)]
+                    .boxed();
+            let piped = (
+                cmd.clone(),
+                prop::collection::vec(func_call(c, paren), 0..2),
+            )
                 .prop_map(|(first, rest)| {
-                    std::iter::once(first).chain(rest).collect::<Vec<_>>().join(" | ")
+                    std::iter::once(first)
+                        .chain(rest)
+                        .collect::<Vec<_>>()
+                        .join(" | ")
                 })
                 .boxed();
             prop_oneof![2 => piped, 1 => cmd].boxed()
@@ -356,13 +446,19 @@ fn action(c: Ctx) -> BoxedStrategy<String> {
                 1 => format!("$v = {p}"),
                 _ => p,
             };
-            format!("{{{{{}{p}{}}}}}", if tl { "- " } else { "" }, if tr { " -" } else { "" })
+            format!(
+                "{{{{{}{p}{}}}}}",
+                if tl { "- " } else { "" },
+                if tr { " -" } else { "" }
+            )
         })
         .boxed()
 }
 
 fn text() -> BoxedStrategy<String> {
-    pick(&["a", "-", " ", "\n", "x y", "disk-", "  ", "é", "}", "{", "$"])
+    pick(&[
+        "a", "-", " ", "\n", "x y", "disk-", "  ", "é", "}", "{", "$",
+    ])
 }
 
 fn body(c: Ctx) -> BoxedStrategy<String> {
@@ -405,7 +501,15 @@ fn body(c: Ctx) -> BoxedStrategy<String> {
 
 /// A template: usually well-formed, sometimes mangled into broken syntax.
 fn template(c: Ctx) -> BoxedStrategy<String> {
-    (prop::collection::vec(body(c), 1..3), 0u8..30, any::<bool>(), any::<prop::sample::Index>(), pick(&["{{", "}}", "(", ")", "|", "$", "\"", "end", "{{end}}", "{{else}}", ":="]))
+    (
+        prop::collection::vec(body(c), 1..3),
+        0u8..30,
+        any::<bool>(),
+        any::<prop::sample::Index>(),
+        pick(&[
+            "{{", "}}", "(", ")", "|", "$", "\"", "end", "{{end}}", "{{else}}", ":=",
+        ]),
+    )
         .prop_map(|(parts, mangle, declare, at, junk)| {
             let mut t = parts.concat();
             if declare {
@@ -433,7 +537,11 @@ fn case(range_ints: bool) -> BoxedStrategy<Case> {
     prop::sample::select(&["pvc", "pvc", "pvc", "volume", "network"][..])
         .prop_flat_map(move |kind| {
             let c = Ctx { kind, range_ints };
-            (template(c), data_for(kind)).prop_map(move |(template, data)| Case { kind, template, data })
+            (template(c), data_for(kind)).prop_map(move |(template, data)| Case {
+                kind,
+                template,
+                data,
+            })
         })
         .boxed()
 }
@@ -444,14 +552,28 @@ fn case(range_ints: bool) -> BoxedStrategy<Case> {
 
 fn render_ours(case: &Case) -> Outcome {
     let data: Box<dyn TemplateData> = match case.kind {
-        "pvc" => Box::new(serde_json::from_value::<PvcNameTemplateData>(case.data.clone()).unwrap()),
-        "volume" => Box::new(serde_json::from_value::<VolumeNameTemplateData>(case.data.clone()).unwrap()),
-        _ => Box::new(serde_json::from_value::<NetworkNameTemplateData>(case.data.clone()).unwrap()),
+        "pvc" => {
+            Box::new(serde_json::from_value::<PvcNameTemplateData>(case.data.clone()).unwrap())
+        }
+        "volume" => {
+            Box::new(serde_json::from_value::<VolumeNameTemplateData>(case.data.clone()).unwrap())
+        }
+        _ => {
+            Box::new(serde_json::from_value::<NetworkNameTemplateData>(case.data.clone()).unwrap())
+        }
     };
     let result = Template::parse(&case.template).and_then(|t| t.render(data.as_ref()));
     match result {
-        Ok(output) => Outcome { output: Some(output), error: None, class: None },
-        Err(e) => Outcome { output: None, error: Some(e.to_string()), class: Some(e.class().as_str().to_owned()) },
+        Ok(output) => Outcome {
+            output: Some(output),
+            error: None,
+            class: None,
+        },
+        Err(e) => Outcome {
+            output: None,
+            error: Some(e.to_string()),
+            class: Some(e.class().as_str().to_owned()),
+        },
     }
 }
 
@@ -487,34 +609,74 @@ fn compare(cases: &[Case], go: &[Outcome]) -> (usize, usize, Vec<String>) {
 }
 
 fn generate(n: usize, range_ints: bool) -> Vec<Case> {
-    let seed: u64 = std::env::var("TEMPLATE_DIFF_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_F0E1);
+    let seed: u64 = std::env::var("TEMPLATE_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_F0E1);
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let strategy = case(range_ints);
-    (0..n).map(|_| strategy.new_tree(&mut runner).expect("generate a case").current()).collect()
+    (0..n)
+        .map(|_| {
+            strategy
+                .new_tree(&mut runner)
+                .expect("generate a case")
+                .current()
+        })
+        .collect()
 }
 
 #[test]
 fn random_templates_render_exactly_like_go() {
     let Some(bin) = go_reference() else { return };
-    let n: usize = std::env::var("TEMPLATE_DIFF_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2500);
+    let n: usize = std::env::var("TEMPLATE_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2500);
     assert!(n >= 1, "TEMPLATE_DIFF_CASES must be positive");
     // `range` over integers exists since Go 1.22 (MTV's Go); older references reject it.
     let range_ints = go_version().is_some_and(|v| v >= (1, 22));
     let cases = generate(n, range_ints);
     let go = run_go(&bin, &cases);
-    if let Some(n) = std::env::var("TEMPLATE_DIFF_DUMP").ok().and_then(|s| s.parse::<usize>().ok()) {
-        for (c, g) in cases.iter().zip(&go).filter(|(_, g)| g.output.is_some()).take(n) {
+    if let Some(n) = std::env::var("TEMPLATE_DIFF_DUMP")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        for (c, g) in cases
+            .iter()
+            .zip(&go)
+            .filter(|(_, g)| g.output.is_some())
+            .take(n)
+        {
             eprintln!("{:?} => {:?}", c.template, g.output);
         }
     }
     let (checked, outputs, mismatches) = compare(&cases, &go);
-    eprintln!("{checked} templates compared, {outputs} rendered without error, {} mismatches", mismatches.len());
-    assert!(checked * 100 >= n * 99, "too many Go panics skipped: {checked} of {n}");
-    assert!(outputs * 4 >= checked, "the grammar should mostly render successfully: {outputs} of {checked}");
-    assert!(mismatches.is_empty(), "{} mismatches, first ones:\n{}", mismatches.len(), mismatches.iter().take(15).cloned().collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "{checked} templates compared, {outputs} rendered without error, {} mismatches",
+        mismatches.len()
+    );
+    assert!(
+        checked * 100 >= n * 99,
+        "too many Go panics skipped: {checked} of {n}"
+    );
+    assert!(
+        outputs * 4 >= checked,
+        "the grammar should mostly render successfully: {outputs} of {checked}"
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches, first ones:\n{}",
+        mismatches.len(),
+        mismatches
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 /// Hand-picked templates covering each feature once, compared with Go as well.
@@ -576,8 +738,20 @@ fn feature_corpus_renders_exactly_like_go() {
         "{{9223372036854775808}}",
         "{{printf \"%v\" 18446744073709551615}}",
     ];
-    let cases: Vec<Case> = templates.iter().map(|t| Case { kind: "pvc", template: (*t).into(), data: pvc.clone() }).collect();
+    let cases: Vec<Case> = templates
+        .iter()
+        .map(|t| Case {
+            kind: "pvc",
+            template: (*t).into(),
+            data: pvc.clone(),
+        })
+        .collect();
     let go = run_go(&bin, &cases);
     let (_, _, mismatches) = compare(&cases, &go);
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }

@@ -2,9 +2,16 @@
 
 mod inventory;
 mod manifests;
+mod copy;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+mod name;
+mod template;
+mod render;
+mod schedule;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -23,6 +30,20 @@ enum Command {
     /// Work with Forklift manifests.
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
+    /// Copy a disk between NBD exports, files, block devices and images.
+    Copy(copy::CopyArgs),
+    /// VM name adjustment (DNS-1123) as MTV applies it.
+    #[command(subcommand)]
+    Name(name::NameCommand),
+    /// Naming templates (PVC, volume, network) rendered as MTV renders them.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
+    /// Check a plan against inventories offline and print MTV's conditions.
+    Validate(validate::ValidateArgs),
+    /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
+    Render(render::RenderArgs),
+    /// Print the admission order of a plan's VMs and disks under the in-flight limit.
+    Schedule(schedule::ScheduleArgs),
 }
 
 impl Cli {
@@ -35,6 +56,12 @@ impl Cli {
             }
             Command::Inventory(args) => args.run(),
             Command::Manifests(command) => command.run(),
+            Command::Copy(args) => copy::run(args),
+            Command::Name(cmd) => cmd.run(),
+            Command::Template(cmd) => cmd.run(),
+            Command::Validate(args) => validate::run(args),
+            Command::Render(args) => render::run(args),
+            Command::Schedule(args) => schedule::run(args),
         }
     }
 }

@@ -78,7 +78,11 @@ pub fn go_version() -> Option<(u32, u32)> {
     let v = text.split_whitespace().find(|w| w.starts_with("go1."))?;
     let mut parts = v.trim_start_matches("go").split('.');
     let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+    let minor = parts
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
     Some((major, minor))
 }
 
