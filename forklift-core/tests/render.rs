@@ -460,9 +460,11 @@ fn invalid_pvc_template_is_a_condition() {
         .find(|c| c.type_ == "PVCNameTemplateNotValid")
         .unwrap();
     assert!(
-        cond.message.contains("not a DNS-1123 label"),
+        cond.message.contains("is not a valid DNS-1123 label"),
         "{}",
         cond.message
     );
+    assert_eq!(cond.category, Category::Warn);
+    assert!(spec.vms[0].disks[0].claim_name.starts_with("wave-1-vm-101-"));
     validate_all(&spec);
 }

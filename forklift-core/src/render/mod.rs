@@ -23,7 +23,7 @@ mod resolve;
 pub mod rules;
 mod spec;
 
-pub use names::{DEFAULT_PVC_TEMPLATE, disk_serial, generated_suffix};
+pub use names::{disk_serial, generated_suffix};
 pub use placement::affinity_problems;
 pub use spec::{
     DiskObject, RenderContext, RenderInput, TargetDisk, TargetHook, TargetInterface, TargetSpec,
