@@ -76,16 +76,6 @@ spec: {{type: ova, url: "{url}"}}
     )[0]
 
 
-# The OVA provider's InventorySource is still being written in forklift-providers: until it
-# lands, collecting raises ProviderError(kind="unsupported"). Not strict, so landing it passes.
-ova_inventory_pending = pytest.mark.xfail(
-    reason="OVA inventory collection has not landed in forklift-providers yet",
-    raises=forklift.ProviderError,
-    strict=False,
-)
-
-
-@ova_inventory_pending
 def test_inventory_of_an_ova_catalog(tmp_path: Path) -> None:
     inv = forklift.inventory(provider(catalog(tmp_path)))
     assert inv.provider == "ova"
@@ -96,7 +86,6 @@ def test_inventory_of_an_ova_catalog(tmp_path: Path) -> None:
     assert [n.name for n in inv.networks] == ["VM Network"]
 
 
-@ova_inventory_pending
 def test_inventory_by_name_among_manifests_and_async(tmp_path: Path) -> None:
     import asyncio
 
