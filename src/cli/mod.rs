@@ -6,7 +6,10 @@ mod copy;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod demo;
+mod migrate;
 mod name;
+mod progress;
 mod template;
 
 /// Migrate virtual machines onto KubeVirt.
@@ -32,6 +35,10 @@ enum Command {
     /// Naming templates (PVC, volume, network) rendered as MTV renders them.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Build an OVA catalog, migrate it to a local KubeVirt bundle and verify it (the main job).
+    Demo(demo::DemoArgs),
+    /// Run a plan into a local KubeVirt-ready bundle.
+    Migrate(migrate::MigrateArgs),
 }
 
 impl Cli {
@@ -46,6 +53,8 @@ impl Cli {
             Command::Copy(args) => copy::run(args),
             Command::Name(cmd) => cmd.run(),
             Command::Template(cmd) => cmd.run(),
+            Command::Demo(args) => demo::run(args),
+            Command::Migrate(args) => migrate::run(args),
         }
     }
 }
