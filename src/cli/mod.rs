@@ -1,7 +1,9 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod inventory;
 mod manifests;
 mod copy;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -11,6 +13,8 @@ mod migrate;
 mod name;
 mod progress;
 mod template;
+mod render;
+mod schedule;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -24,6 +28,8 @@ pub struct Cli {
 enum Command {
     /// Print the library version.
     Version,
+    /// Collect a source provider's inventory as JSON.
+    Inventory(inventory::InventoryArgs),
     /// Work with Forklift manifests.
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
@@ -39,6 +45,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a plan into a local KubeVirt-ready bundle.
     Migrate(migrate::MigrateArgs),
+    /// Check a plan against inventories offline and print MTV's conditions.
+    Validate(validate::ValidateArgs),
+    /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
+    Render(render::RenderArgs),
+    /// Print the admission order of a plan's VMs and disks under the in-flight limit.
+    Schedule(schedule::ScheduleArgs),
 }
 
 impl Cli {
@@ -49,12 +61,16 @@ impl Cli {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
+            Command::Inventory(args) => args.run(),
             Command::Manifests(command) => command.run(),
             Command::Copy(args) => copy::run(args),
             Command::Name(cmd) => cmd.run(),
             Command::Template(cmd) => cmd.run(),
             Command::Demo(args) => demo::run(args),
             Command::Migrate(args) => migrate::run(args),
+            Command::Validate(args) => validate::run(args),
+            Command::Render(args) => render::run(args),
+            Command::Schedule(args) => schedule::run(args),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::kubevirt::*;
-use super::names::{self, ClaimName};
+use super::names;
 use super::network::{namespace_has_udn, static_ips, transfer_network_annotations};
 use super::osmap::OsMap;
 use super::placement::affinity_problems;
@@ -568,20 +568,27 @@ fn render_disks(
                 ),
             ),
             Err(problem) => {
+                // Upstream falls back to generateName `<plan>-<vmID>-` at build time.
                 conditions.push(condition(
                     "PVCNameTemplateNotValid",
-                    Category::Critical,
+                    Category::Warn,
                     "NotValid",
-                    format!("Disk {identity}: {problem}"),
+                    format!("Disk {identity}: {problem}; using the fallback name."),
                 ));
-                ClaimName {
-                    name: format!(
-                        "{}-{}-{index}",
+                names::claim_name(
+                    &format!(
+                        "{}-{}-",
                         input.plan.metadata.name_or_empty(),
                         vm.id.to_ascii_lowercase()
                     ),
-                    generate_name: None,
-                }
+                    true,
+                    &format!(
+                        "{}/{}/{}",
+                        input.plan.metadata.name_or_empty(),
+                        vm.id,
+                        index
+                    ),
+                )
             }
         };
         let volume_name = names::volume_name(facts, pvm, vm, disk, index, &claim.name);

@@ -121,9 +121,14 @@ impl TargetSpec {
             "REQUEST".to_owned(),
         ]];
         for vm in &self.vms {
+            let source = if vm.source_name.is_empty() {
+                vm.source_id.clone()
+            } else {
+                vm.source_name.clone()
+            };
             if vm.disks.is_empty() {
                 rows.push([
-                    vm.source_name.clone(),
+                    source.clone(),
                     vm.target_name.clone(),
                     "-".into(),
                     "-".into(),
@@ -135,7 +140,7 @@ impl TargetSpec {
             }
             for d in &vm.disks {
                 rows.push([
-                    vm.source_name.clone(),
+                    source.clone(),
                     vm.target_name.clone(),
                     d.index.to_string(),
                     d.claim_name.clone(),

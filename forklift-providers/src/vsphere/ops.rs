@@ -208,17 +208,84 @@ impl ChangeTracking for VsphereProvider {
     }
 }
 
+impl VsphereProvider {
+    /// The backing file of disk `key` as recorded in a snapshot.
+    async fn file_in_snapshot(&self, snapshot: &SnapshotRef, disk: &DiskRef) -> Result<String> {
+        let props = self
+            .client
+            .retrieve_one(&snapshot_moref(snapshot), &["config.hardware.device"])
+            .await?;
+        props
+            .prop("config.hardware.device")
+            .map(parse_devices)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| d.key == disk.key)
+            .find_map(|d| d.disk.map(|b| b.file))
+            .filter(|file| !file.is_empty())
+            .ok_or_else(|| Error::NotFound {
+                kind: "disk in snapshot",
+                id: format!("{}/{}", snapshot.id(), disk.key),
+            })
+    }
+
+    /// Opens a disk through VDDK: `moref=<vm>`, the endpoint's thumbprint and the provider's
+    /// credentials; with a snapshot, the disk's file as that snapshot records it.
+    async fn open_disk_vddk(
+        &self,
+        vddk: &super::VddkSettings,
+        vm: &VmRef,
+        disk: &DiskRef,
+        snapshot: Option<&SnapshotRef>,
+    ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
+        use forklift_transfer::vddk::{ConnectSpec, OpenOptions, VddkDisk, VddkLibrary};
+        let file = match snapshot {
+            Some(snapshot) => self.file_in_snapshot(snapshot, disk).await?,
+            None => disk.file.clone(),
+        };
+        let libdir = vddk.libdir.clone();
+        let config_file = vddk.config_file.clone();
+        let library =
+            tokio::task::spawn_blocking(move || VddkLibrary::load(&libdir, config_file.as_deref()))
+                .await
+                .map_err(|e| Error::protocol("VDDK", format!("loader task failed: {e}")))??;
+        let url = &self.config.sdk_url;
+        let spec = ConnectSpec {
+            server: url
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port: url.port().map(u32::from).unwrap_or(0),
+            nfc_port: 0,
+            thumbprint: self.thumbprint().await?,
+            user: self.config.user.clone(),
+            password: self.config.password.expose().to_owned(),
+            vm_moref: vm.id().to_owned(),
+            snapshot: snapshot.map(|s| s.id().to_owned()),
+            transports: vddk.transports.clone(),
+        };
+        let opened = VddkDisk::open(library, spec, &file, OpenOptions::default()).await?;
+        Ok(Box::new(opened))
+    }
+}
+
 #[async_trait]
 impl DiskAccess for VsphereProvider {
-    /// Reads the disk's flat extent over the datastore HTTP interface. Without VDDK this
-    /// serves flat (thick or thin) VMFS/NFS disks; with a snapshot it reads the base disk,
-    /// which holds the data as of the VM's oldest snapshot.
+    /// With VDDK configured, opens the disk through VixDiskLib. Otherwise reads the disk's
+    /// flat extent over the datastore HTTP interface: that serves flat (thick or thin)
+    /// VMFS/NFS disks, and with a snapshot reads the base disk, which holds the data as of
+    /// the VM's oldest snapshot.
     async fn open_disk(
         &self,
         vm: &VmRef,
         disk: &DiskRef,
         snapshot: Option<&SnapshotRef>,
     ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
+        if let Some(vddk) = &self.config.vddk {
+            return self.open_disk_vddk(vddk, vm, disk, snapshot).await;
+        }
         let base = match snapshot {
             Some(_) => trim_backing_file_name(&disk.file),
             None => disk.file.clone(),
