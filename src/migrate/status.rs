@@ -145,6 +145,7 @@ impl StatusBook {
                     _ => "The VM migration has FAILED.",
                 });
             condition.durable = true;
+            condition.last_transition_time = now.clone();
             status.conditions.retain(|c| ![SUCCEEDED, FAILED, CANCELED].contains(&c.type_.as_str()));
             status.conditions.push(condition);
         });
