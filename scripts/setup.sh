@@ -41,7 +41,7 @@ for p in "${PIP_PACKAGES[@]}"; do
 done
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "setup: installing pip packages: ${pip_missing[*]}"
-  python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
