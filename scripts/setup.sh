@@ -6,6 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   qemu-utils            # qemu-img, qemu-nbd: image conversion and NBD exports in tests
   nbdkit                # nbdkit servers and filters for fault injection
+  time                  # /usr/bin/time -v: peak RSS in benches/copy-compare.sh
   libnbd-bin            # nbdcopy, nbdinfo: reference tools
   golang-go             # Go reference renderers and the vCenter simulator
   golang-github-vmware-govmomi-dev      # govmomi simulator source (GOPATH mode)
@@ -14,6 +15,8 @@ APT_PACKAGES=(
   openssl               # test certificates for NBD over TLS
   gnutls-bin            # certtool, used by qemu-nbd's TLS test setup
   pkg-config
+  gcc                   # cc builds the fake libvixDiskLib of the VDDK tests
+  libc6-dev
   python3-yaml          # PyYAML, the reference in scripts/bench-manifests.py
 )
 PIP_PACKAGES=(maturin pytest mypy)
@@ -39,7 +42,7 @@ for p in "${PIP_PACKAGES[@]}"; do
 done
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "setup: installing pip packages: ${pip_missing[*]}"
-  python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -20,11 +20,13 @@ pub mod error;
 pub mod inventory;
 pub mod itinerary;
 pub mod manifest;
+pub mod mapping;
 pub mod naming;
 pub mod render;
 pub mod resources;
 pub mod scheduling;
 pub mod sizing;
 pub mod template;
+pub mod validation;
 
 pub use error::{Error, Result};

@@ -283,7 +283,13 @@ pub trait DiskAccess: Send + Sync {
 /// The implementation behind a [`Provider`]: it hands out the capabilities it offers.
 ///
 /// Every accessor defaults to `None`, so an implementation lists only what it supports.
+#[async_trait]
 pub trait ProviderBackend: Send + Sync {
+    /// Ends the provider's session (vSphere logout); the default has nothing to end.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The provider type.
     fn provider_type(&self) -> ProviderType;
     /// Inventory collection, if supported.
@@ -370,6 +376,11 @@ impl Provider {
         self.backend
             .disks()
             .ok_or_else(|| self.missing(Capability::DiskAccess))
+    }
+
+    /// Ends the session; the handle must not be used afterwards.
+    pub async fn close(&self) -> Result<()> {
+        self.backend.close().await
     }
 
     /// Whether the provider offers `capability`.
@@ -469,6 +480,134 @@ impl ProviderConfig {
     }
 }
 
+impl From<ProviderType> for Option<forklift_core::resources::ProviderType> {
+    fn from(value: ProviderType) -> Self {
+        use forklift_core::resources::ProviderType as Core;
+        Some(match value {
+            ProviderType::Vsphere => Core::VSphere,
+            ProviderType::Ovirt => Core::OVirt,
+            ProviderType::Openstack => Core::OpenStack,
+            ProviderType::Ova => Core::Ova,
+            ProviderType::Openshift => Core::OpenShift,
+            ProviderType::Hyperv => Core::HyperV,
+            ProviderType::Ec2 => Core::Ec2,
+        })
+    }
+}
+
+impl TryFrom<forklift_core::resources::ProviderType> for ProviderType {
+    type Error = Error;
+
+    fn try_from(value: forklift_core::resources::ProviderType) -> Result<Self> {
+        use forklift_core::resources::ProviderType as Core;
+        Ok(match value {
+            Core::VSphere => Self::Vsphere,
+            Core::OVirt => Self::Ovirt,
+            Core::OpenStack => Self::Openstack,
+            Core::Ova => Self::Ova,
+            Core::OpenShift => Self::Openshift,
+            Core::HyperV => Self::Hyperv,
+            Core::Ec2 => Self::Ec2,
+            other => {
+                return Err(Error::config(
+                    "spec.type",
+                    format!("provider type '{other}' has no source implementation"),
+                ));
+            }
+        })
+    }
+}
+
+impl ProviderConfig {
+    /// Builds the configuration from a Provider resource and the Secret it references.
+    pub fn from_resources(
+        provider: &forklift_core::resources::Provider,
+        secret: Option<&forklift_core::resources::Secret>,
+    ) -> Result<Self> {
+        let provider_type = provider
+            .spec
+            .type_
+            .ok_or_else(|| Error::config("spec.type", "is missing"))?
+            .try_into()?;
+        let mut config = Self::new(
+            provider_type,
+            provider.metadata.name_or_empty(),
+            provider.spec.url.clone(),
+        );
+        config.settings = provider.spec.settings.clone();
+        if let Some(secret) = secret {
+            for key in secret.keys() {
+                if let Some(value) = secret.get_str(key) {
+                    config
+                        .secret
+                        .insert(key.to_owned(), SecretString::new(value.into_owned()));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Finds the Provider `name` (`namespace/name`, or a name unique across namespaces) in a
+    /// manifest set, with the Secret its `spec.secret` names (namespace defaulting to the
+    /// provider's).
+    pub fn from_manifests(set: &forklift_core::manifest::ManifestSet, name: &str) -> Result<Self> {
+        use forklift_core::resources::{Provider, Secret};
+        let (namespace, name) = match name.split_once('/') {
+            Some((ns, n)) => (Some(ns), n),
+            None => (None, name),
+        };
+        let mut matches = set.all::<Provider>().filter(|p| {
+            p.metadata.name_or_empty() == name
+                && namespace.is_none_or(|ns| p.metadata.namespace_or_empty() == ns)
+        });
+        let provider = match (matches.next(), matches.next()) {
+            (Some(p), None) => p,
+            (None, _) => {
+                return Err(Error::NotFound {
+                    kind: "Provider",
+                    id: name.to_owned(),
+                });
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "--provider",
+                    format!("'{name}' names Providers in several namespaces; use namespace/name"),
+                ));
+            }
+        };
+        let reference = &provider.spec.secret;
+        let secret = if reference.name.is_empty() {
+            None
+        } else {
+            let ns = if reference.namespace.is_empty() {
+                provider.metadata.namespace_or_empty()
+            } else {
+                reference.namespace.as_str()
+            };
+            Some(
+                set.get_as::<Secret>(ns, &reference.name)
+                    .ok_or_else(|| Error::NotFound {
+                        kind: "Secret",
+                        id: format!("{ns}/{}", reference.name),
+                    })?,
+            )
+        };
+        Self::from_resources(provider, secret)
+    }
+}
+
+/// Opens the provider, collects its inventory and closes the session.
+pub async fn collect_inventory(
+    config: &ProviderConfig,
+) -> Result<forklift_core::inventory::SourceInventory> {
+    let provider = open_provider(config).await?;
+    let inventory = provider.inventory()?.collect_inventory().await;
+    if let Err(e) = provider.close().await {
+        tracing::warn!(provider = %config.name, "closing the provider session failed: {e}");
+    }
+    inventory
+}
+
 /// Opens a provider: the one place where a provider type becomes an implementation.
 ///
 /// Connecting providers (vSphere) log in here, so configuration and credential errors
@@ -520,6 +659,49 @@ mod tests {
         let mut config = ProviderConfig::new(ProviderType::Vsphere, "vc", "https://vc/sdk");
         config.secret.insert("password".into(), secret);
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn provider_and_secret_manifests_become_a_config() {
+        let yaml = r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: vc-secret, namespace: konveyor-forklift}
+type: Opaque
+stringData: {user: administrator@vsphere.local, password: S3cret!, insecureSkipVerify: "true"}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: vcenter, namespace: konveyor-forklift}
+spec:
+  type: vsphere
+  url: https://vcenter.example.com/sdk
+  secret: {name: vc-secret, namespace: konveyor-forklift}
+  settings: {sdkEndpoint: vcenter}
+"#;
+        let set = forklift_core::manifest::ManifestSet::parse("test.yaml", yaml);
+        let config = ProviderConfig::from_manifests(&set, "vcenter").unwrap();
+        assert_eq!(config.provider_type, ProviderType::Vsphere);
+        assert_eq!(config.url, "https://vcenter.example.com/sdk");
+        assert_eq!(config.secret("password").unwrap().expose(), "S3cret!");
+        assert!(config.secret_bool("insecureSkipVerify"));
+        assert_eq!(config.settings["sdkEndpoint"], "vcenter");
+        assert!(ProviderConfig::from_manifests(&set, "konveyor-forklift/vcenter").is_ok());
+        assert!(matches!(
+            ProviderConfig::from_manifests(&set, "other/vcenter"),
+            Err(Error::NotFound { .. })
+        ));
+        let no_secret = set_without_secret(yaml);
+        let err = ProviderConfig::from_manifests(&no_secret, "vcenter").unwrap_err();
+        assert!(
+            err.to_string().contains("konveyor-forklift/vc-secret"),
+            "{err}"
+        );
+    }
+
+    fn set_without_secret(yaml: &str) -> forklift_core::manifest::ManifestSet {
+        let provider_only = yaml.split("---").nth(1).unwrap();
+        forklift_core::manifest::ManifestSet::parse("test.yaml", provider_only)
     }
 
     #[test]

@@ -520,11 +520,14 @@ async fn provider_gives_the_core_inventory_and_disks_through_the_factory() {
     assert!(provider.power().err().unwrap().is_unsupported());
     assert!(provider.snapshots().err().unwrap().is_unsupported());
 
-    let inv = OvaProvider::open(&config)
+    let inv = provider
+        .inventory()
         .unwrap()
-        .source_inventory()
+        .collect_inventory()
         .await
         .unwrap();
+    let direct = OvaProvider::open(&config).unwrap();
+    assert_eq!(inv, direct.source_inventory().await.unwrap());
     assert_eq!(inv.provider_name, "my-ova");
     assert_eq!(
         inv.storages[0].name,

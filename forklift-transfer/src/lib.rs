@@ -6,10 +6,15 @@
 //! tokio but not on `forklift-core`: it moves blocks and knows nothing of plans.
 
 pub mod block;
+pub mod copy;
 pub mod error;
+pub mod local;
 pub mod nbd;
+pub mod open;
+pub mod qemu;
 pub mod vddk;
 pub mod vmdk;
 
 pub use block::{BlockSink, BlockSizes, BlockSource, Extent, ExtentFlags, MetaContext, ZeroFlags};
+pub use copy::{CopyOptions, CopyReport, CopySummary, Incremental, Progress, copy};
 pub use error::{Error, ErrorContext, ErrorKind, Op, Result, Severity};

@@ -6,6 +6,7 @@ use super::ext::ProviderExt;
 use super::vm::Vm;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 /// The kind of provider an inventory was collected from (the `spec.type` strings of a Provider).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -196,7 +197,10 @@ fn find_by<'a, T>(
 pub struct InventoryIndex<'a> {
     inventory: &'a SourceInventory,
     vm_by_id: HashMap<&'a str, usize>,
-    vms_by_name: HashMap<&'a str, Vec<usize>>,
+    vm_by_name: HashMap<&'a str, usize>,
+    /// Further VMs sharing a name already in `vm_by_name` (rare; kept apart to avoid one
+    /// allocation per VM).
+    vms_by_name_more: HashMap<&'a str, Vec<usize>>,
     network_by_id: HashMap<&'a str, usize>,
     networks_by_name: HashMap<&'a str, Vec<usize>>,
     storage_by_id: HashMap<&'a str, usize>,
@@ -209,7 +213,8 @@ impl<'a> InventoryIndex<'a> {
         let mut index = Self {
             inventory,
             vm_by_id: HashMap::with_capacity(inventory.vms.len()),
-            vms_by_name: HashMap::with_capacity(inventory.vms.len()),
+            vm_by_name: HashMap::with_capacity(inventory.vms.len()),
+            vms_by_name_more: HashMap::new(),
             network_by_id: HashMap::new(),
             networks_by_name: HashMap::new(),
             storage_by_id: HashMap::new(),
@@ -218,11 +223,16 @@ impl<'a> InventoryIndex<'a> {
         };
         for (i, vm) in inventory.vms.iter().enumerate() {
             index.vm_by_id.entry(vm.id.as_str()).or_insert(i);
-            index
-                .vms_by_name
-                .entry(vm.name.as_str())
-                .or_default()
-                .push(i);
+            match index.vm_by_name.entry(vm.name.as_str()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+                Entry::Occupied(_) => index
+                    .vms_by_name_more
+                    .entry(vm.name.as_str())
+                    .or_default()
+                    .push(i),
+            }
         }
         for (i, n) in inventory.networks.iter().enumerate() {
             index.network_by_id.entry(n.id.as_str()).or_insert(i);
@@ -263,14 +273,16 @@ impl<'a> InventoryIndex<'a> {
         if name.is_empty() {
             return Lookup::NotFound;
         }
-        let candidates = self
-            .vms_by_name
+        let first = self.vm_by_name.get(name).copied();
+        let more = self
+            .vms_by_name_more
             .get(name)
             .map(Vec::as_slice)
             .unwrap_or_default();
         unique(
-            candidates
+            first
                 .iter()
+                .chain(more)
                 .map(|&i| &vms[i])
                 .filter(|vm| namespace.is_empty() || vm.namespace == namespace),
         )

@@ -12,8 +12,8 @@ use super::catalog::{CatalogInventory, OvaCatalog};
 use super::error::Error as OvaError;
 use super::inventory::source_inventory;
 use crate::capability::{
-    Capability, DiskAccess, DiskRef, ProviderBackend, ProviderConfig, ProviderType, SnapshotRef,
-    VmRef,
+    Capability, DiskAccess, DiskRef, InventorySource, ProviderBackend, ProviderConfig,
+    ProviderType, SnapshotRef, VmRef,
 };
 use crate::error::{Error, Result};
 
@@ -121,8 +121,20 @@ impl ProviderBackend for OvaProvider {
         ProviderType::Ova
     }
 
+    fn inventory(&self) -> Option<&dyn InventorySource> {
+        Some(self)
+    }
+
     fn disks(&self) -> Option<&dyn DiskAccess> {
         Some(self)
+    }
+}
+
+#[async_trait]
+impl InventorySource for OvaProvider {
+    /// Rescans the catalog, as upstream's server does on every request.
+    async fn collect_inventory(&self) -> Result<SourceInventory> {
+        self.source_inventory().await
     }
 }
 

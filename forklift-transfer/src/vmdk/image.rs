@@ -342,7 +342,9 @@ impl VmdkImage {
             let stop = end.min(extent.offset + extent.length);
             match &extent.data {
                 ExtentData::Zero => push(&mut out, pos, stop - pos, MapKind::Zero),
-                ExtentData::Flat { .. } => push(&mut out, pos, stop - pos, MapKind::Data),
+                ExtentData::Flat { src, start } => {
+                    map_flat(src.as_ref(), *start, extent.offset, pos, stop, &mut out)
+                }
                 ExtentData::Sparse(sparse) => {
                     map_sparse(sparse, extent.offset, pos, stop, &mut out)?
                 }
@@ -369,6 +371,23 @@ fn push(out: &mut Vec<MapEntry>, offset: u64, length: u64, kind: MapKind) {
         length,
         kind,
     });
+}
+
+/// Maps a flat extent: holes of a sparse extent file read as zeros.
+fn map_flat(src: &dyn ReadAt, start: u64, base: u64, pos: u64, stop: u64, out: &mut Vec<MapEntry>) {
+    let inner = start + (pos - base);
+    let Some(runs) = src.data_runs(inner, stop - pos) else {
+        push(out, pos, stop - pos, MapKind::Data);
+        return;
+    };
+    let mut at = pos;
+    for (offset, length) in runs {
+        let run_start = pos + (offset - inner);
+        push(out, at, run_start - at, MapKind::Hole);
+        push(out, run_start, length, MapKind::Data);
+        at = run_start + length;
+    }
+    push(out, at, stop - at, MapKind::Hole);
 }
 
 fn read_sparse(sparse: &SparseExtent, extent_len: u64, out: &mut [u8], inner: u64) -> Result<()> {

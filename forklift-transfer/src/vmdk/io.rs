@@ -23,6 +23,13 @@ pub trait ReadAt: Send + Sync {
 
     /// Name used in error messages (a path, or `archive.ova!member`).
     fn name(&self) -> &str;
+
+    /// The data runs of `[offset, offset + len)` as `(offset, length)` pairs, when the
+    /// container knows which ranges are holes (a sparse file); `None` when it does not.
+    fn data_runs(&self, offset: u64, len: u64) -> Option<Vec<(u64, u64)>> {
+        let _ = (offset, len);
+        None
+    }
 }
 
 impl std::fmt::Debug for dyn ReadAt {
@@ -119,6 +126,40 @@ impl ReadAt for FileWindow {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn data_runs(&self, offset: u64, len: u64) -> Option<Vec<(u64, u64)>> {
+        use std::os::fd::AsRawFd;
+        let end = offset.checked_add(len)?.min(self.len);
+        let fd = self.file.as_raw_fd();
+        let mut runs = Vec::new();
+        let mut pos = offset;
+        while pos < end {
+            let abs = i64::try_from(self.start.checked_add(pos)?).ok()?;
+            // SAFETY: lseek on a file descriptor owned by `self.file`, which outlives the call.
+            let data = unsafe { libc::lseek(fd, abs, libc::SEEK_DATA) };
+            if data < 0 {
+                // ENXIO: no data after `pos`; anything else: the filesystem cannot tell.
+                return (std::io::Error::last_os_error().raw_os_error() == Some(libc::ENXIO))
+                    .then_some(runs);
+            }
+            let data_start = (data as u64).saturating_sub(self.start);
+            if data_start >= end {
+                break;
+            }
+            // SAFETY: as above.
+            let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+            if hole < 0 {
+                return None;
+            }
+            let data_end = (hole as u64).saturating_sub(self.start).min(end);
+            if data_end <= data_start {
+                return None;
+            }
+            runs.push((data_start, data_end - data_start));
+            pos = data_end;
+        }
+        Some(runs)
     }
 }
 

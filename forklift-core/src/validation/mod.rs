@@ -1,0 +1,260 @@
+//! Plan validation with MTV's conditions, offline.
+//!
+//! [`validate`] answers "will this plan run?" the way the Forklift plan controller does: it runs
+//! upstream's control flow (`pkg/controller/plan/validation.go`), produces the same condition
+//! types, categories, reasons and item formats, and adds the user guide's rules that upstream
+//! does not enforce under stable condition types of our own (see [`kind`]). Everything is
+//! collected; the only early stops are upstream's: a source provider that is not ready, and any
+//! blocker after the provider, namespace and map checks (context-dependent checks are skipped).
+//!
+//! Differences from the controller, by design:
+//! - Conditions are returned as a list in the order upstream sets them. Upstream keys status
+//!   conditions by type, so when two checks share a type (`NotValid`, `DuplicateVM`,
+//!   `VMHasSnapshots`) only the last survives there; here both are kept.
+//!   [`dedup_last_wins`] reproduces the status view.
+//! - Resources without `status` (as users write them) count as Ready when
+//!   [`Settings::assume_ready`] is set; maps without status are then validated against the
+//!   inventories with the map controller's rules ([`crate::mapping::validate_network_map`]).
+//! - Without a destination inventory, destination-dependent checks are skipped.
+//! - Checks that need a running cluster (VDDK validation job, RBAC, CSIStorageCapacity) are not run.
+
+mod dns;
+mod guide;
+mod plan;
+mod types;
+mod vm;
+
+pub use types::{kind, reason};
+
+use crate::inventory::{DestinationInventory, InventoryIndex, ProviderKind, SourceInventory};
+use crate::mapping::{NetworkMapper, StorageMapper};
+use crate::resources::{
+    Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, StorageMap,
+};
+
+/// Controller settings and feature gates that change validation outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Resources without `status` count as Ready (offline manifests).
+    pub assume_ready: bool,
+    /// Feature `OCPLiveMigration` (KubeVirt live migration).
+    pub feature_ocp_live_migration: bool,
+    /// Feature `OvirtWarmMigration` (`controller_ovirt_warm_migration`, CRD default true).
+    pub feature_ovirt_warm_migration: bool,
+    /// Feature `CopyOffload`.
+    pub feature_copy_offload: bool,
+    /// Feature `StaticUdnIpAddresses`.
+    pub feature_static_udn_ip_addresses: bool,
+    /// Global VDDK image (`VDDK_IMAGE`), used when the provider sets none.
+    pub vddk_image: String,
+    /// Global migration service account (`controller_migration_service_account`).
+    pub migration_service_account: String,
+    /// The controller namespace enforces restricted pod security.
+    pub controller_namespace_restricted: bool,
+    /// Guide: maximum VMs per plan.
+    pub max_vms_per_plan: usize,
+    /// Guide: maximum disks per plan.
+    pub max_disks_per_plan: usize,
+    /// Guide: VMs per ESXi host above which NFC service memory must be raised.
+    pub max_vms_per_esxi_host: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            assume_ready: true,
+            feature_ocp_live_migration: true,
+            feature_ovirt_warm_migration: true,
+            feature_copy_offload: true,
+            feature_static_udn_ip_addresses: false,
+            vddk_image: String::new(),
+            migration_service_account: String::new(),
+            controller_namespace_restricted: false,
+            max_vms_per_plan: 500,
+            max_disks_per_plan: 500,
+            max_vms_per_esxi_host: 10,
+        }
+    }
+}
+
+/// The resources a plan refers to besides itself: providers, maps and hooks. Lookups go by the
+/// plan's references (a reference without namespace means the plan's namespace).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanResources<'a> {
+    /// Providers.
+    pub providers: &'a [Provider],
+    /// Network maps.
+    pub network_maps: &'a [NetworkMap],
+    /// Storage maps.
+    pub storage_maps: &'a [StorageMap],
+    /// Hooks.
+    pub hooks: &'a [Hook],
+}
+
+/// Validates a plan. See the module documentation for the flow.
+pub fn validate(
+    plan: &Plan,
+    resources: &PlanResources<'_>,
+    source: &SourceInventory,
+    destination: Option<&DestinationInventory>,
+    settings: &Settings,
+) -> Vec<Condition> {
+    let mut ctx = Context::new(plan, resources, source, destination, settings);
+    ctx.run();
+    ctx.out
+}
+
+/// Whether the conditions contain no blocker (a true Critical or Error condition).
+pub fn is_ready(conditions: &[Condition]) -> bool {
+    !conditions.iter().any(Condition::is_blocker)
+}
+
+/// Keeps only the last condition of each type, at the position of its first occurrence:
+/// what upstream's status holds after one reconcile.
+pub fn dedup_last_wins(conditions: Vec<Condition>) -> Vec<Condition> {
+    let mut out: Vec<Condition> = Vec::with_capacity(conditions.len());
+    for c in conditions {
+        match out.iter_mut().find(|o| o.type_ == c.type_) {
+            Some(slot) => *slot = c,
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Everything the checks share.
+pub(crate) struct Context<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) res: &'a PlanResources<'a>,
+    pub(crate) source: &'a SourceInventory,
+    pub(crate) index: InventoryIndex<'a>,
+    pub(crate) dest: Option<&'a DestinationInventory>,
+    pub(crate) settings: &'a Settings,
+    pub(crate) kind: ProviderKind,
+    pub(crate) source_provider: Option<&'a Provider>,
+    pub(crate) destination_provider: Option<&'a Provider>,
+    pub(crate) network_map: Option<&'a NetworkMap>,
+    pub(crate) storage_map: Option<&'a StorageMap>,
+    pub(crate) networks: Option<NetworkMapper<'a>>,
+    pub(crate) storages: Option<StorageMapper<'a>>,
+    pub(crate) out: Vec<Condition>,
+    pub(crate) plan_disk_count: usize,
+    pub(crate) vms_per_host: std::collections::HashMap<String, usize>,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        plan: &'a Plan,
+        res: &'a PlanResources<'a>,
+        source: &'a SourceInventory,
+        dest: Option<&'a DestinationInventory>,
+        settings: &'a Settings,
+    ) -> Self {
+        Self {
+            plan,
+            res,
+            source,
+            index: source.index(),
+            dest,
+            settings,
+            kind: source.provider,
+            source_provider: None,
+            destination_provider: None,
+            network_map: None,
+            storage_map: None,
+            networks: None,
+            storages: None,
+            out: Vec::new(),
+            plan_disk_count: 0,
+            vms_per_host: std::collections::HashMap::new(),
+        }
+    }
+
+    pub(crate) fn plan_namespace(&self) -> &'a str {
+        self.plan.metadata.namespace_or_empty()
+    }
+
+    pub(crate) fn target_namespace(&self) -> &'a str {
+        &self.plan.spec.target_namespace
+    }
+
+    pub(crate) fn set(&mut self, condition: Condition) {
+        self.out.push(condition);
+    }
+
+    pub(crate) fn has(&self, type_: &str) -> bool {
+        self.out.iter().any(|c| c.type_ == type_)
+    }
+
+    fn has_blocker(&self) -> bool {
+        self.out.iter().any(Condition::is_blocker)
+    }
+
+    /// Whether a resource with these status conditions counts as Ready.
+    pub(crate) fn is_ready(&self, status: Option<&[Condition]>) -> bool {
+        match status {
+            Some(conditions) if !conditions.is_empty() => conditions
+                .iter()
+                .any(|c| c.type_ == kind::READY && c.status == ConditionStatus::True),
+            _ => self.settings.assume_ready,
+        }
+    }
+
+    fn run(&mut self) {
+        self.validate_provider_pair();
+        if self.has(kind::SOURCE_PROVIDER_NOT_READY) {
+            return;
+        }
+        self.validate_target_namespace();
+        self.validate_network_map();
+        self.validate_storage_map();
+        if self.has_blocker() {
+            return;
+        }
+        self.validate_user_defined_network();
+        self.validate_net_app_shift();
+        self.validate_warm_migration();
+        self.validate_migration_type();
+        let executing = self.plan.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == kind::EXECUTING && c.is_true())
+        });
+        if !executing {
+            self.validate_vms();
+        }
+        self.validate_transfer_network();
+        self.validate_service_account();
+        self.validate_hooks();
+        self.validate_virt_v2v_image();
+        if !self.has(kind::VIRT_V2V_IMAGE_NOT_VALID) {
+            self.validate_vddk_image();
+        }
+        self.validate_openshift_version();
+        self.validate_ssh_readiness();
+        self.validate_conversion_temp_storage();
+        self.validate_pod_security();
+        self.validate_guide_plan_rules();
+        self.validate_admission_rules();
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if self.plan.spec.archived {
+            self.set(
+                Condition::new(kind::ARCHIVED, Category::Advisory)
+                    .with_reason(reason::USER_REQUESTED)
+                    .with_message("The migration plan has been archived."),
+            );
+        }
+        if !self.has_blocker() && !self.plan.spec.archived {
+            self.set(
+                Condition::new(kind::READY, Category::Required)
+                    .with_message("The migration plan is ready."),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1086 @@
+//! Table-driven tests: for every condition, one scenario that triggers it; the clean baseline
+//! scenario (Ready, nothing else) is the one that does not.
+
+use super::*;
+use crate::inventory::*;
+use crate::resources::{
+    AapConfig, HookRef, HookSpec, HookStep, MapRefs, MigrationType, NetworkDestination,
+    NetworkMapSpec, NetworkPair, NetworkSource, ObjectMeta, ObjectReference, OffloadPlugin,
+    PlanSpec, PlanVm, ProviderPair, ProviderSpec, ProviderStatus, ProviderType, Ref,
+    StorageDestination, StorageMapSpec, StoragePair, StorageVendor, VsphereXcopyConfig,
+};
+
+const NS: &str = "openshift-mtv";
+const TARGET: &str = "target";
+const GIB: i64 = 1 << 30;
+
+#[derive(Clone)]
+struct Scenario {
+    plan: Plan,
+    providers: Vec<Provider>,
+    network_maps: Vec<NetworkMap>,
+    storage_maps: Vec<StorageMap>,
+    hooks: Vec<Hook>,
+    source: SourceInventory,
+    dest: Option<DestinationInventory>,
+    settings: Settings,
+}
+
+impl Scenario {
+    fn run(&self) -> Vec<Condition> {
+        let res = PlanResources {
+            providers: &self.providers,
+            network_maps: &self.network_maps,
+            storage_maps: &self.storage_maps,
+            hooks: &self.hooks,
+        };
+        validate(
+            &self.plan,
+            &res,
+            &self.source,
+            self.dest.as_ref(),
+            &self.settings,
+        )
+    }
+
+    fn vm(&mut self) -> &mut Vm {
+        &mut self.source.vms[0]
+    }
+
+    fn dest(&mut self) -> &mut DestinationInventory {
+        self.dest.as_mut().unwrap()
+    }
+
+    fn spec(&mut self) -> &mut PlanSpec {
+        &mut self.plan.spec
+    }
+
+    fn add_vm(&mut self, id: &str) {
+        let mut vm = self.source.vms[0].clone();
+        vm.id = id.into();
+        vm.name = format!("vm-{id}");
+        vm.nics[0].mac = format!("00:50:56:00:00:{:02x}", self.source.vms.len());
+        vm.guest_networks[0].mac.clone_from(&vm.nics[0].mac);
+        self.source.vms.push(vm);
+        self.plan.spec.vms.push(PlanVm::by_id(id));
+    }
+
+    fn set_kind(&mut self, provider: ProviderType, kind: ProviderKind) {
+        self.providers[0].spec.type_ = Some(provider);
+        self.source.provider = kind;
+        self.vm().ext = None;
+    }
+}
+
+fn pair() -> ProviderPair {
+    ProviderPair {
+        source: ObjectReference::new(NS, "source"),
+        destination: ObjectReference::new(NS, "host"),
+    }
+}
+
+fn baseline() -> Scenario {
+    let providers = vec![
+        Provider::new(
+            ObjectMeta::named(NS, "source"),
+            ProviderSpec {
+                type_: Some(ProviderType::VSphere),
+                url: "https://vc/sdk".into(),
+                ..Default::default()
+            },
+        ),
+        Provider::new(
+            ObjectMeta::named(NS, "host"),
+            ProviderSpec {
+                type_: Some(ProviderType::OpenShift),
+                ..Default::default()
+            },
+        ),
+    ];
+    let network_map = NetworkMap::new(
+        ObjectMeta::named(NS, "net"),
+        NetworkMapSpec {
+            provider: pair(),
+            map: vec![NetworkPair {
+                source: NetworkSource {
+                    id: "net-1".into(),
+                    ..Default::default()
+                },
+                destination: NetworkDestination {
+                    type_: crate::resources::NetworkDestinationType::Multus,
+                    namespace: TARGET.into(),
+                    name: "nad-1".into(),
+                },
+            }],
+        },
+    );
+    let storage_map = StorageMap::new(
+        ObjectMeta::named(NS, "sto"),
+        StorageMapSpec {
+            provider: pair(),
+            map: vec![StoragePair {
+                source: Ref::by_id("ds-1"),
+                destination: StorageDestination {
+                    storage_class: "standard".into(),
+                    ..Default::default()
+                },
+                offload_plugin: None,
+            }],
+        },
+    );
+    let plan = Plan::new(
+        ObjectMeta::named(NS, "plan"),
+        PlanSpec {
+            target_namespace: TARGET.into(),
+            provider: pair(),
+            map: MapRefs {
+                network: ObjectReference::new(NS, "net"),
+                storage: ObjectReference::new(NS, "sto"),
+            },
+            vms: vec![PlanVm::by_id("vm-1")],
+            ..Default::default()
+        },
+    );
+    let mac = "00:50:56:aa:bb:01";
+    let vm = Vm {
+        id: "vm-1".into(),
+        name: "web".into(),
+        power_state: PowerState::On,
+        host: "host-1".into(),
+        cpu_count: 2,
+        memory_mib: 2048,
+        guest_tools: ToolsStatus::Ok,
+        guest_tools_running: Some(true),
+        change_tracking_enabled: true,
+        disks: vec![Disk {
+            key: 2000,
+            file: "[ds1] web/web.vmdk".into(),
+            storage: "ds-1".into(),
+            capacity: 10 * GIB,
+            change_tracking_enabled: true,
+            ..Default::default()
+        }],
+        nics: vec![Nic {
+            mac: mac.into(),
+            network: NicNetwork {
+                id: "net-1".into(),
+                ..Default::default()
+            },
+            connected: true,
+            ..Default::default()
+        }],
+        guest_networks: vec![GuestNetwork {
+            mac: mac.into(),
+            ip: "10.0.0.5".into(),
+            prefix_length: 24,
+            ..Default::default()
+        }],
+        ext: Some(VmExt::Vsphere(VsphereVmExt {
+            uuid: "4207-uuid".into(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let source = SourceInventory {
+        provider: ProviderKind::Vsphere,
+        vms: vec![vm],
+        networks: vec![Network {
+            id: "net-1".into(),
+            name: "VM Network".into(),
+            ..Default::default()
+        }],
+        storages: vec![Storage {
+            id: "ds-1".into(),
+            name: "ds1".into(),
+            ..Default::default()
+        }],
+        hosts: vec![Host {
+            id: "host-1".into(),
+            name: "esx1".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let dest = DestinationInventory {
+        namespaces: vec![Namespace {
+            name: TARGET.into(),
+            ..Default::default()
+        }],
+        network_attachment_definitions: vec![NetworkAttachmentDefinition {
+            namespace: TARGET.into(),
+            name: "nad-1".into(),
+            ..Default::default()
+        }],
+        storage_classes: vec![StorageClass {
+            name: "standard".into(),
+            provisioner: "csi.example.com".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    Scenario {
+        plan,
+        providers,
+        network_maps: vec![network_map],
+        storage_maps: vec![storage_map],
+        hooks: Vec::new(),
+        source,
+        dest: Some(dest),
+        settings: Settings::default(),
+    }
+}
+
+fn types(conditions: &[Condition]) -> Vec<String> {
+    conditions
+        .iter()
+        .map(|c| format!("{}/{}/{}", c.type_, c.category, c.reason))
+        .collect()
+}
+
+#[test]
+fn baseline_is_ready_with_nothing_else() {
+    let found = baseline().run();
+    assert_eq!(types(&found), ["Ready/Required/"]);
+    assert!(is_ready(&found));
+}
+
+type Mutation = fn(&mut Scenario);
+
+/// (condition type, reason, category, mutation that triggers it).
+const CASES: &[(&str, &str, Category, Mutation)] = &[
+    // §2.1 provider pair
+    (
+        "SourceProviderNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| s.spec().provider.source.name = "nope".into(),
+    ),
+    (
+        "SourceProviderNotValid",
+        "NotSet",
+        Category::Critical,
+        |s| s.spec().provider.source.name.clear(),
+    ),
+    ("SourceProviderNotReady", "", Category::Critical, |s| {
+        s.providers[0].status = Some(ProviderStatus {
+            conditions: vec![Condition::new("ConnectionTestFailed", Category::Critical)],
+            ..Default::default()
+        });
+    }),
+    (
+        "DestinationProviderNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| s.spec().provider.destination.name = "nope".into(),
+    ),
+    (
+        "DestinationProviderNotValid",
+        "TypeNotValid",
+        Category::Critical,
+        |s| s.providers[1].spec.type_ = Some(ProviderType::VSphere),
+    ),
+    ("DestinationProviderNotReady", "", Category::Critical, |s| {
+        s.providers[1].status = Some(ProviderStatus {
+            conditions: vec![Condition::new("Other", Category::Advisory)],
+            ..Default::default()
+        });
+    }),
+    // §2.2 plan level
+    ("NamespaceNotValid", "NotSet", Category::Critical, |s| {
+        s.spec().target_namespace.clear()
+    }),
+    ("NamespaceNotValid", "NotValid", Category::Critical, |s| {
+        s.spec().target_namespace = "Bad_NS".into()
+    }),
+    ("NetworkMapRefNotValid", "NotSet", Category::Critical, |s| {
+        s.spec().map.network.name.clear()
+    }),
+    (
+        "NetworkMapRefNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| s.spec().map.network.name = "nope".into(),
+    ),
+    ("NetworkMapNotReady", "", Category::Critical, |s| {
+        s.network_maps[0].spec.map[0].destination.name = "missing".into()
+    }),
+    (
+        "DestinationNetworkNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| s.network_maps[0].spec.map[0].destination.name = "missing".into(),
+    ),
+    ("SourceNetworkNotValid", "NotFound", Category::Warn, |s| {
+        let mut extra = s.network_maps[0].spec.map[0].clone();
+        extra.source.id = "net-404".into();
+        s.network_maps[0].spec.map.push(extra);
+    }),
+    ("NetMapPreservingIPsOnPodNetwork", "", Category::Warn, |s| {
+        s.network_maps[0].spec.map[0].destination = NetworkDestination::default();
+    }),
+    (
+        "NetMapDestinationNADNotValid",
+        "NotValid",
+        Category::Critical,
+        |s| {
+            s.network_maps[0].spec.map[0].destination.namespace = "elsewhere".into();
+            s.dest().network_attachment_definitions[0].namespace = "elsewhere".into();
+        },
+    ),
+    ("StorageRefNotValid", "NotSet", Category::Critical, |s| {
+        s.spec().map.storage.name.clear()
+    }),
+    ("StorageRefNotValid", "NotFound", Category::Critical, |s| {
+        s.spec().map.storage.name = "nope".into()
+    }),
+    ("StorageMapNotReady", "", Category::Critical, |s| {
+        s.storage_maps[0].spec.map[0].destination.storage_class = "gone".into()
+    }),
+    (
+        "DestinationStorageNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| s.storage_maps[0].spec.map[0].destination.storage_class = "gone".into(),
+    ),
+    (
+        "SourceStorageNotValid",
+        "Ambiguous",
+        Category::Critical,
+        |s| {
+            s.source.storages.push(Storage {
+                id: "ds-2".into(),
+                name: "ds1".into(),
+                ..Default::default()
+            });
+            s.storage_maps[0].spec.map[0].source = Ref::by_name("ds1");
+        },
+    ),
+    (
+        "UnsupportedUserDefinedNetwork",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            let nad = &mut s.dest().network_attachment_definitions[0];
+            nad.labels
+                .insert("k8s.ovn.org/user-defined-network".into(), String::new());
+            nad.config = r#"{"type":"ovn-k8s-cni-overlay","topology":"layer3"}"#.into();
+        },
+    ),
+    (
+        "NetAppShiftWarmNotSupported",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.spec().warm = true;
+            s.settings.vddk_image = "quay.io/x/vddk:8".into();
+            s.dest().storage_classes[0]
+                .annotations
+                .insert("shift.netapp.io/storage-class-type".into(), "shift".into());
+        },
+    ),
+    (
+        "WarmMigrationNotReady",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.set_kind(ProviderType::OpenStack, ProviderKind::Openstack);
+            s.spec().warm = true;
+        },
+    ),
+    (
+        "MigrationTypeNotValid",
+        "NotSupported",
+        Category::Critical,
+        |s| s.spec().type_ = Some(MigrationType::Live),
+    ),
+    (
+        "TransferNetworkNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| {
+            s.spec().transfer_network = Some(ObjectReference::new(TARGET, "nope"));
+        },
+    ),
+    (
+        "TransferNetworkNotValid",
+        "NotValid",
+        Category::Critical,
+        |s| {
+            s.spec().transfer_network = Some(ObjectReference::new(TARGET, "nad-1"));
+            s.dest().network_attachment_definitions[0]
+                .annotations
+                .insert("forklift.konveyor.io/route".into(), "not-an-ip".into());
+        },
+    ),
+    (
+        "TransferNetworkMissingDefaultRoute",
+        "NotValid",
+        Category::Warn,
+        |s| {
+            s.spec().transfer_network = Some(ObjectReference::new(TARGET, "nad-1"));
+        },
+    ),
+    (
+        "ServiceAccountNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| s.spec().service_account = "migrator".into(),
+    ),
+    ("HookNotValid", "NotFound", Category::Critical, |s| {
+        s.spec().vms[0].hooks.push(HookRef {
+            step: HookStep::PreHook,
+            hook: ObjectReference::new(NS, "nope"),
+        });
+    }),
+    ("HookNotValid", "NotValid", Category::Critical, |s| {
+        s.hooks.push(Hook::new(
+            ObjectMeta::named(NS, "h"),
+            HookSpec {
+                image: "quay.io/a/b".into(),
+                aap: Some(AapConfig {
+                    job_template_id: 1,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        ));
+        s.spec().vms[0].hooks.push(HookRef {
+            step: HookStep::PreHook,
+            hook: ObjectReference::new(NS, "h"),
+        });
+    }),
+    ("HookNotReady", "NotFound", Category::Critical, |s| {
+        let mut hook = Hook::new(
+            ObjectMeta::named(NS, "h"),
+            HookSpec {
+                image: "quay.io/a/b".into(),
+                ..Default::default()
+            },
+        );
+        hook.status = Some(crate::resources::HookStatus {
+            conditions: vec![Condition::new("InvalidImage", Category::Critical)],
+            ..Default::default()
+        });
+        s.hooks.push(hook);
+        s.spec().vms[0].hooks.push(HookRef {
+            step: HookStep::PreHook,
+            hook: ObjectReference::new(NS, "h"),
+        });
+    }),
+    (
+        "HookServiceAccountNotValid",
+        "NotFound",
+        Category::Critical,
+        |s| {
+            s.hooks.push(Hook::new(
+                ObjectMeta::named(NS, "h"),
+                HookSpec {
+                    image: "quay.io/a/b".into(),
+                    service_account: "hook-sa".into(),
+                    ..Default::default()
+                },
+            ));
+            s.spec().vms[0].hooks.push(HookRef {
+                step: HookStep::PostHook,
+                hook: ObjectReference::new(NS, "h"),
+            });
+        },
+    ),
+    (
+        "VirtV2vImageNotValid",
+        "NotValid",
+        Category::Critical,
+        |s| s.spec().virt_v2v_image = "virt-v2v".into(),
+    ),
+    (
+        "VDDKInitImageUnavailable",
+        "NotSet",
+        Category::Critical,
+        |s| s.spec().warm = true,
+    ),
+    (
+        "UnsupportedVersion",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.set_kind(ProviderType::OpenShift, ProviderKind::Openshift);
+            s.source.ext = Some(ProviderExt::Kubevirt {
+                feature_gates: vec![],
+                kubernetes_version: "1.25.4".into(),
+            });
+            s.vm().nics[0].network = NicNetwork {
+                id: "net-1".into(),
+                ..Default::default()
+            };
+        },
+    ),
+    ("NotValid", "", Category::Critical, |s| {
+        s.spec().conversion_temp_storage_class = "standard".into()
+    }),
+    ("SSHNotReady", "ProviderSSHNotReady", Category::Warn, |s| {
+        s.providers[0]
+            .spec
+            .settings
+            .insert("esxiCloneMethod".into(), "ssh".into());
+        s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
+        s.source.hosts[0].ext = Some(HostExt::Vsphere(VsphereHostExt {
+            ssh_ready: Some(false),
+            ..Default::default()
+        }));
+    }),
+    ("SSHReady", "ProviderSSHReady", Category::Advisory, |s| {
+        s.providers[0]
+            .spec
+            .settings
+            .insert("esxiCloneMethod".into(), "ssh".into());
+        s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
+        s.source.hosts[0].ext = Some(HostExt::Vsphere(VsphereHostExt {
+            ssh_ready: Some(true),
+            ..Default::default()
+        }));
+    }),
+    ("RestrictedPodSecurity", "", Category::Warn, |s| {
+        s.settings.controller_namespace_restricted = true
+    }),
+    ("Archived", "UserRequested", Category::Advisory, |s| {
+        s.spec().archived = true
+    }),
+    // §2.3 per VM
+    ("VMRefNotValid", "NotSet", Category::Critical, |s| {
+        s.spec().vms.push(PlanVm::default())
+    }),
+    ("VMNotFound", "NotFound", Category::Critical, |s| {
+        s.spec().vms[0].id = "vm-404".into()
+    }),
+    ("DuplicateVM", "NotUnique", Category::Critical, |s| {
+        s.spec().vms.push(PlanVm::by_name("web"))
+    }),
+    ("DuplicateVM", "Ambiguous", Category::Critical, |s| {
+        s.add_vm("vm-2");
+        s.source.vms[1].name = "web".into();
+        s.spec().vms = vec![PlanVm::by_name("web")];
+    }),
+    ("VMAlreadyExists", "NotUnique", Category::Critical, |s| {
+        s.dest().virtual_machines.push(DestinationVm {
+            namespace: TARGET.into(),
+            name: "web".into(),
+            ..Default::default()
+        });
+    }),
+    ("TargetNameNotValid", "NotValid", Category::Warn, |s| {
+        s.vm().name = "Web_Server".into()
+    }),
+    ("NotValid", "", Category::Critical, |s| {
+        s.spec().vms[0].target_name = "Bad_Name".into()
+    }),
+    ("VMNetworksNotMapped", "NotValid", Category::Critical, |s| {
+        s.vm().nics[0].network.id = "net-9".into()
+    }),
+    (
+        "VMMultiplePodNetworkMappings",
+        "NotValid",
+        Category::Critical,
+        |s| {
+            s.network_maps[0].spec.map[0].destination = NetworkDestination::default();
+            let nic = s.vm().nics[0].clone();
+            s.vm().nics.push(nic);
+        },
+    ),
+    ("VMStorageNotMapped", "NotValid", Category::Critical, |s| {
+        s.vm().disks[0].storage = "ds-9".into()
+    }),
+    ("HostNotReady", "InMaintenanceMode", Category::Warn, |s| {
+        s.source.hosts[0].in_maintenance = true
+    }),
+    (
+        "VMMissingGuestIPs",
+        "MissingGuestInformation",
+        Category::Warn,
+        |s| s.vm().guest_networks.clear(),
+    ),
+    ("SharedDisks-vm-1", "NotValid", Category::Critical, |s| {
+        s.vm().disks[0].shared = true;
+        s.add_vm("vm-2");
+        s.spec().vms.pop();
+    }),
+    ("SharedWarnDisks-vm-1", "NotValid", Category::Warn, |s| {
+        s.vm().disks[0].shared = true;
+        s.add_vm("vm-2");
+        s.source.vms[1].power_state = PowerState::Off;
+    }),
+    (
+        "VMMissingChangedBlockTracking",
+        "MissingChangedBlockTracking",
+        Category::Critical,
+        |s| {
+            s.spec().warm = true;
+            s.settings.vddk_image = "quay.io/x/vddk:8".into();
+            s.vm().change_tracking_enabled = false;
+        },
+    ),
+    (
+        "VMIpNotMatchingUdnSubnet",
+        "NotValid",
+        Category::Warn,
+        |s| {
+            s.settings.feature_static_udn_ip_addresses = true;
+            s.network_maps[0].spec.map[0].destination = NetworkDestination::default();
+            let dest = s.dest();
+            dest.namespaces[0].labels.insert(
+                "k8s.ovn.org/primary-user-defined-network".into(),
+                String::new(),
+            );
+            let nad = &mut dest.network_attachment_definitions[0];
+            nad.labels
+                .insert("k8s.ovn.org/user-defined-network".into(), String::new());
+            nad.config = r#"{"type":"ovn-k8s-cni-overlay","topology":"layer2","allowPersistentIPs":true,"subnets":"10.100.0.0/16"}"#.into();
+        },
+    ),
+    ("VMHasSnapshots", "NotValid", Category::Critical, |s| {
+        s.spec().warm = true;
+        s.settings.vddk_image = "quay.io/x/vddk:8".into();
+        s.vm().snapshot_count = 1;
+    }),
+    (
+        "VMConsolidationNeeded",
+        "ConsolidationNeeded",
+        Category::Warn,
+        |s| {
+            s.spec().warm = true;
+            s.settings.vddk_image = "quay.io/x/vddk:8".into();
+            s.vm().consolidation_needed = true;
+        },
+    ),
+    ("UnsupportedOVFExportSource", "", Category::Warn, |s| {
+        s.vm().concerns.push(Concern {
+            id: "ova.source.unsupported".into(),
+            ..Default::default()
+        });
+    }),
+    (
+        "VMPowerStateUnsupported",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            kubevirt_live(s);
+            s.vm().ext = Some(VmExt::Kubevirt(KubevirtVmExt {
+                storage_live_migratable: true,
+                ..Default::default()
+            }));
+        },
+    ),
+    (
+        "VMMigrationTypeUnsupported",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            kubevirt_live(s);
+            s.vm().ext = Some(VmExt::Kubevirt(KubevirtVmExt {
+                instance_running: true,
+                ..Default::default()
+            }));
+        },
+    ),
+    ("GuestToolsIssue", "NotValid", Category::Critical, |s| {
+        s.vm().guest_tools = ToolsStatus::NotInstalled
+    }),
+    ("InvalidDiskSizes", "NotValid", Category::Critical, |s| {
+        s.vm().disks[0].capacity = 0
+    }),
+    ("MacConflicts", "NotValid", Category::Critical, |s| {
+        s.dest().virtual_machines.push(DestinationVm {
+            namespace: "other".into(),
+            name: "x".into(),
+            macs: vec!["00:50:56:AA:BB:01".into()],
+            ..Default::default()
+        });
+    }),
+    (
+        "MissingPvcForOnlyConversion",
+        "NotValid",
+        Category::Critical,
+        |s| s.spec().type_ = Some(MigrationType::Conversion),
+    ),
+    (
+        "LuksAndClevisIncompatibility",
+        "NotValid",
+        Category::Warn,
+        |s| {
+            s.spec().vms[0].luks = Some(ObjectReference::new(NS, "keys"));
+            s.spec().vms[0].nbde_clevis = true;
+        },
+    ),
+    (
+        "VDDKAndOffloadMixedUsage",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.source.storages.push(Storage {
+                id: "ds-2".into(),
+                name: "ds2".into(),
+                ..Default::default()
+            });
+            let mut offloaded = s.storage_maps[0].spec.map[0].clone();
+            offloaded.source = Ref::by_id("ds-2");
+            offloaded.offload_plugin = Some(xcopy());
+            s.storage_maps[0].spec.map.push(offloaded);
+        },
+    ),
+    ("VMCriticalConcerns", "NotValid", Category::Critical, |s| {
+        s.vm().concerns = crate::inventory::concerns::vsphere_concerns(&Vm {
+            disks: vec![Disk::default()],
+            ..Default::default()
+        });
+    }),
+    (
+        "NetAppShiftDatastoreNASMissing",
+        "NotValid",
+        Category::Critical,
+        |s| {
+            s.dest().storage_classes[0]
+                .annotations
+                .insert("shift.netapp.io/storage-class-type".into(), "shift".into());
+        },
+    ),
+    ("RDMDiskWarning", "NotSupported", Category::Warn, |s| {
+        s.vm().disks[0].rdm = true
+    }),
+    (
+        "IndependentDiskWarning",
+        "NotSupported",
+        Category::Warn,
+        |s| s.vm().disks[0].mode = DiskMode::IndependentPersistent,
+    ),
+    // Ours: the guide's rules.
+    (
+        "PlanVMLimitExceeded",
+        "NotSupported",
+        Category::Critical,
+        |s| s.settings.max_vms_per_plan = 0,
+    ),
+    (
+        "PlanDiskLimitExceeded",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            let disk = s.vm().disks[0].clone();
+            s.vm().disks = vec![disk; 501];
+            for (i, d) in s.vm().disks.iter_mut().enumerate() {
+                d.key = 2000 + i32::try_from(i).unwrap();
+            }
+        },
+    ),
+    ("VMHookLimitExceeded", "NotValid", Category::Critical, |s| {
+        s.hooks.push(Hook::new(
+            ObjectMeta::named(NS, "h"),
+            HookSpec {
+                image: "quay.io/a/b".into(),
+                ..Default::default()
+            },
+        ));
+        let hook = HookRef {
+            step: HookStep::PreHook,
+            hook: ObjectReference::new(NS, "h"),
+        };
+        s.spec().vms[0].hooks = vec![hook.clone(), hook];
+    }),
+    ("HostNFCServiceMemory", "NotValid", Category::Warn, |s| {
+        for i in 2..=11 {
+            s.add_vm(&format!("vm-{i}"));
+        }
+    }),
+    ("VMCdromMounted", "NotValid", Category::Warn, |s| {
+        s.vm().cdroms.push(CdRom {
+            iso: "[ds1] iso/rhel.iso".into(),
+            connected: true,
+            ..Default::default()
+        });
+    }),
+    ("VMHibernated", "NotSupported", Category::Critical, |s| {
+        s.vm().hibernated = true
+    }),
+    ("VMNvmeDisk", "NotSupported", Category::Critical, |s| {
+        s.vm().disks[0].bus = DiskBus::Nvme
+    }),
+    (
+        "VMVsanWithoutVDDK",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.source.storages[0].ext = Some(StorageExt::Vsphere(VsphereDatastoreExt {
+                datastore_type: DatastoreType::Vsan,
+                ..Default::default()
+            }));
+        },
+    ),
+    ("VMMeasuredBoot", "NotSupported", Category::Critical, |s| {
+        s.vm().measured_boot = true
+    }),
+    ("VMSecureBoot", "NotSupported", Category::Warn, |s| {
+        s.vm().secure_boot = true
+    }),
+    (
+        "VMNicWithoutIP",
+        "MissingGuestInformation",
+        Category::Warn,
+        |s| {
+            let mut nic = s.vm().nics[0].clone();
+            nic.mac = "00:50:56:aa:bb:02".into();
+            s.vm().nics.push(nic);
+        },
+    ),
+    (
+        "StorageClassNoProvisioner",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.set_kind(ProviderType::OVirt, ProviderKind::Ovirt);
+            s.dest().storage_classes[0].provisioner = "kubernetes.io/no-provisioner".into();
+        },
+    ),
+    (
+        "LuksNotSupported",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.set_kind(ProviderType::OVirt, ProviderKind::Ovirt);
+            s.spec().vms[0].luks = Some(ObjectReference::new(NS, "keys"));
+        },
+    ),
+];
+
+fn xcopy() -> OffloadPlugin {
+    OffloadPlugin {
+        vsphere_xcopy_config: Some(VsphereXcopyConfig {
+            secret_ref: "array".into(),
+            storage_vendor_product: StorageVendor::Ontap,
+            dedicated_migration_hosts: vec![],
+        }),
+        csi_volume_import: None,
+    }
+}
+
+fn kubevirt_live(s: &mut Scenario) {
+    s.set_kind(ProviderType::OpenShift, ProviderKind::Openshift);
+    s.spec().type_ = Some(MigrationType::Live);
+    s.source.ext = Some(ProviderExt::Kubevirt {
+        feature_gates: vec!["DecentralizedLiveMigration".into()],
+        kubernetes_version: "1.31.0".into(),
+    });
+    s.dest()
+        .kubevirt
+        .feature_gates
+        .push("DecentralizedLiveMigration".into());
+}
+
+#[test]
+fn every_condition_triggers_on_its_scenario_and_not_on_the_baseline() {
+    let base = baseline().run();
+    let mut failures = Vec::new();
+    for (type_, why, category, mutate) in CASES {
+        let hit = |c: &Condition| c.type_ == *type_ && c.reason == *why;
+        if base.iter().any(hit) {
+            failures.push(format!("{type_}/{why}: raised on the baseline"));
+        }
+        let mut scenario = baseline();
+        mutate(&mut scenario);
+        let found = scenario.run();
+        match found.iter().find(|c| hit(c)) {
+            None => failures.push(format!(
+                "{type_}/{why}: not raised; got {:?}",
+                types(&found)
+            )),
+            Some(c) if c.category != *category => {
+                failures.push(format!(
+                    "{type_}/{why}: category {} instead of {category}",
+                    c.category
+                ));
+            }
+            Some(c) => {
+                if c.is_blocker() && is_ready(&found) {
+                    failures.push(format!("{type_}/{why}: blocker but ready"));
+                }
+                if c.is_blocker() && found.iter().any(|c| c.type_ == "Ready") {
+                    failures.push(format!("{type_}/{why}: blocker with Ready"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn vm_items_use_upstream_reference_format() {
+    let mut s = baseline();
+    s.vm().disks[0].capacity = -1;
+    s.vm().concerns.push(Concern {
+        id: "x".into(),
+        category: ConcernCategory::Critical,
+        label: "Bad thing".into(),
+        ..Default::default()
+    });
+    let found = s.run();
+    let sizes = found
+        .iter()
+        .find(|c| c.type_ == "InvalidDiskSizes")
+        .unwrap();
+    assert_eq!(sizes.items, ["id:vm-1 name:'web' "]);
+    let concerns = found
+        .iter()
+        .find(|c| c.type_ == "VMCriticalConcerns")
+        .unwrap();
+    assert_eq!(concerns.items, ["id:vm-1 name:'web'  (Bad thing)"]);
+}
+
+#[test]
+fn provider_not_ready_stops_everything_else() {
+    let mut s = baseline();
+    s.providers[0].status = Some(ProviderStatus {
+        conditions: vec![Condition::new("X", Category::Critical)],
+        ..Default::default()
+    });
+    s.spec().target_namespace.clear();
+    assert_eq!(types(&s.run()), ["SourceProviderNotReady/Critical/"]);
+}
+
+#[test]
+fn blockers_in_maps_skip_context_checks_but_collect_all_map_problems() {
+    let mut s = baseline();
+    s.spec().target_namespace = "Bad_NS".into();
+    s.spec().map.storage.name = "nope".into();
+    s.vm().disks[0].capacity = 0;
+    let found = types(&s.run());
+    assert!(found.contains(&"NamespaceNotValid/Critical/NotValid".to_owned()));
+    assert!(found.contains(&"StorageRefNotValid/Critical/NotFound".to_owned()));
+    assert!(
+        !found.iter().any(|t| t.starts_with("InvalidDiskSizes")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn many_problems_are_all_collected() {
+    let mut s = baseline();
+    s.vm().disks[0].capacity = 0;
+    s.vm().hibernated = true;
+    s.vm().guest_tools = ToolsStatus::NotInstalled;
+    s.spec().vms.push(PlanVm::by_id("vm-404"));
+    let found = types(&s.run());
+    for expected in [
+        "VMNotFound",
+        "GuestToolsIssue",
+        "InvalidDiskSizes",
+        "VMHibernated",
+    ] {
+        assert!(
+            found.iter().any(|t| t.starts_with(expected)),
+            "{expected} missing from {found:?}"
+        );
+    }
+    assert!(!found.iter().any(|t| t.starts_with("Ready")));
+}
+
+#[test]
+fn without_destination_inventory_destination_checks_are_skipped() {
+    let mut s = baseline();
+    s.dest = None;
+    s.spec().service_account = "migrator".into();
+    assert_eq!(types(&s.run()), ["Ready/Required/"]);
+}
+
+#[test]
+fn ova_dummy_storage_maps_every_disk() {
+    let mut s = baseline();
+    s.set_kind(ProviderType::Ova, ProviderKind::Ova);
+    s.source.storages = vec![Storage {
+        id: "d-1".into(),
+        name: "disk1.vmdk".into(),
+        kind: StorageKind::OvaDisk,
+        ..Default::default()
+    }];
+    s.vm().disks[0].id = "d-1".into();
+    s.vm().disks[0].storage = "d-1".into();
+    s.storage_maps[0].spec.map[0].source = Ref::by_name("Dummy storage for source provider source");
+    assert_eq!(types(&s.run()), ["Ready/Required/"]);
+    s.storage_maps[0].spec.map[0].source = Ref::by_name("Dummy storage for source provider other");
+    assert!(
+        types(&s.run())
+            .iter()
+            .any(|t| t.starts_with("VMStorageNotMapped"))
+    );
+}
+
+#[test]
+fn dedup_keeps_the_last_of_each_type() {
+    let conditions = vec![
+        Condition::new("NotValid", Category::Critical).with_message("a"),
+        Condition::new("Other", Category::Warn),
+        Condition::new("NotValid", Category::Critical).with_message("b"),
+    ];
+    let deduped = dedup_last_wins(conditions);
+    assert_eq!(deduped.len(), 2);
+    assert_eq!(deduped[0].message, "b");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kinds() -> impl Strategy<Value = (ProviderType, ProviderKind)> {
+        prop_oneof![
+            Just((ProviderType::VSphere, ProviderKind::Vsphere)),
+            Just((ProviderType::OVirt, ProviderKind::Ovirt)),
+            Just((ProviderType::OpenStack, ProviderKind::Openstack)),
+            Just((ProviderType::Ova, ProviderKind::Ova)),
+            Just((ProviderType::OpenShift, ProviderKind::Openshift)),
+            Just((ProviderType::HyperV, ProviderKind::Hyperv)),
+        ]
+    }
+
+    fn migration_type() -> impl Strategy<Value = Option<MigrationType>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(MigrationType::Cold)),
+            Just(Some(MigrationType::Warm)),
+            Just(Some(MigrationType::Live)),
+            Just(Some(MigrationType::Conversion)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the inputs, validation returns, `Ready` appears exactly when nothing blocks,
+        /// and every condition is true with a type.
+        #[test]
+        fn validation_is_total_and_ready_means_no_blocker(
+            (ptype, kind) in kinds(),
+            type_ in migration_type(),
+            warm in any::<bool>(),
+            ids in proptest::collection::vec("vm-[0-9]|web|", 0..6),
+            capacities in proptest::collection::vec(-2i64..3, 0..4),
+            shared in any::<bool>(),
+            network in "net-[0-2]|",
+            storage in "ds-[0-2]|",
+            target in "[a-z_]{0,5}",
+            dest_known in any::<bool>(),
+        ) {
+            let mut s = baseline();
+            s.set_kind(ptype, kind);
+            s.spec().type_ = type_;
+            s.spec().warm = warm;
+            s.spec().target_namespace = target;
+            s.spec().vms = ids.iter().map(|id| if id == "web" { PlanVm::by_name("web") } else { PlanVm::by_id(id.as_str()) }).collect();
+            s.vm().disks = capacities.iter().map(|&c| Disk { capacity: c, shared, storage: storage.clone(), file: "[ds] a.vmdk".into(), ..Default::default() }).collect();
+            s.vm().nics[0].network.id = network;
+            s.add_vm("vm-2");
+            if !dest_known {
+                s.dest = None;
+            }
+            let found = s.run();
+            let ready = found.iter().any(|c| c.type_ == "Ready");
+            prop_assert_eq!(ready, is_ready(&found) && !s.plan.spec.archived);
+            prop_assert!(found.iter().all(|c| c.is_true() && !c.type_.is_empty()));
+        }
+    }
+}

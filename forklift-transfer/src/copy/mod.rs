@@ -1,0 +1,820 @@
+//! The copy pipeline: extent-driven, bounded, resumable.
+//!
+//! ```text
+//!   planner task ── work range (128 MiB) ─► extents (dirty bitmap, base:allocation)
+//!        │            classify each block: resumed | not dirty | all zero | data
+//!        ▼
+//!   bounded channel of tasks: Copy(block) | Zero(run of blocks)
+//!        ▼
+//!   executor ── semaphore (requests in flight) ─► JoinSet of block tasks
+//!        │        Copy: read into a pooled buffer → CRC → zero-detect at 4 KiB
+//!        │              → write data runs, zero the zero runs
+//!        │        Zero: WRITE_ZEROES, or nothing when the target reads as zeroes
+//!        ├─ every few seconds: flush, then save the checkpoint of completed blocks
+//!        └─ at the end: final flush, checkpoint marked complete
+//! ```
+//!
+//! Blocks are `request_size` bytes on a fixed grid, so a block is the unit of planning,
+//! of the CRC32 block map and of the checkpoint. Memory is bounded by
+//! `requests × request_size` for buffers plus one bit and (with checksums) four bytes per
+//! block: never by the amount of data. For a full copy into a target that is not known to
+//! be zero, the pipeline first tries one fast zero of the whole target (the NBD spec's
+//! FAST_ZERO recipe); when that works, zero blocks are skipped entirely.
+
+pub mod checkpoint;
+pub mod verify;
+pub mod zero;
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use self::checkpoint::{BlockMap, BlockSet, Checkpoint, zero_crc};
+use crate::block::{BlockSink, BlockSource, Extent, MetaContext, ZeroFlags};
+use crate::error::{Error, ErrorKind, Op, Result};
+
+/// Which ranges an incremental copy transfers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incremental {
+    /// The dirty ranges of `qemu:dirty-bitmap:NAME` on the source.
+    Bitmap(String),
+    /// Changed ranges handed in by a provider (e.g. vSphere changed-block tracking).
+    Ranges(Vec<Range<u64>>),
+}
+
+/// Called with progress at most every `progress_interval` and once at the end.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Tuning and behaviour of a copy.
+#[derive(Clone)]
+pub struct CopyOptions {
+    /// Bytes per read request and block size of the plan (power of two, 4 KiB–32 MiB;
+    /// raised to either side's preferred block size). nbdcopy's default: 256 KiB.
+    pub request_size: u32,
+    /// Requests in flight across the whole copy; buffers use `requests × request_size`.
+    pub requests: usize,
+    /// Bytes planned at a time (one extent query per context).
+    pub work_size: u64,
+    /// Zero-detection granularity in bytes (0 disables detection). nbdcopy's default: 4 KiB.
+    pub sparse_granularity: u32,
+    /// Copy only these ranges (`None`: the whole disk).
+    pub incremental: Option<Incremental>,
+    /// The caller guarantees the target already reads as zeroes.
+    pub target_is_zero: bool,
+    /// Checkpoint file for resuming; loaded if present, updated while copying.
+    pub checkpoint: Option<PathBuf>,
+    /// How often the checkpoint is flushed and saved.
+    pub checkpoint_interval: Duration,
+    /// Keep a CRC32 per block (needed by [`verify::verify`] against the copy).
+    pub checksums: bool,
+    /// Flush the target at the end.
+    pub flush: bool,
+    /// Attempts per block for recoverable errors.
+    pub retries: u32,
+    /// Progress callback.
+    pub progress: Option<ProgressFn>,
+    /// Interval between progress callbacks.
+    pub progress_interval: Duration,
+}
+
+impl std::fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("request_size", &self.request_size)
+            .field("requests", &self.requests)
+            .field("work_size", &self.work_size)
+            .field("sparse_granularity", &self.sparse_granularity)
+            .field("incremental", &self.incremental)
+            .field("target_is_zero", &self.target_is_zero)
+            .field("checkpoint", &self.checkpoint)
+            .field("checksums", &self.checksums)
+            .field("flush", &self.flush)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        Self {
+            request_size: 256 * 1024,
+            requests: 64,
+            work_size: 128 * 1024 * 1024,
+            sparse_granularity: 4096,
+            incremental: None,
+            target_is_zero: false,
+            checkpoint: None,
+            checkpoint_interval: Duration::from_secs(2),
+            checksums: false,
+            flush: true,
+            retries: 3,
+            progress: None,
+            progress_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A progress event.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Progress {
+    /// Bytes of the disk dealt with (copied, zeroed, skipped or resumed).
+    pub bytes_done: u64,
+    /// Bytes of the disk.
+    pub bytes_total: u64,
+    /// Average rate so far.
+    pub bytes_per_second: f64,
+    /// Estimated time left.
+    pub eta: Option<Duration>,
+    /// Time since the copy started.
+    pub elapsed: Duration,
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CopySummary {
+    /// Size of the source disk.
+    pub bytes_total: u64,
+    /// Bytes read from the source.
+    pub bytes_read: u64,
+    /// Bytes of data written to the target.
+    pub bytes_written: u64,
+    /// Bytes zeroed on the target with zeroing requests.
+    pub bytes_zeroed: u64,
+    /// Bytes not written: zero where the target already was, or not dirty.
+    pub bytes_skipped: u64,
+    /// Bytes a checkpoint showed as already copied.
+    pub bytes_resumed: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// Disk bytes dealt with per second, in MiB/s.
+    pub mib_per_s: f64,
+    /// Request size used.
+    pub request_size: u32,
+    /// Requests in flight used.
+    pub requests: usize,
+}
+
+/// Result of a copy: the summary and, with checksums, the block map.
+#[derive(Debug, Clone)]
+pub struct CopyReport {
+    /// Counters.
+    pub summary: CopySummary,
+    /// CRC32 per block as read from the source (`checksums` on).
+    pub block_map: Option<BlockMap>,
+}
+
+#[derive(Default)]
+struct Counters {
+    read: AtomicU64,
+    written: AtomicU64,
+    zeroed: AtomicU64,
+    skipped: AtomicU64,
+    resumed: AtomicU64,
+    done: AtomicU64,
+}
+
+struct Tracking {
+    completed: BlockSet,
+    map: Option<BlockMap>,
+}
+
+struct Shared {
+    source: Arc<dyn BlockSource>,
+    sink: Arc<dyn BlockSink>,
+    size: u64,
+    block: u64,
+    granularity: usize,
+    target_zero: AtomicBool,
+    counters: Counters,
+    tracking: Mutex<Tracking>,
+    pool: Mutex<Vec<Vec<u8>>>,
+    retries: u32,
+    checksums: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Task {
+    Copy { offset: u64, length: u64 },
+    Zero { offset: u64, length: u64 },
+}
+
+fn mode_name(incremental: &Option<Incremental>) -> String {
+    match incremental {
+        None => "full".to_owned(),
+        Some(Incremental::Bitmap(name)) => format!("bitmap:{name}"),
+        Some(Incremental::Ranges(ranges)) => {
+            let mut hasher = crc32fast::Hasher::new();
+            for range in ranges {
+                hasher.update(&range.start.to_le_bytes());
+                hasher.update(&range.end.to_le_bytes());
+            }
+            format!("ranges:{:08x}", hasher.finalize())
+        }
+    }
+}
+
+/// Picks the block size: a power of two within 4 KiB–32 MiB, at least both sides'
+/// preferred size and at most both sides' maximum payload.
+fn block_size(requested: u32, source: &dyn BlockSource, sink: &dyn BlockSink) -> u64 {
+    let (src, dst) = (source.block_sizes(), sink.block_sizes());
+    let mut size = requested.clamp(4096, 32 << 20).next_power_of_two();
+    size = size.max(src.preferred).max(dst.preferred);
+    let maximum = src.maximum.min(dst.maximum).max(4096);
+    while size > maximum && size > 4096 {
+        size /= 2;
+    }
+    u64::from(size)
+}
+
+/// Copies `source` into `sink` as `options` says; see the [module documentation](self).
+pub async fn copy(
+    source: Arc<dyn BlockSource>,
+    sink: Arc<dyn BlockSink>,
+    options: &CopyOptions,
+    cancel: &CancellationToken,
+) -> Result<CopyReport> {
+    let started = Instant::now();
+    let size = source.size();
+    if sink.size() < size {
+        return Err(Error::invalid_input(format!(
+            "Destination {} ({} bytes) is smaller than source {} ({size} bytes)",
+            sink.describe(),
+            sink.size(),
+            source.describe()
+        )));
+    }
+    if let Some(Incremental::Bitmap(name)) = &options.incremental {
+        crate::block::require_extents(&*source, &MetaContext::DirtyBitmap(name.clone()))?;
+    }
+    let block = block_size(options.request_size, &*source, &*sink);
+    let blocks = size.div_ceil(block);
+    let mode = mode_name(&options.incremental);
+    let checksums = options.checksums;
+
+    let mut completed = BlockSet::new(blocks);
+    let mut map = checksums.then(|| BlockMap::new(size, block));
+    let mut block = block;
+    if let Some(path) = &options.checkpoint {
+        if let Some(saved) = Checkpoint::load(path)? {
+            saved.check_matches(size, &mode, path)?;
+            // The plan follows the checkpoint's grid, whatever request size is asked now.
+            block = saved.block_size;
+            completed = saved.completed_set();
+            if checksums {
+                map = Some(
+                    saved
+                        .block_map()
+                        .unwrap_or_else(|| BlockMap::new(size, block)),
+                );
+            }
+            tracing::info!(
+                completed = completed.count(),
+                blocks = completed.capacity(),
+                "resuming from checkpoint {}",
+                path.display()
+            );
+        }
+    }
+    let resuming = completed.count() > 0;
+
+    let mut granularity = options.sparse_granularity as usize;
+    if granularity > 0 {
+        granularity = granularity.max(sink.block_sizes().minimum as usize);
+    }
+    let shared = Arc::new(Shared {
+        source: source.clone(),
+        sink: sink.clone(),
+        size,
+        block,
+        granularity,
+        target_zero: AtomicBool::new(options.target_is_zero || sink.is_zero_initialized()),
+        counters: Counters::default(),
+        tracking: Mutex::new(Tracking { completed, map }),
+        pool: Mutex::new(Vec::new()),
+        retries: options.retries.max(1),
+        checksums,
+    });
+
+    if options.incremental.is_none()
+        && !resuming
+        && !shared.target_zero.load(Ordering::Relaxed)
+        && sink.can_write_zeroes()
+        && size > 0
+    {
+        let fast = ZeroFlags {
+            fast: true,
+            no_hole: false,
+        };
+        match sink.write_zeroes(0, size, fast).await {
+            Ok(()) => {
+                tracing::debug!("target zeroed with one fast zero request");
+                shared.target_zero.store(true, Ordering::Relaxed);
+            }
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) => tracing::debug!("fast zero of the whole target failed: {e}"),
+        }
+    }
+
+    let requests = options.requests.max(1);
+    let (tx, rx) = mpsc::channel(requests * 2);
+    let planner_shared = shared.clone();
+    let incremental = options.incremental.clone();
+    let work_size = options.work_size.max(block) / block * block;
+    let stop = cancel.child_token();
+    let planner_stop = stop.clone();
+    let planner = tokio::spawn(async move {
+        tokio::select! {
+            _ = planner_stop.cancelled() => {}
+            _ = plan(planner_shared, incremental, work_size, tx) => {}
+        }
+    });
+    let reporter = options.progress.clone().map(|callback| {
+        let shared = shared.clone();
+        let interval = options.progress_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                callback(&progress_of(&shared, started));
+            }
+        })
+    });
+
+    let outcome = execute(&shared, rx, requests, options, &mode, &stop, cancel).await;
+    stop.cancel();
+    planner.abort();
+    let _ = planner.await;
+    if let Some(reporter) = reporter {
+        reporter.abort();
+    }
+
+    let outcome = match outcome {
+        Ok(()) => finish(&shared, options, &mode).await,
+        Err(error) => {
+            save_checkpoint(&shared, options, &mode, false).await;
+            Err(error)
+        }
+    };
+    if let Some(callback) = &options.progress {
+        callback(&progress_of(&shared, started));
+    }
+    outcome?;
+
+    let seconds = started.elapsed().as_secs_f64();
+    let c = &shared.counters;
+    let summary = CopySummary {
+        bytes_total: size,
+        bytes_read: c.read.load(Ordering::Relaxed),
+        bytes_written: c.written.load(Ordering::Relaxed),
+        bytes_zeroed: c.zeroed.load(Ordering::Relaxed),
+        bytes_skipped: c.skipped.load(Ordering::Relaxed),
+        bytes_resumed: c.resumed.load(Ordering::Relaxed),
+        seconds,
+        mib_per_s: size as f64 / (1024.0 * 1024.0) / seconds.max(1e-9),
+        request_size: block as u32,
+        requests,
+    };
+    let block_map = lock(&shared.tracking).map.clone();
+    Ok(CopyReport { summary, block_map })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+fn progress_of(shared: &Shared, started: Instant) -> Progress {
+    let done = shared.counters.done.load(Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let rate = done as f64 / elapsed.as_secs_f64().max(1e-9);
+    let left = shared.size.saturating_sub(done);
+    let eta = (rate > 0.0).then(|| Duration::from_secs_f64(left as f64 / rate));
+    Progress {
+        bytes_done: done,
+        bytes_total: shared.size,
+        bytes_per_second: rate,
+        eta,
+        elapsed,
+    }
+}
+
+async fn finish(shared: &Shared, options: &CopyOptions, mode: &str) -> Result<()> {
+    if options.flush {
+        shared.sink.flush().await?;
+    }
+    if let Some(path) = &options.checkpoint {
+        let tracking = lock(&shared.tracking);
+        Checkpoint::new(
+            shared.size,
+            shared.block,
+            mode,
+            &tracking.completed,
+            tracking.map.as_ref(),
+            true,
+        )
+        .save(path)?;
+    }
+    Ok(())
+}
+
+/// Flushes, then records the blocks completed before the flush. Best effort when called
+/// after a failure: if the flush fails, the previous checkpoint stays.
+async fn save_checkpoint(
+    shared: &Shared,
+    options: &CopyOptions,
+    mode: &str,
+    strict: bool,
+) -> Option<Error> {
+    let path = options.checkpoint.as_ref()?;
+    let (completed, map) = {
+        let tracking = lock(&shared.tracking);
+        (tracking.completed.clone(), tracking.map.clone())
+    };
+    if let Err(error) = shared.sink.flush().await {
+        tracing::warn!("not updating the checkpoint, flush failed: {error}");
+        return strict.then_some(error);
+    }
+    let checkpoint = Checkpoint::new(
+        shared.size,
+        shared.block,
+        mode,
+        &completed,
+        map.as_ref(),
+        false,
+    );
+    match checkpoint.save(path) {
+        Ok(()) => None,
+        Err(error) => {
+            tracing::warn!("cannot save checkpoint: {error}");
+            strict.then_some(error)
+        }
+    }
+}
+
+async fn execute(
+    shared: &Arc<Shared>,
+    mut rx: mpsc::Receiver<Result<Task>>,
+    requests: usize,
+    options: &CopyOptions,
+    mode: &str,
+    stop: &CancellationToken,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let permits = Arc::new(Semaphore::new(requests));
+    let mut running: JoinSet<Result<()>> = JoinSet::new();
+    let mut next_save = Instant::now() + options.checkpoint_interval;
+    let mut failure: Option<Error> = None;
+    loop {
+        let task = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                failure = Some(Error::cancelled());
+                break;
+            }
+            Some(joined) = running.join_next(), if !running.is_empty() => {
+                if let Some(error) = joined_error(joined) {
+                    failure = Some(error);
+                    break;
+                }
+                continue;
+            }
+            task = rx.recv() => task,
+        };
+        let Some(task) = task else { break };
+        let task = match task {
+            Ok(task) => task,
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        };
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => {
+                failure = Some(Error::cancelled());
+                break;
+            }
+            permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
+        };
+        let task_shared = shared.clone();
+        running.spawn(async move {
+            let result = run_with_retries(&task_shared, task).await;
+            drop(permit);
+            result
+        });
+        if options.checkpoint.is_some() && Instant::now() >= next_save {
+            if let Some(error) = save_checkpoint(shared, options, mode, true).await {
+                failure = Some(error);
+                break;
+            }
+            next_save = Instant::now() + options.checkpoint_interval;
+        }
+    }
+    if failure.is_some() {
+        stop.cancel();
+        running.abort_all();
+    }
+    while let Some(joined) = running.join_next().await {
+        if let (None, Some(error)) = (&failure, joined_error(joined)) {
+            failure = Some(error);
+        }
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+fn joined_error(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Option<Error> {
+    match joined {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(join) if join.is_cancelled() => None,
+        Err(join) => Some(Error::new(ErrorKind::Io, "Copy task failed").with_source(join)),
+    }
+}
+
+fn retryable(error: &Error) -> bool {
+    error.is_recoverable()
+        && matches!(
+            error.kind(),
+            ErrorKind::Io | ErrorKind::Server | ErrorKind::Timeout
+        )
+}
+
+async fn run_with_retries(shared: &Shared, task: Task) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        match run(shared, task).await {
+            Ok(()) => break,
+            Err(error) if retryable(&error) && attempt < shared.retries => {
+                tracing::warn!("retrying after recoverable error: {error}");
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let (offset, length) = match task {
+        Task::Copy { offset, length } | Task::Zero { offset, length } => (offset, length),
+    };
+    shared.counters.done.fetch_add(length, Ordering::Relaxed);
+    let first = offset / shared.block;
+    let end = (offset + length).div_ceil(shared.block);
+    let mut tracking = lock(&shared.tracking);
+    tracking.completed.insert_range(first, end);
+    if let (Task::Zero { .. }, Some(map)) = (task, tracking.map.as_mut()) {
+        let full = zero_crc(shared.block);
+        for block in first..end {
+            let (start, stop) = map.range(block);
+            let crc = if stop - start == shared.block {
+                full
+            } else {
+                zero_crc(stop - start)
+            };
+            map.set(block, crc);
+        }
+    }
+    Ok(())
+}
+
+impl Shared {
+    fn buffer(&self, length: usize) -> Vec<u8> {
+        let mut buf = lock(&self.pool).pop().unwrap_or_default();
+        // Contents are overwritten by the read; only the length matters.
+        buf.resize(length, 0);
+        buf
+    }
+
+    fn recycle(&self, buf: Vec<u8>) {
+        if buf.capacity() >= self.block as usize {
+            lock(&self.pool).push(buf);
+        }
+    }
+
+    async fn zero(&self, offset: u64, length: u64) -> Result<()> {
+        if self.target_zero.load(Ordering::Relaxed) {
+            self.counters.skipped.fetch_add(length, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.sink
+            .write_zeroes(offset, length, ZeroFlags::default())
+            .await?;
+        self.counters.zeroed.fetch_add(length, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+async fn run(shared: &Shared, task: Task) -> Result<()> {
+    let (offset, length) = match task {
+        Task::Zero { offset, length } => return shared.zero(offset, length).await,
+        Task::Copy { offset, length } => (offset, length),
+    };
+    let buf = shared.buffer(length as usize);
+    let buf = shared.source.read_owned(offset, buf).await?;
+    shared.counters.read.fetch_add(length, Ordering::Relaxed);
+    if shared.checksums {
+        let crc = crc32fast::hash(&buf);
+        if let Some(map) = lock(&shared.tracking).map.as_mut() {
+            map.set(offset / shared.block, crc);
+        }
+    }
+    let runs = if shared.granularity == 0 {
+        vec![(0, buf.len(), false)]
+    } else if zero::is_zero(&buf) {
+        vec![(0, buf.len(), true)]
+    } else {
+        zero::zero_runs(&buf, shared.granularity)
+    };
+    if let [(_, _, false)] = runs.as_slice() {
+        let buf = shared.sink.write_owned(offset, buf).await?;
+        shared.counters.written.fetch_add(length, Ordering::Relaxed);
+        shared.recycle(buf);
+        return Ok(());
+    }
+    for (start, end, is_zero) in runs {
+        let at = offset + start as u64;
+        let len = (end - start) as u64;
+        if is_zero {
+            shared.zero(at, len).await?;
+        } else {
+            shared.sink.write_at(at, &buf[start..end]).await?;
+            shared.counters.written.fetch_add(len, Ordering::Relaxed);
+        }
+    }
+    shared.recycle(buf);
+    Ok(())
+}
+
+/// Queries `context` over `start..end`, looping over partial answers and retrying
+/// recoverable failures.
+async fn fetch_extents(
+    shared: &Shared,
+    start: u64,
+    end: u64,
+    context: &MetaContext,
+) -> Result<Vec<Extent>> {
+    let source = &*shared.source;
+    let mut extents = Vec::new();
+    let mut position = start;
+    let mut attempt = 1;
+    while position < end {
+        let answer = match source.extents(position, end - position, context).await {
+            Ok(answer) => answer,
+            Err(error) if retryable(&error) && attempt < shared.retries => {
+                tracing::warn!("retrying extents after recoverable error: {error}");
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                attempt += 1;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let reached = answer.last().map(Extent::end).unwrap_or(position);
+        if answer.first().map(|e| e.offset) != Some(position) || reached <= position {
+            return Err(Error::protocol(format!(
+                "Extents of {context} from {} did not start at {position:#x} or made no progress",
+                source.describe()
+            ))
+            .into_recoverable()
+            .with_op(Op::Extents));
+        }
+        extents.extend(answer);
+        position = reached;
+    }
+    Ok(extents)
+}
+
+/// Marks `flags[i]` for every block `first + i` overlapping an extent that `pick` selects.
+fn mark(
+    flags: &mut [bool],
+    first: u64,
+    block: u64,
+    extents: &[Extent],
+    pick: impl Fn(&Extent) -> bool,
+) {
+    for extent in extents.iter().filter(|e| pick(e) && e.length > 0) {
+        let from = (extent.offset / block).saturating_sub(first) as usize;
+        let to = ((extent.end().div_ceil(block)).saturating_sub(first) as usize).min(flags.len());
+        for flag in flags.iter_mut().take(to).skip(from) {
+            *flag = true;
+        }
+    }
+}
+
+async fn plan(
+    shared: Arc<Shared>,
+    incremental: Option<Incremental>,
+    work_size: u64,
+    tx: mpsc::Sender<Result<Task>>,
+) {
+    let mut ranges = match &incremental {
+        Some(Incremental::Ranges(ranges)) => ranges.clone(),
+        _ => Vec::new(),
+    };
+    ranges.sort_by_key(|r| r.start);
+    let mut start = 0;
+    while start < shared.size {
+        let end = (start + work_size).min(shared.size);
+        if let Err(error) = plan_range(&shared, &incremental, &ranges, start, end, &tx).await {
+            let _ = tx.send(Err(error)).await;
+            return;
+        }
+        start = end;
+    }
+}
+
+async fn plan_range(
+    shared: &Shared,
+    incremental: &Option<Incremental>,
+    ranges: &[Range<u64>],
+    start: u64,
+    end: u64,
+    tx: &mpsc::Sender<Result<Task>>,
+) -> Result<()> {
+    let block = shared.block;
+    let first = start / block;
+    let count = (end.div_ceil(block) - first) as usize;
+    let resumed: Vec<bool> = {
+        let tracking = lock(&shared.tracking);
+        (0..count)
+            .map(|i| tracking.completed.contains(first + i as u64))
+            .collect()
+    };
+    let mut wanted = match incremental {
+        None => vec![true; count],
+        Some(Incremental::Bitmap(name)) => {
+            let context = MetaContext::DirtyBitmap(name.clone());
+            let dirty = fetch_extents(shared, start, end, &context).await?;
+            let mut wanted = vec![false; count];
+            mark(&mut wanted, first, block, &dirty, |e| e.flags.is_dirty());
+            wanted
+        }
+        Some(Incremental::Ranges(_)) => {
+            let mut wanted = vec![false; count];
+            let overlapping: Vec<Extent> = ranges
+                .iter()
+                .filter(|r| r.start < end && r.end > start)
+                .map(|r| Extent::new(r.start, r.end - r.start, crate::ExtentFlags::DIRTY))
+                .collect();
+            mark(&mut wanted, first, block, &overlapping, |_| true);
+            wanted
+        }
+    };
+    for (want, done) in wanted.iter_mut().zip(&resumed) {
+        if *done {
+            *want = false;
+        }
+    }
+    let mut data = vec![true; count];
+    let allocation = MetaContext::BaseAllocation;
+    if wanted.iter().any(|&w| w) && shared.source.can_extents(&allocation) {
+        let extents = fetch_extents(shared, start, end, &allocation).await?;
+        data = vec![false; count];
+        mark(&mut data, first, block, &extents, |e| !e.flags.is_zero());
+    }
+
+    let mut zero_run: Option<(u64, u64)> = None;
+    for i in 0..count {
+        let offset = (first + i as u64) * block;
+        let length = block.min(shared.size - offset);
+        let task = if resumed[i] {
+            shared.counters.resumed.fetch_add(length, Ordering::Relaxed);
+            shared.counters.done.fetch_add(length, Ordering::Relaxed);
+            None
+        } else if !wanted[i] {
+            shared.counters.skipped.fetch_add(length, Ordering::Relaxed);
+            shared.counters.done.fetch_add(length, Ordering::Relaxed);
+            None
+        } else if !data[i] {
+            zero_run = Some(match zero_run {
+                Some((run_start, run_length)) => (run_start, run_length + length),
+                None => (offset, length),
+            });
+            continue;
+        } else {
+            Some(Task::Copy { offset, length })
+        };
+        if let Some((offset, length)) = zero_run.take() {
+            if tx.send(Ok(Task::Zero { offset, length })).await.is_err() {
+                return Ok(());
+            }
+        }
+        if let Some(task) = task {
+            if tx.send(Ok(task)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if let Some((offset, length)) = zero_run {
+        let _ = tx.send(Ok(Task::Zero { offset, length })).await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

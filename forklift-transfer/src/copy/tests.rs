@@ -1,0 +1,394 @@
+//! Pipeline tests over in-memory disks and the fault-injecting test NBD server (a mock
+//! server, for fault injection; real servers are in `tests/`).
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use super::verify::{VerifyOptions, verify};
+use super::*;
+use crate::block::{BlockSizes, check_range};
+use crate::nbd::server::{Faults, ServerConfig, TestServer};
+use crate::nbd::{ConnectOptions, NbdClient};
+
+struct MemDisk(Mutex<Vec<u8>>);
+
+#[async_trait]
+impl BlockSource for MemDisk {
+    fn size(&self) -> u64 {
+        self.0.lock().unwrap().len() as u64
+    }
+    async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(offset, buf.len() as u64, BlockSource::size(self))?;
+        let data = self.0.lock().unwrap();
+        buf.copy_from_slice(&data[offset as usize..offset as usize + buf.len()]);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BlockSink for MemDisk {
+    fn size(&self) -> u64 {
+        self.0.lock().unwrap().len() as u64
+    }
+    fn block_sizes(&self) -> BlockSizes {
+        BlockSizes::DEFAULT
+    }
+    async fn write_at(&self, offset: u64, buf: &[u8]) -> Result<()> {
+        check_range(offset, buf.len() as u64, BlockSink::size(self))?;
+        let mut data = self.0.lock().unwrap();
+        data[offset as usize..offset as usize + buf.len()].copy_from_slice(buf);
+        Ok(())
+    }
+}
+
+/// 1 MiB-periodic pattern: zero runs of various lengths between data.
+fn pattern(size: usize) -> Vec<u8> {
+    (0..size)
+        .map(|i| {
+            let block = i / 4096;
+            if block % 5 == 0 || (block / 64) % 3 == 0 {
+                0
+            } else {
+                (i % 253) as u8 + 1
+            }
+        })
+        .collect()
+}
+
+fn options() -> CopyOptions {
+    CopyOptions {
+        request_size: 64 * 1024,
+        requests: 8,
+        work_size: 1 << 20,
+        ..CopyOptions::default()
+    }
+}
+
+async fn nbd(server: &TestServer) -> Arc<NbdClient> {
+    Arc::new(
+        NbdClient::connect_uri(
+            &server.uri(),
+            &ConnectOptions {
+                connections: 2,
+                contexts: vec![MetaContext::BaseAllocation],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn memory_to_memory_copies_exactly_and_counts() {
+    let data = pattern(3 * 1024 * 1024 + 4000);
+    let source = Arc::new(MemDisk(Mutex::new(data.clone())));
+    let sink = Arc::new(MemDisk(Mutex::new(vec![0xee; data.len()])));
+    let report = copy(
+        source,
+        sink.clone(),
+        &CopyOptions {
+            checksums: true,
+            ..options()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*sink.0.lock().unwrap(), data);
+    let s = report.summary;
+    assert_eq!(s.bytes_total, data.len() as u64);
+    assert_eq!(
+        s.bytes_read,
+        data.len() as u64,
+        "no extents: everything read"
+    );
+    assert_eq!(s.bytes_written + s.bytes_zeroed, data.len() as u64);
+    assert!(s.bytes_zeroed > 0);
+    let map = report.block_map.unwrap();
+    assert_eq!(map.get(0), Some(crc32fast::hash(&data[..65536])));
+}
+
+#[tokio::test]
+async fn nbd_to_nbd_uses_extents_fast_zero_and_verifies() {
+    let data = pattern(4 << 20);
+    let src = TestServer::start(
+        ServerConfig {
+            chunk_size: 12_288,
+            ..Default::default()
+        },
+        data.clone(),
+    )
+    .await
+    .unwrap();
+    let dst = TestServer::start(ServerConfig::default(), vec![0xff; 4 << 20])
+        .await
+        .unwrap();
+    src.set_faults(Faults {
+        delay: Some(Duration::from_millis(2)),
+        ..Default::default()
+    });
+    let source = nbd(&src).await;
+    let sink = nbd(&dst).await;
+    let report = copy(
+        source.clone(),
+        sink.clone(),
+        &CopyOptions {
+            checksums: true,
+            ..options()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dst.data(), data);
+    let s = &report.summary;
+    assert!(
+        s.bytes_skipped > 0,
+        "target fast-zeroed, zero blocks skipped: {s:?}"
+    );
+    assert!(
+        s.bytes_read < data.len() as u64,
+        "zero extents not read: {s:?}"
+    );
+    assert_eq!(s.bytes_zeroed, 0);
+
+    let verified = verify(
+        source.clone(),
+        sink.clone(),
+        report.block_map.as_ref(),
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(verified.is_identical(), "{verified:?}");
+    assert_eq!(verified.bytes_checked, data.len() as u64);
+    sink.write(70 * 1024, vec![1; 1024]).await.unwrap();
+    let verified = verify(
+        source,
+        sink,
+        report.block_map.as_ref(),
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(verified.blocks_mismatched, 1);
+    assert_eq!(verified.mismatches, vec![(65536, 65536)]);
+}
+
+#[tokio::test]
+async fn incremental_copies_only_dirty_ranges() {
+    let data = pattern(2 << 20);
+    let dirty = vec![(100_000, 5000), (1_500_000, 70_000)];
+    let src = TestServer::start(
+        ServerConfig {
+            bitmap: Some(("b0".into(), dirty.clone())),
+            max_extents: 3,
+            ..Default::default()
+        },
+        data.clone(),
+    )
+    .await
+    .unwrap();
+    let source = Arc::new(
+        NbdClient::connect_uri(
+            &src.uri(),
+            &ConnectOptions {
+                contexts: vec![
+                    MetaContext::BaseAllocation,
+                    MetaContext::DirtyBitmap("b0".into()),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let old = vec![0x55u8; 2 << 20];
+    for incremental in [
+        Incremental::Bitmap("b0".into()),
+        Incremental::Ranges(dirty.iter().map(|&(s, l)| s..s + l).collect()),
+    ] {
+        let sink = Arc::new(MemDisk(Mutex::new(old.clone())));
+        let report = copy(
+            source.clone(),
+            sink.clone(),
+            &CopyOptions {
+                incremental: Some(incremental),
+                ..options()
+            },
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        let result = sink.0.lock().unwrap().clone();
+        let block = 65536;
+        for (i, (got, old)) in result.chunks(block).zip(old.chunks(block)).enumerate() {
+            let (start, end) = ((i * block) as u64, ((i + 1) * block) as u64);
+            let touched = dirty.iter().any(|&(s, l)| s < end && s + l > start);
+            if touched {
+                assert_eq!(got, &data[i * block..(i + 1) * block], "block {i}");
+            } else {
+                assert_eq!(got, old, "block {i} must be untouched");
+            }
+        }
+        let s = &report.summary;
+        assert_eq!(s.bytes_skipped, (2 << 20) - 3 * 65536, "{s:?}");
+        assert!(s.bytes_read <= 3 * 65536, "{s:?}");
+    }
+    let missing = copy(
+        source,
+        Arc::new(MemDisk(Mutex::new(old))),
+        &CopyOptions {
+            incremental: Some(Incremental::Bitmap("nope".into())),
+            ..options()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::Unsupported);
+}
+
+#[tokio::test]
+async fn disconnect_mid_copy_resumes_to_identical_image() {
+    let data = pattern(8 << 20);
+    let src = TestServer::start(ServerConfig::default(), data.clone())
+        .await
+        .unwrap();
+    let dst = TestServer::start(ServerConfig::default(), vec![0xab; 8 << 20])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("copy.ckpt");
+    let opts = CopyOptions {
+        checkpoint: Some(checkpoint.clone()),
+        checkpoint_interval: Duration::ZERO,
+        checksums: true,
+        requests: 4,
+        ..options()
+    };
+    dst.set_faults(Faults {
+        drop_at: Some(5 << 20),
+        ..Default::default()
+    });
+    let error = copy(
+        nbd(&src).await,
+        nbd(&dst).await,
+        &opts,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_fatal(), "{error}");
+    let saved = Checkpoint::load(&checkpoint).unwrap().unwrap();
+    assert!(!saved.complete);
+    assert!(
+        saved.completed_set().count() > 0,
+        "progress was checkpointed"
+    );
+
+    let report = copy(
+        nbd(&src).await,
+        nbd(&dst).await,
+        &opts,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dst.data(), data);
+    let s = report.summary;
+    assert!(s.bytes_resumed > 0, "{s:?}");
+    assert!(s.bytes_read + s.bytes_resumed <= data.len() as u64, "{s:?}");
+    assert!(Checkpoint::load(&checkpoint).unwrap().unwrap().complete);
+    let verified = verify(
+        nbd(&src).await,
+        nbd(&dst).await,
+        report.block_map.as_ref(),
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        verified.is_identical(),
+        "block map survives the resume: {verified:?}"
+    );
+}
+
+#[tokio::test]
+async fn recoverable_errors_are_retried_and_cancellation_stops() {
+    let data = pattern(1 << 20);
+    let src = TestServer::start(ServerConfig::default(), data.clone())
+        .await
+        .unwrap();
+    src.set_faults(Faults {
+        error_at: Some((300_000, 5, 2)),
+        ..Default::default()
+    });
+    let sink = Arc::new(MemDisk(Mutex::new(vec![0; 1 << 20])));
+    copy(
+        nbd(&src).await,
+        sink.clone(),
+        &options(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*sink.0.lock().unwrap(), data);
+
+    src.set_faults(Faults {
+        error_at: Some((300_000, 5, 100)),
+        ..Default::default()
+    });
+    let error = copy(
+        nbd(&src).await,
+        sink.clone(),
+        &options(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Server);
+
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let error = copy(nbd(&src).await, sink, &options(), &cancel)
+        .await
+        .unwrap_err();
+    assert!(error.is_cancelled());
+}
+
+#[tokio::test]
+async fn progress_reaches_the_total_and_checkpoint_mismatch_is_refused() {
+    let data = pattern(1 << 20);
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink_events = events.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CopyOptions {
+        progress: Some(Arc::new(move |p: &Progress| {
+            sink_events.lock().unwrap().push(*p)
+        })),
+        progress_interval: Duration::from_millis(1),
+        checkpoint: Some(dir.path().join("c")),
+        ..options()
+    };
+    let source = Arc::new(MemDisk(Mutex::new(data.clone())));
+    let sink = Arc::new(MemDisk(Mutex::new(vec![0; 1 << 20])));
+    copy(source, sink, &opts, &CancellationToken::new())
+        .await
+        .unwrap();
+    let last = *events.lock().unwrap().last().unwrap();
+    assert_eq!(last.bytes_done, 1 << 20);
+    assert_eq!(last.bytes_total, 1 << 20);
+
+    let other = Arc::new(MemDisk(Mutex::new(vec![0; 2 << 20])));
+    let error = copy(other.clone(), other, &opts, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+}

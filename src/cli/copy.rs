@@ -1,0 +1,200 @@
+//! `forklift copy SRC DST`: copy a disk between NBD exports, files, devices and images,
+//! printing a JSON summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use forklift_transfer::copy::verify::{VerifyOptions, verify};
+use forklift_transfer::nbd::ConnectOptions;
+use forklift_transfer::open::{OpenOptions, open_sink, open_source};
+use forklift_transfer::{CopyOptions, Incremental, Progress};
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `forklift copy`.
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// Source: an NBD URI (nbd://, nbds://, nbd+unix://) or a path (raw, qcow2, VMDK, device).
+    src: String,
+    /// Destination: an NBD URI or a path; a missing file is created (raw, or by extension
+    /// .qcow2/.vmdk/.vhdx).
+    dst: String,
+    /// Copy only the ranges dirty in this bitmap (`qemu:dirty-bitmap:NAME`).
+    #[arg(long, value_name = "NAME")]
+    bitmap: Option<String>,
+    /// Bytes per request (suffixes K, M), a power of two from 4K to 32M.
+    #[arg(long, value_name = "N", value_parser = parse_size, default_value = "256K")]
+    request_size: u64,
+    /// Requests in flight (bounds memory: requests × request size).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    requests: usize,
+    /// NBD connections per export when the server allows multi-conn.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    connections: usize,
+    /// Re-read source and destination afterwards and compare CRC32 per block.
+    #[arg(long)]
+    verify: bool,
+    /// Checkpoint file: resume from it if present, update it while copying.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+    /// Show a progress bar on stderr.
+    #[arg(long)]
+    progress: bool,
+    /// The destination already reads as zeroes: never write zero ranges.
+    #[arg(long)]
+    target_is_zero: bool,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, factor) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| format!("invalid size {text:?} (examples: 65536, 256K, 1M)"))
+}
+
+/// Runs `forklift copy`.
+pub fn run(args: CopyArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("forklift copy: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(copy(args)) {
+        Ok(code) => code,
+        Err(error) => {
+            let mut message = format!("forklift copy: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
+    if !args.request_size.is_power_of_two() || !(4096..=32 << 20).contains(&args.request_size) {
+        return Err(forklift_transfer::Error::invalid_input(format!(
+            "--request-size {} is not a power of two from 4K to 32M",
+            args.request_size
+        )));
+    }
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    let open = OpenOptions {
+        connect: ConnectOptions {
+            connections: args.connections.max(1),
+            max_in_flight: args.requests.max(1),
+            ..ConnectOptions::default()
+        },
+        bitmap: args.bitmap.clone(),
+    };
+    let source = open_source(&args.src, &open).await?;
+    let size = source.source.size();
+    let destination = open_sink(
+        &args.dst,
+        size,
+        &OpenOptions {
+            bitmap: None,
+            ..open
+        },
+    )
+    .await?;
+
+    let bar = args.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress_bar = bar.clone();
+    let options = CopyOptions {
+        request_size: args.request_size as u32,
+        requests: args.requests.max(1),
+        incremental: args.bitmap.clone().map(Incremental::Bitmap),
+        target_is_zero: args.target_is_zero,
+        checkpoint: args.checkpoint.clone(),
+        checksums: args.verify,
+        progress: progress_bar.map(|bar| {
+            Arc::new(move |p: &Progress| bar.set_position(p.bytes_done))
+                as forklift_transfer::copy::ProgressFn
+        }),
+        progress_interval: Duration::from_millis(200),
+        ..CopyOptions::default()
+    };
+    let report = forklift_transfer::copy(
+        source.source.clone(),
+        destination.sink.clone(),
+        &options,
+        &cancel,
+    )
+    .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut summary = serde_json::to_value(&report.summary).unwrap_or_default();
+    summary["source"] = args.src.clone().into();
+    summary["destination"] = args.dst.clone().into();
+    let mut identical = true;
+    if args.verify {
+        let verified = verify(
+            source.source.clone(),
+            destination.source.clone(),
+            report.block_map.as_ref(),
+            &VerifyOptions::default(),
+            &cancel,
+        )
+        .await?;
+        identical = verified.is_identical();
+        summary["verify"] = serde_json::to_value(&verified).unwrap_or_default();
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
+    Ok(if identical {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("forklift copy: verification found differences");
+        ExitCode::from(2)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("256K"), Ok(256 << 10));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
+}
