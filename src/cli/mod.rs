@@ -1,7 +1,7 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
-mod manifests;
 mod copy;
+mod manifests;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
