@@ -4,6 +4,7 @@ mod copy;
 mod inventory;
 mod manifests;
 mod validate;
+mod manifests;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
