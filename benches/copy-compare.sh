@@ -10,8 +10,8 @@
 # Goals: (a) forklift <= 0.9x nbdcopy, (b) <= 1.0x nbdcopy, (c) <= 2% of (a); RSS <= 64 MiB.
 # Every server listens on a Unix socket; the destination is warmed once (the memory plugin
 # allocating pages would otherwise dominate the first run) and every tool overwrites all
-# of it, so each run starts from the same state. Each measurement is repeated ROUNDS times
-# and the fastest is kept.
+# of it, so each run starts from the same state. The tools take turns for ROUNDS rounds
+# and the fastest run of each is kept (the machine may be shared).
 #
 # Usage: benches/copy-compare.sh            (SIZE_GIB=8 DATA_GIB=1 ROUNDS=3)
 #        SIZE_GIB=2 DATA_GIB=1 benches/copy-compare.sh   when memory or time is short
@@ -58,22 +58,15 @@ stop_all() {
 }
 uri() { echo "nbd+unix:///?socket=$WORK/$1.sock"; }
 
-# measure LABEL CMD... : fastest of ROUNDS runs; sets SECONDS_BEST and RSS_BEST (KiB).
-measure() {
-  local label=$1; shift
-  SECONDS_BEST=""; RSS_BEST=""
-  for _ in $(seq 1 "$ROUNDS"); do
-    local start end seconds rss
-    start=$(date +%s.%N)
-    /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
-      echo "$label failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
-    end=$(date +%s.%N)
-    seconds=$(echo "$end - $start" | bc -l)
-    rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
-    if [ -z "$SECONDS_BEST" ] || [ "$(echo "$seconds < $SECONDS_BEST" | bc -l)" = 1 ]; then
-      SECONDS_BEST=$seconds; RSS_BEST=$rss
-    fi
-  done
+# once CMD... : one timed run; sets RUN_SECONDS and RUN_RSS (KiB); keeps stdout in out.txt.
+once() {
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
+    echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
+  end=$(date +%s.%N)
+  RUN_SECONDS=$(echo "$end - $start" | bc -l)
+  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
 }
 
 declare -A TIME RSS
@@ -87,17 +80,28 @@ row() { # SCENARIO TOOL
   fi
   echo
 }
-run_all() { # SCENARIO SRC DST [forklift extra args...]
-  local scenario=$1 src=$2 dst=$3; shift 3
-  measure forklift "$FORKLIFT" copy "$src" "$dst" $FORKLIFT_ARGS "$@"
-  TIME[$scenario/forklift]=$SECONDS_BEST; RSS[$scenario/forklift]=$RSS_BEST
-  cp "$WORK/out.txt" "$WORK/forklift-$scenario.json"
-  if [ "$scenario" != c ]; then
-    measure nbdcopy nbdcopy "$src" "$dst"
-    TIME[$scenario/nbdcopy]=$SECONDS_BEST; RSS[$scenario/nbdcopy]=$RSS_BEST
-    measure qemu-img qemu-img convert -n -m 8 -W -f raw -O raw "$src" "$dst"
-    TIME[$scenario/qemu-img]=$SECONDS_BEST; RSS[$scenario/qemu-img]=$RSS_BEST
+# keep SCENARIO TOOL: records the run if it is the fastest so far.
+keep() {
+  local key="$1/$2"
+  if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
+    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS
   fi
+}
+# run_all SCENARIO SRC DST [forklift args...]: tools interleaved round by round, so load
+# from other processes on the machine hits every tool alike.
+run_all() {
+  local scenario=$1 src=$2 dst=$3; shift 3
+  for _ in $(seq 1 "$ROUNDS"); do
+    once "$FORKLIFT" copy "$src" "$dst" $FORKLIFT_ARGS "$@"
+    keep "$scenario" forklift
+    cp "$WORK/out.txt" "$WORK/forklift-$scenario.json"
+    if [ "$scenario" != c ]; then
+      once nbdcopy "$src" "$dst"
+      keep "$scenario" nbdcopy
+      once qemu-img convert -n -m 8 -W -f raw -O raw "$src" "$dst"
+      keep "$scenario" qemu-img
+    fi
+  done
 }
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo);" \
