@@ -4,10 +4,46 @@
 use super::{Context, kind};
 use crate::inventory::{DiskBus, ProviderKind, Vm};
 use crate::naming::{
-    PvcNameTemplateData, network_name_template, pvc_name_template, resolve_target_vm_name,
-    validate_network_name_template, validate_pvc_name_template, validate_volume_name_template,
+    PvcNameTemplateData, dns1123_label_errors, network_name_template, pvc_name_template,
+    resolve_target_vm_name, validate_network_name_template, validate_volume_name_template,
     volume_name_template,
 };
+use crate::template::Template;
+use std::collections::HashMap;
+
+/// Parsed PVC name templates, by text: each distinct template is parsed once per validation.
+#[derive(Default)]
+pub(crate) struct ParsedTemplates {
+    parsed: HashMap<String, Result<Template, String>>,
+}
+
+impl ParsedTemplates {
+    fn get(&mut self, text: &str) -> &Result<Template, String> {
+        self.parsed.entry(text.to_owned()).or_insert_with(|| {
+            Template::parse(text).map_err(|e| format!("Invalid template syntax: {e}"))
+        })
+    }
+}
+
+/// Upstream `ValidatePVCNameTemplate`: render, trim, non-empty DNS-1123 label.
+fn check_pvc_name(template: &Template, data: &PvcNameTemplateData) -> Result<(), String> {
+    let rendered = template
+        .render(data)
+        .map_err(|e| format!("Template execution failed: {e}"))?;
+    let name = rendered.trim();
+    if name.is_empty() {
+        return Err("the template renders an empty name".to_owned());
+    }
+    let reasons = dns1123_label_errors(name);
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid DNS-1123 label: {}",
+            reasons.join("; ")
+        ))
+    }
+}
 use crate::resources::{Category, Condition, PlanVm};
 
 /// Disk order of VMware: SATA, IDE, SCSI, NVMe; then controller key, unit number, key.
@@ -59,7 +95,12 @@ impl Context<'_> {
     }
 
     /// The first PVC name template error of a VM, as `template:<t> error:<e>`.
-    pub(crate) fn pvc_template_error(&self, plan_vm: &PlanVm, vm: &Vm) -> Option<String> {
+    pub(crate) fn pvc_template_error(
+        &self,
+        parsed: &mut ParsedTemplates,
+        plan_vm: &PlanVm,
+        vm: &Vm,
+    ) -> Option<String> {
         let openshift = self.kind == ProviderKind::Openshift;
         let template = pvc_name_template(
             Some(&plan_vm.pvc_name_template),
@@ -87,6 +128,10 @@ impl Context<'_> {
             .vsphere()
             .map(|e| e.guest_disks.as_slice())
             .unwrap_or_default();
+        let compiled = match parsed.get(template) {
+            Ok(t) => t,
+            Err(e) => return Some(format!("template:{template} error:{e}")),
+        };
         let mut index = 0i64;
         for &i in &order {
             let disk = &vm.disks[i];
@@ -120,7 +165,7 @@ impl Context<'_> {
                 }
                 _ => data.disk_id.clone_from(&disk.id),
             }
-            if let Err(e) = validate_pvc_name_template(template, &data) {
+            if let Err(e) = check_pvc_name(compiled, &data) {
                 return Some(format!("template:{template} error:{e}"));
             }
         }

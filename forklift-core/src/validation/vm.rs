@@ -421,6 +421,7 @@ impl<'a> Context<'a> {
         let mac_index = self.destination_macs();
         let shared = SharedDiskIndex::new(self);
         let mut plan_disks = 0usize;
+        let mut parsed = super::templates::ParsedTemplates::default();
         let mut per_host: HashMap<&'a str, usize> = HashMap::new();
 
         for plan_vm in &self.plan.spec.vms {
@@ -457,7 +458,7 @@ impl<'a> Context<'a> {
                 agg.add(Slot::DuplicateSource, item.clone());
             }
             self.check_names(&mut agg, plan_vm, vm, &item, &target_names);
-            self.check_templates(&mut agg, plan_vm, vm, &item);
+            self.check_templates(&mut agg, &mut parsed, plan_vm, vm, &item);
             self.check_mapping(&mut agg, vm, &item);
             self.check_vm_state(&mut agg, plan_vm, vm, &item, &shared);
             self.check_destination(&mut agg, vm, &item, &mac_index);
@@ -507,8 +508,15 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn check_templates(&self, agg: &mut Aggregates, plan_vm: &PlanVm, vm: &Vm, item: &str) {
-        if let Some(error) = self.pvc_template_error(plan_vm, vm) {
+    fn check_templates(
+        &self,
+        agg: &mut Aggregates,
+        parsed: &mut super::templates::ParsedTemplates,
+        plan_vm: &PlanVm,
+        vm: &Vm,
+        item: &str,
+    ) {
+        if let Some(error) = self.pvc_template_error(parsed, plan_vm, vm) {
             agg.add(Slot::PvcTemplate, format!("{item} {error}"));
         }
         let (volume, network) = self.vm_template_invalid(plan_vm);
