@@ -1,20 +1,4 @@
-//! Kubernetes name and value checks used by validation.
-
-/// DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both ends, ≤ 63.
-pub(crate) fn is_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
-/// DNS-1123 subdomain: dot-separated labels, ≤ 253 characters.
-pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
-}
+//! Value checks used by validation (DNS-1123 names come from [`crate::naming`]).
 
 /// A Kubernetes resource quantity (`10Gi`, `500M`, `1.5`, `1e3`).
 pub(crate) fn is_quantity(s: &str) -> bool {
@@ -81,9 +65,6 @@ mod tests {
 
     #[test]
     fn names_quantities_images_versions() {
-        assert!(is_dns1123_subdomain("my-ns.example"));
-        assert!(!is_dns1123_subdomain("My_VM"));
-        assert!(!is_dns1123_subdomain(""));
         assert!(
             is_quantity("10Gi") && is_quantity("1.5") && is_quantity("1e3") && is_quantity("500M")
         );

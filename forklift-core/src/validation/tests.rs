@@ -1084,3 +1084,52 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn naming_templates_are_validated_with_upstream_messages_and_items() {
+    let messages = |s: &Scenario| -> Vec<(String, Vec<String>)> {
+        s.run()
+            .into_iter()
+            .filter(|c| c.type_ == "NotValid")
+            .map(|c| (c.message, c.items))
+            .collect()
+    };
+    assert!(messages(&baseline()).is_empty());
+
+    let mut s = baseline();
+    s.spec().vms[0].pvc_name_template = "{{.VmName}}_disk{{.DiskIndex}}".into();
+    let found = messages(&s);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "VM PVC name template is invalid.");
+    assert!(
+        found[0].1[0]
+            .starts_with("id:vm-1 name:'web'  template:{{.VmName}}_disk{{.DiskIndex}} error:"),
+        "{:?}",
+        found[0].1
+    );
+
+    let mut s = baseline();
+    s.spec().pvc_name_template = "{{.PlanName}}-{{.VmName}}-{{.FileName}}".into();
+    assert_eq!(
+        messages(&s)[0].0,
+        "VM PVC name template is invalid.",
+        "`.vmdk` has a dot"
+    );
+    s.spec().pvc_name_template = "{{.PlanName}}-{{.VmName}}-{{.DiskIndex}}".into();
+    assert!(messages(&s).is_empty());
+
+    let mut s = baseline();
+    s.spec().volume_name_template = "Vol-{{.VolumeIndex}}".into();
+    s.spec().vms[0].network_name_template = "{{.NetworkName".into();
+    let found: Vec<String> = messages(&s).into_iter().map(|(m, _)| m).collect();
+    assert!(
+        found
+            .iter()
+            .any(|m| m.starts_with("Volume name template is invalid")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"VM network name template is invalid.".to_owned()),
+        "{found:?}"
+    );
+}

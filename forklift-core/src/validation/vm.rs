@@ -1,10 +1,11 @@
 //! Per-VM checks (§2.3, §2.4), aggregated into one condition per type with VM references as
 //! items, in upstream's order; the guide's per-VM rules follow.
 
-use super::dns::{is_dns1123_subdomain, version_less};
+use super::dns::version_less;
 use super::plan::SHIFT_ANNOTATION;
 use super::{Context, kind, reason};
 use crate::inventory::{DatastoreType, Lookup, ProviderKind, StorageExt, ToolsStatus, Vm};
+use crate::naming::is_dns1123_subdomain;
 use crate::resources::{Category, Condition, HookStep, MigrationType, PlanVm, Ref};
 use std::collections::{HashMap, HashSet};
 
@@ -30,6 +31,9 @@ enum Slot {
     MissingCbt,
     UdnSubnet,
     HasSnapshotsWarm,
+    PvcTemplate,
+    VolumeTemplate,
+    NetworkTemplate,
     TargetNameInvalid,
     DuplicateTargetName,
     UnsupportedOvf,
@@ -154,6 +158,24 @@ const SPECS: [Spec; SLOT_COUNT] = [
         Critical,
         reason::NOT_VALID,
         "VM has snapshots; warm migration requires a VM without snapshots.",
+    ),
+    (
+        kind::NOT_VALID,
+        Critical,
+        "",
+        "VM PVC name template is invalid.",
+    ),
+    (
+        kind::NOT_VALID,
+        Critical,
+        "",
+        "VM volume name template is invalid.",
+    ),
+    (
+        kind::NOT_VALID,
+        Critical,
+        "",
+        "VM network name template is invalid.",
     ),
     (kind::NOT_VALID, Critical, "", "TargetName is invalid."),
     (
@@ -399,6 +421,7 @@ impl<'a> Context<'a> {
         let mac_index = self.destination_macs();
         let shared = SharedDiskIndex::new(self);
         let mut plan_disks = 0usize;
+        let mut parsed = super::templates::ParsedTemplates::default();
         let mut per_host: HashMap<&'a str, usize> = HashMap::new();
 
         for plan_vm in &self.plan.spec.vms {
@@ -435,6 +458,7 @@ impl<'a> Context<'a> {
                 agg.add(Slot::DuplicateSource, item.clone());
             }
             self.check_names(&mut agg, plan_vm, vm, &item, &target_names);
+            self.check_templates(&mut agg, &mut parsed, plan_vm, vm, &item);
             self.check_mapping(&mut agg, vm, &item);
             self.check_vm_state(&mut agg, plan_vm, vm, &item, &shared);
             self.check_destination(&mut agg, vm, &item, &mac_index);
@@ -481,6 +505,26 @@ impl<'a> Context<'a> {
             {
                 agg.add(Slot::DuplicateTargetName, item.to_owned());
             }
+        }
+    }
+
+    fn check_templates(
+        &self,
+        agg: &mut Aggregates,
+        parsed: &mut super::templates::ParsedTemplates,
+        plan_vm: &PlanVm,
+        vm: &Vm,
+        item: &str,
+    ) {
+        if let Some(error) = self.pvc_template_error(parsed, plan_vm, vm) {
+            agg.add(Slot::PvcTemplate, format!("{item} {error}"));
+        }
+        let (volume, network) = self.vm_template_invalid(plan_vm);
+        if volume {
+            agg.add(Slot::VolumeTemplate, item.to_owned());
+        }
+        if network {
+            agg.add(Slot::NetworkTemplate, item.to_owned());
         }
     }
 
