@@ -26,9 +26,11 @@ pub struct ValidateArgs {
     /// Manifest files or directories (Plan, Providers, maps, hooks); `-` reads stdin.
     #[arg(long, required = true, num_args = 1..)]
     manifests: Vec<PathBuf>,
-    /// Source inventory JSON (see docs/inventory-format.md).
+    /// Source inventory JSON (see docs/inventory-format.md). Without it, the plan's source
+    /// provider is connected and its inventory collected live (its Secret must be among the
+    /// manifests).
     #[arg(long)]
-    inventory: PathBuf,
+    inventory: Option<PathBuf>,
     /// Destination inventory JSON; without it, destination checks are skipped.
     #[arg(long)]
     destination: Option<PathBuf>,
@@ -74,9 +76,6 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             .collect();
         return Err(format!("cannot load manifests:\n{}", lines.join("\n")));
     }
-    let source = read(&args.inventory).and_then(|t| {
-        SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", args.inventory.display()))
-    })?;
     let destination = match &args.destination {
         Some(path) => Some(read(path).and_then(|t| {
             DestinationInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
@@ -100,6 +99,12 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             });
         }
         _ => return Err("several Plans in the manifests; choose one with --plan".to_owned()),
+    };
+    let source = match &args.inventory {
+        Some(path) => read(path).and_then(|t| {
+            SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
+        })?,
+        None => live_inventory(&set, plan)?,
     };
     let providers: Vec<Provider> = set.all::<Provider>().cloned().collect();
     let network_maps: Vec<NetworkMap> = set.all::<NetworkMap>().cloned().collect();
@@ -126,6 +131,26 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         Output::Yaml => serde_yaml_ng::to_string(&report).map_err(|e| e.to_string())?,
     };
     Ok((text.trim_end().to_owned(), ready))
+}
+
+/// Collects the inventory of the plan's source provider through the provider factory.
+fn live_inventory(set: &ManifestSet, plan: &Plan) -> Result<SourceInventory, String> {
+    let reference = &plan.spec.provider.source;
+    let namespace = if reference.namespace.is_empty() {
+        plan.metadata.namespace_or_empty()
+    } else {
+        reference.namespace.as_str()
+    };
+    let name = format!("{namespace}/{}", reference.name);
+    let config = forklift_providers::ProviderConfig::from_manifests(set, &name)
+        .map_err(|e| format!("source provider {name}: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime
+        .block_on(forklift_providers::capability::collect_inventory(&config))
+        .map_err(|e| format!("collecting the inventory of {name}: {e}"))
 }
 
 fn read(path: &Path) -> Result<String, String> {
