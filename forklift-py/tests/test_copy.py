@@ -51,7 +51,9 @@ def test_copies_qcow2_made_by_qemu_img_into_a_new_qcow2(tmp_path: Path) -> None:
     expected = sparse_raw(tmp_path / "src.raw", 8 * MIB, [MIB, 7 * MIB])
     subprocess.run([qemu_img, "convert", "-O", "qcow2", tmp_path / "src.raw", tmp_path / "src.qcow2"], check=True)
     forklift.copy(str(tmp_path / "src.qcow2"), str(tmp_path / "dst.qcow2"))
-    subprocess.run([qemu_img, "convert", "-O", "raw", tmp_path / "dst.qcow2", tmp_path / "back.raw"], check=True)
+    # -U: the qemu-nbd child that wrote the image may still be exiting and hold its lock
+    # (forklift-transfer's QemuNbd only starts the kill when dropped); the data is flushed.
+    subprocess.run([qemu_img, "convert", "-U", "-O", "raw", tmp_path / "dst.qcow2", tmp_path / "back.raw"], check=True)
     assert (tmp_path / "back.raw").read_bytes() == expected
 
 
