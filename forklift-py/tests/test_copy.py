@@ -116,3 +116,23 @@ def test_async_copy(tmp_path: Path) -> None:
     summary = asyncio.run(main())
     assert summary.bytes_total == 4 * MIB
     assert (tmp_path / "dst.raw").read_bytes() == expected
+
+
+def test_the_event_loop_keeps_running_during_async_copy(tmp_path: Path) -> None:
+    sparse_raw(tmp_path / "src.raw", 64 * MIB, list(range(0, 64 * MIB, 2 * MIB)))
+
+    async def main() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        beat = asyncio.ensure_future(ticker())
+        await forklift.async_copy(tmp_path / "src.raw", tmp_path / "dst.raw")
+        beat.cancel()
+        return ticks
+
+    assert asyncio.run(main()) > 5
