@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use forklift::demo::catalog::{CatalogChecksums, build_catalog, demo_vms, sha256_file};
 use forklift::demo::manifests::{PLAN, demo_manifests};
 use forklift::migrate::hooks::CallbackHookRunner;
-use forklift::migrate::{LocalDestination, MigrateError, MigrateOptions, MigrationEvent, Migrator, PlanReport, VmOutcome};
+use forklift::migrate::{
+    LocalDestination, MigrateError, MigrateOptions, MigrationEvent, Migrator, PlanReport, VmOutcome,
+};
 use forklift_core::manifest::ManifestSet;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +26,10 @@ fn manifests(dir: &Path, extra: &str) -> ManifestSet {
     set
 }
 
-async fn run(set: &ManifestSet, options: MigrateOptions) -> (Result<PlanReport, MigrateError>, Vec<MigrationEvent>) {
+async fn run(
+    set: &ManifestSet,
+    options: MigrateOptions,
+) -> (Result<PlanReport, MigrateError>, Vec<MigrationEvent>) {
     let migrator = Migrator::new(set, Some(PLAN), options).unwrap();
     let (tx, mut rx) = mpsc::channel(1024);
     let collect = tokio::spawn(async move {
@@ -53,34 +58,71 @@ async fn ova_plan_migrates_verifies_and_reruns_idempotently() {
     // Every image is bit-identical to the raw disk the VMDK was made from.
     let mut images = 0;
     for vm in &report.vms {
-        let expected: Vec<_> = sums.disks.iter().filter(|d| d.vm == vm.source_name).collect();
+        let expected: Vec<_> = sums
+            .disks
+            .iter()
+            .filter(|d| d.vm == vm.source_name)
+            .collect();
         assert_eq!(vm.disks.len(), expected.len(), "{vm:?}");
         for disk in &vm.disks {
             assert!(disk.verified);
-            assert_eq!(sha256_file(Path::new(&disk.path)).unwrap(), expected[disk.index].sha256);
+            assert_eq!(
+                sha256_file(Path::new(&disk.path)).unwrap(),
+                expected[disk.index].sha256
+            );
             images += 1;
         }
-        let vm_yaml = out.join(&vm.namespace).join("virtualmachines").join(format!("{}.yaml", vm.target_name));
+        let vm_yaml = out
+            .join(&vm.namespace)
+            .join("virtualmachines")
+            .join(format!("{}.yaml", vm.target_name));
         let text = std::fs::read_to_string(&vm_yaml).unwrap();
         assert!(text.contains("kind: VirtualMachine"), "{text}");
     }
     assert_eq!(images, 3);
     // The renamed VM follows MTV's name adjustment.
-    assert!(report.vms.iter().any(|v| v.source_name == "Demo_DB.01" && v.target_name != "Demo_DB.01"));
+    assert!(
+        report
+            .vms
+            .iter()
+            .any(|v| v.source_name == "Demo_DB.01" && v.target_name != "Demo_DB.01")
+    );
     // Phases follow the cold itinerary, in order, per VM.
     let phases: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
-            MigrationEvent::PhaseStarted { vm, phase, .. } if vm == &report.vms[0].id => Some(phase.clone()),
+            MigrationEvent::PhaseStarted { vm, phase, .. } if vm == &report.vms[0].id => {
+                Some(phase.clone())
+            }
             _ => None,
         })
         .collect();
-    let order = ["Started", "StorePowerState", "PowerOffSource", "WaitForPowerOff", "CreateDataVolumes", "CopyDisks", "CreateVM", "Completed"];
-    let positions: Vec<usize> = order.iter().map(|p| phases.iter().position(|x| x == p).unwrap_or_else(|| panic!("{p} missing from {phases:?}"))).collect();
+    let order = [
+        "Started",
+        "StorePowerState",
+        "PowerOffSource",
+        "WaitForPowerOff",
+        "CreateDataVolumes",
+        "CopyDisks",
+        "CreateVM",
+        "Completed",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|p| {
+            phases
+                .iter()
+                .position(|x| x == p)
+                .unwrap_or_else(|| panic!("{p} missing from {phases:?}"))
+        })
+        .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{phases:?}");
     // The status file records upstream's shape.
     let status = std::fs::read_to_string(&report.status_path).unwrap();
-    assert!(status.contains("type: Succeeded") && status.contains("name: DiskTransfer"), "{status}");
+    assert!(
+        status.contains("type: Succeeded") && status.contains("name: DiskTransfer"),
+        "{status}"
+    );
 
     // A second run skips what succeeded and writes nothing new.
     let (again, _) = run(&set, options).await;
@@ -109,8 +151,8 @@ spec:
         demo_manifests(&dir.path().join("catalog"), &demo_vms().iter().map(|v| v.name.clone()).collect::<Vec<_>>())
     )
     .replace(
-        "    - name: demo-web\n",
-        "    - name: demo-web\n      hooks:\n        - step: PreHook\n          hook:\n            name: announce\n            namespace: forklift-demo\n        - step: PostHook\n          hook:\n            name: announce\n            namespace: forklift-demo\n",
+        "    - name: \"demo-web\"\n",
+        "    - name: \"demo-web\"\n      hooks:\n        - step: PreHook\n          hook:\n            name: announce\n            namespace: forklift-demo\n        - step: PostHook\n          hook:\n            name: announce\n            namespace: forklift-demo\n",
     )
     .replace(
         "spec:\n  plan:\n    name: demo-plan",
@@ -122,15 +164,30 @@ spec:
     let seen = calls.clone();
     let mut options = MigrateOptions::new(LocalDestination::new(dir.path().join("out")));
     options.hooks = Arc::new(CallbackHookRunner::new(move |hook, ctx| {
-        seen.lock().unwrap().push(format!("{}:{}:{}", ctx.step, ctx.vm_name, hook.metadata.name_or_empty()));
+        seen.lock().unwrap().push(format!(
+            "{}:{}:{}",
+            ctx.step,
+            ctx.vm_name,
+            hook.metadata.name_or_empty()
+        ));
         Box::pin(async { Ok(String::new()) })
     }));
     let (report, _) = run(&set, options).await;
     let report = report.unwrap();
-    let outcome = |name: &str| report.vms.iter().find(|v| v.source_name == name).unwrap().outcome;
+    let outcome = |name: &str| {
+        report
+            .vms
+            .iter()
+            .find(|v| v.source_name == name)
+            .unwrap()
+            .outcome
+    };
     assert_eq!(outcome("demo-web"), VmOutcome::Succeeded);
     assert_eq!(outcome("Demo_DB.01"), VmOutcome::Canceled);
-    assert_eq!(*calls.lock().unwrap(), vec!["PreHook:demo-web:announce", "PostHook:demo-web:announce"]);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        vec!["PreHook:demo-web:announce", "PostHook:demo-web:announce"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,25 +203,41 @@ async fn failed_vm_is_cleaned_up_when_the_plan_asks() {
     }
     std::fs::write(&vmdk, &bytes).unwrap();
     let file = std::fs::File::options().write(true).open(&vmdk).unwrap();
-    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120)).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
     let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
-    let text = demo_manifests(&dir.path().join("catalog"), &names)
-        .replace("  warm: false\n", "  warm: false\n  deleteVmOnFailMigration: true\n");
+    let text = demo_manifests(&dir.path().join("catalog"), &names).replace(
+        "  warm: false\n",
+        "  warm: false\n  deleteVmOnFailMigration: true\n",
+    );
     let set = ManifestSet::parse("test", &text);
     let out = dir.path().join("out");
     let (report, _) = run(&set, MigrateOptions::new(LocalDestination::new(&out))).await;
     let report = report.unwrap();
-    let db = report.vms.iter().find(|v| v.source_name == "Demo_DB.01").unwrap();
+    let db = report
+        .vms
+        .iter()
+        .find(|v| v.source_name == "Demo_DB.01")
+        .unwrap();
     assert_eq!(db.outcome, VmOutcome::Failed, "{report:#?}");
     assert!(db.error.is_some());
-    assert!(!out.join(&db.namespace).join("virtualmachines").join(format!("{}.yaml", db.target_name)).exists());
+    assert!(
+        !out.join(&db.namespace)
+            .join("virtualmachines")
+            .join(format!("{}.yaml", db.target_name))
+            .exists()
+    );
     let leftovers: Vec<_> = std::fs::read_dir(out.join(&db.namespace).join("disks"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().contains(&db.target_name))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let web = report.vms.iter().find(|v| v.source_name == "demo-web").unwrap();
+    let web = report
+        .vms
+        .iter()
+        .find(|v| v.source_name == "demo-web")
+        .unwrap();
     assert_eq!(web.outcome, VmOutcome::Succeeded);
 }
 
@@ -176,7 +249,13 @@ async fn plan_with_blockers_moves_nothing() {
     let set = ManifestSet::parse("test", &demo_manifests(&dir.path().join("catalog"), &names));
     let out = dir.path().join("out");
     let (result, events) = run(&set, MigrateOptions::new(LocalDestination::new(&out))).await;
-    assert!(matches!(result, Err(MigrateError::NotReady { .. })), "{result:?}");
-    assert!(matches!(events.first(), Some(MigrationEvent::Validated { ready: false, .. })));
+    assert!(
+        matches!(result, Err(MigrateError::NotReady { .. })),
+        "{result:?}"
+    );
+    assert!(matches!(
+        events.first(),
+        Some(MigrationEvent::Validated { ready: false, .. })
+    ));
     assert!(!out.exists());
 }

@@ -72,11 +72,21 @@ pub fn run(args: MigrateArgs) -> ExitCode {
         let _ = shown.await;
         match result {
             Ok(report) => {
-                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-                if report.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+                if report.succeeded() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
             }
             Err(MigrateError::NotReady { conditions }) => {
-                println!("{}", serde_json::json!({"ready": false, "conditions": conditions}));
+                println!(
+                    "{}",
+                    serde_json::json!({"ready": false, "conditions": conditions})
+                );
                 ExitCode::FAILURE
             }
             Err(e) => {

@@ -1,8 +1,8 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod copy;
 mod inventory;
 mod manifests;
-mod copy;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -12,9 +12,9 @@ mod demo;
 mod migrate;
 mod name;
 mod progress;
-mod template;
 mod render;
 mod schedule;
+mod template;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]

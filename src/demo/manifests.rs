@@ -11,7 +11,10 @@ pub const PLAN: &str = "demo-plan";
 
 /// The manifests of the demo, for a catalog at `catalog` (an absolute path).
 pub fn demo_manifests(catalog: &Path, vm_names: &[String]) -> String {
-    let vms: String = vm_names.iter().map(|name| format!("    - name: {}\n", yaml_string(name))).collect();
+    let vms: String = vm_names
+        .iter()
+        .map(|name| format!("    - name: {}\n", yaml_string(name)))
+        .collect();
     format!(
         r#"apiVersion: forklift.konveyor.io/v1beta1
 kind: Provider

@@ -21,7 +21,7 @@ pub enum MigrateError {
     },
     /// The source provider failed.
     #[error("Source provider")]
-    Provider(#[from] forklift_providers::Error),
+    Provider(#[source] Box<forklift_providers::Error>),
     /// A disk transfer failed.
     #[error("Transfer of {what}")]
     Transfer {
@@ -29,7 +29,7 @@ pub enum MigrateError {
         what: String,
         /// The engine's error.
         #[source]
-        source: forklift_transfer::Error,
+        source: Box<forklift_transfer::Error>,
     },
     /// A hook failed.
     #[error(transparent)]
@@ -59,9 +59,18 @@ pub enum MigrateError {
     Cancelled,
 }
 
+impl From<forklift_providers::Error> for MigrateError {
+    fn from(error: forklift_providers::Error) -> Self {
+        Self::Provider(Box::new(error))
+    }
+}
+
 impl MigrateError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// The message with its chain of causes, for status fields and events.
@@ -81,7 +90,13 @@ fn summary(conditions: &[Condition]) -> String {
     let blockers: Vec<String> = conditions
         .iter()
         .filter(|c| c.is_blocker())
-        .map(|c| if c.message.is_empty() { c.type_.clone() } else { format!("{} ({})", c.type_, c.message) })
+        .map(|c| {
+            if c.message.is_empty() {
+                c.type_.clone()
+            } else {
+                format!("{} ({})", c.type_, c.message)
+            }
+        })
         .collect();
     blockers.join("; ")
 }

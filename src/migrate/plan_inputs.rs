@@ -3,8 +3,8 @@
 
 use forklift_core::manifest::ManifestSet;
 use forklift_core::resources::{
-    ForkliftController, ForkliftControllerSettings, Hook, Migration, NetworkMap, ObjectMeta, ObjectReference, Plan,
-    Provider, StorageMap,
+    ForkliftController, ForkliftControllerSettings, Hook, Migration, NetworkMap, ObjectMeta,
+    ObjectReference, Plan, Provider, StorageMap,
 };
 
 use super::MigrateError;
@@ -37,7 +37,11 @@ pub struct PlanInputs {
 }
 
 fn namespace_of<'a>(reference: &'a ObjectReference, default: &'a str) -> &'a str {
-    if reference.namespace.is_empty() { default } else { &reference.namespace }
+    if reference.namespace.is_empty() {
+        default
+    } else {
+        &reference.namespace
+    }
 }
 
 impl PlanInputs {
@@ -60,11 +64,16 @@ impl PlanInputs {
                     None => "no Plan in the manifests".to_owned(),
                 }));
             }
-            _ => return Err(MigrateError::Manifest("several Plans in the manifests; name one".to_owned())),
+            _ => {
+                return Err(MigrateError::Manifest(
+                    "several Plans in the manifests; name one".to_owned(),
+                ));
+            }
         };
         let ns = plan.metadata.namespace_or_empty().to_owned();
         let find_provider = |reference: &ObjectReference| {
-            set.get_as::<Provider>(namespace_of(reference, &ns), &reference.name).cloned()
+            set.get_as::<Provider>(namespace_of(reference, &ns), &reference.name)
+                .cloned()
         };
         let source_ref = &plan.spec.provider.source;
         let source_provider = find_provider(source_ref).ok_or_else(|| {
@@ -78,8 +87,12 @@ impl PlanInputs {
         let destination_provider = find_provider(&plan.spec.provider.destination);
         let network_ref = &plan.spec.map.network;
         let storage_ref = &plan.spec.map.storage;
-        let network_map = set.get_as::<NetworkMap>(namespace_of(network_ref, &ns), &network_ref.name).cloned();
-        let storage_map = set.get_as::<StorageMap>(namespace_of(storage_ref, &ns), &storage_ref.name).cloned();
+        let network_map = set
+            .get_as::<NetworkMap>(namespace_of(network_ref, &ns), &network_ref.name)
+            .cloned();
+        let storage_map = set
+            .get_as::<StorageMap>(namespace_of(storage_ref, &ns), &storage_ref.name)
+            .cloned();
         let plan_name = plan.metadata.name_or_empty().to_owned();
         let migration = set
             .all::<Migration>()
@@ -94,10 +107,18 @@ impl PlanInputs {
                     namespace: Some(ns.clone()),
                     ..ObjectMeta::default()
                 };
-                let reference = ObjectReference { name: plan_name.clone(), namespace: ns.clone(), ..Default::default() };
+                let reference = ObjectReference {
+                    name: plan_name.clone(),
+                    namespace: ns.clone(),
+                    ..Default::default()
+                };
                 Migration::new(meta, reference)
             });
-        let settings = set.all::<ForkliftController>().next().map(|c| c.spec.clone()).unwrap_or_default();
+        let settings = set
+            .all::<ForkliftController>()
+            .next()
+            .map(|c| c.spec.clone())
+            .unwrap_or_default();
         Ok(Self {
             migration,
             network_map,
@@ -115,14 +136,19 @@ impl PlanInputs {
 
     /// `namespace/name` of the plan.
     pub fn plan_key(&self) -> String {
-        format!("{}/{}", self.plan.metadata.namespace_or_empty(), self.plan.metadata.name_or_empty())
+        format!(
+            "{}/{}",
+            self.plan.metadata.namespace_or_empty(),
+            self.plan.metadata.name_or_empty()
+        )
     }
 
     /// The Hook a `namespace/name` reference names.
     pub fn hook(&self, key: &str) -> Option<&Hook> {
         let (ns, name) = key.split_once('/').unwrap_or(("", key));
-        self.hooks
-            .iter()
-            .find(|h| h.metadata.name_or_empty() == name && (ns.is_empty() || h.metadata.namespace_or_empty() == ns))
+        self.hooks.iter().find(|h| {
+            h.metadata.name_or_empty() == name
+                && (ns.is_empty() || h.metadata.namespace_or_empty() == ns)
+        })
     }
 }

@@ -8,8 +8,8 @@ use forklift_core::itinerary::{FlagInputs, Flags, ItineraryKind};
 use forklift_core::manifest::ManifestSet;
 use forklift_core::render::{RenderContext, RenderInput, TargetSpec, TargetVm, render};
 use forklift_core::resources::{Condition, HookStep};
-use forklift_core::scheduling::{plan_policy, plan_vms};
 use forklift_core::scheduling::{Policy, Scheduler};
+use forklift_core::scheduling::{plan_policy, plan_vms};
 use forklift_core::validation::{self, PlanResources, is_ready};
 use forklift_providers::{Provider, ProviderConfig, ProviderType, open_provider};
 use forklift_transfer::copy::CopyOptions;
@@ -91,7 +91,9 @@ impl PlanReport {
 
     /// Whether no VM failed or was cancelled.
     pub fn succeeded(&self) -> bool {
-        self.vms.iter().all(|v| matches!(v.outcome, VmOutcome::Succeeded | VmOutcome::Skipped))
+        self.vms
+            .iter()
+            .all(|v| matches!(v.outcome, VmOutcome::Succeeded | VmOutcome::Skipped))
     }
 }
 
@@ -105,14 +107,19 @@ pub struct Migrator {
 
 impl std::fmt::Debug for Migrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Migrator").field("plan", &self.inputs.plan_key()).finish_non_exhaustive()
+        f.debug_struct("Migrator")
+            .field("plan", &self.inputs.plan_key())
+            .finish_non_exhaustive()
     }
 }
 
 /// The predicate flags of a VM as this runner executes it: our transfer engine copies the
 /// disks (CDI-style), so virt-v2v never does.
 pub(crate) fn vm_flags(inputs: &PlanInputs, provider: &Provider, target: &TargetVm) -> Flags {
-    let requires_conversion = matches!(provider.provider_type(), ProviderType::Vsphere | ProviderType::Ova | ProviderType::Hyperv);
+    let requires_conversion = matches!(
+        provider.provider_type(),
+        ProviderType::Vsphere | ProviderType::Ova | ProviderType::Hyperv
+    );
     FlagInputs {
         has_pre_hook: target.hooks.iter().any(|h| h.step == HookStep::PreHook),
         has_post_hook: target.hooks.iter().any(|h| h.step == HookStep::PostHook),
@@ -128,19 +135,41 @@ pub(crate) fn vm_flags(inputs: &PlanInputs, provider: &Provider, target: &Target
 
 impl Migrator {
     /// Prepares the run of `plan` (`namespace/name`, a name, or the only Plan) from `set`.
-    pub fn new(set: &ManifestSet, plan: Option<&str>, options: MigrateOptions) -> Result<Self, MigrateError> {
+    pub fn new(
+        set: &ManifestSet,
+        plan: Option<&str>,
+        options: MigrateOptions,
+    ) -> Result<Self, MigrateError> {
         let inputs = PlanInputs::from_manifests(set, plan)?;
         let provider = &inputs.source_provider;
-        let key = format!("{}/{}", provider.metadata.namespace_or_empty(), provider.metadata.name_or_empty());
+        let key = format!(
+            "{}/{}",
+            provider.metadata.namespace_or_empty(),
+            provider.metadata.name_or_empty()
+        );
         let source = ProviderConfig::from_manifests(set, &key)?;
         let vm_tokens = inputs
             .plan
             .spec
             .vms
             .iter()
-            .map(|vm| (if vm.id.is_empty() { vm.name.clone() } else { vm.id.clone() }, CancellationToken::new()))
+            .map(|vm| {
+                (
+                    if vm.id.is_empty() {
+                        vm.name.clone()
+                    } else {
+                        vm.id.clone()
+                    },
+                    CancellationToken::new(),
+                )
+            })
             .collect();
-        Ok(Self { inputs, source, options, vm_tokens: Mutex::new(vm_tokens) })
+        Ok(Self {
+            inputs,
+            source,
+            options,
+            vm_tokens: Mutex::new(vm_tokens),
+        })
     }
 
     /// The plan's resolved inputs.
@@ -151,7 +180,10 @@ impl Migrator {
     /// Cancels one VM (by id, or by name for VMs the plan names); returns whether it is in
     /// the plan. Its migration stops at the next opportunity and is cleaned up.
     pub fn cancel_vm(&self, vm: &str) -> bool {
-        let tokens = self.vm_tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tokens = self
+            .vm_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match tokens.get(vm) {
             Some(token) => {
                 token.cancel();
@@ -162,7 +194,10 @@ impl Migrator {
     }
 
     fn vm_token(&self, id: &str, name: &str, run: &CancellationToken) -> CancellationToken {
-        let tokens = self.vm_tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tokens = self
+            .vm_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let combined = run.child_token();
         for own in [tokens.get(id), tokens.get(name)].into_iter().flatten() {
             let (own, combined) = (own.clone(), combined.clone());
@@ -194,9 +229,20 @@ impl Migrator {
             storage_maps: &inputs.storage_maps,
             hooks: &inputs.hooks,
         };
-        let conditions = validation::validate(&inputs.plan, &resources, &inventory, None, &self.options.validation);
+        let conditions = validation::validate(
+            &inputs.plan,
+            &resources,
+            &inventory,
+            None,
+            &self.options.validation,
+        );
         let ready = is_ready(&conditions);
-        let _ = events.send(MigrationEvent::Validated { ready, conditions: conditions.clone() }).await;
+        let _ = events
+            .send(MigrationEvent::Validated {
+                ready,
+                conditions: conditions.clone(),
+            })
+            .await;
         if !ready {
             return Err(MigrateError::NotReady { conditions });
         }
@@ -231,19 +277,40 @@ impl Migrator {
         });
 
         // Decide per VM: skipped (done before), cancelled up front, or to run.
-        let cancelled_up_front: Vec<&str> = inputs.migration.spec.cancel.iter().map(|r| r.id.as_str()).collect();
+        let cancelled_up_front: Vec<&str> = inputs
+            .migration
+            .spec
+            .cancel
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
         let mut reports: BTreeMap<String, VmReport> = BTreeMap::new();
         let mut to_run: BTreeMap<String, TargetVm> = BTreeMap::new();
         for target in &spec.vms {
             let skipped = ctx.status.already_succeeded(&target.source_id);
             let cancelled = cancelled_up_front.contains(&target.source_id.as_str());
             if skipped || cancelled {
-                let outcome = if skipped { VmOutcome::Skipped } else { VmOutcome::Canceled };
+                let outcome = if skipped {
+                    VmOutcome::Skipped
+                } else {
+                    VmOutcome::Canceled
+                };
                 if cancelled && !skipped {
-                    ctx.status.begin(forklift_core::resources::VmStatus { id: target.source_id.clone(), name: target.source_name.clone(), ..Default::default() }, &[]);
-                    ctx.status.complete(&target.source_id, super::status::CANCELED, None);
+                    ctx.status.begin(
+                        forklift_core::resources::VmStatus {
+                            id: target.source_id.clone(),
+                            name: target.source_name.clone(),
+                            ..Default::default()
+                        },
+                        &[],
+                    );
+                    ctx.status
+                        .complete(&target.source_id, super::status::CANCELED, None);
                 }
-                reports.insert(target.source_id.clone(), report_without_run(target, &inputs.plan.spec.target_namespace, outcome));
+                reports.insert(
+                    target.source_id.clone(),
+                    report_without_run(target, &inputs.plan.spec.target_namespace, outcome),
+                );
                 let _ = events
                     .send(MigrationEvent::VmCompleted {
                         vm: target.source_id.clone(),
@@ -256,28 +323,41 @@ impl Migrator {
                 to_run.insert(target.source_id.clone(), target.clone());
             }
         }
-        let bytes_total: u64 = to_run.values().flat_map(|t| t.disks.iter().map(|d| d.capacity)).sum();
+        let bytes_total: u64 = to_run
+            .values()
+            .flat_map(|t| t.disks.iter().map(|d| d.capacity))
+            .sum();
         let _ = events
-            .send(MigrationEvent::PlanStarted { plan: inputs.plan_key(), vms: spec.vms.len(), bytes_total })
+            .send(MigrationEvent::PlanStarted {
+                plan: inputs.plan_key(),
+                vms: spec.vms.len(),
+                bytes_total,
+            })
             .await;
 
         let (sched_vms, _missing) = plan_vms(&inputs.plan, &inventory);
-        let sched_vms: Vec<_> = sched_vms.into_iter().filter(|vm| to_run.contains_key(&vm.id)).collect();
-        let policy = plan_policy(&inputs.plan, &inventory, &inputs.settings, true).unwrap_or_else(|| {
-            Policy::for_migration(
-                forklift_core::scheduling::SourceFamily::Ova,
-                false,
-                true,
-                u32::try_from(inputs.settings.controller_max_vm_inflight.max(1)).unwrap_or(1),
-            )
-        });
+        let sched_vms: Vec<_> = sched_vms
+            .into_iter()
+            .filter(|vm| to_run.contains_key(&vm.id))
+            .collect();
+        let policy =
+            plan_policy(&inputs.plan, &inventory, &inputs.settings, true).unwrap_or_else(|| {
+                Policy::for_migration(
+                    forklift_core::scheduling::SourceFamily::Ova,
+                    false,
+                    true,
+                    u32::try_from(inputs.settings.controller_max_vm_inflight.max(1)).unwrap_or(1),
+                )
+            });
         let mut scheduler = Scheduler::new(policy, sched_vms)?;
         let (report_tx, mut report_rx) = mpsc::channel::<SchedulerReport>(64);
         let mut admitted_tx: HashMap<String, mpsc::Sender<usize>> = HashMap::new();
         let mut running: JoinSet<VmReport> = JoinSet::new();
         loop {
             for admission in scheduler.admit() {
-                let Some(target) = to_run.get(&admission.vm) else { continue };
+                let Some(target) = to_run.get(&admission.vm) else {
+                    continue;
+                };
                 if admission.vm_started {
                     let (tx, rx) = mpsc::channel(target.disks.len().max(1) + 1);
                     admitted_tx.insert(admission.vm.clone(), tx);
@@ -287,23 +367,42 @@ impl Migrator {
                         .itinerary
                         .pipeline(flags)
                         .into_iter()
-                        .map(|s| (s.as_str().to_owned(), step_description(s.as_str()).to_owned()))
+                        .map(|s| {
+                            (
+                                s.as_str().to_owned(),
+                                step_description(s.as_str()).to_owned(),
+                            )
+                        })
                         .collect();
                     let base = inputs
                         .plan
                         .spec
                         .vms
                         .iter()
-                        .find(|v| v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name))
+                        .find(|v| {
+                            v.id == target.source_id
+                                || (v.id.is_empty() && v.name == target.source_name)
+                        })
                         .cloned()
                         .unwrap_or_default();
                     let mut vm_status = forklift_core::resources::VmStatus::for_vm(base);
                     vm_status.id = target.source_id.clone();
                     vm_status.name = target.source_name.clone();
-                    vm_status.new_name = if target.renamed { target.target_name.clone() } else { String::new() };
+                    vm_status.new_name = if target.renamed {
+                        target.target_name.clone()
+                    } else {
+                        String::new()
+                    };
                     ctx.status.begin(vm_status, &steps);
                     let token = self.vm_token(&target.source_id, &target.source_name, &cancel);
-                    running.spawn(migrate_vm(ctx.clone(), target.clone(), phases, rx, report_tx.clone(), token));
+                    running.spawn(migrate_vm(
+                        ctx.clone(),
+                        target.clone(),
+                        phases,
+                        rx,
+                        report_tx.clone(),
+                        token,
+                    ));
                 }
                 if let Some(tx) = admitted_tx.get(&admission.vm) {
                     for disk in admission.disks {
@@ -329,13 +428,20 @@ impl Migrator {
             }
         }
         while let Some(joined) = running.join_next().await {
-            let report = joined.map_err(|e| MigrateError::Manifest(format!("VM task failed: {e}")))?;
+            let report =
+                joined.map_err(|e| MigrateError::Manifest(format!("VM task failed: {e}")))?;
             reports.insert(report.id.clone(), report);
         }
         ctx.status.save()?;
-        let vms: Vec<VmReport> =
-            spec.vms.iter().filter_map(|t| reports.remove(&t.source_id)).collect();
-        let bytes_written = vms.iter().flat_map(|v| v.disks.iter().map(|d| d.summary.bytes_written)).sum();
+        let vms: Vec<VmReport> = spec
+            .vms
+            .iter()
+            .filter_map(|t| reports.remove(&t.source_id))
+            .collect();
+        let bytes_written = vms
+            .iter()
+            .flat_map(|v| v.disks.iter().map(|d| d.summary.bytes_written))
+            .sum();
         let report = PlanReport {
             plan: inputs.plan_key(),
             conditions,
@@ -345,7 +451,10 @@ impl Migrator {
             status_path: self
                 .options
                 .destination
-                .status_path(inputs.plan.metadata.namespace_or_empty(), inputs.plan.metadata.name_or_empty())
+                .status_path(
+                    inputs.plan.metadata.namespace_or_empty(),
+                    inputs.plan.metadata.name_or_empty(),
+                )
                 .display()
                 .to_string(),
             vms,

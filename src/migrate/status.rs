@@ -3,11 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use forklift_core::resources::{Category, Condition, Plan, PlanMigrationStatus, PlanStatus, Progress, Step, Task, VmError, VmStatus};
+use forklift_core::resources::{
+    Category, Condition, Plan, PlanMigrationStatus, PlanStatus, Progress, Step, Task, VmError,
+    VmStatus,
+};
 
+use super::MigrateError;
 use super::destination::{LocalDestination, write_atomic};
 use super::time::now_rfc3339;
-use super::MigrateError;
 
 /// Condition type upstream sets on a VM that migrated.
 pub const SUCCEEDED: &str = "Succeeded";
@@ -27,7 +30,10 @@ pub struct StatusBook {
 impl StatusBook {
     /// Starts the book of `plan`, keeping what an earlier run recorded.
     pub fn open(plan: &Plan, destination: &LocalDestination) -> Self {
-        let path = destination.status_path(plan.metadata.namespace_or_empty(), plan.metadata.name_or_empty());
+        let path = destination.status_path(
+            plan.metadata.namespace_or_empty(),
+            plan.metadata.name_or_empty(),
+        );
         let previous: BTreeMap<String, VmStatus> = std::fs::read_to_string(&path)
             .ok()
             .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
@@ -35,12 +41,18 @@ impl StatusBook {
             .and_then(|s| s.migration)
             .map(|m| m.vms.into_iter().map(|vm| (vm.id.clone(), vm)).collect())
             .unwrap_or_default();
-        Self { plan: plan.clone(), vms: Mutex::new(previous), destination: destination.clone() }
+        Self {
+            plan: plan.clone(),
+            vms: Mutex::new(previous),
+            destination: destination.clone(),
+        }
     }
 
     /// Whether an earlier run migrated the VM.
     pub fn already_succeeded(&self, vm_id: &str) -> bool {
-        self.lock().get(vm_id).is_some_and(|vm| vm.conditions.iter().any(|c| c.type_ == SUCCEEDED))
+        self.lock()
+            .get(vm_id)
+            .is_some_and(|vm| vm.conditions.iter().any(|c| c.type_ == SUCCEEDED))
     }
 
     /// Resets the VM's status for a new run with the given pipeline steps.
@@ -82,19 +94,29 @@ impl StatusBook {
     /// Sets the per-disk tasks of the `DiskTransfer` step (progress in MiB, as upstream).
     pub fn set_disk_tasks(&self, vm: &str, tasks: &[(String, u64)]) {
         self.update(vm, |status| {
-            if let Some(step) = status.pipeline.iter_mut().find(|s| s.name == "DiskTransfer") {
+            if let Some(step) = status
+                .pipeline
+                .iter_mut()
+                .find(|s| s.name == "DiskTransfer")
+            {
                 step.annotations.insert("unit".into(), "MB".into());
                 step.tasks = tasks
                     .iter()
                     .map(|(name, bytes)| Task {
                         name: name.clone(),
                         phase: "Pending".into(),
-                        progress: Progress { completed: 0, total: mib(*bytes) },
+                        progress: Progress {
+                            completed: 0,
+                            total: mib(*bytes),
+                        },
                         annotations: BTreeMap::from([("unit".to_owned(), "MB".to_owned())]),
                         ..Task::default()
                     })
                     .collect();
-                step.progress = Progress { completed: 0, total: step.tasks.iter().map(|t| t.progress.total).sum() };
+                step.progress = Progress {
+                    completed: 0,
+                    total: step.tasks.iter().map(|t| t.progress.total).sum(),
+                };
             }
         });
     }
@@ -102,7 +124,11 @@ impl StatusBook {
     /// Updates one disk task's progress.
     pub fn disk_progress(&self, vm: &str, task: &str, bytes_done: u64, done: bool) {
         self.update(vm, |status| {
-            if let Some(step) = status.pipeline.iter_mut().find(|s| s.name == "DiskTransfer") {
+            if let Some(step) = status
+                .pipeline
+                .iter_mut()
+                .find(|s| s.name == "DiskTransfer")
+            {
                 if let Some(t) = step.tasks.iter_mut().find(|t| t.name == task) {
                     t.progress.completed = mib(bytes_done).min(t.progress.total);
                     if t.started.is_none() {
@@ -124,9 +150,15 @@ impl StatusBook {
         self.update(vm, |status| {
             let now = now_rfc3339();
             if let Some(message) = error {
-                status.error = Some(VmError { phase: status.phase.clone(), reasons: vec![message.to_owned()] });
+                status.error = Some(VmError {
+                    phase: status.phase.clone(),
+                    reasons: vec![message.to_owned()],
+                });
                 if let Some(step) = status.pipeline.iter_mut().find(|s| s.phase == "Running") {
-                    step.error = Some(VmError { phase: step.name.clone(), reasons: vec![message.to_owned()] });
+                    step.error = Some(VmError {
+                        phase: step.name.clone(),
+                        reasons: vec![message.to_owned()],
+                    });
                 }
             }
             for step in &mut status.pipeline {
@@ -138,7 +170,11 @@ impl StatusBook {
             status.phase = "Completed".into();
             status.completed = Some(now.clone());
             let mut condition = Condition::new(outcome, Category::Advisory)
-                .with_reason(if outcome == CANCELED { "UserRequested" } else { outcome })
+                .with_reason(if outcome == CANCELED {
+                    "UserRequested"
+                } else {
+                    outcome
+                })
                 .with_message(match outcome {
                     SUCCEEDED => "The VM migration has SUCCEEDED.",
                     CANCELED => "The VM migration has been CANCELED.",
@@ -146,7 +182,9 @@ impl StatusBook {
                 });
             condition.durable = true;
             condition.last_transition_time = now.clone();
-            status.conditions.retain(|c| ![SUCCEEDED, FAILED, CANCELED].contains(&c.type_.as_str()));
+            status
+                .conditions
+                .retain(|c| ![SUCCEEDED, FAILED, CANCELED].contains(&c.type_.as_str()));
             status.conditions.push(condition);
         });
     }
@@ -156,13 +194,18 @@ impl StatusBook {
         let mut plan = self.plan.clone();
         let vms: Vec<VmStatus> = self.lock().values().cloned().collect();
         let status = plan.status.get_or_insert_with(PlanStatus::default);
-        let migration = status.migration.get_or_insert_with(PlanMigrationStatus::default);
+        let migration = status
+            .migration
+            .get_or_insert_with(PlanMigrationStatus::default);
         migration.vms = vms;
-        let path = self
-            .destination
-            .status_path(plan.metadata.namespace_or_empty(), plan.metadata.name_or_empty());
-        let text = serde_yaml_ng::to_string(&plan)
-            .map_err(|e| MigrateError::Destination { path: path.clone(), message: e.to_string() })?;
+        let path = self.destination.status_path(
+            plan.metadata.namespace_or_empty(),
+            plan.metadata.name_or_empty(),
+        );
+        let text = serde_yaml_ng::to_string(&plan).map_err(|e| MigrateError::Destination {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         write_atomic(&path, text.as_bytes())
     }
 
@@ -177,7 +220,9 @@ impl StatusBook {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, VmStatus>> {
-        self.vms.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.vms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -91,10 +91,15 @@ impl RunContext {
 /// mechanics that a local destination does not have.
 fn skip_reason(phase: Phase) -> Option<&'static str> {
     match phase {
-        Phase::AllocateDisks | Phase::CreateGuestConversionPod | Phase::ConvertGuest | Phase::CopyDisksVirtV2V => {
+        Phase::AllocateDisks
+        | Phase::CreateGuestConversionPod
+        | Phase::ConvertGuest
+        | Phase::CopyDisksVirtV2V => {
             Some("No guest converter is configured: disks are copied raw by the transfer engine")
         }
-        Phase::ConvertOpenstackSnapshot => Some("Images are copied as raw: no snapshot conversion is needed"),
+        Phase::ConvertOpenstackSnapshot => {
+            Some("Images are copied as raw: no snapshot conversion is needed")
+        }
         Phase::WaitForGuestReboots => Some("The local destination does not start the VM"),
         _ => None,
     }
@@ -120,8 +125,15 @@ pub(crate) async fn migrate_vm(
         error: None,
         disks: Vec::new(),
     };
-    ctx.emit(MigrationEvent::VmStarted { vm: report.id.clone(), target_name: report.target_name.clone() }).await;
-    let mut state = VmState { sinks: BTreeMap::new(), restore_power: None };
+    ctx.emit(MigrationEvent::VmStarted {
+        vm: report.id.clone(),
+        target_name: report.target_name.clone(),
+    })
+    .await;
+    let mut state = VmState {
+        sinks: BTreeMap::new(),
+        restore_power: None,
+    };
     let mut result = Ok(());
     for phase in phases {
         if cancel.is_cancelled() {
@@ -129,7 +141,8 @@ pub(crate) async fn migrate_vm(
             break;
         }
         let step = ctx.itinerary.step(phase, flags_of(&ctx, &target));
-        ctx.status.enter_phase(&report.id, phase.as_str(), step.map(|s| s.as_str()));
+        ctx.status
+            .enter_phase(&report.id, phase.as_str(), step.map(|s| s.as_str()));
         ctx.emit(MigrationEvent::PhaseStarted {
             vm: report.id.clone(),
             phase: phase.to_string(),
@@ -186,7 +199,11 @@ async fn run_phase(
     match phase {
         Phase::Started | Phase::Completed => Ok(None),
         Phase::PreHook | Phase::PostHook => {
-            let step = if phase == Phase::PreHook { HookStep::PreHook } else { HookStep::PostHook };
+            let step = if phase == Phase::PreHook {
+                HookStep::PreHook
+            } else {
+                HookStep::PostHook
+            };
             run_hooks(ctx, target, step, namespace, cancel).await
         }
         Phase::StorePowerState => match ctx.provider.power() {
@@ -218,28 +235,53 @@ async fn run_phase(
         },
         Phase::CreateDataVolumes => {
             for disk in &target.disks {
-                let sink = ctx.destination.open_disk(namespace, &disk.claim_name, disk.capacity)?;
+                let sink = ctx
+                    .destination
+                    .open_disk(namespace, &disk.claim_name, disk.capacity)?;
                 let object = match &disk.object {
                     DiskObject::DataVolume(dv) => serde_json::to_value(dv),
                     DiskObject::PersistentVolumeClaim(pvc) => serde_json::to_value(pvc),
                 }
                 .map_err(|e| MigrateError::Manifest(e.to_string()))?;
-                ctx.destination.write_manifest(namespace, "datavolumes", &disk.claim_name, &object)?;
+                ctx.destination.write_manifest(
+                    namespace,
+                    "datavolumes",
+                    &disk.claim_name,
+                    &object,
+                )?;
                 state.sinks.insert(disk.index, sink);
             }
-            let tasks: Vec<(String, u64)> = target.disks.iter().map(|d| (d.source.clone(), d.capacity)).collect();
+            let tasks: Vec<(String, u64)> = target
+                .disks
+                .iter()
+                .map(|d| (d.source.clone(), d.capacity))
+                .collect();
             ctx.status.set_disk_tasks(&report.id, &tasks);
             Ok(None)
         }
-        Phase::CopyDisks => copy_disks(ctx, target, state, admitted, reports, report, cancel).await.map(|()| None),
+        Phase::CopyDisks => copy_disks(ctx, target, state, admitted, reports, report, cancel)
+            .await
+            .map(|()| None),
         Phase::CreateVM => match &target.virtual_machine {
             Some(vm) => {
-                ctx.destination.write_manifest(namespace, "virtualmachines", &target.target_name, vm)?;
+                ctx.destination.write_manifest(
+                    namespace,
+                    "virtualmachines",
+                    &target.target_name,
+                    vm,
+                )?;
                 Ok(None)
             }
-            None => Err(MigrateError::Manifest(format!("no VirtualMachine was rendered for {}", target.source_name))),
+            None => Err(MigrateError::Manifest(format!(
+                "no VirtualMachine was rendered for {}",
+                target.source_name
+            ))),
         },
-        other => Ok(Some(skip_reason(other).unwrap_or("Not applicable to the local destination").to_owned())),
+        other => Ok(Some(
+            skip_reason(other)
+                .unwrap_or("Not applicable to the local destination")
+                .to_owned(),
+        )),
     }
 }
 
@@ -332,7 +374,9 @@ async fn copy_disks(
     }
     match first_error {
         Some(e) => Err(e),
-        None if !remaining.is_empty() => Err(MigrateError::Manifest("the scheduler stopped admitting disks".into())),
+        None if !remaining.is_empty() => Err(MigrateError::Manifest(
+            "the scheduler stopped admitting disks".into(),
+        )),
         None => Ok(()),
     }
 }
@@ -362,7 +406,9 @@ async fn copy_one(
     let (vm, claim, task) = (job.vm.clone(), job.claim.clone(), job.task.clone());
     let progress_ctx = ctx.clone();
     options.progress = Some(Arc::new(move |p: &copy::Progress| {
-        progress_ctx.status.disk_progress(&vm, &task, p.bytes_done, false);
+        progress_ctx
+            .status
+            .disk_progress(&vm, &task, p.bytes_done, false);
         // Progress is advisory: when the listener lags, an update is dropped, never queued.
         let _ = progress_ctx.events.try_send(MigrationEvent::DiskProgress {
             vm: vm.clone(),
@@ -375,19 +421,33 @@ async fn copy_one(
     let sink = Arc::new(sink);
     let what = format!("{} to {}", source.describe(), sink.path().display());
     let result = async {
-        let copied = copy::copy(source.clone(), sink.clone() as Arc<dyn BlockSink>, &options, &cancel)
-            .await
-            .map_err(|e| transfer_error(&what, e))?;
+        let copied = copy::copy(
+            source.clone(),
+            sink.clone() as Arc<dyn BlockSink>,
+            &options,
+            &cancel,
+        )
+        .await
+        .map_err(|e| transfer_error(&what, e))?;
         let mut verified = false;
         if verify_after {
             let target: Arc<dyn BlockSource> = sink.clone();
-            let check = verify(source, target, copied.block_map.as_ref(), &VerifyOptions::default(), &cancel)
-                .await
-                .map_err(|e| transfer_error(&what, e))?;
+            let check = verify(
+                source,
+                target,
+                copied.block_map.as_ref(),
+                &VerifyOptions::default(),
+                &cancel,
+            )
+            .await
+            .map_err(|e| transfer_error(&what, e))?;
             if !check.is_identical() {
                 return Err(MigrateError::Destination {
                     path: sink.path().to_path_buf(),
-                    message: format!("{} blocks differ from the source after the copy", check.blocks_mismatched),
+                    message: format!(
+                        "{} blocks differ from the source after the copy",
+                        check.blocks_mismatched
+                    ),
                 });
             }
             verified = true;
@@ -419,7 +479,10 @@ fn transfer_error(what: &str, source: forklift_transfer::Error) -> MigrateError 
     if source.is_cancelled() {
         MigrateError::Cancelled
     } else {
-        MigrateError::Transfer { what: what.to_owned(), source }
+        MigrateError::Transfer {
+            what: what.to_owned(),
+            source: Box::new(source),
+        }
     }
 }
 
@@ -443,16 +506,16 @@ async fn finish(
             }
         }
         let plan_wants = ctx.inputs.plan.spec.delete_vm_on_fail_migration;
-        let vm_wants = ctx
-            .inputs
-            .plan
-            .spec
-            .vms
-            .iter()
-            .any(|v| v.delete_vm_on_fail_migration && (v.id == target.source_id || v.name == target.source_name));
+        let vm_wants = ctx.inputs.plan.spec.vms.iter().any(|v| {
+            v.delete_vm_on_fail_migration
+                && (v.id == target.source_id || v.name == target.source_name)
+        });
         if plan_wants || vm_wants {
             let claims: Vec<String> = target.disks.iter().map(|d| d.claim_name.clone()).collect();
-            if let Err(e) = ctx.destination.remove_vm(&report.namespace, &target.target_name, &claims) {
+            if let Err(e) =
+                ctx.destination
+                    .remove_vm(&report.namespace, &target.target_name, &claims)
+            {
                 tracing::warn!(vm = %target.source_name, error = %e.chain(), "cleanup after failure failed");
             }
         }
