@@ -166,7 +166,7 @@ fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyE
             }));
             err
         }
-        E::Provider(provider) => provider_error(provider, message),
+        E::Provider(provider) => provider_error(*provider, message),
         E::Transfer { source, .. } => transfer_error(&source, message),
         E::Io { path, source } => Error::File { path, source }.into(),
         // Hooks, the destination directory and the scheduler have no class of their own.
