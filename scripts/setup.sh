@@ -6,6 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   qemu-utils            # qemu-img, qemu-nbd: image conversion and NBD exports in tests
   nbdkit                # nbdkit servers and filters for fault injection
+  time                  # /usr/bin/time -v: peak RSS in benches/copy-compare.sh
   libnbd-bin            # nbdcopy, nbdinfo: reference tools
   golang-go             # Go reference renderers and the vCenter simulator
   golang-github-vmware-govmomi-dev      # govmomi simulator source (GOPATH mode)

@@ -21,11 +21,11 @@ pub mod inventory;
 pub mod itinerary;
 pub mod manifest;
 pub mod mapping;
+pub mod naming;
 pub mod render;
 pub mod resources;
 pub mod scheduling;
 pub mod sizing;
-pub mod naming;
 pub mod template;
 pub mod validation;
 

@@ -283,7 +283,13 @@ pub trait DiskAccess: Send + Sync {
 /// The implementation behind a [`Provider`]: it hands out the capabilities it offers.
 ///
 /// Every accessor defaults to `None`, so an implementation lists only what it supports.
+#[async_trait]
 pub trait ProviderBackend: Send + Sync {
+    /// Ends the provider's session (vSphere logout); the default has nothing to end.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The provider type.
     fn provider_type(&self) -> ProviderType;
     /// Inventory collection, if supported.
@@ -370,6 +376,11 @@ impl Provider {
         self.backend
             .disks()
             .ok_or_else(|| self.missing(Capability::DiskAccess))
+    }
+
+    /// Ends the session; the handle must not be used afterwards.
+    pub async fn close(&self) -> Result<()> {
+        self.backend.close().await
     }
 
     /// Whether the provider offers `capability`.
@@ -583,6 +594,18 @@ impl ProviderConfig {
         };
         Self::from_resources(provider, secret)
     }
+}
+
+/// Opens the provider, collects its inventory and closes the session.
+pub async fn collect_inventory(
+    config: &ProviderConfig,
+) -> Result<forklift_core::inventory::SourceInventory> {
+    let provider = open_provider(config).await?;
+    let inventory = provider.inventory()?.collect_inventory().await;
+    if let Err(e) = provider.close().await {
+        tracing::warn!(provider = %config.name, "closing the provider session failed: {e}");
+    }
+    inventory
 }
 
 /// Opens a provider: the one place where a provider type becomes an implementation.

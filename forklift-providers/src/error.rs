@@ -87,6 +87,9 @@ pub enum Error {
     /// The OVA provider failed (scan, package, descriptor or disk).
     #[error(transparent)]
     Ova(#[from] crate::ova::Error),
+    /// The block-transfer layer (VDDK, datastore reads) failed.
+    #[error(transparent)]
+    Transfer(#[from] forklift_transfer::Error),
     /// Local I/O failed.
     #[error("I/O error on {path}")]
     Io {

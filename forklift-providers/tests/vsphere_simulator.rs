@@ -130,8 +130,11 @@ async fn power_snapshot_and_cbt_round_trip() {
     let provider = connect(&sim).await;
     let vm = first_vm(&provider).await;
 
-    // Power: the simulator starts VMs powered on.
+    // Power: the simulator starts VMs powered on. Losing the session cookie (as when
+    // vCenter expires an idle session) makes the client log in again transparently.
+    provider.client().transport().clear_cookie();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::On);
+    assert!(provider.client().transport().cookie().is_some());
     provider.power_off(&vm).await.unwrap();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::Off);
     provider.power_off(&vm).await.unwrap(); // idempotent
@@ -375,4 +378,121 @@ async fn inventory_matches_the_simulator_model() {
         .count();
     assert_eq!(standalone, 2);
     provider.logout().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vddk_disk_access_uses_moref_snapshot_and_thumbprint_with_a_fake_vddk() {
+    use forklift_providers::capability::{DiskAccess, DiskRef, Snapshots};
+    use forklift_providers::vsphere::VddkSettings;
+    use forklift_providers::vsphere::devices::parse_devices;
+    let Some(sim) = Vcsim::start(&[]) else { return };
+    let Some(libdir) = common::fake_vddk::build("fake-vddk-vsphere") else {
+        return;
+    };
+    let mut config = config(&sim, TlsTrust::CustomCa(sim.cert_pem()));
+    config.vddk = Some(VddkSettings::new(&libdir));
+    let provider = VsphereProvider::connect_with(config).await.unwrap();
+    let vm = first_vm(&provider).await;
+    let snapshot = provider
+        .create_snapshot(&vm, &SnapshotRequest::named("forklift-vddk"))
+        .await
+        .unwrap();
+
+    // The disk as the snapshot records it, materialised in the fake's datastore tree.
+    let props = provider
+        .client()
+        .retrieve_one(
+            &MoRef::new("VirtualMachineSnapshot", snapshot.id()),
+            &["config.hardware.device"],
+        )
+        .await
+        .unwrap();
+    let devices = parse_devices(props.prop("config.hardware.device").unwrap());
+    let device = devices.iter().find(|d| d.is_disk()).unwrap();
+    let file = device.disk.as_ref().unwrap().file.clone();
+    let (ds, path) = forklift_providers::vsphere::datastore::split_datastore_path(&file).unwrap();
+    let local = libdir.join("datastores").join(ds).join(path);
+    std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+    let content: Vec<u8> = (0..1024 * 1024u32).map(|i| (i / 512) as u8).collect();
+    std::fs::write(&local, &content).unwrap();
+
+    let disk = DiskRef {
+        key: device.key,
+        file: file.clone(),
+        capacity: content.len() as u64,
+    };
+    let source = provider
+        .open_disk(&vm, &disk, Some(&snapshot))
+        .await
+        .unwrap();
+    assert_eq!(source.size(), content.len() as u64);
+    let mut buf = vec![0u8; 8192];
+    source.read_at(512 * 7, &mut buf).await.unwrap();
+    assert_eq!(&buf[..], &content[512 * 7..512 * 7 + 8192]);
+    drop(source);
+
+    let log = std::fs::read_to_string(libdir.join("connections.log")).unwrap();
+    let line = log.lines().last().unwrap();
+    let thumbprint = provider.thumbprint().await.unwrap();
+    let port = url::Url::parse(&sim.url).unwrap().port().unwrap();
+    for expected in [
+        "server=127.0.0.1".to_owned(),
+        format!("port={port}"),
+        format!("vmx=moref={}", vm.id()),
+        format!("thumbprint={thumbprint}"),
+        "user=user".to_owned(),
+        format!("snapshot={}", snapshot.id()),
+        "transports=file:nbdssl:nbd".to_owned(),
+        format!("path={file}"),
+    ] {
+        assert!(line.contains(&expected), "{expected} not in {line}");
+    }
+    assert!(!log.contains(SIM_PASSWORD));
+    provider
+        .remove_snapshot(&vm, &snapshot, true)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datacenters_inside_folders_have_folder_paths() {
+    use forklift_providers::capability::InventorySource;
+    let Some(sim) = Vcsim::start(&["-folder", "1"]) else {
+        return;
+    };
+    let provider = connect(&sim).await;
+    let vm = first_vm(&provider).await;
+    assert_eq!(provider.datacenter_of(&vm).await.unwrap(), "F0/DC0");
+    let inventory = provider.collect_inventory().await.unwrap();
+    assert!(
+        inventory
+            .vms
+            .iter()
+            .all(|v| v.path.starts_with("/F0/DC0/vm/")),
+        "{:?}",
+        inventory.vms.iter().map(|v| &v.path).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esxi_endpoint_inventory() {
+    use forklift_providers::capability::InventorySource;
+    use forklift_providers::vsphere::SdkEndpoint;
+    let Some(sim) = Vcsim::start(&["-esx"]) else {
+        return;
+    };
+    let mut config = config(&sim, TlsTrust::CustomCa(sim.cert_pem()));
+    config.endpoint = SdkEndpoint::Esxi;
+    let provider = VsphereProvider::connect_with(config).await.unwrap();
+    assert!(!provider.client().content().is_vcenter());
+    let inventory = provider.collect_inventory().await.unwrap();
+    assert_eq!(inventory.hosts.len(), 1);
+    assert_eq!(inventory.vms.len(), 2);
+    assert!(
+        inventory
+            .vms
+            .iter()
+            .all(|vm| vm.host == inventory.hosts[0].id)
+    );
+    assert!(inventory.vms.iter().all(|vm| vm.disks.len() == 1));
 }

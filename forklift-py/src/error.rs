@@ -45,6 +45,9 @@ pub(crate) enum Error {
     /// Writing manifests failed.
     #[error(transparent)]
     ManifestWrite(#[from] forklift::core::manifest::Error),
+    /// A rendered name is invalid, or its template fails.
+    #[error(transparent)]
+    Naming(#[from] forklift::core::naming::Error),
     /// A naming template does not parse or fails to execute.
     #[error(transparent)]
     Template(#[from] forklift::core::template::Error),
@@ -83,7 +86,7 @@ impl From<Error> for PyErr {
             Error::Io(io) => PyErr::from(io),
             Error::Manifest(diagnostics) => manifest_error(&diagnostics, message),
             Error::ManifestWrite(_) => ManifestError::new_err(message),
-            Error::Template(_) => TemplateError::new_err(message),
+            Error::Naming(_) | Error::Template(_) => TemplateError::new_err(message),
             Error::Python(err) => err,
             Error::Provider(provider) => provider_error(provider, message),
             Error::Transfer(transfer) => transfer_error(&transfer, message),

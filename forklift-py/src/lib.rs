@@ -15,8 +15,12 @@
 //! ```
 
 mod convert;
+mod copy;
 mod error;
+mod inventory;
 mod manifests;
+mod naming;
+mod plan;
 mod runtime;
 #[allow(
     dead_code,
@@ -51,9 +55,20 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CancelToken>()?;
     m.add_class::<Task>()?;
     m.add_class::<manifests::Diagnostic>()?;
+    m.add_class::<plan::Condition>()?;
+    m.add_class::<copy::CopyProgress>()?;
+    m.add_class::<copy::CopySummary>()?;
     m.add_function(wrap_pyfunction!(_sleep, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::parse_manifests, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::load_manifests, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::dump_manifests, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::adjust_name, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::dns1123_label_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::dns1123_subdomain_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(naming::render_template, m)?)?;
+    m.add_function(wrap_pyfunction!(copy::start_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::validate, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::render, m)?)?;
+    m.add_function(wrap_pyfunction!(inventory::start_inventory, m)?)?;
     Ok(())
 }

@@ -4,9 +4,9 @@
 //! come back the same way; saving re-parses them with the library, so what is written is
 //! always what the typed model accepts, with its defaults applied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use forklift::core::manifest::{self, ManifestSet};
+use forklift::core::manifest::{self, DiagnosticCode, ManifestSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use serde_json::{Value, json};
@@ -85,7 +85,9 @@ pub(crate) fn parse_manifests<'py>(
     loaded(py, &set, strict)
 }
 
-/// Loads files and directories (their `.yaml`, `.yml` and `.json` files, in name order).
+/// Loads files and directories (walked recursively for `.yaml`, `.yml` and `.json` files) and
+/// `-` for stdin, through the facade's loader. A path that does not exist raises
+/// `FileNotFoundError`; files that cannot be read are `io` diagnostics.
 #[pyfunction]
 #[pyo3(signature = (paths, strict = true))]
 pub(crate) fn load_manifests<'py>(
@@ -93,44 +95,16 @@ pub(crate) fn load_manifests<'py>(
     paths: Vec<PathBuf>,
     strict: bool,
 ) -> Result<Loaded<'py>> {
-    let set = py.detach(|| -> Result<ManifestSet> {
-        let mut set = ManifestSet::new();
-        for path in paths {
-            for file in manifest_files(&path)? {
-                let text = std::fs::read_to_string(&file).map_err(|source| Error::File {
-                    path: file.clone(),
-                    source,
-                })?;
-                set.add_str(&file.to_string_lossy(), &text);
-            }
+    for path in &paths {
+        if path.as_os_str() != "-" {
+            std::fs::metadata(path).map_err(|source| Error::File {
+                path: path.clone(),
+                source,
+            })?;
         }
-        Ok(set)
-    })?;
+    }
+    let set = py.detach(|| forklift::manifests::load_paths(&paths));
     loaded(py, &set, strict)
-}
-
-/// `path` itself, or the manifest files directly inside it when it is a directory.
-fn manifest_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let file_error = |source| Error::File {
-        path: path.to_owned(),
-        source,
-    };
-    if !std::fs::metadata(path).map_err(file_error)?.is_dir() {
-        return Ok(vec![path.to_owned()]);
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(file_error)? {
-        let file = entry.map_err(file_error)?.path();
-        let is_manifest = file
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| matches!(extension, "yaml" | "yml" | "json"));
-        if is_manifest && file.is_file() {
-            files.push(file);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 fn loaded<'py>(py: Python<'py>, set: &ManifestSet, strict: bool) -> Result<Loaded<'py>> {
@@ -185,13 +159,45 @@ pub(crate) fn dump_manifests(
         }
     };
     py.detach(|| {
-        let set = reparse(items)?;
+        let foreign: Vec<bool> = items.iter().map(is_foreign).collect();
+        let list = json!({ "apiVersion": "v1", "kind": "List", "items": items });
+        let set = ManifestSet::parse("<objects>", &list.to_string());
+        // Objects of other API groups (KubeVirt VirtualMachines, CDI DataVolumes...) are
+        // unknown to the model and written verbatim; only forklift's own kinds are checked.
+        let errors: Vec<manifest::Diagnostic> = set
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .filter(|d| {
+                !(d.code == DiagnosticCode::UnknownKind
+                    && item_index(&d.path).is_some_and(|i| foreign[i]))
+            })
+            .cloned()
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Manifest(errors));
+        }
         Ok(if to_json {
             set.to_json()?
         } else {
             set.to_yaml()?
         })
     })
+}
+
+/// Whether an object belongs to another API group than forklift's (Kubernetes core objects
+/// such as Secrets have no group and stay checked).
+fn is_foreign(item: &Value) -> bool {
+    let api_version = item
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    api_version.contains('/') && !api_version.starts_with(forklift::core::resources::GROUP)
+}
+
+/// `N` of a diagnostic path `items[N]...`.
+fn item_index(path: &str) -> Option<usize> {
+    path.strip_prefix("items[")?.split(']').next()?.parse().ok()
 }
 
 /// Builds a set from plain objects by parsing them as one `v1` `List`, so the typed model

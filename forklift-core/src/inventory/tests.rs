@@ -144,3 +144,34 @@ fn destination_lookups() {
     assert_eq!(dest.instance_type("other", "u1.small").unwrap().cpu, 0);
     assert!(dest.kubevirt.has_feature_gate("DecentralizedLiveMigration"));
 }
+
+#[test]
+fn example_inventories_load_and_round_trip() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/inventory");
+    let source = SourceInventory::from_json(
+        &std::fs::read_to_string(format!("{dir}/vsphere-source.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(source.provider, ProviderKind::Vsphere);
+    assert_eq!(source.vms.len(), 2);
+    assert_eq!(
+        source.vms[0].vsphere().unwrap().guest_disks[0].disk_path,
+        "/"
+    );
+    assert!(
+        matches!(&source.storages[1].ext, Some(StorageExt::Vsphere(x)) if x.datastore_type == DatastoreType::Vsan)
+    );
+    assert_eq!(
+        SourceInventory::from_json(&source.to_json()).unwrap(),
+        source
+    );
+    let dest = DestinationInventory::from_json(
+        &std::fs::read_to_string(format!("{dir}/destination.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(dest.nad("migrated", "vlan-20").is_some());
+    assert_eq!(
+        DestinationInventory::from_json(&dest.to_json()).unwrap(),
+        dest
+    );
+}

@@ -204,6 +204,23 @@ impl ManifestSet {
         self.objects().filter_map(T::from_object)
     }
 
+    /// The Secret a provider's `spec.secret` names (its namespace defaulting to the provider's).
+    pub fn provider_secret(
+        &self,
+        provider: &crate::resources::Provider,
+    ) -> Option<&crate::resources::Secret> {
+        let reference = &provider.spec.secret;
+        if reference.name.is_empty() {
+            return None;
+        }
+        let namespace = if reference.namespace.is_empty() {
+            provider.metadata.namespace_or_empty()
+        } else {
+            reference.namespace.as_str()
+        };
+        self.get_as(namespace, &reference.name)
+    }
+
     /// Where the object with this key came from.
     pub fn origin(&self, key: &ObjectKey) -> Option<&Origin> {
         self.index.get(key).map(|&i| &self.objects[i].origin)

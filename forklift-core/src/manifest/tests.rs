@@ -155,3 +155,19 @@ fn non_breaking_space_indentation_is_read_as_spaces() {
         "only indentation changes"
     );
 }
+
+#[test]
+fn provider_secret_is_found_and_credentials_parse() {
+    let text = format!(
+        "{PROVIDER}---\napiVersion: v1\nkind: Secret\nmetadata: {{name: vcenter, namespace: mtv}}\nstringData: {{user: u, password: p}}\n"
+    );
+    let set = ManifestSet::parse("p.yaml", &text);
+    let provider = set.get_as::<Provider>("mtv", "vcenter").unwrap();
+    let secret = set.provider_secret(provider).unwrap();
+    let creds =
+        crate::credentials::ProviderCredentials::from_provider(provider, Some(secret)).unwrap();
+    assert_eq!(
+        creds.to_string(),
+        "vSphere user u with password, system CAs"
+    );
+}

@@ -101,3 +101,38 @@ mod tests {
         assert_eq!(version_less("x", &[1]), None);
     }
 }
+
+/// Whether `ip` lies inside `cidr` (`10.0.0.0/16`, `fd00::/64`); `None` when either is invalid.
+pub(crate) fn cidr_contains(cidr: &str, ip: &str) -> Option<bool> {
+    use std::net::IpAddr;
+    let (net, prefix) = cidr.trim().split_once('/')?;
+    let net: IpAddr = net.parse().ok()?;
+    let ip: IpAddr = ip.trim().parse().ok()?;
+    let prefix: u32 = prefix.parse().ok()?;
+    let (net, ip, bits) = match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => (u128::from(u32::from(n)), u128::from(u32::from(i)), 32),
+        (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
+        _ => return Some(false),
+    };
+    if prefix > bits {
+        return None;
+    }
+    let shift = bits - prefix;
+    Some(shift >= 128 || (net >> shift) == (ip >> shift))
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::cidr_contains;
+
+    #[test]
+    fn cidr_membership() {
+        assert_eq!(cidr_contains("10.100.0.0/16", "10.100.7.9"), Some(true));
+        assert_eq!(cidr_contains("10.100.0.0/16", "10.101.0.1"), Some(false));
+        assert_eq!(cidr_contains("0.0.0.0/0", "1.2.3.4"), Some(true));
+        assert_eq!(cidr_contains("fd00::/64", "fd00::1"), Some(true));
+        assert_eq!(cidr_contains("fd00::/64", "10.0.0.1"), Some(false));
+        assert_eq!(cidr_contains("10.0.0.0/33", "10.0.0.1"), None);
+        assert_eq!(cidr_contains("bogus", "10.0.0.1"), None);
+    }
+}

@@ -28,6 +28,7 @@ enum Slot {
     MultiplePod,
     MissingGuestIps,
     MissingCbt,
+    UdnSubnet,
     HasSnapshotsWarm,
     TargetNameInvalid,
     DuplicateTargetName,
@@ -141,6 +142,12 @@ const SPECS: [Spec; SLOT_COUNT] = [
         Critical,
         reason::MISSING_CHANGED_BLOCK_TRACKING,
         "Changed Block Tracking (CBT) has not been enabled on some VM. This feature is a prerequisite for VM warm migration.",
+    ),
+    (
+        kind::VM_IP_NOT_MATCHING_UDN_SUBNET,
+        Warn,
+        reason::NOT_VALID,
+        "VM IP address on the pod network is outside the user-defined network subnet; it cannot be preserved.",
     ),
     (
         kind::VM_HAS_SNAPSHOTS,
@@ -552,6 +559,9 @@ impl<'a> Context<'a> {
         if warm && vsphere && !vm.change_tracking_enabled {
             agg.add(Slot::MissingCbt, item.to_owned());
         }
+        if supports_static && spec.preserve_static_ips && !self.udn_static_ips_ok(vm) {
+            agg.add(Slot::UdnSubnet, item.to_owned());
+        }
         let has_snapshot =
             vm.snapshot_count > 0 || vm.vsphere().is_some_and(|e| !e.current_snapshot.is_empty());
         if warm && vsphere && has_snapshot {
@@ -615,6 +625,66 @@ impl<'a> Context<'a> {
                 agg.add(Slot::IndependentDisk, item.to_owned());
             }
         }
+    }
+
+    /// Upstream `UdnStaticIPs` (feature `StaticUdnIpAddresses`): the guest IPs of NICs mapped to
+    /// the pod network must lie in the subnet of the target namespace's UDN that allows
+    /// persistent IPs.
+    fn udn_static_ips_ok(&self, vm: &Vm) -> bool {
+        if !self.settings.feature_static_udn_ip_addresses || !self.destination_has_udn() {
+            return true;
+        }
+        let (Some(dest), Some(networks)) = (self.dest, &self.networks) else {
+            return true;
+        };
+        let target = self.target_namespace();
+        let subnets: Option<Vec<String>> = dest
+            .network_attachment_definitions
+            .iter()
+            .filter(|n| {
+                n.namespace == target && n.labels.contains_key("k8s.ovn.org/user-defined-network")
+            })
+            .find_map(|n| {
+                let config: serde_json::Value = serde_json::from_str(&n.config).ok()?;
+                if !config
+                    .get("allowPersistentIPs")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false)
+                {
+                    return None;
+                }
+                let subnets = match config.get("subnets")? {
+                    serde_json::Value::String(s) => {
+                        s.split(',').map(|x| x.trim().to_owned()).collect()
+                    }
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => return None,
+                };
+                Some(subnets)
+            });
+        let Some(subnets) = subnets else { return true };
+        let allocated = networks.allocate(vm.nics.iter().map(|n| &n.network));
+        vm.nics
+            .iter()
+            .zip(allocated)
+            .filter(|(_, p)| {
+                p.is_some_and(|p| {
+                    p.destination.type_ == crate::resources::NetworkDestinationType::Pod
+                })
+            })
+            .all(|(nic, _)| {
+                vm.guest_networks
+                    .iter()
+                    .filter(|g| g.mac.eq_ignore_ascii_case(&nic.mac) && !g.ip.is_empty())
+                    .all(|g| {
+                        subnets
+                            .iter()
+                            .any(|s| super::dns::cidr_contains(s, &g.ip) == Some(true))
+                    })
+            })
     }
 
     /// Upstream `StaticIPs`: guest networks reported and every guest MAC is a NIC MAC.

@@ -81,7 +81,13 @@ pub struct Vim25Client {
     transport: SoapTransport,
     content: ServiceContent,
     task_poll_max: Duration,
+    task_timeout: Duration,
+    /// Kept to log in again when vCenter expires an idle session (`NotAuthenticated`).
+    login: std::sync::Mutex<Option<(String, SecretString)>>,
 }
+
+/// How long a task may run before [`Vim25Client::wait_task`] gives up by default.
+pub const DEFAULT_TASK_TIMEOUT: Duration = Duration::from_secs(3600);
 
 impl Vim25Client {
     /// Retrieves the service content; no login yet.
@@ -94,6 +100,8 @@ impl Vim25Client {
             transport,
             content,
             task_poll_max: Duration::from_secs(2),
+            task_timeout: DEFAULT_TASK_TIMEOUT,
+            login: std::sync::Mutex::new(None),
         })
     }
 
@@ -117,21 +125,48 @@ impl Vim25Client {
         );
         self.transport.call("Login", &body).await?;
         info!(user, endpoint = %self.transport.sdk_url(), "logged in to vSphere");
+        *self.login.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((user.to_owned(), password.clone()));
         Ok(())
     }
 
     /// `SessionManager.Logout`; the session cookie is forgotten either way.
     pub async fn logout(&self) -> Result<()> {
         let body = self.content.session_manager.to_xml("_this");
+        *self.login.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let result = self.transport.call("Logout", &body).await.map(|_| ());
         self.transport.clear_cookie();
         result
     }
 
     /// Calls a method whose first parameter is `_this`.
+    ///
+    /// When the session has expired (`NotAuthenticated`), logs in again once and retries.
     pub async fn invoke(&self, method: &str, this: &MoRef, params: &str) -> Result<Node> {
         let body = format!("{}{params}", this.to_xml("_this"));
-        self.transport.call(method, &body).await
+        match self.transport.call(method, &body).await {
+            Err(e) if is_not_authenticated(&e) && self.relogin(method).await? => {
+                self.transport.call(method, &body).await
+            }
+            other => other,
+        }
+    }
+
+    /// Logs in again with the remembered credentials; `false` when there are none.
+    async fn relogin(&self, method: &str) -> Result<bool> {
+        let login = self.login.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some((user, password)) = login else {
+            return Ok(false);
+        };
+        tracing::info!(method, "vSphere session expired; logging in again");
+        self.transport.clear_cookie();
+        self.login(&user, &password).await?;
+        Ok(true)
+    }
+
+    /// Sets how long [`wait_task`](Self::wait_task) waits for one task.
+    pub fn set_task_timeout(&mut self, timeout: Duration) {
+        self.task_timeout = timeout;
     }
 
     /// `ViewManager.CreateContainerView` over `container` for `kinds`, recursive.
@@ -227,13 +262,43 @@ impl Vim25Client {
     }
 
     async fn retrieve(&self, spec_set: &str) -> Result<Vec<ObjectContent>> {
+        match self.retrieve_pages(spec_set).await {
+            Err(e) if is_not_authenticated(&e) && self.relogin("RetrievePropertiesEx").await? => {
+                self.retrieve_pages(spec_set).await
+            }
+            other => other,
+        }
+    }
+
+    async fn retrieve_pages(&self, spec_set: &str) -> Result<Vec<ObjectContent>> {
         let pc = &self.content.property_collector;
         let params = format!("{spec_set}<options><maxObjects>500</maxObjects></options>");
         let mut response = self.invoke("RetrievePropertiesEx", pc, &params).await?;
         let mut objects = Vec::new();
         // No returnval at all means no objects.
         while let Some(result) = response.child("returnval") {
-            objects.extend(result.children_named("objects").filter_map(object_content));
+            for object in result.children_named("objects") {
+                // Properties the session may not read come back in missingSet; an expired
+                // session shows up there as NotAuthenticated rather than as a fault.
+                for missing in object.children_named("missingSet") {
+                    let fault = missing
+                        .path(&["fault", "fault"])
+                        .and_then(Node::xsi_type)
+                        .unwrap_or("");
+                    if fault == "NotAuthenticated" {
+                        return Err(Error::Fault {
+                            method: "RetrievePropertiesEx".into(),
+                            fault: fault.into(),
+                            message: "session is not authenticated".into(),
+                        });
+                    }
+                    debug!(
+                        path = missing.child_text("path").unwrap_or(""),
+                        fault, "property not returned"
+                    );
+                }
+                objects.extend(object_content(object));
+            }
             let Some(token) = result.child_text("token").map(str::to_owned) else {
                 break;
             };
@@ -249,6 +314,7 @@ impl Vim25Client {
     /// Waits for a task to finish and returns its `info.result`, if any.
     pub async fn wait_task(&self, task: &MoRef, operation: &str) -> Result<Option<Node>> {
         let mut delay = Duration::from_millis(50);
+        let deadline = tokio::time::Instant::now() + self.task_timeout;
         loop {
             match self.task_state(task).await? {
                 TaskState::Running => {}
@@ -260,6 +326,13 @@ impl Vim25Client {
                         message,
                     });
                 }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Task {
+                    task: task.value.clone(),
+                    operation: operation.to_owned(),
+                    message: format!("still running after {:?}", self.task_timeout),
+                });
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(self.task_poll_max);
@@ -386,6 +459,10 @@ async fn retrieve_service_content(transport: &SoapTransport) -> Result<ServiceCo
         full_name: about_text("fullName"),
         instance_uuid: about_text("instanceUuid"),
     })
+}
+
+fn is_not_authenticated(error: &Error) -> bool {
+    matches!(error, Error::Fault { fault, .. } if fault == "NotAuthenticated")
 }
 
 fn object_content(node: &Node) -> Option<ObjectContent> {

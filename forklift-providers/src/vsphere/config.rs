@@ -16,6 +16,28 @@ pub enum SdkEndpoint {
     Esxi,
 }
 
+/// Reading disks through VMware's VDDK instead of datastore HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VddkSettings {
+    /// Directory of the VDDK distribution (holding `lib64/libvixDiskLib.so.*`).
+    pub libdir: std::path::PathBuf,
+    /// Optional VDDK configuration file passed to `VixDiskLib_InitEx`.
+    pub config_file: Option<std::path::PathBuf>,
+    /// Transport modes in order of preference.
+    pub transports: String,
+}
+
+impl VddkSettings {
+    /// VDDK from `libdir` with migration's transports `file:nbdssl:nbd`.
+    pub fn new(libdir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            libdir: libdir.into(),
+            config_file: None,
+            transports: forklift_transfer::vddk::ConnectSpec::DEFAULT_TRANSPORTS.to_owned(),
+        }
+    }
+}
+
 /// How to reach and authenticate to a vSphere endpoint.
 #[derive(Debug, Clone)]
 pub struct VsphereConfig {
@@ -33,6 +55,8 @@ pub struct VsphereConfig {
     pub trust: TlsTrust,
     /// Timeout of one HTTP exchange.
     pub request_timeout: Duration,
+    /// Read disks with VDDK (when set) rather than over datastore HTTP.
+    pub vddk: Option<VddkSettings>,
 }
 
 impl VsphereConfig {
@@ -46,11 +70,14 @@ impl VsphereConfig {
             password,
             trust,
             request_timeout: super::soap::REQUEST_TIMEOUT,
+            vddk: None,
         })
     }
 
     /// Reads `spec.url`, `spec.settings.sdkEndpoint` and the secret keys `user`, `password`,
-    /// `insecureSkipVerify`, `cacert` (or `ca.crt`) and, as an extension, `thumbprint`.
+    /// `insecureSkipVerify`, `cacert` (or `ca.crt`). Two forklift extensions: the secret key
+    /// `thumbprint` pins the server certificate, and the setting `vddkLibDir` reads disks
+    /// with the VDDK found there.
     pub fn from_provider(provider: &ProviderConfig) -> Result<Self> {
         let user = provider.required_secret("user")?.expose().to_owned();
         if user.is_empty() {
@@ -82,9 +109,18 @@ impl VsphereConfig {
         let mut config = Self::new(&provider.url, &user, password, trust)?;
         config.endpoint = endpoint;
         config.provider_name = provider.name.clone();
+        config.vddk = provider
+            .settings
+            .get(VDDK_LIBDIR_SETTING)
+            .filter(|dir| !dir.is_empty())
+            .map(VddkSettings::new);
         Ok(config)
     }
 }
+
+/// Setting naming a local VDDK directory (a forklift extension; upstream ships VDDK in an
+/// init image, `vddkInitImage`).
+pub const VDDK_LIBDIR_SETTING: &str = "vddkLibDir";
 
 /// Normalizes a provider URL to its SDK URL: `https://host` → `https://host/sdk`.
 pub fn sdk_url(url: &str) -> Result<url::Url> {

@@ -22,7 +22,7 @@ mod tls;
 pub mod xml;
 
 pub use client::{ObjectContent, PropertySet, ServiceContent, Vim25Client};
-pub use config::{SdkEndpoint, VsphereConfig};
+pub use config::{SdkEndpoint, VDDK_LIBDIR_SETTING, VddkSettings, VsphereConfig};
 pub use soap::{MoRef, SoapTransport};
 pub use tls::{TlsTrust, fetch_thumbprint, normalize_thumbprint, thumbprint_of};
 
@@ -34,6 +34,8 @@ use crate::error::{Error, Result};
 pub struct VsphereProvider {
     client: Vim25Client,
     config: VsphereConfig,
+    /// Server certificate thumbprint for VDDK, fetched once.
+    thumbprint: tokio::sync::OnceCell<String>,
 }
 
 impl VsphereProvider {
@@ -68,7 +70,11 @@ impl VsphereProvider {
             _ => {}
         }
         client.login(&config.user, &config.password).await?;
-        Ok(Self { client, config })
+        Ok(Self {
+            client,
+            config,
+            thumbprint: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The vim25 client, for operations beyond the capability traits.
@@ -81,13 +87,31 @@ impl VsphereProvider {
         &self.config
     }
 
+    /// The SHA-1 thumbprint of the endpoint's certificate: the pinned one, else probed once.
+    pub async fn thumbprint(&self) -> Result<String> {
+        if let TlsTrust::Thumbprint(pinned) = &self.config.trust {
+            return normalize_thumbprint(pinned);
+        }
+        self.thumbprint
+            .get_or_try_init(|| {
+                fetch_thumbprint(&self.config.sdk_url, std::time::Duration::from_secs(30))
+            })
+            .await
+            .cloned()
+    }
+
     /// Ends the session.
     pub async fn logout(&self) -> Result<()> {
         self.client.logout().await
     }
 }
 
+#[async_trait::async_trait]
 impl ProviderBackend for VsphereProvider {
+    async fn close(&self) -> Result<()> {
+        self.logout().await
+    }
+
     fn provider_type(&self) -> ProviderType {
         ProviderType::Vsphere
     }

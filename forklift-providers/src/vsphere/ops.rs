@@ -35,25 +35,31 @@ pub(crate) fn power_state(text: &str) -> PowerState {
 }
 
 impl VsphereProvider {
-    /// Name of the datacenter holding `vm` (walks the `parent` chain).
+    /// Inventory path of the datacenter holding `vm`, as datastore URLs want it in `dcPath`:
+    /// its name, prefixed by any folders it sits in (`Folder1/DC0`).
     pub async fn datacenter_of(&self, vm: &VmRef) -> Result<String> {
+        let not_found = || Error::NotFound {
+            kind: "datacenter of VM",
+            id: vm.id().to_owned(),
+        };
         let mut current = vm_moref(vm);
+        let mut path: Vec<String> = Vec::new();
         // Inventories are shallow; the bound only guards against a cyclic answer.
         for _ in 0..64 {
             let props = self
                 .client
                 .retrieve_one(&current, &["name", "parent"])
                 .await?;
-            if current.kind == "Datacenter" {
-                return Ok(props.text("name").unwrap_or("").to_owned());
+            let parent = props.prop("parent").and_then(MoRef::from_node);
+            if current.kind == "Datacenter" || !path.is_empty() {
+                if parent.is_none() {
+                    // The root folder is not part of the path.
+                    path.reverse();
+                    return Ok(path.join("/"));
+                }
+                path.push(props.text("name").unwrap_or("").to_owned());
             }
-            current = props
-                .prop("parent")
-                .and_then(MoRef::from_node)
-                .ok_or_else(|| Error::NotFound {
-                    kind: "datacenter of VM",
-                    id: vm.id().to_owned(),
-                })?;
+            current = parent.ok_or_else(not_found)?;
         }
         Err(Error::protocol("parent", "inventory deeper than 64 levels"))
     }
@@ -208,17 +214,84 @@ impl ChangeTracking for VsphereProvider {
     }
 }
 
+impl VsphereProvider {
+    /// The backing file of disk `key` as recorded in a snapshot.
+    async fn file_in_snapshot(&self, snapshot: &SnapshotRef, disk: &DiskRef) -> Result<String> {
+        let props = self
+            .client
+            .retrieve_one(&snapshot_moref(snapshot), &["config.hardware.device"])
+            .await?;
+        props
+            .prop("config.hardware.device")
+            .map(parse_devices)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| d.key == disk.key)
+            .find_map(|d| d.disk.map(|b| b.file))
+            .filter(|file| !file.is_empty())
+            .ok_or_else(|| Error::NotFound {
+                kind: "disk in snapshot",
+                id: format!("{}/{}", snapshot.id(), disk.key),
+            })
+    }
+
+    /// Opens a disk through VDDK: `moref=<vm>`, the endpoint's thumbprint and the provider's
+    /// credentials; with a snapshot, the disk's file as that snapshot records it.
+    async fn open_disk_vddk(
+        &self,
+        vddk: &super::VddkSettings,
+        vm: &VmRef,
+        disk: &DiskRef,
+        snapshot: Option<&SnapshotRef>,
+    ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
+        use forklift_transfer::vddk::{ConnectSpec, OpenOptions, VddkDisk, VddkLibrary};
+        let file = match snapshot {
+            Some(snapshot) => self.file_in_snapshot(snapshot, disk).await?,
+            None => disk.file.clone(),
+        };
+        let libdir = vddk.libdir.clone();
+        let config_file = vddk.config_file.clone();
+        let library =
+            tokio::task::spawn_blocking(move || VddkLibrary::load(&libdir, config_file.as_deref()))
+                .await
+                .map_err(|e| Error::protocol("VDDK", format!("loader task failed: {e}")))??;
+        let url = &self.config.sdk_url;
+        let spec = ConnectSpec {
+            server: url
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port: url.port().map(u32::from).unwrap_or(0),
+            nfc_port: 0,
+            thumbprint: self.thumbprint().await?,
+            user: self.config.user.clone(),
+            password: self.config.password.expose().to_owned(),
+            vm_moref: vm.id().to_owned(),
+            snapshot: snapshot.map(|s| s.id().to_owned()),
+            transports: vddk.transports.clone(),
+        };
+        let opened = VddkDisk::open(library, spec, &file, OpenOptions::default()).await?;
+        Ok(Box::new(opened))
+    }
+}
+
 #[async_trait]
 impl DiskAccess for VsphereProvider {
-    /// Reads the disk's flat extent over the datastore HTTP interface. Without VDDK this
-    /// serves flat (thick or thin) VMFS/NFS disks; with a snapshot it reads the base disk,
-    /// which holds the data as of the VM's oldest snapshot.
+    /// With VDDK configured, opens the disk through VixDiskLib. Otherwise reads the disk's
+    /// flat extent over the datastore HTTP interface: that serves flat (thick or thin)
+    /// VMFS/NFS disks, and with a snapshot reads the base disk, which holds the data as of
+    /// the VM's oldest snapshot.
     async fn open_disk(
         &self,
         vm: &VmRef,
         disk: &DiskRef,
         snapshot: Option<&SnapshotRef>,
     ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
+        if let Some(vddk) = &self.config.vddk {
+            return self.open_disk_vddk(vddk, vm, disk, snapshot).await;
+        }
         let base = match snapshot {
             Some(_) => trim_backing_file_name(&disk.file),
             None => disk.file.clone(),

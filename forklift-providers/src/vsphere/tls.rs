@@ -216,7 +216,8 @@ pub fn fetch_thumbprint_blocking(url: &url::Url, timeout: Duration) -> Result<St
     Ok(thumbprint)
 }
 
-/// Async wrapper of [`fetch_thumbprint_blocking`].
+/// Connects to the URL's host and returns the SHA-1 thumbprint of its leaf certificate
+/// (the blocking probe runs on a blocking thread).
 pub async fn fetch_thumbprint(url: &url::Url, timeout: Duration) -> Result<String> {
     let url = url.clone();
     tokio::task::spawn_blocking(move || fetch_thumbprint_blocking(&url, timeout))

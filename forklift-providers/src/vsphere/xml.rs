@@ -34,7 +34,7 @@ pub enum XmlError {
         /// What the reader reported.
         message: String,
     },
-    /// The document nests elements deeper than [`MAX_DEPTH`].
+    /// The document nests elements deeper than the reader accepts.
     #[error("XML nests deeper than {MAX_DEPTH} elements")]
     TooDeep,
     /// The document has no root element.

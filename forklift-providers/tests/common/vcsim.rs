@@ -31,8 +31,15 @@ fn in_ci() -> bool {
 }
 
 fn build() -> Result<PathBuf, String> {
+    // Used from member crates (`<crate>/tests`) and from the root package's tests.
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = manifest.join("../tools/vcsim");
+    let source = [
+        manifest.join("tools/vcsim"),
+        manifest.join("../tools/vcsim"),
+    ]
+    .into_iter()
+    .find(|dir| dir.join("main.go").is_file())
+    .ok_or_else(|| "tools/vcsim/main.go not found".to_owned())?;
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vcsim");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
     let binary = out_dir.join("vcsim");

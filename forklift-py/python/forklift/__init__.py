@@ -10,9 +10,24 @@ subclasses (see :mod:`forklift.exceptions`) or built-in exceptions where the mea
 from __future__ import annotations
 
 from . import exceptions
+from ._inventory import async_inventory, inventory, start_inventory
 from ._manifests import Manifests, dump, dumps, load, loads
 from ._model import Node, NodeList, Resource
-from ._native import CancelToken, Diagnostic, Task, __version__
+from ._plan import Target, is_ready, render, validate
+from ._transfer import async_copy, copy, start_copy
+from ._native import (
+    CancelToken,
+    Condition,
+    CopyProgress,
+    CopySummary,
+    Diagnostic,
+    Task,
+    __version__,
+    adjust_name,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    render_template,
+)
 from .exceptions import (
     CancelledError,
     ForkliftError,
@@ -26,15 +41,32 @@ from .exceptions import (
 __all__ = [
     "CancelToken",
     "CancelledError",
+    "Condition",
+    "CopyProgress",
+    "CopySummary",
     "Diagnostic",
     "Manifests",
     "Node",
     "NodeList",
     "Resource",
+    "Target",
+    "adjust_name",
+    "async_copy",
+    "async_inventory",
+    "copy",
+    "dns1123_label_errors",
+    "dns1123_subdomain_errors",
     "dump",
+    "inventory",
+    "is_ready",
     "dumps",
     "load",
     "loads",
+    "render",
+    "render_template",
+    "start_copy",
+    "start_inventory",
+    "validate",
     "ForkliftError",
     "ManifestError",
     "ProviderError",

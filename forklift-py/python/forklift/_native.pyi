@@ -1,7 +1,7 @@
 """Type stubs of the native extension ``forklift._native`` (checked by ``mypy.stubtest``)."""
 
 import os
-from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union, final
+from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, final
 
 _T = TypeVar("_T")
 
@@ -14,6 +14,17 @@ __all__ = [
     "parse_manifests",
     "load_manifests",
     "dump_manifests",
+    "adjust_name",
+    "dns1123_label_errors",
+    "dns1123_subdomain_errors",
+    "render_template",
+    "CopyProgress",
+    "CopySummary",
+    "start_copy",
+    "Condition",
+    "validate",
+    "render",
+    "start_inventory",
 ]
 
 __version__: str
@@ -68,3 +79,139 @@ _Loaded = Tuple[List[Tuple[Dict[str, Any], Dict[str, Any]]], List[Diagnostic]]
 def parse_manifests(source: str, text: str, strict: bool = True) -> _Loaded: ...
 def load_manifests(paths: Sequence[Union[str, os.PathLike[str]]], strict: bool = True) -> _Loaded: ...
 def dump_manifests(objects: Iterable[Any], format: str = "yaml") -> str: ...
+
+def adjust_name(name: str, *, taken: Optional[Iterable[str]] = None, seed: Optional[int] = None) -> str:
+    """Adjusts a VM name the way MTV does: a DNS-1123 name of at most 63 characters.
+
+    When the result is in ``taken``, it is cut to 58 characters and gets ``-`` and 4 random
+    characters; ``seed`` makes those reproducible.
+    """
+
+def dns1123_label_errors(value: str) -> List[str]:
+    """Why ``value`` is not a DNS-1123 label (Kubernetes' messages); empty when it is one."""
+
+def dns1123_subdomain_errors(value: str) -> List[str]:
+    """Why ``value`` is not a DNS-1123 subdomain (Kubernetes' messages); empty when it is one."""
+
+def render_template(kind: str, template: str, data: Mapping[str, Any]) -> str:
+    """Renders an MTV naming template (Go ``text/template`` with MTV's sprig functions).
+
+    ``kind`` is ``"pvc"`` (the output is trimmed and must be a DNS-1123 label),
+    ``"volume"`` or ``"network"`` (cut to 63 characters). ``data`` maps the template's
+    fields (``PlanName``, ``TargetVmName``, ``DiskIndex``, ...) to values. A template that does
+    not parse or fails raises :class:`~forklift.TemplateError`.
+    """
+
+@final
+class CopyProgress:
+    """How far a copy has come (passed to the ``progress`` callback)."""
+
+    @property
+    def bytes_done(self) -> int: ...
+    @property
+    def bytes_total(self) -> int: ...
+    @property
+    def bytes_per_second(self) -> float: ...
+    @property
+    def eta_seconds(self) -> Optional[float]: ...
+    @property
+    def elapsed_seconds(self) -> float: ...
+    @property
+    def fraction(self) -> float: ...
+
+@final
+class CopySummary:
+    """What a finished copy did."""
+
+    @property
+    def bytes_total(self) -> int: ...
+    @property
+    def bytes_read(self) -> int: ...
+    @property
+    def bytes_written(self) -> int: ...
+    @property
+    def bytes_zeroed(self) -> int: ...
+    @property
+    def bytes_skipped(self) -> int: ...
+    @property
+    def bytes_resumed(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def mib_per_s(self) -> float: ...
+    @property
+    def request_size(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+
+def start_copy(
+    source: Union[str, os.PathLike[str]],
+    destination: Union[str, os.PathLike[str]],
+    *,
+    progress: Optional[Callable[[CopyProgress], object]] = None,
+    cancel: Optional[CancelToken] = None,
+    request_size: Optional[int] = None,
+    requests: Optional[int] = None,
+    sparse_granularity: Optional[int] = None,
+    connections: Optional[int] = None,
+    bitmap: Optional[str] = None,
+    checkpoint: Optional[Union[str, os.PathLike[str]]] = None,
+    checksums: bool = False,
+    flush: bool = True,
+    retries: Optional[int] = None,
+    progress_interval: Optional[float] = None,
+) -> Task[CopySummary]: ...
+
+@final
+class Condition:
+    """A status condition, as MTV sets them on a Plan."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def suggestion(self) -> str: ...
+    @property
+    def durable(self) -> bool: ...
+    @property
+    def items(self) -> List[str]: ...
+    @property
+    def is_blocker(self) -> bool: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+def validate(
+    objects: Iterable[Any],
+    inventory: Any,
+    *,
+    plan: Optional[str] = None,
+    destination: Any = None,
+    assume_ready: Optional[bool] = None,
+    feature_ocp_live_migration: Optional[bool] = None,
+    feature_ovirt_warm_migration: Optional[bool] = None,
+    feature_copy_offload: Optional[bool] = None,
+    feature_static_udn_ip_addresses: Optional[bool] = None,
+    vddk_image: Optional[str] = None,
+    migration_service_account: Optional[str] = None,
+    controller_namespace_restricted: Optional[bool] = None,
+    max_vms_per_plan: Optional[int] = None,
+    max_disks_per_plan: Optional[int] = None,
+    max_vms_per_esxi_host: Optional[int] = None,
+) -> List[Condition]: ...
+def render(
+    objects: Iterable[Any],
+    inventory: Any,
+    *,
+    plan: Optional[str] = None,
+    destination: Any = None,
+    migration_uid: Optional[str] = None,
+) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
+def start_inventory(
+    objects: Iterable[Any], provider: str, *, cancel: Optional[CancelToken] = None
+) -> Task[Dict[str, Any]]: ...

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -33,6 +34,8 @@ pub struct ConnectOptions {
     pub max_in_flight: usize,
     /// Metadata contexts to negotiate for [`BlockSource::extents`].
     pub contexts: Vec<MetaContext>,
+    /// Longest time connecting and negotiating one connection may take.
+    pub timeout: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -41,6 +44,7 @@ impl Default for ConnectOptions {
             connections: 4,
             max_in_flight: 64,
             contexts: vec![MetaContext::BaseAllocation],
+            timeout: Duration::from_secs(30),
         }
     }
 }
@@ -68,19 +72,32 @@ impl std::fmt::Debug for NbdClient {
 impl NbdClient {
     /// Connects to `uri`, negotiating as `options` asks.
     pub async fn connect(uri: &NbdUri, options: &ConnectOptions) -> Result<Self> {
-        let first = open(uri, options).await?;
+        let first = open_timed(uri, options).await?;
         let mut connections = vec![first];
         let negotiated = connections[0].negotiated.clone();
         if options.connections > 1 && negotiated.flags & proto::TFLAG_CAN_MULTI_CONN != 0 {
-            let more =
-                futures::future::try_join_all((1..options.connections).map(|_| open(uri, options)))
-                    .await?;
+            // Extra connections are a bonus: a server that limits clients (qemu-nbd -e)
+            // may still advertise multi-conn and leave extra clients waiting in its accept
+            // queue, so keep whatever opens within a few seconds.
+            let extra = ConnectOptions {
+                timeout: options.timeout.min(Duration::from_secs(3)),
+                ..options.clone()
+            };
+            let more = futures::future::join_all(
+                (1..options.connections).map(|_| open_timed(uri, &extra)),
+            )
+            .await;
             for connection in more {
-                if connection.negotiated.size != negotiated.size {
-                    return Err(Error::protocol("Connections disagree on the export size")
-                        .with_target(uri.to_string()));
+                match connection {
+                    Ok(connection) if connection.negotiated.size == negotiated.size => {
+                        connections.push(connection);
+                    }
+                    Ok(_) => {
+                        return Err(Error::protocol("Connections disagree on the export size")
+                            .with_target(uri.to_string()));
+                    }
+                    Err(error) => tracing::debug!("extra NBD connection to {uri} failed: {error}"),
                 }
-                connections.push(connection);
             }
         }
         tracing::debug!(
@@ -105,10 +122,21 @@ impl NbdClient {
 
     /// Lists the metadata contexts matching `queries` (e.g. `["qemu:dirty-bitmap:"]`).
     pub async fn list_meta_contexts(uri: &NbdUri, queries: &[String]) -> Result<Vec<String>> {
-        let (mut stream, _flags) = dial(uri).await?;
-        let names = handshake::list_meta_contexts(&mut stream, &uri.export, queries).await;
-        handshake::abort(&mut stream).await;
-        names.map_err(|e| e.with_target(uri.to_string()))
+        let listing = async {
+            let (mut stream, _flags) = dial(uri).await?;
+            let names = handshake::list_meta_contexts(&mut stream, &uri.export, queries).await;
+            handshake::abort(&mut stream).await;
+            names
+        };
+        tokio::time::timeout(ConnectOptions::default().timeout, listing)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    "Listing metadata contexts timed out",
+                ))
+            })
+            .map_err(|e| e.with_target(uri.to_string()))
     }
 
     fn negotiated(&self) -> &Negotiated {
@@ -590,6 +618,19 @@ async fn upgrade(uri: &NbdUri, plain: Plain) -> Result<Box<dyn Stream>> {
         Plain::Tcp(s) => Box::new(connector.connect(name, s).await.map_err(map)?),
         Plain::Unix(s) => Box::new(connector.connect(name, s).await.map_err(map)?),
     })
+}
+
+async fn open_timed(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection> {
+    tokio::time::timeout(options.timeout, open(uri, options))
+        .await
+        .unwrap_or_else(|_| {
+            Err(
+                Error::new(ErrorKind::Timeout, "Connecting and negotiating timed out")
+                    .with_op(Op::Connect)
+                    .with_target(uri.to_string())
+                    .into_fatal(),
+            )
+        })
 }
 
 async fn open(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection> {

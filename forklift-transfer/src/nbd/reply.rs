@@ -291,6 +291,30 @@ impl ReplyDecoder {
     }
 }
 
+/// Decodes a complete byte stream of replies, skipping the data bytes that follow
+/// [`ReplyEvent::Data`] and [`ReplyEvent::Simple`] READ replies of `simple_read_length`
+/// bytes. `on_event` returns `false` to stop. Used by tests, benches and fuzz targets.
+pub fn decode_stream(
+    decoder: ReplyDecoder,
+    bytes: &[u8],
+    simple_read_length: usize,
+    mut on_event: impl FnMut(&ReplyEvent) -> bool,
+) -> Result<()> {
+    let mut buf = BytesMut::from(bytes);
+    while let Some(event) = decoder.decode(&mut buf)? {
+        let skip = match event {
+            ReplyEvent::Data { length, .. } => length as usize,
+            ReplyEvent::Simple { errno: 0, .. } => simple_read_length,
+            _ => 0,
+        };
+        buf.advance(skip.min(buf.len()));
+        if !on_event(&event) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn fatal(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::protocol(message)
 }

@@ -1,7 +1,7 @@
 //! Raw VixDiskLib ABI: types, struct layouts (x86-64, VDDK 6.5–8.0) and the symbol table
 //! resolved from a library loaded at run time.
 //!
-//! Nothing here is safe to call directly; [`super::library`] wraps it.
+//! Nothing here is safe to call directly; `VddkLibrary` and `VddkDisk` wrap it.
 
 #![allow(non_camel_case_types, non_snake_case)]
 

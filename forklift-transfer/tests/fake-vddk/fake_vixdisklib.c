@@ -13,6 +13,10 @@
  *   - QueryAllocatedBlocks with chunk >= 128 sectors and chunk-aligned ranges.
  * Credentials: the password "wrong-password" is refused, as is any other than
  * $FAKE_VDDK_PASSWORD when that is set.
+ * Datastore paths "[ds] dir/disk.vmdk" resolve to <libDir>/datastores/ds/dir/disk.vmdk, and
+ * every ConnectEx + Open is appended to <libDir>/connections.log as one line
+ * "server=.. port=.. vmx=.. thumbprint=.. user=.. snapshot=.. transports=.. path=..",
+ * so tests can check what a caller asked for (never the password).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,10 +78,11 @@ typedef struct {
 typedef struct { uint64_t offset, length; } VixDiskLibBlock;
 typedef struct { uint32_t numBlocks; VixDiskLibBlock blocks[1]; } VixDiskLibBlockList;
 
-struct connection { int read_only; char snapshot[128]; };
+struct connection { int read_only; char snapshot[128]; char line[2048]; };
 struct handle { int fd; int writable; uint64_t sectors; pthread_t owner; };
 
 static int initialized;
+static char lib_dir[4096];
 static int in_open_close;
 static VixDiskLibGenericLogFunc *log_fn;
 
@@ -96,6 +101,7 @@ VixError VixDiskLib_InitEx(uint32_t major, uint32_t minor, VixDiskLibGenericLogF
   if (major < 6) return VIX_E_NOT_SUPPORTED;
   log_fn = log;
   initialized = 1;
+  snprintf(lib_dir, sizeof lib_dir, "%s", libDir ? libDir : ".");
   say("fake VDDK %u.%u initialised from %s", major, minor, libDir ? libDir : "(null)");
   return VIX_OK;
 }
@@ -122,6 +128,10 @@ VixError VixDiskLib_ConnectEx(const VixDiskLibConnectParams *p, char readOnly,
   struct connection *c = calloc(1, sizeof *c);
   c->read_only = readOnly;
   if (snapshotRef) snprintf(c->snapshot, sizeof c->snapshot, "%s", snapshotRef);
+  snprintf(c->line, sizeof c->line,
+           "server=%s port=%u vmx=%s thumbprint=%s user=%s snapshot=%s transports=%s",
+           p->serverName, p->port, p->vmxSpec, p->thumbPrint, p->creds.uid.userName,
+           snapshotRef ? snapshotRef : "", transportModes);
   say("fake VDDK connected to %s for %s over %s", p->serverName, p->vmxSpec, transportModes);
   *connection = c;
   return VIX_OK;
@@ -139,7 +149,24 @@ VixError VixDiskLib_Open(void *connection, const char *path, uint32_t flags, voi
   if (__sync_lock_test_and_set(&in_open_close, 1)) return VIX_E_CONCURRENT_OPEN;
   usleep(2000); /* widen the window in which a concurrent Open would be caught */
   int writable = !(flags & 4) && !c->read_only;
-  int fd = open(path, writable ? O_RDWR : O_RDONLY);
+  char resolved[8192];
+  const char *close_bracket = path[0] == '[' ? strchr(path, ']') : NULL;
+  if (close_bracket) {
+    const char *rest = close_bracket + 1;
+    while (*rest == ' ') rest++;
+    snprintf(resolved, sizeof resolved, "%s/datastores/%.*s/%s", lib_dir,
+             (int)(close_bracket - path - 1), path + 1, rest);
+  } else {
+    snprintf(resolved, sizeof resolved, "%s", path);
+  }
+  char log_path[4200];
+  snprintf(log_path, sizeof log_path, "%s/connections.log", lib_dir);
+  FILE *log_file = fopen(log_path, "a");
+  if (log_file) {
+    fprintf(log_file, "%s path=%s\n", c->line, path);
+    fclose(log_file);
+  }
+  int fd = open(resolved, writable ? O_RDWR : O_RDONLY);
   VixError err = VIX_OK;
   if (fd < 0) {
     err = VIX_E_FILE_NOT_FOUND;

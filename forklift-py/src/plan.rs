@@ -1,0 +1,333 @@
+//! Plans: `validate` (MTV's conditions) and `render` (what the plan will create), offline.
+//!
+//! Both take the objects of a manifest set (a Plan, its Providers, maps and Hooks, optionally
+//! a ForkliftController), the source inventory and optionally the destination inventory, and
+//! call the library once. The only work done here is picking the objects out of the set.
+
+use forklift::core::inventory::{DestinationInventory, SourceInventory};
+use forklift::core::manifest::ManifestSet;
+use forklift::core::render::{RenderContext, RenderInput};
+use forklift::core::resources::{
+    self, ForkliftController, ForkliftControllerSettings, Hook, NetworkMap, ObjectReference, Plan,
+    Provider, StorageMap,
+};
+use forklift::core::validation::{self, PlanResources, Settings};
+use pyo3::prelude::*;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::convert::{from_python, to_python};
+use crate::error::{Error, Result};
+use crate::manifests::reparse;
+
+/// A status condition, as MTV sets them on a Plan.
+#[pyclass(module = "forklift._native", frozen)]
+#[derive(Clone, Debug)]
+pub struct Condition {
+    /// Condition type, e.g. `VMNotFound`, `NamespaceNotValid`, `Ready`.
+    #[pyo3(get)]
+    r#type: String,
+    /// `"True"` or `"False"`.
+    #[pyo3(get)]
+    status: String,
+    /// `Critical`, `Error`, `Warn`, `Advisory` or `Required`.
+    #[pyo3(get)]
+    category: String,
+    /// Machine-readable reason (`NotFound`, `NotValid`, ...), may be empty.
+    #[pyo3(get)]
+    reason: String,
+    /// Human-readable message.
+    #[pyo3(get)]
+    message: String,
+    /// What to do about it, may be empty.
+    #[pyo3(get)]
+    suggestion: String,
+    /// Whether the condition survives re-validation.
+    #[pyo3(get)]
+    durable: bool,
+    /// The offending items (VM references, NIC or disk names...).
+    #[pyo3(get)]
+    items: Vec<String>,
+    /// Whether the condition blocks the plan (true and Critical or Error).
+    #[pyo3(get)]
+    is_blocker: bool,
+    data: Value,
+}
+
+#[pymethods]
+impl Condition {
+    /// The condition as the plain dict written in a Plan's status.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.data)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<Condition {} {} {}: {}>",
+            self.r#type, self.category, self.reason, self.message
+        )
+    }
+}
+
+impl From<&resources::Condition> for Condition {
+    fn from(condition: &resources::Condition) -> Self {
+        Self {
+            r#type: condition.type_.clone(),
+            status: condition.status.to_string(),
+            category: condition.category.to_string(),
+            reason: condition.reason.clone(),
+            message: condition.message.clone(),
+            suggestion: condition.suggestion.clone(),
+            durable: condition.durable,
+            items: condition.items.clone(),
+            is_blocker: condition.is_blocker(),
+            data: serde_json::to_value(condition).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// The objects of a set, by kind.
+struct PlanObjects {
+    set: ManifestSet,
+    plan: Plan,
+}
+
+impl PlanObjects {
+    /// Reads the objects and picks the plan: the one named `plan` (`name` or
+    /// `namespace/name`), or the only Plan of the set.
+    fn new(objects: Vec<Value>, plan: Option<&str>) -> Result<Self> {
+        let set = reparse(objects)?;
+        let plans: Vec<&Plan> = set.all::<Plan>().collect();
+        let matches = |candidate: &&Plan| match plan {
+            None => true,
+            Some(wanted) => {
+                let meta = &candidate.metadata;
+                let name = meta.name.as_deref().unwrap_or_default();
+                wanted == name || wanted == format!("{}/{name}", meta.namespace_or_empty())
+            }
+        };
+        let chosen: Vec<&Plan> = plans.iter().copied().filter(matches).collect();
+        let names = || {
+            plans
+                .iter()
+                .map(|p| p.metadata.name.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let plan = match (chosen.as_slice(), plan) {
+            ([only], _) => (*only).clone(),
+            ([], None) => return Err(Error::Value("The objects hold no Plan".to_owned())),
+            ([], Some(wanted)) => {
+                return Err(Error::Value(format!(
+                    "No Plan named {wanted:?} (plans: {})",
+                    names()
+                )));
+            }
+            (_, _) => {
+                return Err(Error::Value(format!(
+                    "Several plans ({}): pass plan=",
+                    names()
+                )));
+            }
+        };
+        Ok(Self { set, plan })
+    }
+
+    fn all<T: forklift::core::manifest::ObjectKind + Clone>(&self) -> Vec<T> {
+        self.set.all::<T>().cloned().collect()
+    }
+
+    /// The object a plan reference names; a reference without namespace means the plan's.
+    fn referenced<T: forklift::core::manifest::ObjectKind>(
+        &self,
+        reference: &ObjectReference,
+    ) -> Option<&T> {
+        if reference.name.is_empty() {
+            return None;
+        }
+        let namespace = if reference.namespace.is_empty() {
+            self.plan.metadata.namespace_or_empty()
+        } else {
+            &reference.namespace
+        };
+        self.set.get_as::<T>(namespace, &reference.name)
+    }
+
+    /// The settings of the set's ForkliftController, or the CRD defaults.
+    fn controller_settings(&self) -> ForkliftControllerSettings {
+        self.set
+            .all::<ForkliftController>()
+            .next()
+            .map(|controller| controller.spec.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Reads an inventory given as a dict (or `Node`) or as JSON text.
+fn inventory<T: DeserializeOwned>(object: &Bound<'_, PyAny>, what: &str) -> Result<T> {
+    let value = match object.extract::<String>() {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|err| Error::Value(format!("Invalid {what} JSON: {err}")))?,
+        Err(_) => from_python(object, what)?,
+    };
+    serde_json::from_value(value).map_err(|err| Error::Value(format!("Invalid {what}: {err}")))
+}
+
+fn objects(objects: &Bound<'_, PyAny>) -> Result<Vec<Value>> {
+    let mut values = Vec::new();
+    for (index, object) in objects.try_iter()?.enumerate() {
+        values.push(from_python(&object?, &format!("objects[{index}]"))?);
+    }
+    Ok(values)
+}
+
+/// Validates a plan the way the Forklift plan controller does and returns its conditions.
+#[pyfunction]
+#[pyo3(signature = (
+    objects,
+    inventory,
+    *,
+    plan = None,
+    destination = None,
+    assume_ready = None,
+    feature_ocp_live_migration = None,
+    feature_ovirt_warm_migration = None,
+    feature_copy_offload = None,
+    feature_static_udn_ip_addresses = None,
+    vddk_image = None,
+    migration_service_account = None,
+    controller_namespace_restricted = None,
+    max_vms_per_plan = None,
+    max_disks_per_plan = None,
+    max_vms_per_esxi_host = None,
+))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one keyword argument per validation setting"
+)]
+pub(crate) fn validate(
+    py: Python<'_>,
+    objects: &Bound<'_, PyAny>,
+    inventory: &Bound<'_, PyAny>,
+    plan: Option<&str>,
+    destination: Option<&Bound<'_, PyAny>>,
+    assume_ready: Option<bool>,
+    feature_ocp_live_migration: Option<bool>,
+    feature_ovirt_warm_migration: Option<bool>,
+    feature_copy_offload: Option<bool>,
+    feature_static_udn_ip_addresses: Option<bool>,
+    vddk_image: Option<String>,
+    migration_service_account: Option<String>,
+    controller_namespace_restricted: Option<bool>,
+    max_vms_per_plan: Option<usize>,
+    max_disks_per_plan: Option<usize>,
+    max_vms_per_esxi_host: Option<usize>,
+) -> Result<Vec<Condition>> {
+    let defaults = Settings::default();
+    let settings = Settings {
+        assume_ready: assume_ready.unwrap_or(defaults.assume_ready),
+        feature_ocp_live_migration: feature_ocp_live_migration
+            .unwrap_or(defaults.feature_ocp_live_migration),
+        feature_ovirt_warm_migration: feature_ovirt_warm_migration
+            .unwrap_or(defaults.feature_ovirt_warm_migration),
+        feature_copy_offload: feature_copy_offload.unwrap_or(defaults.feature_copy_offload),
+        feature_static_udn_ip_addresses: feature_static_udn_ip_addresses
+            .unwrap_or(defaults.feature_static_udn_ip_addresses),
+        vddk_image: vddk_image.unwrap_or(defaults.vddk_image),
+        migration_service_account: migration_service_account
+            .unwrap_or(defaults.migration_service_account),
+        controller_namespace_restricted: controller_namespace_restricted
+            .unwrap_or(defaults.controller_namespace_restricted),
+        max_vms_per_plan: max_vms_per_plan.unwrap_or(defaults.max_vms_per_plan),
+        max_disks_per_plan: max_disks_per_plan.unwrap_or(defaults.max_disks_per_plan),
+        max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
+    };
+    let source: SourceInventory = self::inventory(inventory, "inventory")?;
+    let destination: Option<DestinationInventory> = destination
+        .map(|destination| self::inventory(destination, "destination inventory"))
+        .transpose()?;
+    let objects = self::objects(objects)?;
+    py.detach(|| {
+        let set = PlanObjects::new(objects, plan)?;
+        let (providers, network_maps, storage_maps, hooks) = (
+            set.all::<Provider>(),
+            set.all::<NetworkMap>(),
+            set.all::<StorageMap>(),
+            set.all::<Hook>(),
+        );
+        let resources = PlanResources {
+            providers: &providers,
+            network_maps: &network_maps,
+            storage_maps: &storage_maps,
+            hooks: &hooks,
+        };
+        let conditions = validation::validate(
+            &set.plan,
+            &resources,
+            &source,
+            destination.as_ref(),
+            &settings,
+        );
+        Ok(conditions.iter().map(Condition::from).collect())
+    })
+}
+
+/// Renders what a plan will create: `(target, manifests, yaml, has_blockers)`, where `target` is the per-VM
+/// report (names, disks, interfaces, hooks, itinerary, conditions) as plain data, `manifests`
+/// the DataVolumes, PVCs and VirtualMachines to create, in creation order, and `yaml` those
+/// as multi-document YAML for `kubectl apply -f -`; `has_blockers` tells whether a condition
+/// of the plan or of a VM blocks the migration.
+#[pyfunction]
+#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None))]
+pub(crate) fn render<'py>(
+    py: Python<'py>,
+    objects: &Bound<'py, PyAny>,
+    inventory: &Bound<'py, PyAny>,
+    plan: Option<&str>,
+    destination: Option<&Bound<'py, PyAny>>,
+    migration_uid: Option<String>,
+) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>, String, bool)> {
+    let source: SourceInventory = self::inventory(inventory, "inventory")?;
+    let destination: Option<DestinationInventory> = destination
+        .map(|destination| self::inventory(destination, "destination inventory"))
+        .transpose()?;
+    let objects = self::objects(objects)?;
+    let (target, manifests, yaml, has_blockers) =
+        py.detach(|| -> Result<(Value, Value, String, bool)> {
+            let set = PlanObjects::new(objects, plan)?;
+            let spec = &set.plan.spec;
+            let hooks = set.all::<Hook>();
+            let settings = set.controller_settings();
+            let context = RenderContext {
+                migration_uid,
+                ..RenderContext::default()
+            };
+            let input = RenderInput {
+                plan: &set.plan,
+                network_map: set.referenced::<NetworkMap>(&spec.map.network),
+                storage_map: set.referenced::<StorageMap>(&spec.map.storage),
+                hooks: &hooks,
+                source_provider: set.referenced::<Provider>(&spec.provider.source),
+                destination_provider: set.referenced::<Provider>(&spec.provider.destination),
+                source: &source,
+                destination: destination.as_ref(),
+                settings: &settings,
+                context: &context,
+            };
+            let target = forklift::core::render::render(input);
+            let report =
+                serde_json::to_value(&target).map_err(|err| Error::Value(err.to_string()))?;
+            Ok((
+                report,
+                Value::Array(target.manifests()),
+                target.to_yaml(),
+                target.has_blockers(),
+            ))
+        })?;
+    Ok((
+        to_python(py, &target)?,
+        to_python(py, &manifests)?,
+        yaml,
+        has_blockers,
+    ))
+}

@@ -1,0 +1,116 @@
+"""Disk copies against real images made by qemu-img and real NBD servers (nbdkit)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import List
+
+import pytest
+
+import forklift
+
+MIB = 1024 * 1024
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{tool} is missing: scripts/setup.sh installs it")
+        pytest.skip(f"{tool} is not installed")
+    return path
+
+
+def sparse_raw(path: Path, size: int, chunks: List[int]) -> bytes:
+    """A raw image of `size` bytes holding a 64 KiB pattern at each offset in `chunks`."""
+    with open(path, "wb") as file:
+        file.truncate(size)
+        for offset in chunks:
+            file.seek(offset)
+            file.write(bytes((offset // 65536 + i) % 251 for i in range(65536)))
+    return path.read_bytes()
+
+
+def test_copies_raw_to_raw_skipping_holes(tmp_path: Path) -> None:
+    expected = sparse_raw(tmp_path / "src.raw", 16 * MIB, [0, 5 * MIB, 15 * MIB])
+    seen: List[forklift.CopyProgress] = []
+    summary = forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", progress=seen.append)
+    assert (tmp_path / "dst.raw").read_bytes() == expected
+    assert summary.bytes_total == 16 * MIB
+    assert summary.bytes_written < 16 * MIB  # holes were not written as data
+    assert seen and seen[-1].bytes_done == seen[-1].bytes_total == 16 * MIB
+    assert seen[-1].fraction == 1.0
+
+
+def test_copies_qcow2_made_by_qemu_img_into_a_new_qcow2(tmp_path: Path) -> None:
+    qemu_img = need("qemu-img")
+    expected = sparse_raw(tmp_path / "src.raw", 8 * MIB, [MIB, 7 * MIB])
+    subprocess.run([qemu_img, "convert", "-O", "qcow2", tmp_path / "src.raw", tmp_path / "src.qcow2"], check=True)
+    forklift.copy(str(tmp_path / "src.qcow2"), str(tmp_path / "dst.qcow2"))
+    subprocess.run([qemu_img, "convert", "-O", "raw", tmp_path / "dst.qcow2", tmp_path / "back.raw"], check=True)
+    assert (tmp_path / "back.raw").read_bytes() == expected
+
+
+def test_copies_from_an_nbd_export(tmp_path: Path) -> None:
+    nbdkit = need("nbdkit")
+    socket = tmp_path / "nbd.sock"
+    server = subprocess.Popen(
+        [nbdkit, "--foreground", "--exit-with-parent", "-U", str(socket), "pattern", "size=4M"],
+    )
+    try:
+        for _ in range(100):
+            if socket.exists():
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        summary = forklift.copy(f"nbd+unix:///?socket={socket}", tmp_path / "dst.raw")
+    finally:
+        server.terminate()
+        server.wait()
+    data = (tmp_path / "dst.raw").read_bytes()
+    assert summary.bytes_total == len(data) == 4 * MIB
+    # nbdkit's pattern plugin: each 8-byte word holds its own offset, big-endian.
+    assert data[8 * 1000 : 8 * 1001] == (8 * 1000).to_bytes(8, "big")
+
+
+def test_progress_callback_errors_cancel_the_copy_and_propagate(tmp_path: Path) -> None:
+    sparse_raw(tmp_path / "src.raw", 4 * MIB, [0])
+
+    def explode(progress: forklift.CopyProgress) -> None:
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", progress=explode, progress_interval=0)
+
+
+def test_a_cancelled_token_stops_the_copy(tmp_path: Path) -> None:
+    sparse_raw(tmp_path / "src.raw", 4 * MIB, [0])
+    token = forklift.CancelToken()
+    token.cancel()
+    with pytest.raises(forklift.CancelledError):
+        forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", cancel=token)
+
+
+def test_errors_are_typed(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        forklift.copy(tmp_path / "missing.raw", tmp_path / "dst.raw")
+    with pytest.raises(ValueError, match="requests"):
+        forklift.copy(tmp_path / "missing.raw", tmp_path / "dst.raw", requests=0)
+    sparse_raw(tmp_path / "big.raw", 2 * MIB, [])
+    sparse_raw(tmp_path / "small.raw", MIB, [])
+    with pytest.raises(ValueError, match="smaller"):
+        forklift.copy(tmp_path / "big.raw", tmp_path / "small.raw")
+
+
+def test_async_copy(tmp_path: Path) -> None:
+    expected = sparse_raw(tmp_path / "src.raw", 4 * MIB, [MIB])
+
+    async def main() -> forklift.CopySummary:
+        return await forklift.async_copy(tmp_path / "src.raw", tmp_path / "dst.raw")
+
+    summary = asyncio.run(main())
+    assert summary.bytes_total == 4 * MIB
+    assert (tmp_path / "dst.raw").read_bytes() == expected

@@ -1,0 +1,812 @@
+//! The NBD client and the copy pipeline against real servers: qemu-nbd and nbdkit.
+//!
+//! Every test starts its servers on private Unix sockets (or loopback TCP) and compares
+//! results byte for byte (`qemu-img compare`, `cmp`, or reading both sides). A missing
+//! tool skips the test locally but fails it in CI (`CI=true`), where `scripts/setup.sh`
+//! installs qemu-utils, nbdkit, libnbd-bin and openssl.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use forklift_transfer::copy::verify::{VerifyOptions, verify};
+use forklift_transfer::nbd::{ConnectOptions, NbdClient, NbdUri};
+use forklift_transfer::open::{OpenOptions, open_sink, open_source};
+use forklift_transfer::qemu::{ImageFormat, QemuNbdImage, QemuNbdOptions};
+use forklift_transfer::{
+    BlockSink, BlockSource, CopyOptions, ErrorKind, ExtentFlags, Incremental, MetaContext, copy,
+};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+/// Whether `tool` is installed; in CI a missing tool is a failure, not a skip.
+fn have(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is missing (scripts/setup.sh installs it)"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
+
+fn run(program: &str, args: &[&str]) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn compare(a: &Path, b: &Path) {
+    run(
+        "qemu-img",
+        &["compare", a.to_str().unwrap(), b.to_str().unwrap()],
+    );
+}
+
+/// A server process on a Unix socket, killed on drop.
+struct Server {
+    _child: Child,
+    uri: String,
+}
+
+async fn wait_for(socket: &Path, child: &mut Child) {
+    for _ in 0..1000 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("server exited early: {status}");
+        }
+        if tokio::net::UnixStream::connect(socket).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("server did not listen on {}", socket.display());
+}
+
+async fn nbdkit(dir: &Path, name: &str, args: &[&str]) -> Server {
+    let socket = dir.join(format!("{name}.sock"));
+    let mut child = Command::new("nbdkit")
+        .args(["--foreground", "--exit-with-parent", "-U"])
+        .arg(&socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("nbdkit starts");
+    wait_for(&socket, &mut child).await;
+    Server {
+        _child: child,
+        uri: format!("nbd+unix:///?socket={}", socket.display()),
+    }
+}
+
+async fn qemu_nbd(dir: &Path, name: &str, args: &[&str]) -> Server {
+    let socket = dir.join(format!("{name}.sock"));
+    let mut child = Command::new("qemu-nbd")
+        .arg("-k")
+        .arg(&socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("qemu-nbd starts");
+    wait_for(&socket, &mut child).await;
+    Server {
+        _child: child,
+        uri: format!("nbd+unix:///?socket={}", socket.display()),
+    }
+}
+
+async fn client(uri: &str, contexts: Vec<MetaContext>) -> Arc<NbdClient> {
+    Arc::new(
+        NbdClient::connect_uri(
+            uri,
+            &ConnectOptions {
+                contexts,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .unwrap(),
+    )
+}
+
+fn small() -> CopyOptions {
+    CopyOptions {
+        request_size: 256 * 1024,
+        requests: 16,
+        work_size: 8 << 20,
+        ..CopyOptions::default()
+    }
+}
+
+/// A qcow2 image with data at a few places and a persistent dirty bitmap `b0` that saw
+/// only the writes after it was added.
+fn qcow2_with_bitmap(dir: &Path) -> PathBuf {
+    let image = dir.join("src.qcow2");
+    let path = image.to_str().unwrap();
+    run("qemu-img", &["create", "-q", "-f", "qcow2", path, "64M"]);
+    run(
+        "qemu-io",
+        &[
+            "-f",
+            "qcow2",
+            "-c",
+            "write -P 0x11 0 1M",
+            "-c",
+            "write -P 0x12 20M 300k",
+            path,
+        ],
+    );
+    run(
+        "qemu-img",
+        &["bitmap", "--add", "--enable", "-f", "qcow2", path, "b0"],
+    );
+    run(
+        "qemu-io",
+        &[
+            "-f",
+            "qcow2",
+            "-c",
+            "write -P 0x22 8M 128k",
+            "-c",
+            "write -P 0x23 40M 64k",
+            path,
+        ],
+    );
+    image
+}
+
+#[tokio::test]
+async fn qemu_nbd_raw_and_qcow2_copies_are_identical() {
+    if !have("qemu-nbd") || !have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source = qcow2_with_bitmap(dir.path());
+    let opened = open_source(source.to_str().unwrap(), &OpenOptions::default())
+        .await
+        .unwrap();
+    for destination in ["dst.raw", "dst.qcow2"] {
+        let destination = dir.path().join(destination);
+        let sink = open_sink(
+            destination.to_str().unwrap(),
+            opened.source.size(),
+            &OpenOptions::default(),
+        )
+        .await
+        .unwrap();
+        let report = copy(
+            opened.source.clone(),
+            sink.sink.clone(),
+            &small(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        drop(sink);
+        compare(&source, &destination);
+        let s = report.summary;
+        assert!(s.bytes_read < 4 << 20, "only allocated data is read: {s:?}");
+        assert_eq!(s.bytes_zeroed, 0, "new images read as zeroes: {s:?}");
+    }
+    // A raw image served by qemu-nbd reports unallocated space as ZERO: it must be skipped.
+    let raw = dir.path().join("dst.raw");
+    let served = qemu_nbd(
+        dir.path(),
+        "raw",
+        &["-r", "-e", "4", "-f", "raw", raw.to_str().unwrap()],
+    )
+    .await;
+    let raw_client = client(&served.uri, vec![MetaContext::BaseAllocation]).await;
+    let extents = raw_client
+        .extents(0, 64 << 20, &MetaContext::BaseAllocation)
+        .await
+        .unwrap();
+    assert!(extents.iter().any(|e| e.flags.is_zero()));
+    let sink = open_sink(
+        dir.path().join("again.raw").to_str().unwrap(),
+        64 << 20,
+        &OpenOptions::default(),
+    )
+    .await
+    .unwrap();
+    let report = copy(raw_client, sink.sink, &small(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(report.summary.bytes_read < 4 << 20, "{:?}", report.summary);
+    compare(&raw, &dir.path().join("again.raw"));
+}
+
+#[tokio::test]
+async fn qemu_nbd_dirty_bitmap_and_allocation_depth() {
+    if !have("qemu-nbd") || !have("qemu-img") || !have("qemu-io") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source = qcow2_with_bitmap(dir.path());
+    let served = qemu_nbd(
+        dir.path(),
+        "bitmap",
+        &[
+            "-r",
+            "-e",
+            "8",
+            "--persistent",
+            "-f",
+            "qcow2",
+            "-B",
+            "b0",
+            "-A",
+            source.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let dirty = MetaContext::DirtyBitmap("b0".into());
+    let nbd = client(
+        &served.uri,
+        vec![
+            MetaContext::BaseAllocation,
+            dirty.clone(),
+            MetaContext::AllocationDepth,
+        ],
+    )
+    .await;
+    let dirty_extents: Vec<(u64, u64)> = nbd
+        .extents(0, 64 << 20, &dirty)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.flags.is_dirty())
+        .map(|e| (e.offset, e.length))
+        .collect();
+    assert_eq!(
+        dirty_extents,
+        vec![(8 << 20, 128 << 10), (40 << 20, 64 << 10)]
+    );
+    let listed = NbdClient::list_meta_contexts(nbd.uri(), &["qemu:dirty-bitmap:".into()])
+        .await
+        .unwrap();
+    assert_eq!(listed, ["qemu:dirty-bitmap:b0"]);
+    let depth = nbd
+        .extents(0, 64 << 20, &MetaContext::AllocationDepth)
+        .await
+        .unwrap();
+    assert_eq!(
+        depth[0].flags,
+        ExtentFlags::DATA,
+        "top layer holds the first MiB"
+    );
+    assert!(depth.iter().any(|e| e.flags.is_hole()));
+
+    // Incremental copy: start from a copy of the image as it was when the bitmap was
+    // added, apply only the dirty ranges, and end identical to the source.
+    let base = dir.path().join("base.raw");
+    run(
+        "qemu-img",
+        &[
+            "convert",
+            "-f",
+            "qcow2",
+            "-O",
+            "raw",
+            source.to_str().unwrap(),
+            base.to_str().unwrap(),
+        ],
+    );
+    run(
+        "qemu-io",
+        &[
+            "-f",
+            "raw",
+            "-c",
+            "write -P 0 8M 128k",
+            "-c",
+            "write -P 0 40M 64k",
+            base.to_str().unwrap(),
+        ],
+    );
+    let sink = open_sink(base.to_str().unwrap(), 64 << 20, &OpenOptions::default())
+        .await
+        .unwrap();
+    let report = copy(
+        nbd.clone(),
+        sink.sink.clone(),
+        &CopyOptions {
+            incremental: Some(Incremental::Bitmap("b0".into())),
+            ..small()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.summary.bytes_read, 512 << 10, "{:?}", report.summary);
+    drop(sink);
+    compare(&source, &base);
+}
+
+#[tokio::test]
+async fn qemu_nbd_multi_conn_writes_and_flushes() {
+    if !have("qemu-nbd") || !have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source = qcow2_with_bitmap(dir.path());
+    let target = dir.path().join("target.qcow2");
+    run(
+        "qemu-img",
+        &[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            target.to_str().unwrap(),
+            "64M",
+        ],
+    );
+    let served = qemu_nbd(
+        dir.path(),
+        "mc",
+        &["-f", "qcow2", "-e", "4", target.to_str().unwrap()],
+    )
+    .await;
+    let sink = client(&served.uri, vec![]).await;
+    assert!(sink.can_multi_conn());
+    assert_eq!(sink.connection_count(), 4);
+    let image = QemuNbdImage::open(
+        &source,
+        &QemuNbdOptions::default(),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(image.client().connection_count(), 4);
+    copy(
+        Arc::new(image),
+        sink.clone(),
+        &small(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    sink.disconnect().await;
+    drop(served);
+    compare(&source, &target);
+}
+
+fn make_certificates(dir: &Path) -> PathBuf {
+    let pki = dir.join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    let p = |name: &str| pki.join(name).to_str().unwrap().to_owned();
+    run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            &p("ca-key.pem"),
+            "-out",
+            &p("ca-cert.pem"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    );
+    run(
+        "openssl",
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &p("server-key.pem"),
+            "-out",
+            &p("server.csr"),
+        ],
+    );
+    std::fs::write(
+        pki.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &p("server.csr"),
+            "-CA",
+            &p("ca-cert.pem"),
+            "-CAkey",
+            &p("ca-key.pem"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("ext.cnf"),
+            "-out",
+            &p("server-cert.pem"),
+        ],
+    );
+    pki
+}
+
+#[tokio::test]
+async fn qemu_nbd_tls_with_x509_certificates() {
+    if !have("qemu-nbd") || !have("qemu-img") || !have("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_certificates(dir.path());
+    let source = qcow2_with_bitmap(dir.path());
+    let object = format!(
+        "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer=off",
+        pki.display()
+    );
+    let served = qemu_nbd(
+        dir.path(),
+        "tls",
+        &[
+            "-r",
+            "-e",
+            "8",
+            "--persistent",
+            "-f",
+            "qcow2",
+            "--object",
+            &object,
+            "--tls-creds",
+            "tls0",
+            source.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let socket = served.uri.split("socket=").nth(1).unwrap().to_owned();
+    let tls_uri = format!(
+        "nbds+unix:///?socket={socket}&tls-certificates={}",
+        pki.display()
+    );
+    let nbd = client(&tls_uri, vec![MetaContext::BaseAllocation]).await;
+    assert_eq!(BlockSource::size(&*nbd), 64 << 20);
+    let sink = open_sink(
+        dir.path().join("out.raw").to_str().unwrap(),
+        64 << 20,
+        &OpenOptions::default(),
+    )
+    .await
+    .unwrap();
+    copy(nbd, sink.sink, &small(), &CancellationToken::new())
+        .await
+        .unwrap();
+    compare(&source, &dir.path().join("out.raw"));
+
+    let plain = NbdClient::connect_uri(&served.uri, &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(plain.kind(), ErrorKind::Tls, "{plain}");
+    let other_ca = dir.path().join("other");
+    std::fs::create_dir(&other_ca).unwrap();
+    let other = make_certificates(&other_ca);
+    let wrong = format!(
+        "nbds+unix:///?socket={socket}&tls-certificates={}",
+        other.display()
+    );
+    let error = NbdClient::connect_uri(&wrong, &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+    assert!(error.is_fatal());
+    let insecure = format!("nbds+unix:///?socket={socket}&tls-verify-peer=false");
+    NbdClient::connect_uri(&insecure, &ConnectOptions::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn nbdkit_pattern_sparse_random_and_memory() {
+    if !have("nbdkit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = nbdkit(dir.path(), "pattern", &["pattern", "size=48M"]).await;
+    let memory = nbdkit(dir.path(), "memory", &["memory", "size=48M"]).await;
+    let source = client(&pattern.uri, vec![MetaContext::BaseAllocation]).await;
+    let sink = client(&memory.uri, vec![MetaContext::BaseAllocation]).await;
+    let report = copy(
+        source.clone(),
+        sink.clone(),
+        &CopyOptions {
+            checksums: true,
+            ..small()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.summary.bytes_written, 48 << 20);
+    // The pattern plugin writes each 8-byte offset as a big-endian number.
+    let mut probe = vec![0u8; 8];
+    BlockSource::read_at(&*sink, 40 << 20, &mut probe)
+        .await
+        .unwrap();
+    assert_eq!(u64::from_be_bytes(probe.try_into().unwrap()), 40 << 20);
+    let checked = verify(
+        source,
+        sink,
+        report.block_map.as_ref(),
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(checked.is_identical());
+
+    let sparse = nbdkit(
+        dir.path(),
+        "sparse",
+        &["sparse-random", "size=256M", "percent=5", "seed=7"],
+    )
+    .await;
+    let source = client(&sparse.uri, vec![MetaContext::BaseAllocation]).await;
+    let target = dir.path().join("sparse.raw");
+    let sink = open_sink(target.to_str().unwrap(), 256 << 20, &OpenOptions::default())
+        .await
+        .unwrap();
+    let report = copy(
+        source.clone(),
+        sink.sink.clone(),
+        &small(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let s = report.summary;
+    assert!(s.bytes_read < 128 << 20, "holes are skipped: {s:?}");
+    assert!(s.bytes_skipped > 128 << 20, "{s:?}");
+    let checked = verify(
+        source,
+        sink.source,
+        None,
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(checked.is_identical(), "{checked:?}");
+}
+
+#[tokio::test]
+async fn nbdkit_error_and_delay_filters_are_survived() {
+    if !have("nbdkit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let flaky = nbdkit(
+        dir.path(),
+        "flaky",
+        &[
+            "--filter=error",
+            "--filter=delay",
+            "pattern",
+            "size=16M",
+            "error=EIO",
+            "error-rate=5%",
+            "error-pread-rate=5%",
+            "delay-read=2ms",
+            "error-extents-rate=0%",
+        ],
+    )
+    .await;
+    let memory = nbdkit(dir.path(), "memory", &["memory", "size=16M"]).await;
+    let source = client(&flaky.uri, vec![MetaContext::BaseAllocation]).await;
+    let sink = client(&memory.uri, vec![]).await;
+    let options = CopyOptions {
+        retries: 8,
+        request_size: 64 * 1024,
+        ..small()
+    };
+    copy(source, sink.clone(), &options, &CancellationToken::new())
+        .await
+        .unwrap();
+    let clean = nbdkit(dir.path(), "clean", &["pattern", "size=16M"]).await;
+    let checked = verify(
+        client(&clean.uri, vec![]).await,
+        sink,
+        None,
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(checked.is_identical());
+
+    let broken = nbdkit(
+        dir.path(),
+        "broken",
+        &[
+            "--filter=error",
+            "pattern",
+            "size=1M",
+            "error=EIO",
+            "error-pread-rate=100%",
+        ],
+    )
+    .await;
+    let source = client(&broken.uri, vec![]).await;
+    let mut buf = vec![0u8; 4096];
+    let error = BlockSource::read_at(&*source, 0, &mut buf)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Server);
+    assert!(error.is_recoverable());
+    assert_eq!(error.errno(), Some(5));
+}
+
+#[tokio::test]
+async fn killed_destination_mid_copy_resumes_to_identical_image() {
+    if !have("nbdkit") || !have("qemu-nbd") || !have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source_file = dir.path().join("source.raw");
+    run(
+        "qemu-img",
+        &[
+            "create",
+            "-q",
+            "-f",
+            "raw",
+            source_file.to_str().unwrap(),
+            "64M",
+        ],
+    );
+    run(
+        "qemu-io",
+        &[
+            "-f",
+            "raw",
+            "-c",
+            "write -P 0x5a 0 30M",
+            "-c",
+            "write -P 0xa5 40M 20M",
+            source_file.to_str().unwrap(),
+        ],
+    );
+    let target = dir.path().join("target.raw");
+    run(
+        "qemu-img",
+        &["create", "-q", "-f", "raw", target.to_str().unwrap(), "64M"],
+    );
+    // The rate filter makes the copy take about a second, so the kill lands mid-copy.
+    let slow = nbdkit(
+        dir.path(),
+        "slow",
+        &[
+            "--filter=rate",
+            "file",
+            source_file.to_str().unwrap(),
+            "rate=400M",
+        ],
+    )
+    .await;
+    let checkpoint = dir.path().join("copy.ckpt");
+    let options = CopyOptions {
+        checkpoint: Some(checkpoint.clone()),
+        checkpoint_interval: Duration::from_millis(50),
+        ..small()
+    };
+    let destination = qemu_nbd(
+        dir.path(),
+        "dst",
+        &["-f", "raw", "--persistent", target.to_str().unwrap()],
+    )
+    .await;
+    let sink = client(&destination.uri, vec![]).await;
+    let source = client(&slow.uri, vec![MetaContext::BaseAllocation]).await;
+    let running = tokio::spawn({
+        let options = options.clone();
+        async move { copy(source, sink, &options, &CancellationToken::new()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    drop(destination);
+    let error = running.await.unwrap().unwrap_err();
+    assert!(error.is_fatal(), "{error}");
+
+    let destination = qemu_nbd(dir.path(), "dst2", &["-f", "raw", target.to_str().unwrap()]).await;
+    let sink = client(&destination.uri, vec![]).await;
+    let source = client(&slow.uri, vec![MetaContext::BaseAllocation]).await;
+    let report = copy(source, sink.clone(), &options, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(report.summary.bytes_resumed > 0, "{:?}", report.summary);
+    assert!(
+        report.summary.bytes_read < 50 << 20,
+        "completed ranges are not copied again: {:?}",
+        report.summary
+    );
+    sink.disconnect().await;
+    drop(destination);
+    run(
+        "cmp",
+        &[source_file.to_str().unwrap(), target.to_str().unwrap()],
+    );
+}
+
+#[tokio::test]
+async fn tcp_uri_and_format_detection() {
+    if !have("qemu-nbd") || !have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source = qcow2_with_bitmap(dir.path());
+    assert_eq!(ImageFormat::detect(&source).unwrap(), ImageFormat::Qcow2);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut child = Command::new("qemu-nbd")
+        .args([
+            "-r",
+            "-e",
+            "8",
+            "--persistent",
+            "-f",
+            "qcow2",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-x",
+            "disk",
+        ])
+        .arg(&source)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let uri = NbdUri::parse(&format!("nbd://127.0.0.1:{port}/disk")).unwrap();
+    let mut connected = None;
+    for _ in 0..500 {
+        if let Ok(c) = NbdClient::connect(&uri, &ConnectOptions::default()).await {
+            connected = Some(c);
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let nbd = connected.expect("qemu-nbd listens on TCP");
+    let mut buf = vec![0u8; 4096];
+    BlockSource::read_at(&nbd, 8 << 20, &mut buf).await.unwrap();
+    assert!(buf.iter().all(|&b| b == 0x22));
+    let unknown = NbdClient::connect_uri(
+        &format!("nbd://127.0.0.1:{port}/nope"),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    let _ = BlockSink::flush(&nbd).await;
+}

@@ -1,0 +1,142 @@
+//! `forklift validate` end to end: the real binary over manifests and the example inventories.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const COMMON: &str = r#"
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: vcenter, namespace: openshift-mtv}
+spec: {type: vsphere, url: "https://vcenter.example.com/sdk", secret: {name: vc, namespace: openshift-mtv}, settings: {vddkInitImage: "quay.io/example/vddk:8.0.2"}}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: host, namespace: openshift-mtv}
+spec: {type: openshift}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: NetworkMap
+metadata: {name: net, namespace: openshift-mtv}
+spec:
+  provider: {source: {name: vcenter, namespace: openshift-mtv}, destination: {name: host, namespace: openshift-mtv}}
+  map:
+    - source: {id: network-31}
+      destination: {type: multus, namespace: migrated, name: vlan-20}
+    - source: {name: prod-vlan-20}
+      destination: {type: pod}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: StorageMap
+metadata: {name: sto, namespace: openshift-mtv}
+spec:
+  provider: {source: {name: vcenter, namespace: openshift-mtv}, destination: {name: host, namespace: openshift-mtv}}
+  map:
+    - source: {id: datastore-21}
+      destination: {storageClass: ocs-storagecluster-ceph-rbd}
+    - source: {name: vsanDatastore}
+      destination: {storageClass: ocs-storagecluster-ceph-rbd, accessMode: ReadWriteMany}
+"#;
+
+fn plan(vm: &str, extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {{name: plan, namespace: openshift-mtv}}
+spec:
+  targetNamespace: migrated
+  provider: {{source: {{name: vcenter, namespace: openshift-mtv}}, destination: {{name: host, namespace: openshift-mtv}}}}
+  map: {{network: {{name: net, namespace: openshift-mtv}}, storage: {{name: sto, namespace: openshift-mtv}}}}
+  vms: [{{id: {vm}}}]
+{extra}
+"#
+    )
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inventory")
+}
+
+fn run(manifests: &str, extra: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
+        .arg("validate")
+        .arg("--manifests")
+        .arg(dir.path())
+        .arg("--inventory")
+        .arg(examples().join("vsphere-source.json"))
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_clean_plan_is_ready_and_exits_zero() {
+    let destination = examples().join("destination.json");
+    let manifests = format!("{COMMON}---{}", plan("vm-101", ""));
+    let (code, out, err) = run(
+        &manifests,
+        &["--destination", destination.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ready"], true);
+    let conditions = report["conditions"].as_array().unwrap();
+    assert_eq!(conditions.last().unwrap()["type"], "Ready");
+    // Static IPs cannot be kept on the pod network the second pair maps to: a warning only.
+    assert_eq!(conditions[0]["type"], "NetMapPreservingIPsOnPodNetwork");
+    assert_eq!(conditions[0]["category"], "Warn");
+}
+
+#[test]
+fn blockers_exit_one_and_list_every_condition() {
+    let destination = examples().join("destination.json");
+    let manifests = format!("{COMMON}---{}", plan("vm-102", "  warm: true"));
+    let (code, out, err) = run(
+        &manifests,
+        &[
+            "--destination",
+            destination.to_str().unwrap(),
+            "--output",
+            "yaml",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_yaml_ng::from_str(&out).unwrap();
+    assert_eq!(report["ready"], false);
+    let types: Vec<&str> = report["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    // Host in maintenance (Warn) and two warnings about the snapshot/CBT-free cold plan.
+    assert!(types.contains(&"HostNotReady"), "{types:?}");
+    assert!(types.contains(&"VMMissingGuestIPs"), "{types:?}");
+    assert!(
+        types.contains(&"VMMultiplePodNetworkMappings")
+            || types.contains(&"NetMapPreservingIPsOnPodNetwork"),
+        "{types:?}"
+    );
+}
+
+#[test]
+fn unloadable_inputs_exit_two() {
+    let (code, _, err) = run("kind: Plan\nspec: [not, a, map]\n", &[]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(
+        &format!("{COMMON}---{}", plan("vm-101", "")),
+        &["--destination", "/nonexistent.json"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent.json"), "{err}");
+    let (code, _, err) = run(COMMON, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no Plan"), "{err}");
+}
