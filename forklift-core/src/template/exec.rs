@@ -183,7 +183,7 @@ impl<'t: 'a, 'a> Exec<'t, 'a> {
                 )));
             }
         };
-        if count > 0 && b.pipe.decl.len() > 1 {
+        if !matches!(val, Value::Invalid) && b.pipe.decl.len() > 1 {
             let mut shown = Vec::new();
             gofmt::sprint(&mut shown, std::slice::from_ref(&val));
             return Err(self.errorf(format!(

@@ -424,7 +424,7 @@ pub(crate) fn call<'a>(
         Func::HasPrefix => b(bytes(&a[1]).starts_with(bytes(&a[0]))),
         Func::HasSuffix => b(bytes(&a[1]).ends_with(bytes(&a[0]))),
         Func::MustRegexReplaceAll => {
-            let re = goregex::GoRegex::compile(bytes(&a[0]))?;
+            let re = goregex::GoRegex::compile_cached(bytes(&a[0]))?;
             Value::owned(re.replace_all(bytes(&a[1]), bytes(&a[2]), budget.max_output)?)
         }
         Func::Add => Value::Int64(a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v)))),

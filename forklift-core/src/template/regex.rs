@@ -441,7 +441,36 @@ fn class(p: &[char], mut i: usize, out: &mut String) -> Result<usize, String> {
     }
 }
 
+/// How many compiled patterns each thread keeps (compiling dominates a render otherwise).
+const CACHE_SIZE: usize = 32;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<Vec<(Vec<u8>, std::rc::Rc<GoRegex>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl GoRegex {
+    /// Compiles a Go regular expression, reusing a recently compiled one of this thread.
+    pub(crate) fn compile_cached(pattern: &[u8]) -> Result<std::rc::Rc<GoRegex>, String> {
+        if let Some(hit) = CACHE.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(p, _)| p == pattern)
+                .map(|(_, r)| r.clone())
+        }) {
+            return Ok(hit);
+        }
+        let compiled = std::rc::Rc::new(GoRegex::compile(pattern)?);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= CACHE_SIZE {
+                c.remove(0);
+            }
+            c.push((pattern.to_vec(), compiled.clone()));
+        });
+        Ok(compiled)
+    }
+
     /// Compiles a Go regular expression.
     pub(crate) fn compile(pattern: &[u8]) -> Result<GoRegex, String> {
         let pattern = std::str::from_utf8(pattern).map_err(|_| err("invalid UTF-8", ""))?;

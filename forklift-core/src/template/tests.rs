@@ -75,6 +75,12 @@ fn control_structures() {
         "012"
     );
     assert_eq!(render("{{range 0}}x{{else}}none{{end}}"), "none");
+    assert_eq!(render("{{range (and nil)}}x{{else}}nil{{end}}"), "nil");
+    assert_eq!(
+        class("{{range $i, $e := 0}}{{end}}"),
+        Some(ErrorClass::Exec)
+    );
+    assert_eq!(class("{{range \"abc\"}}{{end}}"), Some(ErrorClass::Exec));
     assert_eq!(
         render("{{and 1 0 2}} {{or 0 \"\" 3}} {{not 0}} {{and nil 1}}"),
         "0 3 true <no value>"
