@@ -460,9 +460,38 @@ fn invalid_pvc_template_is_a_condition() {
         .find(|c| c.type_ == "PVCNameTemplateNotValid")
         .unwrap();
     assert!(
-        cond.message.contains("not a DNS-1123 label"),
+        cond.message.contains("is not a valid DNS-1123 label"),
         "{}",
         cond.message
     );
+    assert_eq!(cond.category, Category::Warn);
+    assert!(
+        spec.vms[0].disks[0]
+            .claim_name
+            .starts_with("wave-1-vm-101-")
+    );
     validate_all(&spec);
+}
+
+#[test]
+fn colliding_names_are_blockers() {
+    let spec = render_vsphere(
+        |r| {
+            let plan = &mut r.plans[0].spec;
+            plan.pvc_name_template = "{{.PlanName}}-disk".into();
+            plan.pvc_name_template_use_generate_name = Some(false);
+            plan.volume_name_template = "disk".into();
+            plan.vms[1].target_name = "web-01".into();
+        },
+        &RenderContext::default(),
+    );
+    let types: Vec<_> = spec.conditions.iter().map(|c| c.type_.as_str()).collect();
+    assert!(types.contains(&"DuplicateTargetName"), "{types:?}");
+    assert!(types.contains(&"DuplicatePVCName"), "{types:?}");
+    let volumes = spec
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "DuplicateVolumeName")
+        .unwrap();
+    assert_eq!(volumes.items, ["web-01: disk"]);
 }

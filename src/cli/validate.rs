@@ -2,7 +2,6 @@
 
 use clap::{Args, ValueEnum};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
-use forklift_core::manifest::ManifestSet;
 use forklift_core::resources::{Condition, Hook, NetworkMap, Plan, Provider, StorageMap};
 use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
@@ -67,7 +66,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
 }
 
 fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
-    let set = load_manifests(&args.manifests);
+    let set = forklift::manifests::load_paths(&args.manifests);
     if set.has_errors() {
         let lines: Vec<String> = set
             .diagnostics()
@@ -156,49 +155,4 @@ fn live_inventory(set: &ManifestSet, plan: &Plan) -> Result<SourceInventory, Str
 
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-/// Reads files, directories (their `*.yaml`, `*.yml`, `*.json`, in name order) and `-` (stdin).
-fn load_manifests(paths: &[PathBuf]) -> ManifestSet {
-    use std::io::Read;
-    let mut set = ManifestSet::new();
-    let mut files = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let mut text = String::new();
-            if std::io::stdin().read_to_string(&mut text).is_ok() {
-                set.add_str("stdin", &text);
-            }
-        } else if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-                })
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                set.add_str(&file.display().to_string(), &text);
-            }
-            Err(e) => set.push_diagnostic(forklift_core::manifest::Diagnostic::error(
-                forklift_core::manifest::DiagnosticCode::Io,
-                file.display().to_string(),
-                None,
-                "",
-                format!("Cannot read: {e}"),
-            )),
-        }
-    }
-    set
 }

@@ -204,7 +204,18 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
         }
     };
 
-    let (target_name, renamed) = names::target_vm_name(pvm, vm, &input.context.new_names);
+    let (target_name, renamed) = match names::target_vm_name(facts, pvm, vm) {
+        Ok(named) => named,
+        Err(problem) => {
+            conditions.push(condition(
+                "TargetNameNotValid",
+                Category::Critical,
+                "NotValid",
+                problem,
+            ));
+            (pvm.target_name.trim().to_owned(), true)
+        }
+    };
     let v2v_copies = facts.v2v_copies_disks(pvm);
     let requires_conversion = facts.requires_conversion() && !spec.skip_guest_conversion;
     let separate_copy_convert =
@@ -222,7 +233,6 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
         facts,
         pvm,
         vm,
-        &target_name,
         &vm_labels,
         v2v_copies,
         separate_copy_convert,
@@ -469,7 +479,6 @@ fn render_disks(
     facts: &PlanFacts<'_>,
     pvm: &PlanVm,
     vm: &Vm,
-    target_name: &str,
     vm_labels: &BTreeMap<String, String>,
     v2v_copies: bool,
     separate_copy_convert: bool,
@@ -487,6 +496,9 @@ fn render_disks(
     let use_generate_name = spec
         .pvc_name_template_use_generate_name
         .unwrap_or(facts.kind != ProviderKind::Openshift);
+    let mapper = input
+        .storage_map
+        .map(|m| resolve::storage_mapper(m, input.source, input.source_provider));
     for (index, disk) in vm.disks.iter().enumerate() {
         let identity = disk_identity(facts.kind, disk);
         if disk.shared && !facts.migrate_shared(pvm) {
@@ -500,10 +512,7 @@ fn render_disks(
             ));
             continue;
         }
-        let pair = input
-            .storage_map
-            .and_then(|m| resolve::storage_pair(m, input.source, disk));
-        let Some(pair) = pair else {
+        let Some(pair) = mapper.as_ref().and_then(|m| m.pair_for_disk(vm, disk)) else {
             unmapped.push(identity);
             continue;
         };
@@ -556,7 +565,7 @@ fn render_disks(
             }
         };
 
-        let claim = match names::pvc_name(facts, pvm, vm, target_name, disk, index, root_index) {
+        let claim = match names::pvc_name(facts, pvm, vm, disk, index, root_index) {
             Ok(rendered) => names::claim_name(
                 &rendered,
                 use_generate_name,
@@ -812,10 +821,11 @@ fn render_nics(
     let mut report = Vec::new();
     let mut unmapped = Vec::new();
     let compat = facts.compatibility_mode();
-    for nic in &vm.nics {
-        let pair = input
-            .network_map
-            .and_then(|m| resolve::network_pair(m, input.source, nic));
+    let pairs = input
+        .network_map
+        .map(|m| resolve::network_pairs(m, input.source, vm))
+        .unwrap_or_else(|| vec![None; vm.nics.len()]);
+    for (nic, pair) in vm.nics.iter().zip(pairs) {
         let Some(pair) = pair else {
             unmapped.push(if nic.name.is_empty() {
                 nic.mac.clone()
@@ -830,7 +840,7 @@ fn render_nics(
             continue;
         }
         let index = interfaces.len();
-        let name = names::network_name(facts, pvm, vm, nic, dest, index);
+        let name = names::network_name(facts, pvm, nic, dest, index);
         let model = if compat {
             "e1000e".to_owned()
         } else if facts.kind == ProviderKind::Ovirt

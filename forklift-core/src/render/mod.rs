@@ -23,7 +23,7 @@ mod resolve;
 pub mod rules;
 mod spec;
 
-pub use names::{DEFAULT_PVC_TEMPLATE, disk_serial, generated_suffix};
+pub use names::{disk_serial, generated_suffix};
 pub use placement::affinity_problems;
 pub use spec::{
     DiskObject, RenderContext, RenderInput, TargetDisk, TargetHook, TargetInterface, TargetSpec,
@@ -61,17 +61,72 @@ pub fn render(input: RenderInput<'_>) -> TargetSpec {
         );
     }
     let facts = build::PlanFacts::new(input, &mut conditions);
-    let vms = plan
+    let vms: Vec<TargetVm> = plan
         .spec
         .vms
         .iter()
         .map(|pvm| build::render_vm(&facts, pvm))
         .collect();
+    duplicates(&vms, &mut conditions);
     TargetSpec {
         plan: plan.metadata.name_or_empty().to_owned(),
         target_namespace: plan.spec.target_namespace.clone(),
         vms,
         conditions,
+    }
+}
+
+/// Names that would collide in the target namespace: VMs, claims, and per VM the volume and
+/// interface names.
+fn duplicates(vms: &[TargetVm], conditions: &mut Vec<Condition>) {
+    fn repeated<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+        let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+        for n in names {
+            *seen.entry(n).or_default() += 1;
+        }
+        seen.into_iter()
+            .filter(|(_, c)| *c > 1)
+            .map(|(n, _)| n.to_owned())
+            .collect()
+    }
+    let rendered = || vms.iter().filter(|v| v.virtual_machine.is_some());
+    let checks = [
+        (
+            "DuplicateTargetName",
+            "Several VMs of the plan get the same target name.",
+            repeated(rendered().map(|v| v.target_name.as_str())),
+        ),
+        (
+            "DuplicatePVCName",
+            "Several disks of the plan get the same PVC name.",
+            repeated(
+                vms.iter()
+                    .flat_map(|v| v.disks.iter().map(|d| d.claim_name.as_str())),
+            ),
+        ),
+        (
+            "DuplicateVolumeName",
+            "A VM gets the same volume or interface name twice.",
+            vms.iter()
+                .flat_map(|v| {
+                    let mut names = repeated(v.disks.iter().map(|d| d.volume_name.as_str()));
+                    names.extend(repeated(v.interfaces.iter().map(|i| i.name.as_str())));
+                    names
+                        .into_iter()
+                        .map(move |n| format!("{}: {n}", v.target_name))
+                })
+                .collect(),
+        ),
+    ];
+    for (type_, message, items) in checks {
+        if !items.is_empty() {
+            conditions.push(
+                Condition::new(type_, Category::Critical)
+                    .with_reason("NotUnique")
+                    .with_message(message)
+                    .with_items(items),
+            );
+        }
     }
 }
 
