@@ -30,7 +30,7 @@ impl InventoryArgs {
         }
         let config = match ProviderConfig::from_manifests(&set, &self.provider) {
             Ok(config) => config,
-            Err(e) => return fail(&e),
+            Err(e) => return fail_with_causes(&e),
         };
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -41,7 +41,7 @@ impl InventoryArgs {
         };
         let inventory = match runtime.block_on(capability::collect_inventory(&config)) {
             Ok(inventory) => inventory,
-            Err(e) => return fail(&e),
+            Err(e) => return fail_with_causes(&e),
         };
         let json = inventory.to_json() + "\n";
         let written = match &self.output {
@@ -67,6 +67,18 @@ impl InventoryArgs {
             Err(e) => fail(&e),
         }
     }
+}
+
+/// Prints the error and its causes (`connection refused`, `invalid peer certificate`...).
+fn fail_with_causes(error: &dyn std::error::Error) -> ExitCode {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    fail(&message)
 }
 
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
