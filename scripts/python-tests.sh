@@ -26,6 +26,6 @@ MYPYPATH="$PWD/forklift-py/python" python -m mypy.stubtest forklift \
   --allowlist forklift-py/stubtest-allowlist.txt --mypy-config-file forklift-py/pyproject.toml
 
 # The package, the tests and the examples type-check strictly against those stubs.
-typed=(forklift-py/python/forklift forklift-py/tests)
+typed=(forklift-py/python/forklift forklift-py/tests forklift-py/bench)
 if [ -d examples/python ]; then typed+=(examples/python); fi
 MYPYPATH="$PWD/forklift-py/python" python -m mypy --config-file forklift-py/pyproject.toml "${typed[@]}"

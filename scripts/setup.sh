@@ -17,6 +17,7 @@ APT_PACKAGES=(
   pkg-config
   gcc                   # cc builds the fake libvixDiskLib of the VDDK tests
   libc6-dev
+  python3-yaml          # PyYAML, the reference in scripts/bench-manifests.py
 )
 PIP_PACKAGES=(maturin pytest mypy)
 
@@ -41,7 +42,7 @@ for p in "${PIP_PACKAGES[@]}"; do
 done
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "setup: installing pip packages: ${pip_missing[*]}"
-  python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

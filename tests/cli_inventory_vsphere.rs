@@ -81,3 +81,65 @@ fn inventory_verb_collects_the_simulator_as_json() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("Provider 'nope' not found"), "{stderr}");
 }
+
+#[test]
+fn validate_without_an_inventory_collects_the_source_live() {
+    let Some(sim) = Vcsim::start(&["-vm", "1"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    manifests(&sim, dir.path());
+    let plan = r#"apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: host, namespace: konveyor-forklift}
+spec: {type: openshift}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: NetworkMap
+metadata: {name: net, namespace: konveyor-forklift}
+spec:
+  provider: {source: {name: vcsim}, destination: {name: host}}
+  map:
+    - source: {name: VM Network}
+      destination: {type: pod}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: StorageMap
+metadata: {name: sto, namespace: konveyor-forklift}
+spec:
+  provider: {source: {name: vcsim}, destination: {name: host}}
+  map:
+    - source: {name: LocalDS_0}
+      destination: {storageClass: standard}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {name: plan, namespace: konveyor-forklift}
+spec:
+  targetNamespace: migrated
+  provider: {source: {name: vcsim}, destination: {name: host}}
+  map: {network: {name: net}, storage: {name: sto}}
+  vms: [{name: DC0_H0_VM0}, {name: no-such-vm}]
+"#;
+    std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
+        .args(["validate", "--manifests"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    // 1: the plan has a blocker (the missing VM), so validation ran on live data.
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let conditions = report["conditions"].as_array().unwrap();
+    let not_found = conditions
+        .iter()
+        .find(|c| c["type"] == "VMNotFound")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let items = not_found["items"].to_string();
+    assert!(
+        items.contains("no-such-vm") && !items.contains("DC0_H0_VM0"),
+        "{items}"
+    );
+}

@@ -140,3 +140,84 @@ fn unloadable_inputs_exit_two() {
     assert_eq!(code, 2);
     assert!(err.contains("no Plan"), "{err}");
 }
+
+/// The guide's own OVA map examples (`Dummy storage for source provider <name>`), placeholders
+/// filled in, validate against an OVA inventory.
+#[test]
+fn guide_ova_maps_with_dummy_storage_are_ready() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seed-manifests");
+    let fill = |name: &str| {
+        std::fs::read_to_string(shared.join(name))
+            .unwrap()
+            .replace("<network_map>", "net")
+            .replace("<storage_map>", "sto")
+            .replace("<namespace>", "openshift-mtv")
+            .replace("<source_provider>", "ova")
+            .replace("<destination_provider>", "host")
+            .replace("<provider_name>", "ova")
+            .replace("<storage_class>", "standard")
+            .replace("<access_mode>", "ReadWriteOnce")
+            .replace("<network_name>", "pod")
+            .replace("<network_attachment_definition_namespace>", "migrated")
+            .replace("<network_attachment_definition>", "nad-1")
+            .replace("<source_network_id>", "net-a")
+    };
+    let manifests = format!(
+        "{}\n---\n{}\n---\n{}",
+        fill("networkmap-ova.yaml"),
+        fill("storagemap-ova-dummy.yaml"),
+        r#"
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: ova, namespace: openshift-mtv}
+spec: {type: ova, url: "nfs.example.com:/ova"}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {name: host, namespace: openshift-mtv}
+spec: {type: openshift}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {name: plan, namespace: openshift-mtv}
+spec:
+  targetNamespace: migrated
+  provider: {source: {name: ova, namespace: openshift-mtv}, destination: {name: host, namespace: openshift-mtv}}
+  map: {network: {name: net, namespace: openshift-mtv}, storage: {name: sto, namespace: openshift-mtv}}
+  vms: [{name: appliance}]
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("ova.json");
+    std::fs::write(
+        &inventory,
+        r#"{"provider": "ova", "providerName": "ova",
+            "vms": [{"id": "c0ffee00-0000-4000-8000-000000000001", "name": "appliance", "powerState": "off",
+                     "disks": [{"id": "d1", "file": "appliance-disk1.vmdk", "storage": "d1", "capacity": 1073741824},
+                               {"id": "d2", "file": "appliance-disk2.vmdk", "storage": "d2", "capacity": 2147483648}],
+                     "nics": [{"mac": "00:50:56:00:00:01", "network": {"id": "net-a", "name": "VM Network"}}],
+                     "ext": {"ova": {"ovfPath": "/ova/appliance.ova", "exportSource": "VMware"}}}],
+            "networks": [{"id": "net-a", "name": "VM Network"}],
+            "storages": [{"id": "d1", "name": "appliance-disk1.vmdk", "kind": "ovaDisk"},
+                         {"id": "d2", "name": "appliance-disk2.vmdk", "kind": "ovaDisk"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
+        .args(["validate", "--manifests"])
+        .arg(dir.path().join("all.yaml"))
+        .arg("--inventory")
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The seed network map sends the same source network to the pod network and to a NAD;
+    // the non-multus pair wins (upstream's NAD pool), so the single NIC is on the pod network.
+    assert!(out.contains("\"Ready\""), "{out}");
+}

@@ -419,6 +419,13 @@ impl fmt::Display for Credentials {
 impl fmt::Display for ProviderCredentials {
     /// The credentials and how TLS is verified, without any secret value.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // OVA reads NFS and the local cluster uses its in-cluster CA: no TLS choice to show.
+        if matches!(
+            self.credentials,
+            Credentials::Ova | Credentials::KubeVirt(KubeVirtCredentials::LocalCluster)
+        ) {
+            return write!(f, "{}", self.credentials);
+        }
         let tls = match (self.tls.insecure_skip_verify, &self.tls.ca_cert) {
             (true, _) => "TLS verification skipped",
             (false, Some(_)) => "custom CA",

@@ -249,6 +249,7 @@ fn malformed_descriptors_are_typed_errors_naming_the_file() {
         ),
         ("<Envelope>&bogus;</Envelope>", "bogus"),
         ("<Envelope/><Envelope/>", "root"),
+        ("<Envelope><VirtualSystem>", "ends inside"),
     ];
     for (xml, needle) in cases {
         let err = ovf::parse("bad.ovf", xml.as_bytes()).unwrap_err();

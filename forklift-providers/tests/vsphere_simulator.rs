@@ -453,3 +453,46 @@ async fn vddk_disk_access_uses_moref_snapshot_and_thumbprint_with_a_fake_vddk() 
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datacenters_inside_folders_have_folder_paths() {
+    use forklift_providers::capability::InventorySource;
+    let Some(sim) = Vcsim::start(&["-folder", "1"]) else {
+        return;
+    };
+    let provider = connect(&sim).await;
+    let vm = first_vm(&provider).await;
+    assert_eq!(provider.datacenter_of(&vm).await.unwrap(), "F0/DC0");
+    let inventory = provider.collect_inventory().await.unwrap();
+    assert!(
+        inventory
+            .vms
+            .iter()
+            .all(|v| v.path.starts_with("/F0/DC0/vm/")),
+        "{:?}",
+        inventory.vms.iter().map(|v| &v.path).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esxi_endpoint_inventory() {
+    use forklift_providers::capability::InventorySource;
+    use forklift_providers::vsphere::SdkEndpoint;
+    let Some(sim) = Vcsim::start(&["-esx"]) else {
+        return;
+    };
+    let mut config = config(&sim, TlsTrust::CustomCa(sim.cert_pem()));
+    config.endpoint = SdkEndpoint::Esxi;
+    let provider = VsphereProvider::connect_with(config).await.unwrap();
+    assert!(!provider.client().content().is_vcenter());
+    let inventory = provider.collect_inventory().await.unwrap();
+    assert_eq!(inventory.hosts.len(), 1);
+    assert_eq!(inventory.vms.len(), 2);
+    assert!(
+        inventory
+            .vms
+            .iter()
+            .all(|vm| vm.host == inventory.hosts[0].id)
+    );
+    assert!(inventory.vms.iter().all(|vm| vm.disks.len() == 1));
+}

@@ -3,7 +3,7 @@
 //! Library types are serde types; they cross the boundary as `serde_json::Value` trees, which
 //! map one-to-one onto Python's dict/list/str/int/float/bool/None.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::Serialize;
@@ -47,6 +47,19 @@ pub(crate) fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'
 /// Converts a Python object made of dicts, lists, tuples, strings, numbers, booleans and None
 /// into a JSON value; `path` names the argument in error messages.
 pub(crate) fn from_python(object: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    convert(object, path, 0)
+}
+
+/// Nesting accepted in plain data: far beyond any Kubernetes object, and far below what
+/// would exhaust the stack (conversion and serde both recurse).
+const MAX_DEPTH: usize = 100;
+
+fn convert(object: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "{path}: nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
     if object.is_none() {
         return Ok(Value::Null);
     }
@@ -82,20 +95,20 @@ pub(crate) fn from_python(object: &Bound<'_, PyAny>, path: &str) -> PyResult<Val
                 PyTypeError::new_err(format!("{path}: keys must be strings, not {key:?}"))
             })?;
             let item_path = format!("{path}.{key}");
-            map.insert(key, from_python(&item, &item_path)?);
+            map.insert(key, convert(&item, &item_path, depth + 1)?);
         }
         return Ok(Value::Object(map));
     }
     if object.is_instance_of::<PyList>() || object.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (index, item) in object.try_iter()?.enumerate() {
-            items.push(from_python(&item?, &format!("{path}[{index}]"))?);
+            items.push(convert(&item?, &format!("{path}[{index}]"), depth + 1)?);
         }
         return Ok(Value::Array(items));
     }
     // Objects of the Python layer (Resource, Node) expose their data through `to_dict()`.
     if object.hasattr("to_dict")? {
-        return from_python(&object.call_method0("to_dict")?, path);
+        return convert(&object.call_method0("to_dict")?, path, depth + 1);
     }
     Err(PyTypeError::new_err(format!(
         "{path}: cannot convert {} to plain data",

@@ -10,6 +10,7 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::manifests::Diagnostic;
+use crate::plan::Condition;
 
 pyo3::import_exception!(forklift.exceptions, ForkliftError);
 pyo3::import_exception!(forklift.exceptions, ManifestError);
@@ -39,6 +40,9 @@ pub(crate) enum Error {
     /// A socket or thread operation of the bindings themselves failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A migration failed (boxed: the runner's error is large and rare).
+    #[error(transparent)]
+    Migrate(Box<forklift::migrate::MigrateError>),
     /// Manifests hold errors (every error diagnostic, in the order found).
     #[error("{}", manifest_message(.0))]
     Manifest(Vec<forklift::core::manifest::Diagnostic>),
@@ -65,6 +69,12 @@ pub(crate) enum Error {
     Value(String),
 }
 
+impl From<forklift::migrate::MigrateError> for Error {
+    fn from(error: forklift::migrate::MigrateError) -> Self {
+        Self::Migrate(Box::new(error))
+    }
+}
+
 /// Result with [`Error`] as the default error type.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -85,6 +95,7 @@ impl From<Error> for PyErr {
             // pyo3 maps the kinds (NotFound, PermissionDenied, ...) onto OSError's subclasses.
             Error::Io(io) => PyErr::from(io),
             Error::Manifest(diagnostics) => manifest_error(&diagnostics, message),
+            Error::Migrate(migrate) => migrate_error(*migrate, message),
             Error::ManifestWrite(_) => ManifestError::new_err(message),
             Error::Naming(_) | Error::Template(_) => TemplateError::new_err(message),
             Error::Python(err) => err,
@@ -139,6 +150,28 @@ fn manifest_error(errors: &[forklift::core::manifest::Diagnostic], message: Stri
     // As for transfer errors: the message alone still reports the error.
     drop(attributes);
     err
+}
+
+fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyErr {
+    use forklift::migrate::MigrateError as E;
+    match error {
+        E::Cancelled => CancelledError::new_err(message),
+        E::Manifest(_) => ManifestError::new_err(message),
+        E::NotReady { conditions } => {
+            let err = ValidationError::new_err(message);
+            let conditions: Vec<Condition> = conditions.iter().map(Condition::from).collect();
+            // As for transfer errors: the message alone still reports the error.
+            drop(Python::attach(|py| {
+                err.value(py).setattr("conditions", conditions)
+            }));
+            err
+        }
+        E::Provider(provider) => provider_error(*provider, message),
+        E::Transfer { source, .. } => transfer_error(&source, message),
+        E::Io { path, source } => Error::File { path, source }.into(),
+        // Hooks, the destination directory and the scheduler have no class of their own.
+        _ => ForkliftError::new_err(message),
+    }
 }
 
 fn provider_error(error: forklift::providers::Error, message: String) -> PyErr {

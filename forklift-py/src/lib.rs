@@ -19,6 +19,7 @@ mod copy;
 mod error;
 mod inventory;
 mod manifests;
+mod migrate;
 mod naming;
 mod plan;
 mod runtime;
@@ -57,6 +58,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manifests::Diagnostic>()?;
     m.add_class::<plan::Condition>()?;
     m.add_class::<copy::CopyProgress>()?;
+    m.add_class::<migrate::MigrationEvents>()?;
     m.add_class::<copy::CopySummary>()?;
     m.add_function(wrap_pyfunction!(_sleep, m)?)?;
     m.add_function(wrap_pyfunction!(manifests::parse_manifests, m)?)?;
@@ -70,5 +72,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan::validate, m)?)?;
     m.add_function(wrap_pyfunction!(plan::render, m)?)?;
     m.add_function(wrap_pyfunction!(inventory::start_inventory, m)?)?;
+    m.add_function(wrap_pyfunction!(migrate::start_migration, m)?)?;
     Ok(())
 }

@@ -241,6 +241,7 @@ pub(crate) fn validate(
         max_vms_per_plan: max_vms_per_plan.unwrap_or(defaults.max_vms_per_plan),
         max_disks_per_plan: max_disks_per_plan.unwrap_or(defaults.max_disks_per_plan),
         max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
+        ..defaults
     };
     let source: SourceInventory = self::inventory(inventory, "inventory")?;
     let destination: Option<DestinationInventory> = destination

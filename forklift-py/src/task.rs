@@ -186,6 +186,15 @@ pub struct Task {
     shared: Arc<Shared>,
 }
 
+impl Task {
+    /// Another handle on the same task.
+    pub(crate) fn handle(&self) -> Task {
+        Task {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
 /// Spawns `future` on the runtime as a task of `context`.
 pub(crate) fn spawn<F>(context: Context, on_cancel: OnCancel, future: F) -> Result<Task>
 where
@@ -245,7 +254,7 @@ impl Task {
 
     /// Waits until the operation finishes or `timeout` seconds pass; returns whether it finished.
     #[pyo3(signature = (timeout = None))]
-    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    pub(crate) fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = match timeout {
             None => None,
             // A negative timeout polls, as with `threading.Event.wait`.

@@ -106,3 +106,17 @@ def test_load_reads_files_and_directories(seed_manifests: Path, tmp_path: Path) 
     assert len(forklift.load(tmp_path)) == 2
     with pytest.raises(FileNotFoundError):
         forklift.load(tmp_path / "missing.yaml")
+
+
+def test_hostile_data_is_rejected_not_crashing() -> None:
+    nested: list[object] = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(ValueError, match="nested deeper than"):
+        forklift.dumps([{"apiVersion": "v1", "kind": "ConfigMap", "data": nested}])
+    with pytest.raises(TypeError, match="keys must be strings"):
+        forklift.dumps([{1: "x"}])  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="not a finite number"):
+        forklift.dumps([{"x": float("nan")}])
+    with pytest.raises(TypeError, match="cannot convert"):
+        forklift.dumps([{"x": object()}])

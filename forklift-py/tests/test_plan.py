@@ -120,3 +120,12 @@ def test_rendered_objects_dump_verbatim_but_unknown_forklift_kinds_do_not(
     typo = {"apiVersion": "forklift.konveyor.io/v1beta1", "kind": "Plna", "metadata": {"name": "x"}}
     with pytest.raises(forklift.ManifestError, match="Unknown kind Plna"):
         forklift.dumps([typo])
+
+
+def test_strict_validation_raises_validation_error(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
+    assert forklift.validate(manifests, inventory, strict=True)
+    inventory["vms"] = []
+    with pytest.raises(forklift.ValidationError, match="not ready: VMNotFound") as info:
+        forklift.validate(manifests, inventory, strict=True)
+    assert isinstance(info.value, forklift.ForkliftError)
+    assert any(c.type == "VMNotFound" for c in info.value.conditions)

@@ -24,10 +24,10 @@ pub struct CopyArgs {
     #[arg(long, value_name = "NAME")]
     bitmap: Option<String>,
     /// Bytes per request (suffixes K, M), a power of two from 4K to 32M.
-    #[arg(long, value_name = "N", value_parser = parse_size, default_value = "256K")]
+    #[arg(long, value_name = "N", value_parser = parse_size, default_value = "1M")]
     request_size: u64,
     /// Requests in flight (bounds memory: requests × request size).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = 16)]
     requests: usize,
     /// NBD connections per export when the server allows multi-conn.
     #[arg(long, value_name = "N", default_value_t = 4)]

@@ -1,17 +1,20 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod copy;
 mod inventory;
 mod manifests;
-mod copy;
 mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod demo;
+mod migrate;
 mod name;
-mod template;
+mod progress;
 mod render;
 mod schedule;
+mod template;
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -38,6 +41,10 @@ enum Command {
     /// Naming templates (PVC, volume, network) rendered as MTV renders them.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Build an OVA catalog, migrate it to a local KubeVirt bundle and verify it (the main job).
+    Demo(demo::DemoArgs),
+    /// Run a plan into a local KubeVirt-ready bundle.
+    Migrate(migrate::MigrateArgs),
     /// Check a plan against inventories offline and print MTV's conditions.
     Validate(validate::ValidateArgs),
     /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
@@ -59,6 +66,8 @@ impl Cli {
             Command::Copy(args) => copy::run(args),
             Command::Name(cmd) => cmd.run(),
             Command::Template(cmd) => cmd.run(),
+            Command::Demo(args) => demo::run(args),
+            Command::Migrate(args) => migrate::run(args),
             Command::Validate(args) => validate::run(args),
             Command::Render(args) => render::run(args),
             Command::Schedule(args) => schedule::run(args),

@@ -27,9 +27,11 @@ pub struct ValidateArgs {
     /// Manifest files or directories (Plan, Providers, maps, hooks); `-` reads stdin.
     #[arg(long, required = true, num_args = 1..)]
     manifests: Vec<PathBuf>,
-    /// Source inventory JSON (see docs/inventory-format.md).
+    /// Source inventory JSON (see docs/inventory-format.md). Without it, the plan's source
+    /// provider is connected and its inventory collected live (its Secret must be among the
+    /// manifests).
     #[arg(long)]
-    inventory: PathBuf,
+    inventory: Option<PathBuf>,
     /// Destination inventory JSON; without it, destination checks are skipped.
     #[arg(long)]
     destination: Option<PathBuf>,
@@ -65,7 +67,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
 }
 
 fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
-    let set = load_manifests(&args.manifests);
+    let set = forklift::manifests::load_paths(&args.manifests);
     if set.has_errors() {
         let lines: Vec<String> = set
             .diagnostics()
@@ -75,9 +77,6 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             .collect();
         return Err(format!("cannot load manifests:\n{}", lines.join("\n")));
     }
-    let source = read(&args.inventory).and_then(|t| {
-        SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", args.inventory.display()))
-    })?;
     let destination = match &args.destination {
         Some(path) => Some(read(path).and_then(|t| {
             DestinationInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
@@ -101,6 +100,12 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             });
         }
         _ => return Err("several Plans in the manifests; choose one with --plan".to_owned()),
+    };
+    let source = match &args.inventory {
+        Some(path) => read(path).and_then(|t| {
+            SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
+        })?,
+        None => live_inventory(&set, plan)?,
     };
     let providers: Vec<Provider> = set.all::<Provider>().cloned().collect();
     let network_maps: Vec<NetworkMap> = set.all::<NetworkMap>().cloned().collect();
@@ -129,51 +134,26 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
     Ok((text.trim_end().to_owned(), ready))
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// Collects the inventory of the plan's source provider through the provider factory.
+fn live_inventory(set: &ManifestSet, plan: &Plan) -> Result<SourceInventory, String> {
+    let reference = &plan.spec.provider.source;
+    let namespace = if reference.namespace.is_empty() {
+        plan.metadata.namespace_or_empty()
+    } else {
+        reference.namespace.as_str()
+    };
+    let name = format!("{namespace}/{}", reference.name);
+    let config = forklift_providers::ProviderConfig::from_manifests(set, &name)
+        .map_err(|e| format!("source provider {name}: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime
+        .block_on(forklift_providers::capability::collect_inventory(&config))
+        .map_err(|e| format!("collecting the inventory of {name}: {e}"))
 }
 
-/// Reads files, directories (their `*.yaml`, `*.yml`, `*.json`, in name order) and `-` (stdin).
-fn load_manifests(paths: &[PathBuf]) -> ManifestSet {
-    use std::io::Read;
-    let mut set = ManifestSet::new();
-    let mut files = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let mut text = String::new();
-            if std::io::stdin().read_to_string(&mut text).is_ok() {
-                set.add_str("stdin", &text);
-            }
-        } else if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-                })
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                set.add_str(&file.display().to_string(), &text);
-            }
-            Err(e) => set.push_diagnostic(forklift_core::manifest::Diagnostic::error(
-                forklift_core::manifest::DiagnosticCode::Io,
-                file.display().to_string(),
-                None,
-                "",
-                format!("Cannot read: {e}"),
-            )),
-        }
-    }
-    set
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }

@@ -2,7 +2,11 @@
 //! verified disk by disk.
 
 pub mod catalog;
+pub mod manifests;
+mod run;
 mod ustar;
+
+pub use run::{DemoReport, run_demo};
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +23,9 @@ pub enum DemoError {
         #[source]
         source: std::io::Error,
     },
+    /// The migration failed or its result does not match the source.
+    #[error("Demo migration: {0}")]
+    Migration(String),
     /// An external tool (mke2fs, qemu-img) failed or is missing.
     #[error("{tool} failed: {message}")]
     Tool {

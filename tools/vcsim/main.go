@@ -40,6 +40,7 @@ func main() {
 	datastores := flag.Int("ds", 1, "number of datastores")
 	portgroups := flag.Int("pg", 1, "number of distributed port groups per datacenter")
 	opaque := flag.Int("nsx", 0, "number of opaque (NSX) networks per datacenter")
+	folders := flag.Int("folder", 0, "number of folders to nest each datacenter in")
 	esx := flag.Bool("esx", false, "simulate a standalone ESXi host instead of vCenter")
 	username := flag.String("username", "", "accept only this user name (default: any non-empty)")
 	password := flag.String("password", "", "password of -username")
@@ -55,6 +56,7 @@ func main() {
 		model.Host = *standaloneHosts
 		model.Portgroup = *portgroups
 		model.OpaqueNetwork = *opaque
+		model.Folder = *folders
 	}
 	model.Machine = *vms
 	model.Datastore = *datastores

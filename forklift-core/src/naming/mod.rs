@@ -21,12 +21,17 @@
 //! ```
 
 mod dns1123;
+mod plan;
 mod templates;
 mod vm_name;
 
 pub use dns1123::{
     DNS1123_LABEL_MAX_LENGTH, DNS1123_SUBDOMAIN_MAX_LENGTH, dns1123_label_errors,
     dns1123_subdomain_errors, is_dns1123_label, is_dns1123_subdomain,
+};
+pub use plan::{
+    plan_network_name_template, plan_pvc_name_template, plan_target_vm_name,
+    plan_volume_name_template, unescape_controller_template,
 };
 pub use templates::{
     DEFAULT_OCP_PVC_NAME_TEMPLATE, DEFAULT_PVC_NAME_TEMPLATE, NetworkNameTemplateData,

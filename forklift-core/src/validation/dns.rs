@@ -1,20 +1,4 @@
-//! Kubernetes name and value checks used by validation.
-
-/// DNS-1123 label: lower-case alphanumerics and `-`, alphanumeric at both ends, ≤ 63.
-pub(crate) fn is_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
-/// DNS-1123 subdomain: dot-separated labels, ≤ 253 characters.
-pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
-}
+//! Value checks used by validation (DNS-1123 names come from [`crate::naming`]).
 
 /// A Kubernetes resource quantity (`10Gi`, `500M`, `1.5`, `1e3`).
 pub(crate) fn is_quantity(s: &str) -> bool {
@@ -81,9 +65,6 @@ mod tests {
 
     #[test]
     fn names_quantities_images_versions() {
-        assert!(is_dns1123_subdomain("my-ns.example"));
-        assert!(!is_dns1123_subdomain("My_VM"));
-        assert!(!is_dns1123_subdomain(""));
         assert!(
             is_quantity("10Gi") && is_quantity("1.5") && is_quantity("1e3") && is_quantity("500M")
         );
@@ -99,5 +80,40 @@ mod tests {
         assert_eq!(version_less("4.5.2.1", &[4, 5, 2, 1]), Some(false));
         assert_eq!(version_less("4.5.2", &[4, 5, 2, 1]), Some(true));
         assert_eq!(version_less("x", &[1]), None);
+    }
+}
+
+/// Whether `ip` lies inside `cidr` (`10.0.0.0/16`, `fd00::/64`); `None` when either is invalid.
+pub(crate) fn cidr_contains(cidr: &str, ip: &str) -> Option<bool> {
+    use std::net::IpAddr;
+    let (net, prefix) = cidr.trim().split_once('/')?;
+    let net: IpAddr = net.parse().ok()?;
+    let ip: IpAddr = ip.trim().parse().ok()?;
+    let prefix: u32 = prefix.parse().ok()?;
+    let (net, ip, bits) = match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => (u128::from(u32::from(n)), u128::from(u32::from(i)), 32),
+        (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
+        _ => return Some(false),
+    };
+    if prefix > bits {
+        return None;
+    }
+    let shift = bits - prefix;
+    Some(shift >= 128 || (net >> shift) == (ip >> shift))
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::cidr_contains;
+
+    #[test]
+    fn cidr_membership() {
+        assert_eq!(cidr_contains("10.100.0.0/16", "10.100.7.9"), Some(true));
+        assert_eq!(cidr_contains("10.100.0.0/16", "10.101.0.1"), Some(false));
+        assert_eq!(cidr_contains("0.0.0.0/0", "1.2.3.4"), Some(true));
+        assert_eq!(cidr_contains("fd00::/64", "fd00::1"), Some(true));
+        assert_eq!(cidr_contains("fd00::/64", "10.0.0.1"), Some(false));
+        assert_eq!(cidr_contains("10.0.0.0/33", "10.0.0.1"), None);
+        assert_eq!(cidr_contains("bogus", "10.0.0.1"), None);
     }
 }

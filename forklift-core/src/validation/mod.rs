@@ -21,6 +21,7 @@
 mod dns;
 mod guide;
 mod plan;
+mod templates;
 mod types;
 mod vm;
 
@@ -51,6 +52,9 @@ pub struct Settings {
     pub migration_service_account: String,
     /// The controller namespace enforces restricted pod security.
     pub controller_namespace_restricted: bool,
+    /// ForkliftController `controller_pvc_name_template` (non-OpenShift sources) or
+    /// `controller_ocp_pvc_name_template` (OpenShift sources), when set.
+    pub pvc_name_template: Option<String>,
     /// Guide: maximum VMs per plan.
     pub max_vms_per_plan: usize,
     /// Guide: maximum disks per plan.
@@ -69,6 +73,7 @@ impl Default for Settings {
             feature_static_udn_ip_addresses: false,
             vddk_image: String::new(),
             migration_service_account: String::new(),
+            pvc_name_template: None,
             controller_namespace_restricted: false,
             max_vms_per_plan: 500,
             max_disks_per_plan: 500,
@@ -231,6 +236,7 @@ impl<'a> Context<'a> {
             self.validate_vddk_image();
         }
         self.validate_openshift_version();
+        self.validate_name_templates();
         self.validate_ssh_readiness();
         self.validate_conversion_temp_storage();
         self.validate_pod_security();

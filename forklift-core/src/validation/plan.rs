@@ -1,9 +1,10 @@
 //! Provider pair and plan-level checks (§2.1, §2.2).
 
-use super::dns::{is_dns1123_subdomain, is_image_reference, is_quantity, version_less};
+use super::dns::{is_image_reference, is_quantity, version_less};
 use super::{Context, kind, reason};
 use crate::inventory::{ProviderKind, SourceInventory};
 use crate::mapping::{NetworkMapper, StorageMapper, validate_network_map, validate_storage_map};
+use crate::naming::is_dns1123_subdomain;
 use crate::resources::{
     Category, Condition, MigrationType, NetworkDestinationType, ObjectMeta, ObjectReference,
     Provider, ProviderType,

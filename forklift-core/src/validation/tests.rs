@@ -618,6 +618,24 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
             s.vm().change_tracking_enabled = false;
         },
     ),
+    (
+        "VMIpNotMatchingUdnSubnet",
+        "NotValid",
+        Category::Warn,
+        |s| {
+            s.settings.feature_static_udn_ip_addresses = true;
+            s.network_maps[0].spec.map[0].destination = NetworkDestination::default();
+            let dest = s.dest();
+            dest.namespaces[0].labels.insert(
+                "k8s.ovn.org/primary-user-defined-network".into(),
+                String::new(),
+            );
+            let nad = &mut dest.network_attachment_definitions[0];
+            nad.labels
+                .insert("k8s.ovn.org/user-defined-network".into(), String::new());
+            nad.config = r#"{"type":"ovn-k8s-cni-overlay","topology":"layer2","allowPersistentIPs":true,"subnets":"10.100.0.0/16"}"#.into();
+        },
+    ),
     ("VMHasSnapshots", "NotValid", Category::Critical, |s| {
         s.spec().warm = true;
         s.settings.vddk_image = "quay.io/x/vddk:8".into();
@@ -1002,4 +1020,116 @@ fn dedup_keeps_the_last_of_each_type() {
     let deduped = dedup_last_wins(conditions);
     assert_eq!(deduped.len(), 2);
     assert_eq!(deduped[0].message, "b");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kinds() -> impl Strategy<Value = (ProviderType, ProviderKind)> {
+        prop_oneof![
+            Just((ProviderType::VSphere, ProviderKind::Vsphere)),
+            Just((ProviderType::OVirt, ProviderKind::Ovirt)),
+            Just((ProviderType::OpenStack, ProviderKind::Openstack)),
+            Just((ProviderType::Ova, ProviderKind::Ova)),
+            Just((ProviderType::OpenShift, ProviderKind::Openshift)),
+            Just((ProviderType::HyperV, ProviderKind::Hyperv)),
+        ]
+    }
+
+    fn migration_type() -> impl Strategy<Value = Option<MigrationType>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(MigrationType::Cold)),
+            Just(Some(MigrationType::Warm)),
+            Just(Some(MigrationType::Live)),
+            Just(Some(MigrationType::Conversion)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the inputs, validation returns, `Ready` appears exactly when nothing blocks,
+        /// and every condition is true with a type.
+        #[test]
+        fn validation_is_total_and_ready_means_no_blocker(
+            (ptype, kind) in kinds(),
+            type_ in migration_type(),
+            warm in any::<bool>(),
+            ids in proptest::collection::vec("vm-[0-9]|web|", 0..6),
+            capacities in proptest::collection::vec(-2i64..3, 0..4),
+            shared in any::<bool>(),
+            network in "net-[0-2]|",
+            storage in "ds-[0-2]|",
+            target in "[a-z_]{0,5}",
+            dest_known in any::<bool>(),
+        ) {
+            let mut s = baseline();
+            s.set_kind(ptype, kind);
+            s.spec().type_ = type_;
+            s.spec().warm = warm;
+            s.spec().target_namespace = target;
+            s.spec().vms = ids.iter().map(|id| if id == "web" { PlanVm::by_name("web") } else { PlanVm::by_id(id.as_str()) }).collect();
+            s.vm().disks = capacities.iter().map(|&c| Disk { capacity: c, shared, storage: storage.clone(), file: "[ds] a.vmdk".into(), ..Default::default() }).collect();
+            s.vm().nics[0].network.id = network;
+            s.add_vm("vm-2");
+            if !dest_known {
+                s.dest = None;
+            }
+            let found = s.run();
+            let ready = found.iter().any(|c| c.type_ == "Ready");
+            prop_assert_eq!(ready, is_ready(&found) && !s.plan.spec.archived);
+            prop_assert!(found.iter().all(|c| c.is_true() && !c.type_.is_empty()));
+        }
+    }
+}
+
+#[test]
+fn naming_templates_are_validated_with_upstream_messages_and_items() {
+    let messages = |s: &Scenario| -> Vec<(String, Vec<String>)> {
+        s.run()
+            .into_iter()
+            .filter(|c| c.type_ == "NotValid")
+            .map(|c| (c.message, c.items))
+            .collect()
+    };
+    assert!(messages(&baseline()).is_empty());
+
+    let mut s = baseline();
+    s.spec().vms[0].pvc_name_template = "{{.VmName}}_disk{{.DiskIndex}}".into();
+    let found = messages(&s);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "VM PVC name template is invalid.");
+    assert!(
+        found[0].1[0]
+            .starts_with("id:vm-1 name:'web'  template:{{.VmName}}_disk{{.DiskIndex}} error:"),
+        "{:?}",
+        found[0].1
+    );
+
+    let mut s = baseline();
+    s.spec().pvc_name_template = "{{.PlanName}}-{{.VmName}}-{{.FileName}}".into();
+    assert_eq!(
+        messages(&s)[0].0,
+        "VM PVC name template is invalid.",
+        "`.vmdk` has a dot"
+    );
+    s.spec().pvc_name_template = "{{.PlanName}}-{{.VmName}}-{{.DiskIndex}}".into();
+    assert!(messages(&s).is_empty());
+
+    let mut s = baseline();
+    s.spec().volume_name_template = "Vol-{{.VolumeIndex}}".into();
+    s.spec().vms[0].network_name_template = "{{.NetworkName".into();
+    let found: Vec<String> = messages(&s).into_iter().map(|(m, _)| m).collect();
+    assert!(
+        found
+            .iter()
+            .any(|m| m.starts_with("Volume name template is invalid")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"VM network name template is invalid.".to_owned()),
+        "{found:?}"
+    );
 }

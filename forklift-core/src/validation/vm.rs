@@ -1,10 +1,11 @@
 //! Per-VM checks (§2.3, §2.4), aggregated into one condition per type with VM references as
 //! items, in upstream's order; the guide's per-VM rules follow.
 
-use super::dns::{is_dns1123_subdomain, version_less};
+use super::dns::version_less;
 use super::plan::SHIFT_ANNOTATION;
 use super::{Context, kind, reason};
 use crate::inventory::{DatastoreType, Lookup, ProviderKind, StorageExt, ToolsStatus, Vm};
+use crate::naming::is_dns1123_subdomain;
 use crate::resources::{Category, Condition, HookStep, MigrationType, PlanVm, Ref};
 use std::collections::{HashMap, HashSet};
 
@@ -28,7 +29,11 @@ enum Slot {
     MultiplePod,
     MissingGuestIps,
     MissingCbt,
+    UdnSubnet,
     HasSnapshotsWarm,
+    PvcTemplate,
+    VolumeTemplate,
+    NetworkTemplate,
     TargetNameInvalid,
     DuplicateTargetName,
     UnsupportedOvf,
@@ -143,10 +148,34 @@ const SPECS: [Spec; SLOT_COUNT] = [
         "Changed Block Tracking (CBT) has not been enabled on some VM. This feature is a prerequisite for VM warm migration.",
     ),
     (
+        kind::VM_IP_NOT_MATCHING_UDN_SUBNET,
+        Warn,
+        reason::NOT_VALID,
+        "VM IP address on the pod network is outside the user-defined network subnet; it cannot be preserved.",
+    ),
+    (
         kind::VM_HAS_SNAPSHOTS,
         Critical,
         reason::NOT_VALID,
         "VM has snapshots; warm migration requires a VM without snapshots.",
+    ),
+    (
+        kind::NOT_VALID,
+        Critical,
+        "",
+        "VM PVC name template is invalid.",
+    ),
+    (
+        kind::NOT_VALID,
+        Critical,
+        "",
+        "VM volume name template is invalid.",
+    ),
+    (
+        kind::NOT_VALID,
+        Critical,
+        "",
+        "VM network name template is invalid.",
     ),
     (kind::NOT_VALID, Critical, "", "TargetName is invalid."),
     (
@@ -392,6 +421,7 @@ impl<'a> Context<'a> {
         let mac_index = self.destination_macs();
         let shared = SharedDiskIndex::new(self);
         let mut plan_disks = 0usize;
+        let mut parsed = super::templates::ParsedTemplates::default();
         let mut per_host: HashMap<&'a str, usize> = HashMap::new();
 
         for plan_vm in &self.plan.spec.vms {
@@ -428,6 +458,7 @@ impl<'a> Context<'a> {
                 agg.add(Slot::DuplicateSource, item.clone());
             }
             self.check_names(&mut agg, plan_vm, vm, &item, &target_names);
+            self.check_templates(&mut agg, &mut parsed, plan_vm, vm, &item);
             self.check_mapping(&mut agg, vm, &item);
             self.check_vm_state(&mut agg, plan_vm, vm, &item, &shared);
             self.check_destination(&mut agg, vm, &item, &mac_index);
@@ -474,6 +505,26 @@ impl<'a> Context<'a> {
             {
                 agg.add(Slot::DuplicateTargetName, item.to_owned());
             }
+        }
+    }
+
+    fn check_templates(
+        &self,
+        agg: &mut Aggregates,
+        parsed: &mut super::templates::ParsedTemplates,
+        plan_vm: &PlanVm,
+        vm: &Vm,
+        item: &str,
+    ) {
+        if let Some(error) = self.pvc_template_error(parsed, plan_vm, vm) {
+            agg.add(Slot::PvcTemplate, format!("{item} {error}"));
+        }
+        let (volume, network) = self.vm_template_invalid(plan_vm);
+        if volume {
+            agg.add(Slot::VolumeTemplate, item.to_owned());
+        }
+        if network {
+            agg.add(Slot::NetworkTemplate, item.to_owned());
         }
     }
 
@@ -552,6 +603,9 @@ impl<'a> Context<'a> {
         if warm && vsphere && !vm.change_tracking_enabled {
             agg.add(Slot::MissingCbt, item.to_owned());
         }
+        if supports_static && spec.preserve_static_ips && !self.udn_static_ips_ok(vm) {
+            agg.add(Slot::UdnSubnet, item.to_owned());
+        }
         let has_snapshot =
             vm.snapshot_count > 0 || vm.vsphere().is_some_and(|e| !e.current_snapshot.is_empty());
         if warm && vsphere && has_snapshot {
@@ -615,6 +669,66 @@ impl<'a> Context<'a> {
                 agg.add(Slot::IndependentDisk, item.to_owned());
             }
         }
+    }
+
+    /// Upstream `UdnStaticIPs` (feature `StaticUdnIpAddresses`): the guest IPs of NICs mapped to
+    /// the pod network must lie in the subnet of the target namespace's UDN that allows
+    /// persistent IPs.
+    fn udn_static_ips_ok(&self, vm: &Vm) -> bool {
+        if !self.settings.feature_static_udn_ip_addresses || !self.destination_has_udn() {
+            return true;
+        }
+        let (Some(dest), Some(networks)) = (self.dest, &self.networks) else {
+            return true;
+        };
+        let target = self.target_namespace();
+        let subnets: Option<Vec<String>> = dest
+            .network_attachment_definitions
+            .iter()
+            .filter(|n| {
+                n.namespace == target && n.labels.contains_key("k8s.ovn.org/user-defined-network")
+            })
+            .find_map(|n| {
+                let config: serde_json::Value = serde_json::from_str(&n.config).ok()?;
+                if !config
+                    .get("allowPersistentIPs")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false)
+                {
+                    return None;
+                }
+                let subnets = match config.get("subnets")? {
+                    serde_json::Value::String(s) => {
+                        s.split(',').map(|x| x.trim().to_owned()).collect()
+                    }
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => return None,
+                };
+                Some(subnets)
+            });
+        let Some(subnets) = subnets else { return true };
+        let allocated = networks.allocate(vm.nics.iter().map(|n| &n.network));
+        vm.nics
+            .iter()
+            .zip(allocated)
+            .filter(|(_, p)| {
+                p.is_some_and(|p| {
+                    p.destination.type_ == crate::resources::NetworkDestinationType::Pod
+                })
+            })
+            .all(|(nic, _)| {
+                vm.guest_networks
+                    .iter()
+                    .filter(|g| g.mac.eq_ignore_ascii_case(&nic.mac) && !g.ip.is_empty())
+                    .all(|g| {
+                        subnets
+                            .iter()
+                            .any(|s| super::dns::cidr_contains(s, &g.ip) == Some(true))
+                    })
+            })
     }
 
     /// Upstream `StaticIPs`: guest networks reported and every guest MAC is a NIC MAC.

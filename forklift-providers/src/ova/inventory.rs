@@ -1,7 +1,7 @@
 //! The catalog as the provider-neutral inventory of `forklift-core`.
 //!
-//! Storage is exposed in both forms users meet: the single "Dummy storage for source
-//! provider <name>" the guide tells StorageMaps to name (every disk of the provider is on
+//! Storage is exposed in both forms users meet: the single `Dummy storage for source
+//! provider <name>` the guide tells StorageMaps to name (every disk of the provider is on
 //! it), and one storage per disk with the disk's ID and file name, as current upstream
 //! reports. Each VM disk refers to its own per-disk storage; a map entry naming the dummy
 //! storage covers all of them. Concerns are upstream's OVA rule set (§2.8).

@@ -453,4 +453,26 @@ mod tests {
             vec![("a".into(), "b".into())]
         );
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes and damaged archives list or fail with a typed error, never panic.
+        #[test]
+        fn damaged_archives_never_panic(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..16),
+        ) {
+            let _ = list_bytes(&noise);
+            let long = "x".repeat(300);
+            let mut bytes = archive(&[("./vm.ovf", b"<Envelope/>", b'0'), ("././@LongLink", long.as_bytes(), b'L'), ("d", b"abc", b'0')]);
+            for (at, value) in flips {
+                let at = at % bytes.len();
+                bytes[at] = value;
+            }
+            if let Ok(members) = list_bytes(&bytes) {
+                for m in &members {
+                    proptest::prop_assert!(m.data_offset + m.size <= bytes.len() as u64);
+                }
+            }
+        }
+    }
 }

@@ -276,8 +276,9 @@ impl Vim25Client {
         let mut response = self.invoke("RetrievePropertiesEx", pc, &params).await?;
         let mut objects = Vec::new();
         // No returnval at all means no objects.
-        while let Some(result) = response.child("returnval") {
-            for object in result.children_named("objects") {
+        while let Some(result) = response.take_child("returnval") {
+            let token = result.child_text("token").map(str::to_owned);
+            for object in result.children.into_iter().filter(|c| c.name == "objects") {
                 // Properties the session may not read come back in missingSet; an expired
                 // session shows up there as NotAuthenticated rather than as a fault.
                 for missing in object.children_named("missingSet") {
@@ -299,7 +300,7 @@ impl Vim25Client {
                 }
                 objects.extend(object_content(object));
             }
-            let Some(token) = result.child_text("token").map(str::to_owned) else {
+            let Some(token) = token else {
                 break;
             };
             let params = format!("<token>{}</token>", escape(&token));
@@ -465,13 +466,15 @@ fn is_not_authenticated(error: &Error) -> bool {
     matches!(error, Error::Fault { fault, .. } if fault == "NotAuthenticated")
 }
 
-fn object_content(node: &Node) -> Option<ObjectContent> {
+fn object_content(node: Node) -> Option<ObjectContent> {
     let obj = MoRef::from_node(node.child("obj")?)?;
     let props = node
-        .children_named("propSet")
-        .filter_map(|p| {
+        .children
+        .into_iter()
+        .filter(|c| c.name == "propSet")
+        .filter_map(|mut p| {
             let name = p.child_text("name")?.trim().to_owned();
-            let val = p.child("val")?.clone();
+            let val = p.take_child("val")?;
             Some((name, val))
         })
         .collect();

@@ -35,25 +35,31 @@ pub(crate) fn power_state(text: &str) -> PowerState {
 }
 
 impl VsphereProvider {
-    /// Name of the datacenter holding `vm` (walks the `parent` chain).
+    /// Inventory path of the datacenter holding `vm`, as datastore URLs want it in `dcPath`:
+    /// its name, prefixed by any folders it sits in (`Folder1/DC0`).
     pub async fn datacenter_of(&self, vm: &VmRef) -> Result<String> {
+        let not_found = || Error::NotFound {
+            kind: "datacenter of VM",
+            id: vm.id().to_owned(),
+        };
         let mut current = vm_moref(vm);
+        let mut path: Vec<String> = Vec::new();
         // Inventories are shallow; the bound only guards against a cyclic answer.
         for _ in 0..64 {
             let props = self
                 .client
                 .retrieve_one(&current, &["name", "parent"])
                 .await?;
-            if current.kind == "Datacenter" {
-                return Ok(props.text("name").unwrap_or("").to_owned());
+            let parent = props.prop("parent").and_then(MoRef::from_node);
+            if current.kind == "Datacenter" || !path.is_empty() {
+                if parent.is_none() {
+                    // The root folder is not part of the path.
+                    path.reverse();
+                    return Ok(path.join("/"));
+                }
+                path.push(props.text("name").unwrap_or("").to_owned());
             }
-            current = props
-                .prop("parent")
-                .and_then(MoRef::from_node)
-                .ok_or_else(|| Error::NotFound {
-                    kind: "datacenter of VM",
-                    id: vm.id().to_owned(),
-                })?;
+            current = parent.ok_or_else(not_found)?;
         }
         Err(Error::protocol("parent", "inventory deeper than 64 levels"))
     }

@@ -165,7 +165,7 @@ impl SoapTransport {
                 });
             }
         };
-        parse_response(method, &root).cloned().map_err(|e| {
+        take_response(method, root).map_err(|e| {
             if status.is_success() || matches!(e, Error::Fault { .. }) {
                 e
             } else {
@@ -213,6 +213,15 @@ pub fn envelope(method: &str, body: &str) -> String {
         method = method,
         body = body
     )
+}
+
+/// Like [`parse_response`], but moves the response element out of the envelope.
+pub fn take_response(method: &str, mut root: Node) -> Result<Node> {
+    parse_response(method, &root)?;
+    let expected = format!("{method}Response");
+    root.take_child("Body")
+        .and_then(|mut body| body.take_child(&expected))
+        .ok_or_else(|| Error::protocol(method, format!("no {expected} in SOAP Body")))
 }
 
 /// Finds `<MethodResponse>` in an envelope, or turns a `<Fault>` into [`Error::Fault`].

@@ -48,6 +48,12 @@ impl Node {
         self.children.iter().find(|c| c.name == name)
     }
 
+    /// Removes the first child with the given local name and returns it (no copy).
+    pub fn take_child(&mut self, name: &str) -> Option<Node> {
+        let index = self.children.iter().position(|c| c.name == name)?;
+        Some(self.children.remove(index))
+    }
+
     /// All children with the given local name.
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
         self.children.iter().filter(move |c| c.name == name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import exceptions
 from ._inventory import async_inventory, inventory, start_inventory
 from ._manifests import Manifests, dump, dumps, load, loads
+from ._migrate import Migration, MigrationEvent, async_migrate, migrate, start_migration
 from ._model import Node, NodeList, Resource
 from ._plan import Target, is_ready, render, validate
 from ._transfer import async_copy, copy, start_copy
@@ -46,6 +47,8 @@ __all__ = [
     "CopySummary",
     "Diagnostic",
     "Manifests",
+    "Migration",
+    "MigrationEvent",
     "Node",
     "NodeList",
     "Resource",
@@ -53,6 +56,7 @@ __all__ = [
     "adjust_name",
     "async_copy",
     "async_inventory",
+    "async_migrate",
     "copy",
     "dns1123_label_errors",
     "dns1123_subdomain_errors",
@@ -62,10 +66,12 @@ __all__ = [
     "dumps",
     "load",
     "loads",
+    "migrate",
     "render",
     "render_template",
     "start_copy",
     "start_inventory",
+    "start_migration",
     "validate",
     "ForkliftError",
     "ManifestError",

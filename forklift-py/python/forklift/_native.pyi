@@ -25,6 +25,8 @@ __all__ = [
     "validate",
     "render",
     "start_inventory",
+    "MigrationEvents",
+    "start_migration",
 ]
 
 __version__: str
@@ -215,3 +217,21 @@ def render(
 def start_inventory(
     objects: Iterable[Any], provider: str, *, cancel: Optional[CancelToken] = None
 ) -> Task[Dict[str, Any]]: ...
+
+@final
+class MigrationEvents:
+    """The events of a running migration, in the order they happened (an iterator)."""
+
+    def __iter__(self) -> MigrationEvents: ...
+    def __next__(self) -> Dict[str, Any]: ...
+    def next(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]: ...
+    def cancel_vm(self, vm: str) -> bool: ...
+
+def start_migration(
+    objects: Iterable[Any],
+    destination: Union[str, os.PathLike[str]],
+    *,
+    plan: Optional[str] = None,
+    cancel: Optional[CancelToken] = None,
+    verify: bool = False,
+) -> Tuple[Task[Dict[str, Any]], MigrationEvents]: ...

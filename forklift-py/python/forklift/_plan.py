@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 from . import _native
 from ._model import Node, Resource, unwrap
 from ._native import Condition
+from .exceptions import ValidationError
 
 __all__ = ["Target", "is_ready", "render", "validate"]
 
@@ -45,6 +46,7 @@ def validate(
     max_vms_per_plan: Optional[int] = None,
     max_disks_per_plan: Optional[int] = None,
     max_vms_per_esxi_host: Optional[int] = None,
+    strict: bool = False,
 ) -> List[Condition]:
     """Validates a plan the way MTV's plan controller does; returns its conditions.
 
@@ -57,9 +59,10 @@ def validate(
     count as Ready, the default for offline manifests).
 
     Every condition is returned, in the order MTV sets them; ``is_ready(conditions)`` tells
-    whether any blocks the plan.
+    whether any blocks the plan. With ``strict``, blockers raise
+    :class:`~forklift.ValidationError` carrying every condition instead.
     """
-    return _native.validate(
+    conditions = _native.validate(
         [unwrap(obj) for obj in objects],
         _inventory(inventory),
         plan=plan,
@@ -76,6 +79,12 @@ def validate(
         max_disks_per_plan=max_disks_per_plan,
         max_vms_per_esxi_host=max_vms_per_esxi_host,
     )
+    if strict and not is_ready(conditions):
+        blockers = "; ".join(f"{c.type}: {c.message}" for c in conditions if c.is_blocker)
+        error = ValidationError(f"The plan is not ready: {blockers}")
+        error.conditions = conditions
+        raise error
+    return conditions
 
 
 def is_ready(conditions: Iterable[Condition]) -> bool:

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -33,8 +33,8 @@ pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
 pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Socket read buffer: small enough that most READ payload bytes bypass it and land in
-/// the request buffer directly.
-const READ_BUFFER: usize = 64 * 1024;
+/// the request buffer directly (one copy fewer), large enough for many small replies.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// What a finished request hands back.
 #[derive(Debug)]
@@ -120,6 +120,7 @@ pub(crate) struct Connection {
     shared: Arc<Shared>,
     outgoing: mpsc::Sender<Outgoing>,
     permits: Semaphore,
+    max_in_flight: usize,
     cookies: AtomicU64,
     pub(crate) negotiated: Negotiated,
     reader: JoinHandle<()>,
@@ -173,6 +174,7 @@ impl Connection {
             shared,
             outgoing: tx,
             permits: Semaphore::new(max_in_flight),
+            max_in_flight,
             cookies: AtomicU64::new(1),
             negotiated,
             reader,
@@ -270,8 +272,7 @@ impl Connection {
     /// Sends `NBD_CMD_DISC` once every request in flight has been answered.
     pub(crate) async fn disconnect(&self) {
         // Taking every permit waits for the requests in flight.
-        let permits = self.permits.available_permits().max(1);
-        let _all = self.permits.acquire_many(permits as u32).await;
+        let _all = self.permits.acquire_many(self.max_in_flight as u32).await;
         self.shared.lock().closing = true;
         let request = Request {
             flags: 0,
@@ -291,40 +292,60 @@ impl Connection {
     }
 }
 
-async fn write_loop(writer: BoxWrite, mut rx: mpsc::Receiver<Outgoing>) -> Result<()> {
-    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+async fn write_loop(mut writer: BoxWrite, mut rx: mpsc::Receiver<Outgoing>) -> Result<()> {
+    // Request headers queue up here and leave together with the next payload (one
+    // vectored write) or when the queue runs dry.
+    let mut headers: Vec<u8> = Vec::with_capacity(64 * proto::REQUEST_LEN);
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
-        // Batch whatever is already queued into as few syscalls as possible.
         while let Some(message) = next {
-            let disconnect = message.disconnect;
-            send(&mut writer, message).await?;
-            if disconnect {
+            headers.extend_from_slice(&message.header);
+            if let Some((payload, give_back)) = message.payload {
+                write_all_vectored(&mut writer, &headers, &payload)
+                    .await
+                    .map_err(|e| Error::io(Op::Write, e))?;
+                headers.clear();
+                let _ = give_back.send(payload);
+            }
+            if message.disconnect {
                 writer
-                    .flush()
+                    .write_all(&headers)
                     .await
                     .map_err(|e| Error::io(Op::Disconnect, e))?;
+                let _ = writer.flush().await;
                 let _ = writer.shutdown().await;
                 return Ok(());
             }
             next = rx.try_recv().ok();
+        }
+        if !headers.is_empty() {
+            writer
+                .write_all(&headers)
+                .await
+                .map_err(|e| Error::io(Op::Write, e))?;
+            headers.clear();
         }
         writer.flush().await.map_err(|e| Error::io(Op::Write, e))?;
     }
     Ok(())
 }
 
-async fn send(writer: &mut BufWriter<BoxWrite>, message: Outgoing) -> Result<()> {
-    writer
-        .write_all(&message.header)
-        .await
-        .map_err(|e| Error::io(Op::Write, e))?;
-    if let Some((payload, give_back)) = message.payload {
-        writer
-            .write_all(&payload)
-            .await
-            .map_err(|e| Error::io(Op::Write, e))?;
-        let _ = give_back.send(payload);
+/// Writes `first` then `second` with as few (vectored) writes as the socket allows.
+async fn write_all_vectored(
+    writer: &mut BoxWrite,
+    first: &[u8],
+    second: &[u8],
+) -> std::io::Result<()> {
+    let (mut a, mut b) = (first, second);
+    while !a.is_empty() || !b.is_empty() {
+        let slices = [std::io::IoSlice::new(a), std::io::IoSlice::new(b)];
+        let n = writer.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let from_a = n.min(a.len());
+        a = &a[from_a..];
+        b = &b[n - from_a..];
     }
     Ok(())
 }

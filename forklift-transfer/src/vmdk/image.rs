@@ -398,14 +398,22 @@ fn read_sparse(sparse: &SparseExtent, extent_len: u64, out: &mut [u8], inner: u6
         let pos = inner + done as u64;
         let g = pos / grain_bytes;
         let within = pos % grain_bytes;
-        let n = ((grain_bytes - within) as usize).min(out.len() - done);
-        let dst = &mut out[done..done + n];
+        let mut n = ((grain_bytes - within) as usize).min(out.len() - done);
         match sparse.grain(g)? {
-            Grain::Unallocated | Grain::Zero => dst.fill(0),
+            Grain::Unallocated | Grain::Zero => out[done..done + n].fill(0),
             Grain::Stored(at) if !sparse.header().compressed() => {
-                read_exact_at_sparse(sparse, dst, at + within)?;
+                // Grains written in order lie back to back: read them in one request.
+                let mut next = g + 1;
+                while done + n < out.len()
+                    && sparse.grain(next)? == Grain::Stored(at + (next - g) * grain_bytes)
+                {
+                    n += (grain_bytes as usize).min(out.len() - done - n);
+                    next += 1;
+                }
+                read_exact_at_sparse(sparse, &mut out[done..done + n], at + within)?;
             }
             Grain::Stored(at) => {
+                let dst = &mut out[done..done + n];
                 // The last grain may be cut by the end of the extent.
                 let grain_len = grain_bytes.min(extent_len - g * grain_bytes) as usize;
                 if within == 0 && n == grain_len {

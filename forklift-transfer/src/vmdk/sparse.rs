@@ -242,6 +242,11 @@ impl SparseExtent {
         if !self.header.compressed() {
             return read_exact_at(self.src.as_ref(), out, at, "grain");
         }
+        let grain_bytes = self.header.grain_bytes() as usize;
+        if out.len() == grain_bytes {
+            // A whole grain: inflate straight into the caller's buffer.
+            return self.inflate_grain(g, at, out);
+        }
         if let Some((cached, data)) = self
             .last_grain
             .lock()
@@ -253,9 +258,11 @@ impl SparseExtent {
                 return Ok(());
             }
         }
-        let data = Arc::new(self.inflate_grain(g, at)?);
+        // Part of a grain: keep it, the next read is likely the rest of it.
+        let mut data = vec![0u8; grain_bytes];
+        self.inflate_grain(g, at, &mut data)?;
         out.copy_from_slice(&data[..out.len()]);
-        *self.last_grain.lock().unwrap_or_else(|e| e.into_inner()) = Some((g, data));
+        *self.last_grain.lock().unwrap_or_else(|e| e.into_inner()) = Some((g, Arc::new(data)));
         Ok(())
     }
 
@@ -264,7 +271,8 @@ impl SparseExtent {
         read_exact_at(self.src.as_ref(), out, at, "grain")
     }
 
-    fn inflate_grain(&self, g: u64, at: u64) -> Result<Vec<u8>> {
+    /// Inflates compressed grain `g` whose header is at byte `at` into `out` (one grain long).
+    fn inflate_grain(&self, g: u64, at: u64, out: &mut [u8]) -> Result<()> {
         let grain_bytes = self.header.grain_bytes() as usize;
         let mut head = [0u8; GRAIN_HEADER as usize];
         read_exact_at(self.src.as_ref(), &mut head, at, "compressed grain header")?;
@@ -293,16 +301,15 @@ impl SparseExtent {
             at + GRAIN_HEADER,
             "compressed grain",
         )?;
-        let mut out = vec![0u8; grain_bytes];
         let filled = if is_zlib_header(&packed) {
-            inflate_into(ZlibDecoder::new(&packed[..]), &mut out)
+            inflate_into(ZlibDecoder::new(&packed[..]), out)
         } else {
-            inflate_into(DeflateDecoder::new(&packed[..]), &mut out)
+            inflate_into(DeflateDecoder::new(&packed[..]), out)
         }
         .map_err(|reason| Error::malformed(self.file(), format!("grain at byte {at}: {reason}")))?;
         // A short last grain is legal (qemu compresses only the bytes inside the disk).
         out[filled..].fill(0);
-        Ok(out)
+        Ok(())
     }
 }
 

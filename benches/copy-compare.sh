@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Compares `forklift copy` (release build) with nbdcopy and `qemu-img convert` on the same
+# sources, in one run, and prints wall time, MiB/s, peak RSS and ratios:
+#
+#   (a) SIZE fully allocated:      nbdkit pattern        -> nbdkit memory
+#   (b) SIZE virtual, DATA of data: qemu-nbd raw on tmpfs -> nbdkit memory (extents matter)
+#   (c) 1% of SIZE dirty:          qemu-nbd qcow2 -B b0  -> nbdkit memory (forklift only:
+#                                   neither nbdcopy nor qemu-img copy a dirty bitmap)
+#
+# Goals: (a) forklift <= 0.9x nbdcopy, (b) <= 1.0x nbdcopy, (c) <= 2% of (a); RSS <= 64 MiB.
+# Every server listens on a Unix socket; the destination is warmed once (the memory plugin
+# allocating pages would otherwise dominate the first run) and every tool overwrites all
+# of it, so each run starts from the same state. The tools take turns for ROUNDS rounds
+# and the fastest run of each is kept (the machine may be shared).
+#
+# Usage: benches/copy-compare.sh            (SIZE_GIB=8 DATA_GIB=1 ROUNDS=3)
+#        SIZE_GIB=2 DATA_GIB=1 benches/copy-compare.sh   when memory or time is short
+# Needs: nbdkit, qemu-utils, libnbd-bin (nbdcopy), time (/usr/bin/time); see scripts/setup.sh.
+set -euo pipefail
+
+SIZE_GIB=${SIZE_GIB:-8}
+DATA_GIB=${DATA_GIB:-1}
+ROUNDS=${ROUNDS:-3}
+FORKLIFT_ARGS=${FORKLIFT_ARGS:-}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FORKLIFT=${FORKLIFT:-$ROOT/target/release/forklift}
+WORK=$(mktemp -d "${TMPDIR:-/dev/shm}/forklift-bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in nbdkit nbdcopy qemu-img qemu-nbd qemu-io /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
+done
+if [ ! -x "$FORKLIFT" ]; then
+  (cd "$ROOT" && cargo build --release -q -p forklift)
+fi
+
+# start NAME CMD... : runs a server in the foreground on $WORK/NAME.sock.
+start() {
+  local name=$1; shift
+  local sock=$WORK/$name.sock
+  rm -f "$sock"
+  "$@" >/dev/null 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 500); do [ -S "$sock" ] && return 0; sleep 0.02; done
+  echo "server $name did not start" >&2; exit 1
+}
+stop_all() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  PIDS=()
+}
+uri() { echo "nbd+unix:///?socket=$WORK/$1.sock"; }
+
+# once CMD... : one timed run; sets RUN_SECONDS and RUN_RSS (KiB); keeps stdout in out.txt.
+once() {
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
+    echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
+  end=$(date +%s.%N)
+  RUN_SECONDS=$(echo "$end - $start" | bc -l)
+  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
+}
+
+declare -A TIME RSS
+row() { # SCENARIO TOOL
+  local key="$1/$2" mib
+  mib=$(echo "$SIZE_GIB * 1024 / ${TIME[$key]}" | bc -l)
+  printf "%-4s %-10s %8.2f s %9.0f MiB/s %8.1f MiB RSS" "$1" "$2" "${TIME[$key]}" "$mib" \
+    "$(echo "${RSS[$key]} / 1024" | bc -l)"
+  if [ -n "${TIME[$1/nbdcopy]:-}" ] && [ "$2" != nbdcopy ]; then
+    printf "   %.2fx nbdcopy" "$(echo "${TIME[$key]} / ${TIME[$1/nbdcopy]}" | bc -l)"
+  fi
+  echo
+}
+# keep SCENARIO TOOL: records the run if it is the fastest so far.
+keep() {
+  local key="$1/$2"
+  if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
+    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS
+  fi
+}
+# run_all SCENARIO SRC DST [forklift args...]: tools interleaved round by round, so load
+# from other processes on the machine hits every tool alike.
+run_all() {
+  local scenario=$1 src=$2 dst=$3; shift 3
+  for _ in $(seq 1 "$ROUNDS"); do
+    once "$FORKLIFT" copy "$src" "$dst" $FORKLIFT_ARGS "$@"
+    keep "$scenario" forklift
+    cp "$WORK/out.txt" "$WORK/forklift-$scenario.json"
+    if [ "$scenario" != c ]; then
+      once nbdcopy "$src" "$dst"
+      keep "$scenario" nbdcopy
+      once qemu-img convert -n -m 8 -W -f raw -O raw "$src" "$dst"
+      keep "$scenario" qemu-img
+    fi
+  done
+}
+
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo);" \
+  "size ${SIZE_GIB} GiB, data ${DATA_GIB} GiB, best of $ROUNDS"
+echo "versions: $("$FORKLIFT" version), $(nbdcopy --version | head -1), $(qemu-img --version | head -1)"
+
+# (a) fully allocated.
+start src nbdkit --foreground -U "$WORK/src.sock" pattern size="${SIZE_GIB}G"
+start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
+nbdcopy "$(uri src)" "$(uri dst)"   # warm the destination
+run_all a "$(uri src)" "$(uri dst)"
+stop_all
+
+# (b) sparse: DATA_GIB of data in 64 MiB pieces spread over the disk.
+qemu-img create -q -f raw "$WORK/sparse.raw" "${SIZE_GIB}G"
+pieces=$((DATA_GIB * 16)); stride=$((SIZE_GIB * 1024 / pieces))
+args=(); for i in $(seq 0 $((pieces - 1))); do args+=(-c "write -P $((i % 250 + 1)) $((i * stride))M 64M"); done
+qemu-io -f raw "${args[@]}" "$WORK/sparse.raw" >/dev/null
+start sparse qemu-nbd -r -e 8 --persistent -f raw -k "$WORK/sparse.sock" "$WORK/sparse.raw"
+start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
+nbdcopy "$(uri sparse)" "$(uri dst)"
+run_all b "$(uri sparse)" "$(uri dst)"
+stop_all
+rm -f "$WORK/sparse.raw"
+
+# (c) 1% dirty: a qcow2 with DATA_GIB of data, bitmap b0, then 1% of the disk rewritten
+# in 1 MiB pieces at scattered places.
+qemu-img create -q -f qcow2 "$WORK/inc.qcow2" "${SIZE_GIB}G"
+qemu-io -f qcow2 "${args[@]}" "$WORK/inc.qcow2" >/dev/null
+qemu-img bitmap --add --enable -f qcow2 "$WORK/inc.qcow2" b0
+dirty=$((SIZE_GIB * 1024 / 100)); step=$((SIZE_GIB * 1024 / dirty))
+dargs=(); for i in $(seq 0 $((dirty - 1))); do dargs+=(-c "write -P 0x77 $((i * step))M 1M"); done
+qemu-io -f qcow2 "${dargs[@]}" "$WORK/inc.qcow2" >/dev/null
+start inc qemu-nbd -r -e 8 --persistent -f qcow2 -B b0 -k "$WORK/inc.sock" "$WORK/inc.qcow2"
+start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
+nbdcopy "$(uri inc)" "$(uri dst)"
+run_all c "$(uri inc)" "$(uri dst)" --bitmap b0
+stop_all
+
+echo
+for s in a b; do for t in forklift nbdcopy qemu-img; do row $s $t; done; done
+row c forklift
+printf "(c)/(a) forklift: %.2f%%\n" "$(echo "100 * ${TIME[c/forklift]} / ${TIME[a/forklift]}" | bc -l)"
+echo "forklift JSON summaries:"
+for s in a b c; do echo "  ($s) $(tr -d '\n ' < "$WORK/forklift-$s.json")"; done

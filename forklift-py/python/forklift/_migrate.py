@@ -1,0 +1,159 @@
+"""Running a plan's migration into a local KubeVirt-ready bundle, with events and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, AsyncIterator, Callable, Dict, Generator, Iterable, Iterator, Optional, Union
+
+from . import _native
+from ._model import Node, Resource, unwrap
+from ._native import CancelToken
+
+__all__ = ["Migration", "MigrationEvent", "async_migrate", "migrate", "start_migration"]
+
+ObjectLike = Union[Resource, Dict[str, Any]]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class MigrationEvent(Node):
+    """One event of a running migration, with attribute access to its fields.
+
+    ``kind`` is the event's type: ``validated``, ``planStarted``, ``vmStarted``,
+    ``phaseStarted``, ``phaseSkipped``, ``diskProgress``, ``diskCopied``, ``vmCompleted``,
+    ``planCompleted``...
+    """
+
+    __slots__ = ()
+
+    @property
+    def kind(self) -> str:
+        """The event's type."""
+        return str(self._data.get("event", ""))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in self._data.items() if key != "event")
+        return f"<MigrationEvent {self.kind}: {fields}>"
+
+
+class Migration:
+    """A running migration: iterate it for its events, ``result()`` for the plan report.
+
+    Iterating (``for event in migration``) blocks with the GIL released until the next event
+    and ends when the migration has; ``async for`` works in asyncio code. ``cancel()`` stops
+    every VM, ``cancel_vm(vm)`` one of them; cancelled VMs are cleaned up.
+    """
+
+    def __init__(self, task: "_native.Task[Dict[str, Any]]", events: "_native.MigrationEvents") -> None:
+        self._task = task
+        self._events = events
+
+    def __iter__(self) -> Iterator[MigrationEvent]:
+        for event in self._events:
+            yield MigrationEvent(event)
+
+    async def __aiter__(self) -> AsyncIterator[MigrationEvent]:
+        loop = asyncio.get_running_loop()
+        while True:
+            event = await loop.run_in_executor(None, self._events.next)
+            if event is None:
+                return
+            yield MigrationEvent(event)
+
+    def next_event(self, timeout: Optional[float] = None) -> Optional[MigrationEvent]:
+        """The next event, None once the migration ended; ``TimeoutError`` after ``timeout`` s."""
+        event = self._events.next(timeout)
+        return None if event is None else MigrationEvent(event)
+
+    def cancel(self) -> None:
+        """Cancels the whole migration; ``result()`` then raises :class:`~forklift.CancelledError`."""
+        self._task.cancel()
+
+    def cancel_vm(self, vm: str) -> bool:
+        """Cancels one VM (its id, or the name the plan gives it); False if the plan lacks it."""
+        return self._events.cancel_vm(vm)
+
+    def done(self) -> bool:
+        """Whether the migration has finished."""
+        return self._task.done()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Waits until the migration finishes or ``timeout`` seconds pass; returns whether it did."""
+        return self._task.wait(timeout)
+
+    def result(self, timeout: Optional[float] = None) -> Node:
+        """Waits for the end and returns the plan report (``vms``, ``conditions``, bytes, seconds)."""
+        return Node(self._task.result(timeout))
+
+    def __await__(self) -> Generator[Any, None, Node]:
+        data: Dict[str, Any] = yield from self._task.__await__()
+        return Node(data)
+
+
+def start_migration(
+    objects: Iterable[ObjectLike],
+    destination: PathLike,
+    *,
+    plan: Optional[str] = None,
+    cancel: Optional[CancelToken] = None,
+    verify: bool = False,
+) -> Migration:
+    """Starts migrating a plan into the local directory ``destination``.
+
+    ``objects`` holds the Plan, its Providers (with Secrets), maps and Hooks, e.g. a
+    :class:`~forklift.Manifests`; ``plan`` picks one by ``name`` or ``namespace/name``. The plan
+    is validated first: blockers fail the migration with :class:`~forklift.ValidationError`
+    before anything moves. What is created is exactly what :func:`forklift.render` returns;
+    ``verify`` re-reads every copied disk and compares it with the source.
+    """
+    task, events = _native.start_migration(
+        [unwrap(obj) for obj in objects], os.fspath(destination), plan=plan, cancel=cancel, verify=verify
+    )
+    return Migration(task, events)
+
+
+def migrate(
+    objects: Iterable[ObjectLike],
+    destination: PathLike,
+    *,
+    plan: Optional[str] = None,
+    on_event: Optional[Callable[[MigrationEvent], object]] = None,
+    cancel: Optional[CancelToken] = None,
+    verify: bool = False,
+) -> Node:
+    """Migrates a plan (see :func:`start_migration`) and returns the plan report.
+
+    ``on_event`` is called with every event, in this thread; an exception it raises (or
+    Ctrl-C) cancels the migration and propagates.
+    """
+    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify)
+    try:
+        for event in migration:
+            if on_event is not None:
+                on_event(event)
+        return migration.result()
+    except BaseException:
+        migration.cancel()
+        raise
+
+
+async def async_migrate(
+    objects: Iterable[ObjectLike],
+    destination: PathLike,
+    *,
+    plan: Optional[str] = None,
+    on_event: Optional[Callable[[MigrationEvent], object]] = None,
+    cancel: Optional[CancelToken] = None,
+    verify: bool = False,
+) -> Node:
+    """:func:`migrate` for asyncio: events are delivered on the event loop."""
+    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify)
+    try:
+        async for event in migration:
+            if on_event is not None:
+                on_event(event)
+        return await migration
+    except BaseException:
+        migration.cancel()
+        raise
+

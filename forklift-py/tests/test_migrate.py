@@ -1,0 +1,121 @@
+"""End to end from Python: an OVA catalog (OVF + VMDK made by qemu-img) migrated by the runner."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import List
+
+import pytest
+
+import forklift
+from conftest import catalog
+
+MANIFESTS = """
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {{name: ova, namespace: mtv}}
+spec: {{type: ova, url: "{catalog}"}}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Provider
+metadata: {{name: host, namespace: mtv}}
+spec: {{type: openshift, url: ""}}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: NetworkMap
+metadata: {{name: net, namespace: mtv}}
+spec:
+  provider: {{source: {{name: ova, namespace: mtv}}, destination: {{name: host, namespace: mtv}}}}
+  map: [{{source: {{name: VM Network}}, destination: {{type: pod}}}}]
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: StorageMap
+metadata: {{name: disks, namespace: mtv}}
+spec:
+  provider: {{source: {{name: ova, namespace: mtv}}, destination: {{name: host, namespace: mtv}}}}
+  map:
+    - source: {{name: Dummy storage for source provider ova}}
+      destination: {{storageClass: local, accessMode: ReadWriteOnce, volumeMode: Filesystem}}
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {{name: wave, namespace: mtv}}
+spec:
+  targetNamespace: apps
+  targetPowerState: "off"
+  provider: {{source: {{name: ova, namespace: mtv}}, destination: {{name: host, namespace: mtv}}}}
+  map: {{network: {{name: net, namespace: mtv}}, storage: {{name: disks, namespace: mtv}}}}
+  vms: [{{name: App Server}}]
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Migration
+metadata: {{name: wave-run, namespace: mtv}}
+spec: {{plan: {{name: wave, namespace: mtv}}}}
+"""
+
+
+def manifests(tmp_path: Path) -> forklift.Manifests:
+    return forklift.loads(MANIFESTS.format(catalog=catalog(tmp_path)))
+
+
+def test_migrate_with_events_writes_the_rendered_objects(tmp_path: Path) -> None:
+    objects = manifests(tmp_path)
+    events: List[forklift.MigrationEvent] = []
+    report = forklift.migrate(objects, tmp_path / "out", on_event=events.append, verify=True)
+    [vm] = report.vms
+    assert vm.outcome == "succeeded", report.to_dict()
+    assert vm.target_name == "app-server"
+    [disk] = vm.disks
+    assert disk.verified
+    assert Path(disk.path).read_bytes() == (tmp_path / "disk.raw").read_bytes()
+    kinds = [event.kind for event in events]
+    assert kinds[0] == "validated" and kinds[-1] == "planCompleted"
+    assert {"vmStarted", "phaseStarted", "diskCopied", "vmCompleted"} <= set(kinds)
+    phases = [e.phase for e in events if e.kind == "phaseStarted"]
+    assert phases.index("CopyDisks") < phases.index("CreateVM")
+    # What was created is what render says.
+    target = forklift.render(objects, forklift.inventory("mtv/ova", manifests=objects))
+    machine = next(m for m in target.manifests if m.kind == "VirtualMachine")
+    written = tmp_path / "out" / "apps" / "virtualmachines" / "app-server.yaml"
+    assert forklift.loads(written.read_text(), strict=False)[0].spec == machine.spec
+
+
+def test_iterating_a_started_migration_and_async(tmp_path: Path) -> None:
+    objects = manifests(tmp_path)
+    migration = forklift.start_migration(objects, tmp_path / "out")
+    kinds = [event.kind for event in migration]
+    assert kinds[-1] == "planCompleted"
+    assert migration.done() and migration.next_event() is None
+    assert migration.result().vms[0].outcome == "succeeded"
+    assert not migration.cancel_vm("no-such-vm")
+
+    async def main() -> str:
+        seen: List[str] = []
+        report = await forklift.async_migrate(objects, tmp_path / "again", on_event=lambda e: seen.append(e.kind))
+        assert seen[-1] == "planCompleted"
+        return str(report.vms[0].outcome)
+
+    assert asyncio.run(main()) == "succeeded"
+
+
+def test_a_plan_with_blockers_raises_validation_error(tmp_path: Path) -> None:
+    objects = manifests(tmp_path)
+    plan = objects.get("Plan", "wave")
+    assert plan is not None
+    plan.spec.vms = [{"name": "Not There"}]
+    with pytest.raises(forklift.ValidationError, match="VMNotFound") as info:
+        forklift.migrate(objects, tmp_path / "out")
+    assert any(c.type == "VMNotFound" and c.is_blocker for c in info.value.conditions)
+
+
+def test_a_cancelled_migration_reports_cancelled_vms(tmp_path: Path) -> None:
+    # As in MTV, cancelling a migration cancels its VMs: the run still ends with a report.
+    token = forklift.CancelToken()
+    token.cancel()
+    migration = forklift.start_migration(manifests(tmp_path), tmp_path / "out", cancel=token)
+    kinds = [event.kind for event in migration]
+    assert "diskCopied" not in kinds
+    report = migration.result(timeout=60)
+    assert [vm.outcome for vm in report.vms] == ["canceled"]
+    assert report.bytes_written == 0

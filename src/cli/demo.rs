@@ -1,0 +1,64 @@
+//! `forklift demo`: the main job — an OVA catalog built from scratch, migrated and verified.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `forklift demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Working directory (catalog, manifests and the migrated bundle).
+    #[arg(long, default_value = "demo-out")]
+    dir: PathBuf,
+    /// Hide the progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs the demo; exits non-zero on any failure.
+pub fn run(args: DemoArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("forklift demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let (tx, rx) = mpsc::channel(256);
+        let shown = tokio::spawn(super::progress::show(rx, !args.quiet));
+        let result = forklift::demo::run_demo(&args.dir, tx, CancellationToken::new()).await;
+        let _ = shown.await;
+        match result {
+            Ok(report) => {
+                let m = &report.migration;
+                let disks: usize = m.vms.iter().map(|v| v.disks.len()).sum();
+                println!("forklift demo: migrated {} VMs ({disks} disks copied, {} verified against their source checksums)",
+                    m.vms.len(), report.disks_verified);
+                println!("  data written: {:.1} MiB of {:.1} MiB of virtual disk, in {:.2} s ({:.1} MiB/s)",
+                    m.bytes_written as f64 / 1048576.0, m.bytes_total as f64 / 1048576.0, m.seconds,
+                    if m.seconds > 0.0 { m.bytes_total as f64 / 1048576.0 / m.seconds } else { 0.0 });
+                for vm in &m.vms {
+                    println!("  {} -> {}/{} ({:?})", vm.source_name, vm.namespace, vm.target_name, vm.outcome);
+                }
+                println!("  manifests: {}", report.manifests.display());
+                println!("  result:    {}", report.destination.display());
+                println!("  status:    {}", m.status_path);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                eprintln!("forklift demo: {text}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,98 @@
+//! `forklift migrate`: run a plan into a local KubeVirt-ready bundle.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use forklift::migrate::{LocalDestination, MigrateError, MigrateOptions, Migrator};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `forklift migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Manifest files or directories (Plan, Migration, Providers, Secrets, maps, hooks).
+    #[arg(long, required = true, num_args = 1..)]
+    manifests: Vec<PathBuf>,
+    /// The plan (`namespace/name` or name) when the manifests hold several.
+    #[arg(long)]
+    plan: Option<String>,
+    /// Where to write the result: `local:DIR`.
+    #[arg(long)]
+    destination: String,
+    /// Show progress bars.
+    #[arg(long)]
+    progress: bool,
+    /// Re-read every copied disk and compare it with the source.
+    #[arg(long)]
+    verify: bool,
+}
+
+/// Runs the verb: 0 when every VM migrated, 1 when one failed or the plan has blockers,
+/// 2 when inputs cannot be loaded.
+pub fn run(args: MigrateArgs) -> ExitCode {
+    let Some(dir) = args.destination.strip_prefix("local:") else {
+        eprintln!("forklift migrate: --destination must be local:DIR");
+        return ExitCode::from(2);
+    };
+    let set = forklift::manifests::load_paths(&args.manifests);
+    if set.has_errors() {
+        for d in set.diagnostics() {
+            eprintln!("{d}");
+        }
+        return ExitCode::from(2);
+    }
+    let mut options = MigrateOptions::new(LocalDestination::new(dir));
+    options.verify = args.verify;
+    let migrator = match Migrator::new(&set, args.plan.as_deref(), options) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("forklift migrate: {}", e.chain());
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("forklift migrate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let (tx, rx) = mpsc::channel(256);
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        let shown = tokio::spawn(super::progress::show(rx, args.progress));
+        let result = migrator.run(tx, cancel).await;
+        let _ = shown.await;
+        match result {
+            Ok(report) => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+                if report.succeeded() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(MigrateError::NotReady { conditions }) => {
+                println!(
+                    "{}",
+                    serde_json::json!({"ready": false, "conditions": conditions})
+                );
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("forklift migrate: {}", e.chain());
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,228 @@
+//! The local destination: a directory that receives a KubeVirt-ready bundle.
+//!
+//! ```text
+//! DIR/
+//!   <namespace>/
+//!     disks/<claim>.img                raw, sparse disk images (one per PVC)
+//!     datavolumes/<claim>.yaml         the DataVolume (or PVC) of each disk
+//!     virtualmachines/<vm>.yaml        the VirtualMachine
+//!   .forklift/<plan-namespace>/<plan>.status.yaml   the Plan with its migration status
+//! ```
+//!
+//! Manifests are written atomically (temporary file, then rename) and only when their
+//! content changes, so a re-run is idempotent. A disk copy in progress keeps a checkpoint
+//! beside its image, so an interrupted run resumes where it stopped.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use forklift_transfer::local::LocalDisk;
+use serde::Serialize;
+
+use super::MigrateError;
+
+/// A destination directory.
+#[derive(Debug, Clone)]
+pub struct LocalDestination {
+    root: PathBuf,
+}
+
+impl LocalDestination {
+    /// A destination rooted at `root` (created when first written to).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of a claim's disk image.
+    pub fn disk_path(&self, namespace: &str, claim: &str) -> PathBuf {
+        self.root
+            .join(namespace)
+            .join("disks")
+            .join(format!("{claim}.img"))
+    }
+
+    /// The checkpoint kept beside a disk image while it is copied.
+    pub fn checkpoint_path(&self, namespace: &str, claim: &str) -> PathBuf {
+        self.root
+            .join(namespace)
+            .join("disks")
+            .join(format!(".{claim}.img.checkpoint"))
+    }
+
+    /// The path of a manifest.
+    pub fn manifest_path(&self, namespace: &str, kind_dir: &str, name: &str) -> PathBuf {
+        self.root
+            .join(namespace)
+            .join(kind_dir)
+            .join(format!("{name}.yaml"))
+    }
+
+    /// The status file of a plan.
+    pub fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf {
+        self.root
+            .join(".forklift")
+            .join(plan_namespace)
+            .join(format!("{plan}.status.yaml"))
+    }
+
+    /// Opens the image of `claim` for writing, creating a sparse file of `size` bytes. An
+    /// image left by an interrupted copy (it has a checkpoint) is reopened as it is, so the
+    /// copy resumes; any other existing image is recreated.
+    pub fn open_disk(
+        &self,
+        namespace: &str,
+        claim: &str,
+        size: u64,
+    ) -> Result<LocalDisk, MigrateError> {
+        let path = self.disk_path(namespace, claim);
+        create_parent(&path)?;
+        let resumable = self.checkpoint_path(namespace, claim).is_file()
+            && fs::metadata(&path).is_ok_and(|m| m.len() == size);
+        let disk = if resumable {
+            LocalDisk::open_writable(&path)
+        } else {
+            LocalDisk::create(&path, size)
+        };
+        disk.map_err(|source| MigrateError::Transfer {
+            what: format!("disk image {}", path.display()),
+            source: Box::new(source),
+        })
+    }
+
+    /// Writes `object` as YAML to the manifest path, atomically; unchanged content is not
+    /// rewritten. Returns the path.
+    pub fn write_manifest(
+        &self,
+        namespace: &str,
+        kind_dir: &str,
+        name: &str,
+        object: &impl Serialize,
+    ) -> Result<PathBuf, MigrateError> {
+        let path = self.manifest_path(namespace, kind_dir, name);
+        let text = serde_yaml_ng::to_string(object).map_err(|e| MigrateError::Destination {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&path, text.as_bytes())?;
+        Ok(path)
+    }
+
+    /// Removes what a VM's migration created: its VirtualMachine, the disks' manifests,
+    /// images and checkpoints. Missing files are not an error.
+    pub fn remove_vm(
+        &self,
+        namespace: &str,
+        vm: &str,
+        claims: &[String],
+    ) -> Result<(), MigrateError> {
+        let mut paths = vec![self.manifest_path(namespace, "virtualmachines", vm)];
+        for claim in claims {
+            paths.push(self.manifest_path(namespace, "datavolumes", claim));
+            paths.push(self.disk_path(namespace, claim));
+            paths.push(self.checkpoint_path(namespace, claim));
+        }
+        for path in paths {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(MigrateError::io(&path, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), MigrateError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| MigrateError::io(parent, e))?;
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` through a temporary file and a rename, unless the file already
+/// holds exactly `data`.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), MigrateError> {
+    if fs::read(path).is_ok_and(|old| old == data) {
+        return Ok(());
+    }
+    create_parent(path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        MigrateError::io(path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forklift_transfer::block::BlockSink;
+
+    #[test]
+    fn manifests_are_written_once_and_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = LocalDestination::new(dir.path());
+        let path = dest
+            .write_manifest("ns", "virtualmachines", "vm1", &serde_json::json!({"a": 1}))
+            .unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a: 1\n");
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        dest.write_manifest("ns", "virtualmachines", "vm1", &serde_json::json!({"a": 1}))
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().modified().unwrap(),
+            before,
+            "unchanged content is not rewritten"
+        );
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn disks_resume_only_with_a_checkpoint_and_remove_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = LocalDestination::new(dir.path());
+        let disk = dest.open_disk("ns", "c1", 1 << 20).unwrap();
+        assert_eq!(disk.size(), 1 << 20);
+        fs::write(dest.disk_path("ns", "c1"), vec![1u8; 1 << 20]).unwrap();
+        // Without a checkpoint the image is recreated (zeroed).
+        dest.open_disk("ns", "c1", 1 << 20).unwrap();
+        assert!(
+            fs::read(dest.disk_path("ns", "c1"))
+                .unwrap()
+                .iter()
+                .all(|&b| b == 0)
+        );
+        fs::write(dest.disk_path("ns", "c1"), vec![1u8; 1 << 20]).unwrap();
+        fs::write(dest.checkpoint_path("ns", "c1"), b"{}").unwrap();
+        dest.open_disk("ns", "c1", 1 << 20).unwrap();
+        assert!(
+            fs::read(dest.disk_path("ns", "c1"))
+                .unwrap()
+                .iter()
+                .all(|&b| b == 1),
+            "kept for resume"
+        );
+        dest.write_manifest("ns", "datavolumes", "c1", &1).unwrap();
+        dest.remove_vm("ns", "vm", &["c1".to_owned()]).unwrap();
+        assert!(!dest.disk_path("ns", "c1").exists() && !dest.checkpoint_path("ns", "c1").exists());
+        assert!(!dest.manifest_path("ns", "datavolumes", "c1").exists());
+    }
+}
