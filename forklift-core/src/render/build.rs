@@ -10,10 +10,12 @@ use super::placement::affinity_problems;
 use super::resolve;
 use super::rules::{self, PowerIntent, keys};
 use super::spec::*;
+use crate::inventory::InventoryIndex;
 use crate::inventory::{
     Disk as SourceDisk, DiskBus, Firmware as SourceFirmware, PowerState, ProviderKind, Vm,
 };
 use crate::itinerary::{FlagInputs, ItineraryKind};
+use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
     Category, Condition, HookStep, MigrationType, PlanVm, StoragePair, TargetPowerState,
 };
@@ -41,6 +43,9 @@ pub(super) struct PlanFacts<'a> {
     pub ovirt_osmap: OsMap,
     pub plan_labels: BTreeMap<String, String>,
     pub transfer_annotations: BTreeMap<String, String>,
+    pub index: InventoryIndex<'a>,
+    pub storage_mapper: Option<StorageMapper<'a>>,
+    pub network_mapper: Option<NetworkMapper<'a>>,
 }
 
 impl<'a> PlanFacts<'a> {
@@ -116,6 +121,13 @@ impl<'a> PlanFacts<'a> {
             ovirt_osmap,
             plan_labels,
             transfer_annotations,
+            index: input.source.index(),
+            storage_mapper: input
+                .storage_map
+                .map(|m| resolve::storage_mapper(m, input.source, input.source_provider)),
+            network_mapper: input
+                .network_map
+                .map(|m| resolve::network_mapper(m, input.source)),
             input,
         }
     }
@@ -155,9 +167,10 @@ impl<'a> PlanFacts<'a> {
     }
 }
 
+/// vSphere guest ids (`windows9Server64Guest`, `winNetStandardGuest`) and oVirt OS types
+/// (`windows_2019x64`) of Windows guests all start with `win`.
 fn is_windows(vm: &Vm) -> bool {
-    let os = vm.guest_os.to_ascii_lowercase();
-    os.contains("win")
+    vm.guest_os.to_ascii_lowercase().starts_with("win")
 }
 
 /// Renders one plan VM.
@@ -165,7 +178,7 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     let input = facts.input;
     let spec = &input.plan.spec;
     let mut conditions = Vec::new();
-    let vm = match resolve::find_vm(input.source, &pvm.id, &pvm.name, &pvm.namespace) {
+    let vm = match resolve::find_vm(&facts.index, &pvm.id, &pvm.name, &pvm.namespace) {
         Ok(vm) => vm,
         Err(reason) => {
             let label = if pvm.id.is_empty() {
@@ -257,7 +270,7 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     let run_strategy =
         rules::run_strategy(intent, vm.power_state == PowerState::On, wait_for_reboot);
 
-    let mut domain = domain(facts, pvm, vm, &disks, interfaces, &mut conditions);
+    let mut domain = domain(facts, pvm, vm, &disks, interfaces);
     let (instancetype, preference) = instance_type_and_preference(facts, pvm, vm, &mut conditions);
     if instancetype.is_some() {
         domain.cpu = None;
@@ -433,8 +446,7 @@ fn sanitize_label_value(raw: &str) -> Option<String> {
     (!cut.is_empty()).then(|| cut.to_owned())
 }
 
-fn disk_path(facts: &PlanFacts<'_>, pair: Option<&StoragePair>, v2v_copies: bool) -> DiskPath {
-    let _ = v2v_copies;
+fn disk_path(facts: &PlanFacts<'_>, pair: Option<&StoragePair>) -> DiskPath {
     match facts.kind {
         ProviderKind::Vsphere => {
             let offload = pair.and_then(|p| p.offload_plugin.as_ref());
@@ -496,9 +508,7 @@ fn render_disks(
     let use_generate_name = spec
         .pvc_name_template_use_generate_name
         .unwrap_or(facts.kind != ProviderKind::Openshift);
-    let mapper = input
-        .storage_map
-        .map(|m| resolve::storage_mapper(m, input.source, input.source_provider));
+    let mapper = facts.storage_mapper.as_ref();
     for (index, disk) in vm.disks.iter().enumerate() {
         let identity = disk_identity(facts.kind, disk);
         if disk.shared && !facts.migrate_shared(pvm) {
@@ -512,11 +522,11 @@ fn render_disks(
             ));
             continue;
         }
-        let Some(pair) = mapper.as_ref().and_then(|m| m.pair_for_disk(vm, disk)) else {
+        let Some(pair) = mapper.and_then(|m| m.pair_for_disk(vm, disk)) else {
             unmapped.push(identity);
             continue;
         };
-        let path = disk_path(facts, Some(pair), v2v_copies);
+        let path = disk_path(facts, Some(pair));
         let class = pair.destination.storage_class.clone();
         let provisioner = input.destination.and_then(|d| {
             d.storage_classes
@@ -761,7 +771,7 @@ fn data_volume_source(
     match path {
         DiskPath::VsphereDataVolume if !v2v_copies => DataVolumeSource {
             vddk: Some(VddkSource {
-                url: if url.is_empty() { String::new() } else { url },
+                url,
                 uuid: vm.vsphere().map(|e| e.uuid.clone()).unwrap_or_default(),
                 backing_file: disk.file.clone(),
                 thumbprint: provider
@@ -815,15 +825,15 @@ fn render_nics(
     vm: &Vm,
     conditions: &mut Vec<Condition>,
 ) -> (Vec<Interface>, Vec<Network>, Vec<TargetInterface>) {
-    let input = facts.input;
     let mut interfaces = Vec::new();
     let mut networks = Vec::new();
     let mut report = Vec::new();
     let mut unmapped = Vec::new();
     let compat = facts.compatibility_mode();
-    let pairs = input
-        .network_map
-        .map(|m| resolve::network_pairs(m, input.source, vm))
+    let pairs = facts
+        .network_mapper
+        .as_ref()
+        .map(|m| resolve::network_pairs(m, vm))
         .unwrap_or_else(|| vec![None; vm.nics.len()]);
     for (nic, pair) in vm.nics.iter().zip(pairs) {
         let Some(pair) = pair else {
@@ -927,12 +937,10 @@ fn domain(
     vm: &Vm,
     disks: &[TargetDisk],
     interfaces: Vec<Interface>,
-    conditions: &mut Vec<Condition>,
 ) -> DomainSpec {
     let input = facts.input;
     let spec = &input.plan.spec;
     let compat = facts.compatibility_mode();
-    let _ = conditions;
 
     // Firmware.
     let secure_boot = vm.secure_boot && facts.kind != ProviderKind::Ovirt;

@@ -1,6 +1,6 @@
 //! Map lookups for one VM's disks and NICs, through the shared mapping module.
 
-use crate::inventory::{Lookup, SourceInventory, Vm};
+use crate::inventory::{InventoryIndex, Lookup, SourceInventory, Vm};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{NetworkMap, NetworkPair, Provider, StorageMap};
 
@@ -19,23 +19,24 @@ pub fn storage_mapper<'m>(
     StorageMapper::new(&map.spec.map, Some(inventory), name, uid)
 }
 
+/// The network mapper of a plan.
+pub fn network_mapper<'m>(map: &'m NetworkMap, inventory: &SourceInventory) -> NetworkMapper<'m> {
+    NetworkMapper::new(&map.spec.map, Some(inventory))
+}
+
 /// One pair (or `None` when unmapped) per NIC of `vm`, with upstream's NAD-pool allocation.
-pub fn network_pairs<'m>(
-    map: &'m NetworkMap,
-    inventory: &SourceInventory,
-    vm: &Vm,
-) -> Vec<Option<&'m NetworkPair>> {
-    NetworkMapper::new(&map.spec.map, Some(inventory)).allocate(vm.nics.iter().map(|n| &n.network))
+pub fn network_pairs<'m>(mapper: &NetworkMapper<'m>, vm: &Vm) -> Vec<Option<&'m NetworkPair>> {
+    mapper.allocate(vm.nics.iter().map(|n| &n.network))
 }
 
 /// The VM the plan entry refers to (id wins, else a unique name).
 pub fn find_vm<'i>(
-    inventory: &'i SourceInventory,
+    index: &InventoryIndex<'i>,
     id: &str,
     name: &str,
     namespace: &str,
 ) -> Result<&'i Vm, &'static str> {
-    match inventory.find_vm(id, name, namespace) {
+    match index.find_vm(id, name, namespace) {
         Lookup::Found(vm) => Ok(vm),
         Lookup::NotFound => Err("NotFound"),
         Lookup::Ambiguous => Err("NotUnique"),
