@@ -1,6 +1,7 @@
 //! Rendering speed of naming templates: MTV's default PVC template, a complex one and a
 //! network template (the cases of `benches/templates-cases.jsonl`, shared with
 //! `benches/templates-vs-go.sh`, which compares with Go's text/template).
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use forklift::core::naming::{

@@ -171,7 +171,7 @@ impl Decoded<'_> {
             }
         }
 
-        self.placeholders(&value, document, &prefix);
+        self.placeholders(&value, document, &prefix, &kind);
 
         if api_version.is_empty() || kind.is_empty() {
             let missing = if kind.is_empty() {
@@ -302,18 +302,28 @@ impl Decoded<'_> {
             Err(e) => {
                 let path = e.path().to_string();
                 let path = if path == "." { String::new() } else { path };
+                let kind = value
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                // Serde quotes the offending value; never echo Secret data.
+                let message = if is_secret_value(kind, &path) {
+                    "Invalid value (not shown: Secret data); stringData values are strings, data values base64 strings".to_owned()
+                } else {
+                    e.into_inner().to_string()
+                };
                 self.error(
                     DiagnosticCode::InvalidField,
                     document,
                     join(prefix, &path),
-                    e.into_inner().to_string(),
+                    message,
                 );
                 None
             }
         }
     }
 
-    fn placeholders(&mut self, value: &Value, document: usize, prefix: &str) {
+    fn placeholders(&mut self, value: &Value, document: usize, prefix: &str, kind: &str) {
         let mut found = Vec::new();
         walk_strings(value, String::new(), &mut |path, s| {
             if let Some(m) = PLACEHOLDER.find(s) {
@@ -321,11 +331,16 @@ impl Decoded<'_> {
             }
         });
         for (path, placeholder) in found {
+            let message = if is_secret_value(kind, &path) {
+                "Value contains a placeholder such as <name> (not shown: Secret data); substitute a real value".to_owned()
+            } else {
+                format!("Value contains the placeholder {placeholder}; substitute a real value")
+            };
             self.warning(
                 DiagnosticCode::Placeholder,
                 document,
                 join(prefix, &path),
-                format!("Value contains the placeholder {placeholder}; substitute a real value"),
+                message,
             );
         }
     }
@@ -369,6 +384,14 @@ fn normalize_indentation(text: &str) -> (std::borrow::Cow<'_, str>, Vec<usize>) 
         out.push_str(rest);
     }
     (std::borrow::Cow::Owned(out), changed)
+}
+
+/// Whether a path holds Secret values, which diagnostics must never quote.
+fn is_secret_value(kind: &str, path: &str) -> bool {
+    kind == "Secret"
+        && ["data", "stringData"]
+            .iter()
+            .any(|field| path == *field || path.starts_with(&format!("{field}.")))
 }
 
 fn join(prefix: &str, path: &str) -> String {

@@ -56,7 +56,7 @@ impl fmt::Display for ObjectKey {
 }
 
 /// An object whose kind forklift does not model; kept verbatim so it is never dropped.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct UnknownObject {
     /// Its `apiVersion`.
     pub api_version: String,
@@ -66,6 +66,22 @@ pub struct UnknownObject {
     pub metadata: ObjectMeta,
     /// The whole document.
     pub raw: serde_json::Value,
+}
+
+impl fmt::Debug for UnknownObject {
+    /// Like a derived `Debug`, except that the body of anything called `Secret` (say with an
+    /// apiVersion we do not know) is not printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("UnknownObject");
+        s.field("api_version", &self.api_version)
+            .field("kind", &self.kind)
+            .field("metadata", &self.metadata);
+        if self.kind == "Secret" {
+            s.finish_non_exhaustive()
+        } else {
+            s.field("raw", &self.raw).finish()
+        }
+    }
 }
 
 /// One loaded object.

@@ -171,3 +171,23 @@ fn provider_secret_is_found_and_credentials_parse() {
         "vSphere user u with password, system CAs"
     );
 }
+
+#[test]
+fn secret_values_never_appear_in_diagnostics() {
+    let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: 98765\n  token: abc<tok>xyz\n";
+    let set = ManifestSet::parse("s.yaml", text);
+    assert!(set.has_errors());
+    for d in set.diagnostics() {
+        let shown = d.to_string();
+        assert!(
+            !shown.contains("98765") && !shown.contains("<tok>"),
+            "{shown}"
+        );
+    }
+    assert_eq!(set.diagnostics().len(), 2, "{:?}", set.diagnostics());
+    let bad_base64 =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: 'hunter2!'}\n";
+    let set = ManifestSet::parse("s.yaml", bad_base64);
+    assert_eq!(set.diagnostics()[0].path, "data.password");
+    assert!(!set.diagnostics()[0].to_string().contains("hunter2"));
+}
