@@ -200,6 +200,7 @@ fn objects(objects: &Bound<'_, PyAny>) -> Result<Vec<Value>> {
     max_vms_per_plan = None,
     max_disks_per_plan = None,
     max_vms_per_esxi_host = None,
+    pvc_name_template = None,
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -222,6 +223,7 @@ pub(crate) fn validate(
     max_vms_per_plan: Option<usize>,
     max_disks_per_plan: Option<usize>,
     max_vms_per_esxi_host: Option<usize>,
+    pvc_name_template: Option<String>,
 ) -> Result<Vec<Condition>> {
     let defaults = Settings::default();
     let settings = Settings {
@@ -241,7 +243,7 @@ pub(crate) fn validate(
         max_vms_per_plan: max_vms_per_plan.unwrap_or(defaults.max_vms_per_plan),
         max_disks_per_plan: max_disks_per_plan.unwrap_or(defaults.max_disks_per_plan),
         max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
-        ..defaults
+        pvc_name_template: pvc_name_template.or(defaults.pvc_name_template),
     };
     let source: SourceInventory = self::inventory(inventory, "inventory")?;
     let destination: Option<DestinationInventory> = destination

@@ -53,6 +53,8 @@ def test_a_missing_vm_blocks_the_plan(manifests: forklift.Manifests, inventory: 
 
 
 def test_settings_are_passed_through(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
+    broken = forklift.validate(manifests, inventory, pvc_name_template="{{.Nope")
+    assert any(c.is_blocker and "PVC name template" in c.message for c in broken)
     conditions = forklift.validate(manifests, inventory, max_vms_per_plan=1)
     assert not forklift.is_ready(conditions) or any(c.category == "Warn" for c in conditions)
     with pytest.raises(ValueError, match="No Plan named"):

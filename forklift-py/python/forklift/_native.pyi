@@ -205,6 +205,7 @@ def validate(
     max_vms_per_plan: Optional[int] = None,
     max_disks_per_plan: Optional[int] = None,
     max_vms_per_esxi_host: Optional[int] = None,
+    pvc_name_template: Optional[str] = None,
 ) -> List[Condition]: ...
 def render(
     objects: Iterable[Any],

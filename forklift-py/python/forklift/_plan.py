@@ -46,6 +46,7 @@ def validate(
     max_vms_per_plan: Optional[int] = None,
     max_disks_per_plan: Optional[int] = None,
     max_vms_per_esxi_host: Optional[int] = None,
+    pvc_name_template: Optional[str] = None,
     strict: bool = False,
 ) -> List[Condition]:
     """Validates a plan the way MTV's plan controller does; returns its conditions.
@@ -56,7 +57,8 @@ def validate(
     JSON text or the path of a JSON file, see :func:`forklift.inventory`); ``destination`` the
     destination inventory, without which cluster-side checks are skipped. The keyword
     settings override the controller's defaults (``assume_ready``: resources without status
-    count as Ready, the default for offline manifests).
+    count as Ready, the default for offline manifests; ``pvc_name_template``: the
+    ForkliftController's PVC name template).
 
     Every condition is returned, in the order MTV sets them; ``is_ready(conditions)`` tells
     whether any blocks the plan. With ``strict``, blockers raise
@@ -78,6 +80,7 @@ def validate(
         max_vms_per_plan=max_vms_per_plan,
         max_disks_per_plan=max_disks_per_plan,
         max_vms_per_esxi_host=max_vms_per_esxi_host,
+        pvc_name_template=pvc_name_template,
     )
     if strict and not is_ready(conditions):
         blockers = "; ".join(f"{c.type}: {c.message}" for c in conditions if c.is_blocker)
