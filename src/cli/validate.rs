@@ -1,6 +1,7 @@
 //! `forklift validate`: will this plan run? MTV's conditions, offline.
 
 use clap::{Args, ValueEnum};
+use forklift::manifests::ManifestSet;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::ManifestSet;
 use forklift_core::resources::{Condition, Hook, NetworkMap, Plan, Provider, StorageMap};

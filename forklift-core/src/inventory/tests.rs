@@ -175,3 +175,39 @@ fn example_inventories_load_and_round_trip() {
         dest
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary text never panics the loaders: it parses or yields a typed error.
+        #[test]
+        fn loaders_never_panic(text in "\\PC{0,200}") {
+            let _ = SourceInventory::from_json(&text);
+            let _ = DestinationInventory::from_json(&text);
+        }
+
+        /// Any VM with arbitrary scalar fields survives a JSON round trip unchanged.
+        #[test]
+        fn vm_round_trips(
+            id in "[a-z0-9-]{0,12}",
+            capacity in any::<i64>(),
+            cpu in any::<u32>(),
+            shared in any::<bool>(),
+            mac in "[0-9a-f:]{0,17}",
+        ) {
+            let inv = SourceInventory {
+                vms: vec![Vm {
+                    id,
+                    cpu_count: cpu,
+                    disks: vec![Disk { capacity, shared, ..Disk::default() }],
+                    nics: vec![Nic { mac, ..Nic::default() }],
+                    ..Vm::default()
+                }],
+                ..SourceInventory::default()
+            };
+            prop_assert_eq!(SourceInventory::from_json(&inv.to_json()).unwrap(), inv);
+        }
+    }
+}

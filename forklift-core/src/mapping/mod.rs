@@ -4,7 +4,7 @@
 //! name or `namespace/name` (KubeVirt), and allocates NAD-pool destinations so several NICs on
 //! one source network fan out to distinct NetworkAttachmentDefinitions (upstream
 //! `adapter/base/network.go`). A [`StorageMapper`] resolves disks by storage ID or name,
-//! including the OVA "Dummy storage for source provider `<name>`" catch-all, per-disk OVA
+//! including the OVA `Dummy storage for source provider <name>` catch-all, per-disk OVA
 //! entries, `glance` for image-booted OpenStack VMs and storage class names for KubeVirt.
 //! [`validate_network_map`] and [`validate_storage_map`] raise the map controller's
 //! conditions, and [`plan_owned_network_map`] / [`plan_owned_storage_map`] turn an ownerless
