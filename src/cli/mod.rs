@@ -4,7 +4,6 @@ mod copy;
 mod inventory;
 mod manifests;
 mod validate;
-mod manifests;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
