@@ -2,8 +2,6 @@
 //! network template (the cases of `benches/templates-cases.jsonl`, shared with
 //! `benches/templates-vs-go.sh`, which compares with Go's text/template).
 #![allow(missing_docs)] // criterion_group! generates undocumented items
-
-#![allow(missing_docs)] // criterion_group! generates undocumented items
 use criterion::{Criterion, criterion_group, criterion_main};
 use forklift::core::naming::{
     NetworkNameTemplateData, PvcNameTemplateData, VolumeNameTemplateData,
