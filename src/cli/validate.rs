@@ -3,7 +3,6 @@
 use clap::{Args, ValueEnum};
 use forklift::manifests::ManifestSet;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
-use forklift_core::manifest::ManifestSet;
 use forklift_core::resources::{Condition, Hook, NetworkMap, Plan, Provider, StorageMap};
 use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
