@@ -705,6 +705,7 @@ fn feature_corpus_renders_exactly_like_go() {
         "{{replace \"\" \"-\" \"abc\"}}|{{trimAll \"ab\" \"abxba\"}}|{{trimSuffix \".vmdk\" .FileName}}|{{repeat 3 \"ab\"}}",
         "{{eq 1 2 3 1}} {{ne \"a\" \"b\"}} {{lt 1 2}} {{le 2 2}} {{gt \"b\" \"a\"}} {{ge 1 2}} {{eq .DiskIndex (len \"ab\")}} {{eq (index \"a\" 0) 97}}",
         "{{and 1 2}} {{and 0 (div 1 0)}} {{or 0 \"\"}} {{or 1 (div 1 0)}} {{not nil}} {{and nil}}",
+        "{{html nil}} {{js nil 1}} {{urlquery nil \"a\"}}",
         "{{len .PlanName}} {{index .PlanName 1}} {{slice .PlanName 1 4}} {{html \"<a&b>\"}} {{js \"a'b<\"}} {{urlquery \"a b&c\"}}",
         "{{$x := 1}}{{with $y := .PlanName}}{{$x = 2}}{{$y}}{{end}}{{$x}}{{if $z := 0}}{{else}}[{{$z}}]{{end}}",
         "{{- \"a\" -}} \n  {{- /* comment */ -}}  b  {{- 3 }} {{ .Shared -}} !",

@@ -710,8 +710,19 @@ fn eval_args(a: &[Value<'_>]) -> Vec<u8> {
     if let [Value::Str(s)] = a {
         return s.to_vec();
     }
+    // Go passes each argument through `printableValue`, which shows nil as "<no value>".
+    let shown: Vec<Value<'_>> = a
+        .iter()
+        .map(|v| {
+            if let Value::Invalid = v {
+                Value::str("<no value>")
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
     let mut out = Vec::new();
-    gofmt::sprint(&mut out, a);
+    gofmt::sprint(&mut out, &shown);
     out
 }
 
