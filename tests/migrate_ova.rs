@@ -85,7 +85,7 @@ async fn ova_plan_migrates_verifies_and_reruns_idempotently() {
         report
             .vms
             .iter()
-            .any(|v| v.source_name == "Demo_DB.01" && v.target_name != "Demo_DB.01")
+            .any(|v| v.source_name == "Demo_DB_01" && v.target_name != "Demo_DB_01")
     );
     // Phases follow the cold itinerary, in order, per VM.
     let phases: Vec<String> = events
@@ -135,7 +135,7 @@ async fn ova_plan_migrates_verifies_and_reruns_idempotently() {
 async fn cancel_in_migration_spec_and_hooks_in_order() {
     let dir = tempfile::tempdir().unwrap();
     catalog(dir.path());
-    // Hooks on demo-web (pre and post); Demo_DB.01 is cancelled by the Migration.
+    // Hooks on demo-web (pre and post); Demo_DB_01 is cancelled by the Migration.
     let hooks = r#"---
 apiVersion: forklift.konveyor.io/v1beta1
 kind: Hook
@@ -183,7 +183,7 @@ spec:
             .outcome
     };
     assert_eq!(outcome("demo-web"), VmOutcome::Succeeded);
-    assert_eq!(outcome("Demo_DB.01"), VmOutcome::Canceled);
+    assert_eq!(outcome("Demo_DB_01"), VmOutcome::Canceled);
     assert_eq!(
         *calls.lock().unwrap(),
         vec!["PreHook:demo-web:announce", "PostHook:demo-web:announce"]
@@ -217,7 +217,7 @@ async fn failed_vm_is_cleaned_up_when_the_plan_asks() {
     let db = report
         .vms
         .iter()
-        .find(|v| v.source_name == "Demo_DB.01")
+        .find(|v| v.source_name == "Demo_DB_01")
         .unwrap();
     assert_eq!(db.outcome, VmOutcome::Failed, "{report:#?}");
     assert!(db.error.is_some());

@@ -118,7 +118,7 @@ pub fn demo_vms() -> Vec<DemoVm> {
             packaging: Packaging::Ova,
         },
         DemoVm {
-            name: "Demo_DB.01".into(),
+            name: "Demo_DB_01".into(),
             id: "9d2e4b6a-1c3f-4a5b-8c7d-0e1f2a3b4c5d".into(),
             cpus: 4,
             cores_per_socket: 2,

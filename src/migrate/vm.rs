@@ -170,6 +170,8 @@ pub(crate) async fn migrate_vm(
         }
     }
     finish(&ctx, &target, &mut report, &state, result).await;
+    // Ends the watchers that link this VM's token to its cancel handle.
+    cancel.cancel();
     report
 }
 
