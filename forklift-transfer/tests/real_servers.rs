@@ -702,7 +702,8 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
         "qemu-img",
         &["create", "-q", "-f", "raw", target.to_str().unwrap(), "64M"],
     );
-    // The rate filter makes the copy take about a second, so the kill lands mid-copy.
+    // The rate filter makes the copy take over a second whatever the machine's speed, so the
+    // kill, made once the checkpoint shows progress, lands mid-copy.
     let slow = nbdkit(
         dir.path(),
         "slow",
@@ -710,7 +711,7 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
             "--filter=rate",
             "file",
             source_file.to_str().unwrap(),
-            "rate=400M",
+            "rate=40M",
         ],
     )
     .await;
@@ -732,7 +733,11 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
         let options = options.clone();
         async move { copy(source, sink, &options, &CancellationToken::new()).await }
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !checkpoint.is_file() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     drop(destination);
     let error = running.await.unwrap().unwrap_err();
     assert!(error.is_fatal(), "{error}");
