@@ -210,8 +210,17 @@ impl StatusBook {
     }
 
     fn update(&self, vm: &str, change: impl FnOnce(&mut VmStatus)) {
-        if let Some(status) = self.lock().get_mut(vm) {
-            change(status);
+        let changed = match self.lock().get_mut(vm) {
+            Some(status) => {
+                let before = status.clone();
+                change(status);
+                *status != before
+            }
+            None => false,
+        };
+        // Progress arrives several times a second per disk; only a change is worth a write.
+        if !changed {
+            return;
         }
         // Status is best effort: a failed save must not fail the migration it describes.
         if let Err(e) = self.save() {
