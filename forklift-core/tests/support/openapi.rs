@@ -9,13 +9,23 @@ pub struct OpenApi {
     definitions: serde_json::Map<String, Value>,
 }
 
+/// Finds `shared/` beside the repository: the nearest ancestor of this crate's manifest
+/// directory that holds `shared/reference` (the file is included from several crates).
+fn shared_dir() -> PathBuf {
+    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    start
+        .ancestors()
+        .map(|dir| dir.join("shared"))
+        .find(|candidate| candidate.join("reference").is_dir())
+        .unwrap_or_else(|| panic!("no shared/reference above {}", start.display()))
+}
+
 const QUANTITY: &str = "k8s.io.apimachinery.pkg.api.resource.Quantity";
 
 impl OpenApi {
     /// Loads `../shared/reference/kubevirt-openapi/swagger.json`.
     pub fn load() -> Self {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/reference/kubevirt-openapi/swagger.json");
+        let path = shared_dir().join("reference/kubevirt-openapi/swagger.json");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let doc: Value = serde_json::from_str(&text).expect("swagger.json is JSON");
