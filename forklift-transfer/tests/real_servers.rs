@@ -363,13 +363,27 @@ async fn qemu_nbd_multi_conn_writes_and_flushes() {
         &["-f", "qcow2", "-e", "4", target.to_str().unwrap()],
     )
     .await;
-    let sink = client(&served.uri, vec![]).await;
+    let sink = Arc::new(
+        NbdClient::connect_uri(
+            &served.uri,
+            &ConnectOptions {
+                connections: 4,
+                contexts: vec![],
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
     assert!(sink.can_multi_conn());
     assert_eq!(sink.connection_count(), 4);
     let image = QemuNbdImage::open(
         &source,
         &QemuNbdOptions::default(),
-        &ConnectOptions::default(),
+        &ConnectOptions {
+            connections: 4,
+            ..ConnectOptions::default()
+        },
     )
     .await
     .unwrap();

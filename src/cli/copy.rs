@@ -29,9 +29,10 @@ pub struct CopyArgs {
     /// Requests in flight (bounds memory: requests × request size).
     #[arg(long, value_name = "N", default_value_t = 16)]
     requests: usize,
-    /// NBD connections per export when the server allows multi-conn.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    connections: usize,
+    /// NBD connections per export when the server allows multi-conn
+    /// [default: 4, or the number of CPUs when fewer, as nbdcopy]
+    #[arg(long, value_name = "N")]
+    connections: Option<usize>,
     /// Re-read source and destination afterwards and compare CRC32 per block.
     #[arg(long)]
     verify: bool,
@@ -44,6 +45,9 @@ pub struct CopyArgs {
     /// The destination already reads as zeroes: never write zero ranges.
     #[arg(long)]
     target_is_zero: bool,
+    /// Zero the whole destination with one fast zero first, then skip zero ranges.
+    #[arg(long, conflicts_with = "target_is_zero")]
+    zero_target_first: bool,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -104,7 +108,10 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
     });
     let open = OpenOptions {
         connect: ConnectOptions {
-            connections: args.connections.max(1),
+            connections: args
+                .connections
+                .unwrap_or_else(forklift_transfer::nbd::default_connections)
+                .max(1),
             max_in_flight: args.requests.max(1),
             ..ConnectOptions::default()
         },
@@ -138,6 +145,7 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         requests: args.requests.max(1),
         incremental: args.bitmap.clone().map(Incremental::Bitmap),
         target_is_zero: args.target_is_zero,
+        zero_target_first: args.zero_target_first,
         checkpoint: args.checkpoint.clone(),
         checksums: args.verify,
         progress: progress_bar.map(|bar| {

@@ -17,9 +17,9 @@
 //! Blocks are `request_size` bytes on a fixed grid, so a block is the unit of planning,
 //! of the CRC32 block map and of the checkpoint. Memory is bounded by
 //! `requests × request_size` for buffers plus one bit and (with checksums) four bytes per
-//! block: never by the amount of data. For a full copy into a target that is not known to
-//! be zero, the pipeline first tries one fast zero of the whole target (the NBD spec's
-//! FAST_ZERO recipe); when that works, zero blocks are skipped entirely.
+//! block: never by the amount of data. Zero runs are written with zeroing requests, as
+//! nbdcopy does; [`CopyOptions::zero_target_first`] instead zeroes the whole target with one
+//! fast zero first (the NBD spec's FAST_ZERO recipe) and then skips zero blocks.
 
 pub mod checkpoint;
 pub mod verify;
@@ -72,6 +72,11 @@ pub struct CopyOptions {
     pub incremental: Option<Incremental>,
     /// The caller guarantees the target already reads as zeroes.
     pub target_is_zero: bool,
+    /// Before a full copy, zero the whole target with one `FAST_ZERO` request and skip zero
+    /// blocks afterwards. Off by default: on targets that free storage when zeroed (nbdkit
+    /// memory, thin volumes) the data written afterwards must be allocated again, which cost
+    /// 10–20% on the fully allocated benchmark (`benches/copy-compare.sh`, scenario a).
+    pub zero_target_first: bool,
     /// Checkpoint file for resuming; loaded if present, updated while copying.
     pub checkpoint: Option<PathBuf>,
     /// How often the checkpoint is flushed and saved.
@@ -97,6 +102,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("sparse_granularity", &self.sparse_granularity)
             .field("incremental", &self.incremental)
             .field("target_is_zero", &self.target_is_zero)
+            .field("zero_target_first", &self.zero_target_first)
             .field("checkpoint", &self.checkpoint)
             .field("checksums", &self.checksums)
             .field("flush", &self.flush)
@@ -114,6 +120,7 @@ impl Default for CopyOptions {
             sparse_granularity: 4096,
             incremental: None,
             target_is_zero: false,
+            zero_target_first: false,
             checkpoint: None,
             checkpoint_interval: Duration::from_secs(2),
             checksums: false,
@@ -306,7 +313,8 @@ pub async fn copy(
         checksums,
     });
 
-    if options.incremental.is_none()
+    if options.zero_target_first
+        && options.incremental.is_none()
         && !resuming
         && !shared.target_zero.load(Ordering::Relaxed)
         && sink.can_write_zeroes()

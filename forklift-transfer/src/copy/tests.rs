@@ -112,6 +112,36 @@ async fn memory_to_memory_copies_exactly_and_counts() {
 }
 
 #[tokio::test]
+async fn nbd_to_nbd_writes_zero_runs_without_zeroing_the_target_first() {
+    let data = pattern(4 << 20);
+    let src = TestServer::start(ServerConfig::default(), data.clone())
+        .await
+        .unwrap();
+    let dst = TestServer::start(ServerConfig::default(), vec![0xff; 4 << 20])
+        .await
+        .unwrap();
+    let report = copy(
+        nbd(&src).await,
+        nbd(&dst).await,
+        &options(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dst.data(), data);
+    let s = &report.summary;
+    assert_eq!(
+        s.bytes_skipped, 0,
+        "the target was not known to be zero: {s:?}"
+    );
+    assert!(
+        s.bytes_zeroed > 0,
+        "zero runs became zeroing requests: {s:?}"
+    );
+    assert_eq!(s.bytes_written + s.bytes_zeroed, data.len() as u64, "{s:?}");
+}
+
+#[tokio::test]
 async fn nbd_to_nbd_uses_extents_fast_zero_and_verifies() {
     let data = pattern(4 << 20);
     let src = TestServer::start(
@@ -137,6 +167,7 @@ async fn nbd_to_nbd_uses_extents_fast_zero_and_verifies() {
         sink.clone(),
         &CopyOptions {
             checksums: true,
+            zero_target_first: true,
             ..options()
         },
         &CancellationToken::new(),

@@ -28,7 +28,8 @@ use crate::error::{Error, ErrorKind, Op, Result};
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
-    /// Connections to open when the server allows multi-conn (nbdcopy's default is 4).
+    /// Connections to open when the server allows multi-conn. Default:
+    /// [`default_connections`].
     pub connections: usize,
     /// Requests in flight per connection (nbdcopy's default is 64).
     pub max_in_flight: usize,
@@ -38,10 +39,19 @@ pub struct ConnectOptions {
     pub timeout: Duration,
 }
 
+/// nbdcopy's rule: 4 connections, but no more than the CPUs available. On the 2-CPU
+/// loopback benchmark 2 connections cost the servers 10–20% less CPU than 4.
+pub fn default_connections() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(4)
+        .clamp(1, 4)
+}
+
 impl Default for ConnectOptions {
     fn default() -> Self {
         Self {
-            connections: 4,
+            connections: default_connections(),
             max_in_flight: 64,
             contexts: vec![MetaContext::BaseAllocation],
             timeout: Duration::from_secs(30),

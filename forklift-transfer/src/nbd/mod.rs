@@ -19,7 +19,7 @@ pub mod server;
 pub mod tls;
 pub mod uri;
 
-pub use client::{ConnectOptions, NbdClient};
+pub use client::{ConnectOptions, NbdClient, default_connections};
 pub use uri::{Endpoint, NbdUri};
 
 #[cfg(test)]

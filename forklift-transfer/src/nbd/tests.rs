@@ -44,7 +44,14 @@ async fn reads_reassemble_out_of_order_chunks_over_multi_conn() {
         delay: Some(Duration::from_millis(5)),
         ..Default::default()
     });
-    let client = connect(&server, ConnectOptions::default()).await;
+    let client = connect(
+        &server,
+        ConnectOptions {
+            connections: 4,
+            ..ConnectOptions::default()
+        },
+    )
+    .await;
     assert_eq!(client.connection_count(), 4);
     assert!(client.is_structured());
     let reads = (0..16u64).map(|i| client.read(i * 65536, vec![0xaa; 65536]));
