@@ -7,7 +7,7 @@ use std::time::Instant;
 use forklift_core::itinerary::{FlagInputs, Flags, ItineraryKind};
 use forklift_core::manifest::ManifestSet;
 use forklift_core::render::{RenderContext, RenderInput, TargetSpec, TargetVm, render};
-use forklift_core::resources::{Condition, HookStep};
+use forklift_core::resources::{Condition, HookStep, PlanVm};
 use forklift_core::scheduling::{Policy, Scheduler};
 use forklift_core::scheduling::{plan_policy, plan_vms};
 use forklift_core::validation::{self, PlanResources, is_ready};
@@ -297,11 +297,11 @@ impl Migrator {
                 };
                 if cancelled && !skipped {
                     ctx.status.begin(
-                        forklift_core::resources::VmStatus {
+                        forklift_core::resources::VmStatus::for_vm(PlanVm {
                             id: target.source_id.clone(),
                             name: target.source_name.clone(),
                             ..Default::default()
-                        },
+                        }),
                         &[],
                     );
                     ctx.status
@@ -386,8 +386,8 @@ impl Migrator {
                         .cloned()
                         .unwrap_or_default();
                     let mut vm_status = forklift_core::resources::VmStatus::for_vm(base);
-                    vm_status.id = target.source_id.clone();
-                    vm_status.name = target.source_name.clone();
+                    vm_status.vm.id = target.source_id.clone();
+                    vm_status.vm.name = target.source_name.clone();
                     vm_status.new_name = if target.renamed {
                         target.target_name.clone()
                     } else {

@@ -39,7 +39,7 @@ impl StatusBook {
             .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
             .and_then(|p| p.status)
             .and_then(|s| s.migration)
-            .map(|m| m.vms.into_iter().map(|vm| (vm.id.clone(), vm)).collect())
+            .map(|m| m.vms.into_iter().map(|vm| (vm.vm.id.clone(), vm)).collect())
             .unwrap_or_default();
         Self {
             plan: plan.clone(),
@@ -69,7 +69,7 @@ impl StatusBook {
             .collect();
         status.started = Some(now_rfc3339());
         status.phase = "Started".into();
-        self.lock().insert(status.id.clone(), status);
+        self.lock().insert(status.vm.id.clone(), status);
     }
 
     /// Records that the VM entered `phase` of `step`.

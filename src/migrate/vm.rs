@@ -331,6 +331,9 @@ async fn copy_disks(
     let mut remaining: Vec<usize> = target.disks.iter().map(|d| d.index).collect();
     let mut running = JoinSet::new();
     let mut first_error = None;
+    // A failed disk stops its siblings through this child token: cancelling the VM's own
+    // token would let the phase loop report the VM as cancelled instead of failed.
+    let siblings = cancel.child_token();
     while !remaining.is_empty() || !running.is_empty() {
         tokio::select! {
             Some(index) = admitted.recv(), if !remaining.is_empty() => {
@@ -352,7 +355,7 @@ async fn copy_disks(
                     task: disk.source.clone(),
                     namespace: report.namespace.clone(),
                 };
-                running.spawn(copy_one(ctx.clone(), job, source, sink, cancel.clone()));
+                running.spawn(copy_one(ctx.clone(), job, source, sink, siblings.clone()));
             }
             Some(joined) = running.join_next() => {
                 let (index, result) = joined.map_err(|e| MigrateError::Manifest(format!("disk task failed: {e}")))?;
@@ -363,7 +366,7 @@ async fn copy_disks(
                         report.disks.push(disk.0);
                     }
                     Err(e) => {
-                        cancel.cancel();
+                        siblings.cancel();
                         first_error.get_or_insert(e);
                     }
                 }

@@ -506,63 +506,9 @@ pub struct SnapshotRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VmStatus {
-    /// Inventory ID of the source VM (wins over the name).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    /// Name of the source VM.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// Namespace of the source VM (KubeVirt sources only).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// Type qualifier of the reference.
-    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
-    pub type_: String,
-    /// Hooks run before and after the migration of this VM.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hooks: Vec<HookRef>,
-    /// Secret with LUKS passphrases for the VM's encrypted disks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub luks: Option<ObjectReference>,
-    /// Unlock LUKS disks with NBDE/Clevis (wins over `luks`).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub nbde_clevis: bool,
-    /// Root disk for conversion, e.g. `/dev/sdb`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub root_disk: String,
-    /// KubeVirt instance type for the target VM.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub instance_type: String,
-    /// PVC name template overriding the plan's.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub pvc_name_template: String,
-    /// Volume name template overriding the plan's.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub volume_name_template: String,
-    /// Network name template overriding the plan's.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub network_name_template: String,
-    /// Name of the target VM (otherwise derived from the source name).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub target_name: String,
-    /// Power state of the target VM after migration, overriding the plan's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_power_state: Option<TargetPowerState>,
-    /// Delete the target VM on failure (the plan-level `true` wins).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub delete_vm_on_fail_migration: bool,
-    /// Migrate shared disks, overriding the plan's setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub migrate_shared_disks: Option<bool>,
-    /// Nested virtualization, overriding the plan's setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_nested_virtualization: Option<bool>,
-    /// Attach RDM disks as LUNs, overriding the plan's setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rdm_as_lun: Option<bool>,
-    /// SCSI reservation for shared RDM LUNs, overriding the plan's setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scsi_reservation: Option<bool>,
+    /// The plan's VM entry this status is for (its fields sit beside the progress fields).
+    #[serde(flatten)]
+    pub vm: PlanVm,
     /// When the VM's migration started (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
@@ -608,51 +554,8 @@ impl VmStatus {
     /// A fresh status for a VM entry.
     pub fn for_vm(vm: PlanVm) -> Self {
         Self {
-            id: vm.id,
-            name: vm.name,
-            namespace: vm.namespace,
-            type_: vm.type_,
-            hooks: vm.hooks,
-            luks: vm.luks,
-            nbde_clevis: vm.nbde_clevis,
-            root_disk: vm.root_disk,
-            instance_type: vm.instance_type,
-            pvc_name_template: vm.pvc_name_template,
-            volume_name_template: vm.volume_name_template,
-            network_name_template: vm.network_name_template,
-            target_name: vm.target_name,
-            target_power_state: vm.target_power_state,
-            delete_vm_on_fail_migration: vm.delete_vm_on_fail_migration,
-            migrate_shared_disks: vm.migrate_shared_disks,
-            enable_nested_virtualization: vm.enable_nested_virtualization,
-            rdm_as_lun: vm.rdm_as_lun,
-            scsi_reservation: vm.scsi_reservation,
+            vm,
             ..Self::default()
-        }
-    }
-
-    /// The VM entry part of the status.
-    pub fn vm(&self) -> PlanVm {
-        PlanVm {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            namespace: self.namespace.clone(),
-            type_: self.type_.clone(),
-            hooks: self.hooks.clone(),
-            luks: self.luks.clone(),
-            nbde_clevis: self.nbde_clevis,
-            root_disk: self.root_disk.clone(),
-            instance_type: self.instance_type.clone(),
-            pvc_name_template: self.pvc_name_template.clone(),
-            volume_name_template: self.volume_name_template.clone(),
-            network_name_template: self.network_name_template.clone(),
-            target_name: self.target_name.clone(),
-            target_power_state: self.target_power_state,
-            delete_vm_on_fail_migration: self.delete_vm_on_fail_migration,
-            migrate_shared_disks: self.migrate_shared_disks,
-            enable_nested_virtualization: self.enable_nested_virtualization,
-            rdm_as_lun: self.rdm_as_lun,
-            scsi_reservation: self.scsi_reservation,
         }
     }
 }
@@ -841,6 +744,17 @@ mod tests {
             target_power_state: Some(TargetPowerState::Off),
             ..PlanVm::by_id("vm-1")
         };
-        assert_eq!(VmStatus::for_vm(vm.clone()).vm(), vm);
+        let status = VmStatus {
+            phase: "DiskTransfer".into(),
+            ..VmStatus::for_vm(vm.clone())
+        };
+        assert_eq!(status.vm, vm);
+        // The entry's fields sit beside the progress fields, as in MTV's status.
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["id"], "vm-1");
+        assert_eq!(json["targetPowerState"], "off");
+        assert_eq!(json["phase"], "DiskTransfer");
+        let back: VmStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(back, status);
     }
 }

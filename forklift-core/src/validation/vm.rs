@@ -389,9 +389,9 @@ fn is_succeeded(ctx: &Context<'_>, vm: &PlanVm) -> bool {
     };
     status.vms.iter().any(|s| {
         let same = if vm.id.is_empty() {
-            s.name == vm.name
+            s.vm.name == vm.name
         } else {
-            s.id == vm.id
+            s.vm.id == vm.id
         };
         same && s
             .conditions
@@ -405,7 +405,7 @@ fn is_tracked(ctx: &Context<'_>, id: &str) -> bool {
         .status
         .as_ref()
         .and_then(|s| s.migration.as_ref())
-        .is_some_and(|m| m.vms.iter().any(|s| s.id == id))
+        .is_some_and(|m| m.vms.iter().any(|s| s.vm.id == id))
 }
 
 impl<'a> Context<'a> {
