@@ -142,50 +142,25 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn validate_network_map(&mut self) {
-        let r = &self.plan.spec.map.network;
-        if r.name.is_empty() {
-            self.set(not_valid(
-                kind::NETWORK_MAP_REF_NOT_VALID,
-                reason::NOT_SET,
-                "Map reference not valid.",
-            ));
-            return;
-        }
-        let ns = self.plan_namespace();
-        let Some(map) = self
-            .res
-            .network_maps
-            .iter()
-            .find(|m| matches_ref(&m.metadata, r, ns))
-        else {
-            self.set(
-                not_valid(
-                    kind::NETWORK_MAP_REF_NOT_VALID,
-                    reason::NOT_FOUND,
-                    "Network map not found.",
-                )
-                .with_items([r.qualified_name()]),
-            );
+        let maps = self.res.network_maps;
+        let Some(map) = self.find_map(
+            &self.plan.spec.map.network,
+            maps,
+            |m| &m.metadata,
+            kind::NETWORK_MAP_REF_NOT_VALID,
+            "Network map not found.",
+        ) else {
             return;
         };
         self.network_map = Some(map);
         self.networks = Some(NetworkMapper::new(&map.spec.map, Some(self.source)));
         let status = map.status.as_ref().map(|s| s.conditions.as_slice());
-        let ready = match status {
-            Some(c) if !c.is_empty() => self.is_ready(Some(c)),
-            _ if self.settings.assume_ready => {
-                let found =
-                    self.offline_map_conditions(|src, dst| validate_network_map(map, src, dst));
-                !found.iter().any(Condition::is_blocker)
-            }
-            _ => false,
-        };
-        if !ready {
-            self.set(
-                Condition::new(kind::NETWORK_MAP_NOT_READY, Category::Critical)
-                    .with_message("Network map does not have Ready condition."),
-            );
-        }
+        self.require_map_ready(
+            status,
+            |src, dst| validate_network_map(map, src, dst),
+            kind::NETWORK_MAP_NOT_READY,
+            "Network map does not have Ready condition.",
+        );
         // Static IPs preserved on the pod network without UDN.
         let supports = matches!(self.kind, ProviderKind::Vsphere | ProviderKind::Hyperv);
         let to_pod = map
@@ -221,6 +196,52 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Finds the map `r` names among `maps`; sets `code` with reason `NotSet` when the
+    /// reference is empty or `NotFound` when no map matches.
+    fn find_map<'m, T>(
+        &mut self,
+        r: &ObjectReference,
+        maps: &'m [T],
+        meta: impl Fn(&T) -> &ObjectMeta,
+        code: &str,
+        not_found: &str,
+    ) -> Option<&'m T> {
+        if r.name.is_empty() {
+            self.set(not_valid(code, reason::NOT_SET, "Map reference not valid."));
+            return None;
+        }
+        let ns = self.plan_namespace();
+        let found = maps.iter().find(|m| matches_ref(meta(m), r, ns));
+        if found.is_none() {
+            self.set(
+                not_valid(code, reason::NOT_FOUND, not_found).with_items([r.qualified_name()]),
+            );
+        }
+        found
+    }
+
+    /// Sets the critical `code` unless the map is ready: by its own `Ready` condition, or,
+    /// when it has no status and `assume_ready` is on, by running its validation offline.
+    fn require_map_ready(
+        &mut self,
+        status: Option<&[Condition]>,
+        check: impl Fn(&SourceInventory, &crate::inventory::DestinationInventory) -> Vec<Condition>,
+        code: &str,
+        message: &str,
+    ) {
+        let ready = match status {
+            Some(c) if !c.is_empty() => self.is_ready(Some(c)),
+            _ if self.settings.assume_ready => {
+                let found = self.offline_map_conditions(check);
+                !found.iter().any(Condition::is_blocker)
+            }
+            _ => false,
+        };
+        if !ready {
+            self.set(Condition::new(code, Category::Critical).with_message(message));
+        }
+    }
+
     /// Runs a map controller validation offline, adding its conditions to the output.
     fn offline_map_conditions(
         &mut self,
@@ -239,30 +260,14 @@ impl<'a> Context<'a> {
         if self.plan.spec.type_ == Some(MigrationType::Conversion) {
             return;
         }
-        let r = &self.plan.spec.map.storage;
-        if r.name.is_empty() {
-            self.set(not_valid(
-                kind::STORAGE_REF_NOT_VALID,
-                reason::NOT_SET,
-                "Map reference not valid.",
-            ));
-            return;
-        }
-        let ns = self.plan_namespace();
-        let Some(map) = self
-            .res
-            .storage_maps
-            .iter()
-            .find(|m| matches_ref(&m.metadata, r, ns))
-        else {
-            self.set(
-                not_valid(
-                    kind::STORAGE_REF_NOT_VALID,
-                    reason::NOT_FOUND,
-                    "Storage map not found.",
-                )
-                .with_items([r.qualified_name()]),
-            );
+        let maps = self.res.storage_maps;
+        let Some(map) = self.find_map(
+            &self.plan.spec.map.storage,
+            maps,
+            |m| &m.metadata,
+            kind::STORAGE_REF_NOT_VALID,
+            "Storage map not found.",
+        ) else {
             return;
         };
         self.storage_map = Some(map);
@@ -274,21 +279,12 @@ impl<'a> Context<'a> {
             uid,
         ));
         let status = map.status.as_ref().map(|s| s.conditions.as_slice());
-        let ready = match status {
-            Some(c) if !c.is_empty() => self.is_ready(Some(c)),
-            _ if self.settings.assume_ready => {
-                let found =
-                    self.offline_map_conditions(|src, dst| validate_storage_map(map, src, dst));
-                !found.iter().any(Condition::is_blocker)
-            }
-            _ => false,
-        };
-        if !ready {
-            self.set(
-                Condition::new(kind::STORAGE_MAP_NOT_READY, Category::Critical)
-                    .with_message("Storage map does not have Ready condition."),
-            );
-        }
+        self.require_map_ready(
+            status,
+            |src, dst| validate_storage_map(map, src, dst),
+            kind::STORAGE_MAP_NOT_READY,
+            "Storage map does not have Ready condition.",
+        );
     }
 
     /// Target namespace labeled as primary UDN and holding a UDN NAD.
