@@ -136,3 +136,9 @@ def test_the_event_loop_keeps_running_during_async_copy(tmp_path: Path) -> None:
         return ticks
 
     assert asyncio.run(main()) > 5
+
+
+def test_unknown_options_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="request_sise"):
+        forklift.copy(tmp_path / "a.raw", tmp_path / "b.raw", request_sise=4096)  # type: ignore[call-arg]
+    assert "checksums" in forklift.CopyOptions.__optional_keys__

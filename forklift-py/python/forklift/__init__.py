@@ -15,7 +15,7 @@ from ._manifests import Manifests, dump, dumps, load, loads
 from ._migrate import Migration, MigrationEvent, async_migrate, migrate, start_migration
 from ._model import Node, NodeList, Resource
 from ._plan import Target, is_ready, render, validate
-from ._transfer import async_copy, copy, start_copy
+from ._transfer import CopyOptions, async_copy, copy, start_copy
 from ._native import (
     CancelToken,
     Condition,
@@ -43,6 +43,7 @@ __all__ = [
     "CancelToken",
     "CancelledError",
     "Condition",
+    "CopyOptions",
     "CopyProgress",
     "CopySummary",
     "Diagnostic",

@@ -3,33 +3,51 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union
 
 from . import _native, _tasks
 from ._native import CancelToken, CopyProgress, CopySummary, Task
 
-__all__ = ["async_copy", "copy", "start_copy"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["CopyOptions", "async_copy", "copy", "start_copy"]
 
 Disk = Union[str, "os.PathLike[str]"]
 ProgressCallback = Callable[[CopyProgress], object]
 
 
+class CopyOptions(TypedDict, total=False):
+    """Keyword options of :func:`start_copy`, :func:`copy` and :func:`async_copy`."""
+
+    progress: Optional[ProgressCallback]
+    """Called with a :class:`CopyProgress` at most every ``progress_interval`` seconds."""
+    cancel: Optional[CancelToken]
+    """Cancels the copy when triggered."""
+    request_size: Optional[int]
+    """Bytes per request (a power of two, 4 KiB to 32 MiB; default 1 MiB)."""
+    requests: Optional[int]
+    """Requests in flight (default 16); buffers use ``requests * request_size`` bytes."""
+    sparse_granularity: Optional[int]
+    """Zero-detection granularity in bytes (default 4096; 0 disables it)."""
+    connections: Optional[int]
+    """NBD connections per export when multi-conn is allowed (default min(4, CPUs))."""
+    bitmap: Optional[str]
+    """Copy only the ranges dirty in this qemu dirty bitmap."""
+    checkpoint: Optional[Disk]
+    """File that lets an interrupted copy resume."""
+    checksums: bool
+    """Keep a CRC32 per block (default False)."""
+    flush: bool
+    """Flush the destination at the end (default True)."""
+    retries: Optional[int]
+    """Attempts per block for recoverable errors (default 3)."""
+    progress_interval: Optional[float]
+    """Seconds between progress callbacks (default 0.25)."""
+
+
 def start_copy(
-    source: Disk,
-    destination: Disk,
-    *,
-    progress: Optional[ProgressCallback] = None,
-    cancel: Optional[CancelToken] = None,
-    request_size: Optional[int] = None,
-    requests: Optional[int] = None,
-    sparse_granularity: Optional[int] = None,
-    connections: Optional[int] = None,
-    bitmap: Optional[str] = None,
-    checkpoint: Optional[Disk] = None,
-    checksums: bool = False,
-    flush: bool = True,
-    retries: Optional[int] = None,
-    progress_interval: Optional[float] = None,
+    source: Disk, destination: Disk, **options: Unpack[CopyOptions]
 ) -> Task[CopySummary]:
     """Starts copying ``source`` into ``destination`` and returns the running :class:`Task`.
 
@@ -43,104 +61,44 @@ def start_copy(
     cancels the copy and is re-raised by the task. ``bitmap`` copies only the ranges dirty in
     that qemu dirty bitmap; ``checkpoint`` names a file that lets an interrupted copy resume;
     ``request_size``, ``requests``, ``connections`` and ``sparse_granularity`` tune the
-    pipeline (defaults follow nbdcopy's).
+    pipeline (defaults follow nbdcopy's). See :class:`CopyOptions`.
     """
+    unknown = sorted(set(options) - CopyOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (see forklift.CopyOptions)")
+    checkpoint = options.get("checkpoint")
     return _native.start_copy(
         source,
         destination,
-        progress=progress,
-        cancel=cancel,
-        request_size=request_size,
-        requests=requests,
-        sparse_granularity=sparse_granularity,
-        connections=connections,
-        bitmap=bitmap,
+        progress=options.get("progress"),
+        cancel=options.get("cancel"),
+        request_size=options.get("request_size"),
+        requests=options.get("requests"),
+        sparse_granularity=options.get("sparse_granularity"),
+        connections=options.get("connections"),
+        bitmap=options.get("bitmap"),
         checkpoint=None if checkpoint is None else os.fspath(checkpoint),
-        checksums=checksums,
-        flush=flush,
-        retries=retries,
-        progress_interval=progress_interval,
+        checksums=options.get("checksums", False),
+        flush=options.get("flush", True),
+        retries=options.get("retries"),
+        progress_interval=options.get("progress_interval"),
     )
 
 
-def copy(
-    source: Disk,
-    destination: Disk,
-    *,
-    progress: Optional[ProgressCallback] = None,
-    cancel: Optional[CancelToken] = None,
-    request_size: Optional[int] = None,
-    requests: Optional[int] = None,
-    sparse_granularity: Optional[int] = None,
-    connections: Optional[int] = None,
-    bitmap: Optional[str] = None,
-    checkpoint: Optional[Disk] = None,
-    checksums: bool = False,
-    flush: bool = True,
-    retries: Optional[int] = None,
-    progress_interval: Optional[float] = None,
-) -> CopySummary:
+def copy(source: Disk, destination: Disk, **options: Unpack[CopyOptions]) -> CopySummary:
     """Copies ``source`` into ``destination`` and returns what was done (see :func:`start_copy`).
 
     Blocks with the GIL released; Ctrl-C or ``cancel`` stops the copy with
     :class:`~forklift.CancelledError` (``KeyboardInterrupt`` for Ctrl-C).
     """
-    return _tasks.run(
-        start_copy(
-            source,
-            destination,
-            progress=progress,
-            cancel=cancel,
-            request_size=request_size,
-            requests=requests,
-            sparse_granularity=sparse_granularity,
-            connections=connections,
-            bitmap=bitmap,
-            checkpoint=checkpoint,
-            checksums=checksums,
-            flush=flush,
-            retries=retries,
-            progress_interval=progress_interval,
-        )
-    )
+    return _tasks.run(start_copy(source, destination, **options))
 
 
 async def async_copy(
-    source: Disk,
-    destination: Disk,
-    *,
-    progress: Optional[ProgressCallback] = None,
-    cancel: Optional[CancelToken] = None,
-    request_size: Optional[int] = None,
-    requests: Optional[int] = None,
-    sparse_granularity: Optional[int] = None,
-    connections: Optional[int] = None,
-    bitmap: Optional[str] = None,
-    checkpoint: Optional[Disk] = None,
-    checksums: bool = False,
-    flush: bool = True,
-    retries: Optional[int] = None,
-    progress_interval: Optional[float] = None,
+    source: Disk, destination: Disk, **options: Unpack[CopyOptions]
 ) -> CopySummary:
     """:func:`copy` for asyncio: awaits the copy without blocking the event loop.
 
     Cancelling the awaiting task cancels the copy.
     """
-    return await _tasks.wait(
-        start_copy(
-            source,
-            destination,
-            progress=progress,
-            cancel=cancel,
-            request_size=request_size,
-            requests=requests,
-            sparse_granularity=sparse_granularity,
-            connections=connections,
-            bitmap=bitmap,
-            checkpoint=checkpoint,
-            checksums=checksums,
-            flush=flush,
-            retries=retries,
-            progress_interval=progress_interval,
-        )
-    )
+    return await _tasks.wait(start_copy(source, destination, **options))
