@@ -87,7 +87,7 @@ fn render_reports_missing_files_and_unknown_plans() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("Plan nope not found; the manifests hold: openshift-mtv/wave-1")
+            .contains("No Plan named 'nope'; the manifests hold: openshift-mtv/wave-1")
     );
 }
 

@@ -138,7 +138,7 @@ fn unloadable_inputs_exit_two() {
     assert!(err.contains("/nonexistent.json"), "{err}");
     let (code, _, err) = run(COMMON, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("no Plan"), "{err}");
+    assert!(err.contains("No Plan"), "{err}");
 }
 
 /// The guide's own OVA map examples (`Dummy storage for source provider <name>`), placeholders

@@ -5,13 +5,10 @@
 //! call the library once. The only work done here is picking the objects out of the set.
 
 use forklift::core::inventory::{DestinationInventory, SourceInventory};
-use forklift::core::manifest::ManifestSet;
-use forklift::core::render::{RenderContext, RenderInput};
-use forklift::core::resources::{
-    self, ForkliftController, ForkliftControllerSettings, Hook, NetworkMap, ObjectReference, Plan,
-    Provider, StorageMap,
-};
-use forklift::core::validation::{self, PlanResources, Settings};
+use forklift::core::manifest::PlanBundle;
+use forklift::core::render::RenderContext;
+use forklift::core::resources;
+use forklift::core::validation::{self, Settings};
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -86,81 +83,11 @@ impl From<&resources::Condition> for Condition {
     }
 }
 
-/// The objects of a set, by kind.
-struct PlanObjects {
-    set: ManifestSet,
-    plan: Plan,
-}
-
-impl PlanObjects {
-    /// Reads the objects and picks the plan: the one named `plan` (`name` or
-    /// `namespace/name`), or the only Plan of the set.
-    fn new(objects: Vec<Value>, plan: Option<&str>) -> Result<Self> {
-        let set = reparse(objects)?;
-        let plans: Vec<&Plan> = set.all::<Plan>().collect();
-        let matches = |candidate: &&Plan| match plan {
-            None => true,
-            Some(wanted) => {
-                let meta = &candidate.metadata;
-                let name = meta.name.as_deref().unwrap_or_default();
-                wanted == name || wanted == format!("{}/{name}", meta.namespace_or_empty())
-            }
-        };
-        let chosen: Vec<&Plan> = plans.iter().copied().filter(matches).collect();
-        let names = || {
-            plans
-                .iter()
-                .map(|p| p.metadata.name.clone().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let plan = match (chosen.as_slice(), plan) {
-            ([only], _) => (*only).clone(),
-            ([], None) => return Err(Error::Value("The objects hold no Plan".to_owned())),
-            ([], Some(wanted)) => {
-                return Err(Error::Value(format!(
-                    "No Plan named {wanted:?} (plans: {})",
-                    names()
-                )));
-            }
-            (_, _) => {
-                return Err(Error::Value(format!(
-                    "Several plans ({}): pass plan=",
-                    names()
-                )));
-            }
-        };
-        Ok(Self { set, plan })
-    }
-
-    fn all<T: forklift::core::manifest::ObjectKind + Clone>(&self) -> Vec<T> {
-        self.set.all::<T>().cloned().collect()
-    }
-
-    /// The object a plan reference names; a reference without namespace means the plan's.
-    fn referenced<T: forklift::core::manifest::ObjectKind>(
-        &self,
-        reference: &ObjectReference,
-    ) -> Option<&T> {
-        if reference.name.is_empty() {
-            return None;
-        }
-        let namespace = if reference.namespace.is_empty() {
-            self.plan.metadata.namespace_or_empty()
-        } else {
-            &reference.namespace
-        };
-        self.set.get_as::<T>(namespace, &reference.name)
-    }
-
-    /// The settings of the set's ForkliftController, or the CRD defaults.
-    fn controller_settings(&self) -> ForkliftControllerSettings {
-        self.set
-            .all::<ForkliftController>()
-            .next()
-            .map(|controller| controller.spec.clone())
-            .unwrap_or_default()
-    }
+/// Reads the objects and picks the plan: the one named `plan` (`name` or `namespace/name`),
+/// or the only Plan of the set.
+fn plan_bundle(objects: Vec<Value>, plan: Option<&str>) -> Result<PlanBundle> {
+    let set = reparse(objects)?;
+    PlanBundle::select(&set, plan).map_err(|err| Error::Value(err.to_string()))
 }
 
 /// Reads an inventory given as a dict (or `Node`) or as JSON text.
@@ -251,22 +178,10 @@ pub(crate) fn validate(
         .transpose()?;
     let objects = self::objects(objects)?;
     py.detach(|| {
-        let set = PlanObjects::new(objects, plan)?;
-        let (providers, network_maps, storage_maps, hooks) = (
-            set.all::<Provider>(),
-            set.all::<NetworkMap>(),
-            set.all::<StorageMap>(),
-            set.all::<Hook>(),
-        );
-        let resources = PlanResources {
-            providers: &providers,
-            network_maps: &network_maps,
-            storage_maps: &storage_maps,
-            hooks: &hooks,
-        };
+        let bundle = plan_bundle(objects, plan)?;
         let conditions = validation::validate(
-            &set.plan,
-            &resources,
+            &bundle.plan,
+            &bundle.resources(),
             &source,
             destination.as_ref(),
             &settings,
@@ -297,26 +212,12 @@ pub(crate) fn render<'py>(
     let objects = self::objects(objects)?;
     let (target, manifests, yaml, has_blockers) =
         py.detach(|| -> Result<(Value, Value, String, bool)> {
-            let set = PlanObjects::new(objects, plan)?;
-            let spec = &set.plan.spec;
-            let hooks = set.all::<Hook>();
-            let settings = set.controller_settings();
+            let bundle = plan_bundle(objects, plan)?;
             let context = RenderContext {
                 migration_uid,
                 ..RenderContext::default()
             };
-            let input = RenderInput {
-                plan: &set.plan,
-                network_map: set.referenced::<NetworkMap>(&spec.map.network),
-                storage_map: set.referenced::<StorageMap>(&spec.map.storage),
-                hooks: &hooks,
-                source_provider: set.referenced::<Provider>(&spec.provider.source),
-                destination_provider: set.referenced::<Provider>(&spec.provider.destination),
-                source: &source,
-                destination: destination.as_ref(),
-                settings: &settings,
-                context: &context,
-            };
+            let input = bundle.render_input(&source, destination.as_ref(), &context);
             let target = forklift::core::render::render(input);
             let report =
                 serde_json::to_value(&target).map_err(|err| Error::Value(err.to_string()))?;

@@ -59,7 +59,7 @@ def test_settings_are_passed_through(manifests: forklift.Manifests, inventory: D
     assert not forklift.is_ready(conditions) or any(c.category == "Warn" for c in conditions)
     with pytest.raises(ValueError, match="No Plan named"):
         forklift.validate(manifests, inventory, plan="nope")
-    with pytest.raises(ValueError, match="no Plan"):
+    with pytest.raises(ValueError, match="No Plan in the manifests"):
         forklift.validate(manifests.of_kind("Provider"), inventory)
     with pytest.raises(ValueError, match="Invalid inventory"):
         forklift.validate(manifests, {"vms": "not a list"})

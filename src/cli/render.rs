@@ -7,12 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
-use forklift_core::manifest::{DiagnosticCode, ManifestSet, Object, Severity};
-use forklift_core::render::{RenderContext, RenderInput, render};
-use forklift_core::resources::{
-    ForkliftController, ForkliftControllerSettings, Hook, NetworkMap, ObjectReference, Plan,
-    Provider, StorageMap,
-};
+use forklift_core::manifest::{DiagnosticCode, ManifestSet, Object, PlanBundle, Severity};
+use forklift_core::render::{RenderContext, render};
+use forklift_core::resources::Provider;
 
 /// Arguments shared by `render` and `schedule`: where the plan and inventories come from.
 #[derive(Debug, Args)]
@@ -49,40 +46,16 @@ pub struct RenderArgs {
 /// Everything loaded for one plan.
 pub(super) struct Loaded {
     pub set: ManifestSet,
-    pub plan: Plan,
+    pub bundle: PlanBundle,
     pub source: SourceInventory,
     pub destination: Option<DestinationInventory>,
-    pub settings: ForkliftControllerSettings,
 }
 
 impl Loaded {
-    fn find<T: forklift_core::manifest::ObjectKind>(
-        &self,
-        reference: &ObjectReference,
-    ) -> Option<&T> {
-        let namespace = if reference.namespace.is_empty() {
-            self.plan.metadata.namespace_or_empty()
-        } else {
-            &reference.namespace
-        };
-        self.set.get_as::<T>(namespace, &reference.name)
-    }
-
-    pub fn network_map(&self) -> Option<&NetworkMap> {
-        self.find(&self.plan.spec.map.network)
-    }
-
-    pub fn storage_map(&self) -> Option<&StorageMap> {
-        self.find(&self.plan.spec.map.storage)
-    }
-
-    pub fn provider(&self, reference: &ObjectReference) -> Option<&Provider> {
-        self.find(reference)
-    }
-
     /// Whether the destination is the local cluster (unknown providers count as local).
     pub fn local_destination(&self) -> bool {
-        self.provider(&self.plan.spec.provider.destination)
+        self.bundle
+            .destination_provider()
             .is_none_or(Provider::is_host)
     }
 
@@ -126,42 +99,6 @@ fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn select_plan(set: &ManifestSet, wanted: Option<&str>) -> Result<Plan, String> {
-    let plans: Vec<&Plan> = set.all::<Plan>().collect();
-    let label = |p: &Plan| {
-        format!(
-            "{}/{}",
-            p.metadata.namespace_or_empty(),
-            p.metadata.name_or_empty()
-        )
-    };
-    let chosen: Vec<&Plan> = match wanted {
-        Some(w) => plans
-            .iter()
-            .copied()
-            .filter(|p| label(p) == w || p.metadata.name_or_empty() == w)
-            .collect(),
-        None => plans.clone(),
-    };
-    match chosen.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] if plans.is_empty() => Err("No Plan in the manifests".to_owned()),
-        [] => Err(format!(
-            "Plan {} not found; the manifests hold: {}",
-            wanted.unwrap_or_default(),
-            plans
-                .iter()
-                .map(|p| label(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        many => Err(format!(
-            "Several plans match; choose one with --plan: {}",
-            many.iter().map(|p| label(p)).collect::<Vec<_>>().join(", ")
-        )),
-    }
-}
-
 /// Loads manifests and inventories; reports manifest diagnostics on stderr.
 pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
     let mut set = ManifestSet::new();
@@ -183,7 +120,7 @@ pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
     if fatal {
         return Err("The manifests have errors".to_owned());
     }
-    let plan = select_plan(&set, args.plan.as_deref())?;
+    let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;
     let source = SourceInventory::from_json(&read_text(&args.inventory)?)
         .map_err(|e| format!("{}: {e}", args.inventory.display()))?;
     let destination = match &args.destination {
@@ -193,17 +130,11 @@ pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
         ),
         None => None,
     };
-    let settings = set
-        .all::<ForkliftController>()
-        .next()
-        .map(|c| c.spec.clone())
-        .unwrap_or_default();
     Ok(Loaded {
         set,
-        plan,
+        bundle,
         source,
         destination,
-        settings,
     })
 }
 
@@ -216,24 +147,13 @@ pub fn run(args: RenderArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let bundle = &loaded.bundle;
     let context = RenderContext {
-        vsphere_osmap: loaded.config_map_data(&loaded.settings.vsphere_osmap_configmap_name),
-        ovirt_osmap: loaded.config_map_data(&loaded.settings.ovirt_osmap_configmap_name),
+        vsphere_osmap: loaded.config_map_data(&bundle.settings.vsphere_osmap_configmap_name),
+        ovirt_osmap: loaded.config_map_data(&bundle.settings.ovirt_osmap_configmap_name),
         ..RenderContext::default()
     };
-    let hooks: Vec<Hook> = loaded.set.all::<Hook>().cloned().collect();
-    let spec = render(RenderInput {
-        plan: &loaded.plan,
-        network_map: loaded.network_map(),
-        storage_map: loaded.storage_map(),
-        hooks: &hooks,
-        source_provider: loaded.provider(&loaded.plan.spec.provider.source),
-        destination_provider: loaded.provider(&loaded.plan.spec.provider.destination),
-        source: &loaded.source,
-        destination: loaded.destination.as_ref(),
-        settings: &loaded.settings,
-        context: &context,
-    });
+    let spec = render(bundle.render_input(&loaded.source, loaded.destination.as_ref(), &context));
     if args.json {
         match serde_json::to_string_pretty(&spec) {
             Ok(text) => println!("{text}"),

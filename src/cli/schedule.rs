@@ -37,9 +37,9 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
         }
     };
     let Some(mut policy) = plan_policy(
-        &loaded.plan,
+        &loaded.bundle.plan,
         &loaded.source,
-        &loaded.settings,
+        &loaded.bundle.settings,
         loaded.local_destination(),
     ) else {
         eprintln!(
@@ -51,7 +51,7 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
     if let Some(limit) = args.limit {
         policy.limit = limit.max(1);
     }
-    let (vms, missing) = plan_vms(&loaded.plan, &loaded.source);
+    let (vms, missing) = plan_vms(&loaded.bundle.plan, &loaded.source);
     for id in &missing {
         eprintln!("warning: VM {id} is not in the inventory and is not scheduled");
     }

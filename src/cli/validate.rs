@@ -3,8 +3,9 @@
 use clap::{Args, ValueEnum};
 use forklift::manifests::ManifestSet;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
-use forklift_core::resources::{Condition, Hook, NetworkMap, Plan, Provider, StorageMap};
-use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
+use forklift_core::manifest::PlanBundle;
+use forklift_core::resources::{Condition, Plan};
+use forklift_core::validation::{Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -83,45 +84,24 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         })?),
         None => None,
     };
-    let plans: Vec<&Plan> = set
-        .all::<Plan>()
-        .filter(|p| {
-            args.plan
-                .as_deref()
-                .is_none_or(|name| p.metadata.name_or_empty() == name)
-        })
-        .collect();
-    let plan = match plans.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(match &args.plan {
-                Some(name) => format!("no Plan named '{name}' in the manifests"),
-                None => "no Plan in the manifests".to_owned(),
-            });
-        }
-        _ => return Err("several Plans in the manifests; choose one with --plan".to_owned()),
-    };
+    let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;
     let source = match &args.inventory {
         Some(path) => read(path).and_then(|t| {
             SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
         })?,
-        None => live_inventory(&set, plan)?,
-    };
-    let providers: Vec<Provider> = set.all::<Provider>().cloned().collect();
-    let network_maps: Vec<NetworkMap> = set.all::<NetworkMap>().cloned().collect();
-    let storage_maps: Vec<StorageMap> = set.all::<StorageMap>().cloned().collect();
-    let hooks: Vec<Hook> = set.all::<Hook>().cloned().collect();
-    let resources = PlanResources {
-        providers: &providers,
-        network_maps: &network_maps,
-        storage_maps: &storage_maps,
-        hooks: &hooks,
+        None => live_inventory(&set, &bundle.plan)?,
     };
     let settings = Settings {
         vddk_image: args.vddk_image.clone(),
         ..Settings::default()
     };
-    let conditions = validate(plan, &resources, &source, destination.as_ref(), &settings);
+    let conditions = validate(
+        &bundle.plan,
+        &bundle.resources(),
+        &source,
+        destination.as_ref(),
+        &settings,
+    );
     let ready = is_ready(&conditions);
     let report = Report {
         ready,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use forklift_core::itinerary::{FlagInputs, Flags, ItineraryKind};
 use forklift_core::manifest::ManifestSet;
-use forklift_core::render::{RenderContext, RenderInput, TargetSpec, TargetVm, render};
+use forklift_core::render::{RenderContext, TargetSpec, TargetVm, render};
 use forklift_core::resources::{Condition, HookStep, PlanVm};
 use forklift_core::scheduling::{Policy, Scheduler};
 use forklift_core::scheduling::{plan_policy, plan_vms};
@@ -124,7 +124,7 @@ pub(crate) fn vm_flags(inputs: &PlanInputs, provider: &Provider, target: &Target
         has_pre_hook: target.hooks.iter().any(|h| h.step == HookStep::PreHook),
         has_post_hook: target.hooks.iter().any(|h| h.step == HookStep::PostHook),
         source_requires_conversion: requires_conversion,
-        skip_guest_conversion: inputs.plan.spec.skip_guest_conversion,
+        skip_guest_conversion: inputs.bundle.plan.spec.skip_guest_conversion,
         virt_v2v_copies_disks: false,
         source_is_openstack: provider.provider_type() == ProviderType::Openstack,
         source_is_vsphere: provider.provider_type() == ProviderType::Vsphere,
@@ -149,6 +149,7 @@ impl Migrator {
         );
         let source = ProviderConfig::from_manifests(set, &key)?;
         let vm_tokens = inputs
+            .bundle
             .plan
             .spec
             .vms
@@ -224,13 +225,13 @@ impl Migrator {
         let provider = open_provider(&self.source).await?;
         let inventory = provider.inventory()?.collect_inventory().await?;
         let resources = PlanResources {
-            providers: &inputs.providers,
-            network_maps: &inputs.network_maps,
-            storage_maps: &inputs.storage_maps,
-            hooks: &inputs.hooks,
+            providers: &inputs.bundle.providers,
+            network_maps: &inputs.bundle.network_maps,
+            storage_maps: &inputs.bundle.storage_maps,
+            hooks: &inputs.bundle.hooks,
         };
         let conditions = validation::validate(
-            &inputs.plan,
+            &inputs.bundle.plan,
             &resources,
             &inventory,
             None,
@@ -250,19 +251,8 @@ impl Migrator {
             migration_uid: inputs.migration.metadata.uid.clone(),
             ..RenderContext::default()
         };
-        let spec: TargetSpec = render(RenderInput {
-            plan: &inputs.plan,
-            network_map: inputs.network_map.as_ref(),
-            storage_map: inputs.storage_map.as_ref(),
-            hooks: &inputs.hooks,
-            source_provider: Some(&inputs.source_provider),
-            destination_provider: inputs.destination_provider.as_ref(),
-            source: &inventory,
-            destination: None,
-            settings: &inputs.settings,
-            context: &context,
-        });
-        let status = StatusBook::open(&inputs.plan, &self.options.destination);
+        let spec: TargetSpec = render(inputs.bundle.render_input(&inventory, None, &context));
+        let status = StatusBook::open(&inputs.bundle.plan, &self.options.destination);
         let itinerary = ItineraryKind::Cold.itinerary();
         let ctx = Arc::new(RunContext {
             inputs: inputs.clone(),
@@ -309,7 +299,7 @@ impl Migrator {
                 }
                 reports.insert(
                     target.source_id.clone(),
-                    report_without_run(target, &inputs.plan.spec.target_namespace, outcome),
+                    report_without_run(target, &inputs.bundle.plan.spec.target_namespace, outcome),
                 );
                 let _ = events
                     .send(MigrationEvent::VmCompleted {
@@ -335,20 +325,26 @@ impl Migrator {
             })
             .await;
 
-        let (sched_vms, _missing) = plan_vms(&inputs.plan, &inventory);
+        let (sched_vms, _missing) = plan_vms(&inputs.bundle.plan, &inventory);
         let sched_vms: Vec<_> = sched_vms
             .into_iter()
             .filter(|vm| to_run.contains_key(&vm.id))
             .collect();
-        let policy =
-            plan_policy(&inputs.plan, &inventory, &inputs.settings, true).unwrap_or_else(|| {
-                Policy::for_migration(
-                    forklift_core::scheduling::SourceFamily::Ova,
-                    false,
-                    true,
-                    u32::try_from(inputs.settings.controller_max_vm_inflight.max(1)).unwrap_or(1),
-                )
-            });
+        let policy = plan_policy(
+            &inputs.bundle.plan,
+            &inventory,
+            &inputs.bundle.settings,
+            true,
+        )
+        .unwrap_or_else(|| {
+            Policy::for_migration(
+                forklift_core::scheduling::SourceFamily::Ova,
+                false,
+                true,
+                u32::try_from(inputs.bundle.settings.controller_max_vm_inflight.max(1))
+                    .unwrap_or(1),
+            )
+        });
         let mut scheduler = Scheduler::new(policy, sched_vms)?;
         let (report_tx, mut report_rx) = mpsc::channel::<SchedulerReport>(64);
         let mut admitted_tx: HashMap<String, mpsc::Sender<usize>> = HashMap::new();
@@ -375,6 +371,7 @@ impl Migrator {
                         })
                         .collect();
                     let base = inputs
+                        .bundle
                         .plan
                         .spec
                         .vms
@@ -452,8 +449,8 @@ impl Migrator {
                 .options
                 .destination
                 .status_path(
-                    inputs.plan.metadata.namespace_or_empty(),
-                    inputs.plan.metadata.name_or_empty(),
+                    inputs.bundle.plan.metadata.namespace_or_empty(),
+                    inputs.bundle.plan.metadata.name_or_empty(),
                 )
                 .display()
                 .to_string(),

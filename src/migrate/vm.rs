@@ -115,7 +115,7 @@ pub(crate) async fn migrate_vm(
     reports: mpsc::Sender<SchedulerReport>,
     cancel: CancellationToken,
 ) -> VmReport {
-    let namespace = ctx.inputs.plan.spec.target_namespace.clone();
+    let namespace = ctx.inputs.bundle.plan.spec.target_namespace.clone();
     let mut report = VmReport {
         id: target.source_id.clone(),
         source_name: target.source_name.clone(),
@@ -300,18 +300,24 @@ async fn run_hooks(
     }
     let context = HookContext {
         step: step.to_string(),
-        plan_namespace: ctx.inputs.plan.metadata.namespace_or_empty().to_owned(),
-        plan_name: ctx.inputs.plan.metadata.name_or_empty().to_owned(),
+        plan_namespace: ctx
+            .inputs
+            .bundle
+            .plan
+            .metadata
+            .namespace_or_empty()
+            .to_owned(),
+        plan_name: ctx.inputs.bundle.plan.metadata.name_or_empty().to_owned(),
         vm_id: target.source_id.clone(),
         vm_name: target.source_name.clone(),
         target_name: target.target_name.clone(),
         target_namespace: namespace.to_owned(),
     };
     for hook_ref in hooks {
-        let hook = ctx
-            .inputs
-            .hook(&hook_ref.hook)
-            .ok_or_else(|| MigrateError::Manifest(format!("Hook {} not found", hook_ref.hook)))?;
+        let hook =
+            ctx.inputs.bundle.hook(&hook_ref.hook).ok_or_else(|| {
+                MigrateError::Manifest(format!("Hook {} not found", hook_ref.hook))
+            })?;
         let output = ctx.hooks.run(hook, &context, cancel).await?;
         tracing::info!(vm = %target.source_name, hook = %hook_ref.hook, %output, "hook ran");
     }
@@ -510,8 +516,8 @@ async fn finish(
                 let _ = power.power_on(&VmRef::new(target.source_id.clone())).await;
             }
         }
-        let plan_wants = ctx.inputs.plan.spec.delete_vm_on_fail_migration;
-        let vm_wants = ctx.inputs.plan.spec.vms.iter().any(|v| {
+        let plan_wants = ctx.inputs.bundle.plan.spec.delete_vm_on_fail_migration;
+        let vm_wants = ctx.inputs.bundle.plan.spec.vms.iter().any(|v| {
             v.delete_vm_on_fail_migration
                 && (v.id == target.source_id || v.name == target.source_name)
         });

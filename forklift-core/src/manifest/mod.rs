@@ -38,10 +38,12 @@
 mod decode;
 mod diagnostic;
 mod object;
+mod plan_bundle;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
 pub use object::{Object, ObjectKey, ObjectKind, UnknownObject};
+pub use plan_bundle::{PlanBundle, PlanSelectError};
 
 use std::collections::BTreeMap;
 
