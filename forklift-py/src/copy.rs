@@ -139,6 +139,7 @@ impl From<Summary> for CopySummary {
     checksums = false,
     flush = true,
     retries = None,
+    reconnects = None,
     progress_interval = None,
 ))]
 #[allow(
@@ -159,6 +160,7 @@ pub(crate) fn start_copy(
     checksums: bool,
     flush: bool,
     retries: Option<u32>,
+    reconnects: Option<u32>,
     progress_interval: Option<f64>,
 ) -> Result<Task> {
     let defaults = CopyOptions::default();
@@ -171,6 +173,7 @@ pub(crate) fn start_copy(
         checksums,
         flush,
         retries: retries.unwrap_or(defaults.retries),
+        reconnects: reconnects.unwrap_or(defaults.reconnects),
         progress_interval: match progress_interval {
             None => defaults.progress_interval,
             Some(seconds) => Duration::try_from_secs_f64(seconds)

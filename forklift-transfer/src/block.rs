@@ -271,6 +271,15 @@ pub trait BlockSource: Send + Sync {
             .with_op(Op::Extents)),
         }
     }
+
+    /// Replaces lost connections with new ones after a fatal error, so a copy can go on.
+    /// Sources without connections answer [`ErrorKind::Unsupported`].
+    async fn reconnect(&self) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} cannot reconnect",
+            self.describe()
+        )))
+    }
 }
 
 /// Where blocks are written to: a disk behind NBD, a file or a block device.
@@ -350,6 +359,16 @@ pub trait BlockSink: Send + Sync {
     fn is_zero_initialized(&self) -> bool {
         false
     }
+
+    /// Replaces lost connections with new ones after a fatal error, so a copy can go on.
+    /// Writes acknowledged but not flushed before the loss may be gone. Sinks without
+    /// connections answer [`ErrorKind::Unsupported`].
+    async fn reconnect(&self) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} cannot reconnect",
+            self.describe()
+        )))
+    }
 }
 
 /// Checks that `offset..offset + length` lies within a disk of `size` bytes.
@@ -390,6 +409,9 @@ macro_rules! forward_source {
             ) -> Result<Vec<Extent>> {
                 (**self).extents(offset, length, context).await
             }
+            async fn reconnect(&self) -> Result<()> {
+                BlockSource::reconnect(&**self).await
+            }
         }
 
         #[async_trait]
@@ -426,6 +448,9 @@ macro_rules! forward_source {
             }
             fn is_zero_initialized(&self) -> bool {
                 (**self).is_zero_initialized()
+            }
+            async fn reconnect(&self) -> Result<()> {
+                BlockSink::reconnect(&**self).await
             }
         }
     )*};

@@ -45,6 +45,9 @@ pub struct CopyArgs {
     /// The destination already reads as zeroes: never write zero ranges.
     #[arg(long)]
     target_is_zero: bool,
+    /// Times a lost NBD connection is reopened before the copy fails (0: never).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    reconnects: u32,
     /// Zero the whole destination with one fast zero first, then skip zero ranges.
     #[arg(long, conflicts_with = "target_is_zero")]
     zero_target_first: bool,
@@ -146,6 +149,7 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         incremental: args.bitmap.clone().map(Incremental::Bitmap),
         target_is_zero: args.target_is_zero,
         zero_target_first: args.zero_target_first,
+        reconnects: args.reconnects,
         checkpoint: args.checkpoint.clone(),
         checksums: args.verify,
         progress: progress_bar.map(|bar| {

@@ -161,6 +161,7 @@ def start_copy(
     checksums: bool = False,
     flush: bool = True,
     retries: Optional[int] = None,
+    reconnects: Optional[int] = None,
     progress_interval: Optional[float] = None,
 ) -> Task[CopySummary]: ...
 

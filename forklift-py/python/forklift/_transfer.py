@@ -42,6 +42,8 @@ class CopyOptions(TypedDict, total=False):
     """Flush the destination at the end (default True)."""
     retries: Optional[int]
     """Attempts per block for recoverable errors (default 3)."""
+    reconnects: Optional[int]
+    """Times a lost NBD connection is reopened before the copy fails (default 3; 0: never)."""
     progress_interval: Optional[float]
     """Seconds between progress callbacks (default 0.25)."""
 
@@ -81,6 +83,7 @@ def start_copy(
         checksums=options.get("checksums", False),
         flush=options.get("flush", True),
         retries=options.get("retries"),
+        reconnects=options.get("reconnects"),
         progress_interval=options.get("progress_interval"),
     )
 

@@ -10,8 +10,12 @@
 //!        │        Copy: read into a pooled buffer → CRC → zero-detect at 4 KiB
 //!        │              → write data runs, zero the zero runs
 //!        │        Zero: WRITE_ZEROES, or nothing when the target reads as zeroes
-//!        ├─ every few seconds: flush, then save the checkpoint of completed blocks
+//!        ├─ every few seconds: flush, then note the completed blocks as durable
+//!        │  (and save them to the checkpoint file, if any)
 //!        └─ at the end: final flush, checkpoint marked complete
+//!
+//!   lost connection (fatal) ─► reopen source and sink ─► forget blocks not yet durable
+//!                               ─► another pass over what is left (`reconnects` times)
 //! ```
 //!
 //! Blocks are `request_size` bytes on a fixed grid, so a block is the unit of planning,
@@ -22,6 +26,7 @@
 //! fast zero first (the NBD spec's FAST_ZERO recipe) and then skips zero blocks.
 
 pub mod checkpoint;
+mod reconnect;
 pub mod verify;
 pub mod zero;
 
@@ -87,6 +92,10 @@ pub struct CopyOptions {
     pub flush: bool,
     /// Attempts per block for recoverable errors.
     pub retries: u32,
+    /// Times a copy reconnects after losing a connection (fatal errors such as a server
+    /// restart) before it gives up. Blocks not yet flushed when the connection was lost are
+    /// copied again, so the target ends identical. 0 disables reconnecting.
+    pub reconnects: u32,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
     /// Interval between progress callbacks.
@@ -107,6 +116,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("checksums", &self.checksums)
             .field("flush", &self.flush)
             .field("retries", &self.retries)
+            .field("reconnects", &self.reconnects)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +136,7 @@ impl Default for CopyOptions {
             checksums: false,
             flush: true,
             retries: 3,
+            reconnects: 3,
             progress: None,
             progress_interval: Duration::from_millis(250),
         }
@@ -193,6 +204,9 @@ struct Counters {
 
 struct Tracking {
     completed: BlockSet,
+    /// Completed blocks known to be on stable storage: resumed from a checkpoint or
+    /// completed before a successful flush.
+    durable: BlockSet,
     map: Option<BlockMap>,
 }
 
@@ -307,7 +321,11 @@ pub async fn copy(
         granularity,
         target_zero: AtomicBool::new(options.target_is_zero || sink.is_zero_initialized()),
         counters: Counters::default(),
-        tracking: Mutex::new(Tracking { completed, map }),
+        tracking: Mutex::new(Tracking {
+            durable: completed.clone(),
+            completed,
+            map,
+        }),
         pool: Mutex::new(Vec::new()),
         retries: options.retries.max(1),
         checksums,
@@ -336,37 +354,22 @@ pub async fn copy(
     }
 
     let requests = options.requests.max(1);
-    let (tx, rx) = mpsc::channel(requests * 2);
-    let planner_shared = shared.clone();
-    let incremental = options.incremental.clone();
-    let work_size = options.work_size.max(block) / block * block;
-    let stop = cancel.child_token();
-    let planner_stop = stop.clone();
-    let planner = tokio::spawn(async move {
-        tokio::select! {
-            _ = planner_stop.cancelled() => {}
-            _ = plan(planner_shared, incremental, work_size, tx) => {}
-        }
-    });
-    let reporter = options.progress.clone().map(|callback| {
-        let shared = shared.clone();
-        let interval = options.progress_interval;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                callback(&progress_of(&shared, started));
+    let mut reconnects_left = options.reconnects;
+    let outcome = loop {
+        let outcome = pass(&shared, options, requests, &mode, cancel, started).await;
+        match outcome {
+            Err(error) if reconnects_left > 0 && lost_connection(&error, cancel) => {
+                reconnects_left -= 1;
+                tracing::warn!("{error}; reconnecting");
+                if let Err(failed) = reconnect::reopen(&shared, cancel).await {
+                    tracing::warn!("cannot reconnect: {failed}");
+                    break Err(error);
+                }
+                reconnect::rewind(&shared).await;
             }
-        })
-    });
-
-    let outcome = execute(&shared, rx, requests, options, &mode, &stop, cancel).await;
-    stop.cancel();
-    planner.abort();
-    let _ = planner.await;
-    if let Some(reporter) = reporter {
-        reporter.abort();
-    }
-
+            other => break other,
+        }
+    };
     let outcome = match outcome {
         Ok(()) => finish(&shared, options, &mode).await,
         Err(error) => {
@@ -395,6 +398,57 @@ pub async fn copy(
     };
     let block_map = lock(&shared.tracking).map.clone();
     Ok(CopyReport { summary, block_map })
+}
+
+/// One run of planner and executor over the blocks not yet completed.
+async fn pass(
+    shared: &Arc<Shared>,
+    options: &CopyOptions,
+    requests: usize,
+    mode: &str,
+    cancel: &CancellationToken,
+    started: Instant,
+) -> Result<()> {
+    let (tx, rx) = mpsc::channel(requests * 2);
+    let planner_shared = shared.clone();
+    let incremental = options.incremental.clone();
+    let work_size = options.work_size.max(shared.block) / shared.block * shared.block;
+    let stop = cancel.child_token();
+    let planner_stop = stop.clone();
+    let planner = tokio::spawn(async move {
+        tokio::select! {
+            _ = planner_stop.cancelled() => {}
+            _ = plan(planner_shared, incremental, work_size, tx) => {}
+        }
+    });
+    let reporter = options.progress.clone().map(|callback| {
+        let shared = shared.clone();
+        let interval = options.progress_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                callback(&progress_of(&shared, started));
+            }
+        })
+    });
+    let outcome = execute(shared, rx, requests, options, mode, &stop, cancel).await;
+    stop.cancel();
+    planner.abort();
+    let _ = planner.await;
+    if let Some(reporter) = reporter {
+        reporter.abort();
+    }
+    outcome
+}
+
+/// Whether `error` means a connection is gone (and reconnecting may help).
+fn lost_connection(error: &Error, cancel: &CancellationToken) -> bool {
+    !cancel.is_cancelled()
+        && error.is_fatal()
+        && matches!(
+            error.kind(),
+            ErrorKind::Disconnected | ErrorKind::Io | ErrorKind::Protocol | ErrorKind::Timeout
+        )
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -443,7 +497,6 @@ async fn save_checkpoint(
     mode: &str,
     strict: bool,
 ) -> Option<Error> {
-    let path = options.checkpoint.as_ref()?;
     let (completed, map) = {
         let tracking = lock(&shared.tracking);
         (tracking.completed.clone(), tracking.map.clone())
@@ -452,6 +505,8 @@ async fn save_checkpoint(
         tracing::warn!("not updating the checkpoint, flush failed: {error}");
         return strict.then_some(error);
     }
+    lock(&shared.tracking).durable = completed.clone();
+    let path = options.checkpoint.as_ref()?;
     let checkpoint = Checkpoint::new(
         shared.size,
         shared.block,
@@ -519,7 +574,8 @@ async fn execute(
             drop(permit);
             result
         });
-        if options.checkpoint.is_some() && Instant::now() >= next_save {
+        let periodic = options.checkpoint.is_some() || options.reconnects > 0;
+        if periodic && Instant::now() >= next_save {
             if let Some(error) = save_checkpoint(shared, options, mode, true).await {
                 failure = Some(error);
                 break;

@@ -301,6 +301,7 @@ async fn disconnect_mid_copy_resumes_to_identical_image() {
         checkpoint_interval: Duration::ZERO,
         checksums: true,
         requests: 4,
+        reconnects: 0,
         ..options()
     };
     dst.set_faults(Faults {
@@ -349,6 +350,102 @@ async fn disconnect_mid_copy_resumes_to_identical_image() {
         verified.is_identical(),
         "block map survives the resume: {verified:?}"
     );
+}
+
+#[tokio::test]
+async fn lost_connections_are_reopened_and_the_copy_ends_identical() {
+    let data = pattern(8 << 20);
+    let src = TestServer::start(ServerConfig::default(), data.clone())
+        .await
+        .unwrap();
+    let dst = TestServer::start(ServerConfig::default(), vec![0xab; 8 << 20])
+        .await
+        .unwrap();
+    src.set_faults(Faults {
+        drop_at: Some(3 << 20),
+        ..Default::default()
+    });
+    dst.set_faults(Faults {
+        drop_at: Some(6 << 20),
+        ..Default::default()
+    });
+    let (source, sink) = (nbd(&src).await, nbd(&dst).await);
+    let report = copy(
+        source.clone(),
+        sink.clone(),
+        &CopyOptions {
+            checksums: true,
+            requests: 4,
+            checkpoint_interval: Duration::from_millis(1),
+            ..options()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dst.data(), data);
+    assert!(src.connections() >= 2 && dst.connections() >= 2);
+    let verified = verify(
+        source,
+        sink,
+        report.block_map.as_ref(),
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(verified.is_identical(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn without_reconnects_a_lost_connection_ends_the_copy() {
+    let data = pattern(4 << 20);
+    let src = TestServer::start(ServerConfig::default(), data.clone())
+        .await
+        .unwrap();
+    let dst = TestServer::start(ServerConfig::default(), vec![0; 4 << 20])
+        .await
+        .unwrap();
+    src.set_faults(Faults {
+        drop_at: Some(1 << 20),
+        ..Default::default()
+    });
+    let error = copy(
+        nbd(&src).await,
+        nbd(&dst).await,
+        &CopyOptions {
+            reconnects: 0,
+            ..options()
+        },
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_fatal(), "{error}");
+}
+
+#[tokio::test]
+async fn sources_that_cannot_reconnect_fail_with_the_original_error() {
+    struct Failing;
+    #[async_trait]
+    impl BlockSource for Failing {
+        fn size(&self) -> u64 {
+            1 << 20
+        }
+        async fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> Result<()> {
+            Err(Error::disconnected("Gone").into_fatal())
+        }
+    }
+    let sink = Arc::new(MemDisk(Mutex::new(vec![0; 1 << 20])));
+    let error = copy(
+        Arc::new(Failing),
+        sink,
+        &options(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Disconnected, "{error}");
 }
 
 #[tokio::test]

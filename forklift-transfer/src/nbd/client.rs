@@ -63,18 +63,26 @@ impl Default for ConnectOptions {
 const MAX_EFFECT_LENGTH: u64 = 1 << 31;
 
 /// A connected NBD export. Implements [`BlockSource`] and [`BlockSink`].
+///
+/// Connections that die (server restart, network loss) stay dead until
+/// [`reopen_dead_connections`](Self::reopen_dead_connections) replaces them; the copy
+/// pipeline does that through [`BlockSource::reconnect`] / [`BlockSink::reconnect`].
 pub struct NbdClient {
     uri: NbdUri,
-    connections: Vec<Connection>,
+    options: ConnectOptions,
+    /// What the first connection negotiated; later connections must agree on the size.
+    negotiated: Negotiated,
+    slots: Vec<std::sync::RwLock<Arc<Connection>>>,
     next: AtomicUsize,
     write_gate: RwLock<()>,
+    reopening: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for NbdClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NbdClient")
             .field("uri", &self.uri.to_string())
-            .field("connections", &self.connections.len())
+            .field("connections", &self.slots.len())
             .finish()
     }
 }
@@ -119,10 +127,44 @@ impl NbdClient {
         );
         Ok(Self {
             uri: uri.clone(),
-            connections,
+            options: options.clone(),
+            negotiated,
+            slots: connections
+                .into_iter()
+                .map(|c| std::sync::RwLock::new(Arc::new(c)))
+                .collect(),
             next: AtomicUsize::new(0),
             write_gate: RwLock::new(()),
+            reopening: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Replaces every dead connection with a new one negotiated like the first; returns how
+    /// many were replaced. Fails when the server cannot be reached or now serves an export
+    /// of another size.
+    pub async fn reopen_dead_connections(&self) -> Result<usize> {
+        let _one_at_a_time = self.reopening.lock().await;
+        let mut replaced = 0;
+        for slot in &self.slots {
+            if read_slot(slot).dead().is_none() {
+                continue;
+            }
+            let fresh = open_timed(&self.uri, &self.options).await?;
+            if fresh.negotiated.size != self.negotiated.size {
+                return Err(Error::protocol(format!(
+                    "Export size changed from {} to {} bytes across a reconnect",
+                    self.negotiated.size, fresh.negotiated.size
+                ))
+                .with_target(self.uri.to_string())
+                .into_fatal());
+            }
+            *slot.write().unwrap_or_else(|poison| poison.into_inner()) = Arc::new(fresh);
+            replaced += 1;
+        }
+        if replaced > 0 {
+            tracing::info!(uri = %self.uri, replaced, "reopened NBD connections");
+        }
+        Ok(replaced)
     }
 
     /// Parses `uri` and connects with `options`.
@@ -150,7 +192,7 @@ impl NbdClient {
     }
 
     fn negotiated(&self) -> &Negotiated {
-        &self.connections[0].negotiated
+        &self.negotiated
     }
 
     fn has(&self, flag: u16) -> bool {
@@ -164,7 +206,7 @@ impl NbdClient {
 
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
-        self.connections.len()
+        self.slots.len()
     }
 
     /// Whether the export is read-only.
@@ -196,14 +238,14 @@ impl NbdClient {
             .collect()
     }
 
-    fn pick(&self) -> &Connection {
-        let n = self.connections.len();
+    fn pick(&self) -> Arc<Connection> {
+        let n = self.slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         // Skip dead connections while a live one remains; requests on a dead one fail fast.
         (0..n)
-            .map(|i| &self.connections[(start + i) % n])
+            .map(|i| read_slot(&self.slots[(start + i) % n]))
             .find(|c| c.dead().is_none())
-            .unwrap_or(&self.connections[start % n])
+            .unwrap_or_else(|| read_slot(&self.slots[start % n]))
     }
 
     fn check(&self, op: Op, offset: u64, length: u64) -> Result<()> {
@@ -368,7 +410,8 @@ impl NbdClient {
 
     /// Closes every connection politely (`NBD_CMD_DISC` after the requests in flight).
     pub async fn disconnect(&self) {
-        futures::future::join_all(self.connections.iter().map(Connection::disconnect)).await;
+        let connections: Vec<Arc<Connection>> = self.slots.iter().map(read_slot).collect();
+        futures::future::join_all(connections.iter().map(|c| c.disconnect())).await;
     }
 }
 
@@ -433,6 +476,10 @@ impl BlockSource for NbdClient {
             }
         }
         Ok(extents)
+    }
+
+    async fn reconnect(&self) -> Result<()> {
+        self.reopen_dead_connections().await.map(drop)
     }
 }
 
@@ -546,13 +593,23 @@ impl BlockSink for NbdClient {
             offset: 0,
             length: 0,
         };
-        if self.connections.len() == 1 || self.can_multi_conn() {
+        if self.slots.len() == 1 || self.can_multi_conn() {
             self.pick()
                 .submit(Op::Flush, request, Expect::Nothing, None)
                 .await?;
         }
         Ok(())
     }
+
+    async fn reconnect(&self) -> Result<()> {
+        self.reopen_dead_connections().await.map(drop)
+    }
+}
+
+fn read_slot(slot: &std::sync::RwLock<Arc<Connection>>) -> Arc<Connection> {
+    slot.read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone()
 }
 
 /// Connected socket before TLS.
