@@ -8,6 +8,8 @@
 #                                   neither nbdcopy nor qemu-img copy a dirty bitmap)
 #
 # Goals: (a) forklift <= 0.9x nbdcopy, (b) <= 1.0x nbdcopy, (c) <= 2% of (a); RSS <= 64 MiB.
+# Besides wall time, each row shows the CPU seconds of the copying tool and of the servers
+# during its run: on a machine with few CPUs the servers' work bounds every tool.
 # Every server listens on a Unix socket; the destination is warmed once (the memory plugin
 # allocating pages would otherwise dominate the first run) and every tool overwrites all
 # of it, so each run starts from the same state. The tools take turns for ROUNDS rounds
@@ -58,23 +60,37 @@ stop_all() {
 }
 uri() { echo "nbd+unix:///?socket=$WORK/$1.sock"; }
 
-# once CMD... : one timed run; sets RUN_SECONDS and RUN_RSS (KiB); keeps stdout in out.txt.
+# server_cpu: CPU seconds (user + system, all threads) the running servers have used.
+TICKS=$(getconf CLK_TCK)
+server_cpu() {
+  local ticks=0 pid
+  for pid in "${PIDS[@]}"; do
+    [ -r "/proc/$pid/stat" ] && ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$ticks / $TICKS" | bc -l
+}
+
+# once CMD... : one timed run; sets RUN_SECONDS, RUN_RSS (KiB), RUN_CPU (the copier's CPU
+# seconds) and RUN_SRV (the servers' CPU seconds during the run); keeps stdout in out.txt.
 once() {
-  local start end
+  local start end srv
+  srv=$(server_cpu)
   start=$(date +%s.%N)
   /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
     echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
   end=$(date +%s.%N)
   RUN_SECONDS=$(echo "$end - $start" | bc -l)
+  RUN_SRV=$(echo "$(server_cpu) - $srv" | bc -l)
   RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
+  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
 }
 
-declare -A TIME RSS
+declare -A TIME RSS CPU SRV
 row() { # SCENARIO TOOL
   local key="$1/$2" mib
   mib=$(echo "$SIZE_GIB * 1024 / ${TIME[$key]}" | bc -l)
-  printf "%-4s %-10s %8.2f s %9.0f MiB/s %8.1f MiB RSS" "$1" "$2" "${TIME[$key]}" "$mib" \
-    "$(echo "${RSS[$key]} / 1024" | bc -l)"
+  printf "%-4s %-10s %8.2f s %9.0f MiB/s %8.1f MiB RSS %6.2f s CPU %6.2f s servers" "$1" "$2" \
+    "${TIME[$key]}" "$mib" "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "${SRV[$key]}"
   if [ -n "${TIME[$1/nbdcopy]:-}" ] && [ "$2" != nbdcopy ]; then
     printf "   %.2fx nbdcopy" "$(echo "${TIME[$key]} / ${TIME[$1/nbdcopy]}" | bc -l)"
   fi
@@ -84,7 +100,7 @@ row() { # SCENARIO TOOL
 keep() {
   local key="$1/$2"
   if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
-    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS
+    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS; CPU[$key]=$RUN_CPU; SRV[$key]=$RUN_SRV
   fi
 }
 # run_all SCENARIO SRC DST [forklift args...]: tools interleaved round by round, so load
