@@ -37,6 +37,10 @@ pub struct ConnectOptions {
     pub contexts: Vec<MetaContext>,
     /// Longest time connecting and negotiating one connection may take.
     pub timeout: Duration,
+    /// Over Unix sockets, hand WRITE payloads of 64 KiB or more to the kernel by reference
+    /// (`vmsplice` + `splice`) instead of copying them: about a fifth less CPU for the
+    /// copier at 1 MiB requests (`benches/copy-compare.sh`). On by default.
+    pub splice_writes: bool,
 }
 
 /// nbdcopy's rule: 4 connections, but no more than the CPUs available. On the 2-CPU
@@ -55,6 +59,7 @@ impl Default for ConnectOptions {
             max_in_flight: 64,
             contexts: vec![MetaContext::BaseAllocation],
             timeout: Duration::from_secs(30),
+            splice_writes: true,
         }
     }
 }
@@ -760,6 +765,7 @@ async fn open(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection> {
         writer,
         negotiated,
         options.max_in_flight,
+        options.splice_writes,
         target,
     ))
 }

@@ -30,7 +30,25 @@ use crate::error::{Error, Op, Result};
 /// Reading half of a connection.
 pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
 /// Writing half of a connection.
-pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
+pub(crate) type BoxWrite = Box<dyn NbdWrite>;
+
+/// The writing half of a transport, which may offer zero-copy payloads.
+pub(crate) trait NbdWrite: AsyncWrite + Send + Unpin {
+    /// The Unix socket under this writer, when payloads may be spliced into it.
+    fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
+        None
+    }
+}
+
+impl NbdWrite for tokio::net::unix::OwnedWriteHalf {
+    fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
+        Some(self.as_ref())
+    }
+}
+
+impl NbdWrite for tokio::net::tcp::OwnedWriteHalf {}
+
+impl<T: AsyncWrite + Send> NbdWrite for tokio::io::WriteHalf<T> {}
 
 /// Socket read buffer: small enough that most READ payload bytes bypass it and land in
 /// the request buffer directly (one copy fewer), large enough for many small replies.
@@ -141,6 +159,7 @@ impl Connection {
         writer: BoxWrite,
         negotiated: Negotiated,
         max_in_flight: usize,
+        splice_writes: bool,
         target: String,
     ) -> Self {
         let shared = Arc::new(Shared {
@@ -165,7 +184,7 @@ impl Connection {
         });
         let writer_shared = shared.clone();
         let writer = tokio::spawn(async move {
-            if let Err(error) = write_loop(writer, rx).await {
+            if let Err(error) = write_loop(writer, rx, splice_writes).await {
                 tracing::debug!("NBD connection writer stopped: {error}");
                 writer_shared.fail(error);
             }
@@ -292,18 +311,40 @@ impl Connection {
     }
 }
 
-async fn write_loop(mut writer: BoxWrite, mut rx: mpsc::Receiver<Outgoing>) -> Result<()> {
+async fn write_loop(
+    mut writer: BoxWrite,
+    mut rx: mpsc::Receiver<Outgoing>,
+    splice_writes: bool,
+) -> Result<()> {
     // Request headers queue up here and leave together with the next payload (one
     // vectored write) or when the queue runs dry.
     let mut headers: Vec<u8> = Vec::with_capacity(64 * proto::REQUEST_LEN);
+    let pipe = writer
+        .unix_socket()
+        .filter(|_| splice_writes)
+        .and_then(|_| super::splice::PayloadPipe::new().ok());
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(message) = next {
             headers.extend_from_slice(&message.header);
             if let Some((payload, give_back)) = message.payload {
-                write_all_vectored(&mut writer, &headers, &payload)
-                    .await
-                    .map_err(|e| Error::io(Op::Write, e))?;
+                match &pipe {
+                    Some(pipe) if payload.len() >= super::splice::MIN_SPLICE => {
+                        writer
+                            .write_all(&headers)
+                            .await
+                            .map_err(|e| Error::io(Op::Write, e))?;
+                        let socket = writer
+                            .unix_socket()
+                            .expect("a pipe exists only for Unix sockets");
+                        pipe.send(socket, &payload)
+                            .await
+                            .map_err(|e| Error::io(Op::Write, e))?;
+                    }
+                    _ => write_all_vectored(&mut writer, &headers, &payload)
+                        .await
+                        .map_err(|e| Error::io(Op::Write, e))?,
+                }
                 headers.clear();
                 let _ = give_back.send(payload);
             }

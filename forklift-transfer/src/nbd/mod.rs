@@ -16,6 +16,7 @@ pub mod handshake;
 pub mod proto;
 pub mod reply;
 pub mod server;
+mod splice;
 pub mod tls;
 pub mod uri;
 
