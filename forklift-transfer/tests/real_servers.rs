@@ -890,3 +890,63 @@ async fn restarted_destination_is_reconnected_and_the_copy_completes() {
     drop(restarted);
     run("cmp", &[source_path, target_path]);
 }
+
+#[tokio::test]
+async fn a_cancelled_copy_leaves_nothing_that_spoils_the_next_one() {
+    if !have("nbdkit") || !have("qemu-nbd") || !have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source_file = dir.path().join("source.raw");
+    let source_path = source_file.to_str().unwrap();
+    run(
+        "qemu-img",
+        &["create", "-q", "-f", "raw", source_path, "32M"],
+    );
+    run(
+        "qemu-io",
+        &["-f", "raw", "-c", "write -P 0x6b 0 24M", source_path],
+    );
+    let target = dir.path().join("target.raw");
+    let target_path = target.to_str().unwrap();
+    run(
+        "qemu-img",
+        &["create", "-q", "-f", "raw", target_path, "32M"],
+    );
+    let slow = nbdkit(
+        dir.path(),
+        "slow",
+        &["--filter=rate", "file", source_path, "rate=40M"],
+    )
+    .await;
+    let destination = qemu_nbd(
+        dir.path(),
+        "dst",
+        &["-f", "raw", "--persistent", "-e", "4", target_path],
+    )
+    .await;
+    // Payloads spliced into the socket by the cancelled copy stay valid until the server
+    // reads them, so the requests it left behind still carry the right bytes.
+    for cancel_after in [Some(Duration::from_millis(300)), None] {
+        let sink = client(&destination.uri, vec![]).await;
+        let source = client(&slow.uri, vec![MetaContext::BaseAllocation]).await;
+        let cancel = CancellationToken::new();
+        let running = tokio::spawn({
+            let cancel = cancel.clone();
+            async move { copy(source, sink, &small(), &cancel).await }
+        });
+        match cancel_after {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
+                cancel.cancel();
+                let error = running.await.unwrap().unwrap_err();
+                assert_eq!(error.kind(), ErrorKind::Cancelled, "{error}");
+            }
+            None => {
+                running.await.unwrap().unwrap();
+            }
+        }
+    }
+    drop(destination);
+    run("cmp", &[source_path, target_path]);
+}

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use super::handshake::Negotiated;
 use super::proto::{self, Request};
 use super::reply::{ReadAssembly, ReplyDecoder, ReplyEvent};
+use super::splice::{MIN_SPLICE, PayloadPipe, SentPayload};
 use crate::error::{Error, Op, Result};
 
 /// Reading half of a connection.
@@ -129,7 +130,7 @@ impl Shared {
 
 struct Outgoing {
     header: [u8; proto::REQUEST_LEN],
-    payload: Option<(Vec<u8>, oneshot::Sender<Vec<u8>>)>,
+    payload: Option<(Vec<u8>, oneshot::Sender<SentPayload>)>,
     disconnect: bool,
 }
 
@@ -275,8 +276,9 @@ impl Connection {
             Ok(result) => result?,
             Err(_) => return Err(self.dead_error(op, request.offset, length)),
         };
+        // The reply came, so the server has read the whole payload: its memory is ours again.
         let returned = match give_back {
-            Some(rx) => rx.await.ok(),
+            Some(rx) => rx.await.ok().map(SentPayload::release),
             None => None,
         };
         Ok((completion, returned))
@@ -322,31 +324,39 @@ async fn write_loop(
     let pipe = writer
         .unix_socket()
         .filter(|_| splice_writes)
-        .and_then(|_| super::splice::PayloadPipe::new().ok());
+        .and_then(|_| PayloadPipe::new().ok());
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(message) = next {
             headers.extend_from_slice(&message.header);
             if let Some((payload, give_back)) = message.payload {
-                match &pipe {
-                    Some(pipe) if payload.len() >= super::splice::MIN_SPLICE => {
+                let sent = match (&pipe, writer.unix_socket()) {
+                    (Some(pipe), Some(_)) if payload.len() >= MIN_SPLICE => {
+                        // Wrapped before the first page leaves: however this ends (error,
+                        // abort), the memory is not freed while the socket may read it.
+                        let payload = SentPayload::spliced(payload);
                         writer
                             .write_all(&headers)
                             .await
                             .map_err(|e| Error::io(Op::Write, e))?;
-                        let socket = writer
-                            .unix_socket()
-                            .expect("a pipe exists only for Unix sockets");
-                        pipe.send(socket, &payload)
+                        if let Some(socket) = writer.unix_socket() {
+                            pipe.send(socket, payload.bytes())
+                                .await
+                                .map_err(|e| Error::io(Op::Write, e))?;
+                        }
+                        payload
+                    }
+                    _ => {
+                        write_all_vectored(&mut writer, &headers, &payload)
                             .await
                             .map_err(|e| Error::io(Op::Write, e))?;
+                        SentPayload::copied(payload)
                     }
-                    _ => write_all_vectored(&mut writer, &headers, &payload)
-                        .await
-                        .map_err(|e| Error::io(Op::Write, e))?,
-                }
+                };
                 headers.clear();
-                let _ = give_back.send(payload);
+                // If the request is gone (cancelled, failed), the payload comes back and is
+                // dropped here: parked when spliced.
+                let _ = give_back.send(sent);
             }
             if message.disconnect {
                 writer

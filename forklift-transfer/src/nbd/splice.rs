@@ -7,8 +7,11 @@
 //! after it has read the whole payload; if the connection dies first, the pages it still
 //! references are never read.
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
 use tokio::net::UnixStream;
@@ -19,6 +22,69 @@ pub(crate) const MIN_SPLICE: usize = 64 * 1024;
 
 /// Pipe size asked for; Linux allows up to `/proc/sys/fs/pipe-max-size` (1 MiB by default).
 const PIPE_SIZE: libc::c_int = 1 << 20;
+
+/// How long memory whose pages a socket may still reference is kept before it is freed,
+/// when its request ended without a reply (cancelled, connection lost).
+const QUARANTINE: Duration = Duration::from_secs(30);
+
+static QUARANTINED: Mutex<VecDeque<(Instant, Vec<u8>)>> = Mutex::new(VecDeque::new());
+
+/// Keeps `buf` alive for [`QUARANTINE`], and frees what has waited long enough.
+fn quarantine(buf: Vec<u8>) {
+    let now = Instant::now();
+    let mut parked = QUARANTINED
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    while parked.front().is_some_and(|(until, _)| *until <= now) {
+        parked.pop_front();
+    }
+    parked.push_back((now + QUARANTINE, buf));
+}
+
+/// A WRITE payload after it left through the socket. When it was spliced, the socket may
+/// still reference its pages until the server reads them: dropping it without
+/// [`release`](Self::release) (which is for after the reply) parks the memory for a while
+/// instead of letting the allocator hand it out again while the server may still read it.
+pub(crate) struct SentPayload {
+    buf: Option<Vec<u8>>,
+    spliced: bool,
+}
+
+impl SentPayload {
+    /// A payload that was copied into the socket: free to reuse at once.
+    pub(crate) fn copied(buf: Vec<u8>) -> Self {
+        Self {
+            buf: Some(buf),
+            spliced: false,
+        }
+    }
+
+    /// A payload whose pages were (or are being) spliced into the socket.
+    pub(crate) fn spliced(buf: Vec<u8>) -> Self {
+        Self {
+            buf: Some(buf),
+            spliced: true,
+        }
+    }
+
+    /// The bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.buf.as_deref().unwrap_or_default()
+    }
+
+    /// The buffer, for reuse: only once the server has replied to the request.
+    pub(crate) fn release(mut self) -> Vec<u8> {
+        self.buf.take().unwrap_or_default()
+    }
+}
+
+impl Drop for SentPayload {
+    fn drop(&mut self) {
+        if let (Some(buf), true) = (self.buf.take(), self.spliced) {
+            quarantine(buf);
+        }
+    }
+}
 
 /// A pipe that carries payload pages into one socket.
 pub(crate) struct PayloadPipe {
@@ -112,6 +178,20 @@ impl PayloadPipe {
 mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
+
+    #[test]
+    fn unreleased_spliced_payloads_are_parked_not_freed() {
+        let before = QUARANTINED.lock().unwrap().len();
+        let copied = SentPayload::copied(vec![1; 10]);
+        assert_eq!(copied.bytes(), &[1; 10]);
+        drop(copied);
+        let released = SentPayload::spliced(vec![2; 10]).release();
+        assert_eq!(released, vec![2; 10]);
+        drop(SentPayload::spliced(vec![3; 4096]));
+        let parked = QUARANTINED.lock().unwrap();
+        assert!(parked.len() > before || parked.iter().any(|(_, b)| b[..] == [3; 4096][..]));
+        assert!(parked.iter().any(|(_, b)| b.len() == 4096 && b[0] == 3));
+    }
 
     #[tokio::test]
     async fn spliced_payloads_arrive_whole_through_a_slow_reader() {
