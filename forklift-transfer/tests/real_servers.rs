@@ -830,36 +830,45 @@ async fn tcp_uri_and_format_detection() {
     let _ = BlockSink::flush(&nbd).await;
 }
 
+/// A 32 MiB raw source with 24 MiB of `fill` bytes, an empty raw target of the same size,
+/// and the source served by nbdkit behind its rate filter (40 Mbit/s after an initial
+/// burst), so that a copy lasts seconds: long enough to disturb it mid-way.
+async fn slow_copy_rig(dir: &Path, fill: u8) -> (PathBuf, PathBuf, Server) {
+    let source = dir.join("source.raw");
+    let target = dir.join("target.raw");
+    for image in [&source, &target] {
+        run(
+            "qemu-img",
+            &["create", "-q", "-f", "raw", image.to_str().unwrap(), "32M"],
+        );
+    }
+    let write = format!("write -P {fill:#x} 0 24M");
+    run(
+        "qemu-io",
+        &["-f", "raw", "-c", &write, source.to_str().unwrap()],
+    );
+    let slow = nbdkit(
+        dir,
+        "slow",
+        &[
+            "--filter=rate",
+            "file",
+            source.to_str().unwrap(),
+            "rate=40M",
+        ],
+    )
+    .await;
+    (source, target, slow)
+}
+
 #[tokio::test]
 async fn restarted_destination_is_reconnected_and_the_copy_completes() {
     if !have("nbdkit") || !have("qemu-nbd") || !have("qemu-img") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let source_file = dir.path().join("source.raw");
-    let source_path = source_file.to_str().unwrap();
-    run(
-        "qemu-img",
-        &["create", "-q", "-f", "raw", source_path, "32M"],
-    );
-    run(
-        "qemu-io",
-        &["-f", "raw", "-c", "write -P 0x3c 0 24M", source_path],
-    );
-    let target = dir.path().join("target.raw");
-    let target_path = target.to_str().unwrap();
-    run(
-        "qemu-img",
-        &["create", "-q", "-f", "raw", target_path, "32M"],
-    );
-    // The rate filter (40 Mbit/s after an initial burst) keeps the copy running for
-    // seconds, long enough to restart the destination under it.
-    let slow = nbdkit(
-        dir.path(),
-        "slow",
-        &["--filter=rate", "file", source_path, "rate=40M"],
-    )
-    .await;
+    let (source_file, target, slow) = slow_copy_rig(dir.path(), 0x3c).await;
+    let (source_path, target_path) = (source_file.to_str().unwrap(), target.to_str().unwrap());
     let destination = qemu_nbd(
         dir.path(),
         "dst",
@@ -897,28 +906,8 @@ async fn a_cancelled_copy_leaves_nothing_that_spoils_the_next_one() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let source_file = dir.path().join("source.raw");
-    let source_path = source_file.to_str().unwrap();
-    run(
-        "qemu-img",
-        &["create", "-q", "-f", "raw", source_path, "32M"],
-    );
-    run(
-        "qemu-io",
-        &["-f", "raw", "-c", "write -P 0x6b 0 24M", source_path],
-    );
-    let target = dir.path().join("target.raw");
-    let target_path = target.to_str().unwrap();
-    run(
-        "qemu-img",
-        &["create", "-q", "-f", "raw", target_path, "32M"],
-    );
-    let slow = nbdkit(
-        dir.path(),
-        "slow",
-        &["--filter=rate", "file", source_path, "rate=40M"],
-    )
-    .await;
+    let (source_file, target, slow) = slow_copy_rig(dir.path(), 0x6b).await;
+    let (source_path, target_path) = (source_file.to_str().unwrap(), target.to_str().unwrap());
     let destination = qemu_nbd(
         dir.path(),
         "dst",

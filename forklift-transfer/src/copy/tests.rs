@@ -57,6 +57,18 @@ fn pattern(size: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Test servers: a source holding `data` and a destination of the same size filled with
+/// `fill`.
+async fn servers(data: &[u8], fill: u8) -> (TestServer, TestServer) {
+    let src = TestServer::start(ServerConfig::default(), data.to_vec())
+        .await
+        .unwrap();
+    let dst = TestServer::start(ServerConfig::default(), vec![fill; data.len()])
+        .await
+        .unwrap();
+    (src, dst)
+}
+
 fn options() -> CopyOptions {
     CopyOptions {
         request_size: 64 * 1024,
@@ -114,12 +126,7 @@ async fn memory_to_memory_copies_exactly_and_counts() {
 #[tokio::test]
 async fn nbd_to_nbd_writes_zero_runs_without_zeroing_the_target_first() {
     let data = pattern(4 << 20);
-    let src = TestServer::start(ServerConfig::default(), data.clone())
-        .await
-        .unwrap();
-    let dst = TestServer::start(ServerConfig::default(), vec![0xff; 4 << 20])
-        .await
-        .unwrap();
+    let (src, dst) = servers(&data, 0xff).await;
     let report = copy(
         nbd(&src).await,
         nbd(&dst).await,
@@ -288,12 +295,7 @@ async fn incremental_copies_only_dirty_ranges() {
 #[tokio::test]
 async fn disconnect_mid_copy_resumes_to_identical_image() {
     let data = pattern(8 << 20);
-    let src = TestServer::start(ServerConfig::default(), data.clone())
-        .await
-        .unwrap();
-    let dst = TestServer::start(ServerConfig::default(), vec![0xab; 8 << 20])
-        .await
-        .unwrap();
+    let (src, dst) = servers(&data, 0xab).await;
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("copy.ckpt");
     let opts = CopyOptions {
@@ -355,12 +357,7 @@ async fn disconnect_mid_copy_resumes_to_identical_image() {
 #[tokio::test]
 async fn lost_connections_are_reopened_and_the_copy_ends_identical() {
     let data = pattern(8 << 20);
-    let src = TestServer::start(ServerConfig::default(), data.clone())
-        .await
-        .unwrap();
-    let dst = TestServer::start(ServerConfig::default(), vec![0xab; 8 << 20])
-        .await
-        .unwrap();
+    let (src, dst) = servers(&data, 0xab).await;
     src.set_faults(Faults {
         drop_at: Some(3 << 20),
         ..Default::default()
@@ -400,12 +397,7 @@ async fn lost_connections_are_reopened_and_the_copy_ends_identical() {
 #[tokio::test]
 async fn without_reconnects_a_lost_connection_ends_the_copy() {
     let data = pattern(4 << 20);
-    let src = TestServer::start(ServerConfig::default(), data.clone())
-        .await
-        .unwrap();
-    let dst = TestServer::start(ServerConfig::default(), vec![0; 4 << 20])
-        .await
-        .unwrap();
+    let (src, dst) = servers(&data, 0).await;
     src.set_faults(Faults {
         drop_at: Some(1 << 20),
         ..Default::default()
