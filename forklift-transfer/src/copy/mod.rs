@@ -373,7 +373,9 @@ pub async fn copy(
     let outcome = match outcome {
         Ok(()) => finish(&shared, options, &mode).await,
         Err(error) => {
-            save_checkpoint(&shared, options, &mode, false).await;
+            if options.checkpoint.is_some() {
+                save_checkpoint(&shared, options, &mode, false).await;
+            }
             Err(error)
         }
     };
