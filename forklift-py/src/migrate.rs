@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
+use forklift::migrate::hooks::CallbackHookRunner;
 use forklift::migrate::{LocalDestination, MigrateOptions, MigrationEvent, Migrator};
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -168,13 +169,14 @@ impl MigrationEvents {
 /// Starts migrating a plan found among `objects` into the local directory `destination`;
 /// returns the task (its result is the plan report) and the event stream.
 #[pyfunction]
-#[pyo3(signature = (objects, destination, *, plan = None, cancel = None, verify = false))]
+#[pyo3(signature = (objects, destination, *, plan = None, cancel = None, verify = false, hooks = None))]
 pub(crate) fn start_migration(
     objects: &Bound<'_, PyAny>,
     destination: PathBuf,
     plan: Option<&str>,
     cancel: Option<PyRef<'_, CancelToken>>,
     verify: bool,
+    hooks: Option<Py<PyAny>>,
 ) -> Result<(Task, MigrationEvents)> {
     let mut values = Vec::new();
     for (index, object) in objects.try_iter()?.enumerate() {
@@ -183,6 +185,9 @@ pub(crate) fn start_migration(
     let set = reparse(values)?;
     let mut options = MigrateOptions::new(LocalDestination::new(destination));
     options.verify = verify;
+    if let Some(callback) = hooks {
+        options.hooks = Arc::new(python_hooks(callback));
+    }
     let migrator = Arc::new(Migrator::new(&set, plan, options)?);
     let queue = Arc::new(EventQueue::default());
     let context = Context::new(cancel.as_deref());
@@ -212,4 +217,32 @@ pub(crate) fn start_migration(
         task: task.handle(),
     };
     Ok((task, events))
+}
+
+/// Runs the plan's hooks by calling `callback(hook, context)` on a blocking thread, with the
+/// Hook resource and the context (step, plan, VM, target) as dicts. What it returns, as
+/// text, is the hook's output; an exception fails the hook with its message.
+fn python_hooks(callback: Py<PyAny>) -> CallbackHookRunner {
+    let callback = Arc::new(callback);
+    CallbackHookRunner::new(move |hook, context| {
+        let callback = Arc::clone(&callback);
+        Box::pin(async move {
+            let hook = serde_json::to_value(&hook).map_err(|err| err.to_string())?;
+            let context = serde_json::to_value(&context).map_err(|err| err.to_string())?;
+            let call = move || {
+                Python::attach(|py| -> PyResult<String> {
+                    let output =
+                        callback.call1(py, (to_python(py, &hook)?, to_python(py, &context)?))?;
+                    if output.is_none(py) {
+                        return Ok(String::new());
+                    }
+                    Ok(output.bind(py).str()?.to_string())
+                })
+                .map_err(|err| err.to_string())
+            };
+            tokio::task::spawn_blocking(call)
+                .await
+                .map_err(|err| format!("The hook callback did not finish: {err}"))?
+        })
+    })
 }

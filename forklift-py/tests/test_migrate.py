@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -119,3 +119,44 @@ def test_a_cancelled_migration_reports_cancelled_vms(tmp_path: Path) -> None:
     report = migration.result(timeout=60)
     assert [vm.outcome for vm in report.vms] == ["canceled"]
     assert report.bytes_written == 0
+
+
+HOOKED = """
+---
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Hook
+metadata: {name: announce, namespace: mtv}
+spec: {image: quay.io/konveyor/hook-runner, playbook: LSBob3N0czogbG9jYWxob3N0Cg==}
+"""
+
+
+def hooked(tmp_path: Path) -> forklift.Manifests:
+    text = MANIFESTS.format(catalog=catalog(tmp_path)).replace(
+        "vms: [{name: App Server}]",
+        "vms: [{name: App Server, hooks: [{step: PreHook, hook: {name: announce, namespace: mtv}},"
+        " {step: PostHook, hook: {name: announce, namespace: mtv}}]}]",
+    )
+    return forklift.loads(text + HOOKED)
+
+
+def test_hooks_run_as_python_callbacks(tmp_path: Path) -> None:
+    calls: List[str] = []
+
+    def run_hook(hook: Dict[str, Any], context: Dict[str, Any]) -> str:
+        calls.append(f"{context['step']}:{context['vmName']}:{hook['metadata']['name']}")
+        return "ok"
+
+    report = forklift.migrate(hooked(tmp_path), tmp_path / "out", hooks=run_hook)
+    [vm] = report.vms
+    assert vm.outcome == "succeeded", report.to_dict()
+    assert calls == ["PreHook:App Server:announce", "PostHook:App Server:announce"]
+
+
+def test_a_failing_hook_callback_fails_the_vm_with_its_message(tmp_path: Path) -> None:
+    def run_hook(hook: Dict[str, Any], context: Dict[str, Any]) -> None:
+        raise RuntimeError("playbook exploded")
+
+    report = forklift.migrate(hooked(tmp_path), tmp_path / "out", hooks=run_hook)
+    [vm] = report.vms
+    assert vm.outcome == "failed", report.to_dict()
+    assert "playbook exploded" in str(vm.error)

@@ -14,6 +14,9 @@ __all__ = ["Migration", "MigrationEvent", "async_migrate", "migrate", "start_mig
 
 ObjectLike = Union[Resource, Dict[str, Any]]
 PathLike = Union[str, "os.PathLike[str]"]
+HookCallback = Callable[[Dict[str, Any], Dict[str, Any]], object]
+"""``hooks(hook, context)``: ``hook`` is the Hook resource and ``context`` its step, plan, VM
+and target as a dict; what it returns (as text) is the hook's output, an exception fails it."""
 
 
 class MigrationEvent(Node):
@@ -97,6 +100,7 @@ def start_migration(
     plan: Optional[str] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
+    hooks: Optional[HookCallback] = None,
 ) -> Migration:
     """Starts migrating a plan into the local directory ``destination``.
 
@@ -104,10 +108,19 @@ def start_migration(
     :class:`~forklift.Manifests`; ``plan`` picks one by ``name`` or ``namespace/name``. The plan
     is validated first: blockers fail the migration with :class:`~forklift.ValidationError`
     before anything moves. What is created is exactly what :func:`forklift.render` returns;
-    ``verify`` re-reads every copied disk and compares it with the source.
+    ``verify`` re-reads every copied disk and compares it with the source. ``hooks`` runs the
+    plan's hooks in Python instead of with a local ``ansible-playbook``: it is called from a
+    forklift thread with the Hook resource and the context (``step``, ``planName``,
+    ``vmName``, ``targetName``...); its return value is the hook's output and an exception
+    fails the VM with the exception's message.
     """
     task, events = _native.start_migration(
-        [unwrap(obj) for obj in objects], os.fspath(destination), plan=plan, cancel=cancel, verify=verify
+        [unwrap(obj) for obj in objects],
+        os.fspath(destination),
+        plan=plan,
+        cancel=cancel,
+        verify=verify,
+        hooks=hooks,
     )
     return Migration(task, events)
 
@@ -120,13 +133,14 @@ def migrate(
     on_event: Optional[Callable[[MigrationEvent], object]] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
+    hooks: Optional[HookCallback] = None,
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
 
     ``on_event`` is called with every event, in this thread; an exception it raises (or
     Ctrl-C) cancels the migration and propagates.
     """
-    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify)
+    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks)
     try:
         for event in migration:
             if on_event is not None:
@@ -145,9 +159,10 @@ async def async_migrate(
     on_event: Optional[Callable[[MigrationEvent], object]] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
+    hooks: Optional[HookCallback] = None,
 ) -> Node:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""
-    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify)
+    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks)
     try:
         async for event in migration:
             if on_event is not None:

@@ -236,4 +236,5 @@ def start_migration(
     plan: Optional[str] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
+    hooks: Optional[Callable[[Dict[str, Any], Dict[str, Any]], object]] = None,
 ) -> Tuple[Task[Dict[str, Any]], MigrationEvents]: ...
