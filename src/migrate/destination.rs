@@ -105,9 +105,11 @@ impl LocalDestination {
         object: &impl Serialize,
     ) -> Result<PathBuf, MigrateError> {
         let path = self.manifest_path(namespace, kind_dir, name);
-        let text = serde_yaml_ng::to_string(object).map_err(|e| MigrateError::Destination {
-            path: path.clone(),
-            message: e.to_string(),
+        let text = forklift_core::manifest::to_kubectl_yaml(object).map_err(|e| {
+            MigrateError::Destination {
+                path: path.clone(),
+                message: e.to_string(),
+            }
         })?;
         write_atomic(&path, text.as_bytes())?;
         Ok(path)

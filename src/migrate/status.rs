@@ -202,9 +202,11 @@ impl StatusBook {
             plan.metadata.namespace_or_empty(),
             plan.metadata.name_or_empty(),
         );
-        let text = serde_yaml_ng::to_string(&plan).map_err(|e| MigrateError::Destination {
-            path: path.clone(),
-            message: e.to_string(),
+        let text = forklift_core::manifest::to_kubectl_yaml(&plan).map_err(|e| {
+            MigrateError::Destination {
+                path: path.clone(),
+                message: e.to_string(),
+            }
         })?;
         write_atomic(&path, text.as_bytes())
     }

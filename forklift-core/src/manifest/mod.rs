@@ -265,5 +265,13 @@ impl ManifestSet {
     }
 }
 
+/// `value` as one YAML document that `kubectl` (YAML 1.1) reads back unchanged: strings such
+/// as `on`, `off`, `yes` or `1:30` are quoted, which general-purpose YAML 1.2 writers do not do.
+pub fn to_kubectl_yaml(value: &impl serde::Serialize) -> Result<String> {
+    Ok(yaml::to_yaml(
+        &serde_json::to_value(value).map_err(Error::Json)?,
+    ))
+}
+
 #[cfg(test)]
 mod tests;

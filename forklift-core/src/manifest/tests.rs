@@ -191,3 +191,14 @@ fn secret_values_never_appear_in_diagnostics() {
     assert_eq!(set.diagnostics()[0].path, "data.password");
     assert!(!set.diagnostics()[0].to_string().contains("hunter2"));
 }
+
+#[test]
+fn kubectl_yaml_quotes_what_yaml_1_1_would_misread() {
+    let value = serde_json::json!({"targetPowerState": "off", "answer": "yes", "name": "web"});
+    let text = super::to_kubectl_yaml(&value).unwrap();
+    assert!(text.contains("targetPowerState: \"off\""), "{text}");
+    assert!(text.contains("answer: \"yes\""), "{text}");
+    assert!(text.contains("name: web"), "{text}");
+    let back: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(back, value);
+}

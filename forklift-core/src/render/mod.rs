@@ -150,7 +150,7 @@ impl TargetSpec {
         let mut out = String::new();
         for manifest in self.manifests() {
             out.push_str("---\n");
-            out.push_str(&serde_yaml_ng::to_string(&manifest).unwrap_or_default());
+            out.push_str(&crate::manifest::to_kubectl_yaml(&manifest).unwrap_or_default());
         }
         out
     }
