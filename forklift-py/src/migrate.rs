@@ -169,7 +169,23 @@ impl MigrationEvents {
 /// Starts migrating a plan found among `objects` into the local directory `destination`;
 /// returns the task (its result is the plan report) and the event stream.
 #[pyfunction]
-#[pyo3(signature = (objects, destination, *, plan = None, cancel = None, verify = false, hooks = None))]
+#[pyo3(signature = (
+    objects,
+    destination,
+    *,
+    plan = None,
+    cancel = None,
+    verify = false,
+    hooks = None,
+    request_size = None,
+    requests = None,
+    retries = None,
+    reconnects = None,
+))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword arguments of forklift.start_migration"
+)]
 pub(crate) fn start_migration(
     objects: &Bound<'_, PyAny>,
     destination: PathBuf,
@@ -177,6 +193,10 @@ pub(crate) fn start_migration(
     cancel: Option<PyRef<'_, CancelToken>>,
     verify: bool,
     hooks: Option<Py<PyAny>>,
+    request_size: Option<u32>,
+    requests: Option<usize>,
+    retries: Option<u32>,
+    reconnects: Option<u32>,
 ) -> Result<(Task, MigrationEvents)> {
     let mut values = Vec::new();
     for (index, object) in objects.try_iter()?.enumerate() {
@@ -185,6 +205,23 @@ pub(crate) fn start_migration(
     let set = reparse(values)?;
     let mut options = MigrateOptions::new(LocalDestination::new(destination));
     options.verify = verify;
+    let copy = &mut options.copy;
+    if let Some(size) = request_size {
+        if !size.is_power_of_two() || !(4096..=32 << 20).contains(&size) {
+            return Err(Error::Value(format!(
+                "Invalid request_size: {size} (a power of two from 4096 to 33554432)"
+            )));
+        }
+        copy.request_size = size;
+    }
+    if let Some(requests) = requests {
+        if requests == 0 {
+            return Err(Error::Value("Invalid requests: 0 (at least 1)".to_owned()));
+        }
+        copy.requests = requests;
+    }
+    copy.retries = retries.unwrap_or(copy.retries);
+    copy.reconnects = reconnects.unwrap_or(copy.reconnects);
     if let Some(callback) = hooks {
         options.hooks = Arc::new(python_hooks(callback));
     }

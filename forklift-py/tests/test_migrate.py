@@ -146,9 +146,13 @@ def test_hooks_run_as_python_callbacks(tmp_path: Path) -> None:
         calls.append(f"{context['step']}:{context['vmName']}:{hook['metadata']['name']}")
         return "ok"
 
-    report = forklift.migrate(hooked(tmp_path), tmp_path / "out", hooks=run_hook)
+    report = forklift.migrate(
+        hooked(tmp_path), tmp_path / "out", hooks=run_hook, request_size=65536, requests=2
+    )
     [vm] = report.vms
     assert vm.outcome == "succeeded", report.to_dict()
+    [disk] = vm.disks
+    assert disk.summary.request_size == 65536, disk.to_dict()
     assert calls == ["PreHook:App Server:announce", "PostHook:App Server:announce"]
 
 
@@ -160,3 +164,11 @@ def test_a_failing_hook_callback_fails_the_vm_with_its_message(tmp_path: Path) -
     [vm] = report.vms
     assert vm.outcome == "failed", report.to_dict()
     assert "playbook exploded" in str(vm.error)
+
+
+def test_copy_tuning_is_checked(tmp_path: Path) -> None:
+    objects = manifests(tmp_path)
+    with pytest.raises(ValueError, match="request_size"):
+        forklift.start_migration(objects, tmp_path / "out", request_size=3000)
+    with pytest.raises(ValueError, match="requests"):
+        forklift.start_migration(objects, tmp_path / "out", requests=0)

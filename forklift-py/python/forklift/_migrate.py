@@ -4,19 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, AsyncIterator, Callable, Dict, Generator, Iterable, Iterator, Optional, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Generator,
+    Iterable,
+    Iterator,
+    Optional,
+    TypedDict,
+    Union,
+)
 
 from . import _native
 from ._model import Node, Resource, unwrap
 from ._native import CancelToken
 
-__all__ = ["Migration", "MigrationEvent", "async_migrate", "migrate", "start_migration"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "Migration",
+    "MigrationCopyOptions",
+    "MigrationEvent",
+    "async_migrate",
+    "migrate",
+    "start_migration",
+]
 
 ObjectLike = Union[Resource, Dict[str, Any]]
 PathLike = Union[str, "os.PathLike[str]"]
 HookCallback = Callable[[Dict[str, Any], Dict[str, Any]], object]
 """``hooks(hook, context)``: ``hook`` is the Hook resource and ``context`` its step, plan, VM
 and target as a dict; what it returns (as text) is the hook's output, an exception fails it."""
+
+
+class MigrationCopyOptions(TypedDict, total=False):
+    """How :func:`migrate` and :func:`async_migrate` copy disks (see :class:`~forklift.CopyOptions`)."""
+
+    request_size: Optional[int]
+    requests: Optional[int]
+    retries: Optional[int]
+    reconnects: Optional[int]
 
 
 class MigrationEvent(Node):
@@ -101,6 +132,10 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[HookCallback] = None,
+    request_size: Optional[int] = None,
+    requests: Optional[int] = None,
+    retries: Optional[int] = None,
+    reconnects: Optional[int] = None,
 ) -> Migration:
     """Starts migrating a plan into the local directory ``destination``.
 
@@ -112,7 +147,8 @@ def start_migration(
     plan's hooks in Python instead of with a local ``ansible-playbook``: it is called from a
     forklift thread with the Hook resource and the context (``step``, ``planName``,
     ``vmName``, ``targetName``...); its return value is the hook's output and an exception
-    fails the VM with the exception's message.
+    fails the VM with the exception's message. ``request_size``, ``requests``, ``retries`` and
+    ``reconnects`` tune the disk copies as in :class:`~forklift.CopyOptions`.
     """
     task, events = _native.start_migration(
         [unwrap(obj) for obj in objects],
@@ -121,6 +157,10 @@ def start_migration(
         cancel=cancel,
         verify=verify,
         hooks=hooks,
+        request_size=request_size,
+        requests=requests,
+        retries=retries,
+        reconnects=reconnects,
     )
     return Migration(task, events)
 
@@ -134,13 +174,16 @@ def migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[HookCallback] = None,
+    **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
 
     ``on_event`` is called with every event, in this thread; an exception it raises (or
     Ctrl-C) cancels the migration and propagates.
     """
-    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks)
+    migration = start_migration(
+        objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks, **copy
+    )
     try:
         for event in migration:
             if on_event is not None:
@@ -160,9 +203,12 @@ async def async_migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[HookCallback] = None,
+    **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""
-    migration = start_migration(objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks)
+    migration = start_migration(
+        objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks, **copy
+    )
     try:
         async for event in migration:
             if on_event is not None:

@@ -237,4 +237,8 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Callable[[Dict[str, Any], Dict[str, Any]], object]] = None,
+    request_size: Optional[int] = None,
+    requests: Optional[int] = None,
+    retries: Optional[int] = None,
+    reconnects: Optional[int] = None,
 ) -> Tuple[Task[Dict[str, Any]], MigrationEvents]: ...
