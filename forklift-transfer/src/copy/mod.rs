@@ -361,11 +361,13 @@ pub async fn copy(
             Err(error) if reconnects_left > 0 && lost_connection(&error, cancel) => {
                 reconnects_left -= 1;
                 tracing::warn!("{error}; reconnecting");
+                // Before reopening anything: a flush only vouches for writes acknowledged by
+                // the server instance it reaches, and a restarted one may have lost them.
+                reconnect::rewind(&shared).await;
                 if let Err(failed) = reconnect::reopen(&shared, cancel).await {
                     tracing::warn!("cannot reconnect: {failed}");
                     break Err(error);
                 }
-                reconnect::rewind(&shared).await;
             }
             other => break other,
         }

@@ -46,8 +46,10 @@ pub(super) async fn reopen(shared: &Shared, cancel: &CancellationToken) -> Resul
     Err(last.unwrap_or_else(|| Error::disconnected("Reconnecting failed")))
 }
 
-/// Makes the completed set what is known durable: a flush that succeeds now makes every
-/// completed block durable; otherwise blocks completed since the last flush are copied again.
+/// Makes the completed set what is known durable, before any connection is reopened: a flush
+/// that still succeeds over the sink's surviving connections makes every completed block
+/// durable; otherwise (the sink's connection is gone) blocks completed since the last
+/// successful flush are copied again.
 pub(super) async fn rewind(shared: &Shared) {
     let completed = lock(&shared.tracking).completed.clone();
     let flushed = shared.sink.flush().await.is_ok();
