@@ -90,6 +90,20 @@ fn plan_bundle(objects: Vec<Value>, plan: Option<&str>) -> Result<PlanBundle> {
     PlanBundle::select(&set, plan).map_err(|err| Error::Value(err.to_string()))
 }
 
+/// The arguments `validate` and `render` share: the objects, the source inventory and the
+/// optional destination inventory, read while the GIL is held.
+fn plan_arguments(
+    objects: &Bound<'_, PyAny>,
+    inventory: &Bound<'_, PyAny>,
+    destination: Option<&Bound<'_, PyAny>>,
+) -> Result<(Vec<Value>, SourceInventory, Option<DestinationInventory>)> {
+    let source = self::inventory(inventory, "inventory")?;
+    let destination = destination
+        .map(|destination| self::inventory(destination, "destination inventory"))
+        .transpose()?;
+    Ok((self::objects(objects)?, source, destination))
+}
+
 /// Reads an inventory given as a dict (or `Node`) or as JSON text.
 fn inventory<T: DeserializeOwned>(object: &Bound<'_, PyAny>, what: &str) -> Result<T> {
     let value = match object.extract::<String>() {
@@ -172,11 +186,7 @@ pub(crate) fn validate(
         max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
         pvc_name_template: pvc_name_template.or(defaults.pvc_name_template),
     };
-    let source: SourceInventory = self::inventory(inventory, "inventory")?;
-    let destination: Option<DestinationInventory> = destination
-        .map(|destination| self::inventory(destination, "destination inventory"))
-        .transpose()?;
-    let objects = self::objects(objects)?;
+    let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     py.detach(|| {
         let bundle = plan_bundle(objects, plan)?;
         let conditions = validation::validate(
@@ -205,11 +215,7 @@ pub(crate) fn render<'py>(
     destination: Option<&Bound<'py, PyAny>>,
     migration_uid: Option<String>,
 ) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>, String, bool)> {
-    let source: SourceInventory = self::inventory(inventory, "inventory")?;
-    let destination: Option<DestinationInventory> = destination
-        .map(|destination| self::inventory(destination, "destination inventory"))
-        .transpose()?;
-    let objects = self::objects(objects)?;
+    let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     let (target, manifests, yaml, has_blockers) =
         py.detach(|| -> Result<(Value, Value, String, bool)> {
             let bundle = plan_bundle(objects, plan)?;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use forklift_core::scheduling::{Granularity, Unit, plan_policy, plan_vms, simulate_throughput};
+use forklift_core::scheduling::{
+    Granularity, SchedVm, Unit, plan_policy, plan_vms, simulate_throughput,
+};
 
 use super::render::{PlanSource, load};
 
@@ -73,30 +75,31 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
         "START",
         "END"
     );
+    let row = |order: usize, vm: &str, unit: &dyn Fn(&SchedVm) -> String, start, end| {
+        let found = vms.iter().find(|v| v.id == vm);
+        println!(
+            "{:<5} {:<24} {:<16} {:<40} {:>8} {:>8}",
+            order + 1,
+            vm,
+            found.and_then(|v| v.host.as_deref()).unwrap_or("-"),
+            found.map(unit).unwrap_or_default(),
+            clock(start),
+            clock(end)
+        );
+    };
     if per_disk {
         for run in &sim.disks {
-            let vm = vms.iter().find(|v| v.id == run.vm);
-            println!(
-                "{:<5} {:<24} {:<16} {:<40} {:>8} {:>8}",
-                run.order + 1,
-                run.vm,
-                vm.and_then(|v| v.host.as_deref()).unwrap_or("-"),
-                vm.map_or("", |v| v.disks[run.disk].id.as_str()),
-                clock(run.start),
-                clock(run.end)
-            );
+            let disk_id = |v: &SchedVm| v.disks[run.disk].id.clone();
+            row(run.order, &run.vm, &disk_id, run.start, run.end);
         }
     } else {
         for run in &sim.vms {
-            let vm = vms.iter().find(|v| v.id == run.vm);
-            println!(
-                "{:<5} {:<24} {:<16} {:<40} {:>8} {:>8}",
-                run.order + 1,
-                run.vm,
-                vm.and_then(|v| v.host.as_deref()).unwrap_or("-"),
-                vm.map_or(0, |v| v.disks.len()),
-                clock(run.start),
-                clock(run.end)
+            row(
+                run.order,
+                &run.vm,
+                &|v| v.disks.len().to_string(),
+                run.start,
+                run.end,
             );
         }
     }

@@ -501,16 +501,16 @@ async fn save_checkpoint(
     mode: &str,
     strict: bool,
 ) -> Option<Error> {
-    let (completed, map) = {
-        let tracking = lock(&shared.tracking);
-        (tracking.completed.clone(), tracking.map.clone())
+    let completed = match flush_durable(shared).await {
+        Ok(completed) => completed,
+        Err(error) => {
+            tracing::warn!("not updating the checkpoint, flush failed: {error}");
+            return strict.then_some(error);
+        }
     };
-    if let Err(error) = shared.sink.flush().await {
-        tracing::warn!("not updating the checkpoint, flush failed: {error}");
-        return strict.then_some(error);
-    }
-    lock(&shared.tracking).durable = completed.clone();
     let path = options.checkpoint.as_ref()?;
+    // CRCs of completed blocks never change, so a map taken after the flush fits them.
+    let map = lock(&shared.tracking).map.clone();
     let checkpoint = Checkpoint::new(
         shared.size,
         shared.block,
@@ -526,6 +526,15 @@ async fn save_checkpoint(
             strict.then_some(error)
         }
     }
+}
+
+/// Flushes the target; once that succeeds, every block completed before it is durable.
+/// Returns those blocks.
+async fn flush_durable(shared: &Shared) -> Result<BlockSet> {
+    let completed = lock(&shared.tracking).completed.clone();
+    shared.sink.flush().await?;
+    lock(&shared.tracking).durable = completed.clone();
+    Ok(completed)
 }
 
 async fn execute(

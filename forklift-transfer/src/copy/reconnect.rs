@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Shared, lock};
+use super::{Shared, flush_durable, lock};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Attempts to reopen the connections, with backoff between them (0.1 s doubling: about
@@ -51,12 +51,9 @@ pub(super) async fn reopen(shared: &Shared, cancel: &CancellationToken) -> Resul
 /// durable; otherwise (the sink's connection is gone) blocks completed since the last
 /// successful flush are copied again.
 pub(super) async fn rewind(shared: &Shared) {
-    let completed = lock(&shared.tracking).completed.clone();
-    let flushed = shared.sink.flush().await.is_ok();
+    // A failed flush leaves `durable` at the last one that worked.
+    let _ = flush_durable(shared).await;
     let mut tracking = lock(&shared.tracking);
-    if flushed {
-        tracking.durable = completed;
-    }
     tracking.completed = tracking.durable.clone();
     drop(tracking);
     // The next pass counts resumed and skipped blocks again.
