@@ -360,6 +360,11 @@ pub trait BlockSink: Send + Sync {
         false
     }
 
+    /// Whether [`reconnect`](Self::reconnect) can do anything (a sink over connections).
+    fn can_reconnect(&self) -> bool {
+        false
+    }
+
     /// Replaces lost connections with new ones after a fatal error, so a copy can go on.
     /// Writes acknowledged but not flushed before the loss may be gone. Sinks without
     /// connections answer [`ErrorKind::Unsupported`].
@@ -448,6 +453,9 @@ macro_rules! forward_source {
             }
             fn is_zero_initialized(&self) -> bool {
                 (**self).is_zero_initialized()
+            }
+            fn can_reconnect(&self) -> bool {
+                BlockSink::can_reconnect(&**self)
             }
             async fn reconnect(&self) -> Result<()> {
                 BlockSink::reconnect(&**self).await

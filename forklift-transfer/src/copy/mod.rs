@@ -549,6 +549,10 @@ async fn execute(
     let permits = Arc::new(Semaphore::new(requests));
     let mut running: JoinSet<Result<()>> = JoinSet::new();
     let mut next_save = Instant::now() + options.checkpoint_interval;
+    // Durable blocks matter for a checkpoint file, and for a sink whose lost connection may
+    // be reopened (a file sink outlives a source's loss and is flushed then).
+    let periodic =
+        options.checkpoint.is_some() || (options.reconnects > 0 && shared.sink.can_reconnect());
     let mut failure: Option<Error> = None;
     loop {
         let task = tokio::select! {
@@ -587,7 +591,6 @@ async fn execute(
             drop(permit);
             result
         });
-        let periodic = options.checkpoint.is_some() || options.reconnects > 0;
         if periodic && Instant::now() >= next_save {
             if let Some(error) = save_checkpoint(shared, options, mode, true).await {
                 failure = Some(error);

@@ -606,6 +606,10 @@ impl BlockSink for NbdClient {
         Ok(())
     }
 
+    fn can_reconnect(&self) -> bool {
+        true
+    }
+
     async fn reconnect(&self) -> Result<()> {
         self.reopen_dead_connections().await.map(drop)
     }
