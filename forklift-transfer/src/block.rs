@@ -272,6 +272,13 @@ pub trait BlockSource: Send + Sync {
         }
     }
 
+    /// The NBD client underneath, if any: a copy between two NBD clients drives their
+    /// connections directly (one task per source and sink connection pair) instead of going
+    /// through this trait one request at a time.
+    fn nbd_client(&self) -> Option<&crate::nbd::NbdClient> {
+        None
+    }
+
     /// Replaces lost connections with new ones after a fatal error, so a copy can go on.
     /// Sources without connections answer [`ErrorKind::Unsupported`].
     async fn reconnect(&self) -> Result<()> {
@@ -360,6 +367,11 @@ pub trait BlockSink: Send + Sync {
         false
     }
 
+    /// The NBD client underneath, if any; see [`BlockSource::nbd_client`].
+    fn nbd_client(&self) -> Option<&crate::nbd::NbdClient> {
+        None
+    }
+
     /// Whether [`reconnect`](Self::reconnect) can do anything (a sink over connections).
     fn can_reconnect(&self) -> bool {
         false
@@ -414,6 +426,9 @@ macro_rules! forward_source {
             ) -> Result<Vec<Extent>> {
                 (**self).extents(offset, length, context).await
             }
+            fn nbd_client(&self) -> Option<&crate::nbd::NbdClient> {
+                BlockSource::nbd_client(&**self)
+            }
             async fn reconnect(&self) -> Result<()> {
                 BlockSource::reconnect(&**self).await
             }
@@ -456,6 +471,9 @@ macro_rules! forward_source {
             }
             fn can_reconnect(&self) -> bool {
                 BlockSink::can_reconnect(&**self)
+            }
+            fn nbd_client(&self) -> Option<&crate::nbd::NbdClient> {
+                BlockSink::nbd_client(&**self)
             }
             async fn reconnect(&self) -> Result<()> {
                 BlockSink::reconnect(&**self).await

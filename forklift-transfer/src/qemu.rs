@@ -383,6 +383,9 @@ impl BlockSource for QemuNbdImage {
     ) -> Result<Vec<Extent>> {
         self.client.extents(offset, length, context).await
     }
+    fn nbd_client(&self) -> Option<&NbdClient> {
+        Some(&self.client)
+    }
 }
 
 #[async_trait]
@@ -416,6 +419,9 @@ impl BlockSink for QemuNbdImage {
     }
     async fn flush(&self) -> Result<()> {
         BlockSink::flush(&self.client).await
+    }
+    fn nbd_client(&self) -> Option<&NbdClient> {
+        Some(&self.client)
     }
     fn is_zero_initialized(&self) -> bool {
         self.zero_initialized

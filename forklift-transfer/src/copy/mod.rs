@@ -26,6 +26,7 @@
 //! fast zero first (the NBD spec's FAST_ZERO recipe) and then skips zero blocks.
 
 pub mod checkpoint;
+mod lane;
 mod reconnect;
 pub mod verify;
 pub mod zero;
@@ -96,6 +97,10 @@ pub struct CopyOptions {
     /// restart) before it gives up. Blocks not yet flushed when the connection was lost are
     /// copied again, so the target ends identical. 0 disables reconnecting.
     pub reconnects: u32,
+    /// Between two NBD clients, copy in lanes: one task drives each pair of source and
+    /// sink connections directly (see the `lane` module). On by default; off, every block
+    /// goes through [`BlockSource`] and [`BlockSink`] calls.
+    pub lanes: bool,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
     /// Interval between progress callbacks.
@@ -117,6 +122,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("flush", &self.flush)
             .field("retries", &self.retries)
             .field("reconnects", &self.reconnects)
+            .field("lanes", &self.lanes)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +143,7 @@ impl Default for CopyOptions {
             flush: true,
             retries: 3,
             reconnects: 3,
+            lanes: true,
             progress: None,
             progress_interval: Duration::from_millis(250),
         }
@@ -228,6 +235,14 @@ struct Shared {
 enum Task {
     Copy { offset: u64, length: u64 },
     Zero { offset: u64, length: u64 },
+}
+
+impl Task {
+    fn range(self) -> (u64, u64) {
+        match self {
+            Task::Copy { offset, length } | Task::Zero { offset, length } => (offset, length),
+        }
+    }
 }
 
 fn mode_name(incremental: &Option<Incremental>) -> String {
@@ -355,8 +370,22 @@ pub async fn copy(
 
     let requests = options.requests.max(1);
     let mut reconnects_left = options.reconnects;
+    let lanes = options
+        .lanes
+        .then(|| lane::clients(&*source, &*sink))
+        .flatten();
     let outcome = loop {
-        let outcome = pass(&shared, options, requests, &mode, cancel, started).await;
+        let outcome = match lanes {
+            Some((from, to)) => {
+                let reporter = spawn_reporter(&shared, options, started);
+                let outcome = lane_pass(&shared, from, to, options, requests, &mode, cancel).await;
+                if let Some(reporter) = reporter {
+                    reporter.abort();
+                }
+                outcome
+            }
+            None => pass(&shared, options, requests, &mode, cancel, started).await,
+        };
         match outcome {
             Err(error) if reconnects_left > 0 && lost_connection(&error, cancel) => {
                 reconnects_left -= 1;
@@ -425,16 +454,7 @@ async fn pass(
             _ = plan(planner_shared, incremental, work_size, tx) => {}
         }
     });
-    let reporter = options.progress.clone().map(|callback| {
-        let shared = shared.clone();
-        let interval = options.progress_interval;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                callback(&progress_of(&shared, started));
-            }
-        })
-    });
+    let reporter = spawn_reporter(shared, options, started);
     let outcome = execute(shared, rx, requests, options, mode, &stop, cancel).await;
     stop.cancel();
     planner.abort();
@@ -443,6 +463,79 @@ async fn pass(
         reporter.abort();
     }
     outcome
+}
+
+/// Calls the progress callback every `progress_interval` until aborted.
+fn spawn_reporter(
+    shared: &Arc<Shared>,
+    options: &CopyOptions,
+    started: Instant,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let callback = options.progress.clone()?;
+    let shared = shared.clone();
+    let interval = options.progress_interval;
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            callback(&progress_of(&shared, started));
+        }
+    }))
+}
+
+/// One pass over the blocks not yet completed, in copy lanes: plan a work range, copy it in
+/// episodes (flushing and saving the checkpoint between them when due), then the next.
+async fn lane_pass(
+    shared: &Arc<Shared>,
+    source: &crate::nbd::NbdClient,
+    sink: &crate::nbd::NbdClient,
+    options: &CopyOptions,
+    requests: usize,
+    mode: &str,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let periodic =
+        options.checkpoint.is_some() || (options.reconnects > 0 && shared.sink.can_reconnect());
+    let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    let mut next_save = Instant::now() + options.checkpoint_interval;
+    let mut ranges = match &options.incremental {
+        Some(Incremental::Ranges(ranges)) => ranges.clone(),
+        _ => Vec::new(),
+    };
+    ranges.sort_by_key(|r| r.start);
+    let work_size = options.work_size.max(shared.block) / shared.block * shared.block;
+    let mut start = 0;
+    while start < shared.size {
+        let end = (start + work_size).min(shared.size);
+        let mut tasks: std::collections::VecDeque<Task> =
+            plan_range(shared, &options.incremental, &ranges, start, end)
+                .await?
+                .into();
+        while !tasks.is_empty() {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            let deadline = if periodic { next_save } else { far };
+            let feed = Arc::new(lane::Feed::new(std::mem::take(&mut tasks), deadline));
+            let deferred = lane::episode(shared, source, sink, &feed, requests, cancel).await?;
+            tasks = Arc::try_unwrap(feed)
+                .map(lane::Feed::into_tasks)
+                .unwrap_or_default();
+            for task in deferred {
+                tokio::select! {
+                    () = cancel.cancelled() => return Err(Error::cancelled()),
+                    done = run_with_retries(shared, task) => done?,
+                }
+            }
+            if periodic && Instant::now() >= next_save {
+                if let Some(error) = save_checkpoint(shared, options, mode, true).await {
+                    return Err(error);
+                }
+                next_save = Instant::now() + options.checkpoint_interval;
+            }
+        }
+        start = end;
+    }
+    Ok(())
 }
 
 /// Whether `error` means a connection is gone (and reconnecting may help).
@@ -644,30 +737,51 @@ async fn run_with_retries(shared: &Shared, task: Task) -> Result<()> {
             Err(error) => return Err(error),
         }
     }
-    let (offset, length) = match task {
-        Task::Copy { offset, length } | Task::Zero { offset, length } => (offset, length),
-    };
-    shared.counters.done.fetch_add(length, Ordering::Relaxed);
-    let first = offset / shared.block;
-    let end = (offset + length).div_ceil(shared.block);
-    let mut tracking = lock(&shared.tracking);
-    tracking.completed.insert_range(first, end);
-    if let (Task::Zero { .. }, Some(map)) = (task, tracking.map.as_mut()) {
-        let full = zero_crc(shared.block);
-        for block in first..end {
-            let (start, stop) = map.range(block);
-            let crc = if stop - start == shared.block {
-                full
-            } else {
-                zero_crc(stop - start)
-            };
-            map.set(block, crc);
-        }
-    }
+    shared.record_done(task);
     Ok(())
 }
 
 impl Shared {
+    /// Counts `task` as done and marks its blocks completed (zero blocks get their CRC).
+    fn record_done(&self, task: Task) {
+        let (offset, length) = task.range();
+        self.counters.done.fetch_add(length, Ordering::Relaxed);
+        let first = offset / self.block;
+        let end = (offset + length).div_ceil(self.block);
+        let mut tracking = lock(&self.tracking);
+        tracking.completed.insert_range(first, end);
+        if let (Task::Zero { .. }, Some(map)) = (task, tracking.map.as_mut()) {
+            let full = zero_crc(self.block);
+            for block in first..end {
+                let (start, stop) = map.range(block);
+                let crc = if stop - start == self.block {
+                    full
+                } else {
+                    zero_crc(stop - start)
+                };
+                map.set(block, crc);
+            }
+        }
+    }
+
+    /// Records the CRC of a block read at `offset` (with checksums on) and splits `buf` into
+    /// runs of data and zeroes `(start, end, is_zero)` to write.
+    fn runs_of(&self, offset: u64, buf: &[u8]) -> Vec<(usize, usize, bool)> {
+        if self.checksums {
+            let crc = crc32fast::hash(buf);
+            if let Some(map) = lock(&self.tracking).map.as_mut() {
+                map.set(offset / self.block, crc);
+            }
+        }
+        if self.granularity == 0 {
+            vec![(0, buf.len(), false)]
+        } else if zero::is_zero(buf) {
+            vec![(0, buf.len(), true)]
+        } else {
+            zero::zero_runs(buf, self.granularity)
+        }
+    }
+
     fn buffer(&self, length: usize) -> Vec<u8> {
         let mut buf = lock(&self.pool).pop().unwrap_or_default();
         // Contents are overwritten by the read; only the length matters.
@@ -702,19 +816,7 @@ async fn run(shared: &Shared, task: Task) -> Result<()> {
     let buf = shared.buffer(length as usize);
     let buf = shared.source.read_owned(offset, buf).await?;
     shared.counters.read.fetch_add(length, Ordering::Relaxed);
-    if shared.checksums {
-        let crc = crc32fast::hash(&buf);
-        if let Some(map) = lock(&shared.tracking).map.as_mut() {
-            map.set(offset / shared.block, crc);
-        }
-    }
-    let runs = if shared.granularity == 0 {
-        vec![(0, buf.len(), false)]
-    } else if zero::is_zero(&buf) {
-        vec![(0, buf.len(), true)]
-    } else {
-        zero::zero_runs(&buf, shared.granularity)
-    };
+    let runs = shared.runs_of(offset, &buf);
     if let [(_, _, false)] = runs.as_slice() {
         let buf = shared.sink.write_owned(offset, buf).await?;
         shared.counters.written.fetch_add(length, Ordering::Relaxed);
@@ -804,9 +906,18 @@ async fn plan(
     let mut start = 0;
     while start < shared.size {
         let end = (start + work_size).min(shared.size);
-        if let Err(error) = plan_range(&shared, &incremental, &ranges, start, end, &tx).await {
-            let _ = tx.send(Err(error)).await;
-            return;
+        match plan_range(&shared, &incremental, &ranges, start, end).await {
+            Ok(tasks) => {
+                for task in tasks {
+                    if tx.send(Ok(task)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                let _ = tx.send(Err(error)).await;
+                return;
+            }
         }
         start = end;
     }
@@ -818,8 +929,7 @@ async fn plan_range(
     ranges: &[Range<u64>],
     start: u64,
     end: u64,
-    tx: &mpsc::Sender<Result<Task>>,
-) -> Result<()> {
+) -> Result<Vec<Task>> {
     let block = shared.block;
     let first = start / block;
     let count = (end.div_ceil(block) - first) as usize;
@@ -862,6 +972,7 @@ async fn plan_range(
         mark(&mut data, first, block, &extents, |e| !e.flags.is_zero());
     }
 
+    let mut tasks = Vec::new();
     let mut zero_run: Option<(u64, u64)> = None;
     for i in 0..count {
         let offset = (first + i as u64) * block;
@@ -884,20 +995,14 @@ async fn plan_range(
             Some(Task::Copy { offset, length })
         };
         if let Some((offset, length)) = zero_run.take() {
-            if tx.send(Ok(Task::Zero { offset, length })).await.is_err() {
-                return Ok(());
-            }
+            tasks.push(Task::Zero { offset, length });
         }
-        if let Some(task) = task {
-            if tx.send(Ok(task)).await.is_err() {
-                return Ok(());
-            }
-        }
+        tasks.extend(task);
     }
     if let Some((offset, length)) = zero_run {
-        let _ = tx.send(Ok(Task::Zero { offset, length })).await;
+        tasks.push(Task::Zero { offset, length });
     }
-    Ok(())
+    Ok(tasks)
 }
 
 #[cfg(test)]

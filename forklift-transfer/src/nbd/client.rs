@@ -77,9 +77,12 @@ pub struct NbdClient {
     options: ConnectOptions,
     /// What the first connection negotiated; later connections must agree on the size.
     negotiated: Negotiated,
-    slots: Vec<std::sync::RwLock<Arc<Connection>>>,
+    pub(super) slots: Vec<std::sync::RwLock<Arc<Connection>>>,
     next: AtomicUsize,
     write_gate: RwLock<()>,
+    /// Every request holds it shared; [`lease`](super::lease) holds it exclusively while
+    /// copy lanes drive the connections.
+    pub(super) lease_gate: RwLock<()>,
     reopening: tokio::sync::Mutex<()>,
 }
 
@@ -140,6 +143,7 @@ impl NbdClient {
                 .collect(),
             next: AtomicUsize::new(0),
             write_gate: RwLock::new(()),
+            lease_gate: RwLock::new(()),
             reopening: tokio::sync::Mutex::new(()),
         })
     }
@@ -149,6 +153,7 @@ impl NbdClient {
     /// of another size.
     pub async fn reopen_dead_connections(&self) -> Result<usize> {
         let _one_at_a_time = self.reopening.lock().await;
+        let _lease = self.lease_gate.read().await;
         let mut replaced = 0;
         for slot in &self.slots {
             if read_slot(slot).dead().is_none() {
@@ -301,6 +306,7 @@ impl NbdClient {
             offset,
             length: length as u32,
         };
+        let _lease = self.lease_gate.read().await;
         match self
             .pick()
             .submit(Op::Read, request, Expect::Read(buf), None)
@@ -328,6 +334,7 @@ impl NbdClient {
         if length == 0 {
             return Ok(buf);
         }
+        let _lease = self.lease_gate.read().await;
         let _gate = self.write_gate.read().await;
         let request = Request {
             flags: 0,
@@ -351,6 +358,7 @@ impl NbdClient {
         offset: u64,
         length: u64,
     ) -> Result<()> {
+        let _lease = self.lease_gate.read().await;
         let _gate = self.write_gate.read().await;
         let minimum = u64::from(self.negotiated().block_sizes.minimum);
         let step = MAX_EFFECT_LENGTH / minimum * minimum;
@@ -380,6 +388,7 @@ impl NbdClient {
         context: &MetaContext,
     ) -> Result<Vec<Extent>> {
         self.check(Op::Extents, offset, length)?;
+        let _lease = self.lease_gate.read().await;
         let connection = self.pick();
         let id = connection
             .negotiated
@@ -415,6 +424,7 @@ impl NbdClient {
 
     /// Closes every connection politely (`NBD_CMD_DISC` after the requests in flight).
     pub async fn disconnect(&self) {
+        let _lease = self.lease_gate.read().await;
         let connections: Vec<Arc<Connection>> = self.slots.iter().map(read_slot).collect();
         futures::future::join_all(connections.iter().map(|c| c.disconnect())).await;
     }
@@ -481,6 +491,10 @@ impl BlockSource for NbdClient {
             }
         }
         Ok(extents)
+    }
+
+    fn nbd_client(&self) -> Option<&NbdClient> {
+        Some(self)
     }
 
     async fn reconnect(&self) -> Result<()> {
@@ -589,6 +603,7 @@ impl BlockSink for NbdClient {
         if !self.has(proto::TFLAG_SEND_FLUSH) {
             return Ok(());
         }
+        let _lease = self.lease_gate.read().await;
         // Exclusive: waits until every write issued before has been acknowledged.
         let _gate = self.write_gate.write().await;
         let request = Request {
@@ -610,12 +625,16 @@ impl BlockSink for NbdClient {
         true
     }
 
+    fn nbd_client(&self) -> Option<&NbdClient> {
+        Some(self)
+    }
+
     async fn reconnect(&self) -> Result<()> {
         self.reopen_dead_connections().await.map(drop)
     }
 }
 
-fn read_slot(slot: &std::sync::RwLock<Arc<Connection>>) -> Arc<Connection> {
+pub(super) fn read_slot(slot: &std::sync::RwLock<Arc<Connection>>) -> Arc<Connection> {
     slot.read()
         .unwrap_or_else(|poison| poison.into_inner())
         .clone()

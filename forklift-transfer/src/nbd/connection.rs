@@ -12,10 +12,15 @@
 //! buffer (which travels with the pending entry). A fatal error (protocol violation, lost
 //! connection) marks the connection dead and hands the same error to every waiting request
 //! and to every later one. Dropping the connection aborts both tasks.
+//!
+//! An idle connection can also be [detached](Connection::detach): both tasks stop and hand
+//! back the socket halves as a [`Transport`], which a copy lane then drives directly (see
+//! `copy::lane`); [`Connection::resume`] starts the tasks again over it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -26,7 +31,7 @@ use super::handshake::Negotiated;
 use super::proto::{self, Request};
 use super::reply::{ReadAssembly, ReplyDecoder, ReplyEvent};
 use super::splice::{MIN_SPLICE, PayloadPipe, SentPayload};
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, ErrorKind, Op, Result};
 
 /// Reading half of a connection.
 pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
@@ -53,7 +58,7 @@ impl<T: AsyncWrite + Send> NbdWrite for tokio::io::WriteHalf<T> {}
 
 /// Socket read buffer: small enough that most READ payload bytes bypass it and land in
 /// the request buffer directly (one copy fewer), large enough for many small replies.
-const READ_BUFFER: usize = 16 * 1024;
+pub(crate) const READ_BUFFER: usize = 16 * 1024;
 
 /// What a finished request hands back.
 #[derive(Debug)]
@@ -132,6 +137,42 @@ struct Outgoing {
     header: [u8; proto::REQUEST_LEN],
     payload: Option<(Vec<u8>, oneshot::Sender<SentPayload>)>,
     disconnect: bool,
+    /// Stop and hand the writing half back.
+    detach: Option<oneshot::Sender<BoxWrite>>,
+}
+
+impl Outgoing {
+    fn header(header: [u8; proto::REQUEST_LEN]) -> Self {
+        Self {
+            header,
+            payload: None,
+            disconnect: false,
+            detach: None,
+        }
+    }
+}
+
+/// The socket of a negotiated connection without its tasks: what a copy lane drives.
+pub(crate) struct Transport {
+    pub(crate) reader: BoxRead,
+    pub(crate) writer: BoxWrite,
+    /// Bytes read from the socket and not yet decoded (none on an idle connection).
+    pub(crate) buffered: BytesMut,
+    pub(crate) negotiated: Negotiated,
+    pub(crate) target: String,
+    /// Requests in flight allowed when the connection's tasks run it.
+    pub(crate) max_in_flight: usize,
+    /// Whether WRITE payloads may be spliced into the socket.
+    pub(crate) splice_writes: bool,
+}
+
+/// Whatever the reader task hands back when asked to stop.
+type Stopped = Option<(BoxRead, BytesMut)>;
+
+struct Tasks {
+    reader: JoinHandle<Stopped>,
+    writer: JoinHandle<()>,
+    stop_reader: oneshot::Sender<()>,
 }
 
 /// A negotiated connection with its reader and writer tasks.
@@ -140,18 +181,27 @@ pub(crate) struct Connection {
     outgoing: mpsc::Sender<Outgoing>,
     permits: Semaphore,
     max_in_flight: usize,
+    splice_writes: bool,
     cookies: AtomicU64,
     pub(crate) negotiated: Negotiated,
-    reader: JoinHandle<()>,
-    writer: JoinHandle<()>,
+    tasks: Mutex<Option<Tasks>>,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.reader.abort();
-        self.writer.abort();
+        let tasks = self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(tasks) = tasks.take() {
+            tasks.reader.abort();
+            tasks.writer.abort();
+        }
     }
 }
+
+/// How long [`Connection::detach`] waits for replies to requests whose callers gave up.
+const DETACH_WAIT: Duration = Duration::from_secs(5);
 
 impl Connection {
     /// Starts the tasks of a connection whose handshake is complete.
@@ -163,24 +213,49 @@ impl Connection {
         splice_writes: bool,
         target: String,
     ) -> Self {
+        Self::resume(Transport {
+            reader,
+            writer,
+            buffered: BytesMut::with_capacity(READ_BUFFER),
+            negotiated,
+            target,
+            max_in_flight,
+            splice_writes,
+        })
+    }
+
+    /// Starts the tasks again over a transport a copy lane handed back.
+    pub(crate) fn resume(transport: Transport) -> Self {
+        let Transport {
+            reader,
+            writer,
+            buffered,
+            negotiated,
+            target,
+            max_in_flight,
+            splice_writes,
+        } = transport;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             target,
         });
         let max_in_flight = max_in_flight.max(1);
         let (tx, rx) = mpsc::channel(max_in_flight + 1);
-        let max_data = negotiated
-            .block_sizes
-            .maximum
-            .max(proto::MAX_REQUEST_PAYLOAD);
-        let decoder = ReplyDecoder::new(negotiated.structured, max_data);
+        let decoder = reply_decoder(&negotiated);
+        let (stop_reader, stop) = oneshot::channel();
         let reader_shared = shared.clone();
         let reader = tokio::spawn(async move {
-            if let Err(error) = read_loop(reader, &reader_shared, decoder).await {
-                tracing::debug!("NBD connection reader stopped: {error}");
-                reader_shared.fail(error);
-            } else {
-                reader_shared.fail(Error::disconnected("Connection closed"));
+            match read_loop(reader, buffered, &reader_shared, decoder, stop).await {
+                Ok(Some(stopped)) => Some(stopped),
+                Ok(None) => {
+                    reader_shared.fail(Error::disconnected("Connection closed"));
+                    None
+                }
+                Err(error) => {
+                    tracing::debug!("NBD connection reader stopped: {error}");
+                    reader_shared.fail(error);
+                    None
+                }
             }
         });
         let writer_shared = shared.clone();
@@ -195,10 +270,94 @@ impl Connection {
             outgoing: tx,
             permits: Semaphore::new(max_in_flight),
             max_in_flight,
+            splice_writes,
             cookies: AtomicU64::new(1),
             negotiated,
-            reader,
-            writer,
+            tasks: Mutex::new(Some(Tasks {
+                reader,
+                writer,
+                stop_reader,
+            })),
+        }
+    }
+
+    /// A connection that failed with `error` and has no tasks: it fails every request
+    /// until the client replaces it.
+    pub(crate) fn failed(negotiated: Negotiated, error: Error, target: String) -> Self {
+        let (tx, _) = mpsc::channel(1);
+        let shared = Shared {
+            state: Mutex::new(State::default()),
+            target,
+        };
+        shared.fail(error);
+        Self {
+            shared: Arc::new(shared),
+            outgoing: tx,
+            permits: Semaphore::new(1),
+            max_in_flight: 1,
+            splice_writes: false,
+            cookies: AtomicU64::new(1),
+            negotiated,
+            tasks: Mutex::new(None),
+        }
+    }
+
+    /// Stops both tasks of an idle connection and hands its socket back. The connection is
+    /// dead afterwards. Waits for the requests in flight, and for replies to requests whose
+    /// callers gave up (a lane must not receive them), at most [`DETACH_WAIT`].
+    pub(crate) async fn detach(&self) -> Result<Transport> {
+        let _all = self
+            .permits
+            .acquire_many(self.max_in_flight as u32)
+            .await
+            .map_err(|_| Error::disconnected("Connection closed"))?;
+        let waited = std::time::Instant::now();
+        loop {
+            {
+                let state = self.shared.lock();
+                if let Some(error) = &state.dead {
+                    return Err(error.clone());
+                }
+                if state.pending.is_empty() {
+                    break;
+                }
+            }
+            if waited.elapsed() > DETACH_WAIT {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    "Replies to abandoned requests did not arrive",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let tasks = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
+            .ok_or_else(|| Error::disconnected("Connection already handed over"))?;
+        self.shared.lock().dead = Some(Error::disconnected("Connection handed to a copy lane"));
+        let (give_back, writer) = oneshot::channel();
+        let mut detach = Outgoing::header([0; proto::REQUEST_LEN]);
+        detach.detach = Some(give_back);
+        let writer = match self.outgoing.send(detach).await {
+            Ok(()) => writer.await.ok(),
+            Err(_) => None,
+        };
+        let _ = tasks.stop_reader.send(());
+        let reader = tasks.reader.await.ok().flatten();
+        tasks.writer.abort();
+        match (reader, writer) {
+            (Some((reader, buffered)), Some(writer)) => Ok(Transport {
+                reader,
+                writer,
+                buffered,
+                negotiated: self.negotiated.clone(),
+                target: self.shared.target.clone(),
+                max_in_flight: self.max_in_flight,
+                splice_writes: self.splice_writes,
+            }),
+            _ => Err(Error::disconnected("Connection closed while handed over")),
         }
     }
 
@@ -260,14 +419,9 @@ impl Connection {
             }
             None => (None, None),
         };
-        let sent = self
-            .outgoing
-            .send(Outgoing {
-                header: request.encode(),
-                payload,
-                disconnect: false,
-            })
-            .await;
+        let mut outgoing = Outgoing::header(request.encode());
+        outgoing.payload = payload;
+        let sent = self.outgoing.send(outgoing).await;
         if sent.is_err() {
             self.shared.lock().pending.remove(&cookie);
             return Err(self.dead_error(op, request.offset, length));
@@ -302,14 +456,9 @@ impl Connection {
             offset: 0,
             length: 0,
         };
-        let _ = self
-            .outgoing
-            .send(Outgoing {
-                header: request.encode(),
-                payload: None,
-                disconnect: true,
-            })
-            .await;
+        let mut outgoing = Outgoing::header(request.encode());
+        outgoing.disconnect = true;
+        let _ = self.outgoing.send(outgoing).await;
     }
 }
 
@@ -328,6 +477,12 @@ async fn write_loop(
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(message) = next {
+            if let Some(give_back) = message.detach {
+                // Only sent to an idle connection: nothing is queued behind it.
+                writer.flush().await.map_err(|e| Error::io(Op::Write, e))?;
+                let _ = give_back.send(writer);
+                return Ok(());
+            }
             headers.extend_from_slice(&message.header);
             if let Some((payload, give_back)) = message.payload {
                 let sent = match (&pipe, writer.unix_socket()) {
@@ -401,18 +556,39 @@ async fn write_all_vectored(
     Ok(())
 }
 
-async fn read_loop(mut reader: BoxRead, shared: &Shared, decoder: ReplyDecoder) -> Result<()> {
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+/// The decoder for replies on a connection that negotiated `negotiated`.
+pub(crate) fn reply_decoder(negotiated: &Negotiated) -> ReplyDecoder {
+    let max_data = negotiated
+        .block_sizes
+        .maximum
+        .max(proto::MAX_REQUEST_PAYLOAD);
+    ReplyDecoder::new(negotiated.structured, max_data)
+}
+
+/// Reads replies until the connection ends (`Ok(None)` after a polite disconnect) or `stop`
+/// fires, which hands back the reading half and what was read but not decoded.
+async fn read_loop(
+    mut reader: BoxRead,
+    mut buf: BytesMut,
+    shared: &Shared,
+    decoder: ReplyDecoder,
+    mut stop: oneshot::Receiver<()>,
+) -> Result<Stopped> {
     loop {
         let Some(event) = decoder.decode(&mut buf)? else {
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(READ_BUFFER);
             }
-            let n = reader.read_buf(&mut buf).await.map_err(Error::from)?;
+            // `read_buf` is cancel safe: when `stop` wins, nothing was read.
+            let n = tokio::select! {
+                biased;
+                _ = &mut stop => return Ok(Some((reader, buf))),
+                n = reader.read_buf(&mut buf) => n.map_err(Error::from)?,
+            };
             if n == 0 {
                 let state = shared.lock();
                 if state.closing && state.pending.is_empty() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 return Err(Error::disconnected("Server closed the connection"));
             }
@@ -573,7 +749,7 @@ async fn handle(
     }
 }
 
-fn server_error(errno: u32, message: &str) -> Error {
+pub(crate) fn server_error(errno: u32, message: &str) -> Error {
     let name = proto::errno_name(errno);
     if message.is_empty() {
         Error::server(errno, format!("Server returned {name} ({errno})"))

@@ -7,16 +7,18 @@
 //!   uri, tls   nbd:// nbds:// nbd+unix:// and rustls setup
 //!   connection writer task + reader task + cookie map         (tokio)
 //!   client     NbdClient: multi-conn, BlockSource + BlockSink
+//!   lease      handing a client's connections to copy lanes and back
 //!   server     in-memory NBD server with fault injection, for tests
 //! ```
 
 pub mod client;
-mod connection;
+pub(crate) mod connection;
 pub mod handshake;
+mod lease;
 pub mod proto;
 pub mod reply;
 pub mod server;
-mod splice;
+pub(crate) mod splice;
 pub mod tls;
 pub mod uri;
 

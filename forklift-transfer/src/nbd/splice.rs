@@ -30,7 +30,7 @@ const QUARANTINE: Duration = Duration::from_secs(30);
 static QUARANTINED: Mutex<VecDeque<(Instant, Vec<u8>)>> = Mutex::new(VecDeque::new());
 
 /// Keeps `buf` alive for [`QUARANTINE`], and frees what has waited long enough.
-fn quarantine(buf: Vec<u8>) {
+pub(crate) fn quarantine(buf: Vec<u8>) {
     let now = Instant::now();
     let mut parked = QUARANTINED
         .lock()
@@ -118,8 +118,49 @@ impl PayloadPipe {
         })
     }
 
+    /// Bytes the pipe holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Moves up to `left` bytes from the pipe into `socket` once it is writable.
+    pub(crate) fn poll_drain(
+        &self,
+        socket: &UnixStream,
+        cx: &mut std::task::Context<'_>,
+        left: usize,
+    ) -> std::task::Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(socket.poll_write_ready(cx))?;
+            match socket.try_io(Interest::WRITABLE, || self.splice_into(socket, left)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Ok(0) => return std::task::Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                result => return std::task::Poll::Ready(result),
+            }
+        }
+    }
+
+    fn splice_into(&self, socket: &UnixStream, left: usize) -> io::Result<usize> {
+        // SAFETY: splice between two descriptors that stay open for the call.
+        let n = unsafe {
+            libc::splice(
+                self.read.as_raw_fd(),
+                std::ptr::null_mut(),
+                socket.as_raw_fd(),
+                std::ptr::null_mut(),
+                left,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
     /// Puts references to `chunk`'s pages into the (empty) pipe; returns how many bytes.
-    fn queue(&self, chunk: &[u8]) -> isize {
+    pub(crate) fn queue(&self, chunk: &[u8]) -> isize {
         let iov = libc::iovec {
             iov_base: chunk.as_ptr() as *mut libc::c_void,
             iov_len: chunk.len(),
@@ -144,24 +185,7 @@ impl PayloadPipe {
             let mut left = queued as usize;
             while left > 0 {
                 let moved = socket
-                    .async_io(Interest::WRITABLE, || {
-                        // SAFETY: splice between two descriptors that stay open for the call.
-                        let n = unsafe {
-                            libc::splice(
-                                self.read.as_raw_fd(),
-                                std::ptr::null_mut(),
-                                socket.as_raw_fd(),
-                                std::ptr::null_mut(),
-                                left,
-                                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-                            )
-                        };
-                        if n < 0 {
-                            Err(io::Error::last_os_error())
-                        } else {
-                            Ok(n as usize)
-                        }
-                    })
+                    .async_io(Interest::WRITABLE, || self.splice_into(socket, left))
                     .await?;
                 if moved == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
