@@ -91,11 +91,9 @@ impl Feed {
         }
     }
 
-    /// Tasks not taken yet.
-    pub(super) fn into_tasks(self) -> VecDeque<Task> {
-        self.tasks
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner())
+    /// Takes the tasks no lane took.
+    pub(super) fn take_remaining(&self) -> VecDeque<Task> {
+        std::mem::take(&mut *lock(&self.tasks))
     }
 
     /// The next task, unless the lanes are to stop: after a failure, or past the deadline

@@ -517,9 +517,7 @@ async fn lane_pass(
             let deadline = if periodic { next_save } else { far };
             let feed = Arc::new(lane::Feed::new(std::mem::take(&mut tasks), deadline));
             let deferred = lane::episode(shared, source, sink, &feed, requests, cancel).await?;
-            tasks = Arc::try_unwrap(feed)
-                .map(lane::Feed::into_tasks)
-                .unwrap_or_default();
+            tasks = feed.take_remaining();
             for task in deferred {
                 tokio::select! {
                     () = cancel.cancelled() => return Err(Error::cancelled()),
@@ -1005,5 +1003,7 @@ async fn plan_range(
     Ok(tasks)
 }
 
+#[cfg(test)]
+mod lane_tests;
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use crate::block::{BlockSizes, check_range};
 use crate::nbd::server::{Faults, ServerConfig, TestServer};
 use crate::nbd::{ConnectOptions, NbdClient};
 
-struct MemDisk(Mutex<Vec<u8>>);
+pub(super) struct MemDisk(pub(super) Mutex<Vec<u8>>);
 
 #[async_trait]
 impl BlockSource for MemDisk {
@@ -44,7 +44,7 @@ impl BlockSink for MemDisk {
 }
 
 /// 1 MiB-periodic pattern: zero runs of various lengths between data.
-fn pattern(size: usize) -> Vec<u8> {
+pub(super) fn pattern(size: usize) -> Vec<u8> {
     (0..size)
         .map(|i| {
             let block = i / 4096;
@@ -59,7 +59,7 @@ fn pattern(size: usize) -> Vec<u8> {
 
 /// Test servers: a source holding `data` and a destination of the same size filled with
 /// `fill`.
-async fn servers(data: &[u8], fill: u8) -> (TestServer, TestServer) {
+pub(super) async fn servers(data: &[u8], fill: u8) -> (TestServer, TestServer) {
     let src = TestServer::start(ServerConfig::default(), data.to_vec())
         .await
         .unwrap();
@@ -69,7 +69,7 @@ async fn servers(data: &[u8], fill: u8) -> (TestServer, TestServer) {
     (src, dst)
 }
 
-fn options() -> CopyOptions {
+pub(super) fn options() -> CopyOptions {
     CopyOptions {
         request_size: 64 * 1024,
         requests: 8,
@@ -78,7 +78,7 @@ fn options() -> CopyOptions {
     }
 }
 
-async fn nbd(server: &TestServer) -> Arc<NbdClient> {
+pub(super) async fn nbd(server: &TestServer) -> Arc<NbdClient> {
     Arc::new(
         NbdClient::connect_uri(
             &server.uri(),

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub max_extents: usize,
     /// Name and dirty ranges of a dirty bitmap (`qemu:dirty-bitmap:NAME`).
     pub bitmap: Option<(String, Vec<(u64, u64)>)>,
+    /// Advertise and accept `WRITE_ZEROES` (and `FAST_ZERO`).
+    pub write_zeroes: bool,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +57,7 @@ impl Default for ServerConfig {
             chunk_size: 64 * 1024,
             max_extents: 16,
             bitmap: None,
+            write_zeroes: true,
         }
     }
 }
@@ -186,11 +189,10 @@ fn option_reply(option: u32, reply: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 fn transmission_flags(config: &ServerConfig) -> u16 {
-    let mut flags = TFLAG_HAS_FLAGS
-        | TFLAG_SEND_FLUSH
-        | TFLAG_SEND_TRIM
-        | TFLAG_SEND_WRITE_ZEROES
-        | TFLAG_SEND_FAST_ZERO;
+    let mut flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_TRIM;
+    if config.write_zeroes {
+        flags |= TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FAST_ZERO;
+    }
     if config.multi_conn {
         flags |= TFLAG_CAN_MULTI_CONN;
     }
@@ -445,6 +447,9 @@ fn execute(
     }
     if writes && config.read_only {
         return error_reply(structured, cookie, 1);
+    }
+    if request.command == CMD_WRITE_ZEROES && !config.write_zeroes {
+        return error_reply(structured, cookie, 22);
     }
     match request.command {
         CMD_READ if structured => {
