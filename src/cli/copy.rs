@@ -51,6 +51,10 @@ pub struct CopyArgs {
     /// Zero the whole destination with one fast zero first, then skip zero ranges.
     #[arg(long, conflicts_with = "target_is_zero")]
     zero_target_first: bool,
+    /// Between two NBD endpoints, send every block through the generic source and sink
+    /// calls instead of copy lanes (one task per pair of connections).
+    #[arg(long)]
+    no_lanes: bool,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -150,6 +154,7 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         target_is_zero: args.target_is_zero,
         zero_target_first: args.zero_target_first,
         reconnects: args.reconnects,
+        lanes: !args.no_lanes,
         checkpoint: args.checkpoint.clone(),
         checksums: args.verify,
         progress: progress_bar.map(|bar| {

@@ -18,6 +18,12 @@
 //!                               ─► another pass over what is left (`reconnects` times)
 //! ```
 //!
+//! Between two NBD clients the executor is replaced by copy lanes (module `lane`): the
+//! plan of a few work ranges at a time goes to one task per pair of source and sink
+//! connections, which drives both sockets itself (no hand-offs between tasks per block).
+//! Blocks a lane hands back (a recoverable error, a sink without WRITE_ZEROES) take the
+//! path above.
+//!
 //! Blocks are `request_size` bytes on a fixed grid, so a block is the unit of planning,
 //! of the CRC32 block map and of the checkpoint. Memory is bounded by
 //! `requests × request_size` for buffers plus one bit and (with checksums) four bytes per
@@ -27,6 +33,7 @@
 
 pub mod checkpoint;
 mod lane;
+mod plan;
 mod reconnect;
 pub mod verify;
 pub mod zero;
@@ -43,8 +50,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use self::checkpoint::{BlockMap, BlockSet, Checkpoint, zero_crc};
-use crate::block::{BlockSink, BlockSource, Extent, MetaContext, ZeroFlags};
-use crate::error::{Error, ErrorKind, Op, Result};
+use self::plan::{plan, plan_range};
+use crate::block::{BlockSink, BlockSource, MetaContext, ZeroFlags};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Which ranges an incremental copy transfers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,7 +386,7 @@ pub async fn copy(
         let outcome = match lanes {
             Some((from, to)) => {
                 let reporter = spawn_reporter(&shared, options, started);
-                let outcome = lane_pass(&shared, from, to, options, requests, &mode, cancel).await;
+                let outcome = lane::pass(&shared, from, to, options, requests, &mode, cancel).await;
                 if let Some(reporter) = reporter {
                     reporter.abort();
                 }
@@ -480,60 +488,6 @@ fn spawn_reporter(
             callback(&progress_of(&shared, started));
         }
     }))
-}
-
-/// One pass over the blocks not yet completed, in copy lanes: plan a work range, copy it in
-/// episodes (flushing and saving the checkpoint between them when due), then the next.
-async fn lane_pass(
-    shared: &Arc<Shared>,
-    source: &crate::nbd::NbdClient,
-    sink: &crate::nbd::NbdClient,
-    options: &CopyOptions,
-    requests: usize,
-    mode: &str,
-    cancel: &CancellationToken,
-) -> Result<()> {
-    let periodic =
-        options.checkpoint.is_some() || (options.reconnects > 0 && shared.sink.can_reconnect());
-    let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
-    let mut next_save = Instant::now() + options.checkpoint_interval;
-    let mut ranges = match &options.incremental {
-        Some(Incremental::Ranges(ranges)) => ranges.clone(),
-        _ => Vec::new(),
-    };
-    ranges.sort_by_key(|r| r.start);
-    let work_size = options.work_size.max(shared.block) / shared.block * shared.block;
-    let mut start = 0;
-    while start < shared.size {
-        let end = (start + work_size).min(shared.size);
-        let mut tasks: std::collections::VecDeque<Task> =
-            plan_range(shared, &options.incremental, &ranges, start, end)
-                .await?
-                .into();
-        while !tasks.is_empty() {
-            if cancel.is_cancelled() {
-                return Err(Error::cancelled());
-            }
-            let deadline = if periodic { next_save } else { far };
-            let feed = Arc::new(lane::Feed::new(std::mem::take(&mut tasks), deadline));
-            let deferred = lane::episode(shared, source, sink, &feed, requests, cancel).await?;
-            tasks = feed.take_remaining();
-            for task in deferred {
-                tokio::select! {
-                    () = cancel.cancelled() => return Err(Error::cancelled()),
-                    done = run_with_retries(shared, task) => done?,
-                }
-            }
-            if periodic && Instant::now() >= next_save {
-                if let Some(error) = save_checkpoint(shared, options, mode, true).await {
-                    return Err(error);
-                }
-                next_save = Instant::now() + options.checkpoint_interval;
-            }
-        }
-        start = end;
-    }
-    Ok(())
 }
 
 /// Whether `error` means a connection is gone (and reconnecting may help).
@@ -833,174 +787,6 @@ async fn run(shared: &Shared, task: Task) -> Result<()> {
     }
     shared.recycle(buf);
     Ok(())
-}
-
-/// Queries `context` over `start..end`, looping over partial answers and retrying
-/// recoverable failures.
-async fn fetch_extents(
-    shared: &Shared,
-    start: u64,
-    end: u64,
-    context: &MetaContext,
-) -> Result<Vec<Extent>> {
-    let source = &*shared.source;
-    let mut extents = Vec::new();
-    let mut position = start;
-    let mut attempt = 1;
-    while position < end {
-        let answer = match source.extents(position, end - position, context).await {
-            Ok(answer) => answer,
-            Err(error) if retryable(&error) && attempt < shared.retries => {
-                tracing::warn!("retrying extents after recoverable error: {error}");
-                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                attempt += 1;
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        let reached = answer.last().map(Extent::end).unwrap_or(position);
-        if answer.first().map(|e| e.offset) != Some(position) || reached <= position {
-            return Err(Error::protocol(format!(
-                "Extents of {context} from {} did not start at {position:#x} or made no progress",
-                source.describe()
-            ))
-            .into_recoverable()
-            .with_op(Op::Extents));
-        }
-        extents.extend(answer);
-        position = reached;
-    }
-    Ok(extents)
-}
-
-/// Marks `flags[i]` for every block `first + i` overlapping an extent that `pick` selects.
-fn mark(
-    flags: &mut [bool],
-    first: u64,
-    block: u64,
-    extents: &[Extent],
-    pick: impl Fn(&Extent) -> bool,
-) {
-    for extent in extents.iter().filter(|e| pick(e) && e.length > 0) {
-        let from = (extent.offset / block).saturating_sub(first) as usize;
-        let to = ((extent.end().div_ceil(block)).saturating_sub(first) as usize).min(flags.len());
-        for flag in flags.iter_mut().take(to).skip(from) {
-            *flag = true;
-        }
-    }
-}
-
-async fn plan(
-    shared: Arc<Shared>,
-    incremental: Option<Incremental>,
-    work_size: u64,
-    tx: mpsc::Sender<Result<Task>>,
-) {
-    let mut ranges = match &incremental {
-        Some(Incremental::Ranges(ranges)) => ranges.clone(),
-        _ => Vec::new(),
-    };
-    ranges.sort_by_key(|r| r.start);
-    let mut start = 0;
-    while start < shared.size {
-        let end = (start + work_size).min(shared.size);
-        match plan_range(&shared, &incremental, &ranges, start, end).await {
-            Ok(tasks) => {
-                for task in tasks {
-                    if tx.send(Ok(task)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            Err(error) => {
-                let _ = tx.send(Err(error)).await;
-                return;
-            }
-        }
-        start = end;
-    }
-}
-
-async fn plan_range(
-    shared: &Shared,
-    incremental: &Option<Incremental>,
-    ranges: &[Range<u64>],
-    start: u64,
-    end: u64,
-) -> Result<Vec<Task>> {
-    let block = shared.block;
-    let first = start / block;
-    let count = (end.div_ceil(block) - first) as usize;
-    let resumed: Vec<bool> = {
-        let tracking = lock(&shared.tracking);
-        (0..count)
-            .map(|i| tracking.completed.contains(first + i as u64))
-            .collect()
-    };
-    let mut wanted = match incremental {
-        None => vec![true; count],
-        Some(Incremental::Bitmap(name)) => {
-            let context = MetaContext::DirtyBitmap(name.clone());
-            let dirty = fetch_extents(shared, start, end, &context).await?;
-            let mut wanted = vec![false; count];
-            mark(&mut wanted, first, block, &dirty, |e| e.flags.is_dirty());
-            wanted
-        }
-        Some(Incremental::Ranges(_)) => {
-            let mut wanted = vec![false; count];
-            let overlapping: Vec<Extent> = ranges
-                .iter()
-                .filter(|r| r.start < end && r.end > start)
-                .map(|r| Extent::new(r.start, r.end - r.start, crate::ExtentFlags::DIRTY))
-                .collect();
-            mark(&mut wanted, first, block, &overlapping, |_| true);
-            wanted
-        }
-    };
-    for (want, done) in wanted.iter_mut().zip(&resumed) {
-        if *done {
-            *want = false;
-        }
-    }
-    let mut data = vec![true; count];
-    let allocation = MetaContext::BaseAllocation;
-    if wanted.iter().any(|&w| w) && shared.source.can_extents(&allocation) {
-        let extents = fetch_extents(shared, start, end, &allocation).await?;
-        data = vec![false; count];
-        mark(&mut data, first, block, &extents, |e| !e.flags.is_zero());
-    }
-
-    let mut tasks = Vec::new();
-    let mut zero_run: Option<(u64, u64)> = None;
-    for i in 0..count {
-        let offset = (first + i as u64) * block;
-        let length = block.min(shared.size - offset);
-        let task = if resumed[i] {
-            shared.counters.resumed.fetch_add(length, Ordering::Relaxed);
-            shared.counters.done.fetch_add(length, Ordering::Relaxed);
-            None
-        } else if !wanted[i] {
-            shared.counters.skipped.fetch_add(length, Ordering::Relaxed);
-            shared.counters.done.fetch_add(length, Ordering::Relaxed);
-            None
-        } else if !data[i] {
-            zero_run = Some(match zero_run {
-                Some((run_start, run_length)) => (run_start, run_length + length),
-                None => (offset, length),
-            });
-            continue;
-        } else {
-            Some(Task::Copy { offset, length })
-        };
-        if let Some((offset, length)) = zero_run.take() {
-            tasks.push(Task::Zero { offset, length });
-        }
-        tasks.extend(task);
-    }
-    if let Some((offset, length)) = zero_run {
-        tasks.push(Task::Zero { offset, length });
-    }
-    Ok(tasks)
 }
 
 #[cfg(test)]
