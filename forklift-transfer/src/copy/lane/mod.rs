@@ -18,8 +18,10 @@
 //! meanwhile), pairs them into lanes, and runs the lanes over a shared queue of tasks until
 //! the queue is empty or a deadline passes (the copy then flushes and saves its checkpoint).
 //! Blocks that fail with a recoverable error, and zero runs a sink without WRITE_ZEROES
-//! cannot take, are handed back and copied the ordinary way afterwards. A fatal error ends
-//! the lane and leaves its connections dead, for the copy to reconnect.
+//! cannot take, are handed back and copied the ordinary way afterwards. A fatal error on one
+//! side ends the lane: the other side's requests in flight are answered first (so a healthy
+//! server never sees a client vanish mid-request), that connection goes back to its client,
+//! and the failed one is left dead for the copy to reconnect.
 
 mod driver;
 mod side;
