@@ -470,20 +470,17 @@ fn make_certificates(dir: &Path) -> PathBuf {
     pki
 }
 
-#[tokio::test]
-async fn qemu_nbd_tls_with_x509_certificates() {
-    if !have("qemu-nbd") || !have("qemu-img") || !have("openssl") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let pki = make_certificates(dir.path());
-    let source = qcow2_with_bitmap(dir.path());
+/// The image of [`qcow2_with_bitmap`] served read-only by qemu-nbd over TLS with x509
+/// certificates made here; returns the server, the image and the certificates' directory.
+async fn tls_source(dir: &Path) -> (Server, PathBuf, PathBuf) {
+    let pki = make_certificates(dir);
+    let source = qcow2_with_bitmap(dir);
     let object = format!(
         "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer=off",
         pki.display()
     );
     let served = qemu_nbd(
-        dir.path(),
+        dir,
         "tls",
         &[
             "-r",
@@ -500,6 +497,42 @@ async fn qemu_nbd_tls_with_x509_certificates() {
         ],
     )
     .await;
+    (served, source, pki)
+}
+
+/// Starts qemu-nbd serving `args` on a loopback TCP port (export `disk`) and waits until it
+/// listens; returns the child, the URI and the port.
+async fn qemu_nbd_tcp(args: &[&str]) -> (Child, NbdUri, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut child = Command::new("qemu-nbd")
+        .args(args)
+        .args(["-b", "127.0.0.1", "-p", &port.to_string(), "-x", "disk"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let uri = NbdUri::parse(&format!("nbd://127.0.0.1:{port}/disk")).unwrap();
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, uri, port);
+        }
+        assert!(child.try_wait().unwrap().is_none());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("qemu-nbd does not listen on TCP port {port}");
+}
+
+#[tokio::test]
+async fn qemu_nbd_tls_with_x509_certificates() {
+    if !have("qemu-nbd") || !have("qemu-img") || !have("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (served, source, pki) = tls_source(dir.path()).await;
     let socket = served.uri.split("socket=").nth(1).unwrap().to_owned();
     let tls_uri = format!(
         "nbds+unix:///?socket={socket}&tls-certificates={}",
@@ -539,6 +572,40 @@ async fn qemu_nbd_tls_with_x509_certificates() {
     NbdClient::connect_uri(&insecure, &ConnectOptions::default())
         .await
         .unwrap();
+}
+
+/// Copy lanes over a TLS source (reads through rustls) into a TCP sink (vectored writes, no
+/// splice), both qemu-nbd, end identical; so does the ordinary path.
+#[tokio::test]
+async fn lanes_from_tls_into_tcp_copy_exactly() {
+    if !have("qemu-nbd") || !have("qemu-img") || !have("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (served, source, pki) = tls_source(dir.path()).await;
+    let socket = served.uri.split("socket=").nth(1).unwrap().to_owned();
+    let tls_uri = format!(
+        "nbds+unix:///?socket={socket}&tls-certificates={}",
+        pki.display()
+    );
+    for lanes in [true, false] {
+        let target = dir.path().join(format!("lanes-{lanes}.raw"));
+        let path = target.to_str().unwrap();
+        run("qemu-img", &["create", "-q", "-f", "raw", path, "64M"]);
+        let (_server, uri, _) = qemu_nbd_tcp(&["-f", "raw", "--persistent", path]).await;
+        let sink = Arc::new(
+            NbdClient::connect(&uri, &ConnectOptions::default())
+                .await
+                .unwrap(),
+        );
+        let nbd = client(&tls_uri, vec![MetaContext::BaseAllocation]).await;
+        let options = CopyOptions { lanes, ..small() };
+        copy(nbd, sink.clone(), &options, &CancellationToken::new())
+            .await
+            .unwrap();
+        sink.disconnect().await;
+        compare(&source, &target);
+    }
 }
 
 #[tokio::test]
@@ -796,38 +863,12 @@ async fn tcp_uri_and_format_detection() {
     let dir = tempfile::tempdir().unwrap();
     let source = qcow2_with_bitmap(dir.path());
     assert_eq!(ImageFormat::detect(&source).unwrap(), ImageFormat::Qcow2);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let mut child = Command::new("qemu-nbd")
-        .args([
-            "-r",
-            "-e",
-            "8",
-            "--persistent",
-            "-f",
-            "qcow2",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-x",
-            "disk",
-        ])
-        .arg(&source)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let uri = NbdUri::parse(&format!("nbd://127.0.0.1:{port}/disk")).unwrap();
-    let mut connected = None;
-    for _ in 0..500 {
-        if let Ok(c) = NbdClient::connect(&uri, &ConnectOptions::default()).await {
-            connected = Some(c);
-            break;
-        }
-        assert!(child.try_wait().unwrap().is_none());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let source_arg = source.to_str().unwrap();
+    let (_child, uri, port) =
+        qemu_nbd_tcp(&["-r", "-e", "8", "--persistent", "-f", "qcow2", source_arg]).await;
+    let connected = NbdClient::connect(&uri, &ConnectOptions::default())
+        .await
+        .ok();
     let nbd = connected.expect("qemu-nbd listens on TCP");
     let mut buf = vec![0u8; 4096];
     BlockSource::read_at(&nbd, 8 << 20, &mut buf).await.unwrap();
