@@ -681,6 +681,72 @@ async fn nbdkit_pattern_sparse_random_and_memory() {
     assert!(checked.is_identical(), "{checked:?}");
 }
 
+/// Without zero detection, between Unix sockets, READ payloads pass from socket to socket
+/// (nbdkit pattern into nbdkit memory); qemu-nbd's replies with holes take the buffered way.
+/// Both end identical.
+#[tokio::test]
+async fn passthrough_without_zero_detection_copies_exactly() {
+    if !have("nbdkit") || !have("qemu-nbd") || !have("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = CopyOptions {
+        sparse_granularity: 0,
+        ..small()
+    };
+    let pattern = nbdkit(dir.path(), "pattern", &["pattern", "size=40M"]).await;
+    let memory = nbdkit(dir.path(), "memory", &["memory", "size=40M"]).await;
+    let source = client(&pattern.uri, vec![MetaContext::BaseAllocation]).await;
+    let sink = client(&memory.uri, vec![]).await;
+    let report = copy(
+        source.clone(),
+        sink.clone(),
+        &options,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.summary.bytes_written, 40 << 20);
+    assert_eq!(report.summary.bytes_zeroed, 0, "no zero detection");
+    let checked = verify(
+        source,
+        sink,
+        None,
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(checked.is_identical(), "{checked:?}");
+
+    let image = qcow2_with_bitmap(dir.path());
+    let served = qemu_nbd(
+        dir.path(),
+        "src",
+        &["-r", "--persistent", "-f", "qcow2", image.to_str().unwrap()],
+    )
+    .await;
+    let target = dir.path().join("target.raw");
+    run(
+        "qemu-img",
+        &["create", "-q", "-f", "raw", target.to_str().unwrap(), "64M"],
+    );
+    let destination = qemu_nbd(
+        dir.path(),
+        "dst",
+        &["-f", "raw", "--persistent", target.to_str().unwrap()],
+    )
+    .await;
+    let sink = client(&destination.uri, vec![]).await;
+    // Without allocation extents every block is read, holes and all.
+    let source = client(&served.uri, vec![]).await;
+    copy(source, sink.clone(), &options, &CancellationToken::new())
+        .await
+        .unwrap();
+    sink.disconnect().await;
+    compare(&image, &target);
+}
+
 #[tokio::test]
 async fn nbdkit_error_and_delay_filters_are_survived() {
     if !have("nbdkit") {

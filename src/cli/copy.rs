@@ -51,6 +51,12 @@ pub struct CopyArgs {
     /// Zero the whole destination with one fast zero first, then skip zero ranges.
     #[arg(long, conflicts_with = "target_is_zero")]
     zero_target_first: bool,
+    /// Zero-detection granularity, as nbdcopy's `--sparse`: runs of this many zero bytes
+    /// (suffixes K, M) are zeroed instead of written. 0 turns detection off, and then
+    /// between Unix-socket NBD endpoints data passes from socket to socket without being
+    /// copied through this process.
+    #[arg(long, value_name = "N", default_value = "4K", value_parser = parse_sparse)]
+    sparse: u32,
     /// Between two NBD endpoints, send every block through the generic source and sink
     /// calls instead of copy lanes (one task per pair of connections).
     #[arg(long)]
@@ -70,6 +76,18 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(factor))
         .ok_or_else(|| format!("invalid size {text:?} (examples: 65536, 256K, 1M)"))
+}
+
+/// 0, or a power of two from 512 bytes to 32 MiB.
+fn parse_sparse(text: &str) -> Result<u32, String> {
+    let size = parse_size(text)?;
+    match u32::try_from(size) {
+        Ok(0) => Ok(0),
+        Ok(size) if size.is_power_of_two() && (512..=32 << 20).contains(&size) => Ok(size),
+        _ => Err(format!(
+            "invalid granularity {text:?}: 0, or a power of two from 512 to 32M"
+        )),
+    }
 }
 
 /// Runs `forklift copy`.
@@ -155,6 +173,7 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         zero_target_first: args.zero_target_first,
         reconnects: args.reconnects,
         lanes: !args.no_lanes,
+        sparse_granularity: args.sparse,
         checkpoint: args.checkpoint.clone(),
         checksums: args.verify,
         progress: progress_bar.map(|bar| {

@@ -34,7 +34,7 @@ use super::splice::{MIN_SPLICE, PayloadPipe, SentPayload};
 use crate::error::{Error, ErrorKind, Op, Result};
 
 /// Reading half of a connection.
-pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+pub(crate) type BoxRead = Box<dyn NbdRead>;
 /// Writing half of a connection.
 pub(crate) type BoxWrite = Box<dyn NbdWrite>;
 
@@ -45,6 +45,24 @@ pub(crate) trait NbdWrite: AsyncWrite + Send + Unpin {
         None
     }
 }
+
+/// The reading half of a transport, which may let payloads be spliced out of it.
+pub(crate) trait NbdRead: AsyncRead + Send + Unpin {
+    /// The Unix socket under this reader, when payloads may be spliced out of it.
+    fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
+        None
+    }
+}
+
+impl NbdRead for tokio::net::unix::OwnedReadHalf {
+    fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
+        Some(self.as_ref())
+    }
+}
+
+impl NbdRead for tokio::net::tcp::OwnedReadHalf {}
+
+impl<T: AsyncRead + Send> NbdRead for tokio::io::ReadHalf<T> {}
 
 impl NbdWrite for tokio::net::unix::OwnedWriteHalf {
     fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {

@@ -140,6 +140,42 @@ impl PayloadPipe {
         }
     }
 
+    /// Moves up to `max` bytes from `socket` into the (empty) pipe once it is readable; the
+    /// pipe holds references to the socket's pages, so the bytes are never copied here.
+    pub(crate) fn poll_fill(
+        &self,
+        socket: &UnixStream,
+        cx: &mut std::task::Context<'_>,
+        max: usize,
+    ) -> std::task::Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(socket.poll_read_ready(cx))?;
+            let spliced = socket.try_io(Interest::READABLE, || {
+                // SAFETY: splice between two descriptors that stay open for the call.
+                let n = unsafe {
+                    libc::splice(
+                        socket.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        self.write.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        max,
+                        libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+                    )
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match spliced {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Ok(0) => return std::task::Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                result => return std::task::Poll::Ready(result),
+            }
+        }
+    }
+
     fn splice_into(&self, socket: &UnixStream, left: usize) -> io::Result<usize> {
         // SAFETY: splice between two descriptors that stay open for the call.
         let n = unsafe {

@@ -50,6 +50,8 @@ pub(super) struct Slot {
 
 /// Where the source's reply stream stands.
 pub(super) enum SourceRead {
+    /// A whole READ payload is passing straight to the sink (see [`Lane::passthrough`]).
+    Streaming,
     /// Decoding reply headers.
     Header,
     /// Copying `range` of a slot's buffer from the stream.
@@ -81,6 +83,8 @@ pub(super) struct SinkRequest {
     /// Bytes in the pipe not yet spliced into the socket.
     pub(super) in_pipe: usize,
     pub(super) counted: Counted,
+    /// The payload comes from the source's socket (passthrough), not from the buffer.
+    pub(super) from_source: bool,
 }
 
 /// The answered-to-be state of a sink request.
@@ -102,6 +106,10 @@ pub(super) struct Lane {
     pub(super) sink_cookies: HashMap<u64, Waiting>,
     pub(super) pipe: Option<PayloadPipe>,
     pub(super) can_zero: bool,
+    /// READ payloads go from the source's socket to the sink's through a pipe, never
+    /// copied into this process: only with zero detection and checksums off, between Unix
+    /// sockets.
+    pub(super) passthrough: bool,
     /// Whether the lane still takes tasks from the feed.
     pub(super) taking: bool,
     /// Tasks taken this episode.
@@ -125,6 +133,10 @@ impl Lane {
         let pipe = (sink.1.splice_writes && sink.1.writer.unix_socket().is_some())
             .then(|| PayloadPipe::new().ok())
             .flatten();
+        let passthrough = pipe.is_some()
+            && source.1.reader.unix_socket().is_some()
+            && shared.granularity == 0
+            && !shared.checksums;
         let slots = (0..depth)
             .map(|_| Slot {
                 task: None,
@@ -147,6 +159,7 @@ impl Lane {
             sink_cookies: HashMap::new(),
             pipe,
             can_zero,
+            passthrough,
             taking: true,
             taken: 0,
             empty: false,
@@ -262,6 +275,11 @@ impl Lane {
         Ok(self.poll_sink_requests(cx)? | self.poll_sink_replies(cx)?)
     }
 
+    /// Whether a READ payload is passing from the source to the sink right now.
+    pub(super) fn streaming(&self) -> bool {
+        matches!(self.source_read, SourceRead::Streaming)
+    }
+
     pub(super) fn finished(&self) -> bool {
         if self.source_error.is_some() || self.sink_error.is_some() {
             // The healthy side is done once its requests are answered.
@@ -276,6 +294,21 @@ impl Lane {
     /// The source failed: blocks being read are abandoned; writes already queued go on.
     pub(super) fn fail_source(&mut self, error: Error) {
         tracing::debug!("copy lane source failed: {error}");
+        if self.streaming() {
+            return self.fail_both(error);
+        }
+        self.drop_source(error);
+    }
+
+    /// Failed mid-passthrough: the sink is in the middle of a payload that will never end,
+    /// and the source in the middle of a reply nobody will read.
+    fn fail_both(&mut self, error: Error) {
+        self.source_read = SourceRead::Header;
+        self.drop_source(error.clone());
+        self.drop_sink(error);
+    }
+
+    fn drop_source(&mut self, error: Error) {
         self.source_error = Some(error);
         self.taking = false;
         for index in std::mem::take(&mut self.source_cookies).into_values() {
@@ -287,6 +320,13 @@ impl Lane {
     /// Blocks with writes in flight stay taken, so spliced buffers are parked, not reused.
     pub(super) fn fail_sink(&mut self, error: Error) {
         tracing::debug!("copy lane sink failed: {error}");
+        if self.streaming() {
+            return self.fail_both(error);
+        }
+        self.drop_sink(error);
+    }
+
+    fn drop_sink(&mut self, error: Error) {
         self.sink_error = Some(error);
         self.taking = false;
         self.queue.clear();
@@ -393,6 +433,7 @@ impl Lane {
             payload_sent: 0,
             in_pipe: 0,
             counted,
+            from_source: false,
         });
     }
 

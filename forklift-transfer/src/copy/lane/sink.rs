@@ -5,7 +5,9 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use super::driver::{Counted, Lane, Waiting};
+use bytes::Buf;
+
+use super::driver::{Counted, Lane, SourceRead, Waiting};
 use super::side::{unknown_cookie, write_zero};
 use crate::error::{Error, Op, Result};
 use crate::nbd::connection::server_error;
@@ -14,6 +16,26 @@ use crate::nbd::reply::ReplyEvent;
 use crate::nbd::splice::MIN_SPLICE;
 
 impl Lane {
+    /// Queues a WRITE of `length` bytes at `offset` whose payload is the READ reply the
+    /// source is about to send: the bytes go from socket to socket through the pipe.
+    pub(super) fn queue_stream(&mut self, slot: usize, offset: u64, length: u64) {
+        self.queue_request(slot, proto::CMD_WRITE, offset, length, 0..length as usize);
+        if let Some(request) = self.queue.back_mut() {
+            request.from_source = true;
+        }
+        self.source_read = SourceRead::Streaming;
+    }
+
+    /// The whole payload of a READ went through to the sink.
+    fn streamed(&mut self, slot: usize, length: u64) {
+        self.source_read = SourceRead::Header;
+        self.source_cookies.retain(|_, index| *index != slot);
+        self.shared
+            .counters
+            .read
+            .fetch_add(length, Ordering::Relaxed);
+    }
+
     pub(super) fn poll_sink_requests(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         let mut progress = false;
         while let Some(request) = self.queue.front_mut() {
@@ -32,9 +54,57 @@ impl Lane {
             }
             let header_sent = request.header_sent;
             let slot = &mut self.slots[request.slot];
-            let payload = &slot.buf[request.payload.clone()];
+            let payload = match request.from_source {
+                true => &[][..],
+                false => &slot.buf[request.payload.clone()],
+            };
             let splice = self.pipe.as_ref().filter(|_| payload.len() >= MIN_SPLICE);
             let step = match splice {
+                _ if request.from_source && header_sent == proto::REQUEST_LEN => {
+                    let (Some(pipe), source) = (self.pipe.as_ref(), &mut self.source.transport)
+                    else {
+                        return Err(Error::protocol("Passthrough without a pipe"));
+                    };
+                    let sink = &mut self.sink.transport.writer;
+                    let left = request.payload.len() - request.payload_sent;
+                    if request.in_pipe > 0 || left == 0 {
+                        let Some(socket) = sink.unix_socket() else {
+                            return Err(Error::protocol("Passthrough without a Unix socket"));
+                        };
+                        match pipe.poll_drain(socket, cx, request.in_pipe) {
+                            Poll::Ready(Ok(n)) => {
+                                request.in_pipe -= n;
+                                Poll::Ready(Ok(()))
+                            }
+                            other => other.map_ok(drop),
+                        }
+                    } else if !source.buffered.is_empty() {
+                        // Bytes the reply decoder read ahead leave as they are.
+                        let n = left.min(source.buffered.len());
+                        match Pin::new(&mut **sink).poll_write(cx, &source.buffered[..n]) {
+                            Poll::Ready(Ok(0)) => return Err(write_zero()),
+                            Poll::Ready(Ok(n)) => {
+                                source.buffered.advance(n);
+                                request.payload_sent += n;
+                                self.sink.unflushed = true;
+                                Poll::Ready(Ok(()))
+                            }
+                            other => other.map_ok(drop),
+                        }
+                    } else {
+                        let Some(socket) = source.reader.unix_socket() else {
+                            return Err(Error::protocol("Passthrough without a Unix socket"));
+                        };
+                        match pipe.poll_fill(socket, cx, left.min(pipe.capacity())) {
+                            Poll::Ready(Ok(n)) => {
+                                request.in_pipe = n;
+                                request.payload_sent += n;
+                                Poll::Ready(Ok(()))
+                            }
+                            other => other.map_ok(drop),
+                        }
+                    }
+                }
                 Some(pipe) if header_sent == proto::REQUEST_LEN => {
                     let Some(socket) = self.sink.transport.writer.unix_socket() else {
                         return Err(Error::protocol("Splice without a Unix socket"));
@@ -92,7 +162,12 @@ impl Lane {
                 && request.payload_sent == request.payload.len()
                 && request.in_pipe == 0
             {
+                let (slot, from_source, length) =
+                    (request.slot, request.from_source, request.payload.len());
                 self.queue.pop_front();
+                if from_source {
+                    self.streamed(slot, length as u64);
+                }
             }
         }
         self.sink.poll_flush(cx)?;

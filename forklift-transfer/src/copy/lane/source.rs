@@ -32,6 +32,8 @@ impl Lane {
                         }
                     }
                 }
+                // The sink side moves the payload; the next reply waits until it is through.
+                SourceRead::Streaming => return Ok(progress),
                 SourceRead::Header => {
                     match self
                         .source
@@ -77,6 +79,10 @@ impl Lane {
                 let length = slot.buf.len();
                 let (offset, _) = slot.task.map(Task::range).unwrap_or_default();
                 let range = assembly.accept(offset, length as u32)?;
+                if self.passthrough {
+                    self.queue_stream(index, offset, length as u64);
+                    return Ok(());
+                }
                 self.source_read = SourceRead::Payload {
                     slot: index,
                     range,
@@ -89,6 +95,10 @@ impl Lane {
             }
             ReplyEvent::Data { offset, length, .. } => {
                 let range = assembly.accept(offset, length)?;
+                if self.passthrough && done && range == (0..slot.buf.len()) {
+                    self.queue_stream(index, offset, u64::from(length));
+                    return Ok(());
+                }
                 self.source_read = SourceRead::Payload {
                     slot: index,
                     range,
