@@ -3,6 +3,7 @@
 # sources, in one run, and prints wall time, MiB/s, peak RSS and ratios:
 #
 #   (a) SIZE fully allocated:      nbdkit pattern        -> nbdkit memory
+#  (a0) the same, zero detection off in forklift (--sparse 0) and nbdcopy (-S 0)
 #   (b) SIZE virtual, DATA of data: qemu-nbd raw on tmpfs -> nbdkit memory (extents matter)
 #   (c) 1% of SIZE dirty:          qemu-nbd qcow2 -B b0  -> nbdkit memory (forklift only:
 #                                   neither nbdcopy nor qemu-img copy a dirty bitmap)
@@ -129,6 +130,14 @@ start src nbdkit --foreground -U "$WORK/src.sock" pattern size="${SIZE_GIB}G"
 start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
 nbdcopy "$(uri src)" "$(uri dst)"   # warm the destination
 run_all a "$(uri src)" "$(uri dst)"
+# (a0) the same without zero detection on either side (forklift --sparse 0, nbdcopy -S 0):
+# forklift then passes the data from socket to socket without copying it.
+for _ in $(seq 1 "$ROUNDS"); do
+  once "$FORKLIFT" copy --sparse 0 "$(uri src)" "$(uri dst)"
+  keep a0 forklift
+  once nbdcopy -S 0 "$(uri src)" "$(uri dst)"
+  keep a0 nbdcopy
+done
 stop_all
 
 # (b) sparse: DATA_GIB of data in 64 MiB pieces spread over the disk.
@@ -159,6 +168,8 @@ stop_all
 
 echo
 for s in a b; do for t in forklift nbdcopy qemu-img; do row $s $t; done; done
+row a0 forklift
+row a0 nbdcopy
 row c forklift
 printf "(c)/(a) forklift: %.2f%%\n" "$(echo "100 * ${TIME[c/forklift]} / ${TIME[a/forklift]}" | bc -l)"
 echo "forklift JSON summaries:"
