@@ -81,6 +81,8 @@ pub struct CopyOptions {
     /// ranges save round trips, which dominate small incremental copies).
     pub work_size: u64,
     /// Zero-detection granularity in bytes (0 disables detection). nbdcopy's default: 4 KiB.
+    /// With detection and checksums off, copy lanes between Unix-socket NBD endpoints pass
+    /// READ payloads from socket to socket without copying them into the process.
     pub sparse_granularity: u32,
     /// Copy only these ranges (`None`: the whole disk).
     pub incremental: Option<Incremental>,
