@@ -13,17 +13,18 @@
 # during its run: on a machine with few CPUs the servers' work bounds every tool.
 # Every server listens on a Unix socket; the destination is warmed once (the memory plugin
 # allocating pages would otherwise dominate the first run) and every tool overwrites all
-# of it, so each run starts from the same state. The tools take turns for ROUNDS rounds
-# and the fastest run of each is kept (the machine may be shared).
+# of it, so each run starts from the same state. The tools take turns for ROUNDS rounds;
+# each row shows the fastest run of its tool and the median wall time of all its runs (on
+# a shared machine the median ratio is the steadier one).
 #
-# Usage: benches/copy-compare.sh            (SIZE_GIB=8 DATA_GIB=1 ROUNDS=3)
+# Usage: benches/copy-compare.sh            (SIZE_GIB=8 DATA_GIB=1 ROUNDS=5)
 #        SIZE_GIB=2 DATA_GIB=1 benches/copy-compare.sh   when memory or time is short
 # Needs: nbdkit, qemu-utils, libnbd-bin (nbdcopy), time (/usr/bin/time); see scripts/setup.sh.
 set -euo pipefail
 
 SIZE_GIB=${SIZE_GIB:-8}
 DATA_GIB=${DATA_GIB:-1}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 FORKLIFT_ARGS=${FORKLIFT_ARGS:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FORKLIFT=${FORKLIFT:-$ROOT/target/release/forklift}
@@ -86,20 +87,28 @@ once() {
   RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
 }
 
-declare -A TIME RSS CPU SRV
+declare -A TIME RSS CPU SRV ALL
+# median SCENARIO TOOL: the median wall time of every run of the tool.
+median() {
+  tr ' ' '\n' <<<"${ALL[$1/$2]}" | grep -v '^$' | sort -g |
+    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
 row() { # SCENARIO TOOL
   local key="$1/$2" mib
   mib=$(echo "$SIZE_GIB * 1024 / ${TIME[$key]}" | bc -l)
-  printf "%-4s %-10s %8.2f s %9.0f MiB/s %8.1f MiB RSS %6.2f s CPU %6.2f s servers" "$1" "$2" \
-    "${TIME[$key]}" "$mib" "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "${SRV[$key]}"
+  printf "%-4s %-10s %8.2f s %9.0f MiB/s %8.1f MiB RSS %6.2f s CPU %6.2f s servers %8.2f s median" \
+    "$1" "$2" "${TIME[$key]}" "$mib" "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" \
+    "${SRV[$key]}" "$(median "$1" "$2")"
   if [ -n "${TIME[$1/nbdcopy]:-}" ] && [ "$2" != nbdcopy ]; then
-    printf "   %.2fx nbdcopy" "$(echo "${TIME[$key]} / ${TIME[$1/nbdcopy]}" | bc -l)"
+    printf "   %.2fx nbdcopy (median %.2fx)" "$(echo "${TIME[$key]} / ${TIME[$1/nbdcopy]}" | bc -l)" \
+      "$(echo "$(median "$1" "$2") / $(median "$1" nbdcopy)" | bc -l)"
   fi
   echo
 }
-# keep SCENARIO TOOL: records the run if it is the fastest so far.
+# keep SCENARIO TOOL: records the run's wall time, and the whole run if it is the fastest.
 keep() {
   local key="$1/$2"
+  ALL[$key]+="$RUN_SECONDS "
   if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
     TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS; CPU[$key]=$RUN_CPU; SRV[$key]=$RUN_SRV
   fi
@@ -122,7 +131,7 @@ run_all() {
 }
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo);" \
-  "size ${SIZE_GIB} GiB, data ${DATA_GIB} GiB, best of $ROUNDS"
+  "size ${SIZE_GIB} GiB, data ${DATA_GIB} GiB, fastest and median of $ROUNDS runs"
 echo "versions: $("$FORKLIFT" version), $(nbdcopy --version | head -1), $(qemu-img --version | head -1)"
 
 # (a) fully allocated.

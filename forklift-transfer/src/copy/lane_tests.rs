@@ -183,3 +183,29 @@ async fn requests_wait_for_a_lease_and_run_on_what_it_gives_back() {
     assert_eq!(client.reopen_dead_connections().await.unwrap(), 2);
     assert_eq!(client.read(0, vec![0; 4096]).await.unwrap(), data[..4096]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_in_opposite_directions_between_the_same_clients_both_finish() {
+    let data = pattern(1 << 20);
+    let (a, b) = servers(&data, 0x66).await;
+    let (a, b) = (nbd(&a).await, nbd(&b).await);
+    // Many small rounds: each is a chance for the two copies' leases to interleave.
+    for _ in 0..30 {
+        let forth = tokio::spawn({
+            let (a, b) = (a.clone(), b.clone());
+            async move { copy(a, b, &options(), &CancellationToken::new()).await }
+        });
+        let back = tokio::spawn({
+            let (a, b) = (a.clone(), b.clone());
+            async move { copy(b, a, &options(), &CancellationToken::new()).await }
+        });
+        let both = tokio::time::timeout(Duration::from_secs(20), async {
+            (forth.await.unwrap(), back.await.unwrap())
+        });
+        let (forth, back) = both
+            .await
+            .expect("no deadlock between the two copies' leases");
+        forth.unwrap();
+        back.unwrap();
+    }
+}

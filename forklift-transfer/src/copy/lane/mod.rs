@@ -107,8 +107,16 @@ pub(super) async fn episode(
     requests: usize,
     cancel: &CancellationToken,
 ) -> Result<Vec<Task>> {
-    let mut source_lease = source.lease().await;
-    let mut sink_lease = sink.lease().await;
+    // Always in the same order (by address), so two copies running in opposite directions
+    // between the same clients cannot each hold one lease and wait for the other.
+    let (mut source_lease, mut sink_lease) =
+        if std::ptr::from_ref(source) < std::ptr::from_ref(sink) {
+            let first = source.lease().await;
+            (first, sink.lease().await)
+        } else {
+            let first = sink.lease().await;
+            (source.lease().await, first)
+        };
     let mut sources = source_lease.take();
     let mut sinks = sink_lease.take();
     let lanes = sources.len().min(sinks.len());
