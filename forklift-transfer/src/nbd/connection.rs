@@ -44,6 +44,9 @@ pub(crate) trait NbdWrite: AsyncWrite + Send + Unpin {
     fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
         None
     }
+
+    /// The plain socket half under this writer, or the writer itself (TLS).
+    fn into_plain(self: Box<Self>) -> Result<PlainWrite, BoxWrite>;
 }
 
 /// The reading half of a transport, which may let payloads be spliced out of it.
@@ -52,27 +55,66 @@ pub(crate) trait NbdRead: AsyncRead + Send + Unpin {
     fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
         None
     }
+
+    /// The plain socket half under this reader, or the reader itself (TLS).
+    fn into_plain(self: Box<Self>) -> Result<PlainRead, BoxRead>;
+}
+
+/// The reading half of a plain (not TLS) socket.
+pub(crate) enum PlainRead {
+    Unix(tokio::net::unix::OwnedReadHalf),
+    Tcp(tokio::net::tcp::OwnedReadHalf),
+}
+
+/// The writing half of a plain (not TLS) socket.
+pub(crate) enum PlainWrite {
+    Unix(tokio::net::unix::OwnedWriteHalf),
+    Tcp(tokio::net::tcp::OwnedWriteHalf),
 }
 
 impl NbdRead for tokio::net::unix::OwnedReadHalf {
     fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
         Some(self.as_ref())
     }
+
+    fn into_plain(self: Box<Self>) -> Result<PlainRead, BoxRead> {
+        Ok(PlainRead::Unix(*self))
+    }
 }
 
-impl NbdRead for tokio::net::tcp::OwnedReadHalf {}
+impl NbdRead for tokio::net::tcp::OwnedReadHalf {
+    fn into_plain(self: Box<Self>) -> Result<PlainRead, BoxRead> {
+        Ok(PlainRead::Tcp(*self))
+    }
+}
 
-impl<T: AsyncRead + Send> NbdRead for tokio::io::ReadHalf<T> {}
+impl<T: AsyncRead + Send + 'static> NbdRead for tokio::io::ReadHalf<T> {
+    fn into_plain(self: Box<Self>) -> Result<PlainRead, BoxRead> {
+        Err(self)
+    }
+}
 
 impl NbdWrite for tokio::net::unix::OwnedWriteHalf {
     fn unix_socket(&self) -> Option<&tokio::net::UnixStream> {
         Some(self.as_ref())
     }
+
+    fn into_plain(self: Box<Self>) -> Result<PlainWrite, BoxWrite> {
+        Ok(PlainWrite::Unix(*self))
+    }
 }
 
-impl NbdWrite for tokio::net::tcp::OwnedWriteHalf {}
+impl NbdWrite for tokio::net::tcp::OwnedWriteHalf {
+    fn into_plain(self: Box<Self>) -> Result<PlainWrite, BoxWrite> {
+        Ok(PlainWrite::Tcp(*self))
+    }
+}
 
-impl<T: AsyncWrite + Send> NbdWrite for tokio::io::WriteHalf<T> {}
+impl<T: AsyncWrite + Send + 'static> NbdWrite for tokio::io::WriteHalf<T> {
+    fn into_plain(self: Box<Self>) -> Result<PlainWrite, BoxWrite> {
+        Err(self)
+    }
+}
 
 /// Socket read buffer: small enough that most READ payload bytes bypass it and land in
 /// the request buffer directly (one copy fewer), large enough for many small replies.

@@ -8,6 +8,7 @@
 //!   connection writer task + reader task + cookie map         (tokio)
 //!   client     NbdClient: multi-conn, BlockSource + BlockSink
 //!   lease      handing a client's connections to copy lanes and back
+//!   portable   moving a plain connection between runtimes (a lane thread and back)
 //!   server     in-memory NBD server with fault injection, for tests
 //! ```
 
@@ -15,6 +16,7 @@ pub mod client;
 pub(crate) mod connection;
 pub mod handshake;
 mod lease;
+pub(crate) mod portable;
 pub mod proto;
 pub mod reply;
 pub mod server;

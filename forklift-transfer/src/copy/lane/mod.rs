@@ -27,6 +27,7 @@ mod driver;
 mod side;
 mod sink;
 mod source;
+mod thread;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +37,6 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use self::driver::Lane;
 use super::{
     CopyOptions, Incremental, Shared, Task, lock, plan_range, run_with_retries, save_checkpoint,
 };
@@ -134,9 +134,14 @@ pub(super) async fn episode(
     let can_zero = crate::BlockSink::can_write_zeroes(sink);
     let mut running = JoinSet::new();
     for (src, dst) in sources.into_iter().zip(sinks) {
-        let lane = Lane::new(shared.clone(), src, dst, depth, can_zero);
-        let (feed, cancel) = (feed.clone(), cancel.clone());
-        running.spawn(lane.run(feed, cancel));
+        let setup = thread::Setup {
+            shared: shared.clone(),
+            depth,
+            can_zero,
+            feed: feed.clone(),
+            cancel: cancel.clone(),
+        };
+        running.spawn(thread::run(setup, src, dst));
     }
     let mut failure = None;
     let mut deferred = Vec::new();

@@ -1,0 +1,220 @@
+//! Moving a plain (not TLS) connection between tokio runtimes.
+//!
+//! A tokio socket belongs to the reactor of the runtime that registered it: its readiness
+//! events arrive on that runtime's I/O thread, which then wakes whichever thread polls the
+//! socket. A copy lane on a thread of its own therefore takes its sockets out of the main
+//! runtime as [`Portable`] (plain `std` sockets) and registers them again in its own
+//! runtime, so each readiness event wakes the lane directly; it hands them back the same way.
+
+use std::io;
+
+use bytes::BytesMut;
+
+use super::connection::{PlainRead, PlainWrite, Transport};
+use super::handshake::Negotiated;
+
+/// A socket out of any runtime.
+enum Socket {
+    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+/// A [`Transport`] whose socket is registered with no runtime.
+pub(crate) struct Portable {
+    socket: Socket,
+    buffered: BytesMut,
+    negotiated: Negotiated,
+    target: String,
+    max_in_flight: usize,
+    splice_writes: bool,
+}
+
+impl Transport {
+    /// Takes the socket out of its runtime; a TLS transport comes back unchanged.
+    pub(crate) fn into_portable(self) -> Result<Portable, Box<Transport>> {
+        let Transport {
+            reader,
+            writer,
+            buffered,
+            negotiated,
+            target,
+            max_in_flight,
+            splice_writes,
+        } = self;
+        let rebuild = |reader, writer, buffered, negotiated, target| {
+            Box::new(Transport {
+                reader,
+                writer,
+                buffered,
+                negotiated,
+                target,
+                max_in_flight,
+                splice_writes,
+            })
+        };
+        let (read, write) = match (reader.into_plain(), writer.into_plain()) {
+            (Ok(read), Ok(write)) => (read, write),
+            (read, write) => {
+                let reader = read.map_or_else(|r| r, plain_reader);
+                let writer = write.map_or_else(|w| w, plain_writer);
+                return Err(rebuild(reader, writer, buffered, negotiated, target));
+            }
+        };
+        let socket = match (read, write) {
+            (PlainRead::Unix(r), PlainWrite::Unix(w)) => match r.reunite(w) {
+                Ok(stream) => stream.into_std().map(Socket::Unix),
+                Err(halves) => {
+                    let (r, w) = (halves.0, halves.1);
+                    return Err(rebuild(
+                        Box::new(r),
+                        Box::new(w),
+                        buffered,
+                        negotiated,
+                        target,
+                    ));
+                }
+            },
+            (PlainRead::Tcp(r), PlainWrite::Tcp(w)) => match r.reunite(w) {
+                Ok(stream) => stream.into_std().map(Socket::Tcp),
+                Err(halves) => {
+                    let (r, w) = (halves.0, halves.1);
+                    return Err(rebuild(
+                        Box::new(r),
+                        Box::new(w),
+                        buffered,
+                        negotiated,
+                        target,
+                    ));
+                }
+            },
+            (read, write) => {
+                return Err(rebuild(
+                    plain_reader(read),
+                    plain_writer(write),
+                    buffered,
+                    negotiated,
+                    target,
+                ));
+            }
+        };
+        match socket {
+            Ok(socket) => Ok(Portable {
+                socket,
+                buffered,
+                negotiated,
+                target,
+                max_in_flight,
+                splice_writes,
+            }),
+            // `into_std` fails only when the socket cannot leave the reactor; what is left
+            // of it cannot be used either.
+            Err(error) => {
+                tracing::debug!("socket cannot leave its runtime: {error}");
+                Err(rebuild(
+                    Box::new(Closed),
+                    Box::new(Closed),
+                    buffered,
+                    negotiated,
+                    target,
+                ))
+            }
+        }
+    }
+}
+
+impl Portable {
+    /// Registers the socket with the runtime this is called in.
+    pub(crate) fn into_transport(self) -> io::Result<Transport> {
+        let Portable {
+            socket,
+            buffered,
+            negotiated,
+            target,
+            max_in_flight,
+            splice_writes,
+        } = self;
+        let (reader, writer): (super::connection::BoxRead, super::connection::BoxWrite) =
+            match socket {
+                Socket::Unix(socket) => {
+                    let (r, w) = tokio::net::UnixStream::from_std(socket)?.into_split();
+                    (Box::new(r), Box::new(w))
+                }
+                Socket::Tcp(socket) => {
+                    let (r, w) = tokio::net::TcpStream::from_std(socket)?.into_split();
+                    (Box::new(r), Box::new(w))
+                }
+            };
+        Ok(Transport {
+            reader,
+            writer,
+            buffered,
+            negotiated,
+            target,
+            max_in_flight,
+            splice_writes,
+        })
+    }
+}
+
+fn plain_reader(read: PlainRead) -> super::connection::BoxRead {
+    match read {
+        PlainRead::Unix(r) => Box::new(r),
+        PlainRead::Tcp(r) => Box::new(r),
+    }
+}
+
+fn plain_writer(write: PlainWrite) -> super::connection::BoxWrite {
+    match write {
+        PlainWrite::Unix(w) => Box::new(w),
+        PlainWrite::Tcp(w) => Box::new(w),
+    }
+}
+
+/// A socket half that is gone: every read and write fails.
+struct Closed;
+
+impl tokio::io::AsyncRead for Closed {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Closed {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::task::Poll::Ready(Err(io::ErrorKind::NotConnected.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl super::connection::NbdRead for Closed {
+    fn into_plain(self: Box<Self>) -> Result<PlainRead, super::connection::BoxRead> {
+        Err(self)
+    }
+}
+
+impl super::connection::NbdWrite for Closed {
+    fn into_plain(self: Box<Self>) -> Result<PlainWrite, super::connection::BoxWrite> {
+        Err(self)
+    }
+}
