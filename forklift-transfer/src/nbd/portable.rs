@@ -218,3 +218,75 @@ impl super::connection::NbdWrite for Closed {
         Err(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::block::BlockSizes;
+
+    fn transport(
+        reader: super::super::connection::BoxRead,
+        writer: super::super::connection::BoxWrite,
+    ) -> Transport {
+        Transport {
+            reader,
+            writer,
+            buffered: BytesMut::from(&b"read ahead"[..]),
+            negotiated: Negotiated {
+                size: 4096,
+                flags: 0,
+                block_sizes: BlockSizes::DEFAULT,
+                structured: true,
+                contexts: Vec::new(),
+            },
+            target: "test".into(),
+            max_in_flight: 4,
+            splice_writes: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_unix_connection_works_from_another_runtime_and_back() {
+        let (ours, mut theirs) = tokio::net::UnixStream::pair().unwrap();
+        let (r, w) = ours.into_split();
+        let portable = transport(Box::new(r), Box::new(w))
+            .into_portable()
+            .ok()
+            .unwrap();
+        let portable = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut moved = portable.into_transport().unwrap();
+                assert_eq!(&moved.buffered[..], b"read ahead");
+                moved.writer.write_all(b"from the lane").await.unwrap();
+                moved.into_portable().ok().unwrap()
+            })
+        })
+        .join()
+        .unwrap();
+        let mut back = portable.into_transport().unwrap();
+        let mut heard = [0u8; 13];
+        theirs.read_exact(&mut heard).await.unwrap();
+        assert_eq!(&heard, b"from the lane");
+        theirs.write_all(b"reply").await.unwrap();
+        let mut reply = [0u8; 5];
+        back.reader.read_exact(&mut reply).await.unwrap();
+        assert_eq!(&reply, b"reply");
+    }
+
+    #[tokio::test]
+    async fn a_tls_like_stream_stays_where_it_is() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let (r, w) = tokio::io::split(ours);
+        let kept = transport(Box::new(r), Box::new(w)).into_portable();
+        let kept = kept
+            .err()
+            .expect("a stream that is not a plain socket stays");
+        assert_eq!(&kept.buffered[..], b"read ahead");
+    }
+}

@@ -1,9 +1,9 @@
 //! Where a lane runs: on a thread of its own, like nbdcopy's workers, with its two sockets
 //! registered in that thread's runtime, so a readiness event wakes the lane directly instead
-//! of going through the main runtime's I/O thread. On two CPUs this took the copier's CPU
-//! from 1.87 to 1.61 s per 2 GiB (all three processes) and the wall time from 0.96× to
-//! 0.74× nbdcopy's in the prototype. A TLS connection cannot move between runtimes, so a
-//! lane with one runs on the calling runtime.
+//! of going through the main runtime's I/O thread. On two CPUs this cut the copier's CPU by
+//! about a third and took case (a) of `benches/copy-compare.sh` from about 0.95× to 0.78×
+//! nbdcopy's median wall time. A TLS connection cannot move between runtimes, so a lane with
+//! one runs on the calling runtime.
 
 use std::sync::Arc;
 
