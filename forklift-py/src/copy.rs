@@ -138,6 +138,7 @@ impl From<Summary> for CopySummary {
     checkpoint = None,
     checksums = false,
     flush = true,
+    lanes = true,
     retries = None,
     reconnects = None,
     progress_interval = None,
@@ -159,6 +160,7 @@ pub(crate) fn start_copy(
     checkpoint: Option<PathBuf>,
     checksums: bool,
     flush: bool,
+    lanes: bool,
     retries: Option<u32>,
     reconnects: Option<u32>,
     progress_interval: Option<f64>,
@@ -172,6 +174,7 @@ pub(crate) fn start_copy(
         checkpoint,
         checksums,
         flush,
+        lanes,
         retries: retries.unwrap_or(defaults.retries),
         reconnects: reconnects.unwrap_or(defaults.reconnects),
         progress_interval: match progress_interval {

@@ -78,6 +78,36 @@ def test_copies_from_an_nbd_export(tmp_path: Path) -> None:
     assert data[8 * 1000 : 8 * 1001] == (8 * 1000).to_bytes(8, "big")
 
 
+@pytest.mark.parametrize("lanes", [True, False])
+def test_copies_between_two_nbd_exports_with_and_without_lanes(tmp_path: Path, lanes: bool) -> None:
+    nbdkit = need("nbdkit")
+    servers = []
+    try:
+        for name, plugin in [("src", "pattern"), ("dst", "memory")]:
+            socket = tmp_path / f"{name}.sock"
+            servers.append(
+                subprocess.Popen(
+                    [nbdkit, "--foreground", "--exit-with-parent", "-U", str(socket), plugin, "size=8M"],
+                )
+            )
+            for _ in range(100):
+                if socket.exists():
+                    break
+                subprocess.run(["sleep", "0.05"], check=True)
+        source = f"nbd+unix:///?socket={tmp_path / 'src.sock'}"
+        target = f"nbd+unix:///?socket={tmp_path / 'dst.sock'}"
+        summary = forklift.copy(source, target, lanes=lanes, sparse_granularity=0)
+        assert summary.bytes_written == 8 * MIB
+        forklift.copy(target, tmp_path / "back.raw")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
+    data = (tmp_path / "back.raw").read_bytes()
+    assert data[8 * 5000 : 8 * 5001] == (8 * 5000).to_bytes(8, "big")
+    assert data[-8:] == (8 * MIB - 8).to_bytes(8, "big")
+
+
 def test_progress_callback_errors_cancel_the_copy_and_propagate(tmp_path: Path) -> None:
     sparse_raw(tmp_path / "src.raw", 4 * MIB, [0])
 

@@ -160,6 +160,7 @@ def start_copy(
     checkpoint: Optional[Union[str, os.PathLike[str]]] = None,
     checksums: bool = False,
     flush: bool = True,
+    lanes: bool = True,
     retries: Optional[int] = None,
     reconnects: Optional[int] = None,
     progress_interval: Optional[float] = None,

@@ -40,6 +40,8 @@ class CopyOptions(TypedDict, total=False):
     """Keep a CRC32 per block (default False)."""
     flush: bool
     """Flush the destination at the end (default True)."""
+    lanes: bool
+    """Between two NBD exports, one thread drives each pair of connections (default True)."""
     retries: Optional[int]
     """Attempts per block for recoverable errors (default 3)."""
     reconnects: Optional[int]
@@ -82,6 +84,7 @@ def start_copy(
         checkpoint=None if checkpoint is None else os.fspath(checkpoint),
         checksums=options.get("checksums", False),
         flush=options.get("flush", True),
+        lanes=options.get("lanes", True),
         retries=options.get("retries"),
         reconnects=options.get("reconnects"),
         progress_interval=options.get("progress_interval"),
