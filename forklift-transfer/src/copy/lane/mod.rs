@@ -196,13 +196,32 @@ pub(super) async fn pass(
     // Planning waits for the lanes to hand the connections back, so sparse plans (an
     // incremental copy) gather several work ranges' tasks before an episode.
     let batch = (requests * 16).max(256);
+    // Ranges of an incremental copy are planned several at once, so their extent queries
+    // share round trips; at most about 8192 blocks' tasks are planned ahead that way.
+    let per_range = (work_size / shared.block).max(1);
+    let at_once = match options.incremental {
+        Some(_) => (8192 / per_range).clamp(1, 8),
+        None => 1,
+    };
     let mut tasks = std::collections::VecDeque::new();
     let mut start = 0;
     loop {
         while start < shared.size && tasks.len() < batch {
-            let end = (start + work_size).min(shared.size);
-            tasks.extend(plan_range(shared, &options.incremental, &ranges, start, end).await?);
-            start = end;
+            let mut planning = Vec::new();
+            while start < shared.size && (planning.len() as u64) < at_once {
+                let end = (start + work_size).min(shared.size);
+                planning.push(plan_range(
+                    shared,
+                    &options.incremental,
+                    &ranges,
+                    start,
+                    end,
+                ));
+                start = end;
+            }
+            for planned in futures::future::try_join_all(planning).await? {
+                tasks.extend(planned);
+            }
         }
         if tasks.is_empty() {
             break;
