@@ -471,8 +471,9 @@ fn make_certificates(dir: &Path) -> PathBuf {
 }
 
 /// The image of [`qcow2_with_bitmap`] served read-only by qemu-nbd over TLS with x509
-/// certificates made here; returns the server, the image and the certificates' directory.
-async fn tls_source(dir: &Path) -> (Server, PathBuf, PathBuf) {
+/// certificates made here; returns the server, the image, its socket and the `nbds+unix`
+/// URI that trusts those certificates.
+async fn tls_source(dir: &Path) -> (Server, PathBuf, String, String) {
     let pki = make_certificates(dir);
     let source = qcow2_with_bitmap(dir);
     let object = format!(
@@ -497,7 +498,12 @@ async fn tls_source(dir: &Path) -> (Server, PathBuf, PathBuf) {
         ],
     )
     .await;
-    (served, source, pki)
+    let socket = served.uri.split("socket=").nth(1).unwrap().to_owned();
+    let tls_uri = format!(
+        "nbds+unix:///?socket={socket}&tls-certificates={}",
+        pki.display()
+    );
+    (served, source, socket, tls_uri)
 }
 
 /// Starts qemu-nbd serving `args` on a loopback TCP port (export `disk`) and waits until it
@@ -532,12 +538,7 @@ async fn qemu_nbd_tls_with_x509_certificates() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (served, source, pki) = tls_source(dir.path()).await;
-    let socket = served.uri.split("socket=").nth(1).unwrap().to_owned();
-    let tls_uri = format!(
-        "nbds+unix:///?socket={socket}&tls-certificates={}",
-        pki.display()
-    );
+    let (served, source, socket, tls_uri) = tls_source(dir.path()).await;
     let nbd = client(&tls_uri, vec![MetaContext::BaseAllocation]).await;
     assert_eq!(BlockSource::size(&*nbd), 64 << 20);
     let sink = open_sink(
@@ -582,12 +583,7 @@ async fn lanes_from_tls_into_tcp_copy_exactly() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (served, source, pki) = tls_source(dir.path()).await;
-    let socket = served.uri.split("socket=").nth(1).unwrap().to_owned();
-    let tls_uri = format!(
-        "nbds+unix:///?socket={socket}&tls-certificates={}",
-        pki.display()
-    );
+    let (_served, source, _, tls_uri) = tls_source(dir.path()).await;
     for lanes in [true, false] {
         let target = dir.path().join(format!("lanes-{lanes}.raw"));
         let path = target.to_str().unwrap();

@@ -596,10 +596,7 @@ async fn execute(
     let permits = Arc::new(Semaphore::new(requests));
     let mut running: JoinSet<Result<()>> = JoinSet::new();
     let mut next_save = Instant::now() + options.checkpoint_interval;
-    // Durable blocks matter for a checkpoint file, and for a sink whose lost connection may
-    // be reopened (a file sink outlives a source's loss and is flushed then).
-    let periodic =
-        options.checkpoint.is_some() || (options.reconnects > 0 && shared.sink.can_reconnect());
+    let periodic = shared.flushes_periodically(options);
     let mut failure: Option<Error> = None;
     loop {
         let task = tokio::select! {
@@ -696,6 +693,13 @@ async fn run_with_retries(shared: &Shared, task: Task) -> Result<()> {
 }
 
 impl Shared {
+    /// Whether completed blocks are flushed and noted durable every checkpoint interval:
+    /// for a checkpoint file, and for a sink whose lost connection may be reopened (a file
+    /// sink outlives a source's loss and is flushed then).
+    fn flushes_periodically(&self, options: &CopyOptions) -> bool {
+        options.checkpoint.is_some() || (options.reconnects > 0 && self.sink.can_reconnect())
+    }
+
     /// Counts `task` as done and marks its blocks completed (zero blocks get their CRC).
     fn record_done(&self, task: Task) {
         let (offset, length) = task.range();

@@ -10,7 +10,7 @@ use std::io;
 
 use bytes::BytesMut;
 
-use super::connection::{PlainRead, PlainWrite, Transport};
+use super::connection::{BoxRead, BoxWrite, PlainRead, PlainWrite, Transport};
 use super::handshake::Negotiated;
 
 /// A socket out of any runtime.
@@ -41,84 +41,58 @@ impl Transport {
             max_in_flight,
             splice_writes,
         } = self;
-        let rebuild = |reader, writer, buffered, negotiated, target| {
-            Box::new(Transport {
-                reader,
-                writer,
-                buffered,
-                negotiated,
-                target,
-                max_in_flight,
-                splice_writes,
-            })
+        let halves = match (reader.into_plain(), writer.into_plain()) {
+            (Ok(read), Ok(write)) => reunite(read, write),
+            (read, write) => Err((
+                read.map_or_else(|r| r, plain_reader),
+                write.map_or_else(|w| w, plain_writer),
+            )),
         };
-        let (read, write) = match (reader.into_plain(), writer.into_plain()) {
-            (Ok(read), Ok(write)) => (read, write),
-            (read, write) => {
-                let reader = read.map_or_else(|r| r, plain_reader);
-                let writer = write.map_or_else(|w| w, plain_writer);
-                return Err(rebuild(reader, writer, buffered, negotiated, target));
-            }
-        };
-        let socket = match (read, write) {
-            (PlainRead::Unix(r), PlainWrite::Unix(w)) => match r.reunite(w) {
-                Ok(stream) => stream.into_std().map(Socket::Unix),
-                Err(halves) => {
-                    let (r, w) = (halves.0, halves.1);
-                    return Err(rebuild(
-                        Box::new(r),
-                        Box::new(w),
-                        buffered,
-                        negotiated,
-                        target,
-                    ));
-                }
-            },
-            (PlainRead::Tcp(r), PlainWrite::Tcp(w)) => match r.reunite(w) {
-                Ok(stream) => stream.into_std().map(Socket::Tcp),
-                Err(halves) => {
-                    let (r, w) = (halves.0, halves.1);
-                    return Err(rebuild(
-                        Box::new(r),
-                        Box::new(w),
-                        buffered,
-                        negotiated,
-                        target,
-                    ));
-                }
-            },
-            (read, write) => {
-                return Err(rebuild(
-                    plain_reader(read),
-                    plain_writer(write),
+        let (reader, writer): (BoxRead, BoxWrite) = match halves {
+            Ok(Ok(socket)) => {
+                return Ok(Portable {
+                    socket,
                     buffered,
                     negotiated,
                     target,
-                ));
+                    max_in_flight,
+                    splice_writes,
+                });
             }
-        };
-        match socket {
-            Ok(socket) => Ok(Portable {
-                socket,
-                buffered,
-                negotiated,
-                target,
-                max_in_flight,
-                splice_writes,
-            }),
             // `into_std` fails only when the socket cannot leave the reactor; what is left
             // of it cannot be used either.
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::debug!("socket cannot leave its runtime: {error}");
-                Err(rebuild(
-                    Box::new(Closed),
-                    Box::new(Closed),
-                    buffered,
-                    negotiated,
-                    target,
-                ))
+                (Box::new(Closed), Box::new(Closed))
             }
-        }
+            Err(halves) => halves,
+        };
+        Err(Box::new(Transport {
+            reader,
+            writer,
+            buffered,
+            negotiated,
+            target,
+            max_in_flight,
+            splice_writes,
+        }))
+    }
+}
+
+/// Puts two plain halves of one socket back together and out of its runtime; halves of
+/// different sockets come back as they were.
+fn reunite(read: PlainRead, write: PlainWrite) -> Result<io::Result<Socket>, (BoxRead, BoxWrite)> {
+    let apart = |r: BoxRead, w: BoxWrite| (r, w);
+    match (read, write) {
+        (PlainRead::Unix(r), PlainWrite::Unix(w)) => r
+            .reunite(w)
+            .map(|stream| stream.into_std().map(Socket::Unix))
+            .map_err(|halves| apart(Box::new(halves.0), Box::new(halves.1))),
+        (PlainRead::Tcp(r), PlainWrite::Tcp(w)) => r
+            .reunite(w)
+            .map(|stream| stream.into_std().map(Socket::Tcp))
+            .map_err(|halves| apart(Box::new(halves.0), Box::new(halves.1))),
+        (read, write) => Err((plain_reader(read), plain_writer(write))),
     }
 }
 
@@ -133,17 +107,16 @@ impl Portable {
             max_in_flight,
             splice_writes,
         } = self;
-        let (reader, writer): (super::connection::BoxRead, super::connection::BoxWrite) =
-            match socket {
-                Socket::Unix(socket) => {
-                    let (r, w) = tokio::net::UnixStream::from_std(socket)?.into_split();
-                    (Box::new(r), Box::new(w))
-                }
-                Socket::Tcp(socket) => {
-                    let (r, w) = tokio::net::TcpStream::from_std(socket)?.into_split();
-                    (Box::new(r), Box::new(w))
-                }
-            };
+        let (reader, writer): (BoxRead, BoxWrite) = match socket {
+            Socket::Unix(socket) => {
+                let (r, w) = tokio::net::UnixStream::from_std(socket)?.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Socket::Tcp(socket) => {
+                let (r, w) = tokio::net::TcpStream::from_std(socket)?.into_split();
+                (Box::new(r), Box::new(w))
+            }
+        };
         Ok(Transport {
             reader,
             writer,
@@ -156,14 +129,14 @@ impl Portable {
     }
 }
 
-fn plain_reader(read: PlainRead) -> super::connection::BoxRead {
+fn plain_reader(read: PlainRead) -> BoxRead {
     match read {
         PlainRead::Unix(r) => Box::new(r),
         PlainRead::Tcp(r) => Box::new(r),
     }
 }
 
-fn plain_writer(write: PlainWrite) -> super::connection::BoxWrite {
+fn plain_writer(write: PlainWrite) -> BoxWrite {
     match write {
         PlainWrite::Unix(w) => Box::new(w),
         PlainWrite::Tcp(w) => Box::new(w),
@@ -208,13 +181,13 @@ impl tokio::io::AsyncWrite for Closed {
 }
 
 impl super::connection::NbdRead for Closed {
-    fn into_plain(self: Box<Self>) -> Result<PlainRead, super::connection::BoxRead> {
+    fn into_plain(self: Box<Self>) -> Result<PlainRead, BoxRead> {
         Err(self)
     }
 }
 
 impl super::connection::NbdWrite for Closed {
-    fn into_plain(self: Box<Self>) -> Result<PlainWrite, super::connection::BoxWrite> {
+    fn into_plain(self: Box<Self>) -> Result<PlainWrite, BoxWrite> {
         Err(self)
     }
 }
@@ -226,10 +199,7 @@ mod tests {
     use super::*;
     use crate::block::BlockSizes;
 
-    fn transport(
-        reader: super::super::connection::BoxRead,
-        writer: super::super::connection::BoxWrite,
-    ) -> Transport {
+    fn transport(reader: super::BoxRead, writer: super::BoxWrite) -> Transport {
         Transport {
             reader,
             writer,

@@ -183,8 +183,7 @@ pub(super) async fn pass(
     mode: &str,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let periodic =
-        options.checkpoint.is_some() || (options.reconnects > 0 && shared.sink.can_reconnect());
+    let periodic = shared.flushes_periodically(options);
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
     let mut next_save = Instant::now() + options.checkpoint_interval;
     let mut ranges = match &options.incremental {

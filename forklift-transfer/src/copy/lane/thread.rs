@@ -35,29 +35,10 @@ pub(super) async fn run(
     let (source, sink) = match (source.into_portable(), sink.into_portable()) {
         (Ok(source), Ok(sink)) => (source, sink),
         (source, sink) => {
-            return match (here(source), here(sink)) {
-                (Ok(source), Ok(sink)) => {
-                    let Setup {
-                        shared,
-                        depth,
-                        can_zero,
-                        feed,
-                        cancel,
-                    } = setup;
-                    let lane = Lane::new(
-                        shared,
-                        (source_index, source),
-                        (sink_index, sink),
-                        depth,
-                        can_zero,
-                    );
-                    lane.run(feed, cancel).await
-                }
-                (source, sink) => failed(
-                    (source_index, source.map(drop)),
-                    (sink_index, sink.map(drop)),
-                ),
-            };
+            let (source, sink) = (here(source), here(sink));
+            return setup
+                .run_lane((source_index, source), (sink_index, sink))
+                .await;
         }
     };
     // The lane stops (drains and hands back) if this future is dropped.
@@ -94,17 +75,11 @@ struct PortableEnd {
 
 impl PortableEnd {
     fn register_here(self) -> LaneEnd {
-        let register = |(index, portable): (usize, Result<Portable>)| {
-            let transport = portable.and_then(|portable| {
-                portable
-                    .into_transport()
-                    .map_err(|e| Error::io(Op::Connect, e).into_fatal())
-            });
-            (index, transport)
-        };
+        let register_ok =
+            |(index, portable): (usize, Result<Portable>)| (index, portable.and_then(register));
         LaneEnd {
-            source: register(self.source),
-            sink: register(self.sink),
+            source: register_ok(self.source),
+            sink: register_ok(self.sink),
             outcome: self.outcome,
             deferred: self.deferred,
         }
@@ -128,35 +103,8 @@ fn on_own_runtime(setup: Setup, source: (usize, Portable), sink: (usize, Portabl
         }
     };
     runtime.block_on(async move {
-        let register = |portable: Portable| {
-            portable
-                .into_transport()
-                .map_err(|e| Error::io(Op::Connect, e).into_fatal())
-        };
-        let (source_index, sink_index) = (source.0, sink.0);
-        let end = match (register(source.1), register(sink.1)) {
-            (Ok(source), Ok(sink)) => {
-                let Setup {
-                    shared,
-                    depth,
-                    can_zero,
-                    feed,
-                    cancel,
-                } = setup;
-                let lane = Lane::new(
-                    shared,
-                    (source_index, source),
-                    (sink_index, sink),
-                    depth,
-                    can_zero,
-                );
-                lane.run(feed, cancel).await
-            }
-            (source, sink) => failed(
-                (source_index, source.map(drop)),
-                (sink_index, sink.map(drop)),
-            ),
-        };
+        let (source, sink) = ((source.0, register(source.1)), (sink.0, register(sink.1)));
+        let end = setup.run_lane(source, sink).await;
         let unregister = |(index, transport): (usize, Result<Transport>)| {
             let portable = transport.and_then(|transport| {
                 transport.into_portable().map_err(|_| {
@@ -177,10 +125,42 @@ fn on_own_runtime(setup: Setup, source: (usize, Portable), sink: (usize, Portabl
 /// A transport registered with the current runtime again.
 fn here(transport: std::result::Result<Portable, Box<Transport>>) -> Result<Transport> {
     match transport {
-        Ok(portable) => portable
-            .into_transport()
-            .map_err(|e| Error::io(Op::Connect, e).into_fatal()),
+        Ok(portable) => register(portable),
         Err(transport) => Ok(*transport),
+    }
+}
+
+/// Registers `portable` with the current runtime.
+fn register(portable: Portable) -> Result<Transport> {
+    portable
+        .into_transport()
+        .map_err(|e| Error::io(Op::Connect, e).into_fatal())
+}
+
+impl Setup {
+    /// Runs the lane over two registered transports; if either could not be registered,
+    /// the lane never runs and both connections are lost.
+    async fn run_lane(
+        self,
+        (source_index, source): (usize, Result<Transport>),
+        (sink_index, sink): (usize, Result<Transport>),
+    ) -> LaneEnd {
+        match (source, sink) {
+            (Ok(source), Ok(sink)) => {
+                let lane = Lane::new(
+                    self.shared,
+                    (source_index, source),
+                    (sink_index, sink),
+                    self.depth,
+                    self.can_zero,
+                );
+                lane.run(self.feed, self.cancel).await
+            }
+            (source, sink) => failed(
+                (source_index, source.map(drop)),
+                (sink_index, sink.map(drop)),
+            ),
+        }
     }
 }
 
