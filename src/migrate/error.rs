@@ -1,22 +1,34 @@
 //! Errors of the migration runner.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use forklift_core::itinerary::Phase;
+use forklift_core::manifest::PlanSelectError;
 use forklift_core::resources::Condition;
 
+use super::destination::DestinationError;
 use super::hooks::HookError;
 
 /// Why a migration could not run or a VM failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrateError {
-    /// The manifests do not describe a runnable plan.
-    #[error("Manifests: {0}")]
-    Manifest(String),
-    /// Validation found blockers; nothing was moved.
+    /// The manifests do not name one plan.
+    #[error("Manifests")]
+    Plan(#[from] PlanSelectError),
+    /// The plan's source provider is not in the manifests.
+    #[error("Plan {plan}: source provider {provider} not found")]
+    SourceProviderNotFound {
+        /// `namespace/name` of the plan.
+        plan: String,
+        /// The provider reference.
+        provider: String,
+    },
+    /// Validation or render found blockers (including capabilities this engine lacks);
+    /// nothing was touched.
     #[error("Plan is not ready: {}", summary(.conditions))]
     NotReady {
-        /// Every condition validation set.
+        /// Every condition validation and render set.
         conditions: Vec<Condition>,
     },
     /// The source provider failed.
@@ -31,29 +43,86 @@ pub enum MigrateError {
         #[source]
         source: Box<forklift_transfer::Error>,
     },
-    /// A hook failed.
+    /// A copied disk differs from its source.
+    #[error("Disk {location}: {blocks} blocks differ from the source after the copy")]
+    VerificationFailed {
+        /// Where the disk is.
+        location: String,
+        /// Blocks found different.
+        blocks: u64,
+    },
+    /// A hook failed (after its retries).
     #[error(transparent)]
     Hook(#[from] HookError),
-    /// The destination could not be written.
-    #[error("Destination {path}: {message}")]
-    Destination {
-        /// File concerned.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
+    /// A VM names a Hook the manifests do not hold.
+    #[error("Hook {hook} not found")]
+    HookNotFound {
+        /// `namespace/name` of the hook.
+        hook: String,
     },
-    /// A file operation failed.
-    #[error("I/O error on {path}")]
-    Io {
-        /// File concerned.
-        path: PathBuf,
-        /// Underlying error.
+    /// The destination failed.
+    #[error("Destination")]
+    Destination(#[from] DestinationError),
+    /// A rendered object could not be serialized.
+    #[error("Cannot serialize {what}")]
+    Serialize {
+        /// The object's name.
+        what: String,
+        /// The serializer's error.
         #[source]
-        source: std::io::Error,
+        source: serde_json::Error,
     },
     /// The scheduler rejected its input.
     #[error("Scheduling")]
     Scheduling(#[from] forklift_core::scheduling::Error),
+    /// The scheduler admits nothing while nothing runs.
+    #[error("The scheduler admits none of the waiting VMs: {}", .waiting.join(", "))]
+    SchedulerStalled {
+        /// VMs still waiting.
+        waiting: Vec<String>,
+    },
+    /// An injected provider was already used (and closed) by an earlier run.
+    #[error("The injected source provider was used by an earlier run")]
+    ProviderConsumed,
+    /// The scheduler finished a VM before admitting all of its disks.
+    #[error("The scheduler did not admit {remaining} disks of VM {vm}")]
+    DisksNotAdmitted {
+        /// Source VM id.
+        vm: String,
+        /// Disks never admitted.
+        remaining: usize,
+    },
+    /// Render produced no VirtualMachine for a VM that runs (a render blocker was ignored).
+    #[error("No VirtualMachine was rendered for {vm}")]
+    NotRendered {
+        /// Source VM name.
+        vm: String,
+    },
+    /// A phase reached that this engine cannot perform; render refuses such plans, so this
+    /// means a caller ran a VM whose render conditions it did not check.
+    #[error("Phase {phase} cannot be performed by this engine")]
+    PhaseNotSupported {
+        /// The phase.
+        phase: Phase,
+    },
+    /// A runner task panicked or was aborted.
+    #[error("The {what} task failed")]
+    Task {
+        /// Which task.
+        what: &'static str,
+        /// The runtime's error.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// The status file could not be written at the end of the run.
+    #[error("Status file {path}")]
+    Status {
+        /// The status file.
+        path: PathBuf,
+        /// The destination's error.
+        #[source]
+        source: DestinationError,
+    },
     /// The migration or the VM was cancelled.
     #[error("Cancelled")]
     Cancelled,
@@ -66,24 +135,22 @@ impl From<forklift_providers::Error> for MigrateError {
 }
 
 impl MigrateError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-
     /// The message with its chain of causes, for status fields and events.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        chain_of(self)
     }
+}
+
+/// An error with its chain of causes, `: `-separated.
+pub(crate) fn chain_of(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn summary(conditions: &[Condition]) -> String {

@@ -100,6 +100,17 @@ pub enum HookError {
     },
 }
 
+impl HookError {
+    /// Whether running the hook again may succeed (upstream retries a failed hook job);
+    /// a hook that cannot be run at all, or was cancelled, is not retried.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Failed { .. } | Self::Deadline { .. } | Self::Callback { .. }
+        )
+    }
+}
+
 /// Runs a Hook for one VM.
 #[async_trait]
 pub trait HookRunner: Send + Sync {

@@ -1,29 +1,47 @@
-//! The migration runner: runs a Plan from a Migration, VM by VM, along MTV's cold
-//! itinerary, into a local KubeVirt-ready bundle.
+//! The migration runner: the executor of the plan [`forklift_core::render::render`] produces.
 //!
 //! ```text
-//!  manifests ─► PlanInputs ─► validate ─► render ─► Scheduler ──admit──► VM tasks
-//!                                                     ▲                   │ phases: PreHook, StorePowerState,
-//!                                                     └── disk/VM done ◄──┘ PowerOff, CreateDataVolumes,
-//!                                                                           CopyDisks, CreateVM, PostHook
+//!  manifests ─► PlanInputs ─► validate ─┐
+//!                               render ─┴► blockers? ─► refuse (NotReady), nothing touched
+//!                              (this engine's ExecutorProfile)
+//!                                   │
+//!                                   ▼
+//!                               Scheduler ──admit──► VM tasks: TargetVm::phases, in order,
+//!                                   ▲                 each phase a step calling a capability
+//!                                   └── disk/VM done ◄┘ (provider, transfer, destination, hooks)
 //! ```
 //!
-//! What is created is exactly what [`forklift_core::render::render`] returns; status is
-//! recorded as upstream's `status.migration.vms[]` in the destination.
+//! Render decides everything: which itinerary, which phases (flags are computed once,
+//! there), which objects. The runner passes render its [`ExecutorProfile`]
+//! ([`MigrateOptions::executor_profile`]), so a phase it cannot perform (conversion without
+//! a converter, warm precopies, copy offload...) is a Critical condition and the run refuses
+//! before touching anything; a phase that a plan setting skips is reported `Skipped` with the
+//! reason. The provider, the destination and the hook runner are injected. Status is
+//! recorded as upstream's `status.migration.vms[]` by one writer task.
+//!
+//! [`ExecutorProfile`]: forklift_core::render::ExecutorProfile
 
+mod copy;
 mod destination;
 mod error;
 pub mod events;
 pub mod hooks;
+mod options;
 mod plan_inputs;
 mod runner;
 mod status;
+#[cfg(test)]
+mod tests;
 mod time;
 mod vm;
 
-pub use destination::LocalDestination;
+pub use destination::{
+    Destination, DestinationDisk, DestinationError, LocalDestination, ObjectKind,
+};
 pub use error::MigrateError;
 pub use events::{MigrationEvent, VmOutcome};
+pub use options::{DEFAULT_HOOK_RETRIES, MigrateOptions, PlanReport};
 pub use plan_inputs::PlanInputs;
-pub use runner::{MigrateOptions, Migrator, PlanReport};
-pub use vm::{DiskReport, VmReport};
+pub use runner::Migrator;
+pub use status::PROGRESS_WRITE_INTERVAL;
+pub use vm::{DiskReport, PhaseRecord, VmReport};

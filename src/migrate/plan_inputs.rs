@@ -20,15 +20,12 @@ pub struct PlanInputs {
 impl PlanInputs {
     /// Resolves the plan named `plan` (`namespace/name` or a name), or the only plan of the set.
     pub fn from_manifests(set: &ManifestSet, plan: Option<&str>) -> Result<Self, MigrateError> {
-        let bundle =
-            PlanBundle::select(set, plan).map_err(|e| MigrateError::Manifest(e.to_string()))?;
+        let bundle = PlanBundle::select(set, plan)?;
         let source_provider = bundle.source_provider().cloned().ok_or_else(|| {
-            let reference = &bundle.plan.spec.provider.source;
-            MigrateError::Manifest(format!(
-                "Plan {}: source provider {} not found",
-                bundle.plan_key(),
-                reference.qualified_name()
-            ))
+            MigrateError::SourceProviderNotFound {
+                plan: bundle.plan_key(),
+                provider: bundle.plan.spec.provider.source.qualified_name(),
+            }
         })?;
         let migration = bundle.migration().cloned().unwrap_or_else(|| {
             let (namespace, name) = (

@@ -1,106 +1,40 @@
-//! The plan-level loop: validate, render, schedule, and run each VM.
+//! The plan-level loop: validate, render with this engine's profile, refuse what cannot run,
+//! then schedule and execute each VM's rendered phases.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use forklift_core::itinerary::{FlagInputs, Flags, ItineraryKind};
 use forklift_core::manifest::ManifestSet;
-use forklift_core::render::{RenderContext, TargetSpec, TargetVm, render};
-use forklift_core::resources::{Condition, HookStep, PlanVm};
-use forklift_core::scheduling::{Policy, Scheduler};
-use forklift_core::scheduling::{plan_policy, plan_vms};
+use forklift_core::render::{ExecutorProfile, RenderContext, TargetSpec, TargetVm, render};
+use forklift_core::resources::{Condition, PlanVm, VmStatus};
+use forklift_core::scheduling::{Policy, Scheduler, SourceFamily, plan_policy, plan_vms};
 use forklift_core::validation::{self, PlanResources, is_ready};
-use forklift_providers::{Provider, ProviderConfig, ProviderType, open_provider};
-use forklift_transfer::copy::CopyOptions;
-use serde::Serialize;
+use forklift_providers::{Provider, ProviderConfig, open_provider};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{MigrationEvent, VmOutcome};
-use super::hooks::{AnsibleHookRunner, HookRunner};
+use super::options::{MigrateOptions, PlanReport};
 use super::plan_inputs::PlanInputs;
-use super::status::StatusBook;
+use super::status::{StatusWriter, succeeded};
 use super::vm::{RunContext, SchedulerReport, VmReport, migrate_vm};
-use super::{LocalDestination, MigrateError};
+use super::MigrateError;
 
-/// How a migration runs.
-#[derive(Clone)]
-pub struct MigrateOptions {
-    /// Where the KubeVirt-ready bundle is written.
-    pub destination: LocalDestination,
-    /// Transfer tuning (request size, requests in flight...).
-    pub copy: CopyOptions,
-    /// Re-read every copied disk and compare it with the source.
-    pub verify: bool,
-    /// What runs the plan's hooks (default: a local `ansible-playbook`).
-    pub hooks: Arc<dyn HookRunner>,
-    /// Validation settings (feature gates, limits).
-    pub validation: validation::Settings,
+/// Where the run's source provider comes from.
+enum SourceProvider {
+    /// Opened from the manifests' Provider and Secret when the run starts.
+    Config(Box<ProviderConfig>),
+    /// Injected by the caller; taken by the first run.
+    Injected(Mutex<Option<Provider>>),
 }
 
-impl std::fmt::Debug for MigrateOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MigrateOptions")
-            .field("destination", &self.destination)
-            .field("copy", &self.copy)
-            .field("verify", &self.verify)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MigrateOptions {
-    /// Defaults writing to `destination`.
-    pub fn new(destination: LocalDestination) -> Self {
-        Self {
-            destination,
-            copy: CopyOptions::default(),
-            verify: false,
-            hooks: Arc::new(AnsibleHookRunner::default()),
-            validation: validation::Settings::default(),
-        }
-    }
-}
-
-/// The result of a run.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanReport {
-    /// `namespace/name` of the plan.
-    pub plan: String,
-    /// Every VM, in plan order.
-    pub vms: Vec<VmReport>,
-    /// Conditions validation set.
-    pub conditions: Vec<Condition>,
-    /// Bytes of data written to the destination.
-    pub bytes_written: u64,
-    /// Bytes of every migrated disk.
-    pub bytes_total: u64,
-    /// Wall time in seconds.
-    pub seconds: f64,
-    /// Where the plan status was written.
-    pub status_path: String,
-}
-
-impl PlanReport {
-    /// VMs that ended with `outcome`.
-    pub fn count(&self, outcome: VmOutcome) -> usize {
-        self.vms.iter().filter(|v| v.outcome == outcome).count()
-    }
-
-    /// Whether no VM failed or was cancelled.
-    pub fn succeeded(&self) -> bool {
-        self.vms
-            .iter()
-            .all(|v| matches!(v.outcome, VmOutcome::Succeeded | VmOutcome::Skipped))
-    }
-}
-
-/// Runs one plan's migration to a local destination.
+/// Runs one plan's migration: executes, VM by VM, exactly the phases
+/// [`render`] lists, through the injected provider, destination and hook runner.
 pub struct Migrator {
     inputs: PlanInputs,
-    source: ProviderConfig,
+    source: SourceProvider,
     options: MigrateOptions,
     vm_tokens: Mutex<HashMap<String, CancellationToken>>,
 }
@@ -109,32 +43,42 @@ impl std::fmt::Debug for Migrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Migrator")
             .field("plan", &self.inputs.plan_key())
+            .field("destination", &self.options.destination)
             .finish_non_exhaustive()
     }
 }
 
-/// The predicate flags of a VM as this runner executes it: our transfer engine copies the
-/// disks (CDI-style), so virt-v2v never does.
-pub(crate) fn vm_flags(inputs: &PlanInputs, provider: &Provider, target: &TargetVm) -> Flags {
-    let requires_conversion = matches!(
-        provider.provider_type(),
-        ProviderType::Vsphere | ProviderType::Ova | ProviderType::Hyperv
-    );
-    FlagInputs {
-        has_pre_hook: target.hooks.iter().any(|h| h.step == HookStep::PreHook),
-        has_post_hook: target.hooks.iter().any(|h| h.step == HookStep::PostHook),
-        source_requires_conversion: requires_conversion,
-        skip_guest_conversion: inputs.bundle.plan.spec.skip_guest_conversion,
-        virt_v2v_copies_disks: false,
-        source_is_openstack: provider.provider_type() == ProviderType::Openstack,
-        source_is_vsphere: provider.provider_type() == ProviderType::Vsphere,
-        ..FlagInputs::default()
+/// Closes the provider when the run ends, on every path: explicitly after the run, or from
+/// `Drop` (on a spawned task) when the run's future is dropped mid-way.
+struct ProviderGuard(Option<Provider>);
+
+impl ProviderGuard {
+    async fn close(mut self) {
+        if let Some(provider) = self.0.take() {
+            close_provider(provider).await;
+        }
     }
-    .flags()
+}
+
+impl Drop for ProviderGuard {
+    fn drop(&mut self) {
+        if let (Some(provider), Ok(runtime)) =
+            (self.0.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(close_provider(provider));
+        }
+    }
+}
+
+async fn close_provider(provider: Provider) {
+    if let Err(e) = provider.close().await {
+        tracing::warn!(error = %super::error::chain_of(&e), "cannot close the source provider");
+    }
 }
 
 impl Migrator {
-    /// Prepares the run of `plan` (`namespace/name`, a name, or the only Plan) from `set`.
+    /// Prepares the run of `plan` (`namespace/name`, a name, or the only Plan) from `set`;
+    /// the source provider is opened from the manifests when the run starts.
     pub fn new(
         set: &ManifestSet,
         plan: Option<&str>,
@@ -147,7 +91,24 @@ impl Migrator {
             provider.metadata.namespace_or_empty(),
             provider.metadata.name_or_empty()
         );
-        let source = ProviderConfig::from_manifests(set, &key)?;
+        let source = SourceProvider::Config(Box::new(ProviderConfig::from_manifests(set, &key)?));
+        Ok(Self::assemble(inputs, source, options))
+    }
+
+    /// Prepares the run of `plan` from `set` with an already opened source `provider`
+    /// (embedding programs and tests inject their own). The run closes it when it ends.
+    pub fn with_provider(
+        set: &ManifestSet,
+        plan: Option<&str>,
+        provider: Provider,
+        options: MigrateOptions,
+    ) -> Result<Self, MigrateError> {
+        let inputs = PlanInputs::from_manifests(set, plan)?;
+        let source = SourceProvider::Injected(Mutex::new(Some(provider)));
+        Ok(Self::assemble(inputs, source, options))
+    }
+
+    fn assemble(inputs: PlanInputs, source: SourceProvider, options: MigrateOptions) -> Self {
         let vm_tokens = inputs
             .bundle
             .plan
@@ -155,22 +116,16 @@ impl Migrator {
             .vms
             .iter()
             .map(|vm| {
-                (
-                    if vm.id.is_empty() {
-                        vm.name.clone()
-                    } else {
-                        vm.id.clone()
-                    },
-                    CancellationToken::new(),
-                )
+                let key = if vm.id.is_empty() { &vm.name } else { &vm.id };
+                (key.clone(), CancellationToken::new())
             })
             .collect();
-        Ok(Self {
+        Self {
             inputs,
             source,
             options,
             vm_tokens: Mutex::new(vm_tokens),
-        })
+        }
     }
 
     /// The plan's resolved inputs.
@@ -178,14 +133,16 @@ impl Migrator {
         &self.inputs
     }
 
+    /// What this runner can do with its options: render takes it, so `forklift render`
+    /// shows exactly the phases this runner executes, and refuses what it cannot.
+    pub fn executor_profile(&self) -> ExecutorProfile {
+        self.options.executor_profile()
+    }
+
     /// Cancels one VM (by id, or by name for VMs the plan names); returns whether it is in
     /// the plan. Its migration stops at the next opportunity and is cleaned up.
     pub fn cancel_vm(&self, vm: &str) -> bool {
-        let tokens = self
-            .vm_tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match tokens.get(vm) {
+        match self.tokens().get(vm) {
             Some(token) => {
                 token.cancel();
                 true
@@ -194,13 +151,19 @@ impl Migrator {
         }
     }
 
-    fn vm_token(&self, id: &str, name: &str, run: &CancellationToken) -> CancellationToken {
-        let tokens = self
-            .vm_tokens
+    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.vm_tokens
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The token of one VM's run: cancelled with the plan or through [`Self::cancel_vm`].
+    fn vm_token(&self, id: &str, name: &str, run: &CancellationToken) -> CancellationToken {
         let combined = run.child_token();
-        for own in [tokens.get(id), tokens.get(name)].into_iter().flatten() {
+        for own in [self.tokens().get(id), self.tokens().get(name)]
+            .into_iter()
+            .flatten()
+        {
             let (own, combined) = (own.clone(), combined.clone());
             tokio::spawn(async move {
                 tokio::select! {
@@ -212,31 +175,75 @@ impl Migrator {
         combined
     }
 
+    async fn open_source(&self) -> Result<Provider, MigrateError> {
+        match &self.source {
+            SourceProvider::Config(config) => Ok(open_provider(config).await?),
+            SourceProvider::Injected(slot) => slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .ok_or(MigrateError::ProviderConsumed),
+        }
+    }
+
     /// Validates, renders and migrates the plan, sending events as it goes. A plan with
-    /// blockers fails with [`MigrateError::NotReady`] before anything moves. VMs that an
-    /// earlier run migrated are skipped.
+    /// blockers (validation's, render's, or a phase this engine cannot perform) fails with
+    /// [`MigrateError::NotReady`] before anything is touched. VMs that an earlier run
+    /// migrated are skipped. The source provider is closed on every path.
     pub async fn run(
         &self,
         events: mpsc::Sender<MigrationEvent>,
         cancel: CancellationToken,
     ) -> Result<PlanReport, MigrateError> {
-        let started = Instant::now();
+        let guard = ProviderGuard(Some(self.open_source().await?));
+        let result = match &guard.0 {
+            Some(provider) => self.run_with(provider, &events, &cancel).await,
+            None => Err(MigrateError::ProviderConsumed),
+        };
+        guard.close().await;
+        result
+    }
+
+    /// Validation and render of the plan against `provider`'s inventory; `Err(NotReady)`
+    /// when anything blocks.
+    async fn prepare(
+        &self,
+        provider: &Provider,
+        events: &mpsc::Sender<MigrationEvent>,
+    ) -> Result<Prepared, MigrateError> {
         let inputs = &self.inputs;
-        let provider = open_provider(&self.source).await?;
+        let bundle = &inputs.bundle;
         let inventory = provider.inventory()?.collect_inventory().await?;
         let resources = PlanResources {
-            providers: &inputs.bundle.providers,
-            network_maps: &inputs.bundle.network_maps,
-            storage_maps: &inputs.bundle.storage_maps,
-            hooks: &inputs.bundle.hooks,
+            providers: &bundle.providers,
+            network_maps: &bundle.network_maps,
+            storage_maps: &bundle.storage_maps,
+            hooks: &bundle.hooks,
         };
-        let conditions = validation::validate(
-            &inputs.bundle.plan,
+        let mut conditions = validation::validate(
+            &bundle.plan,
             &resources,
             &inventory,
             None,
             &self.options.validation,
         );
+        let context = RenderContext {
+            migration_uid: inputs.migration.metadata.uid.clone(),
+            executor: self.executor_profile(),
+            ..RenderContext::default()
+        };
+        let spec = render(bundle.render_input(&inventory, None, &context));
+        // Render's conditions block too: a disk it could not size, a capability this engine
+        // lacks. Validation already reports some of the same problems; report each once.
+        let rendered = spec
+            .conditions
+            .iter()
+            .chain(spec.vms.iter().flat_map(|v| v.conditions.iter()));
+        for condition in rendered {
+            if !conditions.contains(condition) {
+                conditions.push(condition.clone());
+            }
+        }
         let ready = is_ready(&conditions);
         let _ = events
             .send(MigrationEvent::Validated {
@@ -247,71 +254,81 @@ impl Migrator {
         if !ready {
             return Err(MigrateError::NotReady { conditions });
         }
-        let context = RenderContext {
-            migration_uid: inputs.migration.metadata.uid.clone(),
-            ..RenderContext::default()
-        };
-        let spec: TargetSpec = render(inputs.bundle.render_input(&inventory, None, &context));
-        let status = StatusBook::open(&inputs.bundle.plan, &self.options.destination);
-        let itinerary = ItineraryKind::Cold.itinerary();
+        let (sched_vms, _missing) = plan_vms(&bundle.plan, &inventory);
+        let limit = u32::try_from(bundle.settings.controller_max_vm_inflight.max(1)).unwrap_or(1);
+        let policy = plan_policy(&bundle.plan, &inventory, &bundle.settings, true).unwrap_or_else(
+            || Policy::for_migration(SourceFamily::Ova, bundle.plan.spec.is_warm(), true, limit),
+        );
+        Ok(Prepared {
+            spec,
+            conditions,
+            sched_vms,
+            policy,
+        })
+    }
+
+    async fn run_with(
+        &self,
+        provider: &Provider,
+        events: &mpsc::Sender<MigrationEvent>,
+        cancel: &CancellationToken,
+    ) -> Result<PlanReport, MigrateError> {
+        let started = Instant::now();
+        let Prepared {
+            spec,
+            conditions,
+            sched_vms,
+            policy,
+        } = self.prepare(provider, events).await?;
+        let plan = &self.inputs.bundle.plan;
+        let destination = &self.options.destination;
+        let status_path = destination.status_path(
+            plan.metadata.namespace_or_empty(),
+            plan.metadata.name_or_empty(),
+        );
+        let previous = StatusWriter::previous(&status_path).await;
+        let (writer, status) = StatusWriter::spawn(plan, status_path, previous.clone());
         let ctx = Arc::new(RunContext {
-            inputs: inputs.clone(),
+            plan: plan.clone(),
+            bundle_hooks: self.inputs.bundle.hooks.clone(),
             provider: provider.clone(),
-            destination: self.options.destination.clone(),
+            destination: destination.clone(),
             copy: self.options.copy.clone(),
             verify: self.options.verify,
             hooks: self.options.hooks.clone(),
-            status,
+            hook_retries: self.options.hook_retries,
+            status: status.clone(),
             events: events.clone(),
-            itinerary,
         });
 
         // Decide per VM: skipped (done before), cancelled up front, or to run.
-        let cancelled_up_front: Vec<&str> = inputs
-            .migration
-            .spec
-            .cancel
-            .iter()
-            .map(|r| r.id.as_str())
-            .collect();
         let mut reports: BTreeMap<String, VmReport> = BTreeMap::new();
         let mut to_run: BTreeMap<String, TargetVm> = BTreeMap::new();
         for target in &spec.vms {
-            let skipped = ctx.status.already_succeeded(&target.source_id);
-            let cancelled = cancelled_up_front.contains(&target.source_id.as_str());
-            if skipped || cancelled {
-                let outcome = if skipped {
-                    VmOutcome::Skipped
-                } else {
-                    VmOutcome::Canceled
-                };
-                if cancelled && !skipped {
-                    ctx.status.begin(
-                        forklift_core::resources::VmStatus::for_vm(PlanVm {
-                            id: target.source_id.clone(),
-                            name: target.source_name.clone(),
-                            ..Default::default()
-                        }),
-                        &[],
-                    );
-                    ctx.status
-                        .complete(&target.source_id, super::status::CANCELED, None);
-                }
-                reports.insert(
-                    target.source_id.clone(),
-                    report_without_run(target, &inputs.bundle.plan.spec.target_namespace, outcome),
-                );
-                let _ = events
-                    .send(MigrationEvent::VmCompleted {
-                        vm: target.source_id.clone(),
-                        target_name: target.target_name.clone(),
-                        outcome,
-                        error: None,
-                    })
+            let outcome = if previous.get(&target.source_id).is_some_and(succeeded) {
+                VmOutcome::Skipped
+            } else if self.cancelled_up_front(target) {
+                status.begin(self.vm_status(target), &[]).await;
+                status
+                    .complete(&target.source_id, VmOutcome::Canceled, None)
                     .await;
+                VmOutcome::Canceled
             } else {
                 to_run.insert(target.source_id.clone(), target.clone());
-            }
+                continue;
+            };
+            reports.insert(
+                target.source_id.clone(),
+                VmReport::without_run(target, &spec.target_namespace, outcome),
+            );
+            let _ = events
+                .send(MigrationEvent::VmCompleted {
+                    vm: target.source_id.clone(),
+                    target_name: target.target_name.clone(),
+                    outcome,
+                    error: None,
+                })
+                .await;
         }
         let bytes_total: u64 = to_run
             .values()
@@ -319,117 +336,31 @@ impl Migrator {
             .sum();
         let _ = events
             .send(MigrationEvent::PlanStarted {
-                plan: inputs.plan_key(),
+                plan: self.inputs.plan_key(),
                 vms: spec.vms.len(),
                 bytes_total,
             })
             .await;
 
-        let (sched_vms, _missing) = plan_vms(&inputs.bundle.plan, &inventory);
-        let sched_vms: Vec<_> = sched_vms
+        let sched_vms = sched_vms
             .into_iter()
             .filter(|vm| to_run.contains_key(&vm.id))
             .collect();
-        let policy = plan_policy(
-            &inputs.bundle.plan,
-            &inventory,
-            &inputs.bundle.settings,
-            true,
-        )
-        .unwrap_or_else(|| {
-            Policy::for_migration(
-                forklift_core::scheduling::SourceFamily::Ova,
-                false,
-                true,
-                u32::try_from(inputs.bundle.settings.controller_max_vm_inflight.max(1))
-                    .unwrap_or(1),
-            )
-        });
-        let mut scheduler = Scheduler::new(policy, sched_vms)?;
-        let (report_tx, mut report_rx) = mpsc::channel::<SchedulerReport>(64);
-        let mut admitted_tx: HashMap<String, mpsc::Sender<usize>> = HashMap::new();
-        let mut running: JoinSet<VmReport> = JoinSet::new();
-        loop {
-            for admission in scheduler.admit() {
-                let Some(target) = to_run.get(&admission.vm) else {
-                    continue;
-                };
-                if admission.vm_started {
-                    let (tx, rx) = mpsc::channel(target.disks.len().max(1) + 1);
-                    admitted_tx.insert(admission.vm.clone(), tx);
-                    let flags = vm_flags(inputs, &provider, target);
-                    let phases = ctx.itinerary.phases(flags);
-                    let steps: Vec<(String, String)> = ctx
-                        .itinerary
-                        .pipeline(flags)
-                        .into_iter()
-                        .map(|s| {
-                            (
-                                s.as_str().to_owned(),
-                                step_description(s.as_str()).to_owned(),
-                            )
-                        })
-                        .collect();
-                    let base = inputs
-                        .bundle
-                        .plan
-                        .spec
-                        .vms
-                        .iter()
-                        .find(|v| {
-                            v.id == target.source_id
-                                || (v.id.is_empty() && v.name == target.source_name)
-                        })
-                        .cloned()
-                        .unwrap_or_default();
-                    let mut vm_status = forklift_core::resources::VmStatus::for_vm(base);
-                    vm_status.vm.id = target.source_id.clone();
-                    vm_status.vm.name = target.source_name.clone();
-                    vm_status.new_name = if target.renamed {
-                        target.target_name.clone()
-                    } else {
-                        String::new()
-                    };
-                    ctx.status.begin(vm_status, &steps);
-                    let token = self.vm_token(&target.source_id, &target.source_name, &cancel);
-                    running.spawn(migrate_vm(
-                        ctx.clone(),
-                        target.clone(),
-                        phases,
-                        rx,
-                        report_tx.clone(),
-                        token,
-                    ));
-                }
-                if let Some(tx) = admitted_tx.get(&admission.vm) {
-                    for disk in admission.disks {
-                        // The channel holds every disk of the VM, so this never waits.
-                        let _ = tx.send(disk).await;
-                    }
-                }
-            }
-            if scheduler.is_finished() {
-                break;
-            }
-            tokio::select! {
-                Some(report) = report_rx.recv() => match report {
-                    SchedulerReport::DiskDone { vm, disk } => scheduler.disk_finished(&vm, disk)?,
-                },
-                Some(joined) = running.join_next() => {
-                    let report = joined.map_err(|e| MigrateError::Manifest(format!("VM task failed: {e}")))?;
-                    scheduler.vm_finished(&report.id)?;
-                    admitted_tx.remove(&report.id);
-                    reports.insert(report.id.clone(), report);
-                }
-                else => break,
-            }
+        let outcome = self
+            .schedule(&ctx, &to_run, Scheduler::new(policy, sched_vms)?, cancel)
+            .await;
+        // Every VM task has ended: the handles they held are gone; this one is the last.
+        drop(ctx);
+        drop(status);
+        let status_path = writer.path().to_path_buf();
+        let status_error = writer.finish().await;
+        reports.extend(outcome?);
+        if let Some(source) = status_error {
+            return Err(MigrateError::Status {
+                path: status_path,
+                source,
+            });
         }
-        while let Some(joined) = running.join_next().await {
-            let report =
-                joined.map_err(|e| MigrateError::Manifest(format!("VM task failed: {e}")))?;
-            reports.insert(report.id.clone(), report);
-        }
-        ctx.status.save()?;
         let vms: Vec<VmReport> = spec
             .vms
             .iter()
@@ -440,20 +371,12 @@ impl Migrator {
             .flat_map(|v| v.disks.iter().map(|d| d.summary.bytes_written))
             .sum();
         let report = PlanReport {
-            plan: inputs.plan_key(),
+            plan: self.inputs.plan_key(),
             conditions,
             bytes_written,
             bytes_total,
             seconds: started.elapsed().as_secs_f64(),
-            status_path: self
-                .options
-                .destination
-                .status_path(
-                    inputs.bundle.plan.metadata.namespace_or_empty(),
-                    inputs.bundle.plan.metadata.name_or_empty(),
-                )
-                .display()
-                .to_string(),
+            status_path: status_path.display().to_string(),
             vms,
         };
         let _ = events
@@ -466,33 +389,125 @@ impl Migrator {
             .await;
         Ok(report)
     }
-}
 
-fn report_without_run(target: &TargetVm, namespace: &str, outcome: VmOutcome) -> VmReport {
-    VmReport {
-        id: target.source_id.clone(),
-        source_name: target.source_name.clone(),
-        target_name: target.target_name.clone(),
-        namespace: namespace.to_owned(),
-        outcome,
-        error: None,
-        disks: Vec::new(),
+    fn cancelled_up_front(&self, target: &TargetVm) -> bool {
+        self.inputs
+            .migration
+            .spec
+            .cancel
+            .iter()
+            .any(|r| r.id == target.source_id)
+    }
+
+    /// The VM's status entry for a new run, keyed by its inventory id.
+    fn vm_status(&self, target: &TargetVm) -> VmStatus {
+        let base = self
+            .inputs
+            .bundle
+            .plan
+            .spec
+            .vms
+            .iter()
+            .find(|v| {
+                v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name)
+            })
+            .cloned()
+            .unwrap_or_else(PlanVm::default);
+        let mut status = VmStatus::for_vm(base);
+        status.vm.id = target.source_id.clone();
+        status.vm.name = target.source_name.clone();
+        if target.renamed {
+            status.new_name = target.target_name.clone();
+        }
+        status
+    }
+
+    /// Admits VMs and disks as the scheduler allows and runs each admitted VM on its own
+    /// task; returns every VM's report once all have ended.
+    async fn schedule(
+        &self,
+        ctx: &Arc<RunContext>,
+        to_run: &BTreeMap<String, TargetVm>,
+        mut scheduler: Scheduler,
+        cancel: &CancellationToken,
+    ) -> Result<BTreeMap<String, VmReport>, MigrateError> {
+        let mut reports = BTreeMap::new();
+        let (report_tx, mut report_rx) = mpsc::channel::<SchedulerReport>(64);
+        let mut admitted_tx: HashMap<String, mpsc::Sender<usize>> = HashMap::new();
+        let mut running: JoinSet<VmReport> = JoinSet::new();
+        let result = loop {
+            for admission in scheduler.admit() {
+                let Some(target) = to_run.get(&admission.vm) else {
+                    continue;
+                };
+                if admission.vm_started {
+                    // Room for every disk of the VM, so admitting never waits.
+                    let (tx, rx) = mpsc::channel(target.disks.len().max(1) + 1);
+                    admitted_tx.insert(admission.vm.clone(), tx);
+                    ctx.status.begin(self.vm_status(target), &target.steps).await;
+                    let token = self.vm_token(&target.source_id, &target.source_name, cancel);
+                    running.spawn(migrate_vm(
+                        ctx.clone(),
+                        target.clone(),
+                        rx,
+                        report_tx.clone(),
+                        token,
+                    ));
+                }
+                if let Some(tx) = admitted_tx.get(&admission.vm) {
+                    for disk in admission.disks {
+                        let _ = tx.send(disk).await;
+                    }
+                }
+            }
+            if scheduler.is_finished() {
+                break Ok(());
+            }
+            if running.is_empty() {
+                // Nothing runs and nothing was admitted: waiting would never end.
+                break Err(MigrateError::SchedulerStalled {
+                    waiting: scheduler.waiting().into_iter().map(str::to_owned).collect(),
+                });
+            }
+            tokio::select! {
+                Some(SchedulerReport::DiskDone { vm, disk }) = report_rx.recv() => {
+                    if let Err(e) = scheduler.disk_finished(&vm, disk) {
+                        break Err(e.into());
+                    }
+                }
+                Some(joined) = running.join_next() => {
+                    let report = match joined {
+                        Ok(report) => report,
+                        Err(source) => break Err(MigrateError::Task { what: "VM", source }),
+                    };
+                    admitted_tx.remove(&report.id);
+                    if let Err(e) = scheduler.vm_finished(&report.id) {
+                        break Err(e.into());
+                    }
+                    reports.insert(report.id.clone(), report);
+                }
+                else => break Ok(()),
+            }
+        };
+        // On an error, stop the VMs still running; each cleans up and reports.
+        if result.is_err() {
+            for token in self.tokens().values() {
+                token.cancel();
+            }
+        }
+        while let Some(joined) = running.join_next().await {
+            if let Ok(report) = joined {
+                reports.insert(report.id.clone(), report);
+            }
+        }
+        result.map(|()| reports)
     }
 }
 
-/// Upstream's step descriptions (`migrator/base/migrator.go`).
-fn step_description(step: &str) -> &'static str {
-    match step {
-        "Initialize" => "Initialize migration.",
-        "PreHook" => "Run pre-migration hook.",
-        "PostHook" => "Run post-migration hook.",
-        "DiskAllocation" => "Allocate disks.",
-        "DiskTransfer" => "Transfer disks.",
-        "Cutover" => "Finalize disk transfer.",
-        "ImageConversion" => "Convert image to kubevirt.",
-        "DiskTransferV2v" => "Copy disks.",
-        "VirtualMachineCreation" => "Create VM.",
-        "WaitForGuestReboots" => "Wait for guest reboots.",
-        _ => "",
-    }
+/// What validation and render decided, for a plan that is ready.
+struct Prepared {
+    spec: TargetSpec,
+    conditions: Vec<Condition>,
+    sched_vms: Vec<forklift_core::scheduling::SchedVm>,
+    policy: Policy,
 }

@@ -1,15 +1,27 @@
-//! Plan status as upstream records it (`status.migration.vms[]`), kept at the destination.
+//! Plan status as upstream records it (`status.migration.vms[]`), kept at the destination by
+//! one task that owns the file.
+//!
+//! VM tasks send [`StatusHandle`] events; the writer applies them to its own copy and writes
+//! the plan with its status through a temporary file and a rename, off the runtime's
+//! workers. Phase changes, VM starts and completions are written at once; disk progress is
+//! coalesced to at most one write per [`PROGRESS_WRITE_INTERVAL`], so a copy reporting four
+//! times a second per disk costs one write a second, not one per tick.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use forklift_core::render::StepPlan;
 use forklift_core::resources::{
     Category, Condition, Plan, PlanMigrationStatus, PlanStatus, Progress, Step, Task, VmError,
     VmStatus,
 };
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use super::MigrateError;
-use super::destination::{LocalDestination, write_atomic};
+use super::destination::{DestinationError, write_atomic};
+use super::events::VmOutcome;
 use super::time::now_rfc3339;
 
 /// Condition type upstream sets on a VM that migrated.
@@ -19,224 +31,532 @@ pub const FAILED: &str = "Failed";
 /// Condition type upstream sets on a VM that was cancelled.
 pub const CANCELED: &str = "Canceled";
 
-/// The live status of a plan's VMs, saved after every change.
+/// The longest disk progress waits before it is written.
+pub const PROGRESS_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Pipeline step phase of a step a plan setting skips (ours: upstream omits the step).
+const SKIPPED: &str = "Skipped";
+
+/// Events the writer applies, in the order sent.
 #[derive(Debug)]
-pub struct StatusBook {
-    plan: Plan,
-    vms: Mutex<BTreeMap<String, VmStatus>>,
-    destination: LocalDestination,
+enum StatusEvent {
+    Begin {
+        status: Box<VmStatus>,
+        steps: Vec<StepPlan>,
+    },
+    Phase {
+        vm: String,
+        phase: String,
+        step: Option<String>,
+    },
+    DiskTasks {
+        vm: String,
+        tasks: Vec<(String, u64)>,
+    },
+    DiskProgress {
+        vm: String,
+        task: String,
+        bytes_done: u64,
+        done: bool,
+    },
+    Complete {
+        vm: String,
+        outcome: VmOutcome,
+        error: Option<String>,
+    },
 }
 
-impl StatusBook {
-    /// Starts the book of `plan`, keeping what an earlier run recorded.
-    pub fn open(plan: &Plan, destination: &LocalDestination) -> Self {
-        let path = destination.status_path(
-            plan.metadata.namespace_or_empty(),
-            plan.metadata.name_or_empty(),
-        );
-        let previous: BTreeMap<String, VmStatus> = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
-            .and_then(|p| p.status)
-            .and_then(|s| s.migration)
-            .map(|m| m.vms.into_iter().map(|vm| (vm.vm.id.clone(), vm)).collect())
-            .unwrap_or_default();
-        Self {
-            plan: plan.clone(),
-            vms: Mutex::new(previous),
-            destination: destination.clone(),
-        }
+impl StatusEvent {
+    /// Whether the event must reach the file now rather than with the next coalesced write.
+    fn urgent(&self) -> bool {
+        !matches!(self, Self::DiskProgress { done: false, .. })
+    }
+}
+
+/// Sends status changes to the writer task. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusHandle {
+    events: mpsc::Sender<StatusEvent>,
+}
+
+/// The writer task and the VMs an earlier run recorded.
+pub(crate) struct StatusWriter {
+    task: JoinHandle<Option<DestinationError>>,
+    path: PathBuf,
+}
+
+/// What an earlier run recorded per VM id.
+pub(crate) type PreviousStatus = BTreeMap<String, VmStatus>;
+
+/// Whether `status` records a VM that migrated.
+pub(crate) fn succeeded(status: &VmStatus) -> bool {
+    status.conditions.iter().any(|c| c.type_ == SUCCEEDED)
+}
+
+impl StatusWriter {
+    /// Reads what an earlier run recorded at `path` (nothing when absent or unreadable).
+    pub async fn previous(path: &Path) -> PreviousStatus {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
+                .and_then(|p| p.status)
+                .and_then(|s| s.migration)
+                .map(|m| m.vms.into_iter().map(|vm| (vm.vm.id.clone(), vm)).collect())
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default()
     }
 
-    /// Whether an earlier run migrated the VM.
-    pub fn already_succeeded(&self, vm_id: &str) -> bool {
-        self.lock()
-            .get(vm_id)
-            .is_some_and(|vm| vm.conditions.iter().any(|c| c.type_ == SUCCEEDED))
+    /// Starts the writer of `plan`'s status at `path`, keeping the VMs of `previous`.
+    pub fn spawn(plan: &Plan, path: PathBuf, previous: PreviousStatus) -> (Self, StatusHandle) {
+        let (events, rx) = mpsc::channel(256);
+        let task = tokio::spawn(write_loop(plan.clone(), path.clone(), previous, rx));
+        (Self { task, path }, StatusHandle { events })
     }
 
-    /// Resets the VM's status for a new run with the given pipeline steps.
-    pub fn begin(&self, status: VmStatus, steps: &[(String, String)]) {
-        let mut status = status;
-        status.pipeline = steps
-            .iter()
-            .map(|(name, description)| Step {
-                name: name.clone(),
-                description: description.clone(),
-                phase: "Pending".into(),
-                ..Step::default()
-            })
-            .collect();
-        status.started = Some(now_rfc3339());
-        status.phase = "Started".into();
-        self.lock().insert(status.vm.id.clone(), status);
+    /// Where the status is written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Waits until every event sent before the last handle was dropped is written; returns
+    /// the last write error, if the last write failed.
+    pub async fn finish(self) -> Option<DestinationError> {
+        self.task.await.unwrap_or(None)
+    }
+}
+
+impl StatusHandle {
+    async fn send(&self, event: StatusEvent) {
+        // The writer ends only when every handle is gone, so a send fails only during a
+        // panic elsewhere; status is best effort and must not fail the migration.
+        let _ = self.events.send(event).await;
+    }
+
+    /// Resets the VM's status for a new run with the given pipeline.
+    pub async fn begin(&self, status: VmStatus, steps: &[StepPlan]) {
+        self.send(StatusEvent::Begin {
+            status: Box::new(status),
+            steps: steps.to_vec(),
+        })
+        .await;
     }
 
     /// Records that the VM entered `phase` of `step`.
-    pub fn enter_phase(&self, vm: &str, phase: &str, step: Option<&str>) {
-        self.update(vm, |status| {
-            status.phase = phase.to_owned();
-            let now = now_rfc3339();
-            for s in &mut status.pipeline {
-                if Some(s.name.as_str()) == step {
-                    if s.started.is_none() {
-                        s.started = Some(now.clone());
-                    }
-                    s.phase = "Running".into();
-                } else if s.phase == "Running" {
-                    s.phase = "Completed".into();
-                    s.completed = Some(now.clone());
-                }
-            }
-        });
+    pub async fn enter_phase(&self, vm: &str, phase: &str, step: Option<&str>) {
+        self.send(StatusEvent::Phase {
+            vm: vm.to_owned(),
+            phase: phase.to_owned(),
+            step: step.map(str::to_owned),
+        })
+        .await;
     }
 
     /// Sets the per-disk tasks of the `DiskTransfer` step (progress in MiB, as upstream).
-    pub fn set_disk_tasks(&self, vm: &str, tasks: &[(String, u64)]) {
-        self.update(vm, |status| {
-            if let Some(step) = status
-                .pipeline
-                .iter_mut()
-                .find(|s| s.name == "DiskTransfer")
-            {
-                step.annotations.insert("unit".into(), "MB".into());
-                step.tasks = tasks
-                    .iter()
-                    .map(|(name, bytes)| Task {
-                        name: name.clone(),
-                        phase: "Pending".into(),
-                        progress: Progress {
-                            completed: 0,
-                            total: mib(*bytes),
-                        },
-                        annotations: BTreeMap::from([("unit".to_owned(), "MB".to_owned())]),
-                        ..Task::default()
-                    })
-                    .collect();
-                step.progress = Progress {
-                    completed: 0,
-                    total: step.tasks.iter().map(|t| t.progress.total).sum(),
-                };
-            }
+    pub async fn set_disk_tasks(&self, vm: &str, tasks: Vec<(String, u64)>) {
+        self.send(StatusEvent::DiskTasks {
+            vm: vm.to_owned(),
+            tasks,
+        })
+        .await;
+    }
+
+    /// Reports a disk's progress from a synchronous callback: dropped when the writer lags
+    /// (a later report supersedes it).
+    pub fn disk_progress(&self, vm: &str, task: &str, bytes_done: u64) {
+        let _ = self.events.try_send(StatusEvent::DiskProgress {
+            vm: vm.to_owned(),
+            task: task.to_owned(),
+            bytes_done,
+            done: false,
         });
     }
 
-    /// Updates one disk task's progress.
-    pub fn disk_progress(&self, vm: &str, task: &str, bytes_done: u64, done: bool) {
-        self.update(vm, |status| {
-            if let Some(step) = status
-                .pipeline
-                .iter_mut()
-                .find(|s| s.name == "DiskTransfer")
-            {
-                if let Some(t) = step.tasks.iter_mut().find(|t| t.name == task) {
-                    t.progress.completed = mib(bytes_done).min(t.progress.total);
-                    if t.started.is_none() {
-                        t.started = Some(now_rfc3339());
-                    }
-                    t.phase = if done { "Completed" } else { "Running" }.into();
-                    if done {
-                        t.progress.completed = t.progress.total;
-                        t.completed = Some(now_rfc3339());
-                    }
-                }
-                step.progress.completed = step.tasks.iter().map(|t| t.progress.completed).sum();
-            }
-        });
+    /// Marks a disk task completed.
+    pub async fn disk_done(&self, vm: &str, task: &str, bytes: u64) {
+        self.send(StatusEvent::DiskProgress {
+            vm: vm.to_owned(),
+            task: task.to_owned(),
+            bytes_done: bytes,
+            done: true,
+        })
+        .await;
     }
 
-    /// Marks the VM completed; `error` when its phase failed.
-    pub fn complete(&self, vm: &str, outcome: &str, error: Option<&str>) {
-        self.update(vm, |status| {
-            let now = now_rfc3339();
-            if let Some(message) = error {
-                status.error = Some(VmError {
-                    phase: status.phase.clone(),
-                    reasons: vec![message.to_owned()],
-                });
-                if let Some(step) = status.pipeline.iter_mut().find(|s| s.phase == "Running") {
-                    step.error = Some(VmError {
-                        phase: step.name.clone(),
-                        reasons: vec![message.to_owned()],
-                    });
+    /// Marks the VM completed with `outcome`; `error` when a phase failed.
+    pub async fn complete(&self, vm: &str, outcome: VmOutcome, error: Option<String>) {
+        self.send(StatusEvent::Complete {
+            vm: vm.to_owned(),
+            outcome,
+            error,
+        })
+        .await;
+    }
+}
+
+async fn write_loop(
+    plan: Plan,
+    path: PathBuf,
+    mut vms: PreviousStatus,
+    mut rx: mpsc::Receiver<StatusEvent>,
+) -> Option<DestinationError> {
+    let mut last_error = None;
+    let mut dirty = false;
+    let mut next_write = Instant::now();
+    loop {
+        let event = if dirty {
+            tokio::select! {
+                event = rx.recv() => event,
+                () = tokio::time::sleep_until(next_write) => {
+                    last_error = write(&plan, &vms, &path).await;
+                    dirty = false;
+                    next_write = Instant::now() + PROGRESS_WRITE_INTERVAL;
+                    continue;
                 }
             }
-            for step in &mut status.pipeline {
-                if step.phase == "Running" {
-                    step.phase = "Completed".into();
-                    step.completed = Some(now.clone());
-                }
-            }
-            status.phase = "Completed".into();
-            status.completed = Some(now.clone());
-            let mut condition = Condition::new(outcome, Category::Advisory)
-                .with_reason(if outcome == CANCELED {
-                    "UserRequested"
-                } else {
-                    outcome
-                })
-                .with_message(match outcome {
-                    SUCCEEDED => "The VM migration has SUCCEEDED.",
-                    CANCELED => "The VM migration has been CANCELED.",
-                    _ => "The VM migration has FAILED.",
-                });
-            condition.durable = true;
-            condition.last_transition_time = now.clone();
-            status
-                .conditions
-                .retain(|c| ![SUCCEEDED, FAILED, CANCELED].contains(&c.type_.as_str()));
-            status.conditions.push(condition);
-        });
-    }
-
-    /// Writes the plan with its status to the destination.
-    pub fn save(&self) -> Result<(), MigrateError> {
-        let mut plan = self.plan.clone();
-        let vms: Vec<VmStatus> = self.lock().values().cloned().collect();
-        let status = plan.status.get_or_insert_with(PlanStatus::default);
-        let migration = status
-            .migration
-            .get_or_insert_with(PlanMigrationStatus::default);
-        migration.vms = vms;
-        let path = self.destination.status_path(
-            plan.metadata.namespace_or_empty(),
-            plan.metadata.name_or_empty(),
-        );
-        let text = forklift_core::manifest::to_kubectl_yaml(&plan).map_err(|e| {
-            MigrateError::Destination {
-                path: path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        write_atomic(&path, text.as_bytes())
-    }
-
-    fn update(&self, vm: &str, change: impl FnOnce(&mut VmStatus)) {
-        let changed = match self.lock().get_mut(vm) {
-            Some(status) => {
-                let before = status.clone();
-                change(status);
-                *status != before
-            }
-            None => false,
+        } else {
+            rx.recv().await
         };
-        // Progress arrives several times a second per disk; only a change is worth a write.
-        if !changed {
-            return;
+        let Some(event) = event else { break };
+        let urgent = event.urgent();
+        if apply(&mut vms, event) {
+            dirty = true;
         }
-        // Status is best effort: a failed save must not fail the migration it describes.
-        if let Err(e) = self.save() {
-            tracing::warn!(error = %e.chain(), "cannot save plan status");
+        if dirty && urgent {
+            last_error = write(&plan, &vms, &path).await;
+            dirty = false;
+            next_write = Instant::now() + PROGRESS_WRITE_INTERVAL;
         }
     }
+    if dirty {
+        last_error = write(&plan, &vms, &path).await;
+    }
+    last_error
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, VmStatus>> {
-        self.vms
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Writes the plan with its status; returns the error, already logged, when it fails.
+async fn write(plan: &Plan, vms: &PreviousStatus, path: &Path) -> Option<DestinationError> {
+    let mut plan = plan.clone();
+    let status = plan.status.get_or_insert_with(PlanStatus::default);
+    let migration = status
+        .migration
+        .get_or_insert_with(PlanMigrationStatus::default);
+    migration.vms = vms.values().cloned().collect();
+    let text = match forklift_core::manifest::to_kubectl_yaml(&plan) {
+        Ok(text) => text,
+        Err(source) => {
+            return Some(DestinationError::Serialize {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let target = path.to_path_buf();
+    let result = tokio::task::spawn_blocking(move || write_atomic(&target, text.as_bytes()))
+        .await
+        .map_err(DestinationError::Task)
+        .and_then(|r| r);
+    match result {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::warn!(error = %super::error::chain_of(&e), "cannot save plan status");
+            Some(e)
+        }
+    }
+}
+
+/// Applies `event`; returns whether the status changed.
+fn apply(vms: &mut PreviousStatus, event: StatusEvent) -> bool {
+    let vm = match &event {
+        StatusEvent::Begin { status, .. } => status.vm.id.clone(),
+        StatusEvent::Phase { vm, .. }
+        | StatusEvent::DiskTasks { vm, .. }
+        | StatusEvent::DiskProgress { vm, .. }
+        | StatusEvent::Complete { vm, .. } => vm.clone(),
+    };
+    if let StatusEvent::Begin { status, steps } = event {
+        vms.insert(vm, begun(*status, &steps));
+        return true;
+    }
+    let Some(status) = vms.get_mut(&vm) else {
+        return false;
+    };
+    let before = status.clone();
+    match event {
+        StatusEvent::Begin { .. } => {}
+        StatusEvent::Phase { phase, step, .. } => enter_phase(status, &phase, step.as_deref()),
+        StatusEvent::DiskTasks { tasks, .. } => set_disk_tasks(status, &tasks),
+        StatusEvent::DiskProgress {
+            task,
+            bytes_done,
+            done,
+            ..
+        } => disk_progress(status, &task, bytes_done, done),
+        StatusEvent::Complete { outcome, error, .. } => complete(status, outcome, error),
+    }
+    *status != before
+}
+
+fn begun(mut status: VmStatus, steps: &[StepPlan]) -> VmStatus {
+    status.pipeline = steps
+        .iter()
+        .map(|plan| {
+            let mut step = Step {
+                name: plan.step.to_string(),
+                description: step_description(plan.step.as_str()).to_owned(),
+                phase: "Pending".into(),
+                ..Step::default()
+            };
+            if let Some(reason) = &plan.skipped {
+                step.phase = SKIPPED.into();
+                step.annotations
+                    .insert("forklift.konveyor.io/skipped".into(), reason.clone());
+            }
+            step
+        })
+        .collect();
+    status.started = Some(now_rfc3339());
+    status.phase = "Started".into();
+    status
+}
+
+fn enter_phase(status: &mut VmStatus, phase: &str, step: Option<&str>) {
+    status.phase = phase.to_owned();
+    let now = now_rfc3339();
+    for s in &mut status.pipeline {
+        if Some(s.name.as_str()) == step {
+            if s.started.is_none() {
+                s.started = Some(now.clone());
+            }
+            s.phase = "Running".into();
+        } else if s.phase == "Running" {
+            s.phase = "Completed".into();
+            s.completed = Some(now.clone());
+        }
+    }
+}
+
+fn disk_transfer(status: &mut VmStatus) -> Option<&mut Step> {
+    status
+        .pipeline
+        .iter_mut()
+        .find(|s| s.name == "DiskTransfer")
+}
+
+fn set_disk_tasks(status: &mut VmStatus, tasks: &[(String, u64)]) {
+    let Some(step) = disk_transfer(status) else {
+        return;
+    };
+    step.annotations.insert("unit".into(), "MB".into());
+    step.tasks = tasks
+        .iter()
+        .map(|(name, bytes)| Task {
+            name: name.clone(),
+            phase: "Pending".into(),
+            progress: Progress {
+                completed: 0,
+                total: mib(*bytes),
+            },
+            annotations: BTreeMap::from([("unit".to_owned(), "MB".to_owned())]),
+            ..Task::default()
+        })
+        .collect();
+    step.progress = Progress {
+        completed: 0,
+        total: step.tasks.iter().map(|t| t.progress.total).sum(),
+    };
+}
+
+fn disk_progress(status: &mut VmStatus, task: &str, bytes_done: u64, done: bool) {
+    let Some(step) = disk_transfer(status) else {
+        return;
+    };
+    if let Some(t) = step.tasks.iter_mut().find(|t| t.name == task) {
+        if t.started.is_none() {
+            t.started = Some(now_rfc3339());
+        }
+        if done {
+            t.phase = "Completed".into();
+            t.progress.completed = t.progress.total;
+            t.completed = Some(now_rfc3339());
+        } else if t.phase != "Completed" {
+            t.phase = "Running".into();
+            t.progress.completed = mib(bytes_done).min(t.progress.total);
+        }
+    }
+    step.progress.completed = step.tasks.iter().map(|t| t.progress.completed).sum();
+}
+
+fn complete(status: &mut VmStatus, outcome: VmOutcome, error: Option<String>) {
+    let now = now_rfc3339();
+    if let Some(message) = &error {
+        status.error = Some(VmError {
+            phase: status.phase.clone(),
+            reasons: vec![message.clone()],
+        });
+        if let Some(step) = status.pipeline.iter_mut().find(|s| s.phase == "Running") {
+            step.error = Some(VmError {
+                phase: step.name.clone(),
+                reasons: vec![message.clone()],
+            });
+        }
+    }
+    for step in &mut status.pipeline {
+        if step.phase == "Running" {
+            step.phase = "Completed".into();
+            step.completed = Some(now.clone());
+        }
+    }
+    status.phase = "Completed".into();
+    status.completed = Some(now.clone());
+    let (type_, reason, message) = match outcome {
+        VmOutcome::Succeeded | VmOutcome::Skipped => {
+            (SUCCEEDED, SUCCEEDED, "The VM migration has SUCCEEDED.")
+        }
+        VmOutcome::Canceled => (
+            CANCELED,
+            "UserRequested",
+            "The VM migration has been CANCELED.",
+        ),
+        VmOutcome::Failed => (FAILED, FAILED, "The VM migration has FAILED."),
+    };
+    let mut condition = Condition::new(type_, Category::Advisory)
+        .with_reason(reason)
+        .with_message(message);
+    condition.durable = true;
+    condition.last_transition_time = now;
+    status
+        .conditions
+        .retain(|c| ![SUCCEEDED, FAILED, CANCELED].contains(&c.type_.as_str()));
+    status.conditions.push(condition);
+}
+
+/// Upstream's step descriptions (`migrator/base/migrator.go`).
+fn step_description(step: &str) -> &'static str {
+    match step {
+        "Initialize" => "Initialize migration.",
+        "PreHook" => "Run pre-migration hook.",
+        "PostHook" => "Run post-migration hook.",
+        "DiskAllocation" => "Allocate disks.",
+        "DiskTransfer" => "Transfer disks.",
+        "Cutover" => "Finalize disk transfer.",
+        "ImageConversion" => "Convert image to kubevirt.",
+        "DiskTransferV2v" => "Copy disks.",
+        "VirtualMachineCreation" => "Create VM.",
+        "WaitForGuestReboots" => "Wait for guest reboots.",
+        _ => "",
     }
 }
 
 fn mib(bytes: u64) -> i64 {
     i64::try_from(bytes.div_ceil(1 << 20)).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forklift_core::itinerary::Step as PipelineStep;
+    use forklift_core::resources::PlanVm;
+
+    fn plan() -> Plan {
+        serde_yaml_ng::from_str(
+            "apiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\nmetadata: {name: p, namespace: ns}\nspec: {}\n",
+        )
+        .unwrap()
+    }
+
+    fn vm(id: &str) -> VmStatus {
+        VmStatus::for_vm(PlanVm {
+            id: id.into(),
+            ..Default::default()
+        })
+    }
+
+    fn read(path: &Path) -> Plan {
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn steps() -> Vec<StepPlan> {
+        vec![
+            StepPlan {
+                step: PipelineStep::DiskTransfer,
+                skipped: None,
+            },
+            StepPlan {
+                step: PipelineStep::ImageConversion,
+                skipped: Some("skipGuestConversion".into()),
+            },
+        ]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn progress_is_coalesced_and_phase_changes_are_written_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        let (writer, handle) = StatusWriter::spawn(&plan(), path.clone(), PreviousStatus::new());
+        handle.begin(vm("vm-1"), &steps()).await;
+        handle
+            .set_disk_tasks("vm-1", vec![("disk".into(), 100 << 20)])
+            .await;
+        handle
+            .enter_phase("vm-1", "CopyDisks", Some("DiskTransfer"))
+            .await;
+        // The channel is processed in order: wait until the writer caught up.
+        tokio::task::yield_now().await;
+        let mut written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        for mib in 1..=50u64 {
+            handle.disk_progress("vm-1", "disk", mib << 20);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let status = read(&path);
+        let step = &status.status.unwrap().migration.unwrap().vms[0].pipeline[0];
+        assert!(
+            step.tasks[0].progress.completed < 50,
+            "progress waits for the coalescing interval"
+        );
+        tokio::time::sleep(PROGRESS_WRITE_INTERVAL).await;
+        let status = read(&path);
+        let vms = status.status.unwrap().migration.unwrap().vms;
+        assert_eq!(vms[0].pipeline[0].tasks[0].progress.completed, 50);
+        assert_eq!(vms[0].pipeline[1].phase, "Skipped");
+        assert_eq!(
+            vms[0].pipeline[1].annotations["forklift.konveyor.io/skipped"],
+            "skipGuestConversion"
+        );
+        written = std::fs::metadata(&path)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .max(written);
+        handle
+            .complete("vm-1", VmOutcome::Failed, Some("boom".into()))
+            .await;
+        drop(handle);
+        assert!(writer.finish().await.is_none());
+        let vms = read(&path).status.unwrap().migration.unwrap().vms;
+        assert_eq!(vms[0].conditions[0].type_, FAILED);
+        assert_eq!(vms[0].error.as_ref().unwrap().reasons, ["boom"]);
+        assert!(std::fs::metadata(&path).unwrap().modified().unwrap() >= written);
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
+    async fn an_earlier_run_is_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/s.yaml");
+        let (writer, handle) = StatusWriter::spawn(&plan(), path.clone(), PreviousStatus::new());
+        handle.begin(vm("vm-1"), &[]).await;
+        handle.complete("vm-1", VmOutcome::Succeeded, None).await;
+        handle.begin(vm("vm-2"), &[]).await;
+        drop(handle);
+        assert!(writer.finish().await.is_none());
+        let previous = StatusWriter::previous(&path).await;
+        assert!(succeeded(&previous["vm-1"]));
+        assert!(!succeeded(&previous["vm-2"]));
+        assert!(StatusWriter::previous(&dir.path().join("absent")).await.is_empty());
+    }
 }

@@ -9,12 +9,13 @@ use super::osmap::OsMap;
 use super::placement::affinity_problems;
 use super::resolve;
 use super::rules::{self, PowerIntent, keys};
+use super::executor::DiskCopier;
 use super::spec::*;
 use crate::inventory::InventoryIndex;
 use crate::inventory::{
     Disk as SourceDisk, DiskBus, Firmware as SourceFirmware, PowerState, ProviderKind, Vm,
 };
-use crate::itinerary::{FlagInputs, ItineraryKind};
+use crate::itinerary::{FlagInputs, Flags, ItineraryKind};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
     Category, Condition, HookStep, MigrationType, PlanVm, StoragePair, TargetPowerState,
@@ -144,9 +145,12 @@ impl<'a> PlanFacts<'a> {
             .unwrap_or(self.input.plan.spec.migrate_shared_disks)
     }
 
-    /// Upstream `ShouldUseV2vForTransfer`.
+    /// Upstream `ShouldUseV2vForTransfer`; never when the engine copies every disk itself.
     fn v2v_copies_disks(&self, pvm: &PlanVm) -> bool {
         let spec = &self.input.plan.spec;
+        if self.input.context.executor.disk_copier == DiskCopier::Engine {
+            return false;
+        }
         match self.kind {
             ProviderKind::Vsphere => {
                 !self.warm
@@ -209,8 +213,10 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
                 interfaces: Vec::new(),
                 hooks: hooks(facts, pvm),
                 itinerary: ItineraryKind::Cold,
+                flags: Flags::empty(),
                 phases: Vec::new(),
                 pipeline: Vec::new(),
+                steps: Vec::new(),
                 conversion_env: BTreeMap::new(),
                 conditions,
             };
@@ -375,6 +381,7 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     }
     .flags();
     let it = itinerary.itinerary();
+    let steps = step_plans(&it, flags, facts.requires_conversion() && spec.skip_guest_conversion);
 
     TargetVm {
         source_id: vm.id.clone(),
@@ -386,11 +393,38 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
         interfaces: target_nics,
         hooks,
         itinerary,
+        flags,
         phases: it.phases(flags),
         pipeline: it.pipeline(flags),
+        steps,
         conversion_env: conversion_env(facts, pvm, vm, renamed, &target_name, requires_conversion),
         conditions,
     }
+}
+
+/// The status pipeline: the steps that run, and the steps MTV would run but a plan setting
+/// skips, marked with the reason (so status never claims, nor silently drops, a step).
+fn step_plans(
+    itinerary: &crate::itinerary::Itinerary,
+    flags: Flags,
+    conversion_skipped: bool,
+) -> Vec<StepPlan> {
+    let running = itinerary.pipeline(flags);
+    let full = if conversion_skipped {
+        itinerary.pipeline(flags | Flags::REQUIRES_CONVERSION)
+    } else {
+        running.clone()
+    };
+    full.into_iter()
+        .map(|step| StepPlan {
+            step,
+            skipped: (!running.contains(&step)).then(|| {
+                "skipGuestConversion is set: the disks are copied raw and the guest is not \
+                 converted"
+                    .to_owned()
+            }),
+        })
+        .collect()
 }
 
 fn hooks(facts: &PlanFacts<'_>, pvm: &PlanVm) -> Vec<TargetHook> {
@@ -727,6 +761,7 @@ fn render_disks(
             volume_mode_origin: modes.volume_mode_origin,
             access_mode: modes.access_mode,
             access_mode_origin: modes.access_mode_origin,
+            transfer_path: path,
             object,
         });
     }

@@ -14,6 +14,7 @@
 //! VirtualMachine can name its claims before they exist and two renders agree.
 
 mod build;
+mod executor;
 pub mod kubevirt;
 mod names;
 mod network;
@@ -25,9 +26,10 @@ mod spec;
 
 pub use names::{disk_serial, generated_suffix};
 pub use placement::affinity_problems;
+pub use executor::{DiskCopier, ExecutorCapability, ExecutorProfile};
 pub use spec::{
-    DiskObject, RenderContext, RenderInput, TargetDisk, TargetHook, TargetInterface, TargetSpec,
-    TargetVm,
+    DiskObject, RenderContext, RenderInput, StepPlan, TargetDisk, TargetHook, TargetInterface,
+    TargetSpec, TargetVm,
 };
 
 use crate::resources::{Category, Condition};
@@ -68,11 +70,49 @@ pub fn render(input: RenderInput<'_>) -> TargetSpec {
         .map(|pvm| build::render_vm(&facts, pvm))
         .collect();
     duplicates(&vms, &mut conditions);
+    missing_capabilities(&input.context.executor, &vms, &mut conditions);
     TargetSpec {
         plan: plan.metadata.name_or_empty().to_owned(),
         target_namespace: plan.spec.target_namespace.clone(),
         vms,
         conditions,
+    }
+}
+
+/// One Critical condition per capability that some VM needs and the executor lacks, with
+/// those VMs as items: the run refuses before anything is touched.
+fn missing_capabilities(
+    executor: &ExecutorProfile,
+    vms: &[TargetVm],
+    conditions: &mut Vec<Condition>,
+) {
+    let mut needed = std::collections::BTreeMap::<ExecutorCapability, Vec<String>>::new();
+    for vm in vms.iter().filter(|v| v.virtual_machine.is_some()) {
+        let wants = ExecutorCapability::for_itinerary(vm.itinerary)
+            .into_iter()
+            .chain(vm.phases.iter().filter_map(|p| ExecutorCapability::for_phase(*p)))
+            .chain(
+                vm.disks
+                    .iter()
+                    .filter_map(|d| ExecutorCapability::for_disk_path(d.transfer_path)),
+            );
+        for capability in wants {
+            if executor.has(capability) {
+                continue;
+            }
+            let items = needed.entry(capability).or_default();
+            let label = if vm.source_name.is_empty() {
+                &vm.source_id
+            } else {
+                &vm.source_name
+            };
+            if !items.contains(label) {
+                items.push(label.clone());
+            }
+        }
+    }
+    for (capability, items) in needed {
+        conditions.push(capability.missing_condition(items));
     }
 }
 

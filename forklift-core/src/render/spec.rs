@@ -7,11 +7,12 @@ use serde::Serialize;
 use super::kubevirt::{DataVolume, PersistentVolumeClaim, VirtualMachine};
 use super::osmap::OsMap;
 use crate::inventory::{DestinationInventory, SourceInventory};
-use crate::itinerary::{ItineraryKind, Phase, Step};
+use super::executor::ExecutorProfile;
+use crate::itinerary::{Flags, ItineraryKind, Phase, Step};
 use crate::resources::{
     Condition, ForkliftControllerSettings, Hook, HookStep, NetworkMap, Plan, Provider, StorageMap,
 };
-use crate::sizing::{AccessMode, ModeOrigin, VolumeMode};
+use crate::sizing::{AccessMode, DiskPath, ModeOrigin, VolumeMode};
 
 /// Everything `render` reads. Only `plan` and `source` are required; absent maps leave
 /// disks and NICs unmapped (reported as conditions), an absent destination inventory means
@@ -55,6 +56,8 @@ pub struct RenderContext {
     pub new_names: BTreeMap<String, String>,
     /// `Migration.spec.resumeConversion`.
     pub resume_conversion: bool,
+    /// What the engine that runs the plan can do (default: MTV's controller).
+    pub executor: ExecutorProfile,
 }
 
 impl RenderContext {
@@ -115,14 +118,41 @@ pub struct TargetVm {
     pub hooks: Vec<TargetHook>,
     /// The itinerary the VM follows.
     pub itinerary: ItineraryKind,
+    /// The predicate flags that select its phases (computed here only).
+    #[serde(serialize_with = "flags_text")]
+    pub flags: Flags,
     /// The phases it walks through (precopy loop once).
     pub phases: Vec<Phase>,
-    /// The pipeline steps shown in status.
+    /// The pipeline steps that run, shown in status.
     pub pipeline: Vec<Step>,
+    /// The status pipeline: `pipeline` with the steps a plan setting skips, and why.
+    pub steps: Vec<StepPlan>,
     /// Environment for the conversion pod derived from the plan (`V2V_staticIPs`, ...).
     pub conversion_env: BTreeMap<String, String>,
     /// Conditions that apply to this VM.
     pub conditions: Vec<Condition>,
+}
+
+impl TargetVm {
+    /// The pipeline step `phase` belongs to for this VM.
+    pub fn step_of(&self, phase: Phase) -> Option<Step> {
+        self.itinerary.itinerary().step(phase, self.flags)
+    }
+}
+
+fn flags_text<S: serde::Serializer>(flags: &Flags, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(flags)
+}
+
+/// One step of the status pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepPlan {
+    /// The step.
+    pub step: Step,
+    /// Why it does not run, when a plan setting skips it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// The volume object of one disk.
@@ -164,6 +194,8 @@ pub struct TargetDisk {
     pub access_mode: AccessMode,
     /// Where it came from.
     pub access_mode_origin: ModeOrigin,
+    /// How the disk is created and filled (decides sizing and the capability it needs).
+    pub transfer_path: DiskPath,
     /// The object to create.
     pub object: DiskObject,
 }

@@ -116,7 +116,7 @@ fn divide_up(aligned: u64, fraction: f64, original: u64) -> Result<u64> {
 }
 
 /// How a target disk is created, which decides who adds filesystem overhead (upstream §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum DiskPath {
     /// vSphere CDI DataVolume (VDDK import or blank disk for virt-v2v): aligned capacity; CDI
     /// adds its overhead.

@@ -9,18 +9,21 @@
 //!   .forklift/<plan-namespace>/<plan>.status.yaml   the Plan with its migration status
 //! ```
 //!
-//! Manifests are written atomically (temporary file, then rename) and only when their
+//! Manifests are written atomically (a temporary file of their own, then rename) and only when their
 //! content changes, so a re-run is idempotent. A disk copy in progress keeps a checkpoint
 //! beside its image, so an interrupted run resumes where it stopped.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use async_trait::async_trait;
+use forklift_transfer::block::BlockSink;
 use forklift_transfer::local::LocalDisk;
 use serde::Serialize;
 
-use super::MigrateError;
+use super::{Destination, DestinationDisk, DestinationError, ObjectKind};
 
 /// A destination directory.
 #[derive(Debug, Clone)]
@@ -63,23 +66,15 @@ impl LocalDestination {
             .join(format!("{name}.yaml"))
     }
 
-    /// The status file of a plan.
-    pub fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf {
-        self.root
-            .join(".forklift")
-            .join(plan_namespace)
-            .join(format!("{plan}.status.yaml"))
-    }
-
     /// Opens the image of `claim` for writing, creating a sparse file of `size` bytes. An
     /// image left by an interrupted copy (it has a checkpoint) is reopened as it is, so the
     /// copy resumes; any other existing image is recreated.
-    pub fn open_disk(
+    pub fn open_local_disk(
         &self,
         namespace: &str,
         claim: &str,
         size: u64,
-    ) -> Result<LocalDisk, MigrateError> {
+    ) -> Result<LocalDisk, DestinationError> {
         let path = self.disk_path(namespace, claim);
         create_parent(&path)?;
         let resumable = self.checkpoint_path(namespace, claim).is_file()
@@ -89,10 +84,7 @@ impl LocalDestination {
         } else {
             LocalDisk::create(&path, size)
         };
-        disk.map_err(|source| MigrateError::Transfer {
-            what: format!("disk image {}", path.display()),
-            source: Box::new(source),
-        })
+        disk.map_err(|source| DestinationError::Disk { path, source })
     }
 
     /// Writes `object` as YAML to the manifest path, atomically; unchanged content is not
@@ -103,12 +95,12 @@ impl LocalDestination {
         kind_dir: &str,
         name: &str,
         object: &impl Serialize,
-    ) -> Result<PathBuf, MigrateError> {
+    ) -> Result<PathBuf, DestinationError> {
         let path = self.manifest_path(namespace, kind_dir, name);
-        let text = forklift_core::manifest::to_kubectl_yaml(object).map_err(|e| {
-            MigrateError::Destination {
+        let text = forklift_core::manifest::to_kubectl_yaml(object).map_err(|source| {
+            DestinationError::Serialize {
                 path: path.clone(),
-                message: e.to_string(),
+                source,
             }
         })?;
         write_atomic(&path, text.as_bytes())?;
@@ -117,58 +109,141 @@ impl LocalDestination {
 
     /// Removes what a VM's migration created: its VirtualMachine, the disks' manifests,
     /// images and checkpoints. Missing files are not an error.
-    pub fn remove_vm(
+    pub fn remove_local_vm(
         &self,
         namespace: &str,
         vm: &str,
         claims: &[String],
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), DestinationError> {
         let mut paths = vec![self.manifest_path(namespace, "virtualmachines", vm)];
         for claim in claims {
             paths.push(self.manifest_path(namespace, "datavolumes", claim));
             paths.push(self.disk_path(namespace, claim));
             paths.push(self.checkpoint_path(namespace, claim));
         }
-        for path in paths {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(MigrateError::io(&path, e)),
-            }
-        }
-        Ok(())
+        paths.into_iter().try_for_each(|path| remove_if_present(&path))
     }
 }
 
-fn create_parent(path: &Path) -> Result<(), MigrateError> {
+/// Runs blocking file work off the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, DestinationError> + Send + 'static,
+) -> Result<T, DestinationError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(DestinationError::Task)?
+}
+
+#[async_trait]
+impl Destination for LocalDestination {
+    fn describe(&self) -> String {
+        format!("local:{}", self.root.display())
+    }
+
+    async fn open_disk(
+        &self,
+        namespace: &str,
+        claim: &str,
+        size: u64,
+    ) -> Result<DestinationDisk, DestinationError> {
+        let this = self.clone();
+        let (namespace, claim) = (namespace.to_owned(), claim.to_owned());
+        blocking(move || {
+            let disk = Arc::new(this.open_local_disk(&namespace, &claim, size)?);
+            Ok(DestinationDisk {
+                location: disk.path().display().to_string(),
+                zero_initialized: disk.is_zero_initialized(),
+                checkpoint: Some(this.checkpoint_path(&namespace, &claim)),
+                readback: Some(disk.clone()),
+                sink: disk,
+            })
+        })
+        .await
+    }
+
+    async fn write_object(
+        &self,
+        namespace: &str,
+        kind: ObjectKind,
+        name: &str,
+        object: &serde_json::Value,
+    ) -> Result<(), DestinationError> {
+        let kind_dir = match kind {
+            ObjectKind::DiskClaim => "datavolumes",
+            ObjectKind::VirtualMachine => "virtualmachines",
+        };
+        let this = self.clone();
+        let (namespace, name, object) = (namespace.to_owned(), name.to_owned(), object.clone());
+        blocking(move || this.write_manifest(&namespace, kind_dir, &name, &object).map(drop)).await
+    }
+
+    async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError> {
+        let path = self.checkpoint_path(namespace, claim);
+        blocking(move || remove_if_present(&path)).await
+    }
+
+    async fn remove_vm(
+        &self,
+        namespace: &str,
+        vm: &str,
+        claims: &[String],
+    ) -> Result<(), DestinationError> {
+        let this = self.clone();
+        let (namespace, vm, claims) = (namespace.to_owned(), vm.to_owned(), claims.to_vec());
+        blocking(move || this.remove_local_vm(&namespace, &vm, &claims)).await
+    }
+
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf {
+        self.root
+            .join(".forklift")
+            .join(plan_namespace)
+            .join(format!("{plan}.status.yaml"))
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DestinationError + '_ {
+    move |source| DestinationError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), DestinationError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), DestinationError> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| MigrateError::io(parent, e))?;
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
     Ok(())
 }
 
-/// Writes `data` to `path` through a temporary file and a rename, unless the file already
-/// holds exactly `data`.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), MigrateError> {
+/// Writes `data` to `path` through a temporary file of its own (unique, so two writers never
+/// share one) and a rename, unless the file already holds exactly `data`.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), DestinationError> {
     if fs::read(path).is_ok_and(|old| old == data) {
         return Ok(());
     }
     create_parent(path)?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        MigrateError::io(path, e)
-    })
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_error(path))?;
+    tmp.write_all(data).map_err(io_error(path))?;
+    tmp.as_file().sync_all().map_err(io_error(path))?;
+    // A failed persist drops (and so deletes) the temporary file.
+    tmp.persist(path).map_err(|e| io_error(path)(e.error))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -201,11 +276,11 @@ mod tests {
     fn disks_resume_only_with_a_checkpoint_and_remove_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
         let dest = LocalDestination::new(dir.path());
-        let disk = dest.open_disk("ns", "c1", 1 << 20).unwrap();
+        let disk = dest.open_local_disk("ns", "c1", 1 << 20).unwrap();
         assert_eq!(disk.size(), 1 << 20);
         fs::write(dest.disk_path("ns", "c1"), vec![1u8; 1 << 20]).unwrap();
         // Without a checkpoint the image is recreated (zeroed).
-        dest.open_disk("ns", "c1", 1 << 20).unwrap();
+        dest.open_local_disk("ns", "c1", 1 << 20).unwrap();
         assert!(
             fs::read(dest.disk_path("ns", "c1"))
                 .unwrap()
@@ -214,7 +289,7 @@ mod tests {
         );
         fs::write(dest.disk_path("ns", "c1"), vec![1u8; 1 << 20]).unwrap();
         fs::write(dest.checkpoint_path("ns", "c1"), b"{}").unwrap();
-        dest.open_disk("ns", "c1", 1 << 20).unwrap();
+        dest.open_local_disk("ns", "c1", 1 << 20).unwrap();
         assert!(
             fs::read(dest.disk_path("ns", "c1"))
                 .unwrap()
@@ -223,7 +298,7 @@ mod tests {
             "kept for resume"
         );
         dest.write_manifest("ns", "datavolumes", "c1", &1).unwrap();
-        dest.remove_vm("ns", "vm", &["c1".to_owned()]).unwrap();
+        dest.remove_local_vm("ns", "vm", &["c1".to_owned()]).unwrap();
         assert!(!dest.disk_path("ns", "c1").exists() && !dest.checkpoint_path("ns", "c1").exists());
         assert!(!dest.manifest_path("ns", "datavolumes", "c1").exists());
     }

@@ -1,0 +1,218 @@
+//! The `CopyDisks` phase: each disk the scheduler admits is copied on a task of its own,
+//! from the provider's disk access into the destination's disk, and optionally verified.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use forklift_core::render::TargetVm;
+use forklift_providers::capability::{DiskRef, VmRef};
+use forklift_transfer::block::BlockSource;
+use forklift_transfer::copy::verify::{VerifyOptions, verify};
+use forklift_transfer::copy;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::MigrateError;
+use super::destination::DestinationDisk;
+use super::events::MigrationEvent;
+use super::vm::{DiskReport, RunContext, SchedulerReport, VmReport};
+
+/// What the phase works on.
+pub(crate) struct CopyJob<'a> {
+    pub ctx: &'a Arc<RunContext>,
+    pub target: &'a TargetVm,
+    pub disks: &'a BTreeMap<usize, DestinationDisk>,
+    pub report: &'a mut VmReport,
+    pub cancel: &'a CancellationToken,
+}
+
+/// Copies every disk of the VM as the scheduler admits it; the first failure stops the
+/// VM's other disks (not other VMs) and fails the phase.
+pub(crate) async fn copy_disks(
+    job: CopyJob<'_>,
+    admitted: &mut mpsc::Receiver<usize>,
+    reports: &mpsc::Sender<SchedulerReport>,
+) -> Result<(), MigrateError> {
+    let CopyJob {
+        ctx,
+        target,
+        disks,
+        report,
+        cancel,
+    } = job;
+    let disk_access = ctx.provider.disks()?;
+    let vm_ref = VmRef::new(target.source_id.clone());
+    let mut remaining: Vec<usize> = target.disks.iter().map(|d| d.index).collect();
+    let mut running = JoinSet::new();
+    let mut first_error = None;
+    // A failed disk stops its siblings through this child token: cancelling the VM's own
+    // token would report the VM as cancelled instead of failed.
+    let siblings = cancel.child_token();
+    let done = |index: usize| SchedulerReport::DiskDone {
+        vm: target.source_id.clone(),
+        disk: index,
+    };
+    while !remaining.is_empty() || !running.is_empty() {
+        tokio::select! {
+            Some(index) = admitted.recv(), if !remaining.is_empty() && first_error.is_none() => {
+                remaining.retain(|i| *i != index);
+                let (Some(disk), Some(sink)) = (
+                    target.disks.iter().find(|d| d.index == index),
+                    disks.get(&index),
+                ) else {
+                    let _ = reports.send(done(index)).await;
+                    continue;
+                };
+                let disk_ref = DiskRef { key: 0, file: disk.source.clone(), capacity: disk.capacity };
+                let opened = disk_access.open_disk(&vm_ref, &disk_ref, None).await;
+                let source: Arc<dyn BlockSource> = match opened {
+                    Ok(source) => Arc::from(source),
+                    Err(e) => {
+                        let _ = reports.send(done(index)).await;
+                        siblings.cancel();
+                        first_error.get_or_insert(MigrateError::from(e));
+                        continue;
+                    }
+                };
+                let one = DiskCopy {
+                    ctx: ctx.clone(),
+                    vm: target.source_id.clone(),
+                    index,
+                    claim: disk.claim_name.clone(),
+                    task: disk.source.clone(),
+                    sink: sink.clone(),
+                };
+                running.spawn(one.run(source, siblings.clone()));
+            }
+            Some(joined) = running.join_next() => {
+                let (index, result) = joined.map_err(|source| MigrateError::Task { what: "disk copy", source })?;
+                let _ = reports.send(done(index)).await;
+                match result {
+                    Ok((disk, task)) => {
+                        ctx.status.disk_done(&report.id, &task, disk.summary.bytes_total).await;
+                        report.disks.push(disk);
+                    }
+                    Err(e) => {
+                        siblings.cancel();
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            else => break,
+        }
+        if first_error.is_some() && running.is_empty() {
+            break;
+        }
+    }
+    report.disks.sort_by_key(|d| d.index);
+    match first_error {
+        Some(e) => Err(e),
+        None if !remaining.is_empty() => Err(MigrateError::DisksNotAdmitted {
+            vm: target.source_id.clone(),
+            remaining: remaining.len(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// One disk's copy, owned by its task.
+struct DiskCopy {
+    ctx: Arc<RunContext>,
+    vm: String,
+    index: usize,
+    claim: String,
+    task: String,
+    sink: DestinationDisk,
+}
+
+impl DiskCopy {
+    async fn run(
+        self,
+        source: Arc<dyn BlockSource>,
+        cancel: CancellationToken,
+    ) -> (usize, Result<(DiskReport, String), MigrateError>) {
+        let index = self.index;
+        (index, self.copy(source, &cancel).await)
+    }
+
+    async fn copy(
+        self,
+        source: Arc<dyn BlockSource>,
+        cancel: &CancellationToken,
+    ) -> Result<(DiskReport, String), MigrateError> {
+        let ctx = &self.ctx;
+        let mut options = ctx.copy.clone();
+        options.checkpoint = self.sink.checkpoint.clone();
+        options.checksums = ctx.verify;
+        options.target_is_zero = self.sink.zero_initialized;
+        let (status, events) = (ctx.status.clone(), ctx.events.clone());
+        let (vm, claim, task) = (self.vm.clone(), self.claim.clone(), self.task.clone());
+        options.progress = Some(Arc::new(move |p: &copy::Progress| {
+            status.disk_progress(&vm, &task, p.bytes_done);
+            // Progress is advisory: when the listener lags, an update is dropped, never queued.
+            let _ = events.try_send(MigrationEvent::DiskProgress {
+                vm: vm.clone(),
+                disk: claim.clone(),
+                bytes_done: p.bytes_done,
+                bytes_total: p.bytes_total,
+                bytes_per_second: p.bytes_per_second,
+            });
+        }));
+        let what = format!("{} to {}", source.describe(), self.sink.location);
+        let copied = copy::copy(source.clone(), self.sink.sink.clone(), &options, cancel)
+            .await
+            .map_err(|e| transfer_error(&what, e))?;
+        let verified = match (&self.sink.readback, ctx.verify) {
+            (Some(readback), true) => {
+                let check = verify(
+                    source,
+                    readback.clone(),
+                    copied.block_map.as_ref(),
+                    &VerifyOptions::default(),
+                    cancel,
+                )
+                .await
+                .map_err(|e| transfer_error(&what, e))?;
+                if !check.is_identical() {
+                    return Err(MigrateError::VerificationFailed {
+                        location: self.sink.location.clone(),
+                        blocks: check.blocks_mismatched,
+                    });
+                }
+                true
+            }
+            _ => false,
+        };
+        let namespace = ctx.plan.spec.target_namespace.clone();
+        ctx.destination.disk_completed(&namespace, &self.claim).await?;
+        let report = DiskReport {
+            index: self.index,
+            claim: self.claim.clone(),
+            path: self.sink.location.clone(),
+            summary: copied.summary,
+            verified,
+        };
+        ctx.emit(MigrationEvent::DiskCopied {
+            vm: self.vm.clone(),
+            disk: self.claim.clone(),
+            path: report.path.clone(),
+            summary: report.summary.clone(),
+            verified,
+        })
+        .await;
+        Ok((report, self.task))
+    }
+}
+
+fn transfer_error(what: &str, source: forklift_transfer::Error) -> MigrateError {
+    if source.is_cancelled() {
+        MigrateError::Cancelled
+    } else {
+        MigrateError::Transfer {
+            what: what.to_owned(),
+            source: Box::new(source),
+        }
+    }
+}
+

@@ -1,0 +1,130 @@
+//! Where a migration lands: the [`Destination`] capability and its implementations.
+//!
+//! The runner never writes a file itself: it asks the destination to create each disk
+//! (a [`BlockSink`] the copy pipeline fills), to write each object render produced, and to
+//! remove what a failed VM created. A destination also says what it can do beyond that
+//! ([`Destination::starts_vms`]), which render turns into the itinerary.
+
+mod local;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use forklift_transfer::block::{BlockSink, BlockSource};
+
+pub use local::LocalDestination;
+pub(crate) use local::write_atomic;
+
+/// Why a destination operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DestinationError {
+    /// A file or directory operation failed.
+    #[error("I/O error on {path}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An object could not be serialized.
+    #[error("Cannot serialize {path}")]
+    Serialize {
+        /// Where it was to be written.
+        path: PathBuf,
+        /// The serializer's error.
+        #[source]
+        source: forklift_core::manifest::Error,
+    },
+    /// A disk image could not be created or opened.
+    #[error("Disk image {path}")]
+    Disk {
+        /// The image.
+        path: PathBuf,
+        /// The transfer engine's error.
+        #[source]
+        source: forklift_transfer::Error,
+    },
+    /// A blocking task of the destination died.
+    #[error("A destination task failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// One target disk, ready to be filled.
+#[derive(Clone)]
+pub struct DestinationDisk {
+    /// What the copy writes to.
+    pub sink: Arc<dyn BlockSink>,
+    /// The same disk read back, for verification, when the destination can read it.
+    pub readback: Option<Arc<dyn BlockSource>>,
+    /// Where the copy keeps its checkpoint, so an interrupted copy resumes.
+    pub checkpoint: Option<PathBuf>,
+    /// Whether the disk reads as zeroes before the copy (holes need not be written).
+    pub zero_initialized: bool,
+    /// Where the disk is, for reports (a path or a URL).
+    pub location: String,
+}
+
+impl std::fmt::Debug for DestinationDisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DestinationDisk")
+            .field("location", &self.location)
+            .field("checkpoint", &self.checkpoint)
+            .field("zero_initialized", &self.zero_initialized)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kind of object a destination writes, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A DataVolume or PVC of one disk.
+    DiskClaim,
+    /// The VirtualMachine.
+    VirtualMachine,
+}
+
+/// Where VMs land. Implementations are injected into the runner.
+#[async_trait]
+pub trait Destination: Send + Sync + std::fmt::Debug {
+    /// A short description for messages (`local:/path`).
+    fn describe(&self) -> String;
+
+    /// Whether created VMs are started (so the runner can wait for guest reboots).
+    fn starts_vms(&self) -> bool {
+        false
+    }
+
+    /// Creates (or reopens, to resume an interrupted copy) the disk `claim` of `size` bytes.
+    async fn open_disk(
+        &self,
+        namespace: &str,
+        claim: &str,
+        size: u64,
+    ) -> Result<DestinationDisk, DestinationError>;
+
+    /// Writes one object render produced.
+    async fn write_object(
+        &self,
+        namespace: &str,
+        kind: ObjectKind,
+        name: &str,
+        object: &serde_json::Value,
+    ) -> Result<(), DestinationError>;
+
+    /// A copy of `claim` completed: its checkpoint is no longer needed.
+    async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError>;
+
+    /// Removes what a VM's migration created (missing parts are not an error).
+    async fn remove_vm(
+        &self,
+        namespace: &str,
+        vm: &str,
+        claims: &[String],
+    ) -> Result<(), DestinationError>;
+
+    /// Where the plan's status file is kept.
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf;
+}
