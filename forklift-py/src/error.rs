@@ -156,7 +156,7 @@ fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyE
     use forklift::migrate::MigrateError as E;
     match error {
         E::Cancelled => CancelledError::new_err(message),
-        E::Manifest(_) => ManifestError::new_err(message),
+        E::Plan(_) | E::SourceProviderNotFound { .. } => ManifestError::new_err(message),
         E::NotReady { conditions } => {
             let err = ValidationError::new_err(message);
             let conditions: Vec<Condition> = conditions.iter().map(Condition::from).collect();
@@ -168,8 +168,10 @@ fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyE
         }
         E::Provider(provider) => provider_error(*provider, message),
         E::Transfer { source, .. } => transfer_error(&source, message),
-        E::Io { path, source } => Error::File { path, source }.into(),
-        // Hooks, the destination directory and the scheduler have no class of their own.
+        E::Destination(forklift::migrate::DestinationError::Io { path, source }) => {
+            Error::File { path, source }.into()
+        }
+        // Hooks, the rest of the destination and the scheduler have no class of their own.
         _ => ForkliftError::new_err(message),
     }
 }

@@ -44,6 +44,7 @@ metadata: {{name: wave, namespace: mtv}}
 spec:
   targetNamespace: apps
   targetPowerState: "off"
+  skipGuestConversion: true
   provider: {{source: {{name: ova, namespace: mtv}}, destination: {{name: host, namespace: mtv}}}}
   map: {{network: {{name: net, namespace: mtv}}, storage: {{name: disks, namespace: mtv}}}}
   vms: [{{name: App Server}}]

@@ -87,6 +87,10 @@ metadata:
   namespace: {ns}
 spec:
   warm: false
+  # No guest converter runs here yet: the disks are copied raw (MTV's raw copy mode), and
+  # compatibility mode gives the VM SATA disks and e1000e NICs its guest can drive as is.
+  skipGuestConversion: true
+  useCompatibilityMode: true
   targetNamespace: {target}
   targetPowerState: "off"
   provider:

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use forklift_core::render::TargetVm;
 use forklift_providers::capability::{DiskRef, VmRef};
 use forklift_transfer::block::BlockSource;
-use forklift_transfer::copy::verify::{VerifyOptions, verify};
 use forklift_transfer::copy;
+use forklift_transfer::copy::verify::{VerifyOptions, verify};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -185,7 +185,9 @@ impl DiskCopy {
             _ => false,
         };
         let namespace = ctx.plan.spec.target_namespace.clone();
-        ctx.destination.disk_completed(&namespace, &self.claim).await?;
+        ctx.destination
+            .disk_completed(&namespace, &self.claim)
+            .await?;
         let report = DiskReport {
             index: self.index,
             claim: self.claim.clone(),
@@ -215,4 +217,3 @@ fn transfer_error(what: &str, source: forklift_transfer::Error) -> MigrateError 
         }
     }
 }
-

@@ -15,12 +15,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::MigrateError;
 use super::events::{MigrationEvent, VmOutcome};
 use super::options::{MigrateOptions, PlanReport};
 use super::plan_inputs::PlanInputs;
 use super::status::{StatusWriter, succeeded};
 use super::vm::{RunContext, SchedulerReport, VmReport, migrate_vm};
-use super::MigrateError;
 
 /// Where the run's source provider comes from.
 enum SourceProvider {
@@ -160,10 +160,8 @@ impl Migrator {
     /// The token of one VM's run: cancelled with the plan or through [`Self::cancel_vm`].
     fn vm_token(&self, id: &str, name: &str, run: &CancellationToken) -> CancellationToken {
         let combined = run.child_token();
-        for own in [self.tokens().get(id), self.tokens().get(name)]
-            .into_iter()
-            .flatten()
-        {
+        let tokens = self.tokens();
+        for own in [tokens.get(id), tokens.get(name)].into_iter().flatten() {
             let (own, combined) = (own.clone(), combined.clone());
             tokio::spawn(async move {
                 tokio::select! {
@@ -256,9 +254,10 @@ impl Migrator {
         }
         let (sched_vms, _missing) = plan_vms(&bundle.plan, &inventory);
         let limit = u32::try_from(bundle.settings.controller_max_vm_inflight.max(1)).unwrap_or(1);
-        let policy = plan_policy(&bundle.plan, &inventory, &bundle.settings, true).unwrap_or_else(
-            || Policy::for_migration(SourceFamily::Ova, bundle.plan.spec.is_warm(), true, limit),
-        );
+        let policy =
+            plan_policy(&bundle.plan, &inventory, &bundle.settings, true).unwrap_or_else(|| {
+                Policy::for_migration(SourceFamily::Ova, bundle.plan.spec.is_warm(), true, limit)
+            });
         Ok(Prepared {
             spec,
             conditions,
@@ -408,9 +407,7 @@ impl Migrator {
             .spec
             .vms
             .iter()
-            .find(|v| {
-                v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name)
-            })
+            .find(|v| v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name))
             .cloned()
             .unwrap_or_else(PlanVm::default);
         let mut status = VmStatus::for_vm(base);
@@ -444,7 +441,9 @@ impl Migrator {
                     // Room for every disk of the VM, so admitting never waits.
                     let (tx, rx) = mpsc::channel(target.disks.len().max(1) + 1);
                     admitted_tx.insert(admission.vm.clone(), tx);
-                    ctx.status.begin(self.vm_status(target), &target.steps).await;
+                    ctx.status
+                        .begin(self.vm_status(target), &target.steps)
+                        .await;
                     let token = self.vm_token(&target.source_id, &target.source_name, cancel);
                     running.spawn(migrate_vm(
                         ctx.clone(),

@@ -366,7 +366,12 @@ impl Step<'_> {
     /// Runs the VM's hooks of `step` in render's order; a failed hook runs again up to the
     /// retry count (upstream `HOOK_RETRY`), then fails the VM.
     async fn run_hooks(&mut self, step: HookStep) -> Result<Option<String>, MigrateError> {
-        let hooks: Vec<_> = self.target.hooks.iter().filter(|h| h.step == step).collect();
+        let hooks: Vec<_> = self
+            .target
+            .hooks
+            .iter()
+            .filter(|h| h.step == step)
+            .collect();
         if hooks.is_empty() {
             return Err(MigrateError::PhaseNotSupported {
                 phase: if step == HookStep::PreHook {

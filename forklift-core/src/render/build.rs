@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::executor::DiskCopier;
 use super::kubevirt::*;
 use super::names;
 use super::network::{namespace_has_udn, static_ips, transfer_network_annotations};
@@ -9,7 +10,6 @@ use super::osmap::OsMap;
 use super::placement::affinity_problems;
 use super::resolve;
 use super::rules::{self, PowerIntent, keys};
-use super::executor::DiskCopier;
 use super::spec::*;
 use crate::inventory::InventoryIndex;
 use crate::inventory::{
@@ -381,7 +381,11 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     }
     .flags();
     let it = itinerary.itinerary();
-    let steps = step_plans(&it, flags, facts.requires_conversion() && spec.skip_guest_conversion);
+    let steps = step_plans(
+        &it,
+        flags,
+        facts.requires_conversion() && spec.skip_guest_conversion,
+    );
 
     TargetVm {
         source_id: vm.id.clone(),

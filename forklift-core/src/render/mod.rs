@@ -24,9 +24,9 @@ mod resolve;
 pub mod rules;
 mod spec;
 
+pub use executor::{DiskCopier, ExecutorCapability, ExecutorProfile};
 pub use names::{disk_serial, generated_suffix};
 pub use placement::affinity_problems;
-pub use executor::{DiskCopier, ExecutorCapability, ExecutorProfile};
 pub use spec::{
     DiskObject, RenderContext, RenderInput, StepPlan, TargetDisk, TargetHook, TargetInterface,
     TargetSpec, TargetVm,
@@ -90,7 +90,11 @@ fn missing_capabilities(
     for vm in vms.iter().filter(|v| v.virtual_machine.is_some()) {
         let wants = ExecutorCapability::for_itinerary(vm.itinerary)
             .into_iter()
-            .chain(vm.phases.iter().filter_map(|p| ExecutorCapability::for_phase(*p)))
+            .chain(
+                vm.phases
+                    .iter()
+                    .filter_map(|p| ExecutorCapability::for_phase(*p)),
+            )
             .chain(
                 vm.disks
                     .iter()

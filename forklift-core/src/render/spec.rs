@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::executor::ExecutorProfile;
 use super::kubevirt::{DataVolume, PersistentVolumeClaim, VirtualMachine};
 use super::osmap::OsMap;
 use crate::inventory::{DestinationInventory, SourceInventory};
-use super::executor::ExecutorProfile;
 use crate::itinerary::{Flags, ItineraryKind, Phase, Step};
 use crate::resources::{
     Condition, ForkliftControllerSettings, Hook, HookStep, NetworkMap, Plan, Provider, StorageMap,

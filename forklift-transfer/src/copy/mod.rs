@@ -48,6 +48,7 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use self::checkpoint::{BlockMap, BlockSet, Checkpoint, zero_crc};
 use self::plan::{plan, plan_range};
@@ -387,12 +388,8 @@ pub async fn copy(
     let outcome = loop {
         let outcome = match lanes {
             Some((from, to)) => {
-                let reporter = spawn_reporter(&shared, options, started);
-                let outcome = lane::pass(&shared, from, to, options, requests, &mode, cancel).await;
-                if let Some(reporter) = reporter {
-                    reporter.abort();
-                }
-                outcome
+                let _reporter = spawn_reporter(&shared, options, started);
+                lane::pass(&shared, from, to, options, requests, &mode, cancel).await
             }
             None => pass(&shared, options, requests, &mode, cancel, started).await,
         };
@@ -458,38 +455,38 @@ async fn pass(
     let work_size = options.work_size.max(shared.block) / shared.block * shared.block;
     let stop = cancel.child_token();
     let planner_stop = stop.clone();
-    let planner = tokio::spawn(async move {
+    // Both helper tasks end with this pass even when its future is dropped mid-way (the
+    // caller was cancelled): a reporter left running would call the progress callback, and
+    // keep whatever it holds alive, forever.
+    let mut planner = AbortOnDropHandle::new(tokio::spawn(async move {
         tokio::select! {
             _ = planner_stop.cancelled() => {}
             _ = plan(planner_shared, incremental, work_size, tx) => {}
         }
-    });
-    let reporter = spawn_reporter(shared, options, started);
+    }));
+    let _reporter = spawn_reporter(shared, options, started);
     let outcome = execute(shared, rx, requests, options, mode, &stop, cancel).await;
     stop.cancel();
     planner.abort();
-    let _ = planner.await;
-    if let Some(reporter) = reporter {
-        reporter.abort();
-    }
+    let _ = (&mut planner).await;
     outcome
 }
 
-/// Calls the progress callback every `progress_interval` until aborted.
+/// Calls the progress callback every `progress_interval` until the handle is dropped.
 fn spawn_reporter(
     shared: &Arc<Shared>,
     options: &CopyOptions,
     started: Instant,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<AbortOnDropHandle<()>> {
     let callback = options.progress.clone()?;
     let shared = shared.clone();
     let interval = options.progress_interval;
-    Some(tokio::spawn(async move {
+    Some(AbortOnDropHandle::new(tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
             callback(&progress_of(&shared, started));
         }
-    }))
+    })))
 }
 
 /// Whether `error` means a connection is gone (and reconnecting may help).

@@ -121,7 +121,9 @@ impl LocalDestination {
             paths.push(self.disk_path(namespace, claim));
             paths.push(self.checkpoint_path(namespace, claim));
         }
-        paths.into_iter().try_for_each(|path| remove_if_present(&path))
+        paths
+            .into_iter()
+            .try_for_each(|path| remove_if_present(&path))
     }
 }
 
@@ -174,7 +176,11 @@ impl Destination for LocalDestination {
         };
         let this = self.clone();
         let (namespace, name, object) = (namespace.to_owned(), name.to_owned(), object.clone());
-        blocking(move || this.write_manifest(&namespace, kind_dir, &name, &object).map(drop)).await
+        blocking(move || {
+            this.write_manifest(&namespace, kind_dir, &name, &object)
+                .map(drop)
+        })
+        .await
     }
 
     async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError> {
@@ -298,7 +304,8 @@ mod tests {
             "kept for resume"
         );
         dest.write_manifest("ns", "datavolumes", "c1", &1).unwrap();
-        dest.remove_local_vm("ns", "vm", &["c1".to_owned()]).unwrap();
+        dest.remove_local_vm("ns", "vm", &["c1".to_owned()])
+            .unwrap();
         assert!(!dest.disk_path("ns", "c1").exists() && !dest.checkpoint_path("ns", "c1").exists());
         assert!(!dest.manifest_path("ns", "datavolumes", "c1").exists());
     }
