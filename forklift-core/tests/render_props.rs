@@ -3,9 +3,11 @@
 
 mod support;
 
+use forklift_core::resources::ProviderType;
+
 use std::sync::OnceLock;
 
-use forklift_core::inventory::{Disk, Nic, NicNetwork, ProviderKind, SourceInventory, Vm};
+use forklift_core::inventory::{Disk, Nic, NicNetwork, SourceInventory, Vm};
 use forklift_core::render::{RenderContext, RenderInput, render};
 use forklift_core::resources::{
     ForkliftControllerSettings, NetworkMap, Plan, PlanVm, StorageMap, TargetPowerState,
@@ -19,14 +21,14 @@ fn api() -> &'static OpenApi {
     API.get_or_init(OpenApi::load)
 }
 
-fn kinds() -> impl Strategy<Value = ProviderKind> {
+fn kinds() -> impl Strategy<Value = ProviderType> {
     prop_oneof![
-        Just(ProviderKind::Vsphere),
-        Just(ProviderKind::Ovirt),
-        Just(ProviderKind::Openstack),
-        Just(ProviderKind::Ova),
-        Just(ProviderKind::Openshift),
-        Just(ProviderKind::Hyperv),
+        Just(ProviderType::VSphere),
+        Just(ProviderType::OVirt),
+        Just(ProviderType::OpenStack),
+        Just(ProviderType::Ova),
+        Just(ProviderType::OpenShift),
+        Just(ProviderType::HyperV),
     ]
 }
 

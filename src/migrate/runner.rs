@@ -338,7 +338,7 @@ impl Migrator {
         )
         .unwrap_or_else(|| {
             Policy::for_migration(
-                forklift_core::scheduling::SourceFamily::Ova,
+                forklift_core::resources::ProviderType::Ova,
                 false,
                 true,
                 u32::try_from(inputs.bundle.settings.controller_max_vm_inflight.max(1))

@@ -27,6 +27,14 @@ string_enum! {
     }
 }
 
+/// vSphere, the most common source: an inventory that does not name its provider (the
+/// `provider` key of the inventory JSON is optional) is a vSphere one.
+impl Default for ProviderType {
+    fn default() -> Self {
+        ProviderType::VSphere
+    }
+}
+
 impl ProviderType {
     /// The name the user guide uses for this provider type.
     pub fn display_name(self) -> &'static str {

@@ -1,7 +1,8 @@
 //! The guide's plan-level rules and the admission webhook's checks (§2.7).
 
+use crate::resources::ProviderType;
+
 use super::{Context, kind, reason};
-use crate::inventory::ProviderKind;
 use crate::resources::{Category, Condition};
 
 const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
@@ -26,7 +27,7 @@ impl Context<'_> {
                 .with_reason(reason::NOT_SUPPORTED)
                 .with_message(format!("The plan has {disks} disks; a plan cannot contain more than {max_disks} disks.")));
         }
-        if self.kind == ProviderKind::Vsphere {
+        if self.kind == ProviderType::VSphere {
             let limit = self.settings.max_vms_per_esxi_host;
             let mut busy: Vec<(String, usize)> = self
                 .vms_per_host
@@ -55,7 +56,7 @@ impl Context<'_> {
             return;
         };
         let remote = self.destination_provider.is_some_and(|p| !p.is_host());
-        if self.plan.spec.is_warm() || self.kind == ProviderKind::Vsphere || remote {
+        if self.plan.spec.is_warm() || self.kind == ProviderType::VSphere || remote {
             return;
         }
         let mut classes: Vec<String> = map

@@ -27,7 +27,9 @@ mod vm;
 
 pub use types::{kind, reason};
 
-use crate::inventory::{DestinationInventory, InventoryIndex, ProviderKind, SourceInventory};
+use crate::resources::ProviderType;
+
+use crate::inventory::{DestinationInventory, InventoryIndex, SourceInventory};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
     Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, StorageMap,
@@ -135,7 +137,7 @@ pub(crate) struct Context<'a> {
     pub(crate) index: InventoryIndex<'a>,
     pub(crate) dest: Option<&'a DestinationInventory>,
     pub(crate) settings: &'a Settings,
-    pub(crate) kind: ProviderKind,
+    pub(crate) kind: ProviderType,
     pub(crate) source_provider: Option<&'a Provider>,
     pub(crate) destination_provider: Option<&'a Provider>,
     pub(crate) network_map: Option<&'a NetworkMap>,

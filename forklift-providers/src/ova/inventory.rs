@@ -6,9 +6,11 @@
 //! reports. Each VM disk refers to its own per-disk storage; a map entry naming the dummy
 //! storage covers all of them. Concerns are upstream's OVA rule set (§2.8).
 
+use forklift_core::resources::ProviderType;
+
 use forklift_core::inventory::{
     ConcernCategory, Disk, DiskBus, Firmware, Network, NetworkKind, Nic, NicNetwork, OvaVmExt,
-    PowerState, ProviderKind, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
+    PowerState, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
 };
 
 use super::catalog::CatalogInventory;
@@ -145,7 +147,7 @@ pub fn source_inventory(provider_name: &str, catalog: &CatalogInventory) -> Sour
         ..Storage::default()
     }));
     SourceInventory {
-        provider: ProviderKind::Ova,
+        provider: ProviderType::Ova,
         provider_name: provider_name.to_owned(),
         vms: catalog.vms.iter().map(vm).collect(),
         networks: catalog

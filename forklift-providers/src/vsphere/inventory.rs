@@ -4,13 +4,15 @@
 //! (paged with `ContinueRetrievePropertiesEx`); conversion is pure and works on the
 //! collected [`ObjectContent`]s, so it is tested without a server.
 
+use forklift_core::resources::ProviderType;
+
 use std::collections::{BTreeMap, HashMap};
 
 use forklift_core::inventory::{
     CdRom, DatastoreType, Disk, DiskBus, DiskMode, Firmware, GuestDisk, GuestNetwork, Host,
-    HostExt, Network, NetworkExt, NetworkKind, Nic, NicNetwork, ProviderExt, ProviderKind,
-    SourceInventory, Storage, StorageExt, StorageKind, ToolsStatus, Vm, VmExt, VsphereDatastoreExt,
-    VsphereHostExt, VsphereVmExt, concerns::vsphere_concerns,
+    HostExt, Network, NetworkExt, NetworkKind, Nic, NicNetwork, ProviderExt, SourceInventory,
+    Storage, StorageExt, StorageKind, ToolsStatus, Vm, VmExt, VsphereDatastoreExt, VsphereHostExt,
+    VsphereVmExt, concerns::vsphere_concerns,
 };
 
 use super::client::{ObjectContent, PropertySet, Vim25Client};
@@ -199,7 +201,7 @@ pub fn convert(
         .collect();
     vms.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.id.cmp(&b.id)));
     SourceInventory {
-        provider: ProviderKind::Vsphere,
+        provider: ProviderType::VSphere,
         provider_name: provider_name.to_owned(),
         vms,
         networks,
