@@ -118,7 +118,7 @@ impl std::fmt::Debug for Migrator {
 pub(crate) fn vm_flags(inputs: &PlanInputs, provider: &Provider, target: &TargetVm) -> Flags {
     let requires_conversion = matches!(
         provider.provider_type(),
-        ProviderType::Vsphere | ProviderType::Ova | ProviderType::Hyperv
+        ProviderType::VSphere | ProviderType::Ova | ProviderType::HyperV
     );
     FlagInputs {
         has_pre_hook: target.hooks.iter().any(|h| h.step == HookStep::PreHook),
@@ -126,8 +126,8 @@ pub(crate) fn vm_flags(inputs: &PlanInputs, provider: &Provider, target: &Target
         source_requires_conversion: requires_conversion,
         skip_guest_conversion: inputs.bundle.plan.spec.skip_guest_conversion,
         virt_v2v_copies_disks: false,
-        source_is_openstack: provider.provider_type() == ProviderType::Openstack,
-        source_is_vsphere: provider.provider_type() == ProviderType::Vsphere,
+        source_is_openstack: provider.provider_type() == ProviderType::OpenStack,
+        source_is_vsphere: provider.provider_type() == ProviderType::VSphere,
         ..FlagInputs::default()
     }
     .flags()
@@ -338,7 +338,7 @@ impl Migrator {
         )
         .unwrap_or_else(|| {
             Policy::for_migration(
-                forklift_core::resources::ProviderType::Ova,
+                ProviderType::Ova,
                 false,
                 true,
                 u32::try_from(inputs.bundle.settings.controller_max_vm_inflight.max(1))

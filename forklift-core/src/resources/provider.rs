@@ -137,6 +137,21 @@ impl Provider {
         self.spec.type_ == Some(ProviderType::OpenShift) && self.spec.url.is_empty()
     }
 
+    /// Namespace and name of the Secret `spec.secret` names (its namespace defaulting to the
+    /// provider's); `None` when no secret is named.
+    pub fn secret_key(&self) -> Option<(&str, &str)> {
+        let reference = &self.spec.secret;
+        if reference.name.is_empty() {
+            return None;
+        }
+        let namespace = if reference.namespace.is_empty() {
+            self.metadata.namespace_or_empty()
+        } else {
+            reference.namespace.as_str()
+        };
+        Some((namespace, reference.name.as_str()))
+    }
+
     /// A setting from `spec.settings`.
     pub fn setting(&self, key: &str) -> Option<&str> {
         self.spec.settings.get(key).map(String::as_str)
