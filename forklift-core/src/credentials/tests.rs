@@ -234,34 +234,24 @@ fn go_parse_bool() {
 #[test]
 fn thumbprint_pins_only_without_ca_or_skip() {
     let pin = "AB:CD:EF";
-    let c = ProviderCredentials::from_secret(
-        ProviderType::VSphere,
-        false,
-        Some(&secret(&[
-            ("user", "u"),
-            ("password", "p"),
-            ("thumbprint", pin),
-        ])),
-    )
-    .unwrap();
-    assert_eq!(c.tls.thumbprint.as_deref(), Some(pin));
+    let vsphere = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![("user", "u"), ("password", "p"), ("thumbprint", pin)];
+        pairs.extend_from_slice(extra);
+        ProviderCredentials::from_secret(ProviderType::VSphere, false, Some(&secret(&pairs)))
+            .unwrap()
+    };
+    let pinned = vsphere(&[]);
+    assert_eq!(pinned.tls.thumbprint.as_deref(), Some(pin));
     assert_eq!(
-        c.to_string(),
+        pinned.to_string(),
         "vSphere user u with password, pinned certificate thumbprint"
     );
-    let with_ca = ProviderCredentials::from_secret(
-        ProviderType::VSphere,
-        false,
-        Some(&secret(&[
-            ("user", "u"),
-            ("password", "p"),
-            ("thumbprint", pin),
-            ("cacert", "pem"),
-        ])),
-    )
-    .unwrap();
     assert_eq!(
-        with_ca.to_string(),
+        vsphere(&[("cacert", "pem")]).to_string(),
         "vSphere user u with password, custom CA"
+    );
+    assert_eq!(
+        vsphere(&[("insecureSkipVerify", "1")]).to_string(),
+        "vSphere user u with password, TLS verification skipped"
     );
 }

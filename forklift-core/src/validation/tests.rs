@@ -1027,14 +1027,12 @@ mod properties {
     use proptest::prelude::*;
 
     fn kinds() -> impl Strategy<Value = ProviderType> {
-        prop_oneof![
-            Just(ProviderType::VSphere),
-            Just(ProviderType::OVirt),
-            Just(ProviderType::OpenStack),
-            Just(ProviderType::Ova),
-            Just(ProviderType::OpenShift),
-            Just(ProviderType::HyperV),
-        ]
+        // Every type but EC2 and Nutanix, which no inventory collector produces.
+        let collected = ProviderType::ALL
+            .iter()
+            .copied()
+            .filter(|t| !matches!(t, ProviderType::Ec2 | ProviderType::Nutanix));
+        prop::sample::select(collected.collect::<Vec<_>>())
     }
 
     fn migration_type() -> impl Strategy<Value = Option<MigrationType>> {

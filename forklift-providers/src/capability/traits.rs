@@ -140,7 +140,7 @@ impl fmt::Debug for Provider {
 }
 
 impl Provider {
-    /// Wraps a backend; [`open_provider`] is the usual way to get one.
+    /// Wraps a backend; [`open_provider`](super::open_provider) is the usual way to get one.
     pub fn from_backend(backend: Arc<dyn ProviderBackend>) -> Self {
         Self { backend }
     }

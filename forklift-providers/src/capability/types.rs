@@ -7,17 +7,17 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Capability {
-    /// Collecting the inventory ([`InventorySource`]).
+    /// Collecting the inventory ([`InventorySource`](super::InventorySource)).
     Inventory,
-    /// Power state and power operations ([`PowerControl`]).
+    /// Power state and power operations ([`PowerControl`](super::PowerControl)).
     Power,
     /// A specific power operation, e.g. guest shutdown.
     PowerOperation(&'static str),
-    /// Creating and removing snapshots ([`Snapshots`]).
+    /// Creating and removing snapshots ([`Snapshots`](super::Snapshots)).
     Snapshots,
-    /// Changed block tracking ([`ChangeTracking`]).
+    /// Changed block tracking ([`ChangeTracking`](super::ChangeTracking)).
     ChangeTracking,
-    /// Reading disks ([`DiskAccess`]).
+    /// Reading disks ([`DiskAccess`](super::DiskAccess)).
     DiskAccess,
 }
 
