@@ -3,14 +3,13 @@
 
 mod support;
 
-use forklift_core::resources::ProviderType;
-
 use std::sync::OnceLock;
 
 use forklift_core::inventory::{Disk, Nic, NicNetwork, SourceInventory, Vm};
 use forklift_core::render::{RenderContext, RenderInput, render};
 use forklift_core::resources::{
-    ForkliftControllerSettings, NetworkMap, Plan, PlanVm, StorageMap, TargetPowerState,
+    ForkliftControllerSettings, NetworkMap, Plan, PlanVm, ProviderType, StorageMap,
+    TargetPowerState,
 };
 use proptest::prelude::*;
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! Storage pair resolution.
 
-use crate::resources::ProviderType;
-
 use crate::inventory::{Disk, Lookup, SourceInventory, Vm};
-use crate::resources::StoragePair;
+use crate::resources::{ProviderType, StoragePair};
 use std::collections::HashMap;
 
 /// Source name of the pair that maps OpenStack image-based (Glance) disks.

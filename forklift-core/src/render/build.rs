@@ -14,9 +14,9 @@ use crate::inventory::InventoryIndex;
 use crate::inventory::{Disk as SourceDisk, DiskBus, Firmware as SourceFirmware, PowerState, Vm};
 use crate::itinerary::{FlagInputs, ItineraryKind};
 use crate::mapping::{NetworkMapper, StorageMapper};
-use crate::resources::ProviderType;
 use crate::resources::{
-    Category, Condition, HookStep, MigrationType, PlanVm, StoragePair, TargetPowerState,
+    Category, Condition, HookStep, MigrationType, PlanVm, ProviderType, StoragePair,
+    TargetPowerState,
 };
 use crate::sizing::{self, DiskPath, DiskSize, ModeOrigin, Overhead};
 

@@ -10,8 +10,7 @@ use crate::naming::{
     self, NetworkNameTemplateData, PvcNameTemplateData, PvcObjectName, SeededRandom,
     VolumeNameTemplateData,
 };
-use crate::resources::ProviderType;
-use crate::resources::{NetworkDestination, PlanVm};
+use crate::resources::{NetworkDestination, PlanVm, ProviderType};
 
 /// A name with an optional generateName prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]

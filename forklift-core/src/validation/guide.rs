@@ -1,9 +1,7 @@
 //! The guide's plan-level rules and the admission webhook's checks (§2.7).
 
-use crate::resources::ProviderType;
-
 use super::{Context, kind, reason};
-use crate::resources::{Category, Condition};
+use crate::resources::{Category, Condition, ProviderType};
 
 const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
 

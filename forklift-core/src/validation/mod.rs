@@ -27,12 +27,11 @@ mod vm;
 
 pub use types::{kind, reason};
 
-use crate::resources::ProviderType;
-
 use crate::inventory::{DestinationInventory, InventoryIndex, SourceInventory};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
-    Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, StorageMap,
+    Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, ProviderType,
+    StorageMap,
 };
 
 /// Controller settings and feature gates that change validation outcomes.

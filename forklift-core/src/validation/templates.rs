@@ -8,7 +8,6 @@ use crate::naming::{
     resolve_target_vm_name, validate_network_name_template, validate_volume_name_template,
     volume_name_template,
 };
-use crate::resources::ProviderType;
 use crate::template::Template;
 use std::collections::HashMap;
 
@@ -45,7 +44,7 @@ fn check_pvc_name(template: &Template, data: &PvcNameTemplateData) -> Result<(),
         ))
     }
 }
-use crate::resources::{Category, Condition, PlanVm};
+use crate::resources::{Category, Condition, PlanVm, ProviderType};
 
 /// Disk order of VMware: SATA, IDE, SCSI, NVMe; then controller key, unit number, key.
 fn vmware_disk_order(vm: &Vm) -> Vec<usize> {

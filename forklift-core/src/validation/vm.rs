@@ -1,14 +1,12 @@
 //! Per-VM checks (§2.3, §2.4), aggregated into one condition per type with VM references as
 //! items, in upstream's order; the guide's per-VM rules follow.
 
-use crate::resources::ProviderType;
-
 use super::dns::version_less;
 use super::plan::SHIFT_ANNOTATION;
 use super::{Context, kind, reason};
 use crate::inventory::{DatastoreType, Lookup, StorageExt, ToolsStatus, Vm};
 use crate::naming::is_dns1123_subdomain;
-use crate::resources::{Category, Condition, HookStep, MigrationType, PlanVm, Ref};
+use crate::resources::{Category, Condition, HookStep, MigrationType, PlanVm, ProviderType, Ref};
 use std::collections::{HashMap, HashSet};
 
 /// One aggregated condition: type, category, reason, message.

@@ -6,12 +6,11 @@
 //! reports. Each VM disk refers to its own per-disk storage; a map entry naming the dummy
 //! storage covers all of them. Concerns are upstream's OVA rule set (§2.8).
 
-use forklift_core::resources::ProviderType;
-
 use forklift_core::inventory::{
     ConcernCategory, Disk, DiskBus, Firmware, Network, NetworkKind, Nic, NicNetwork, OvaVmExt,
     PowerState, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
 };
+use forklift_core::resources::ProviderType;
 
 use super::catalog::CatalogInventory;
 use super::ids;

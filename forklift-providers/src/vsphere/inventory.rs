@@ -4,8 +4,6 @@
 //! (paged with `ContinueRetrievePropertiesEx`); conversion is pure and works on the
 //! collected [`ObjectContent`]s, so it is tested without a server.
 
-use forklift_core::resources::ProviderType;
-
 use std::collections::{BTreeMap, HashMap};
 
 use forklift_core::inventory::{
@@ -14,6 +12,7 @@ use forklift_core::inventory::{
     Storage, StorageExt, StorageKind, ToolsStatus, Vm, VmExt, VsphereDatastoreExt, VsphereHostExt,
     VsphereVmExt, concerns::vsphere_concerns,
 };
+use forklift_core::resources::ProviderType;
 
 use super::client::{ObjectContent, PropertySet, Vim25Client};
 use super::devices::{Device, parse_devices};
