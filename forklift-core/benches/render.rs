@@ -5,8 +5,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use forklift_core::inventory::*;
 use forklift_core::render::{RenderContext, RenderInput, render};
+use forklift_core::resources::ProviderType;
 use forklift_core::resources::{ForkliftControllerSettings, NetworkMap, Plan, PlanVm, StorageMap};
-use forklift_core::scheduling::{Policy, SchedVm, SourceFamily, simulate_throughput};
+use forklift_core::scheduling::{Policy, SchedVm, simulate_throughput};
 use serde_json::json;
 use std::hint::black_box;
 
@@ -43,7 +44,7 @@ fn inventory() -> SourceInventory {
         ..Vm::default()
     };
     SourceInventory {
-        provider: ProviderKind::Vsphere,
+        provider: ProviderType::VSphere,
         vms: (0..VMS).map(vm).collect(),
         ..SourceInventory::default()
     }
@@ -98,10 +99,10 @@ fn bench(c: &mut Criterion) {
     for (name, family, warm) in [
         (
             "simulate vSphere warm, 2000 disks",
-            SourceFamily::VSphere,
+            ProviderType::VSphere,
             true,
         ),
-        ("simulate oVirt, 2000 disks", SourceFamily::Ovirt, false),
+        ("simulate oVirt, 2000 disks", ProviderType::OVirt, false),
     ] {
         let policy = Policy::for_migration(family, warm, true, 20);
         c.bench_function(name, |b| {

@@ -60,7 +60,7 @@ fn inventory(vms: usize) -> SourceInventory {
         }
     };
     SourceInventory {
-        provider: ProviderKind::Vsphere,
+        provider: ProviderType::VSphere,
         vms: (0..vms).map(vm).collect(),
         networks: (0..NETWORKS)
             .map(|i| Network {

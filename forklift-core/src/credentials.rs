@@ -87,6 +87,18 @@ impl fmt::Display for SecretString {
     }
 }
 
+impl From<&str> for SecretString {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
 /// TLS settings shared by every provider type.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TlsSettings {
@@ -94,6 +106,9 @@ pub struct TlsSettings {
     pub insecure_skip_verify: bool,
     /// PEM CA bundle (`cacert`, or `ca.crt`); `None` means the system CAs.
     pub ca_cert: Option<String>,
+    /// SHA-1 fingerprint pinning the server certificate (`thumbprint`, a forklift extension
+    /// read by the vSphere provider when neither `insecureSkipVerify` nor a CA is given).
+    pub thumbprint: Option<String>,
 }
 
 /// A user name and password (vSphere, oVirt).
@@ -269,15 +284,22 @@ impl Keys<'_> {
             None => self.optional("ca.crt")?,
         };
         Ok(TlsSettings {
-            insecure_skip_verify: insecure.as_deref().is_some_and(parse_go_bool),
+            // Upstream ignores ParseBool's error: unparsable text verifies certificates.
+            insecure_skip_verify: insecure.as_deref().and_then(parse_go_bool).unwrap_or(false),
             ca_cert,
+            thumbprint: self.optional("thumbprint")?,
         })
     }
 }
 
-/// Go's `strconv.ParseBool`, with unparsable text read as false (upstream behaviour).
-pub fn parse_go_bool(text: &str) -> bool {
-    matches!(text, "1" | "t" | "T" | "TRUE" | "true" | "True")
+/// Go's `strconv.ParseBool`: `1 t T TRUE true True` are true, `0 f F FALSE false False` are
+/// false, anything else is `None`, so each caller decides what unparsable text means.
+pub fn parse_go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 impl ProviderCredentials {
@@ -426,10 +448,15 @@ impl fmt::Display for ProviderCredentials {
         ) {
             return write!(f, "{}", self.credentials);
         }
-        let tls = match (self.tls.insecure_skip_verify, &self.tls.ca_cert) {
-            (true, _) => "TLS verification skipped",
-            (false, Some(_)) => "custom CA",
-            (false, None) => "system CAs",
+        let tls = match (
+            self.tls.insecure_skip_verify,
+            &self.tls.ca_cert,
+            &self.tls.thumbprint,
+        ) {
+            (true, _, _) => "TLS verification skipped",
+            (false, Some(_), _) => "custom CA",
+            (false, None, Some(_)) => "pinned certificate thumbprint",
+            (false, None, None) => "system CAs",
         };
         write!(f, "{}, {tls}", self.credentials)
     }

@@ -5,10 +5,11 @@ mod support;
 
 use std::sync::OnceLock;
 
-use forklift_core::inventory::{Disk, Nic, NicNetwork, ProviderKind, SourceInventory, Vm};
+use forklift_core::inventory::{Disk, Nic, NicNetwork, SourceInventory, Vm};
 use forklift_core::render::{RenderContext, RenderInput, render};
 use forklift_core::resources::{
-    ForkliftControllerSettings, NetworkMap, Plan, PlanVm, StorageMap, TargetPowerState,
+    ForkliftControllerSettings, NetworkMap, Plan, PlanVm, ProviderType, StorageMap,
+    TargetPowerState,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -19,15 +20,13 @@ fn api() -> &'static OpenApi {
     API.get_or_init(OpenApi::load)
 }
 
-fn kinds() -> impl Strategy<Value = ProviderKind> {
-    prop_oneof![
-        Just(ProviderKind::Vsphere),
-        Just(ProviderKind::Ovirt),
-        Just(ProviderKind::Openstack),
-        Just(ProviderKind::Ova),
-        Just(ProviderKind::Openshift),
-        Just(ProviderKind::Hyperv),
-    ]
+fn kinds() -> impl Strategy<Value = ProviderType> {
+    // Every type but EC2 and Nutanix, which no inventory collector produces.
+    let collected = ProviderType::ALL
+        .iter()
+        .copied()
+        .filter(|t| !matches!(t, ProviderType::Ec2 | ProviderType::Nutanix));
+    prop::sample::select(collected.collect::<Vec<_>>())
 }
 
 fn disk() -> impl Strategy<Value = Disk> {

@@ -25,6 +25,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The provider's Secret lacks a key or holds an invalid value.
+    #[error(transparent)]
+    Credentials(#[from] forklift_core::credentials::CredentialError),
     /// TLS setup failed (bad CA bundle, unreachable endpoint for the thumbprint probe...).
     #[error("TLS: {0}")]
     Tls(String),

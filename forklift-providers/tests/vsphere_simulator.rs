@@ -3,6 +3,7 @@
 mod common;
 
 use common::vcsim::Vcsim;
+use forklift_core::resources::{ObjectMeta, ObjectReference, Provider, ProviderSpec, Secret};
 use forklift_providers::capability::{
     PowerState, ProviderConfig, ProviderType, SnapshotRequest, VmRef,
 };
@@ -76,14 +77,8 @@ async fn wrong_password_is_an_invalid_login_fault_without_the_password() {
     let Some(sim) = Vcsim::start(&["-username", "admin", "-password", "right"]) else {
         return;
     };
-    let mut provider = ProviderConfig::new(ProviderType::Vsphere, "sim", sim.url.clone());
-    provider.secret.insert("user".into(), "admin".into());
-    provider
-        .secret
-        .insert("password".into(), "wrong-horse".into());
-    provider
-        .secret
-        .insert("insecureSkipVerify".into(), "true".into());
+    // Through the Provider and Secret resources, as the CLI builds it.
+    let provider = sim_provider(&sim, "wrong-horse");
     let err = open_provider(&provider).await.unwrap_err();
     match &err {
         Error::Fault { method, fault, .. } => {
@@ -95,10 +90,36 @@ async fn wrong_password_is_an_invalid_login_fault_without_the_password() {
     assert!(!err.to_string().contains("wrong-horse"));
     assert!(!format!("{err:?}").contains("wrong-horse"));
 
-    provider.secret.insert("password".into(), "right".into());
-    let opened = open_provider(&provider).await.unwrap();
-    assert_eq!(opened.provider_type(), ProviderType::Vsphere);
+    let opened = open_provider(&sim_provider(&sim, "right")).await.unwrap();
+    assert_eq!(opened.provider_type(), ProviderType::VSphere);
     assert!(opened.power().is_ok());
+}
+
+/// The simulator as a vSphere Provider whose Secret holds `admin`/`password` and skips TLS
+/// verification (the simulator's certificate is self-signed).
+fn sim_provider(sim: &Vcsim, password: &str) -> ProviderConfig {
+    let meta = ObjectMeta::named("ns", "sim");
+    let provider = Provider::new(
+        meta.clone(),
+        ProviderSpec {
+            type_: Some(ProviderType::VSphere),
+            url: sim.url.clone(),
+            secret: ObjectReference {
+                name: "sim".into(),
+                ..ObjectReference::default()
+            },
+            ..ProviderSpec::default()
+        },
+    );
+    let secret = Secret::opaque(
+        meta,
+        [
+            ("user", "admin"),
+            ("password", password),
+            ("insecureSkipVerify", "true"),
+        ],
+    );
+    ProviderConfig::from_resources(&provider, Some(&secret)).unwrap()
 }
 
 async fn first_vm(provider: &VsphereProvider) -> VmRef {

@@ -188,7 +188,8 @@ fn provider_error(error: forklift::providers::Error, message: String) -> PyErr {
             .into();
         }
         E::Unsupported { .. } => "unsupported",
-        E::Config { .. } => "config",
+        // A Secret that lacks a key is a configuration error, as the docs of `kind` say.
+        E::Config { .. } | E::Credentials(_) => "config",
         E::Tls(_) => "tls",
         E::Http { .. } => "http",
         E::HttpStatus { .. } => "http_status",

@@ -8,7 +8,8 @@ use std::time::Instant;
 use forklift_core::manifest::ManifestSet;
 use forklift_core::render::{ExecutorProfile, RenderContext, TargetSpec, TargetVm, render};
 use forklift_core::resources::{Condition, PlanVm, VmStatus};
-use forklift_core::scheduling::{Policy, Scheduler, SourceFamily, plan_policy, plan_vms};
+use forklift_core::resources::ProviderType;
+use forklift_core::scheduling::{Policy, Scheduler, plan_policy, plan_vms};
 use forklift_core::validation::{self, PlanResources, is_ready};
 use forklift_providers::{Provider, ProviderConfig, open_provider};
 use tokio::sync::mpsc;
@@ -256,7 +257,7 @@ impl Migrator {
         let limit = u32::try_from(bundle.settings.controller_max_vm_inflight.max(1)).unwrap_or(1);
         let policy =
             plan_policy(&bundle.plan, &inventory, &bundle.settings, true).unwrap_or_else(|| {
-                Policy::for_migration(SourceFamily::Ova, bundle.plan.spec.is_warm(), true, limit)
+                Policy::for_migration(ProviderType::Ova, bundle.plan.spec.is_warm(), true, limit)
             });
         Ok(Prepared {
             spec,

@@ -132,7 +132,8 @@ impl StatusWriter {
     }
 
     /// How many times the file was written so far.
-    pub fn writes(&self) -> usize {
+    #[cfg(test)]
+    fn writes(&self) -> usize {
         self.writes.load(Ordering::Relaxed)
     }
 

@@ -221,9 +221,37 @@ fn ova_needs_nothing_and_base64_data_is_read() {
 #[test]
 fn go_parse_bool() {
     for t in ["1", "t", "T", "TRUE", "true", "True"] {
-        assert!(parse_go_bool(t));
+        assert_eq!(parse_go_bool(t), Some(true), "{t}");
     }
-    for f in ["0", "f", "false", "yes", "", "tRUE"] {
-        assert!(!parse_go_bool(f));
+    for f in ["0", "f", "F", "FALSE", "false", "False"] {
+        assert_eq!(parse_go_bool(f), Some(false), "{f}");
     }
+    for other in ["yes", "", "tRUE", "fAlse", " true", "2"] {
+        assert_eq!(parse_go_bool(other), None, "{other:?}");
+    }
+}
+
+#[test]
+fn thumbprint_pins_only_without_ca_or_skip() {
+    let pin = "AB:CD:EF";
+    let vsphere = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![("user", "u"), ("password", "p"), ("thumbprint", pin)];
+        pairs.extend_from_slice(extra);
+        ProviderCredentials::from_secret(ProviderType::VSphere, false, Some(&secret(&pairs)))
+            .unwrap()
+    };
+    let pinned = vsphere(&[]);
+    assert_eq!(pinned.tls.thumbprint.as_deref(), Some(pin));
+    assert_eq!(
+        pinned.to_string(),
+        "vSphere user u with password, pinned certificate thumbprint"
+    );
+    assert_eq!(
+        vsphere(&[("cacert", "pem")]).to_string(),
+        "vSphere user u with password, custom CA"
+    );
+    assert_eq!(
+        vsphere(&[("insecureSkipVerify", "1")]).to_string(),
+        "vSphere user u with password, TLS verification skipped"
+    );
 }

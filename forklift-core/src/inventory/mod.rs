@@ -32,7 +32,7 @@ pub use ext::{
     OpenstackVmExt, OvaVmExt, OvirtVmExt, ProviderExt, StorageExt, VmExt, VsphereDatastoreExt,
     VsphereHostExt, VsphereVmExt,
 };
-pub use source::{InventoryIndex, Lookup, ProviderKind, SourceInventory};
+pub use source::{InventoryIndex, Lookup, SourceInventory};
 pub use vm::{
     CdRom, Concern, ConcernCategory, Disk, DiskBus, DiskMode, Firmware, GuestNetwork, Nic,
     NicNetwork, PowerState, ToolsStatus, Vm,

@@ -4,76 +4,17 @@ use super::InventoryError;
 use super::entities::{Host, Network, Storage};
 use super::ext::ProviderExt;
 use super::vm::Vm;
+use crate::resources::ProviderType;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-
-/// The kind of provider an inventory was collected from (the `spec.type` strings of a Provider).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// VMware vSphere (vCenter or ESXi).
-    #[default]
-    Vsphere,
-    /// oVirt / RHV.
-    Ovirt,
-    /// OpenStack.
-    Openstack,
-    /// OVA / OVF files on an NFS share.
-    Ova,
-    /// KubeVirt / OpenShift Virtualization (`openshift` in Forklift).
-    Openshift,
-    /// Hyper-V.
-    Hyperv,
-    /// Amazon EC2.
-    Ec2,
-    /// Nutanix.
-    Nutanix,
-}
-
-impl ProviderKind {
-    /// The Forklift `spec.type` string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Vsphere => "vsphere",
-            Self::Ovirt => "ovirt",
-            Self::Openstack => "openstack",
-            Self::Ova => "ova",
-            Self::Openshift => "openshift",
-            Self::Hyperv => "hyperv",
-            Self::Ec2 => "ec2",
-            Self::Nutanix => "nutanix",
-        }
-    }
-
-    /// Parses a Forklift `spec.type` string.
-    pub fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "vsphere" => Self::Vsphere,
-            "ovirt" => Self::Ovirt,
-            "openstack" => Self::Openstack,
-            "ova" => Self::Ova,
-            "openshift" => Self::Openshift,
-            "hyperv" => Self::Hyperv,
-            "ec2" => Self::Ec2,
-            "nutanix" => Self::Nutanix,
-            _ => return None,
-        })
-    }
-}
-
-impl std::fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Everything a source provider knows, as one serializable value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SourceInventory {
-    /// Provider kind.
-    pub provider: ProviderKind,
+    /// Provider type (serialized as its `spec.type` spelling).
+    pub provider: ProviderType,
     /// Name of the Provider resource the inventory was collected for, when known.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub provider_name: String,

@@ -1,8 +1,9 @@
 use super::*;
+use crate::resources::ProviderType;
 
 fn sample() -> SourceInventory {
     SourceInventory {
-        provider: ProviderKind::Vsphere,
+        provider: ProviderType::VSphere,
         vms: vec![
             Vm {
                 id: "vm-1".into(),
@@ -152,7 +153,7 @@ fn example_inventories_load_and_round_trip() {
         &std::fs::read_to_string(format!("{dir}/vsphere-source.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(source.provider, ProviderKind::Vsphere);
+    assert_eq!(source.provider, ProviderType::VSphere);
     assert_eq!(source.vms.len(), 2);
     assert_eq!(
         source.vms[0].vsphere().unwrap().guest_disks[0].disk_path,
@@ -210,4 +211,33 @@ mod properties {
             prop_assert_eq!(SourceInventory::from_json(&inv.to_json()).unwrap(), inv);
         }
     }
+}
+
+#[test]
+fn inventory_json_spells_providers_as_spec_type() {
+    // The spellings the inventory JSON used before the provider type moved to
+    // `resources::ProviderType` (the lowercase variant names of the former `ProviderKind`).
+    let spellings = [
+        (ProviderType::VSphere, "vsphere"),
+        (ProviderType::OVirt, "ovirt"),
+        (ProviderType::OpenStack, "openstack"),
+        (ProviderType::Ova, "ova"),
+        (ProviderType::OpenShift, "openshift"),
+        (ProviderType::HyperV, "hyperv"),
+        (ProviderType::Ec2, "ec2"),
+        (ProviderType::Nutanix, "nutanix"),
+    ];
+    assert_eq!(spellings.len(), ProviderType::ALL.len());
+    for (provider, text) in spellings {
+        let inventory = SourceInventory {
+            provider,
+            ..SourceInventory::default()
+        };
+        let json = serde_json::to_value(&inventory).unwrap();
+        assert_eq!(json["provider"], text);
+        let back = SourceInventory::from_json(&json.to_string()).unwrap();
+        assert_eq!(back.provider, provider);
+    }
+    assert_eq!(SourceInventory::default().provider, ProviderType::VSphere);
+    assert!(SourceInventory::from_json(r#"{"provider":"vmware"}"#).is_err());
 }

@@ -211,16 +211,8 @@ impl ManifestSet {
         &self,
         provider: &crate::resources::Provider,
     ) -> Option<&crate::resources::Secret> {
-        let reference = &provider.spec.secret;
-        if reference.name.is_empty() {
-            return None;
-        }
-        let namespace = if reference.namespace.is_empty() {
-            provider.metadata.namespace_or_empty()
-        } else {
-            reference.namespace.as_str()
-        };
-        self.get_as(namespace, &reference.name)
+        let (namespace, name) = provider.secret_key()?;
+        self.get_as(namespace, name)
     }
 
     /// Where the object with this key came from.

@@ -1,7 +1,7 @@
 //! Storage pair resolution.
 
-use crate::inventory::{Disk, Lookup, ProviderKind, SourceInventory, Vm};
-use crate::resources::StoragePair;
+use crate::inventory::{Disk, Lookup, SourceInventory, Vm};
+use crate::resources::{ProviderType, StoragePair};
 use std::collections::HashMap;
 
 /// Source name of the pair that maps OpenStack image-based (Glance) disks.
@@ -22,7 +22,7 @@ pub struct StorageMapper<'m> {
     by_key: HashMap<String, usize>,
     glance: Option<usize>,
     dummy: Option<usize>,
-    provider: ProviderKind,
+    provider: ProviderType,
 }
 
 impl<'m> StorageMapper<'m> {
@@ -98,11 +98,11 @@ impl<'m> StorageMapper<'m> {
     /// The pair a disk of `vm` goes through, if any.
     pub fn pair_for_disk(&self, vm: &Vm, disk: &Disk) -> Option<&'m StoragePair> {
         match self.provider {
-            ProviderKind::Ova => self
+            ProviderType::Ova => self
                 .by_storage(&disk.id)
                 .or_else(|| self.by_storage(&disk.storage))
                 .or(self.dummy.map(|i| &self.pairs[i])),
-            ProviderKind::Openstack if disk.storage.is_empty() => vm
+            ProviderType::OpenStack if disk.storage.is_empty() => vm
                 .openstack()
                 .filter(|o| o.image_booted())
                 .and(self.glance()),
@@ -113,7 +113,7 @@ impl<'m> StorageMapper<'m> {
     /// Whether every disk of `vm` has a pair (and, for image-booted OpenStack VMs, `glance`).
     pub fn all_disks_mapped(&self, vm: &Vm) -> bool {
         let disks_ok = vm.disks.iter().all(|d| self.pair_for_disk(vm, d).is_some());
-        let glance_ok = self.provider != ProviderKind::Openstack
+        let glance_ok = self.provider != ProviderType::OpenStack
             || !vm.openstack().is_some_and(|o| o.image_booted())
             || self.glance.is_some();
         disks_ok && glance_ok

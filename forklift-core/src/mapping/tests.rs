@@ -2,7 +2,7 @@ use super::*;
 use crate::inventory::*;
 use crate::resources::{
     MapRefs, NetworkDestination, NetworkDestinationType, NetworkMap, NetworkMapSpec, NetworkPair,
-    NetworkSource, ObjectMeta, ObjectReference, Plan, PlanSpec, ProviderPair, Ref,
+    NetworkSource, ObjectMeta, ObjectReference, Plan, PlanSpec, ProviderPair, ProviderType, Ref,
     StorageDestination, StorageMap, StorageMapSpec, StoragePair,
 };
 
@@ -232,7 +232,7 @@ fn storage_forms() {
 
     // OVA: per-disk entries win over the dummy catch-all.
     let ova = SourceInventory {
-        provider: ProviderKind::Ova,
+        provider: ProviderType::Ova,
         ..Default::default()
     };
     let pairs = vec![
@@ -266,7 +266,7 @@ fn storage_forms() {
 
     // OpenStack: image-booted root disk through `glance`.
     let openstack = SourceInventory {
-        provider: ProviderKind::Openstack,
+        provider: ProviderType::OpenStack,
         ..Default::default()
     };
     let vm = Vm {
@@ -296,7 +296,7 @@ fn storage_forms() {
 
     // KubeVirt: storage class names by source name; a volume without class is unmapped.
     let kubevirt = SourceInventory {
-        provider: ProviderKind::Openshift,
+        provider: ProviderType::OpenShift,
         ..Default::default()
     };
     let pairs = vec![storage_pair(Ref::by_name("ocs-rbd"), "gold")];

@@ -12,13 +12,12 @@ use super::resolve;
 use super::rules::{self, PowerIntent, keys};
 use super::spec::*;
 use crate::inventory::InventoryIndex;
-use crate::inventory::{
-    Disk as SourceDisk, DiskBus, Firmware as SourceFirmware, PowerState, ProviderKind, Vm,
-};
+use crate::inventory::{Disk as SourceDisk, DiskBus, Firmware as SourceFirmware, PowerState, Vm};
 use crate::itinerary::{FlagInputs, Flags, ItineraryKind};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
-    Category, Condition, HookStep, MigrationType, PlanVm, StoragePair, TargetPowerState,
+    Category, Condition, HookStep, MigrationType, PlanVm, ProviderType, StoragePair,
+    TargetPowerState,
 };
 use crate::sizing::{self, DiskPath, DiskSize, ModeOrigin, Overhead};
 
@@ -33,7 +32,7 @@ fn condition(type_: &str, category: Category, reason: &str, message: String) -> 
 /// Plan-wide facts computed once.
 pub(super) struct PlanFacts<'a> {
     pub input: RenderInput<'a>,
-    pub kind: ProviderKind,
+    pub kind: ProviderType,
     pub warm: bool,
     pub migration_type: MigrationType,
     pub local_destination: bool,
@@ -134,10 +133,7 @@ impl<'a> PlanFacts<'a> {
     }
 
     fn requires_conversion(&self) -> bool {
-        matches!(
-            self.kind,
-            ProviderKind::Vsphere | ProviderKind::Ova | ProviderKind::Hyperv | ProviderKind::Ec2
-        )
+        self.kind.requires_conversion()
     }
 
     fn migrate_shared(&self, pvm: &PlanVm) -> bool {
@@ -152,7 +148,7 @@ impl<'a> PlanFacts<'a> {
             return false;
         }
         match self.kind {
-            ProviderKind::Vsphere => {
+            ProviderType::VSphere => {
                 !self.warm
                     && self.local_destination
                     && self.migrate_shared(pvm)
@@ -160,7 +156,7 @@ impl<'a> PlanFacts<'a> {
                     && self.migration_type != MigrationType::Conversion
                     && !self.uses_offload
             }
-            ProviderKind::Ova | ProviderKind::Hyperv => true,
+            ProviderType::Ova | ProviderType::HyperV => true,
             _ => false,
         }
     }
@@ -238,7 +234,7 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     let v2v_copies = facts.v2v_copies_disks(pvm);
     let requires_conversion = facts.requires_conversion() && !spec.skip_guest_conversion;
     let separate_copy_convert =
-        facts.requires_conversion() && facts.kind != ProviderKind::Ec2 && !v2v_copies;
+        facts.requires_conversion() && facts.kind != ProviderType::Ec2 && !v2v_copies;
 
     let mut vm_labels = facts.plan_labels.clone();
     vm_labels.insert(keys::VM_ID.to_owned(), vm.id.clone());
@@ -368,9 +364,9 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
         source_requires_conversion: facts.requires_conversion(),
         skip_guest_conversion: spec.skip_guest_conversion,
         virt_v2v_copies_disks: v2v_copies,
-        source_is_openstack: facts.kind == ProviderKind::Openstack,
-        source_is_vsphere: facts.kind == ProviderKind::Vsphere,
-        run_preflight_inspection: facts.kind == ProviderKind::Vsphere
+        source_is_openstack: facts.kind == ProviderType::OpenStack,
+        source_is_vsphere: facts.kind == ProviderType::VSphere,
+        run_preflight_inspection: facts.kind == ProviderType::VSphere
             && facts.warm
             && !spec.skip_guest_conversion
             && spec.run_preflight_inspection,
@@ -486,7 +482,7 @@ fn sanitize_label_value(raw: &str) -> Option<String> {
 
 fn disk_path(facts: &PlanFacts<'_>, pair: Option<&StoragePair>) -> DiskPath {
     match facts.kind {
-        ProviderKind::Vsphere => {
+        ProviderType::VSphere => {
             let offload = pair.and_then(|p| p.offload_plugin.as_ref());
             if offload.is_some_and(|o| o.vsphere_xcopy_config.is_some()) {
                 DiskPath::VsphereXcopy
@@ -498,16 +494,16 @@ fn disk_path(facts: &PlanFacts<'_>, pair: Option<&StoragePair>) -> DiskPath {
                 DiskPath::VsphereDataVolume
             }
         }
-        ProviderKind::Ovirt => {
+        ProviderType::OVirt => {
             if !facts.warm && facts.local_destination {
                 DiskPath::OvirtPopulator
             } else {
                 DiskPath::OvirtImageio
             }
         }
-        ProviderKind::Openstack => DiskPath::OpenstackPopulator,
-        ProviderKind::Hyperv => DiskPath::HypervDataVolume,
-        ProviderKind::Openshift => DiskPath::KubevirtCopy,
+        ProviderType::OpenStack => DiskPath::OpenstackPopulator,
+        ProviderType::HyperV => DiskPath::HypervDataVolume,
+        ProviderType::OpenShift => DiskPath::KubevirtCopy,
         _ => DiskPath::OvaDataVolume,
     }
 }
@@ -545,7 +541,7 @@ fn render_disks(
     };
     let use_generate_name = spec
         .pvc_name_template_use_generate_name
-        .unwrap_or(facts.kind != ProviderKind::Openshift);
+        .unwrap_or(facts.kind != ProviderType::OpenShift);
     let mapper = facts.storage_mapper.as_ref();
     for (index, disk) in vm.disks.iter().enumerate() {
         let identity = disk_identity(facts.kind, disk);
@@ -665,7 +661,7 @@ fn render_disks(
         }
         let mut annotations = facts.transfer_annotations.clone();
         annotations.insert(keys::DISK_SOURCE.to_owned(), identity.clone());
-        if facts.kind == ProviderKind::Vsphere {
+        if facts.kind == ProviderType::VSphere {
             annotations.insert(keys::DISK_INDEX.to_owned(), index.to_string());
         }
 
@@ -680,7 +676,7 @@ fn render_disks(
                 keys::CDI_DELETE_AFTER_COMPLETION.to_owned(),
                 "false".to_owned(),
             );
-            if facts.warm || !facts.local_destination || facts.kind == ProviderKind::Openshift {
+            if facts.warm || !facts.local_destination || facts.kind == ProviderType::OpenShift {
                 annotations.insert(keys::CDI_BIND_IMMEDIATE.to_owned(), "true".to_owned());
             }
             if facts.warm && !facts.uses_offload {
@@ -789,9 +785,9 @@ fn requests(bytes: u64) -> Resources {
     }
 }
 
-fn disk_identity(kind: ProviderKind, disk: &SourceDisk) -> String {
+fn disk_identity(kind: ProviderType, disk: &SourceDisk) -> String {
     match kind {
-        ProviderKind::Vsphere if !disk.file.is_empty() => disk.file.clone(),
+        ProviderType::VSphere if !disk.file.is_empty() => disk.file.clone(),
         _ if !disk.id.is_empty() => disk.id.clone(),
         _ if !disk.file.is_empty() => disk.file.clone(),
         _ => disk.key.to_string(),
@@ -892,7 +888,7 @@ fn render_nics(
         let name = names::network_name(facts, pvm, nic, dest, index);
         let model = if compat {
             "e1000e".to_owned()
-        } else if facts.kind == ProviderKind::Ovirt
+        } else if facts.kind == ProviderType::OVirt
             && matches!(
                 nic.model.as_str(),
                 "e1000" | "e1000e" | "rtl8139" | "virtio"
@@ -908,7 +904,7 @@ fn render_nics(
             mac_address: nic.mac.clone(),
             ..Interface::default()
         };
-        if facts.kind == ProviderKind::Vsphere && !nic.connected {
+        if facts.kind == ProviderType::VSphere && !nic.connected {
             iface.state = "down".to_owned();
         }
         let (binding, network_label, network) = match dest.type_ {
@@ -982,10 +978,10 @@ fn domain(
     let compat = facts.compatibility_mode();
 
     // Firmware.
-    let secure_boot = vm.secure_boot && facts.kind != ProviderKind::Ovirt;
+    let secure_boot = vm.secure_boot && facts.kind != ProviderType::OVirt;
     let efi = vm.firmware == SourceFirmware::Efi;
     let (serial, uuid) = match facts.kind {
-        ProviderKind::Vsphere => {
+        ProviderType::VSphere => {
             let source_uuid = vm.vsphere().map(|e| e.uuid.clone()).unwrap_or_default();
             let serial = if input.settings.feature_vmware_system_serial_number.as_bool() {
                 rules::vmware_serial(&source_uuid)
@@ -994,7 +990,7 @@ fn domain(
             };
             (serial, String::new())
         }
-        ProviderKind::Ovirt => (vm.id.clone(), vm.id.clone()),
+        ProviderType::OVirt => (vm.id.clone(), vm.id.clone()),
         _ => (String::new(), String::new()),
     };
     let firmware = Firmware {
@@ -1071,7 +1067,7 @@ fn domain(
             let source = &vm.disks[d.index];
             let bus = if compat {
                 "sata"
-            } else if facts.kind == ProviderKind::Ovirt {
+            } else if facts.kind == ProviderType::OVirt {
                 match source.bus {
                     DiskBus::Scsi => "scsi",
                     DiskBus::Sata | DiskBus::Ide => "sata",
@@ -1081,7 +1077,7 @@ fn domain(
                 "virtio"
             };
             let serial = match facts.kind {
-                ProviderKind::Ovirt if !source.id.is_empty() => {
+                ProviderType::OVirt if !source.id.is_empty() => {
                     names::disk_serial(&source.id, &vm.id, &source.key.to_string())
                 }
                 _ => names::disk_serial(&source.serial, &vm.id, &source.key.to_string()),
@@ -1114,7 +1110,7 @@ fn domain(
         .collect();
 
     let tpm = match facts.kind {
-        ProviderKind::Vsphere => Some(if vm.tpm_enabled {
+        ProviderType::VSphere => Some(if vm.tpm_enabled {
             Tpm {
                 enabled: None,
                 persistent: Some(true),
@@ -1125,7 +1121,7 @@ fn domain(
                 persistent: None,
             }
         }),
-        ProviderKind::Ovirt => matches!(vm.guest_os.as_str(), "windows_2022" | "windows_11")
+        ProviderType::OVirt => matches!(vm.guest_os.as_str(), "windows_2022" | "windows_11")
             .then_some(Tpm {
                 enabled: None,
                 persistent: Some(true),
@@ -1220,7 +1216,7 @@ fn instance_type_and_preference(
     });
 
     let os_key = match facts.kind {
-        ProviderKind::Vsphere => input
+        ProviderType::VSphere => input
             .context
             .detected_os
             .get(&vm.id)
@@ -1229,8 +1225,8 @@ fn instance_type_and_preference(
         _ => vm.guest_os.clone(),
     };
     let preference_name = match facts.kind {
-        ProviderKind::Vsphere => facts.vsphere_osmap.preference(&os_key),
-        ProviderKind::Ovirt => facts.ovirt_osmap.preference(&os_key),
+        ProviderType::VSphere => facts.vsphere_osmap.preference(&os_key),
+        ProviderType::OVirt => facts.ovirt_osmap.preference(&os_key),
         _ => None,
     };
     let preference = preference_name.and_then(|name| {
@@ -1281,7 +1277,7 @@ fn conversion_env(
     if renamed {
         env.insert("V2V_NewName".to_owned(), target_name.to_owned());
     }
-    if facts.kind == ProviderKind::Vsphere {
+    if facts.kind == ProviderType::VSphere {
         env.insert("V2V_source".to_owned(), "vSphere".to_owned());
         if spec.preserve_static_ips {
             let (entries, multiple) = static_ips(&vm.guest_networks, is_windows(vm));

@@ -5,12 +5,12 @@
 use sha2::{Digest, Sha256};
 
 use super::build::{PlanFacts, kubevirt_claim};
-use crate::inventory::{Disk, Nic, ProviderKind, Vm};
+use crate::inventory::{Disk, Nic, Vm};
 use crate::naming::{
     self, NetworkNameTemplateData, PvcNameTemplateData, PvcObjectName, SeededRandom,
     VolumeNameTemplateData,
 };
-use crate::resources::{NetworkDestination, PlanVm};
+use crate::resources::{NetworkDestination, PlanVm, ProviderType};
 
 /// A name with an optional generateName prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub(super) fn pvc_name(
 ) -> Result<String, String> {
     let input = facts.input;
     let settings = input.settings;
-    let openshift = facts.kind == ProviderKind::Openshift;
+    let openshift = facts.kind == ProviderType::OpenShift;
     let controller = if openshift {
         settings.controller_ocp_pvc_name_template.as_deref()
     } else {
@@ -210,7 +210,7 @@ pub(super) fn volume_name(
 ) -> String {
     let default = || format!("vol-{index}");
     match facts.kind {
-        ProviderKind::Vsphere => naming::volume_name(
+        ProviderType::VSphere => naming::volume_name(
             naming::volume_name_template(
                 opt(&pvm.volume_name_template),
                 opt(&facts.input.plan.spec.volume_name_template),
@@ -220,8 +220,8 @@ pub(super) fn volume_name(
                 volume_index: index as i64,
             },
         ),
-        ProviderKind::Ovirt if !disk.id.is_empty() => disk.id.clone(),
-        ProviderKind::Openshift => vm
+        ProviderType::OVirt if !disk.id.is_empty() => disk.id.clone(),
+        ProviderType::OpenShift => vm
             .kubevirt()
             .and_then(|e| {
                 e.volumes
@@ -242,7 +242,7 @@ pub(super) fn network_name(
     index: usize,
 ) -> String {
     match facts.kind {
-        ProviderKind::Vsphere => naming::network_name(
+        ProviderType::VSphere => naming::network_name(
             naming::network_name_template(
                 opt(&pvm.network_name_template),
                 opt(&facts.input.plan.spec.network_name_template),
@@ -254,7 +254,7 @@ pub(super) fn network_name(
                 network_index: index as i64,
             },
         ),
-        ProviderKind::Openshift if !nic.name.is_empty() => nic.name.clone(),
+        ProviderType::OpenShift if !nic.name.is_empty() => nic.name.clone(),
         _ => format!("net-{index}"),
     }
 }

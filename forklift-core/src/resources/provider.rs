@@ -27,6 +27,14 @@ string_enum! {
     }
 }
 
+/// vSphere, the most common source: an inventory that does not name its provider (the
+/// `provider` key of the inventory JSON is optional) is a vSphere one.
+impl Default for ProviderType {
+    fn default() -> Self {
+        ProviderType::VSphere
+    }
+}
+
 impl ProviderType {
     /// The name the user guide uses for this provider type.
     pub fn display_name(self) -> &'static str {
@@ -127,6 +135,21 @@ impl Provider {
     /// Whether this is the local cluster's "host" provider (`openshift` with an empty URL).
     pub fn is_host(&self) -> bool {
         self.spec.type_ == Some(ProviderType::OpenShift) && self.spec.url.is_empty()
+    }
+
+    /// Namespace and name of the Secret `spec.secret` names (its namespace defaulting to the
+    /// provider's); `None` when no secret is named.
+    pub fn secret_key(&self) -> Option<(&str, &str)> {
+        let reference = &self.spec.secret;
+        if reference.name.is_empty() {
+            return None;
+        }
+        let namespace = if reference.namespace.is_empty() {
+            self.metadata.namespace_or_empty()
+        } else {
+            reference.namespace.as_str()
+        };
+        Some((namespace, reference.name.as_str()))
     }
 
     /// A setting from `spec.settings`.

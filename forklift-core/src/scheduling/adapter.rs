@@ -1,25 +1,9 @@
 //! From a plan and the source inventory to the scheduler's inputs.
 
-use super::policy::{Policy, SourceFamily};
+use super::policy::Policy;
 use super::scheduler::{SchedDisk, SchedVm};
-use crate::inventory::{Lookup, ProviderKind, SourceInventory};
+use crate::inventory::{Lookup, SourceInventory};
 use crate::resources::{ForkliftControllerSettings, Plan};
-
-impl SourceFamily {
-    /// The family of an inventory provider kind; `None` for sources the guide does not cover
-    /// (EC2, Nutanix).
-    pub fn from_provider_kind(kind: ProviderKind) -> Option<Self> {
-        Some(match kind {
-            ProviderKind::Vsphere => Self::VSphere,
-            ProviderKind::Ovirt => Self::Ovirt,
-            ProviderKind::Openstack => Self::OpenStack,
-            ProviderKind::Openshift => Self::KubeVirt,
-            ProviderKind::Ova => Self::Ova,
-            ProviderKind::Hyperv => Self::HyperV,
-            ProviderKind::Ec2 | ProviderKind::Nutanix => return None,
-        })
-    }
-}
 
 /// The plan's VMs as scheduler inputs, in plan order, and the plan entries the inventory
 /// could not resolve (by id or unique name).
@@ -57,19 +41,21 @@ pub fn plan_vms(plan: &Plan, inventory: &SourceInventory) -> (Vec<SchedVm>, Vec<
     (vms, missing)
 }
 
-/// The policy for a plan: source family from the inventory, warm from the plan, the limit
-/// from `controller_max_vm_inflight`. `None` for unsupported sources.
+/// The policy for a plan: source type from the inventory, warm from the plan, the limit
+/// from `controller_max_vm_inflight`. `None` for sources the guide does not cover ([`Policy::covers`]).
 pub fn plan_policy(
     plan: &Plan,
     inventory: &SourceInventory,
     settings: &ForkliftControllerSettings,
     local_destination: bool,
 ) -> Option<Policy> {
-    let family = SourceFamily::from_provider_kind(inventory.provider)?;
-    Some(Policy::for_migration(
-        family,
-        plan.spec.is_warm(),
-        local_destination,
-        u32::try_from(settings.controller_max_vm_inflight.max(1)).unwrap_or(1),
-    ))
+    let source = inventory.provider;
+    Policy::covers(source).then(|| {
+        Policy::for_migration(
+            source,
+            plan.spec.is_warm(),
+            local_destination,
+            u32::try_from(settings.controller_max_vm_inflight.max(1)).unwrap_or(1),
+        )
+    })
 }

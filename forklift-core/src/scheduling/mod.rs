@@ -7,9 +7,10 @@
 //! guide counts their disks), the guide wins.
 //!
 //! ```
-//! use forklift_core::scheduling::{simulate, Policy, SchedVm, SourceFamily};
+//! use forklift_core::resources::ProviderType;
+//! use forklift_core::scheduling::{simulate, Policy, SchedVm};
 //! use std::time::Duration;
-//! let policy = Policy::for_migration(SourceFamily::Ovirt, false, true, 15);
+//! let policy = Policy::for_migration(ProviderType::OVirt, false, true, 15);
 //! let vms = [
 //!     SchedVm::uniform("a", None, 5, 1 << 30),
 //!     SchedVm::uniform("b", None, 5, 1 << 30),
@@ -26,7 +27,7 @@ mod scheduler;
 mod simulate;
 
 pub use adapter::{plan_policy, plan_vms};
-pub use policy::{DEFAULT_MAX_VM_INFLIGHT, Granularity, Policy, Scope, SourceFamily, Unit};
+pub use policy::{DEFAULT_MAX_VM_INFLIGHT, Granularity, Policy, Scope, Unit};
 pub use scheduler::{Admission, SchedDisk, SchedVm, Scheduler};
 pub use simulate::{DiskRun, Simulation, VmRun, simulate, simulate_throughput};
 

@@ -2,22 +2,7 @@
 
 use std::fmt;
 
-/// Source families whose in-flight semantics differ (the scheduler's own small input type).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SourceFamily {
-    /// VMware vSphere (vCenter or ESXi).
-    VSphere,
-    /// oVirt / RHV.
-    Ovirt,
-    /// OpenStack.
-    OpenStack,
-    /// KubeVirt / OpenShift Virtualization (provider type `openshift`).
-    KubeVirt,
-    /// OVA files on NFS.
-    Ova,
-    /// Microsoft Hyper-V.
-    HyperV,
-}
+use crate::resources::ProviderType;
 
 /// What one unit of the in-flight limit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,26 +56,30 @@ impl Policy {
     /// - OVA: VMs across the provider;
     /// - vSphere cold to the local cluster (virt-v2v copies): VMs per ESXi host;
     /// - vSphere cold to a remote cluster, and vSphere warm: disks per ESXi host;
-    /// - Hyper-V (not covered by the guide): VMs per Hyper-V host, as upstream.
+    /// - Hyper-V (not covered by the guide): VMs per Hyper-V host, as upstream;
+    /// - EC2 and Nutanix, for which neither the guide nor upstream define the limit (see
+    ///   [`Policy::covers`]): VMs across the provider, as OVA (one virt-v2v conversion per VM).
     ///
     /// A `limit` of 0 is raised to 1 (the CRD minimum), as upstream's positive-limit parsing does.
     pub fn for_migration(
-        source: SourceFamily,
+        source: ProviderType,
         warm: bool,
         local_destination: bool,
         limit: u32,
     ) -> Self {
         let limit = limit.max(1);
         let (unit, scope, granularity) = match source {
-            SourceFamily::Ovirt | SourceFamily::OpenStack | SourceFamily::KubeVirt => {
+            ProviderType::OVirt | ProviderType::OpenStack | ProviderType::OpenShift => {
                 (Unit::Disk, Scope::Provider, Granularity::PerDisk)
             }
-            SourceFamily::Ova => (Unit::Vm, Scope::Provider, Granularity::PerVm),
-            SourceFamily::HyperV => (Unit::Vm, Scope::PerHost, Granularity::PerVm),
-            SourceFamily::VSphere if !warm && local_destination => {
+            ProviderType::Ova | ProviderType::Ec2 | ProviderType::Nutanix => {
+                (Unit::Vm, Scope::Provider, Granularity::PerVm)
+            }
+            ProviderType::HyperV => (Unit::Vm, Scope::PerHost, Granularity::PerVm),
+            ProviderType::VSphere if !warm && local_destination => {
                 (Unit::Vm, Scope::PerHost, Granularity::PerVm)
             }
-            SourceFamily::VSphere => (Unit::Disk, Scope::PerHost, Granularity::PerVm),
+            ProviderType::VSphere => (Unit::Disk, Scope::PerHost, Granularity::PerVm),
         };
         Policy {
             unit,
@@ -98,6 +87,12 @@ impl Policy {
             granularity,
             limit,
         }
+    }
+
+    /// Whether the guide (or upstream, for Hyper-V) defines the in-flight semantics of this
+    /// source type: every type but EC2 and Nutanix.
+    pub fn covers(source: ProviderType) -> bool {
+        !matches!(source, ProviderType::Ec2 | ProviderType::Nutanix)
     }
 
     /// Whether a VM's disks are copied one after another once it is admitted (virt-v2v copies

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::resources::ProviderType;
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -17,9 +18,9 @@ fn guide_vms(host: Option<&str>) -> Vec<SchedVm> {
 #[test]
 fn guide_example_limit_15_disks_the_16th_waits() {
     for source in [
-        SourceFamily::Ovirt,
-        SourceFamily::OpenStack,
-        SourceFamily::KubeVirt,
+        ProviderType::OVirt,
+        ProviderType::OpenStack,
+        ProviderType::OpenShift,
     ] {
         let policy = Policy::for_migration(source, false, true, 15);
         let mut sched = Scheduler::new(policy, guide_vms(None)).unwrap();
@@ -47,7 +48,7 @@ fn guide_example_limit_15_disks_the_16th_waits() {
 
 #[test]
 fn guide_example_limit_15_simulated() {
-    let policy = Policy::for_migration(SourceFamily::Ovirt, false, true, 15);
+    let policy = Policy::for_migration(ProviderType::OVirt, false, true, 15);
     // Disk 0 of VM a is quick; everything else takes 100 s.
     let sim = simulate(policy, &guide_vms(None), |vm, d| {
         if vm.id == "a" && d == 0 {
@@ -77,7 +78,7 @@ fn guide_example_limit_15_simulated() {
 
 #[test]
 fn guide_example_ova_limit_2_vms() {
-    let policy = Policy::for_migration(SourceFamily::Ova, false, true, 2);
+    let policy = Policy::for_migration(ProviderType::Ova, false, true, 2);
     let mut sched = Scheduler::new(policy, guide_vms(None)).unwrap();
     let first = sched.admit();
     assert_eq!(
@@ -112,7 +113,7 @@ fn guide_example_ova_limit_2_vms() {
 
 #[test]
 fn vsphere_cold_local_counts_vms_per_host() {
-    let policy = Policy::for_migration(SourceFamily::VSphere, false, true, 1);
+    let policy = Policy::for_migration(ProviderType::VSphere, false, true, 1);
     assert_eq!((policy.unit, policy.scope), (Unit::Vm, Scope::PerHost));
     let vms = vec![
         SchedVm::uniform("a", Some("host-1"), 3, 1 << 30),
@@ -127,7 +128,7 @@ fn vsphere_cold_local_counts_vms_per_host() {
 #[test]
 fn vsphere_remote_and_warm_count_disks_per_host() {
     for (warm, local) in [(false, false), (true, true), (true, false)] {
-        let policy = Policy::for_migration(SourceFamily::VSphere, warm, local, 4);
+        let policy = Policy::for_migration(ProviderType::VSphere, warm, local, 4);
         assert_eq!((policy.unit, policy.scope), (Unit::Disk, Scope::PerHost));
         let vms = vec![
             SchedVm::uniform("a", Some("h1"), 3, 1 << 30),
@@ -149,7 +150,7 @@ fn vsphere_remote_and_warm_count_disks_per_host() {
 
 #[test]
 fn vsphere_over_budget_vm_runs_alone_on_idle_host() {
-    let policy = Policy::for_migration(SourceFamily::VSphere, true, true, 2);
+    let policy = Policy::for_migration(ProviderType::VSphere, true, true, 2);
     let vms = vec![
         SchedVm::uniform("small", Some("h"), 1, 1),
         SchedVm::uniform("big", Some("h"), 5, 1),
@@ -165,7 +166,7 @@ fn vsphere_over_budget_vm_runs_alone_on_idle_host() {
 
 #[test]
 fn external_load_counts_against_the_budget() {
-    let policy = Policy::for_migration(SourceFamily::Ovirt, false, true, 3);
+    let policy = Policy::for_migration(ProviderType::OVirt, false, true, 3);
     let mut sched = Scheduler::new(policy, vec![SchedVm::uniform("a", None, 3, 1)]).unwrap();
     sched.add_external_load(Some("ignored-host"), 2);
     assert_eq!(sched.admit()[0].disks, vec![0]);
@@ -174,7 +175,7 @@ fn external_load_counts_against_the_budget() {
 
     fn simulate_with_external() -> Error {
         // A simulation cannot see other plans drain: a full external budget stalls.
-        let policy = Policy::for_migration(SourceFamily::Ova, false, true, 1);
+        let policy = Policy::for_migration(ProviderType::Ova, false, true, 1);
         let mut sched = Scheduler::new(policy, vec![SchedVm::uniform("a", None, 1, 1)]).unwrap();
         sched.add_external_load(None, 1);
         assert!(sched.admit().is_empty());
@@ -186,7 +187,7 @@ fn external_load_counts_against_the_budget() {
 
 #[test]
 fn errors_are_typed() {
-    let policy = Policy::for_migration(SourceFamily::Ovirt, false, true, 0);
+    let policy = Policy::for_migration(ProviderType::OVirt, false, true, 0);
     assert_eq!(policy.limit, 1);
     let dup = Scheduler::new(
         policy,
@@ -218,7 +219,7 @@ fn errors_are_typed() {
 
 #[test]
 fn vms_without_disks_do_not_block() {
-    let policy = Policy::for_migration(SourceFamily::Ova, false, true, 1);
+    let policy = Policy::for_migration(ProviderType::Ova, false, true, 1);
     let vms = vec![
         SchedVm::uniform("empty", None, 0, 0),
         SchedVm::uniform("b", None, 1, 100),
@@ -231,11 +232,11 @@ fn vms_without_disks_do_not_block() {
 #[test]
 fn policy_display() {
     assert_eq!(
-        Policy::for_migration(SourceFamily::Ovirt, false, true, 15).to_string(),
+        Policy::for_migration(ProviderType::OVirt, false, true, 15).to_string(),
         "at most 15 disks in flight (admitted disk by disk)"
     );
     assert_eq!(
-        Policy::for_migration(SourceFamily::VSphere, false, true, 20).to_string(),
+        Policy::for_migration(ProviderType::VSphere, false, true, 20).to_string(),
         "at most 20 VMs in flight per host"
     );
 }
@@ -259,7 +260,7 @@ mod props {
             source in 0usize..4,
             warm: bool,
         ) {
-            let source = [SourceFamily::VSphere, SourceFamily::Ovirt, SourceFamily::Ova, SourceFamily::HyperV][source];
+            let source = [ProviderType::VSphere, ProviderType::OVirt, ProviderType::Ova, ProviderType::HyperV][source];
             let policy = Policy::for_migration(source, warm, true, limit);
             let vms: Vec<SchedVm> = raw.iter().enumerate().map(|(i, (host, _, disks))| SchedVm {
                 id: format!("vm-{i}"),
@@ -291,10 +292,10 @@ mod props {
 
 #[test]
 fn adapter_reads_plan_and_inventory() {
-    use crate::inventory::{Disk, ProviderKind, SourceInventory, Vm};
+    use crate::inventory::{Disk, SourceInventory, Vm};
     use crate::resources::{Plan, PlanVm};
     let inventory = SourceInventory {
-        provider: ProviderKind::Ovirt,
+        provider: ProviderType::OVirt,
         vms: vec![Vm {
             id: "a".into(),
             name: "alpha".into(),
@@ -327,5 +328,8 @@ fn adapter_reads_plan_and_inventory() {
     let settings = crate::resources::ForkliftControllerSettings::default();
     let policy = plan_policy(&plan, &inventory, &settings, true).unwrap();
     assert_eq!((policy.unit, policy.limit), (Unit::Disk, 20));
-    assert_eq!(SourceFamily::from_provider_kind(ProviderKind::Ec2), None);
+    let mut ec2 = inventory.clone();
+    ec2.provider = ProviderType::Ec2;
+    assert_eq!(plan_policy(&plan, &ec2, &settings, true), None);
+    assert!(!Policy::covers(ProviderType::Nutanix));
 }

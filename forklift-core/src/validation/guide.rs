@@ -1,8 +1,7 @@
 //! The guide's plan-level rules and the admission webhook's checks (§2.7).
 
 use super::{Context, kind, reason};
-use crate::inventory::ProviderKind;
-use crate::resources::{Category, Condition};
+use crate::resources::{Category, Condition, ProviderType};
 
 const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
 
@@ -26,7 +25,7 @@ impl Context<'_> {
                 .with_reason(reason::NOT_SUPPORTED)
                 .with_message(format!("The plan has {disks} disks; a plan cannot contain more than {max_disks} disks.")));
         }
-        if self.kind == ProviderKind::Vsphere {
+        if self.kind == ProviderType::VSphere {
             let limit = self.settings.max_vms_per_esxi_host;
             let mut busy: Vec<(String, usize)> = self
                 .vms_per_host
@@ -55,7 +54,7 @@ impl Context<'_> {
             return;
         };
         let remote = self.destination_provider.is_some_and(|p| !p.is_host());
-        if self.plan.spec.is_warm() || self.kind == ProviderKind::Vsphere || remote {
+        if self.plan.spec.is_warm() || self.kind == ProviderType::VSphere || remote {
             return;
         }
         let mut classes: Vec<String> = map

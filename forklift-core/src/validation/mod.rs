@@ -27,10 +27,11 @@ mod vm;
 
 pub use types::{kind, reason};
 
-use crate::inventory::{DestinationInventory, InventoryIndex, ProviderKind, SourceInventory};
+use crate::inventory::{DestinationInventory, InventoryIndex, SourceInventory};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
-    Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, StorageMap,
+    Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, ProviderType,
+    StorageMap,
 };
 
 /// Controller settings and feature gates that change validation outcomes.
@@ -135,7 +136,7 @@ pub(crate) struct Context<'a> {
     pub(crate) index: InventoryIndex<'a>,
     pub(crate) dest: Option<&'a DestinationInventory>,
     pub(crate) settings: &'a Settings,
-    pub(crate) kind: ProviderKind,
+    pub(crate) kind: ProviderType,
     pub(crate) source_provider: Option<&'a Provider>,
     pub(crate) destination_provider: Option<&'a Provider>,
     pub(crate) network_map: Option<&'a NetworkMap>,

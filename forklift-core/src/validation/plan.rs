@@ -2,7 +2,7 @@
 
 use super::dns::{is_image_reference, is_quantity, version_less};
 use super::{Context, kind, reason};
-use crate::inventory::{ProviderKind, SourceInventory};
+use crate::inventory::SourceInventory;
 use crate::mapping::{NetworkMapper, StorageMapper, validate_network_map, validate_storage_map};
 use crate::naming::is_dns1123_subdomain;
 use crate::resources::{
@@ -26,20 +26,6 @@ fn matches_ref(meta: &ObjectMeta, r: &ObjectReference, default_namespace: &str) 
     meta.name_or_empty() == r.name && meta.namespace_or_empty() == ns
 }
 
-/// The inventory kind of a Provider type.
-pub(crate) fn provider_kind(t: ProviderType) -> ProviderKind {
-    match t {
-        ProviderType::OpenShift => ProviderKind::Openshift,
-        ProviderType::VSphere => ProviderKind::Vsphere,
-        ProviderType::OVirt => ProviderKind::Ovirt,
-        ProviderType::OpenStack => ProviderKind::Openstack,
-        ProviderType::Ova => ProviderKind::Ova,
-        ProviderType::Ec2 => ProviderKind::Ec2,
-        ProviderType::HyperV => ProviderKind::Hyperv,
-        ProviderType::Nutanix => ProviderKind::Nutanix,
-    }
-}
-
 impl<'a> Context<'a> {
     fn find_provider(&self, r: &ObjectReference) -> Option<&'a Provider> {
         let ns = self.plan_namespace();
@@ -61,7 +47,7 @@ impl<'a> Context<'a> {
         } else if let Some(p) = self.find_provider(&pair.source) {
             self.source_provider = Some(p);
             if let Some(t) = p.spec.type_ {
-                self.kind = provider_kind(t);
+                self.kind = t;
             }
             if !self.is_ready(p.status.as_ref().map(|s| s.conditions.as_slice())) {
                 self.set(
@@ -162,7 +148,7 @@ impl<'a> Context<'a> {
             "Network map does not have Ready condition.",
         );
         // Static IPs preserved on the pod network without UDN.
-        let supports = matches!(self.kind, ProviderKind::Vsphere | ProviderKind::Hyperv);
+        let supports = matches!(self.kind, ProviderType::VSphere | ProviderType::HyperV);
         let to_pod = map
             .spec
             .map
@@ -343,7 +329,7 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn validate_net_app_shift(&mut self) {
-        if self.kind == ProviderKind::Vsphere
+        if self.kind == ProviderType::VSphere
             && self.uses_net_app_shift()
             && self.plan.spec.is_warm()
         {
@@ -357,8 +343,8 @@ impl<'a> Context<'a> {
 
     fn supports_warm(&self) -> bool {
         match self.kind {
-            ProviderKind::Vsphere => true,
-            ProviderKind::Ovirt => self.settings.feature_ovirt_warm_migration,
+            ProviderType::VSphere => true,
+            ProviderType::OVirt => self.settings.feature_ovirt_warm_migration,
             _ => false,
         }
     }
@@ -392,12 +378,12 @@ impl<'a> Context<'a> {
         };
         let ok = match (self.kind, t) {
             (_, MigrationType::Cold) => true,
-            (ProviderKind::Vsphere, MigrationType::Warm | MigrationType::Conversion) => true,
-            (ProviderKind::Ovirt, MigrationType::Warm) => {
+            (ProviderType::VSphere, MigrationType::Warm | MigrationType::Conversion) => true,
+            (ProviderType::OVirt, MigrationType::Warm) => {
                 self.settings.feature_ovirt_warm_migration
             }
-            (ProviderKind::Openshift, MigrationType::Live) => self.live_supported(),
-            (ProviderKind::Nutanix, _) => true,
+            (ProviderType::OpenShift, MigrationType::Live) => self.live_supported(),
+            (ProviderType::Nutanix, _) => true,
             _ => false,
         };
         if !ok {
@@ -624,7 +610,7 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn validate_vddk_image(&mut self) {
-        if self.kind != ProviderKind::Vsphere || !self.vddk_image().is_empty() {
+        if self.kind != ProviderType::VSphere || !self.vddk_image().is_empty() {
             return;
         }
         let spec = &self.plan.spec;
@@ -639,7 +625,7 @@ impl<'a> Context<'a> {
         let dest_is_openshift = self
             .destination_provider
             .is_some_and(|p| p.spec.type_ == Some(ProviderType::OpenShift));
-        if self.kind != ProviderKind::Openshift || !dest_is_openshift {
+        if self.kind != ProviderType::OpenShift || !dest_is_openshift {
             return;
         }
         let version = match &self.source.ext {
@@ -669,7 +655,7 @@ impl<'a> Context<'a> {
             .source_provider
             .and_then(|p| p.setting("esxiCloneMethod"))
             == Some("ssh");
-        if self.kind != ProviderKind::Vsphere || !xcopy || !ssh {
+        if self.kind != ProviderType::VSphere || !xcopy || !ssh {
             return;
         }
         let (mut ready, mut not_ready) = (Vec::new(), Vec::new());

@@ -2,7 +2,7 @@
 //! volume and network templates rendered with upstream's test data (§4.2–§4.4).
 
 use super::{Context, kind};
-use crate::inventory::{DiskBus, ProviderKind, Vm};
+use crate::inventory::{DiskBus, Vm};
 use crate::naming::{
     PvcNameTemplateData, dns1123_label_errors, network_name_template, pvc_name_template,
     resolve_target_vm_name, validate_network_name_template, validate_volume_name_template,
@@ -44,7 +44,7 @@ fn check_pvc_name(template: &Template, data: &PvcNameTemplateData) -> Result<(),
         ))
     }
 }
-use crate::resources::{Category, Condition, PlanVm};
+use crate::resources::{Category, Condition, PlanVm, ProviderType};
 
 /// Disk order of VMware: SATA, IDE, SCSI, NVMe; then controller key, unit number, key.
 fn vmware_disk_order(vm: &Vm) -> Vec<usize> {
@@ -101,7 +101,7 @@ impl Context<'_> {
         plan_vm: &PlanVm,
         vm: &Vm,
     ) -> Option<String> {
-        let openshift = self.kind == ProviderKind::Openshift;
+        let openshift = self.kind == ProviderType::OpenShift;
         let template = pvc_name_template(
             Some(&plan_vm.pvc_name_template),
             Some(&self.plan.spec.pvc_name_template),
@@ -117,7 +117,7 @@ impl Context<'_> {
             ..Default::default()
         };
         let order: Vec<usize> = match self.kind {
-            ProviderKind::Vsphere => vmware_disk_order(vm),
+            ProviderType::VSphere => vmware_disk_order(vm),
             _ => (0..vm.disks.len()).collect(),
         };
         let claims = vm
@@ -135,14 +135,14 @@ impl Context<'_> {
         let mut index = 0i64;
         for &i in &order {
             let disk = &vm.disks[i];
-            if self.kind == ProviderKind::Ovirt && disk.rdm {
+            if self.kind == ProviderType::OVirt && disk.rdm {
                 continue;
             }
             let mut data = base.clone();
             data.disk_index = index;
             index += 1;
             match self.kind {
-                ProviderKind::Vsphere => {
+                ProviderType::VSphere => {
                     data.root_disk_index = 1;
                     data.file_name = file_name(&disk.file);
                     data.win_drive_letter = guest_disks
@@ -155,7 +155,7 @@ impl Context<'_> {
                         .map(|g| g.disk_path[..1].to_ascii_lowercase())
                         .unwrap_or_default();
                 }
-                ProviderKind::Openshift => {
+                ProviderType::OpenShift => {
                     let claim = claims
                         .iter()
                         .find(|v| v.name == disk.id)

@@ -65,8 +65,8 @@ impl Scenario {
         self.plan.spec.vms.push(PlanVm::by_id(id));
     }
 
-    fn set_kind(&mut self, provider: ProviderType, kind: ProviderKind) {
-        self.providers[0].spec.type_ = Some(provider);
+    fn set_kind(&mut self, kind: ProviderType) {
+        self.providers[0].spec.type_ = Some(kind);
         self.source.provider = kind;
         self.vm().ext = None;
     }
@@ -182,7 +182,7 @@ fn baseline() -> Scenario {
         ..Default::default()
     };
     let source = SourceInventory {
-        provider: ProviderKind::Vsphere,
+        provider: ProviderType::VSphere,
         vms: vec![vm],
         networks: vec![Network {
             id: "net-1".into(),
@@ -383,7 +383,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         "NotSupported",
         Category::Critical,
         |s| {
-            s.set_kind(ProviderType::OpenStack, ProviderKind::Openstack);
+            s.set_kind(ProviderType::OpenStack);
             s.spec().warm = true;
         },
     ),
@@ -503,7 +503,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         "NotSupported",
         Category::Critical,
         |s| {
-            s.set_kind(ProviderType::OpenShift, ProviderKind::Openshift);
+            s.set_kind(ProviderType::OpenShift);
             s.source.ext = Some(ProviderExt::Kubevirt {
                 feature_gates: vec![],
                 kubernetes_version: "1.25.4".into(),
@@ -834,7 +834,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         "NotSupported",
         Category::Critical,
         |s| {
-            s.set_kind(ProviderType::OVirt, ProviderKind::Ovirt);
+            s.set_kind(ProviderType::OVirt);
             s.dest().storage_classes[0].provisioner = "kubernetes.io/no-provisioner".into();
         },
     ),
@@ -843,7 +843,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         "NotSupported",
         Category::Critical,
         |s| {
-            s.set_kind(ProviderType::OVirt, ProviderKind::Ovirt);
+            s.set_kind(ProviderType::OVirt);
             s.spec().vms[0].luks = Some(ObjectReference::new(NS, "keys"));
         },
     ),
@@ -861,7 +861,7 @@ fn xcopy() -> OffloadPlugin {
 }
 
 fn kubevirt_live(s: &mut Scenario) {
-    s.set_kind(ProviderType::OpenShift, ProviderKind::Openshift);
+    s.set_kind(ProviderType::OpenShift);
     s.spec().type_ = Some(MigrationType::Live);
     s.source.ext = Some(ProviderExt::Kubevirt {
         feature_gates: vec!["DecentralizedLiveMigration".into()],
@@ -991,7 +991,7 @@ fn without_destination_inventory_destination_checks_are_skipped() {
 #[test]
 fn ova_dummy_storage_maps_every_disk() {
     let mut s = baseline();
-    s.set_kind(ProviderType::Ova, ProviderKind::Ova);
+    s.set_kind(ProviderType::Ova);
     s.source.storages = vec![Storage {
         id: "d-1".into(),
         name: "disk1.vmdk".into(),
@@ -1026,15 +1026,9 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    fn kinds() -> impl Strategy<Value = (ProviderType, ProviderKind)> {
-        prop_oneof![
-            Just((ProviderType::VSphere, ProviderKind::Vsphere)),
-            Just((ProviderType::OVirt, ProviderKind::Ovirt)),
-            Just((ProviderType::OpenStack, ProviderKind::Openstack)),
-            Just((ProviderType::Ova, ProviderKind::Ova)),
-            Just((ProviderType::OpenShift, ProviderKind::Openshift)),
-            Just((ProviderType::HyperV, ProviderKind::Hyperv)),
-        ]
+    fn kinds() -> impl Strategy<Value = ProviderType> {
+        // Every type, EC2 and Nutanix included: validation must be total over them too.
+        prop::sample::select(ProviderType::ALL)
     }
 
     fn migration_type() -> impl Strategy<Value = Option<MigrationType>> {
@@ -1054,7 +1048,7 @@ mod properties {
         /// and every condition is true with a type.
         #[test]
         fn validation_is_total_and_ready_means_no_blocker(
-            (ptype, kind) in kinds(),
+            kind in kinds(),
             type_ in migration_type(),
             warm in any::<bool>(),
             ids in proptest::collection::vec("vm-[0-9]|web|", 0..6),
@@ -1066,7 +1060,7 @@ mod properties {
             dest_known in any::<bool>(),
         ) {
             let mut s = baseline();
-            s.set_kind(ptype, kind);
+            s.set_kind(kind);
             s.spec().type_ = type_;
             s.spec().warm = warm;
             s.spec().target_namespace = target;

@@ -4,9 +4,9 @@
 use super::dns::version_less;
 use super::plan::SHIFT_ANNOTATION;
 use super::{Context, kind, reason};
-use crate::inventory::{DatastoreType, Lookup, ProviderKind, StorageExt, ToolsStatus, Vm};
+use crate::inventory::{DatastoreType, Lookup, StorageExt, ToolsStatus, Vm};
 use crate::naming::is_dns1123_subdomain;
-use crate::resources::{Category, Condition, HookStep, MigrationType, PlanVm, Ref};
+use crate::resources::{Category, Condition, HookStep, MigrationType, PlanVm, ProviderType, Ref};
 use std::collections::{HashMap, HashSet};
 
 /// One aggregated condition: type, category, reason, message.
@@ -531,7 +531,7 @@ impl<'a> Context<'a> {
     fn check_mapping(&self, agg: &mut Aggregates, vm: &Vm, item: &str) {
         if let Some(networks) = &self.networks {
             let nics = vm.nics.iter().filter(|n| {
-                self.kind != ProviderKind::Hyperv || n.connected || n.network.name.is_empty()
+                self.kind != ProviderType::HyperV || n.connected || n.network.name.is_empty()
             });
             if !vm.nics.iter().all(|n| networks.is_mapped(&n.network))
                 || nics.count() != vm.nics.len()
@@ -549,7 +549,7 @@ impl<'a> Context<'a> {
                 agg.add(Slot::StorageNotMapped, item.to_owned());
             }
         }
-        if self.kind == ProviderKind::Ovirt && vm.disks.iter().any(|d| d.rdm) {
+        if self.kind == ProviderType::OVirt && vm.disks.iter().any(|d| d.rdm) {
             let engine = match &self.source.ext {
                 Some(crate::inventory::ProviderExt::Ovirt { engine_version }) => {
                     engine_version.as_str()
@@ -564,13 +564,13 @@ impl<'a> Context<'a> {
 
     fn storage_mapped(&self, storages: &crate::mapping::StorageMapper<'_>, vm: &Vm) -> bool {
         match self.kind {
-            ProviderKind::Hyperv => vm.disks.iter().all(|d| match &vm.ext {
+            ProviderType::HyperV => vm.disks.iter().all(|d| match &vm.ext {
                 Some(crate::inventory::VmExt::Hyperv(h)) => {
                     h.smb_paths.get(&d.id).is_some_and(|p| !p.is_empty())
                 }
                 _ => false,
             }),
-            ProviderKind::Ovirt => vm
+            ProviderType::OVirt => vm
                 .disks
                 .iter()
                 .filter(|d| !d.rdm)
@@ -589,11 +589,11 @@ impl<'a> Context<'a> {
     ) {
         let spec = &self.plan.spec;
         let warm = spec.is_warm();
-        let vsphere = self.kind == ProviderKind::Vsphere;
+        let vsphere = self.kind == ProviderType::VSphere;
         if self.index.host(&vm.host).is_some_and(|h| h.in_maintenance) {
             agg.add(Slot::HostNotReady, item.to_owned());
         }
-        let supports_static = matches!(self.kind, ProviderKind::Vsphere | ProviderKind::Hyperv);
+        let supports_static = matches!(self.kind, ProviderType::VSphere | ProviderType::HyperV);
         if supports_static && spec.preserve_static_ips && !self.static_ips_ok(vm) {
             agg.add(Slot::MissingGuestIps, item.to_owned());
         }
@@ -614,7 +614,7 @@ impl<'a> Context<'a> {
         if vm.concerns.iter().any(|c| c.id == "ova.source.unsupported") {
             agg.add(Slot::UnsupportedOvf, item.to_owned());
         }
-        if self.kind == ProviderKind::Openshift && spec.type_ == Some(MigrationType::Live) {
+        if self.kind == ProviderType::OpenShift && spec.type_ == Some(MigrationType::Live) {
             let ext = vm.kubevirt();
             if !ext.is_some_and(|k| k.instance_running) {
                 agg.add(Slot::PowerStateUnsupported, item.to_owned());
@@ -736,7 +736,7 @@ impl<'a> Context<'a> {
         if !vm.nics.is_empty() && vm.guest_networks.is_empty() {
             return false;
         }
-        let case_insensitive = self.kind == ProviderKind::Hyperv;
+        let case_insensitive = self.kind == ProviderType::HyperV;
         vm.guest_networks.iter().all(|g| {
             vm.nics.iter().any(|n| {
                 if case_insensitive {
@@ -771,7 +771,7 @@ impl<'a> Context<'a> {
         macs: &HashMap<String, Vec<String>>,
     ) {
         let live = self.plan.spec.type_ == Some(MigrationType::Live);
-        if !macs.is_empty() && (self.kind != ProviderKind::Openshift || live) {
+        if !macs.is_empty() && (self.kind != ProviderType::OpenShift || live) {
             let mut by_vm: Vec<(String, Vec<&str>)> = Vec::new();
             for nic in vm.nics.iter().filter(|n| !n.mac.is_empty()) {
                 for owner in macs
@@ -799,7 +799,7 @@ impl<'a> Context<'a> {
             }
         }
         if self.plan.spec.type_ == Some(MigrationType::Conversion)
-            && self.kind == ProviderKind::Vsphere
+            && self.kind == ProviderType::VSphere
         {
             if let Some(dest) = self.dest {
                 let uuid = vm.vsphere().map(|e| e.uuid.as_str()).unwrap_or_default();
@@ -821,7 +821,7 @@ impl<'a> Context<'a> {
     }
 
     fn check_storage_features(&self, agg: &mut Aggregates, vm: &Vm, item: &str) {
-        if self.kind != ProviderKind::Vsphere {
+        if self.kind != ProviderType::VSphere {
             return;
         }
         let Some(storages) = &self.storages else {
@@ -893,7 +893,7 @@ impl<'a> Context<'a> {
         if vm.hibernated {
             agg.add(Slot::Hibernated, item.to_owned());
         }
-        let vsphere = self.kind == ProviderKind::Vsphere;
+        let vsphere = self.kind == ProviderType::VSphere;
         if vsphere
             && vm
                 .disks
@@ -918,7 +918,7 @@ impl<'a> Context<'a> {
         if vm.secure_boot {
             agg.add(Slot::SecureBoot, item.to_owned());
         }
-        let supports_static = matches!(self.kind, ProviderKind::Vsphere | ProviderKind::Hyperv);
+        let supports_static = matches!(self.kind, ProviderType::VSphere | ProviderType::HyperV);
         if supports_static && self.plan.spec.preserve_static_ips && !vm.guest_networks.is_empty() {
             let without_ip = vm.nics.iter().any(|n| {
                 !vm.guest_networks
@@ -930,7 +930,7 @@ impl<'a> Context<'a> {
             }
         }
         if plan_vm.luks.as_ref().is_some_and(|l| !l.name.is_empty())
-            && !matches!(self.kind, ProviderKind::Vsphere | ProviderKind::Ova)
+            && !matches!(self.kind, ProviderType::VSphere | ProviderType::Ova)
         {
             agg.add(Slot::LuksNotSupported, item.to_owned());
         }
@@ -949,7 +949,7 @@ impl<'a> SharedDiskIndex<'a> {
             users: HashMap::new(),
             plan_users: HashMap::new(),
         };
-        if ctx.kind != ProviderKind::Vsphere {
+        if ctx.kind != ProviderType::VSphere {
             return index;
         }
         let plan_shared: HashSet<&str> = ctx

@@ -8,8 +8,9 @@
 
 use forklift_core::inventory::{
     ConcernCategory, Disk, DiskBus, Firmware, Network, NetworkKind, Nic, NicNetwork, OvaVmExt,
-    PowerState, ProviderKind, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
+    PowerState, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
 };
+use forklift_core::resources::ProviderType;
 
 use super::catalog::CatalogInventory;
 use super::ids;
@@ -145,7 +146,7 @@ pub fn source_inventory(provider_name: &str, catalog: &CatalogInventory) -> Sour
         ..Storage::default()
     }));
     SourceInventory {
-        provider: ProviderKind::Ova,
+        provider: ProviderType::Ova,
         provider_name: provider_name.to_owned(),
         vms: catalog.vms.iter().map(vm).collect(),
         networks: catalog

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use forklift_core::credentials::parse_go_bool;
 use forklift_core::inventory::SourceInventory;
 use forklift_transfer::block::BlockSource;
 use forklift_transfer::vmdk::VmdkSource;
@@ -20,7 +21,7 @@ use crate::error::{Error, Result};
 /// `spec.settings` key: the local directory where the NFS share of `spec.url` is mounted.
 pub const MOUNT_POINT_SETTING: &str = "mountPoint";
 /// `spec.settings` key enabling appliance upload, as upstream.
-pub const APPLIANCE_MANAGEMENT_SETTING: &str = "applianceManagement";
+pub use forklift_core::resources::provider::settings::APPLIANCE_MANAGEMENT as APPLIANCE_MANAGEMENT_SETTING;
 
 /// An OVA provider: a catalog directory. It offers inventory and disk access; OVA files
 /// have no power state, snapshots or change tracking, so those are typed `Unsupported`.
@@ -53,7 +54,9 @@ impl OvaProvider {
         let appliance_management = config
             .settings
             .get(APPLIANCE_MANAGEMENT_SETTING)
-            .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "TRUE" | "true" | "True"));
+            .and_then(|v| parse_go_bool(v))
+            // As upstream: unparsable text leaves the appliance endpoints off.
+            .unwrap_or(false);
         Ok(Self::new(
             config.name.clone(),
             catalog,

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use forklift_core::credentials::parse_go_bool;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
@@ -159,15 +160,6 @@ pub struct OvaVm {
     pub networks: Vec<OvaNetwork>,
     /// Other devices.
     pub devices: Vec<OvaDevice>,
-}
-
-/// Go's `strconv.ParseBool`.
-fn parse_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
 }
 
 fn device_kind(element_name: &str, description: &str) -> String {
@@ -357,16 +349,16 @@ pub fn virtual_machines(envelope: &Envelope, package: &Package) -> Result<Vec<Ov
             match entry.key.as_str() {
                 "firmware" => vm.firmware = entry.value.clone(),
                 "bootOptions.efiSecureBootEnabled" | "uefi.secureBoot.enabled" => {
-                    vm.secure_boot = parse_bool(&entry.value).unwrap_or(vm.secure_boot)
+                    vm.secure_boot = parse_go_bool(&entry.value).unwrap_or(vm.secure_boot)
                 }
                 "memoryHotAddEnabled" => {
-                    vm.memory_hot_add_enabled = parse_bool(&entry.value).unwrap_or(false)
+                    vm.memory_hot_add_enabled = parse_go_bool(&entry.value).unwrap_or(false)
                 }
                 "cpuHotAddEnabled" => {
-                    vm.cpu_hot_add_enabled = parse_bool(&entry.value).unwrap_or(false)
+                    vm.cpu_hot_add_enabled = parse_go_bool(&entry.value).unwrap_or(false)
                 }
                 "cpuHotRemoveEnabled" => {
-                    vm.cpu_hot_remove_enabled = parse_bool(&entry.value).unwrap_or(false)
+                    vm.cpu_hot_remove_enabled = parse_go_bool(&entry.value).unwrap_or(false)
                 }
                 _ => {}
             }
@@ -381,11 +373,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn device_kinds_and_bools_follow_upstream() {
+    fn device_kinds_follow_upstream() {
         assert_eq!(device_kind("Hard Disk 1", ""), "Hard Disk");
         assert_eq!(device_kind("12", "SCSI Controller"), "SCSI Controller");
         assert_eq!(device_kind("", ""), "Unknown");
-        assert_eq!(parse_bool("True"), Some(true));
-        assert_eq!(parse_bool("yes"), None);
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use forklift_core::credentials::{Credentials, TlsSettings};
+
 use super::tls::{TlsTrust, normalize_thumbprint};
 use crate::capability::{ProviderConfig, SecretString};
 use crate::error::{Error, Result};
@@ -74,28 +76,23 @@ impl VsphereConfig {
         })
     }
 
-    /// Reads `spec.url`, `spec.settings.sdkEndpoint` and the secret keys `user`, `password`,
-    /// `insecureSkipVerify`, `cacert` (or `ca.crt`). Two forklift extensions: the secret key
-    /// `thumbprint` pins the server certificate, and the setting `vddkLibDir` reads disks
-    /// with the VDDK found there.
+    /// Reads `spec.url`, `spec.settings.sdkEndpoint` and the vSphere credentials that
+    /// `forklift-core` parsed from the secret (`user`, `password`, `insecureSkipVerify`,
+    /// `cacert` or `ca.crt`, and the forklift extension `thumbprint`, which pins the server
+    /// certificate). The setting `vddkLibDir`, another extension, reads disks with the VDDK
+    /// found there.
     pub fn from_provider(provider: &ProviderConfig) -> Result<Self> {
-        let user = provider.required_secret("user")?.expose().to_owned();
-        if user.is_empty() {
-            return Err(Error::config("secret.user", "is empty"));
-        }
-        let password = provider.required_secret("password")?.clone();
-        let trust = if provider.secret_bool("insecureSkipVerify") {
-            TlsTrust::InsecureSkipVerify
-        } else if let Some(ca) = provider
-            .secret("cacert")
-            .or_else(|| provider.secret("ca.crt"))
-        {
-            TlsTrust::CustomCa(ca.expose().as_bytes().to_vec())
-        } else if let Some(pin) = provider.secret("thumbprint") {
-            TlsTrust::Thumbprint(normalize_thumbprint(pin.expose())?)
-        } else {
-            TlsTrust::SystemRoots
+        let credentials = provider
+            .credentials
+            .as_ref()
+            .ok_or_else(|| Error::config("spec.secret", "vSphere providers need a secret"))?;
+        let Credentials::VSphere(login) = &credentials.credentials else {
+            return Err(Error::config(
+                "spec.secret",
+                format!("holds {}, not vSphere credentials", credentials.credentials),
+            ));
         };
+        let trust = trust(&credentials.tls)?;
         let endpoint = match provider.settings.get("sdkEndpoint").map(String::as_str) {
             None | Some("") | Some("vcenter") => SdkEndpoint::Vcenter,
             Some("esxi") => SdkEndpoint::Esxi,
@@ -106,7 +103,7 @@ impl VsphereConfig {
                 ));
             }
         };
-        let mut config = Self::new(&provider.url, &user, password, trust)?;
+        let mut config = Self::new(&provider.url, &login.user, login.password.clone(), trust)?;
         config.endpoint = endpoint;
         config.provider_name = provider.name.clone();
         config.vddk = provider
@@ -116,6 +113,20 @@ impl VsphereConfig {
             .map(VddkSettings::new);
         Ok(config)
     }
+}
+
+/// How the secret's TLS settings choose certificate checking: skipping wins over a CA
+/// bundle, which wins over a pinned thumbprint; with none of them, the system roots.
+fn trust(tls: &TlsSettings) -> Result<TlsTrust> {
+    Ok(if tls.insecure_skip_verify {
+        TlsTrust::InsecureSkipVerify
+    } else if let Some(ca) = &tls.ca_cert {
+        TlsTrust::CustomCa(ca.as_bytes().to_vec())
+    } else if let Some(pin) = &tls.thumbprint {
+        TlsTrust::Thumbprint(normalize_thumbprint(pin)?)
+    } else {
+        TlsTrust::SystemRoots
+    })
 }
 
 /// Setting naming a local VDDK directory (a forklift extension; upstream ships VDDK in an
@@ -151,6 +162,8 @@ pub fn sdk_url(url: &str) -> Result<url::Url> {
 
 #[cfg(test)]
 mod tests {
+    use forklift_core::credentials::{ProviderCredentials, UserPassword};
+
     use super::*;
     use crate::capability::ProviderType;
 
@@ -171,23 +184,63 @@ mod tests {
 
     #[test]
     fn provider_secret_selects_trust_and_endpoint() {
-        let mut p = ProviderConfig::new(ProviderType::Vsphere, "vc", "https://vc/sdk");
+        let mut p = ProviderConfig::new(ProviderType::VSphere, "vc", "https://vc/sdk");
         assert!(
             VsphereConfig::from_provider(&p)
                 .unwrap_err()
                 .to_string()
-                .contains("secret.user")
+                .contains("spec.secret")
         );
-        p.secret
-            .insert("user".into(), "administrator@vsphere.local".into());
-        p.secret.insert("password".into(), "s3cret".into());
-        p.secret.insert("insecureSkipVerify".into(), "true".into());
+        p.credentials = Some(ProviderCredentials {
+            credentials: Credentials::VSphere(UserPassword {
+                user: "administrator@vsphere.local".into(),
+                password: "s3cret".into(),
+            }),
+            tls: TlsSettings {
+                insecure_skip_verify: true,
+                ..TlsSettings::default()
+            },
+        });
         p.settings.insert("sdkEndpoint".into(), "esxi".into());
         let c = VsphereConfig::from_provider(&p).unwrap();
         assert_eq!(c.trust, TlsTrust::InsecureSkipVerify);
         assert_eq!(c.endpoint, SdkEndpoint::Esxi);
+        assert_eq!(c.user, "administrator@vsphere.local");
         assert!(!format!("{c:?}").contains("s3cret"));
         p.settings.insert("sdkEndpoint".into(), "host".into());
         assert!(VsphereConfig::from_provider(&p).is_err());
+    }
+
+    #[test]
+    fn tls_settings_choose_trust_in_order() {
+        let pin = "ab".repeat(20);
+        let mut tls = TlsSettings {
+            insecure_skip_verify: true,
+            ca_cert: Some("pem".into()),
+            thumbprint: Some(pin.clone()),
+        };
+        assert_eq!(trust(&tls).unwrap(), TlsTrust::InsecureSkipVerify);
+        tls.insecure_skip_verify = false;
+        assert_eq!(trust(&tls).unwrap(), TlsTrust::CustomCa(b"pem".to_vec()));
+        tls.ca_cert = None;
+        assert_eq!(
+            trust(&tls).unwrap(),
+            TlsTrust::Thumbprint(normalize_thumbprint(&pin).unwrap())
+        );
+        tls.thumbprint = Some("not hex".into());
+        assert!(trust(&tls).is_err());
+        tls.thumbprint = None;
+        assert_eq!(trust(&tls).unwrap(), TlsTrust::SystemRoots);
+    }
+
+    #[test]
+    fn other_credentials_are_rejected() {
+        let p = ProviderConfig::new(ProviderType::VSphere, "vc", "https://vc/sdk")
+            .with_credentials(ProviderCredentials {
+                credentials: Credentials::Ova,
+                tls: TlsSettings::default(),
+            });
+        let err = VsphereConfig::from_provider(&p).unwrap_err().to_string();
+        assert!(err.contains("not vSphere credentials"), "{err}");
     }
 }

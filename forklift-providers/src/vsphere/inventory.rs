@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use forklift_core::inventory::{
     CdRom, DatastoreType, Disk, DiskBus, DiskMode, Firmware, GuestDisk, GuestNetwork, Host,
-    HostExt, Network, NetworkExt, NetworkKind, Nic, NicNetwork, ProviderExt, ProviderKind,
-    SourceInventory, Storage, StorageExt, StorageKind, ToolsStatus, Vm, VmExt, VsphereDatastoreExt,
-    VsphereHostExt, VsphereVmExt, concerns::vsphere_concerns,
+    HostExt, Network, NetworkExt, NetworkKind, Nic, NicNetwork, ProviderExt, SourceInventory,
+    Storage, StorageExt, StorageKind, ToolsStatus, Vm, VmExt, VsphereDatastoreExt, VsphereHostExt,
+    VsphereVmExt, concerns::vsphere_concerns,
 };
+use forklift_core::resources::ProviderType;
 
 use super::client::{ObjectContent, PropertySet, Vim25Client};
 use super::devices::{Device, parse_devices};
@@ -199,7 +200,7 @@ pub fn convert(
         .collect();
     vms.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.id.cmp(&b.id)));
     SourceInventory {
-        provider: ProviderKind::Vsphere,
+        provider: ProviderType::VSphere,
         provider_name: provider_name.to_owned(),
         vms,
         networks,

@@ -113,7 +113,7 @@ impl ProviderBackend for VsphereProvider {
     }
 
     fn provider_type(&self) -> ProviderType {
-        ProviderType::Vsphere
+        ProviderType::VSphere
     }
 
     fn inventory(&self) -> Option<&dyn crate::capability::InventorySource> {

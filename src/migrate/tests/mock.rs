@@ -169,7 +169,7 @@ impl ProviderBackend for MockBackend {
     }
 
     fn provider_type(&self) -> ProviderType {
-        ProviderType::Vsphere
+        ProviderType::VSphere
     }
 
     fn inventory(&self) -> Option<&dyn InventorySource> {
