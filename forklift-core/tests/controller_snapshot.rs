@@ -38,9 +38,12 @@ fn inputs() -> Vec<(String, ForkliftController)> {
             (label, serde_yaml_ng::from_str(&text).unwrap())
         })
         .collect();
-    let every = std::fs::read_to_string(path("tests/fixtures/controller/every-setting.json"))
-        .unwrap();
-    out.push(("every-setting.json".into(), serde_json::from_str(&every).unwrap()));
+    let every =
+        std::fs::read_to_string(path("tests/fixtures/controller/every-setting.json")).unwrap();
+    out.push((
+        "every-setting.json".into(),
+        serde_json::from_str(&every).unwrap(),
+    ));
     out.push((
         "defaults".into(),
         ForkliftController::new(ObjectMeta::default(), ForkliftControllerSettings::default()),
