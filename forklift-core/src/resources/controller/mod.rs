@@ -41,11 +41,11 @@ string_enum! {
     /// Image pull policy of the operator's containers.
     pub enum ImagePullPolicy {
         /// Always pull.
-        Always = "Always",
+        Always,
         /// Pull when missing.
-        IfNotPresent = "IfNotPresent",
+        IfNotPresent,
         /// Never pull.
-        Never = "Never",
+        Never,
     }
 }
 
