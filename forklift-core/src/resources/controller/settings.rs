@@ -1,4 +1,5 @@
-//! The table of `ForkliftController.spec` settings, in the CRD's (alphabetical) order.
+//! The table of `ForkliftController.spec` settings: `olm_managed`, then the CRD's settings in
+//! its (alphabetical) order.
 
 use super::{ImagePullPolicy, McpOutputFormat, StringBool};
 
