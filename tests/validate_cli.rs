@@ -221,3 +221,42 @@ spec:
     // the non-multus pair wins (upstream's NAD pool), so the single NIC is on the pod network.
     assert!(out.contains("\"Ready\""), "{out}");
 }
+
+/// Copy offload is off unless a ForkliftController among the manifests turns it on (here the
+/// guide's own ForkliftController example, which sets `feature_copy_offload: "true"`).
+#[test]
+fn copy_offload_needs_the_forklift_controller_of_the_manifests() {
+    let offloaded = COMMON.replace(
+        "destination: {storageClass: ocs-storagecluster-ceph-rbd",
+        "offloadPlugin: {vsphereXcopyConfig: {secretRef: array, storageVendorProduct: ontap}}\n      \
+         destination: {storageClass: ocs-storagecluster-ceph-rbd",
+    );
+    assert_ne!(offloaded, COMMON);
+    let manifests = format!("{offloaded}---{}", plan("vm-101", ""));
+    let types = |manifests: &str| -> Vec<String> {
+        let (_, out, err) = run(manifests, &[]);
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| {
+            panic!("{e}: {out}{err}");
+        });
+        report["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let without = types(&manifests);
+    assert!(
+        without.iter().any(|t| t == "CopyOffloadDisabled"),
+        "{without:?}"
+    );
+
+    let controller = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/seed-manifests/forkliftcontroller-settings.yaml"),
+    )
+    .unwrap();
+    assert!(controller.contains("feature_copy_offload: \"true\""));
+    let with = types(&format!("{manifests}\n---\n{controller}"));
+    assert!(!with.iter().any(|t| t == "CopyOffloadDisabled"), "{with:?}");
+}

@@ -15,6 +15,9 @@
 //!        └──── forklift-core   (this crate: no I/O)
 //! ```
 
+#[macro_use]
+mod string_enum;
+
 pub mod credentials;
 pub mod error;
 pub mod inventory;

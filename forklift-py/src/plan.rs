@@ -166,29 +166,30 @@ pub(crate) fn validate(
     max_vms_per_esxi_host: Option<usize>,
     pvc_name_template: Option<String>,
 ) -> Result<Vec<Condition>> {
-    let defaults = Settings::default();
-    let settings = Settings {
-        assume_ready: assume_ready.unwrap_or(defaults.assume_ready),
-        feature_ocp_live_migration: feature_ocp_live_migration
-            .unwrap_or(defaults.feature_ocp_live_migration),
-        feature_ovirt_warm_migration: feature_ovirt_warm_migration
-            .unwrap_or(defaults.feature_ovirt_warm_migration),
-        feature_copy_offload: feature_copy_offload.unwrap_or(defaults.feature_copy_offload),
-        feature_static_udn_ip_addresses: feature_static_udn_ip_addresses
-            .unwrap_or(defaults.feature_static_udn_ip_addresses),
-        vddk_image: vddk_image.unwrap_or(defaults.vddk_image),
-        migration_service_account: migration_service_account
-            .unwrap_or(defaults.migration_service_account),
-        controller_namespace_restricted: controller_namespace_restricted
-            .unwrap_or(defaults.controller_namespace_restricted),
-        max_vms_per_plan: max_vms_per_plan.unwrap_or(defaults.max_vms_per_plan),
-        max_disks_per_plan: max_disks_per_plan.unwrap_or(defaults.max_disks_per_plan),
-        max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
-        pvc_name_template: pvc_name_template.or(defaults.pvc_name_template),
-    };
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     py.detach(|| {
         let bundle = plan_bundle(objects, plan)?;
+        // Keyword arguments override the settings of the objects' ForkliftController.
+        let defaults = bundle.validation_settings();
+        let settings = Settings {
+            assume_ready: assume_ready.unwrap_or(defaults.assume_ready),
+            feature_ocp_live_migration: feature_ocp_live_migration
+                .unwrap_or(defaults.feature_ocp_live_migration),
+            feature_ovirt_warm_migration: feature_ovirt_warm_migration
+                .unwrap_or(defaults.feature_ovirt_warm_migration),
+            feature_copy_offload: feature_copy_offload.unwrap_or(defaults.feature_copy_offload),
+            feature_static_udn_ip_addresses: feature_static_udn_ip_addresses
+                .unwrap_or(defaults.feature_static_udn_ip_addresses),
+            vddk_image: vddk_image.unwrap_or(defaults.vddk_image),
+            migration_service_account: migration_service_account
+                .unwrap_or(defaults.migration_service_account),
+            controller_namespace_restricted: controller_namespace_restricted
+                .unwrap_or(defaults.controller_namespace_restricted),
+            max_vms_per_plan: max_vms_per_plan.unwrap_or(defaults.max_vms_per_plan),
+            max_disks_per_plan: max_disks_per_plan.unwrap_or(defaults.max_disks_per_plan),
+            max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
+            pvc_name_template: pvc_name_template.or(defaults.pvc_name_template),
+        };
         let conditions = validation::validate(
             &bundle.plan,
             &bundle.resources(),

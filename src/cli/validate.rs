@@ -5,7 +5,7 @@ use forklift::manifests::ManifestSet;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::resources::{Condition, Plan};
-use forklift_core::validation::{Settings, is_ready, validate};
+use forklift_core::validation::{is_ready, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,7 +39,8 @@ pub struct ValidateArgs {
     /// Name of the plan to validate when the manifests hold several.
     #[arg(long)]
     plan: Option<String>,
-    /// Global VDDK image (the controller's `VDDK_IMAGE`), used when the provider sets none.
+    /// Global VDDK image (the controller's `VDDK_IMAGE`), used when the provider sets none;
+    /// overrides the `vddk_image` of a ForkliftController among the manifests.
     #[arg(long, env = "VDDK_IMAGE", default_value = "")]
     vddk_image: String,
     /// Output format.
@@ -91,10 +92,11 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         })?,
         None => live_inventory(&set, &bundle.plan)?,
     };
-    let settings = Settings {
-        vddk_image: args.vddk_image.clone(),
-        ..Settings::default()
-    };
+    let mut settings = bundle.validation_settings();
+    // `--vddk-image` (or `VDDK_IMAGE`) overrides the ForkliftController's `vddk_image`.
+    if !args.vddk_image.is_empty() {
+        settings.vddk_image.clone_from(&args.vddk_image);
+    }
     let conditions = validate(
         &bundle.plan,
         &bundle.resources(),

@@ -1,53 +1,9 @@
 //! Phase and pipeline-step names, spelled exactly as upstream stores them in `status.vms[].phase`
 //! and `status.vms[].pipeline[].name`.
 
-use std::fmt;
-
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The upstream spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => stringify!($variant),)+
-                }
-            }
-
-            /// Parses the upstream spelling (exact, case-sensitive).
-            pub fn parse(name: &str) -> Option<Self> {
-                match name {
-                    $(stringify!($variant) => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-named_enum! {
+string_enum! {
     /// A migration phase of one VM (`status.vms[].phase`).
-    Phase {
+    pub enum Phase {
         /// First phase of every itinerary.
         Started,
         /// Runs the VM's PreHook.
@@ -145,9 +101,9 @@ named_enum! {
     }
 }
 
-named_enum! {
+string_enum! {
     /// A pipeline step: the UI-level grouping of phases (`status.vms[].pipeline[].name`).
-    Step {
+    pub enum Step {
         /// Preparation.
         Initialize,
         /// The PreHook.

@@ -7,7 +7,7 @@ use crate::resources::{
     ForkliftController, ForkliftControllerSettings, Hook, Migration, NetworkMap, ObjectReference,
     Plan, Provider, Resource, StorageMap,
 };
-use crate::validation::PlanResources;
+use crate::validation::{self, PlanResources};
 
 use super::{ManifestSet, ObjectKind};
 
@@ -50,6 +50,9 @@ pub struct PlanBundle {
     pub migrations: Vec<Migration>,
     /// The first ForkliftController's settings, or the CRD defaults.
     pub settings: ForkliftControllerSettings,
+    /// Whether the set holds a ForkliftController (`settings` is its spec); without one the
+    /// feature gates take upstream's defaults rather than the CRD's.
+    pub has_controller: bool,
 }
 
 fn key(plan: &Plan) -> String {
@@ -94,6 +97,7 @@ impl PlanBundle {
                 });
             }
         };
+        let controller = set.all::<ForkliftController>().next();
         Ok(Self {
             plan,
             providers: collect(set),
@@ -101,12 +105,19 @@ impl PlanBundle {
             storage_maps: collect(set),
             hooks: collect(set),
             migrations: collect(set),
-            settings: set
-                .all::<ForkliftController>()
-                .next()
-                .map(|c| c.spec.clone())
-                .unwrap_or_default(),
+            settings: controller.map(|c| c.spec.clone()).unwrap_or_default(),
+            has_controller: controller.is_some(),
         })
+    }
+
+    /// The validation settings the set's ForkliftController gives
+    /// ([`validation::Settings::from_controller`]), or upstream's defaults without one.
+    pub fn validation_settings(&self) -> validation::Settings {
+        if self.has_controller {
+            validation::Settings::from_controller(&self.settings)
+        } else {
+            validation::Settings::default()
+        }
     }
 
     /// `namespace/name` of the plan.
@@ -317,6 +328,33 @@ spec: {plan: {name: wave-1}}
         assert_eq!(
             PlanBundle::select(&empty, None).unwrap_err(),
             PlanSelectError::NoPlan
+        );
+    }
+
+    #[test]
+    fn validation_settings_come_from_the_sets_forklift_controller() {
+        let bundle = PlanBundle::select(&set(), Some("mtv/wave-1")).unwrap();
+        assert!(!bundle.has_controller);
+        assert_eq!(
+            bundle.validation_settings(),
+            validation::Settings::default()
+        );
+        assert!(!bundle.validation_settings().feature_copy_offload);
+
+        let with_controller = format!(
+            "{SET}---\napiVersion: forklift.konveyor.io/v1beta1\nkind: ForkliftController\n\
+             metadata: {{name: forklift-controller, namespace: mtv}}\n\
+             spec: {{feature_copy_offload: 'true', feature_ocp_live_migration: 'false'}}\n"
+        );
+        let set = ManifestSet::parse("set.yaml", &with_controller);
+        let bundle = PlanBundle::select(&set, Some("mtv/wave-1")).unwrap();
+        assert!(bundle.has_controller);
+        let settings = bundle.validation_settings();
+        assert!(settings.feature_copy_offload);
+        assert!(!settings.feature_ocp_live_migration);
+        assert_eq!(
+            settings,
+            validation::Settings::from_controller(&bundle.settings)
         );
     }
 }

@@ -8,15 +8,15 @@ string_enum! {
     /// Severity class of a condition, spelled as upstream does.
     pub enum Category {
         /// Blocks reconciliation and readiness.
-        Critical = "Critical",
+        Critical,
         /// Blocks readiness.
-        Error = "Error",
+        Error,
         /// Non-blocking warning.
-        Warn = "Warn",
+        Warn,
         /// Informational.
-        Advisory = "Advisory",
+        Advisory,
         /// Required for readiness (e.g. `Ready`).
-        Required = "Required",
+        Required,
     }
 }
 
@@ -31,11 +31,11 @@ string_enum! {
     /// Truth value of a condition.
     pub enum ConditionStatus {
         /// The condition holds.
-        True = "True",
+        True,
         /// The condition does not hold.
-        False = "False",
+        False,
         /// Not known (Kubernetes convention; upstream Forklift sets only True/False).
-        Unknown = "Unknown",
+        Unknown,
     }
 }
 

@@ -20,11 +20,11 @@ string_enum! {
     /// PVC access mode.
     pub enum AccessMode {
         /// Single-node read-write.
-        ReadWriteOnce = "ReadWriteOnce",
+        ReadWriteOnce,
         /// Multi-node read-write.
-        ReadWriteMany = "ReadWriteMany",
+        ReadWriteMany,
         /// Multi-node read-only.
-        ReadOnlyMany = "ReadOnlyMany",
+        ReadOnlyMany,
     }
 }
 
@@ -32,9 +32,9 @@ string_enum! {
     /// PVC volume mode.
     pub enum VolumeMode {
         /// A filesystem holding a disk image.
-        Filesystem = "Filesystem",
+        Filesystem,
         /// A raw block device.
-        Block = "Block",
+        Block,
     }
 }
 

@@ -9,9 +9,6 @@
 //! Loading from text with diagnostics lives in `crate::manifest`; this module only holds
 //! the data model.
 
-#[macro_use]
-mod enums;
-
 pub mod affinity;
 pub mod condition;
 pub mod controller;
@@ -25,6 +22,7 @@ pub mod plan;
 pub mod provider;
 pub mod secret;
 
+pub use crate::string_enum::UnknownVariant;
 pub use affinity::{
     Affinity, LabelSelector, LabelSelectorRequirement, NodeAffinity, NodeSelector,
     NodeSelectorRequirement, NodeSelectorTerm, PodAffinity, PodAffinityTerm, PodAntiAffinity,
@@ -34,7 +32,6 @@ pub use condition::{Category, Condition, ConditionStatus};
 pub use controller::{
     ForkliftController, ForkliftControllerSettings, ImagePullPolicy, McpOutputFormat, StringBool,
 };
-pub use enums::UnknownVariant;
 pub use hook::{AapConfig, Hook, HookSpec, HookStatus};
 pub use host::{Host, HostSpec, HostStatus};
 pub use mapping::{

@@ -38,9 +38,9 @@ string_enum! {
     /// Step at which a hook runs.
     pub enum HookStep {
         /// Before the migration of the VM.
-        PreHook = "PreHook",
+        PreHook,
         /// After the migration of the VM.
-        PostHook = "PostHook",
+        PostHook,
     }
 }
 
@@ -48,11 +48,11 @@ string_enum! {
     /// Source power state recorded to restore it after migration.
     pub enum PowerState {
         /// Powered on.
-        On = "On",
+        On,
         /// Powered off.
-        Off = "Off",
+        Off,
         /// Unknown.
-        Unknown = "Unknown",
+        Unknown,
     }
 }
 

@@ -25,6 +25,14 @@ impl Context<'_> {
                 .with_reason(reason::NOT_SUPPORTED)
                 .with_message(format!("The plan has {disks} disks; a plan cannot contain more than {max_disks} disks.")));
         }
+        if self.kind == ProviderType::VSphere
+            && self.uses_offload()
+            && !self.settings.feature_copy_offload
+        {
+            self.set(Condition::new(kind::COPY_OFFLOAD_DISABLED, Category::Critical)
+                .with_reason(reason::NOT_SUPPORTED)
+                .with_message("The storage map uses copy offload, but feature CopyOffload is off; set feature_copy_offload to \"true\" in the ForkliftController."));
+        }
         if self.kind == ProviderType::VSphere {
             let limit = self.settings.max_vms_per_esxi_host;
             let mut busy: Vec<(String, usize)> = self

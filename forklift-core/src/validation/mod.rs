@@ -30,8 +30,8 @@ pub use types::{kind, reason};
 use crate::inventory::{DestinationInventory, InventoryIndex, SourceInventory};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
-    Category, Condition, ConditionStatus, Hook, NetworkMap, Plan, Provider, ProviderType,
-    StorageMap,
+    Category, Condition, ConditionStatus, ForkliftControllerSettings, Hook, NetworkMap, Plan,
+    Provider, ProviderType, StorageMap,
 };
 
 /// Controller settings and feature gates that change validation outcomes.
@@ -41,11 +41,11 @@ pub struct Settings {
     pub assume_ready: bool,
     /// Feature `OCPLiveMigration` (KubeVirt live migration).
     pub feature_ocp_live_migration: bool,
-    /// Feature `OvirtWarmMigration` (`controller_ovirt_warm_migration`, CRD default true).
+    /// Feature `OvirtWarmMigration` (`controller_ovirt_warm_migration`).
     pub feature_ovirt_warm_migration: bool,
     /// Feature `CopyOffload`.
     pub feature_copy_offload: bool,
-    /// Feature `StaticUdnIpAddresses`.
+    /// Feature `StaticUdnIpAddresses` (`controller_static_udn_ip_addresses`).
     pub feature_static_udn_ip_addresses: bool,
     /// Global VDDK image (`VDDK_IMAGE`), used when the provider sets none.
     pub vddk_image: String,
@@ -65,12 +65,15 @@ pub struct Settings {
 }
 
 impl Default for Settings {
+    /// Upstream's defaults when no ForkliftController sets the gates (`pkg/settings`
+    /// environment defaults): CopyOffload, OCPLiveMigration, OvirtWarmMigration and
+    /// StaticUdnIpAddresses off; offline manifests count as Ready.
     fn default() -> Self {
         Self {
             assume_ready: true,
-            feature_ocp_live_migration: true,
-            feature_ovirt_warm_migration: true,
-            feature_copy_offload: true,
+            feature_ocp_live_migration: false,
+            feature_ovirt_warm_migration: false,
+            feature_copy_offload: false,
             feature_static_udn_ip_addresses: false,
             vddk_image: String::new(),
             migration_service_account: String::new(),
@@ -79,6 +82,31 @@ impl Default for Settings {
             max_vms_per_plan: 500,
             max_disks_per_plan: 500,
             max_vms_per_esxi_host: 10,
+        }
+    }
+}
+
+impl Settings {
+    /// The settings the operator gives the controller from a ForkliftController: its feature
+    /// gates, global VDDK image and migration service account; the rest as
+    /// [`Settings::default`]. A gate the ForkliftController leaves out has its CRD default
+    /// (`"true"` for all four), as the API server fills it in before the operator reads it.
+    /// Without a ForkliftController, use [`Settings::default`] (upstream's gates are then
+    /// off); [`crate::manifest::PlanBundle::validation_settings`] picks between the two.
+    pub fn from_controller(controller: &ForkliftControllerSettings) -> Self {
+        Self {
+            feature_ocp_live_migration: controller.feature_ocp_live_migration.as_bool(),
+            feature_ovirt_warm_migration: controller.controller_ovirt_warm_migration.as_bool(),
+            feature_copy_offload: controller.feature_copy_offload.as_bool(),
+            feature_static_udn_ip_addresses: controller
+                .controller_static_udn_ip_addresses
+                .as_bool(),
+            vddk_image: controller.vddk_image.clone().unwrap_or_default(),
+            migration_service_account: controller
+                .controller_migration_service_account
+                .clone()
+                .unwrap_or_default(),
+            ..Self::default()
         }
     }
 }

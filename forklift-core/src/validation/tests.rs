@@ -724,7 +724,14 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
             offloaded.source = Ref::by_id("ds-2");
             offloaded.offload_plugin = Some(xcopy());
             s.storage_maps[0].spec.map.push(offloaded);
+            s.settings.feature_copy_offload = true;
         },
+    ),
+    (
+        "CopyOffloadDisabled",
+        "NotSupported",
+        Category::Critical,
+        |s| s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy()),
     ),
     ("VMCriticalConcerns", "NotValid", Category::Critical, |s| {
         s.vm().concerns = crate::inventory::concerns::vsphere_concerns(&Vm {
@@ -862,6 +869,7 @@ fn xcopy() -> OffloadPlugin {
 
 fn kubevirt_live(s: &mut Scenario) {
     s.set_kind(ProviderType::OpenShift);
+    s.settings.feature_ocp_live_migration = true;
     s.spec().type_ = Some(MigrationType::Live);
     s.source.ext = Some(ProviderExt::Kubevirt {
         feature_gates: vec!["DecentralizedLiveMigration".into()],
@@ -1126,4 +1134,82 @@ fn naming_templates_are_validated_with_upstream_messages_and_items() {
         found.contains(&"VM network name template is invalid.".to_owned()),
         "{found:?}"
     );
+}
+
+/// Validation settings from a ForkliftController with this `spec`, loaded as manifests are.
+fn from_controller(spec: &str) -> Settings {
+    let yaml = format!(
+        "apiVersion: forklift.konveyor.io/v1beta1\nkind: ForkliftController\n\
+         metadata: {{name: forklift-controller, namespace: {NS}}}\nspec: {spec}\n"
+    );
+    let set = crate::manifest::ManifestSet::parse("controller.yaml", &yaml);
+    let controller = set
+        .all::<crate::resources::ForkliftController>()
+        .next()
+        .unwrap();
+    Settings::from_controller(&controller.spec)
+}
+
+#[test]
+fn copy_offload_and_live_migration_are_refused_unless_the_controller_turns_them_on() {
+    let cases: [(&str, Mutation); 2] = [
+        ("CopyOffloadDisabled", |s| {
+            s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
+        }),
+        ("MigrationTypeNotValid", kubevirt_live),
+    ];
+    let off = [
+        ("defaults (no ForkliftController)", Settings::default()),
+        (
+            "gates set to \"false\"",
+            from_controller("{feature_copy_offload: 'false', feature_ocp_live_migration: 'false'}"),
+        ),
+    ];
+    let on = [
+        (
+            "gates set to \"true\"",
+            from_controller("{feature_copy_offload: 'true', feature_ocp_live_migration: 'true'}"),
+        ),
+        // The API server fills the CRD default "true" into a ForkliftController that omits them.
+        ("gates omitted", from_controller("{olm_managed: true}")),
+    ];
+    for (blocker, mutate) in cases {
+        for (label, settings) in off.iter().chain(&on) {
+            let mut scenario = baseline();
+            mutate(&mut scenario);
+            scenario.settings = settings.clone();
+            let found = scenario.run();
+            let refused = found.iter().any(|c| c.type_ == blocker && c.is_blocker());
+            let expect_refused = off.iter().any(|(l, _)| l == label);
+            assert_eq!(
+                refused,
+                expect_refused,
+                "{blocker} with {label}: {:?}",
+                types(&found)
+            );
+        }
+    }
+    let mut offloaded = baseline();
+    offloaded.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
+    offloaded.settings = on[0].1.clone();
+    let found = offloaded.run();
+    assert!(is_ready(&found), "{:?}", types(&found));
+}
+
+#[test]
+fn gates_default_as_upstream_without_a_controller() {
+    let s = Settings::default();
+    assert!(!s.feature_copy_offload);
+    assert!(!s.feature_ocp_live_migration);
+    assert!(!s.feature_ovirt_warm_migration);
+    assert!(!s.feature_static_udn_ip_addresses);
+    let c = from_controller(
+        "{controller_ovirt_warm_migration: 'true', controller_static_udn_ip_addresses: 'false', \
+         vddk_image: quay.io/x/vddk:8, controller_migration_service_account: migrator}",
+    );
+    assert!(c.feature_ovirt_warm_migration);
+    assert!(!c.feature_static_udn_ip_addresses);
+    assert_eq!(c.vddk_image, "quay.io/x/vddk:8");
+    assert_eq!(c.migration_service_account, "migrator");
+    assert_eq!(c.max_vms_per_plan, s.max_vms_per_plan);
 }

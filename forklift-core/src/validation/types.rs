@@ -187,4 +187,7 @@ pub mod kind {
     pub const STORAGE_CLASS_NO_PROVISIONER: &str = "StorageClassNoProvisioner";
     /// Ours (admission webhook): LUKS keys for a source other than vSphere or OVA.
     pub const LUKS_NOT_SUPPORTED: &str = "LuksNotSupported";
+    /// Ours: the storage map uses copy offload while feature CopyOffload is off (the guide's
+    /// first step of a copy-offload migration is to turn it on).
+    pub const COPY_OFFLOAD_DISABLED: &str = "CopyOffloadDisabled";
 }

@@ -827,7 +827,9 @@ impl<'a> Context<'a> {
         let Some(storages) = &self.storages else {
             return;
         };
-        if self.uses_offload() {
+        // Upstream checks the mix only with the feature on; with it off, the plan is refused
+        // by our CopyOffloadDisabled rule instead.
+        if self.uses_offload() && self.settings.feature_copy_offload {
             let mixed = vm.disks.iter().any(|d| {
                 storages.pair_for_disk(vm, d).is_some_and(|p| {
                     !p.offload_plugin.as_ref().is_some_and(|o| {

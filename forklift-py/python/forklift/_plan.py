@@ -56,9 +56,11 @@ def validate(
     ``namespace/name`` when there are several. ``inventory`` is the source inventory (a dict,
     JSON text or the path of a JSON file, see :func:`forklift.inventory`); ``destination`` the
     destination inventory, without which cluster-side checks are skipped. The keyword
-    settings override the controller's defaults (``assume_ready``: resources without status
-    count as Ready, the default for offline manifests; ``pvc_name_template``: the
-    ForkliftController's PVC name template).
+    settings override those of a ForkliftController among ``objects`` (its feature gates,
+    ``vddk_image`` and migration service account); without one, the feature gates are off
+    as upstream defaults them (``assume_ready``: resources without status count as Ready,
+    the default for offline manifests; ``pvc_name_template``: the ForkliftController's PVC
+    name template).
 
     Every condition is returned, in the order MTV sets them; ``is_ready(conditions)`` tells
     whether any blocks the plan. With ``strict``, blockers raise
