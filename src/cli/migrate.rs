@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 use forklift::migrate::{LocalDestination, MigrateError, MigrateOptions, Migrator};
-use forklift_core::manifest::PlanBundle;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -45,11 +44,6 @@ pub fn run(args: MigrateArgs) -> ExitCode {
     }
     let mut options = MigrateOptions::new(LocalDestination::new(dir));
     options.verify = args.verify;
-    // Validation follows the manifests' ForkliftController (upstream's defaults without one);
-    // a plan that cannot be selected is reported by `Migrator::new` below.
-    if let Ok(bundle) = PlanBundle::select(&set, args.plan.as_deref()) {
-        options.validation = bundle.validation_settings();
-    }
     let migrator = match Migrator::new(&set, args.plan.as_deref(), options) {
         Ok(m) => m,
         Err(e) => {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use forklift_core::manifest::{ManifestSet, PlanBundle};
+use forklift_core::manifest::ManifestSet;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -64,11 +64,6 @@ pub async fn run_demo(
     let out = dir.join("out");
     let mut options = MigrateOptions::new(LocalDestination::new(&out));
     options.verify = true;
-    // Validation follows the manifests' ForkliftController (upstream's defaults without one);
-    // a plan that cannot be selected is reported by `Migrator::new` below.
-    if let Ok(bundle) = PlanBundle::select(&set, Some(PLAN)) {
-        options.validation = bundle.validation_settings();
-    }
     let migrator =
         Migrator::new(&set, Some(PLAN), options).map_err(|e| DemoError::Migration(e.chain()))?;
     let report = migrator

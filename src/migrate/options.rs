@@ -29,8 +29,9 @@ pub struct MigrateOptions {
     pub hooks: Arc<dyn HookRunner>,
     /// How many times a failed hook is run again before its VM fails.
     pub hook_retries: u32,
-    /// Validation settings (feature gates, limits).
-    pub validation: validation::Settings,
+    /// Validation settings (feature gates, limits); `None` takes them from the manifests'
+    /// ForkliftController, with upstream's defaults when there is none.
+    pub validation: Option<validation::Settings>,
 }
 
 impl std::fmt::Debug for MigrateOptions {
@@ -53,7 +54,7 @@ impl MigrateOptions {
             verify: false,
             hooks: Arc::new(AnsibleHookRunner::default()),
             hook_retries: DEFAULT_HOOK_RETRIES,
-            validation: validation::Settings::default(),
+            validation: None,
         }
     }
 

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use forklift_core::manifest::ManifestSet;
 use forklift_core::render::{ExecutorProfile, RenderContext, TargetSpec, TargetVm, render};
-use forklift_core::resources::{Condition, PlanVm, VmStatus};
 use forklift_core::resources::ProviderType;
+use forklift_core::resources::{Condition, PlanVm, VmStatus};
 use forklift_core::scheduling::{Policy, Scheduler, plan_policy, plan_vms};
 use forklift_core::validation::{self, PlanResources, is_ready};
 use forklift_providers::{Provider, ProviderConfig, open_provider};
@@ -224,7 +224,11 @@ impl Migrator {
             &resources,
             &inventory,
             None,
-            &self.options.validation,
+            &self
+                .options
+                .validation
+                .clone()
+                .unwrap_or_else(|| bundle.validation_settings()),
         );
         let context = RenderContext {
             migration_uid: inputs.migration.metadata.uid.clone(),
