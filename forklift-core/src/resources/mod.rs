@@ -14,6 +14,7 @@ mod enums;
 
 pub mod affinity;
 pub mod condition;
+pub mod condition_types;
 pub mod controller;
 pub mod hook;
 pub mod host;
@@ -30,7 +31,7 @@ pub use affinity::{
     NodeSelectorRequirement, NodeSelectorTerm, PodAffinity, PodAffinityTerm, PodAntiAffinity,
     PreferredSchedulingTerm, WeightedPodAffinityTerm,
 };
-pub use condition::{Category, Condition, ConditionStatus};
+pub use condition::{Category, Condition, ConditionSet, ConditionStatus};
 pub use controller::{
     ForkliftController, ForkliftControllerSettings, ImagePullPolicy, McpOutputFormat, StringBool,
 };
