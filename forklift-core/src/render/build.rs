@@ -179,8 +179,14 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     let input = facts.input;
     let spec = &input.plan.spec;
     let mut conditions = Vec::new();
-    let hooks = hooks(facts, pvm, &mut conditions);
-    let vm = match resolve::find_vm(&facts.index, &pvm.id, &pvm.name, &pvm.namespace) {
+    let found = resolve::find_vm(&facts.index, &pvm.id, &pvm.name, &pvm.namespace);
+    // Items name the VM as validation does: the inventory's ID and name once found.
+    let vm_ref = match found {
+        Ok(vm) => pvm.vm_ref().identified(&vm.id, &vm.name),
+        Err(_) => pvm.vm_ref(),
+    };
+    let hooks = hooks(facts, pvm, &vm_ref, &mut conditions);
+    let vm = match found {
         Ok(vm) => vm,
         Err(why) => {
             // Validation's types and messages, with upstream's reference string as the item.
@@ -191,7 +197,7 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
             };
             conditions.push(
                 condition(type_, Category::Critical, why, message.to_owned())
-                    .with_items([pvm.vm_ref().to_string()]),
+                    .with_items([vm_ref.to_string()]),
             );
             return TargetVm {
                 source_id: pvm.id.clone(),
@@ -396,13 +402,18 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
 
 /// The VM's hook runs. A hook whose step is neither `PreHook` nor `PostHook` never runs (no
 /// phase calls it); it is left out and flagged `HookStepNotValid` as validation does.
-fn hooks(facts: &PlanFacts<'_>, pvm: &PlanVm, conditions: &mut Vec<Condition>) -> Vec<TargetHook> {
+fn hooks(
+    facts: &PlanFacts<'_>,
+    pvm: &PlanVm,
+    vm_ref: &crate::resources::Ref,
+    conditions: &mut Vec<Condition>,
+) -> Vec<TargetHook> {
     let plan_ns = facts.input.plan.metadata.namespace_or_empty();
     let invalid: Vec<String> = pvm
         .hooks
         .iter()
         .filter(|h| h.step().is_none())
-        .map(|h| format!("VM: {} step: {}", pvm.vm_ref(), h.step))
+        .map(|h| format!("VM: {vm_ref} step: {}", h.step))
         .collect();
     if !invalid.is_empty() {
         conditions.push(

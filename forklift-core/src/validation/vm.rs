@@ -389,26 +389,19 @@ impl Aggregates {
     }
 }
 
-/// Upstream's inventory lookup (`Finder.VM(ref)`) writes the found VM's ID and name into the
-/// plan's reference, so items and later checks name the VM as the inventory does.
-fn identify(r: &mut Ref, vm: &Vm) {
-    r.id.clone_from(&vm.id);
-    r.name.clone_from(&vm.name);
-}
-
 impl Context<'_> {
     /// The reference of a plan VM as upstream holds it after `validateVM`: completed with the
     /// inventory's ID and name when the VM is found, as given otherwise.
     pub(crate) fn identified_ref(&self, plan_vm: &PlanVm) -> Ref {
-        let mut r = plan_vm.vm_ref();
-        if let Some(vm) = self
+        let r = plan_vm.vm_ref();
+        match self
             .index
             .find_vm(&plan_vm.id, &plan_vm.name, &plan_vm.namespace)
             .found()
         {
-            identify(&mut r, vm);
+            Some(vm) => r.identified(&vm.id, &vm.name),
+            None => r,
         }
-        r
     }
 }
 
@@ -457,7 +450,7 @@ impl<'a> Context<'a> {
             if is_succeeded(self, plan_vm) {
                 continue;
             }
-            let mut r = plan_vm.vm_ref();
+            let r = plan_vm.vm_ref();
             if r.id.is_empty() && r.name.is_empty() && r.type_.is_empty() {
                 agg.add(Slot::RefNotValid, r.to_string());
                 continue;
@@ -476,8 +469,7 @@ impl<'a> Context<'a> {
                     continue;
                 }
             };
-            identify(&mut r, vm);
-            let item = r.to_string();
+            let item = r.identified(&vm.id, &vm.name).to_string();
             plan_disks += vm.disks.len();
             if !vm.host.is_empty() {
                 *per_host.entry(vm.host.as_str()).or_default() += 1;
