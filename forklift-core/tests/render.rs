@@ -4,7 +4,8 @@
 mod support;
 
 use forklift_core::render::{DiskObject, RenderContext, RenderInput, TargetSpec, render};
-use forklift_core::resources::Category;
+use forklift_core::resources::condition_types::{kind, reason};
+use forklift_core::resources::{Category, HookRef, ObjectReference};
 use forklift_core::sizing::{AccessMode, ModeOrigin, VolumeMode};
 use serde_json::{Value, json};
 use support::fixtures::{self, Resources};
@@ -267,8 +268,49 @@ fn missing_vm_is_a_condition_not_a_failure() {
     let spec = render_vsphere(|_| {}, &RenderContext::default());
     let missing = &spec.vms[2];
     assert!(missing.virtual_machine.is_none());
-    assert_eq!(missing.conditions[0].type_, "VMNotFound");
-    assert_eq!(missing.conditions[0].category, Category::Critical);
+    // Validation's type, reason and item (upstream's reference string).
+    let c = &missing.conditions[0];
+    assert_eq!(
+        (c.type_.as_str(), c.reason.as_str(), c.category),
+        (kind::VM_NOT_FOUND, reason::NOT_FOUND, Category::Critical)
+    );
+    let plan_vm = Resources::load("vsphere-plan.yaml").plans[0].spec.vms[2].vm_ref();
+    assert_eq!(c.items, [plan_vm.to_string()]);
+    assert!(c.items[0].ends_with("' "), "{:?}", c.items);
+    assert!(spec.has_blockers());
+}
+
+#[test]
+fn hooks_with_an_unknown_step_are_left_out_and_flagged() {
+    let spec = render_vsphere(
+        |r| {
+            r.plans[0].spec.vms[0].hooks = vec![
+                HookRef {
+                    step: "Cutover".into(),
+                    hook: ObjectReference::new("", "h"),
+                },
+                HookRef {
+                    step: "PostHook".into(),
+                    hook: ObjectReference::new("", "h"),
+                },
+            ];
+        },
+        &RenderContext::default(),
+    );
+    let web = &spec.vms[0];
+    assert_eq!(web.hooks.len(), 1);
+    assert_eq!(web.hooks[0].step.as_str(), "PostHook");
+    let c = web
+        .conditions
+        .iter()
+        .find(|c| c.type_ == kind::HOOK_STEP_NOT_VALID)
+        .unwrap_or_else(|| panic!("{:?}", web.conditions));
+    assert_eq!(
+        (c.reason.as_str(), c.category),
+        (reason::NOT_VALID, Category::Critical)
+    );
+    assert_eq!(c.items.len(), 1);
+    assert_eq!(c.items, ["VM: id:vm-101 name:'web-01'  step: Cutover"]);
     assert!(spec.has_blockers());
 }
 
@@ -364,7 +406,7 @@ fn invalid_affinity_is_reported() {
     let cond = spec
         .conditions
         .iter()
-        .find(|c| c.type_ == "TargetAffinityNotValid")
+        .find(|c| c.type_ == kind::TARGET_AFFINITY_NOT_VALID)
         .unwrap();
     assert_eq!(cond.items.len(), 3, "{:?}", cond.items);
     assert!(cond.items[0].ends_with("weight: 101 is outside 1-100"));
@@ -417,7 +459,8 @@ fn unmapped_storage_and_network_are_conditions() {
     assert_eq!(web.disks.len(), 1);
     let types: Vec<_> = web.conditions.iter().map(|c| c.type_.as_str()).collect();
     assert!(
-        types.contains(&"StorageNotMapped") && types.contains(&"NetworkNotMapped"),
+        types.contains(&kind::VM_STORAGE_NOT_MAPPED)
+            && types.contains(&kind::VM_NETWORKS_NOT_MAPPED),
         "{types:?}"
     );
     validate_all(&spec);
@@ -457,7 +500,7 @@ fn invalid_pvc_template_is_a_condition() {
     let cond = spec.vms[0]
         .conditions
         .iter()
-        .find(|c| c.type_ == "PVCNameTemplateNotValid")
+        .find(|c| c.type_ == kind::NOT_VALID)
         .unwrap();
     assert!(
         cond.message.contains("is not a valid DNS-1123 label"),
@@ -486,12 +529,12 @@ fn colliding_names_are_blockers() {
         &RenderContext::default(),
     );
     let types: Vec<_> = spec.conditions.iter().map(|c| c.type_.as_str()).collect();
-    assert!(types.contains(&"DuplicateTargetName"), "{types:?}");
-    assert!(types.contains(&"DuplicatePVCName"), "{types:?}");
+    assert!(types.contains(&kind::DUPLICATE_VM), "{types:?}");
+    assert!(types.contains(&kind::DUPLICATE_PVC_NAME), "{types:?}");
     let volumes = spec
         .conditions
         .iter()
-        .find(|c| c.type_ == "DuplicateVolumeName")
+        .find(|c| c.type_ == kind::DUPLICATE_VOLUME_NAME)
         .unwrap();
     assert_eq!(volumes.items, ["web-01: disk"]);
 }

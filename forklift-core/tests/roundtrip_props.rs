@@ -77,7 +77,14 @@ fn plan_vm() -> impl Strategy<Value = PlanVm> {
         ),
         (text(), text(), option::of(object_ref())),
         vec(
-            (prop::sample::select(HookStep::ALL.to_vec()), object_ref()),
+            (
+                // Valid steps and any other text: the CRD types `step` as a plain string.
+                prop_oneof![
+                    prop::sample::select(HookStep::NAMES.to_vec()).prop_map(str::to_owned),
+                    text(),
+                ],
+                object_ref(),
+            ),
             0..2,
         ),
     )

@@ -4,14 +4,15 @@
 use super::network::parse_vlan;
 use super::storage::{DUMMY_STORAGE_PREFIX, GLANCE_SOURCE};
 use crate::inventory::{DestinationInventory, Lookup, SourceInventory};
+use crate::resources::condition_types::{kind, reason};
 use crate::resources::{Category, Condition, NetworkDestinationType, NetworkMap, Ref, StorageMap};
 
 /// Source reference resolution outcome for one pair.
 fn lookup_outcome<T>(lookup: Lookup<T>) -> Option<(&'static str, Category)> {
     match lookup {
         Lookup::Found(_) => None,
-        Lookup::NotFound => Some(("NotFound", Category::Warn)),
-        Lookup::Ambiguous => Some(("Ambiguous", Category::Critical)),
+        Lookup::NotFound => Some((reason::NOT_FOUND, Category::Warn)),
+        Lookup::Ambiguous => Some((reason::AMBIGUOUS, Category::Critical)),
     }
 }
 
@@ -51,7 +52,7 @@ pub fn validate_network_map(
         let item = s.as_ref().to_string();
         if s.type_ != "pod" {
             if s.id.is_empty() && s.name.is_empty() {
-                src.push(("NotSet", Category::Critical, item.clone()));
+                src.push((reason::NOT_SET, Category::Critical, item.clone()));
             } else {
                 let name = if s.namespace.is_empty() || s.name.contains('/') {
                     s.name.clone()
@@ -79,29 +80,29 @@ pub fn validate_network_map(
         }
         if let Some(vlan) = &s.vlan {
             if parse_vlan(vlan).is_err() {
-                src.push(("NotValid", Category::Critical, item.clone()));
+                src.push((reason::NOT_VALID, Category::Critical, item.clone()));
             }
         }
         let d = &pair.destination;
         if d.type_ == NetworkDestinationType::Multus {
             if d.namespace.is_empty() {
                 dst.push(
-                    Condition::new("DestinationNetworkNotValid", Category::Critical)
-                        .with_reason("Ambiguous")
+                    Condition::new(kind::DESTINATION_NETWORK_NOT_VALID, Category::Critical)
+                        .with_reason(reason::AMBIGUOUS)
                         .with_message("Destination network: namespace required.")
                         .with_items([format!("{}/{}", d.namespace, d.name)]),
                 );
             } else if destination.nad(&d.namespace, &d.name).is_none() {
                 dst.push(
-                    Condition::new("DestinationNetworkNotValid", Category::Critical)
-                        .with_reason("NotFound")
+                    Condition::new(kind::DESTINATION_NETWORK_NOT_VALID, Category::Critical)
+                        .with_reason(reason::NOT_FOUND)
                         .with_message("Destination network: NotFound.")
                         .with_items([format!("{}/{}", d.namespace, d.name)]),
                 );
             }
         }
     }
-    let mut out = grouped("SourceNetworkNotValid", "Source network", src);
+    let mut out = grouped(kind::SOURCE_NETWORK_NOT_VALID, "Source network", src);
     out.extend(merge_by_reason(dst));
     out
 }
@@ -136,7 +137,7 @@ pub fn validate_storage_map(
         let special = (s.id.is_empty() && s.name == GLANCE_SOURCE)
             || s.name.starts_with(DUMMY_STORAGE_PREFIX);
         if s.id.is_empty() && s.name.is_empty() {
-            src.push(("NotSet", Category::Critical, item));
+            src.push((reason::NOT_SET, Category::Critical, item));
         } else if !special {
             if let Some((reason, category)) = lookup_outcome(source.find_storage(&s.id, &s.name)) {
                 src.push((reason, category, item));
@@ -145,14 +146,14 @@ pub fn validate_storage_map(
         let class = &pair.destination.storage_class;
         if destination.storage_class(class).is_none() {
             dst.push(
-                Condition::new("DestinationStorageNotValid", Category::Critical)
-                    .with_reason("NotFound")
+                Condition::new(kind::DESTINATION_STORAGE_NOT_VALID, Category::Critical)
+                    .with_reason(reason::NOT_FOUND)
                     .with_message("Destination storage: NotFound.")
                     .with_items([class.clone()]),
             );
         }
     }
-    let mut out = grouped("SourceStorageNotValid", "Source storage", src);
+    let mut out = grouped(kind::SOURCE_STORAGE_NOT_VALID, "Source storage", src);
     out.extend(merge_by_reason(dst));
     out
 }

@@ -15,6 +15,7 @@ use crate::inventory::InventoryIndex;
 use crate::inventory::{Disk as SourceDisk, DiskBus, Firmware as SourceFirmware, PowerState, Vm};
 use crate::itinerary::{FlagInputs, Flags, ItineraryKind};
 use crate::mapping::{NetworkMapper, StorageMapper};
+use crate::resources::condition_types::{kind, reason};
 use crate::resources::{
     Category, Condition, HookStep, MigrationType, PlanVm, ProviderType, StoragePair,
     TargetPowerState,
@@ -78,9 +79,9 @@ impl<'a> PlanFacts<'a> {
             transfer_annotations = annotations;
             if let Some(message) = problem {
                 conditions.push(condition(
-                    "TransferNetworkNotValid",
+                    kind::TRANSFER_NETWORK_NOT_VALID,
                     Category::Warn,
-                    "NotFound",
+                    reason::NOT_FOUND,
                     message,
                 ));
             }
@@ -90,9 +91,9 @@ impl<'a> PlanFacts<'a> {
             if !problems.is_empty() {
                 conditions.push(
                     condition(
-                        "TargetAffinityNotValid",
+                        kind::TARGET_AFFINITY_NOT_VALID,
                         Category::Critical,
-                        "NotValid",
+                        reason::NOT_VALID,
                         "The plan's target affinity rules are not valid.".to_owned(),
                     )
                     .with_items(problems),
@@ -178,26 +179,25 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     let input = facts.input;
     let spec = &input.plan.spec;
     let mut conditions = Vec::new();
-    let vm = match resolve::find_vm(&facts.index, &pvm.id, &pvm.name, &pvm.namespace) {
+    let found = resolve::find_vm(&facts.index, &pvm.id, &pvm.name, &pvm.namespace);
+    // Items name the VM as validation does: the inventory's ID and name once found.
+    let vm_ref = match found {
+        Ok(vm) => pvm.vm_ref().identified(&vm.id, &vm.name),
+        Err(_) => pvm.vm_ref(),
+    };
+    let hooks = hooks(facts, pvm, &vm_ref, &mut conditions);
+    let vm = match found {
         Ok(vm) => vm,
-        Err(reason) => {
-            let label = if pvm.id.is_empty() {
-                &pvm.name
+        Err(why) => {
+            // Validation's types and messages, with upstream's reference string as the item.
+            let (type_, message) = if why == reason::NOT_FOUND {
+                (kind::VM_NOT_FOUND, "VM not found.")
             } else {
-                &pvm.id
+                (kind::DUPLICATE_VM, "VM reference is ambiguous.")
             };
             conditions.push(
-                condition(
-                    if reason == "NotFound" {
-                        "VMNotFound"
-                    } else {
-                        "VMNotUnique"
-                    },
-                    Category::Critical,
-                    reason,
-                    format!("VM {label} is not in the source inventory (or not unique)."),
-                )
-                .with_items([label.clone()]),
+                condition(type_, Category::Critical, why, message.to_owned())
+                    .with_items([vm_ref.to_string()]),
             );
             return TargetVm {
                 source_id: pvm.id.clone(),
@@ -207,7 +207,7 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
                 virtual_machine: None,
                 disks: Vec::new(),
                 interfaces: Vec::new(),
-                hooks: hooks(facts, pvm),
+                hooks,
                 itinerary: ItineraryKind::Cold,
                 flags: Flags::empty(),
                 phases: Vec::new(),
@@ -222,11 +222,19 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     let (target_name, renamed) = match names::target_vm_name(facts, pvm, vm) {
         Ok(named) => named,
         Err(problem) => {
+            // Validation's types: an invalid targetName is `NotValid` (no reason), a taken one
+            // `VMAlreadyExists`.
+            let (type_, why) = match problem {
+                crate::naming::Error::TargetNameTaken { .. } => {
+                    (kind::VM_ALREADY_EXISTS, reason::NOT_UNIQUE)
+                }
+                _ => (kind::NOT_VALID, ""),
+            };
             conditions.push(condition(
-                "TargetNameNotValid",
+                type_,
                 Category::Critical,
-                "NotValid",
-                problem,
+                why,
+                problem.to_string(),
             ));
             (pvm.target_name.trim().to_owned(), true)
         }
@@ -351,7 +359,6 @@ pub(super) fn render_vm(facts: &PlanFacts<'_>, pvm: &PlanVm) -> TargetVm {
     };
 
     // Itinerary.
-    let hooks = hooks(facts, pvm);
     let itinerary = ItineraryKind::select(
         input.context.resume_conversion,
         facts.migration_type == MigrationType::Conversion,
@@ -427,12 +434,37 @@ fn step_plans(
         .collect()
 }
 
-fn hooks(facts: &PlanFacts<'_>, pvm: &PlanVm) -> Vec<TargetHook> {
+/// The VM's hook runs. A hook whose step is neither `PreHook` nor `PostHook` never runs (no
+/// phase calls it); it is left out and flagged `HookStepNotValid` as validation does.
+fn hooks(
+    facts: &PlanFacts<'_>,
+    pvm: &PlanVm,
+    vm_ref: &crate::resources::Ref,
+    conditions: &mut Vec<Condition>,
+) -> Vec<TargetHook> {
     let plan_ns = facts.input.plan.metadata.namespace_or_empty();
+    let invalid: Vec<String> = pvm
+        .hooks
+        .iter()
+        .filter(|h| h.step().is_none())
+        .map(|h| format!("VM: {vm_ref} step: {}", h.step))
+        .collect();
+    if !invalid.is_empty() {
+        conditions.push(
+            condition(
+                kind::HOOK_STEP_NOT_VALID,
+                Category::Critical,
+                reason::NOT_VALID,
+                "Hook step not valid.".to_owned(),
+            )
+            .with_items(invalid),
+        );
+    }
     let mut out: Vec<TargetHook> = pvm
         .hooks
         .iter()
-        .map(|h| {
+        .filter_map(|h| Some((h.step()?, h)))
+        .map(|(step, h)| {
             let ns = if h.hook.namespace.is_empty() {
                 plan_ns
             } else {
@@ -450,7 +482,7 @@ fn hooks(facts: &PlanFacts<'_>, pvm: &PlanVm) -> Vec<TargetHook> {
                 .map(|cr| cr.spec.image.clone())
                 .filter(|i| !i.is_empty());
             TargetHook {
-                step: h.step,
+                step,
                 hook: format!("{ns}/{}", h.hook.name),
                 image,
             }
@@ -547,9 +579,9 @@ fn render_disks(
         let identity = disk_identity(facts.kind, disk);
         if disk.shared && !facts.migrate_shared(pvm) {
             conditions.push(condition(
-                "SharedDiskNotMigrated",
+                kind::SHARED_DISK_NOT_MIGRATED,
                 Category::Advisory,
-                "NotMigrated",
+                reason::NOT_MIGRATED,
                 format!(
                     "Shared disk {identity} is not migrated; the VM attaches the existing PVC."
                 ),
@@ -600,9 +632,9 @@ fn render_disks(
             Ok(bytes) => bytes,
             Err(err) => {
                 conditions.push(condition(
-                    "DiskSizeNotValid",
+                    kind::DISK_SIZE_NOT_VALID,
                     Category::Critical,
-                    "NotValid",
+                    reason::NOT_VALID,
                     format!("Disk {identity}: {err}"),
                 ));
                 continue;
@@ -622,10 +654,12 @@ fn render_disks(
             ),
             Err(problem) => {
                 // Upstream falls back to generateName `<plan>-<vmID>-` at build time.
+                // Validation reports the same template as `NotValid` (Critical); here the
+                // build-time fallback is only worth a warning.
                 conditions.push(condition(
-                    "PVCNameTemplateNotValid",
+                    kind::NOT_VALID,
                     Category::Warn,
-                    "NotValid",
+                    "",
                     format!("Disk {identity}: {problem}; using the fallback name."),
                 ));
                 names::claim_name(
@@ -768,9 +802,9 @@ fn render_disks(
     if !unmapped.is_empty() {
         conditions.push(
             condition(
-                "StorageNotMapped",
+                kind::VM_STORAGE_NOT_MAPPED,
                 Category::Critical,
-                "NotMapped",
+                reason::NOT_VALID,
                 "Disks of the VM use storage the storage map does not map.".to_owned(),
             )
             .with_items(unmapped),
@@ -955,9 +989,9 @@ fn render_nics(
     if !unmapped.is_empty() {
         conditions.push(
             condition(
-                "NetworkNotMapped",
+                kind::VM_NETWORKS_NOT_MAPPED,
                 Category::Critical,
-                "NotMapped",
+                reason::NOT_VALID,
                 "NICs of the VM use networks the network map does not map.".to_owned(),
             )
             .with_items(unmapped),
@@ -1195,9 +1229,9 @@ fn instance_type_and_preference(
         });
         if known.is_some_and(|l| !l.is_empty()) && !namespaced && !cluster {
             conditions.push(condition(
-                "InstanceTypeNotFound",
+                kind::INSTANCE_TYPE_NOT_FOUND,
                 Category::Warn,
-                "NotFound",
+                reason::NOT_FOUND,
                 format!(
                     "Instance type {} is not in the destination inventory.",
                     pvm.instance_type
@@ -1239,9 +1273,9 @@ fn instance_type_and_preference(
             known.is_some_and(|l| l.iter().any(|p| p.name == name && p.namespace.is_empty()));
         if known.is_some_and(|l| !l.is_empty()) && !namespaced && !cluster {
             conditions.push(condition(
-                "PreferenceNotFound",
+                kind::PREFERENCE_NOT_FOUND,
                 Category::Advisory,
-                "NotFound",
+                reason::NOT_FOUND,
                 format!(
                     "Preference {name} for OS {os_key} is not on the destination; none is set."
                 ),

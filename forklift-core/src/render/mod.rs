@@ -32,6 +32,7 @@ pub use spec::{
     TargetSpec, TargetVm,
 };
 
+use crate::resources::condition_types::{kind, reason};
 use crate::resources::{Category, Condition};
 
 /// Renders what `input.plan` will create. Never fails: problems become conditions on the
@@ -41,15 +42,15 @@ pub fn render(input: RenderInput<'_>) -> TargetSpec {
     let plan = input.plan;
     if plan.spec.target_namespace.is_empty() {
         conditions.push(
-            Condition::new("TargetNamespaceNotValid", Category::Critical)
-                .with_reason("NotSet")
+            Condition::new(kind::NAMESPACE_NOT_VALID, Category::Critical)
+                .with_reason(reason::NOT_SET)
                 .with_message("Target namespace is not set."),
         );
     }
     if input.network_map.is_none() {
         conditions.push(
-            Condition::new("NetworkMapNotReady", Category::Critical)
-                .with_reason("NotFound")
+            Condition::new(kind::NETWORK_MAP_REF_NOT_VALID, Category::Critical)
+                .with_reason(reason::NOT_FOUND)
                 .with_message("The plan's network map was not given; NICs are not rendered."),
         );
     }
@@ -57,8 +58,8 @@ pub fn render(input: RenderInput<'_>) -> TargetSpec {
         && plan.spec.migration_type() != crate::resources::MigrationType::Conversion
     {
         conditions.push(
-            Condition::new("StorageMapNotReady", Category::Critical)
-                .with_reason("NotFound")
+            Condition::new(kind::STORAGE_REF_NOT_VALID, Category::Critical)
+                .with_reason(reason::NOT_FOUND)
                 .with_message("The plan's storage map was not given; disks are not rendered."),
         );
     }
@@ -136,12 +137,12 @@ fn duplicates(vms: &[TargetVm], conditions: &mut Vec<Condition>) {
     let rendered = || vms.iter().filter(|v| v.virtual_machine.is_some());
     let checks = [
         (
-            "DuplicateTargetName",
-            "Several VMs of the plan get the same target name.",
+            kind::DUPLICATE_VM,
+            "Duplicate targetName.",
             repeated(rendered().map(|v| v.target_name.as_str())),
         ),
         (
-            "DuplicatePVCName",
+            kind::DUPLICATE_PVC_NAME,
             "Several disks of the plan get the same PVC name.",
             repeated(
                 vms.iter()
@@ -149,7 +150,7 @@ fn duplicates(vms: &[TargetVm], conditions: &mut Vec<Condition>) {
             ),
         ),
         (
-            "DuplicateVolumeName",
+            kind::DUPLICATE_VOLUME_NAME,
             "A VM gets the same volume or interface name twice.",
             vms.iter()
                 .flat_map(|v| {
@@ -166,7 +167,7 @@ fn duplicates(vms: &[TargetVm], conditions: &mut Vec<Condition>) {
         if !items.is_empty() {
             conditions.push(
                 Condition::new(type_, Category::Critical)
-                    .with_reason("NotUnique")
+                    .with_reason(reason::NOT_UNIQUE)
                     .with_message(message)
                     .with_items(items),
             );

@@ -85,7 +85,7 @@ pub(super) fn target_vm_name(
     facts: &PlanFacts<'_>,
     pvm: &PlanVm,
     vm: &Vm,
-) -> Result<(String, bool), String> {
+) -> Result<(String, bool), naming::Error> {
     let input = facts.input;
     if let Some(previous) = input
         .context
@@ -116,7 +116,7 @@ pub(super) fn target_vm_name(
             Ok((name, renamed))
         }
         Ok(None) => Ok((vm.name.clone(), false)),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     }
 }
 

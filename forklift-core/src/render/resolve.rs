@@ -2,6 +2,7 @@
 
 use crate::inventory::{InventoryIndex, Lookup, SourceInventory, Vm};
 use crate::mapping::{NetworkMapper, StorageMapper};
+use crate::resources::condition_types::reason;
 use crate::resources::{NetworkMap, NetworkPair, Provider, StorageMap};
 
 /// The storage mapper of a plan (OVA "dummy storage" pairs resolved for its source provider).
@@ -29,7 +30,8 @@ pub fn network_pairs<'m>(mapper: &NetworkMapper<'m>, vm: &Vm) -> Vec<Option<&'m 
     mapper.allocate(vm.nics.iter().map(|n| &n.network))
 }
 
-/// The VM the plan entry refers to (id wins, else a unique name).
+/// The VM the plan entry refers to (id wins, else a unique name); the error is the reason
+/// validation gives (`NotFound` for `VMNotFound`, `Ambiguous` for `DuplicateVM`).
 pub fn find_vm<'i>(
     index: &InventoryIndex<'i>,
     id: &str,
@@ -38,7 +40,7 @@ pub fn find_vm<'i>(
 ) -> Result<&'i Vm, &'static str> {
     match index.find_vm(id, name, namespace) {
         Lookup::Found(vm) => Ok(vm),
-        Lookup::NotFound => Err("NotFound"),
-        Lookup::Ambiguous => Err("NotUnique"),
+        Lookup::NotFound => Err(reason::NOT_FOUND),
+        Lookup::Ambiguous => Err(reason::AMBIGUOUS),
     }
 }

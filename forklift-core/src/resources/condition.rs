@@ -134,6 +134,71 @@ impl Condition {
     }
 }
 
+/// Conditions keyed by type, as upstream's `condition.Conditions` holds them: setting a
+/// condition whose type is already present replaces it in place (upstream `SetCondition`), so
+/// when several checks share a type (`NotValid`, `DuplicateVM`...) the last one set wins and
+/// the order is that of each type's first appearance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConditionSet {
+    list: Vec<Condition>,
+}
+
+impl ConditionSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a condition: replaces the one of the same type, else appends.
+    pub fn set(&mut self, condition: Condition) {
+        match self.list.iter_mut().find(|c| c.type_ == condition.type_) {
+            Some(slot) => *slot = condition,
+            None => self.list.push(condition),
+        }
+    }
+
+    /// The condition of this type, if set.
+    pub fn get(&self, type_: &str) -> Option<&Condition> {
+        self.list.iter().find(|c| c.type_ == type_)
+    }
+
+    /// Whether a condition of this type is set.
+    pub fn has(&self, type_: &str) -> bool {
+        self.get(type_).is_some()
+    }
+
+    /// Whether any set condition blocks (upstream `HasBlockerCondition`).
+    pub fn has_blocker(&self) -> bool {
+        self.list.iter().any(Condition::is_blocker)
+    }
+
+    /// The conditions in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Condition> {
+        self.list.iter()
+    }
+
+    /// The conditions in order, as a list.
+    pub fn into_vec(self) -> Vec<Condition> {
+        self.list
+    }
+}
+
+impl FromIterator<Condition> for ConditionSet {
+    fn from_iter<I: IntoIterator<Item = Condition>>(iter: I) -> Self {
+        let mut set = Self::new();
+        set.extend(iter);
+        set
+    }
+}
+
+impl Extend<Condition> for ConditionSet {
+    fn extend<I: IntoIterator<Item = Condition>>(&mut self, iter: I) {
+        for c in iter {
+            self.set(c);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +219,21 @@ mod tests {
         );
         assert!(c.is_blocker());
         assert!(!Condition::new("X", Category::Warn).is_blocker());
+    }
+
+    #[test]
+    fn a_condition_set_keeps_one_condition_per_type_the_last_set_in_first_place() {
+        let mut set = ConditionSet::new();
+        set.set(Condition::new("NotValid", Category::Critical).with_message("first"));
+        set.set(Condition::new("Other", Category::Warn));
+        set.set(Condition::new("NotValid", Category::Advisory).with_message("second"));
+        let list = set.clone().into_vec();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].type_, "NotValid");
+        assert_eq!(list[0].message, "second");
+        assert_eq!(list[0].category, Category::Advisory);
+        assert_eq!(list[1].type_, "Other");
+        assert!(set.has("Other") && !set.has("Missing"));
+        assert!(!set.has_blocker());
     }
 }

@@ -184,6 +184,15 @@ impl Ref {
     pub fn is_not_set(&self) -> bool {
         self.id.is_empty() && self.name.is_empty()
     }
+
+    /// The reference completed with the found object's ID and name, as upstream's inventory
+    /// lookup (`Finder.VM(ref)`) writes them into the plan's reference: condition items then
+    /// name the VM as the inventory does.
+    pub fn identified(mut self, id: &str, name: &str) -> Self {
+        id.clone_into(&mut self.id);
+        name.clone_into(&mut self.name);
+        self
+    }
 }
 
 impl std::fmt::Display for Ref {

@@ -11,6 +11,7 @@
 
 pub mod affinity;
 pub mod condition;
+pub mod condition_types;
 pub mod controller;
 pub mod hook;
 pub mod host;
@@ -28,7 +29,7 @@ pub use affinity::{
     NodeSelectorRequirement, NodeSelectorTerm, PodAffinity, PodAffinityTerm, PodAntiAffinity,
     PreferredSchedulingTerm, WeightedPodAffinityTerm,
 };
-pub use condition::{Category, Condition, ConditionStatus};
+pub use condition::{Category, Condition, ConditionSet, ConditionStatus};
 pub use controller::{
     ForkliftController, ForkliftControllerSettings, ImagePullPolicy, McpOutputFormat, StringBool,
 };

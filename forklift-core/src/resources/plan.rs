@@ -323,10 +323,18 @@ pub struct TagMapping {
 /// A hook attached to a VM at a step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookRef {
-    /// When the hook runs.
-    pub step: HookStep,
+    /// When the hook runs, as written: the CRD types it as a plain string, so a manifest with
+    /// another value loads and validation reports `HookStepNotValid` (see [`HookRef::step`]).
+    pub step: String,
     /// The Hook resource.
     pub hook: ObjectReference,
+}
+
+impl HookRef {
+    /// The step, when it is `PreHook` or `PostHook` (exact spelling, as upstream compares).
+    pub fn step(&self) -> Option<HookStep> {
+        self.step.parse().ok()
+    }
 }
 
 /// One entry of `spec.vms`: a source VM reference plus per-VM settings.

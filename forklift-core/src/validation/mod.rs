@@ -8,10 +8,10 @@
 //! blocker after the provider, namespace and map checks (context-dependent checks are skipped).
 //!
 //! Differences from the controller, by design:
-//! - Conditions are returned as a list in the order upstream sets them. Upstream keys status
-//!   conditions by type, so when two checks share a type (`NotValid`, `DuplicateVM`,
-//!   `VMHasSnapshots`) only the last survives there; here both are kept.
-//!   [`dedup_last_wins`] reproduces the status view.
+//! - Conditions are returned as a list, keyed by type as upstream's status holds them
+//!   ([`ConditionSet`]): when two checks share a type (`NotValid`, `DuplicateVM`,
+//!   `VMHasSnapshots`, `HookNotValid`) the one upstream sets last wins, at the place where the
+//!   type first appeared.
 //! - Resources without `status` (as users write them) count as Ready when
 //!   [`Settings::assume_ready`] is set; maps without status are then validated against the
 //!   inventories with the map controller's rules ([`crate::mapping::validate_network_map`]).
@@ -22,16 +22,15 @@ mod dns;
 mod guide;
 mod plan;
 mod templates;
-mod types;
 mod vm;
 
-pub use types::{kind, reason};
+pub use crate::resources::condition_types::{kind, reason};
 
 use crate::inventory::{DestinationInventory, InventoryIndex, SourceInventory};
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
-    Category, Condition, ConditionStatus, ForkliftControllerSettings, Hook, NetworkMap, Plan,
-    Provider, ProviderType, StorageMap,
+    Category, Condition, ConditionSet, ConditionStatus, ForkliftControllerSettings, Hook,
+    NetworkMap, Plan, Provider, ProviderType, StorageMap,
 };
 
 /// Controller settings and feature gates that change validation outcomes.
@@ -125,7 +124,8 @@ pub struct PlanResources<'a> {
     pub hooks: &'a [Hook],
 }
 
-/// Validates a plan. See the module documentation for the flow.
+/// Validates a plan. See the module documentation for the flow. The result holds at most one
+/// condition per type (upstream's overwrite semantics).
 pub fn validate(
     plan: &Plan,
     resources: &PlanResources<'_>,
@@ -135,25 +135,12 @@ pub fn validate(
 ) -> Vec<Condition> {
     let mut ctx = Context::new(plan, resources, source, destination, settings);
     ctx.run();
-    ctx.out
+    ctx.out.into_vec()
 }
 
 /// Whether the conditions contain no blocker (a true Critical or Error condition).
 pub fn is_ready(conditions: &[Condition]) -> bool {
     !conditions.iter().any(Condition::is_blocker)
-}
-
-/// Keeps only the last condition of each type, at the position of its first occurrence:
-/// what upstream's status holds after one reconcile.
-pub fn dedup_last_wins(conditions: Vec<Condition>) -> Vec<Condition> {
-    let mut out: Vec<Condition> = Vec::with_capacity(conditions.len());
-    for c in conditions {
-        match out.iter_mut().find(|o| o.type_ == c.type_) {
-            Some(slot) => *slot = c,
-            None => out.push(c),
-        }
-    }
-    out
 }
 
 /// Everything the checks share.
@@ -171,7 +158,8 @@ pub(crate) struct Context<'a> {
     pub(crate) storage_map: Option<&'a StorageMap>,
     pub(crate) networks: Option<NetworkMapper<'a>>,
     pub(crate) storages: Option<StorageMapper<'a>>,
-    pub(crate) out: Vec<Condition>,
+    /// The one place conditions go in (through [`Context::set`]).
+    out: ConditionSet,
     pub(crate) plan_disk_count: usize,
     pub(crate) vms_per_host: std::collections::HashMap<String, usize>,
 }
@@ -198,7 +186,7 @@ impl<'a> Context<'a> {
             storage_map: None,
             networks: None,
             storages: None,
-            out: Vec::new(),
+            out: ConditionSet::new(),
             plan_disk_count: 0,
             vms_per_host: std::collections::HashMap::new(),
         }
@@ -212,16 +200,18 @@ impl<'a> Context<'a> {
         &self.plan.spec.target_namespace
     }
 
+    /// Sets a condition with upstream's `SetCondition` semantics: a condition of the same type
+    /// set earlier is replaced.
     pub(crate) fn set(&mut self, condition: Condition) {
-        self.out.push(condition);
+        self.out.set(condition);
     }
 
     pub(crate) fn has(&self, type_: &str) -> bool {
-        self.out.iter().any(|c| c.type_ == type_)
+        self.out.has(type_)
     }
 
     fn has_blocker(&self) -> bool {
-        self.out.iter().any(Condition::is_blocker)
+        self.out.has_blocker()
     }
 
     /// Whether a resource with these status conditions counts as Ready.

@@ -236,9 +236,14 @@ impl<'a> Context<'a> {
         let empty = crate::inventory::DestinationInventory::default();
         let mut found = check(self.source, self.dest.unwrap_or(&empty));
         if self.dest.is_none() {
-            found.retain(|c| !c.type_.starts_with("Destination"));
+            found.retain(|c| {
+                c.type_ != kind::DESTINATION_NETWORK_NOT_VALID
+                    && c.type_ != kind::DESTINATION_STORAGE_NOT_VALID
+            });
         }
-        self.out.extend(found.iter().cloned());
+        for c in &found {
+            self.set(c.clone());
+        }
         found
     }
 
@@ -505,11 +510,17 @@ impl<'a> Context<'a> {
         let ns = self.plan_namespace();
         let (mut not_set, mut not_found, mut invalid, mut not_ready, mut sa_missing) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut bad_step = Vec::new();
         for vm in &self.plan.spec.vms {
+            let vm_item = self.identified_ref(vm).to_string();
             for h in &vm.hooks {
+                // Upstream checks the step first, for every hook reference.
+                if h.step().is_none() {
+                    bad_step.push(format!("VM: {vm_item} step: {}", h.step));
+                }
                 let item = h.hook.qualified_name();
                 if h.hook.name.is_empty() {
-                    not_set.push(vm.vm_ref().to_string());
+                    not_set.push(format!("VM: {vm_item}"));
                     continue;
                 }
                 let Some(hook) = self
@@ -573,6 +584,12 @@ impl<'a> Context<'a> {
                 reason::NOT_FOUND,
                 "Hook service account not found in the plan namespace.",
                 sa_missing,
+            ),
+            (
+                kind::HOOK_STEP_NOT_VALID,
+                reason::NOT_VALID,
+                "Hook step not valid.",
+                bad_step,
             ),
         ];
         for (type_, why, message, mut items) in groups {

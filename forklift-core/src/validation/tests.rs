@@ -428,7 +428,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
     ),
     ("HookNotValid", "NotFound", Category::Critical, |s| {
         s.spec().vms[0].hooks.push(HookRef {
-            step: HookStep::PreHook,
+            step: HookStep::PreHook.to_string(),
             hook: ObjectReference::new(NS, "nope"),
         });
     }),
@@ -445,8 +445,14 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
             },
         ));
         s.spec().vms[0].hooks.push(HookRef {
-            step: HookStep::PreHook,
+            step: HookStep::PreHook.to_string(),
             hook: ObjectReference::new(NS, "h"),
+        });
+    }),
+    ("HookStepNotValid", "NotValid", Category::Critical, |s| {
+        s.spec().vms[0].hooks.push(HookRef {
+            step: "Cutover".into(),
+            hook: ObjectReference::new(NS, "nope"),
         });
     }),
     ("HookNotReady", "NotFound", Category::Critical, |s| {
@@ -463,7 +469,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         });
         s.hooks.push(hook);
         s.spec().vms[0].hooks.push(HookRef {
-            step: HookStep::PreHook,
+            step: HookStep::PreHook.to_string(),
             hook: ObjectReference::new(NS, "h"),
         });
     }),
@@ -481,7 +487,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
                 },
             ));
             s.spec().vms[0].hooks.push(HookRef {
-                step: HookStep::PostHook,
+                step: HookStep::PostHook.to_string(),
                 hook: ObjectReference::new(NS, "h"),
             });
         },
@@ -598,12 +604,13 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         Category::Warn,
         |s| s.vm().guest_networks.clear(),
     ),
-    ("SharedDisks-vm-1", "NotValid", Category::Critical, |s| {
+    // Upstream's shared disk conditions carry no reason.
+    ("SharedDisks-vm-1", "", Category::Critical, |s| {
         s.vm().disks[0].shared = true;
         s.add_vm("vm-2");
         s.spec().vms.pop();
     }),
-    ("SharedWarnDisks-vm-1", "NotValid", Category::Warn, |s| {
+    ("SharedWarnDisks-vm-1", "", Category::Warn, |s| {
         s.vm().disks[0].shared = true;
         s.add_vm("vm-2");
         s.source.vms[1].power_state = PowerState::Off;
@@ -786,7 +793,7 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
             },
         ));
         let hook = HookRef {
-            step: HookStep::PreHook,
+            step: HookStep::PreHook.to_string(),
             hook: ObjectReference::new(NS, "h"),
         };
         s.spec().vms[0].hooks = vec![hook.clone(), hook];
@@ -938,6 +945,30 @@ fn vm_items_use_upstream_reference_format() {
         .find(|c| c.type_ == "VMCriticalConcerns")
         .unwrap();
     assert_eq!(concerns.items, ["id:vm-1 name:'web'  (Bad thing)"]);
+
+    // The type prefix appears only when set; the inventory's ID and name replace what the plan
+    // gave once the VM is found.
+    let mut s = baseline();
+    s.vm().disks[0].capacity = 0;
+    s.spec().vms[0] = PlanVm::by_name("web");
+    s.spec().vms[0].type_ = "VirtualMachine".into();
+    let sizes = s.run().into_iter().find(|c| c.type_ == "InvalidDiskSizes");
+    assert_eq!(
+        sizes.map(|c| c.items),
+        Some(vec!["(VirtualMachine) id:vm-1 name:'web' ".to_owned()])
+    );
+
+    // Not found: the reference as given; an empty reference: no items, as upstream.
+    let mut s = baseline();
+    s.spec().vms.push(PlanVm::by_name("ghost"));
+    s.spec().vms.push(PlanVm::default());
+    let found = s.run();
+    let items = |t: &str| found.iter().find(|c| c.type_ == t).map(|c| c.items.clone());
+    assert_eq!(
+        items("VMNotFound"),
+        Some(vec!["id: name:'ghost' ".to_owned()])
+    );
+    assert_eq!(items("VMRefNotValid"), Some(Vec::new()));
 }
 
 #[test]
@@ -1019,15 +1050,107 @@ fn ova_dummy_storage_maps_every_disk() {
 }
 
 #[test]
-fn dedup_keeps_the_last_of_each_type() {
-    let conditions = vec![
-        Condition::new("NotValid", Category::Critical).with_message("a"),
-        Condition::new("Other", Category::Warn),
-        Condition::new("NotValid", Category::Critical).with_message("b"),
+fn two_not_valid_causes_yield_one_condition_the_one_upstream_sets_last() {
+    // Per VM, upstream sets NotValid(PVC template) before NotValid(targetName).
+    let mut s = baseline();
+    s.spec().vms[0].pvc_name_template = "{{.VmName}}_disk{{.DiskIndex}}".into();
+    s.spec().vms[0].target_name = "Not_Valid".into();
+    let found = s.run();
+    let not_valid: Vec<&Condition> = found.iter().filter(|c| c.type_ == "NotValid").collect();
+    assert_eq!(not_valid.len(), 1, "{:?}", types(&found));
+    assert_eq!(not_valid[0].message, "TargetName is invalid.");
+    assert_eq!(not_valid[0].items, ["id:vm-1 name:'web' "]);
+
+    // validateConversionTempStorage runs after validateVM: its NotValid replaces the VM's, in
+    // the place the type first took.
+    s.spec().conversion_temp_storage_class = "standard".into();
+    let found = s.run();
+    let not_valid: Vec<&Condition> = found.iter().filter(|c| c.type_ == "NotValid").collect();
+    assert_eq!(not_valid.len(), 1, "{:?}", types(&found));
+    assert!(
+        not_valid[0].message.contains("must be set together"),
+        "{}",
+        not_valid[0].message
+    );
+    assert!(not_valid[0].items.is_empty());
+    let mut seen = std::collections::HashSet::new();
+    assert!(
+        found.iter().all(|c| seen.insert(c.type_.as_str())),
+        "one condition per type: {:?}",
+        types(&found)
+    );
+}
+
+#[test]
+fn duplicate_vm_variants_keep_the_last_set() {
+    // DuplicateVM(NotUnique, source) is set before DuplicateVM(Ambiguous).
+    let mut s = baseline();
+    s.add_vm("vm-2");
+    s.source.vms[1].name = "web".into();
+    s.spec().vms = vec![
+        PlanVm::by_id("vm-1"),
+        PlanVm::by_id("vm-1"),
+        PlanVm::by_name("web"),
     ];
-    let deduped = dedup_last_wins(conditions);
-    assert_eq!(deduped.len(), 2);
-    assert_eq!(deduped[0].message, "b");
+    let found = s.run();
+    let dup: Vec<&Condition> = found.iter().filter(|c| c.type_ == "DuplicateVM").collect();
+    assert_eq!(dup.len(), 1, "{:?}", types(&found));
+    assert_eq!(dup[0].reason, "Ambiguous");
+    assert_eq!(dup[0].items, ["id: name:'web' "]);
+}
+
+#[test]
+fn a_plan_with_an_unknown_hook_step_loads_and_fails_validation() {
+    let text = r#"
+apiVersion: forklift.konveyor.io/v1beta1
+kind: Plan
+metadata: {name: p, namespace: openshift-mtv}
+spec:
+  targetNamespace: target
+  provider:
+    source: {name: source, namespace: openshift-mtv}
+    destination: {name: host, namespace: openshift-mtv}
+  map:
+    network: {name: net, namespace: openshift-mtv}
+    storage: {name: sto, namespace: openshift-mtv}
+  vms:
+    - id: vm-1
+      hooks:
+        - step: Cutover
+          hook: {name: h, namespace: openshift-mtv}
+        - step: PostHook
+          hook: {name: h, namespace: openshift-mtv}
+"#;
+    let (objects, diagnostics) = crate::manifest::parse_str("plan.yaml", text);
+    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+    let Some(crate::manifest::Object::Plan(plan)) = objects.first().map(|o| o.object.clone())
+    else {
+        panic!("no plan in {objects:?}");
+    };
+    assert_eq!(plan.spec.vms[0].hooks[0].step, "Cutover");
+    assert_eq!(plan.spec.vms[0].hooks[0].step(), None);
+    assert_eq!(plan.spec.vms[0].hooks[1].step(), Some(HookStep::PostHook));
+
+    let mut s = baseline();
+    s.hooks.push(Hook::new(
+        ObjectMeta::named(NS, "h"),
+        HookSpec {
+            image: "quay.io/a/b".into(),
+            ..Default::default()
+        },
+    ));
+    s.spec().vms[0].hooks = plan.spec.vms[0].hooks.clone();
+    let found = s.run();
+    let step = found
+        .iter()
+        .find(|c| c.type_ == "HookStepNotValid")
+        .unwrap_or_else(|| panic!("{:?}", types(&found)));
+    assert_eq!(
+        (step.category, step.reason.as_str(), step.message.as_str()),
+        (Category::Critical, "NotValid", "Hook step not valid.")
+    );
+    assert_eq!(step.items, ["VM: id:vm-1 name:'web'  step: Cutover"]);
+    assert!(!is_ready(&found));
 }
 
 mod properties {
@@ -1121,17 +1244,15 @@ fn naming_templates_are_validated_with_upstream_messages_and_items() {
     assert!(messages(&s).is_empty());
 
     let mut s = baseline();
-    s.spec().volume_name_template = "Vol-{{.VolumeIndex}}".into();
     s.spec().vms[0].network_name_template = "{{.NetworkName".into();
     let found: Vec<String> = messages(&s).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(found, ["VM network name template is invalid."]);
+    // The plan-level check runs after the VM checks, so its NotValid is the one that stays.
+    s.spec().volume_name_template = "Vol-{{.VolumeIndex}}".into();
+    let found: Vec<String> = messages(&s).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(found.len(), 1, "{found:?}");
     assert!(
-        found
-            .iter()
-            .any(|m| m.starts_with("Volume name template is invalid")),
-        "{found:?}"
-    );
-    assert!(
-        found.contains(&"VM network name template is invalid.".to_owned()),
+        found[0].starts_with("Volume name template is invalid"),
         "{found:?}"
     );
 }

@@ -354,7 +354,8 @@ impl Aggregates {
         self.details[slot as usize].push(detail);
     }
 
-    fn into_conditions(self, out: &mut Vec<Condition>) {
+    /// Sets the aggregated conditions in upstream's order, through [`Context::set`].
+    fn into_conditions(self, ctx: &mut Context<'_>) {
         let mut shared = Some(self.shared);
         for (i, ((items, details), (type_, category, why, message))) in self
             .items
@@ -369,16 +370,37 @@ impl Aggregates {
                 } else {
                     format!("{message} {}", details.join("; "))
                 };
-                out.push(
-                    Condition::new(type_, category)
-                        .with_reason(why)
-                        .with_message(message)
-                        .with_items(items),
-                );
+                let condition = Condition::new(type_, category)
+                    .with_reason(why)
+                    .with_message(message);
+                // Upstream sets VMRefNotValid once per empty reference, without items.
+                ctx.set(if i == Slot::RefNotValid as usize {
+                    condition
+                } else {
+                    condition.with_items(items)
+                });
             }
             if i == SHARED_DISKS_AFTER {
-                out.extend(shared.take().unwrap_or_default());
+                for c in shared.take().unwrap_or_default() {
+                    ctx.set(c);
+                }
             }
+        }
+    }
+}
+
+impl Context<'_> {
+    /// The reference of a plan VM as upstream holds it after `validateVM`: completed with the
+    /// inventory's ID and name when the VM is found, as given otherwise.
+    pub(crate) fn identified_ref(&self, plan_vm: &PlanVm) -> Ref {
+        let r = plan_vm.vm_ref();
+        match self
+            .index
+            .find_vm(&plan_vm.id, &plan_vm.name, &plan_vm.namespace)
+            .found()
+        {
+            Some(vm) => r.identified(&vm.id, &vm.name),
+            None => r,
         }
     }
 }
@@ -396,7 +418,7 @@ fn is_succeeded(ctx: &Context<'_>, vm: &PlanVm) -> bool {
         same && s
             .conditions
             .iter()
-            .any(|c| c.type_ == "Succeeded" && c.is_true())
+            .any(|c| c.type_ == kind::SUCCEEDED && c.is_true())
     })
 }
 
@@ -428,7 +450,7 @@ impl<'a> Context<'a> {
             if is_succeeded(self, plan_vm) {
                 continue;
             }
-            let mut r = plan_vm.vm_ref();
+            let r = plan_vm.vm_ref();
             if r.id.is_empty() && r.name.is_empty() && r.type_.is_empty() {
                 agg.add(Slot::RefNotValid, r.to_string());
                 continue;
@@ -447,9 +469,7 @@ impl<'a> Context<'a> {
                     continue;
                 }
             };
-            r.id.clone_from(&vm.id);
-            r.name.clone_from(&vm.name);
-            let item = r.to_string();
+            let item = r.identified(&vm.id, &vm.name).to_string();
             plan_disks += vm.disks.len();
             if !vm.host.is_empty() {
                 *per_host.entry(vm.host.as_str()).or_default() += 1;
@@ -465,7 +485,7 @@ impl<'a> Context<'a> {
             self.check_storage_features(&mut agg, vm, &item);
             self.check_guide_vm_rules(&mut agg, plan_vm, vm, &item);
         }
-        agg.into_conditions(&mut self.out);
+        agg.into_conditions(self);
         self.plan_disk_count = plan_disks;
         self.vms_per_host = per_host
             .into_iter()
@@ -879,12 +899,12 @@ impl<'a> Context<'a> {
         let pre = plan_vm
             .hooks
             .iter()
-            .filter(|h| h.step == HookStep::PreHook)
+            .filter(|h| h.step() == Some(HookStep::PreHook))
             .count();
         let post = plan_vm
             .hooks
             .iter()
-            .filter(|h| h.step == HookStep::PostHook)
+            .filter(|h| h.step() == Some(HookStep::PostHook))
             .count();
         if pre > 1 || post > 1 {
             agg.add(Slot::HookLimit, item.to_owned());
@@ -1012,27 +1032,26 @@ impl<'a> SharedDiskIndex<'a> {
         if shared.is_empty() {
             return;
         }
-        let critical = |message: String| {
-            Condition::new(
-                format!("{}{}", kind::SHARED_DISKS_PREFIX, vm.id),
-                Category::Critical,
-            )
-            .with_reason(reason::NOT_VALID)
-            .with_message(message)
-            .with_items([item.to_owned()])
+        // Upstream (`validateVM`): no reason, the VM reference as the only item, and the type
+        // `SharedWarnDisks-<id>` for Warn, else `SharedDisks-<id>`.
+        let condition = |category: Category, message: String| {
+            let prefix = if category == Category::Warn {
+                kind::SHARED_WARN_DISKS_PREFIX
+            } else {
+                kind::SHARED_DISKS_PREFIX
+            };
+            Condition::new(format!("{prefix}{}", vm.id), category)
+                .with_message(message)
+                .with_items([item.to_owned()])
         };
-        let warn = |message: String| {
-            Condition::new(
-                format!("{}{}", kind::SHARED_WARN_DISKS_PREFIX, vm.id),
-                Category::Warn,
-            )
-            .with_reason(reason::NOT_VALID)
-            .with_message(message)
-            .with_items([item.to_owned()])
-        };
+        let critical = |message: String| condition(Category::Critical, message);
+        let warn = |message: String| condition(Category::Warn, message);
         if ctx.plan.spec.is_warm() {
-            // Upstream leaves the category empty (not a blocker); Warn is the closest.
-            agg.shared.push(warn(
+            // Upstream leaves the category empty, so not a blocker and, not being Warn, typed
+            // `SharedDisks-<id>`. Our categories have no empty value: Advisory is the closest
+            // non-blocking one that keeps upstream's type.
+            agg.shared.push(condition(
+                Category::Advisory,
                 "The shared disks cannot be used with warm migration".to_owned(),
             ));
             return;
@@ -1095,10 +1114,4 @@ impl<'a> SharedDiskIndex<'a> {
             )));
         }
     }
-}
-
-/// Reference string of a plan VM entry, for callers that format items themselves.
-#[allow(dead_code)]
-pub(crate) fn ref_item(r: &Ref) -> String {
-    r.to_string()
 }

@@ -6,6 +6,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_transfer::nbd::tls::NoVerification;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -75,16 +76,15 @@ pub fn client_config(trust: &TlsTrust) -> Result<ClientConfig> {
         TlsTrust::Thumbprint(expected) => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(LeafVerifier {
-                expected: Some(normalize_thumbprint(expected)?),
+                expected: normalize_thumbprint(expected)?,
                 algorithms: provider.signature_verification_algorithms,
             }))
             .with_no_client_auth(),
+        // Nothing checked, key sizes and signature schemes included, as Go's
+        // `InsecureSkipVerify` (old ESXi hosts and govmomi's simulator use 1024-bit RSA keys).
         TlsTrust::InsecureSkipVerify => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(LeafVerifier {
-                expected: None,
-                algorithms: provider.signature_verification_algorithms,
-            }))
+            .with_custom_certificate_verifier(Arc::new(NoVerification))
             .with_no_client_auth(),
     };
     Ok(config)
@@ -121,11 +121,11 @@ pub fn normalize_thumbprint(thumbprint: &str) -> Result<String> {
         .join(":"))
 }
 
-/// Accepts any chain (optionally only a pinned leaf) but still checks handshake signatures,
-/// so the peer must hold the certificate's private key.
+/// Accepts the pinned leaf whatever its chain, but still checks handshake signatures, so the
+/// peer must hold the certificate's private key.
 #[derive(Debug)]
 struct LeafVerifier {
-    expected: Option<String>,
+    expected: String,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -138,14 +138,12 @@ impl ServerCertVerifier for LeafVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match &self.expected {
-            None => Ok(ServerCertVerified::assertion()),
-            Some(expected) if *expected == thumbprint_of(end_entity) => {
-                Ok(ServerCertVerified::assertion())
-            }
-            Some(_) => Err(rustls::Error::General(
+        if self.expected == thumbprint_of(end_entity) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
                 "server certificate does not match the pinned thumbprint".into(),
-            )),
+            ))
         }
     }
 
@@ -238,6 +236,156 @@ mod tests {
         );
         assert_eq!(normalize_thumbprint(&t.to_lowercase()).unwrap(), t);
         assert!(normalize_thumbprint("AA:BB").is_err());
+    }
+
+    /// `openssl s_server` on 127.0.0.1 with a 1024-bit RSA leaf signed by a 2048-bit CA (as
+    /// old ESXi hosts present); killed on drop. rustls cannot serve such a key (ring signs with
+    /// 2048 bits or more), hence openssl.
+    struct OldHost {
+        dir: tempfile::TempDir,
+        port: u16,
+        server: std::process::Child,
+    }
+
+    impl OldHost {
+        fn start(protocol: &str) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let openssl = |args: &[&str]| {
+                let out = std::process::Command::new("openssl")
+                    .args(args)
+                    .current_dir(dir.path())
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "openssl {args:?}: {out:?}");
+            };
+            std::fs::write(dir.path().join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=test-ca",
+                "-days",
+                "1",
+            ]);
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:1024",
+                "-nodes",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ]);
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "leaf.pem",
+                "-days",
+                "1",
+                "-extfile",
+                "ext",
+            ]);
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let server = std::process::Command::new("openssl")
+                .args(["s_server", "-quiet", "-www", protocol, "-accept"])
+                .arg(format!("127.0.0.1:{port}"))
+                // OpenSSL's default security level refuses to serve a 1024-bit key.
+                .args(["-cert", "leaf.pem", "-key", "leaf.key"])
+                .args(["-cipher", "DEFAULT:@SECLEVEL=0"])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let host = Self { dir, port, server };
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "s_server did not start"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            host
+        }
+
+        fn pem(&self, name: &str) -> Vec<u8> {
+            std::fs::read(self.dir.path().join(name)).unwrap()
+        }
+
+        /// Completes a handshake with this trust choice.
+        fn handshake(&self, trust: &TlsTrust) -> std::result::Result<(), String> {
+            let config = client_config(trust).map_err(|e| e.to_string())?;
+            let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let name = ServerName::try_from("127.0.0.1").unwrap();
+            let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+            while conn.is_handshaking() {
+                conn.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+    }
+
+    impl Drop for OldHost {
+        fn drop(&mut self) {
+            let _ = self.server.kill();
+            let _ = self.server.wait();
+        }
+    }
+
+    #[test]
+    fn insecure_skip_verify_accepts_a_1024_bit_rsa_host_and_verification_refuses_it() {
+        for protocol in ["-tls1_2", "-tls1_3"] {
+            let host = OldHost::start(protocol);
+            host.handshake(&TlsTrust::InsecureSkipVerify)
+                .unwrap_or_else(|e| panic!("{protocol}: insecure handshake failed: {e}"));
+            // The thumbprint probe runs insecure too and sees the 1024-bit leaf.
+            let url = url::Url::parse(&format!("https://127.0.0.1:{}/sdk", host.port)).unwrap();
+            let leaf = rustls_pemfile::certs(&mut host.pem("leaf.pem").as_slice())
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                fetch_thumbprint_blocking(&url, Duration::from_secs(5)).unwrap(),
+                thumbprint_of(&leaf),
+                "{protocol}"
+            );
+            // Verification on stays strict: the chain is trusted, the name matches, yet the
+            // 1024-bit key's handshake signature is refused.
+            let err = host
+                .handshake(&TlsTrust::CustomCa(host.pem("ca.pem")))
+                .expect_err(protocol);
+            assert!(err.contains("BadSignature"), "{protocol}: {err}");
+            // So is a pinned thumbprint: pinning replaces the chain, not the signature check.
+            assert!(
+                host.handshake(&TlsTrust::Thumbprint(thumbprint_of(&leaf)))
+                    .is_err(),
+                "{protocol}"
+            );
+        }
     }
 
     #[test]

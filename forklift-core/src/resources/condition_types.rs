@@ -1,4 +1,7 @@
 //! Condition types and reasons, spelled exactly as upstream (and ours, marked as such).
+//!
+//! The one home of condition type and reason strings: plan validation, rendering and the map
+//! checks all name their conditions from here, so one problem has one type whoever reports it.
 
 /// Upstream reasons (`validation.go`).
 pub mod reason {
@@ -30,6 +33,8 @@ pub mod reason {
     pub const PROVIDER_SSH_READY: &str = "ProviderSSHReady";
     /// ESXi hosts not reachable over SSH.
     pub const PROVIDER_SSH_NOT_READY: &str = "ProviderSSHNotReady";
+    /// Ours (render): a shared disk the VM does not migrate (it attaches the existing PVC).
+    pub const NOT_MIGRATED: &str = "NotMigrated";
 }
 
 /// Condition types: upstream's (`validation.go`, `controller/validation/provider.go`), then ours.
@@ -40,6 +45,8 @@ pub mod kind {
     pub const ARCHIVED: &str = "Archived";
     /// Plan is executing.
     pub const EXECUTING: &str = "Executing";
+    /// A VM (or plan) migration succeeded.
+    pub const SUCCEEDED: &str = "Succeeded";
     /// Source provider reference.
     pub const SOURCE_PROVIDER_NOT_VALID: &str = "SourceProviderNotValid";
     /// Source provider not ready.
@@ -190,4 +197,32 @@ pub mod kind {
     /// Ours: the storage map uses copy offload while feature CopyOffload is off (the guide's
     /// first step of a copy-offload migration is to turn it on).
     pub const COPY_OFFLOAD_DISABLED: &str = "CopyOffloadDisabled";
+
+    // ---- Ours: problems only rendering sees. ----
+
+    /// Ours (render): the plan's target affinity rules are not valid.
+    pub const TARGET_AFFINITY_NOT_VALID: &str = "TargetAffinityNotValid";
+    /// Ours (render): a disk's requested size cannot be computed (overhead settings, overflow).
+    pub const DISK_SIZE_NOT_VALID: &str = "DiskSizeNotValid";
+    /// Ours (render): the VM's instance type is not on the destination.
+    pub const INSTANCE_TYPE_NOT_FOUND: &str = "InstanceTypeNotFound";
+    /// Ours (render): the OS preference is not on the destination.
+    pub const PREFERENCE_NOT_FOUND: &str = "PreferenceNotFound";
+    /// Ours (render): several disks of the plan get the same PVC name.
+    pub const DUPLICATE_PVC_NAME: &str = "DuplicatePVCName";
+    /// Ours (render): a shared disk is not migrated with this VM.
+    pub const SHARED_DISK_NOT_MIGRATED: &str = "SharedDiskNotMigrated";
+    /// Ours (render): a VM gets the same volume or interface name twice.
+    pub const DUPLICATE_VOLUME_NAME: &str = "DuplicateVolumeName";
+
+    // ---- Map controller (`pkg/controller/map/*/validation.go`). ----
+
+    /// A source network of a network map.
+    pub const SOURCE_NETWORK_NOT_VALID: &str = "SourceNetworkNotValid";
+    /// A destination network of a network map.
+    pub const DESTINATION_NETWORK_NOT_VALID: &str = "DestinationNetworkNotValid";
+    /// A source storage of a storage map.
+    pub const SOURCE_STORAGE_NOT_VALID: &str = "SourceStorageNotValid";
+    /// A destination storage class of a storage map.
+    pub const DESTINATION_STORAGE_NOT_VALID: &str = "DestinationStorageNotValid";
 }
