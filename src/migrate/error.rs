@@ -75,14 +75,7 @@ impl MigrateError {
 
     /// The message with its chain of causes, for status fields and events.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        forklift_core::error::chain(self)
     }
 }
 
