@@ -4,9 +4,15 @@
 //! Directories are walked recursively in name order and every `*.yaml`, `*.yml` and `*.json`
 //! file is read; a path given explicitly is read whatever its extension; `-` reads stdin.
 //! Files that cannot be read become `io` diagnostics, so one bad file never hides the others.
+//!
+//! Every verb and the Python bindings read manifests through [`load_paths`], so one directory
+//! gives the same objects and diagnostics everywhere. The verbs that read a plan (`validate`,
+//! `render`, `schedule`, `migrate`) also stop on the same diagnostics: [`blocking_errors`].
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use forklift_core::resources::GROUP;
 
 pub use forklift_core::manifest::{
     Diagnostic, DiagnosticCode, LoadedObject, ManifestSet, Object, ObjectKey, Origin, Severity,
@@ -78,6 +84,40 @@ pub fn load_file(set: &mut ManifestSet, path: &Path) {
     }
 }
 
+/// The error diagnostics that stop a verb reading a plan: every error except `unknown-kind`
+/// for an object outside forklift's API group. Such objects (the OS-map ConfigMaps `render`
+/// reads, KubeVirt objects kept next to a plan) are kept verbatim and stay reported; a
+/// forklift kind that is unknown (a typo such as `Plann`) still stops the verb.
+pub fn blocking_errors(set: &ManifestSet) -> Vec<&Diagnostic> {
+    set.diagnostics()
+        .iter()
+        .filter(|d| d.is_error() && !is_foreign_kind(set, d))
+        .collect()
+}
+
+/// Whether `diagnostic` reports the unknown kind of an object kept verbatim from another API
+/// group than forklift's (the core group of ConfigMaps included): expected next to a plan, so
+/// the plan verbs neither stop on it nor print it.
+pub fn is_foreign_kind(set: &ManifestSet, diagnostic: &Diagnostic) -> bool {
+    diagnostic.code == DiagnosticCode::UnknownKind
+        && set.entries().iter().any(|entry| match &entry.object {
+            Object::Unknown(unknown) => {
+                let origin = &entry.origin;
+                // The parser reports an unknown kind at `<object path>.kind`.
+                let kind_path = if origin.path.is_empty() {
+                    "kind".to_owned()
+                } else {
+                    format!("{}.kind", origin.path)
+                };
+                origin.source == diagnostic.source
+                    && Some(origin.document) == diagnostic.document
+                    && kind_path == diagnostic.path
+                    && unknown.api_version.split('/').next() != Some(GROUP)
+            }
+            _ => false,
+        })
+}
+
 fn io_error(source: &str, message: String) -> Diagnostic {
     Diagnostic::error(DiagnosticCode::Io, source, None, "", message)
 }
@@ -135,5 +175,37 @@ mod tests {
         assert!(missing.has_errors());
         let empty = tempfile::tempdir().unwrap();
         assert!(load_paths(&[empty.path()]).has_errors());
+    }
+
+    #[test]
+    fn only_unknown_kinds_of_other_groups_do_not_block() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: osmap}\ndata: {a: b}\n---\n\
+            apiVersion: v1\nkind: List\nitems:\n- {apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: vm}}\n\
+            - {apiVersion: forklift.konveyor.io/v1beta1, kind: Plann, metadata: {name: typo}}\n---\n\
+            {apiVersion: forklift.konveyor.io/v1beta1, kind: Hook, metadata: {name: h}, spec: {image: 7, x: 1}}\n";
+        let set = ManifestSet::parse("m.yaml", text);
+        let unknown = set
+            .diagnostics()
+            .iter()
+            .filter(|d| d.code == DiagnosticCode::UnknownKind)
+            .count();
+        assert_eq!(unknown, 3, "{:?}", set.diagnostics());
+        let blocking: Vec<String> = blocking_errors(&set)
+            .iter()
+            .map(|d| format!("{}: {}", d.code, d.location()))
+            .collect();
+        assert_eq!(
+            blocking,
+            ["unknown-kind: m.yaml#2", "invalid-field: m.yaml#3"],
+            "{:?}",
+            set.diagnostics()
+        );
+        assert!(
+            blocking_errors(&ManifestSet::parse(
+                "ok.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+            ))
+            .is_empty()
+        );
     }
 }

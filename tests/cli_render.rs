@@ -74,7 +74,9 @@ fn render_reports_missing_files_and_unknown_plans() {
         &fixture("vsphere-source.json"),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Cannot read /nonexistent.yaml"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error: /nonexistent.yaml: Cannot read: ")
+    );
     let out = forklift(&[
         "render",
         "-m",

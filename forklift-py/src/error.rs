@@ -80,7 +80,7 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
-        let message = chain(&error);
+        let message = forklift::core::error::chain(&error);
         match error {
             Error::Cancelled => CancelledError::new_err(message),
             Error::Core(forklift::core::Error::InvalidValue { .. }) => {
@@ -104,21 +104,6 @@ impl From<Error> for PyErr {
             Error::Value(_) => PyValueError::new_err(message),
         }
     }
-}
-
-/// The message of `error` followed by those of its sources, the way Python users read one line.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        // `#[error(transparent)]` wrappers repeat their source's text: print it once.
-        if !message.ends_with(&text) {
-            let _ = write!(message, ": {text}");
-        }
-        source = cause.source();
-    }
-    message
 }
 
 fn manifest_message(errors: &[forklift::core::manifest::Diagnostic]) -> String {
@@ -252,15 +237,16 @@ const fn libc_enoent() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("Cannot read plan.yaml")]
-    struct Outer(#[source] std::io::Error);
+    use forklift::core::error::chain;
 
     #[test]
-    fn chain_joins_sources_once() {
-        let inner = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
-        assert_eq!(chain(&Outer(inner)), "Cannot read plan.yaml: No such file");
+    fn messages_name_each_cause_once() {
+        // `File` embeds its source in its own message; `Io` is transparent.
+        let file = Error::File {
+            path: "plan.yaml".into(),
+            source: std::io::Error::other("No such file"),
+        };
+        assert_eq!(chain(&file), "plan.yaml: No such file");
         let transparent = Error::Io(std::io::Error::other("Disk full"));
         assert_eq!(chain(&transparent), "Disk full");
     }

@@ -105,13 +105,7 @@ pub fn run(args: CopyArgs) -> ExitCode {
     match runtime.block_on(copy(args)) {
         Ok(code) => code,
         Err(error) => {
-            let mut message = format!("forklift copy: {error}");
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            eprintln!("{message}");
+            eprintln!("forklift copy: {}", forklift_core::error::chain(&error));
             ExitCode::FAILURE
         }
     }

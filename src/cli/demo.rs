@@ -50,13 +50,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    text.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                eprintln!("forklift demo: {text}");
+                eprintln!("forklift demo: {}", forklift_core::error::chain(&e));
                 ExitCode::FAILURE
             }
         }

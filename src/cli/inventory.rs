@@ -71,14 +71,7 @@ impl InventoryArgs {
 
 /// Prints the error and its causes (`connection refused`, `invalid peer certificate`...).
 fn fail_with_causes(error: &dyn std::error::Error) -> ExitCode {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    fail(&message)
+    fail(&forklift_core::error::chain(error))
 }
 
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use forklift::manifests;
 use forklift::migrate::{LocalDestination, MigrateError, MigrateOptions, Migrator};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -35,8 +36,8 @@ pub fn run(args: MigrateArgs) -> ExitCode {
         eprintln!("forklift migrate: --destination must be local:DIR");
         return ExitCode::from(2);
     };
-    let set = forklift::manifests::load_paths(&args.manifests);
-    if set.has_errors() {
+    let set = manifests::load_paths(&args.manifests);
+    if !manifests::blocking_errors(&set).is_empty() {
         for d in set.diagnostics() {
             eprintln!("{d}");
         }

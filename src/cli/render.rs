@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use forklift::manifests::{self, ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
-use forklift_core::manifest::{DiagnosticCode, ManifestSet, Object, PlanBundle, Severity};
+use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{RenderContext, render};
 use forklift_core::resources::Provider;
 
@@ -82,42 +83,16 @@ fn read_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("Cannot read {}: {e}", path.display()))
 }
 
-fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_owned()]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| format!("Cannot list {}: {e}", path.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-        })
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// Loads manifests and inventories; reports manifest diagnostics on stderr.
 pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
-    let mut set = ManifestSet::new();
-    for path in &args.manifests {
-        for file in manifest_files(path)? {
-            let text = read_text(&file)?;
-            set.add_str(&file.display().to_string(), &text);
-        }
-    }
-    let mut fatal = false;
+    let set = manifests::load_paths(&args.manifests);
     for d in set.diagnostics() {
         // ConfigMaps (OS maps) are not Forklift kinds; they are read verbatim.
-        if d.code == DiagnosticCode::UnknownKind {
-            continue;
+        if !manifests::is_foreign_kind(&set, d) {
+            eprintln!("{}: {d}", d.severity);
         }
-        eprintln!("{}: {d}", d.severity);
-        fatal |= d.severity == Severity::Error;
     }
-    if fatal {
+    if !manifests::blocking_errors(&set).is_empty() {
         return Err("The manifests have errors".to_owned());
     }
     let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;

@@ -1,7 +1,7 @@
 //! `forklift validate`: will this plan run? MTV's conditions, offline.
 
 use clap::{Args, ValueEnum};
-use forklift::manifests::ManifestSet;
+use forklift::manifests::{self, ManifestSet};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::resources::{Condition, Plan};
@@ -69,14 +69,10 @@ pub fn run(args: ValidateArgs) -> ExitCode {
 }
 
 fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
-    let set = forklift::manifests::load_paths(&args.manifests);
-    if set.has_errors() {
-        let lines: Vec<String> = set
-            .diagnostics()
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.to_string())
-            .collect();
+    let set = manifests::load_paths(&args.manifests);
+    let errors = manifests::blocking_errors(&set);
+    if !errors.is_empty() {
+        let lines: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
         return Err(format!("cannot load manifests:\n{}", lines.join("\n")));
     }
     let destination = match &args.destination {

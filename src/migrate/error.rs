@@ -137,20 +137,8 @@ impl From<forklift_providers::Error> for MigrateError {
 impl MigrateError {
     /// The message with its chain of causes, for status fields and events.
     pub fn chain(&self) -> String {
-        chain_of(self)
+        forklift_core::error::chain(self)
     }
-}
-
-/// An error with its chain of causes, `: `-separated.
-pub(crate) fn chain_of(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn summary(conditions: &[Condition]) -> String {

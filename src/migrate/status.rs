@@ -288,7 +288,7 @@ impl StatusFile {
         match result {
             Ok(()) => None,
             Err(e) => {
-                tracing::warn!(error = %super::error::chain_of(&e), "cannot save plan status");
+                tracing::warn!(error = %forklift_core::error::chain(&e), "cannot save plan status");
                 Some(e)
             }
         }

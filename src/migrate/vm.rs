@@ -286,7 +286,7 @@ impl Step<'_> {
         let vm = self.vm_ref();
         // Upstream asks the guest first and powers off when the guest cannot be asked.
         if let Err(e) = power.shutdown_guest(&vm).await {
-            tracing::info!(vm = %self.target.source_name, error = %super::error::chain_of(&e),
+            tracing::info!(vm = %self.target.source_name, error = %forklift_core::error::chain(&e),
                 "guest shutdown refused; powering off");
             power.power_off(&vm).await?;
         }
@@ -404,7 +404,7 @@ impl Step<'_> {
                     Err(e) if e.is_retryable() && attempt < ctx.hook_retries => {
                         attempt += 1;
                         tracing::warn!(vm = %self.target.source_name, hook = %hook_ref.hook,
-                            attempt, error = %super::error::chain_of(&e), "hook failed; retrying");
+                            attempt, error = %forklift_core::error::chain(&e), "hook failed; retrying");
                         tokio::time::sleep(HOOK_RETRY_DELAY * 2u32.pow(attempt - 1)).await;
                     }
                     Err(e) => return Err(e.into()),
@@ -435,7 +435,7 @@ async fn finish(
             if let Ok(power) = ctx.provider.power() {
                 let vm = VmRef::new(target.source_id.clone());
                 if let Err(e) = power.power_on(&vm).await {
-                    tracing::warn!(vm = %target.source_name, error = %super::error::chain_of(&e),
+                    tracing::warn!(vm = %target.source_name, error = %forklift_core::error::chain(&e),
                         "cannot power the source back on");
                 }
             }
@@ -452,7 +452,7 @@ async fn finish(
                 .remove_vm(&report.namespace, &target.target_name, &claims)
                 .await
             {
-                tracing::warn!(vm = %target.source_name, error = %super::error::chain_of(&e),
+                tracing::warn!(vm = %target.source_name, error = %forklift_core::error::chain(&e),
                     "cleanup after failure failed");
             }
         }
