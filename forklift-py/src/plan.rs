@@ -207,7 +207,7 @@ pub(crate) fn validate(
 /// as multi-document YAML for `kubectl apply -f -`; `has_blockers` tells whether a condition
 /// of the plan or of a VM blocks the migration.
 #[pyfunction]
-#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None))]
+#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None, executor = "local"))]
 pub(crate) fn render<'py>(
     py: Python<'py>,
     objects: &Bound<'py, PyAny>,
@@ -215,13 +215,24 @@ pub(crate) fn render<'py>(
     plan: Option<&str>,
     destination: Option<&Bound<'py, PyAny>>,
     migration_uid: Option<String>,
+    executor: &str,
 ) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>, String, bool)> {
+    let executor = match executor {
+        "local" => forklift::migrate::local_executor_profile(),
+        "mtv" => forklift::core::render::ExecutorProfile::mtv(),
+        other => {
+            return Err(Error::Value(format!(
+                "executor must be \"local\" or \"mtv\", not {other:?}"
+            )));
+        }
+    };
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     let (target, manifests, yaml, has_blockers) =
         py.detach(|| -> Result<(Value, Value, String, bool)> {
             let bundle = plan_bundle(objects, plan)?;
             let context = RenderContext {
                 migration_uid,
+                executor,
                 ..RenderContext::default()
             };
             let input = bundle.render_input(&source, destination.as_ref(), &context);

@@ -9,7 +9,7 @@ use clap::Args;
 use forklift::manifests::{self, ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{RenderContext, render};
+use forklift_core::render::{ExecutorProfile, RenderContext, render};
 use forklift_core::resources::Provider;
 
 /// Arguments shared by `render` and `schedule`: where the plan and inventories come from.
@@ -42,6 +42,19 @@ pub struct RenderArgs {
     /// instead of manifests.
     #[arg(long, conflicts_with = "summary")]
     json: bool,
+    /// Render what MTV's controller would do (virt-v2v conversion and disk copy, volume
+    /// populators, warm precopies) instead of what `forklift migrate` does on this machine.
+    #[arg(long)]
+    as_mtv: bool,
+}
+
+/// The engine a dry run describes: `forklift migrate` here, or MTV's controller.
+pub(super) fn executor(as_mtv: bool) -> ExecutorProfile {
+    if as_mtv {
+        ExecutorProfile::mtv()
+    } else {
+        forklift::migrate::local_executor_profile()
+    }
 }
 
 /// Everything loaded for one plan.
@@ -126,6 +139,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
     let context = RenderContext {
         vsphere_osmap: loaded.config_map_data(&bundle.settings.vsphere_osmap_configmap_name),
         ovirt_osmap: loaded.config_map_data(&bundle.settings.ovirt_osmap_configmap_name),
+        executor: executor(args.as_mtv),
         ..RenderContext::default()
     };
     let spec = render(bundle.render_input(&loaded.source, loaded.destination.as_ref(), &context));

@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 use forklift::manifests::{self, ManifestSet};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
+use forklift_core::render::{ExecutorCapability, RenderContext, render};
 use forklift_core::resources::{Condition, Plan};
 use forklift_core::validation::{is_ready, validate};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,10 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
+    /// Validate for MTV's controller: leave out the conditions that say what `forklift
+    /// migrate` on this machine cannot do (conversion, warm precopies, copy offload...).
+    #[arg(long)]
+    as_mtv: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -93,13 +98,26 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
     if !args.vddk_image.is_empty() {
         settings.vddk_image.clone_from(&args.vddk_image);
     }
-    let conditions = validate(
+    let mut conditions = validate(
         &bundle.plan,
         &bundle.resources(),
         &source,
         destination.as_ref(),
         &settings,
     );
+    if !args.as_mtv {
+        // What this engine cannot perform blocks `forklift migrate` as validation does.
+        let context = RenderContext {
+            executor: super::render::executor(false),
+            ..RenderContext::default()
+        };
+        let spec = render(bundle.render_input(&source, destination.as_ref(), &context));
+        conditions.extend(
+            spec.conditions
+                .into_iter()
+                .filter(ExecutorCapability::is_missing_condition),
+        );
+    }
     let ready = is_ready(&conditions);
     let report = Report {
         ready,

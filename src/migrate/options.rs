@@ -62,12 +62,22 @@ impl MigrateOptions {
     /// has no guest converter, no warm or live migration, no copy offload or populators
     /// yet, so render refuses plans that need them.
     pub fn executor_profile(&self) -> ExecutorProfile {
-        let mut capabilities = vec![ExecutorCapability::HookRunner];
-        if self.destination.starts_vms() {
-            capabilities.push(ExecutorCapability::GuestRebootWait);
-        }
-        ExecutorProfile::engine(capabilities)
+        engine_profile(self.destination.starts_vms())
     }
+}
+
+/// What `forklift migrate` does into a local destination: render with it to see exactly the
+/// phases a run executes (and the conditions under which it refuses).
+pub fn local_executor_profile() -> ExecutorProfile {
+    engine_profile(false)
+}
+
+fn engine_profile(destination_starts_vms: bool) -> ExecutorProfile {
+    let mut capabilities = vec![ExecutorCapability::HookRunner];
+    if destination_starts_vms {
+        capabilities.push(ExecutorCapability::GuestRebootWait);
+    }
+    ExecutorProfile::engine(capabilities)
 }
 
 /// The result of a run.

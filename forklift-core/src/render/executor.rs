@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::itinerary::{ItineraryKind, Phase};
+use crate::resources::condition_types::{kind, reason};
 use crate::resources::{Category, Condition};
 use crate::sizing::DiskPath;
 
@@ -55,16 +56,36 @@ impl ExecutorCapability {
     /// The condition type raised when the capability is missing.
     pub fn condition_type(self) -> &'static str {
         match self {
-            Self::GuestConversion => "GuestConversionNotAvailable",
-            Self::VirtV2vDiskCopy => "VirtV2vDiskCopyNotAvailable",
-            Self::ImageConversion => "ImageConversionNotAvailable",
-            Self::WarmMigration => "WarmMigrationNotAvailable",
-            Self::LiveMigration => "LiveMigrationNotAvailable",
-            Self::CopyOffload => "CopyOffloadNotAvailable",
-            Self::VolumePopulator => "VolumePopulatorNotAvailable",
-            Self::GuestRebootWait => "GuestRebootWaitNotAvailable",
-            Self::HookRunner => "HookRunnerNotAvailable",
+            Self::GuestConversion => kind::GUEST_CONVERSION_NOT_AVAILABLE,
+            Self::VirtV2vDiskCopy => kind::VIRT_V2V_DISK_COPY_NOT_AVAILABLE,
+            Self::ImageConversion => kind::IMAGE_CONVERSION_NOT_AVAILABLE,
+            Self::WarmMigration => kind::WARM_MIGRATION_NOT_AVAILABLE,
+            Self::LiveMigration => kind::LIVE_MIGRATION_NOT_AVAILABLE,
+            Self::CopyOffload => kind::COPY_OFFLOAD_NOT_AVAILABLE,
+            Self::VolumePopulator => kind::VOLUME_POPULATOR_NOT_AVAILABLE,
+            Self::GuestRebootWait => kind::GUEST_REBOOT_WAIT_NOT_AVAILABLE,
+            Self::HookRunner => kind::HOOK_RUNNER_NOT_AVAILABLE,
         }
+    }
+
+    /// Every capability, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::GuestConversion,
+        Self::VirtV2vDiskCopy,
+        Self::ImageConversion,
+        Self::WarmMigration,
+        Self::LiveMigration,
+        Self::CopyOffload,
+        Self::VolumePopulator,
+        Self::GuestRebootWait,
+        Self::HookRunner,
+    ];
+
+    /// Whether `condition` is the one raised for a missing capability.
+    pub fn is_missing_condition(condition: &Condition) -> bool {
+        Self::ALL
+            .iter()
+            .any(|c| c.condition_type() == condition.type_)
     }
 
     /// What is missing and what the user can do about it.
@@ -136,7 +157,7 @@ impl ExecutorCapability {
     /// The condition raised when the VMs `items` need this missing capability.
     pub fn missing_condition(self, items: Vec<String>) -> Condition {
         Condition::new(self.condition_type(), Category::Critical)
-            .with_reason("NotSupported")
+            .with_reason(reason::NOT_SUPPORTED)
             .with_message(self.message())
             .with_items(items)
     }
@@ -162,20 +183,9 @@ impl Default for ExecutorProfile {
 impl ExecutorProfile {
     /// MTV's controller on a cluster: every capability, upstream's disk-copy rule.
     pub fn mtv() -> Self {
-        use ExecutorCapability as C;
         Self {
             disk_copier: DiskCopier::Upstream,
-            capabilities: vec![
-                C::GuestConversion,
-                C::VirtV2vDiskCopy,
-                C::ImageConversion,
-                C::WarmMigration,
-                C::LiveMigration,
-                C::CopyOffload,
-                C::VolumePopulator,
-                C::GuestRebootWait,
-                C::HookRunner,
-            ],
+            capabilities: ExecutorCapability::ALL.to_vec(),
         }
     }
 

@@ -225,4 +225,26 @@ pub mod kind {
     pub const SOURCE_STORAGE_NOT_VALID: &str = "SourceStorageNotValid";
     /// A destination storage class of a storage map.
     pub const DESTINATION_STORAGE_NOT_VALID: &str = "DestinationStorageNotValid";
+
+    // ---- Ours: a phase or disk needs a capability the engine running the plan lacks
+    // (`render::ExecutorCapability`); Critical, reason NotSupported. ----
+
+    /// Guest conversion (virt-v2v) is needed and no converter is configured.
+    pub const GUEST_CONVERSION_NOT_AVAILABLE: &str = "GuestConversionNotAvailable";
+    /// virt-v2v would copy the disks and the engine cannot.
+    pub const VIRT_V2V_DISK_COPY_NOT_AVAILABLE: &str = "VirtV2vDiskCopyNotAvailable";
+    /// Image-based disks need a format conversion the engine cannot do.
+    pub const IMAGE_CONVERSION_NOT_AVAILABLE: &str = "ImageConversionNotAvailable";
+    /// A warm plan and no warm-migration engine.
+    pub const WARM_MIGRATION_NOT_AVAILABLE: &str = "WarmMigrationNotAvailable";
+    /// A live plan and no live-migration engine.
+    pub const LIVE_MIGRATION_NOT_AVAILABLE: &str = "LiveMigrationNotAvailable";
+    /// Disks mapped to a copy-offload plugin and no copy offload.
+    pub const COPY_OFFLOAD_NOT_AVAILABLE: &str = "CopyOffloadNotAvailable";
+    /// Disks filled by a volume populator and no populator.
+    pub const VOLUME_POPULATOR_NOT_AVAILABLE: &str = "VolumePopulatorNotAvailable";
+    /// Windows first-boot reboots to wait for and a destination that does not start VMs.
+    pub const GUEST_REBOOT_WAIT_NOT_AVAILABLE: &str = "GuestRebootWaitNotAvailable";
+    /// Hooks and no hook runner.
+    pub const HOOK_RUNNER_NOT_AVAILABLE: &str = "HookRunnerNotAvailable";
 }

@@ -216,6 +216,7 @@ def render(
     plan: Optional[str] = None,
     destination: Any = None,
     migration_uid: Optional[str] = None,
+    executor: str = "local",
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
 def start_inventory(
     objects: Iterable[Any], provider: str, *, cancel: Optional[CancelToken] = None

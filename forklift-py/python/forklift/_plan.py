@@ -136,12 +136,18 @@ def render(
     plan: Optional[str] = None,
     destination: Optional[InventoryLike] = None,
     migration_uid: Optional[str] = None,
+    executor: str = "local",
 ) -> Target:
     """Renders exactly what a plan will create (a dry run), without touching anything.
 
     Takes the same ``objects``, ``inventory``, ``plan`` and ``destination`` as :func:`validate`;
     a ForkliftController among the objects supplies the controller settings. Problems do not
     raise: they are conditions on the plan or on the VM they concern.
+
+    ``executor`` says which engine the dry run describes: ``"local"`` (default) is what
+    :func:`migrate` does on this machine (its own disk copy, no guest conversion, no warm
+    migration yet: plans that need those get a Critical ``...NotAvailable`` condition), and
+    ``"mtv"`` is what MTV's controller would do (virt-v2v, populators, warm precopies).
     """
     report, manifests, yaml, has_blockers = _native.render(
         [unwrap(obj) for obj in objects],
@@ -149,5 +155,6 @@ def render(
         plan=plan,
         destination=_inventory(destination),
         migration_uid=migration_uid,
+        executor=executor,
     )
     return Target(report, manifests, yaml, has_blockers)
