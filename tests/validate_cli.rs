@@ -82,13 +82,32 @@ fn a_clean_plan_is_ready_and_exits_zero() {
     let manifests = format!("{COMMON}---{}", plan("vm-101", ""));
     let (code, out, err) = run(
         &manifests,
-        &["--destination", destination.to_str().unwrap()],
+        &["--destination", destination.to_str().unwrap(), "--as-mtv"],
     );
     assert_eq!(code, 0, "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["ready"], true);
     let conditions = report["conditions"].as_array().unwrap();
     assert_eq!(conditions.last().unwrap()["type"], "Ready");
+    // What `forklift migrate` here would do: the guest needs virt-v2v, which it lacks.
+    let (code, out, _) = run(
+        &manifests,
+        &["--destination", destination.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}");
+    let here: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(here["ready"], false);
+    let types: Vec<_> = here["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        types.contains(&"GuestConversionNotAvailable".to_owned()),
+        "{types:?}"
+    );
+    assert!(!types.contains(&"Ready".to_owned()), "{types:?}");
     // Static IPs cannot be kept on the pod network the second pair maps to: a warning only.
     assert_eq!(conditions[0]["type"], "NetMapPreservingIPsOnPodNetwork");
     assert_eq!(conditions[0]["category"], "Warn");
@@ -208,6 +227,7 @@ spec:
         .arg(dir.path().join("all.yaml"))
         .arg("--inventory")
         .arg(&inventory)
+        .arg("--as-mtv")
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&output.stdout);

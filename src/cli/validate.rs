@@ -6,7 +6,7 @@ use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{ExecutorCapability, RenderContext, render};
 use forklift_core::resources::{Condition, Plan};
-use forklift_core::validation::{is_ready, validate};
+use forklift_core::validation::{is_ready, kind, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -112,11 +112,16 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             ..RenderContext::default()
         };
         let spec = render(bundle.render_input(&source, destination.as_ref(), &context));
-        conditions.extend(
-            spec.conditions
-                .into_iter()
-                .filter(ExecutorCapability::is_missing_condition),
-        );
+        let missing: Vec<Condition> = spec
+            .conditions
+            .into_iter()
+            .filter(ExecutorCapability::is_missing_condition)
+            .collect();
+        if !missing.is_empty() {
+            // Upstream sets Ready only when nothing blocks.
+            conditions.retain(|c| c.type_ != kind::READY);
+            conditions.extend(missing);
+        }
     }
     let ready = is_ready(&conditions);
     let report = Report {

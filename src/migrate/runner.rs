@@ -248,6 +248,10 @@ impl Migrator {
             }
         }
         let ready = is_ready(&conditions);
+        if !ready {
+            // Upstream sets Ready only when nothing blocks; render may have found blockers.
+            conditions.retain(|c| c.type_ != validation::kind::READY);
+        }
         let _ = events
             .send(MigrationEvent::Validated {
                 ready,
