@@ -66,7 +66,7 @@ def test_settings_are_passed_through(manifests: forklift.Manifests, inventory: D
 
 
 def test_render_gives_names_and_manifests(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
-    target = forklift.render(manifests, inventory, plan="openshift-mtv/lab-wave")
+    target = forklift.render(manifests, inventory, plan="openshift-mtv/lab-wave", executor="mtv")
     assert not target.has_blockers
     assert target.plan == "lab-wave" and target.target_namespace == "apps"
     names = [(vm.source_name, vm.target_name, vm.renamed) for vm in target.vms]
@@ -79,11 +79,21 @@ def test_render_gives_names_and_manifests(manifests: forklift.Manifests, invento
     assert "2 VMs" in repr(target)
 
 
+def test_render_describes_this_engine_by_default(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
+    # The guests need virt-v2v, which forklift's own runner lacks: refused, never claimed.
+    target = forklift.render(manifests, inventory, plan="openshift-mtv/lab-wave")
+    assert target.has_blockers
+    blockers = {c.type for c in target.conditions if c.category == "Critical"}
+    assert blockers == {"GuestConversionNotAvailable"}
+    with pytest.raises(ValueError, match="executor must be"):
+        forklift.render(manifests, inventory, executor="elsewhere")
+
+
 def test_render_reports_problems_as_conditions(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
     without_maps = [m for m in manifests if m.kind not in ("NetworkMap", "StorageMap")]
     target = forklift.render(without_maps, inventory)
     assert target.has_blockers
-    assert {c.type for c in target.conditions} >= {"NetworkMapNotReady", "StorageMapNotReady"}
+    assert {c.type for c in target.conditions} >= {"NetworkMapRefNotValid", "StorageRefNotValid"}
 
 
 def run_example(*args: str) -> subprocess.CompletedProcess[str]:

@@ -84,7 +84,10 @@ impl LocalDestination {
         } else {
             LocalDisk::create(&path, size)
         };
-        disk.map_err(|source| DestinationError::Disk { path, source })
+        disk.map_err(|source| DestinationError::Disk {
+            path,
+            source: Box::new(source),
+        })
     }
 
     /// Writes `object` as YAML to the manifest path, atomically; unchanged content is not

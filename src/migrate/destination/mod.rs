@@ -43,9 +43,9 @@ pub enum DestinationError {
     Disk {
         /// The image.
         path: PathBuf,
-        /// The transfer engine's error.
+        /// The transfer engine's error (boxed: it is large and rare).
         #[source]
-        source: forklift_transfer::Error,
+        source: Box<forklift_transfer::Error>,
     },
     /// A blocking task of the destination died.
     #[error("A destination task failed")]
