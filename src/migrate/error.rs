@@ -105,6 +105,14 @@ pub enum MigrateError {
         /// The phase.
         phase: Phase,
     },
+    /// The source VM did not power off within the limit.
+    #[error("VM {vm} is still running after {seconds} s")]
+    PowerOffTimeout {
+        /// Source VM name.
+        vm: String,
+        /// How long the runner waited.
+        seconds: u64,
+    },
     /// A runner task panicked or was aborted.
     #[error("The {what} task failed")]
     Task {

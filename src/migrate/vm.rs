@@ -11,7 +11,7 @@ use forklift_core::itinerary::Phase;
 use forklift_core::render::{DiskObject, TargetVm};
 use forklift_core::resources::{Hook, HookStep, Plan};
 use forklift_providers::Provider;
-use forklift_providers::capability::VmRef;
+use forklift_providers::capability::{PowerControl, VmRef};
 use forklift_transfer::copy;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -25,6 +25,10 @@ use super::status::StatusHandle;
 
 /// How often the source's power state is polled while waiting for it to be off.
 const POWER_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a guest may take to shut down when asked before it is powered off hard.
+pub const GUEST_SHUTDOWN_GRACE: Duration = Duration::from_secs(5 * 60);
+/// How long the source may take to be off at all before its VM fails.
+pub const POWER_OFF_LIMIT: Duration = Duration::from_secs(10 * 60);
 /// The first wait before a failed hook runs again; doubled for each retry.
 const HOOK_RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -268,21 +272,38 @@ impl Step<'_> {
         }
     }
 
+    /// The provider's power control, or why a power phase has nothing to do.
+    fn power(&self) -> Result<&dyn PowerControl, String> {
+        self.ctx
+            .provider
+            .power()
+            .map_err(|_| "The source provider has no power control".to_owned())
+    }
+
+    /// Power control for a source that was running when the migration began.
+    fn power_of_running_source(&self) -> Result<&dyn PowerControl, String> {
+        let power = self.power()?;
+        if self.state.restore_power == Some(PowerState::On) {
+            Ok(power)
+        } else {
+            Err("The source VM was not running".to_owned())
+        }
+    }
+
     async fn store_power_state(&mut self) -> Result<Option<String>, MigrateError> {
-        let Ok(power) = self.ctx.provider.power() else {
-            return Ok(Some("The source provider has no power control".into()));
+        let power = match self.power() {
+            Ok(power) => power,
+            Err(reason) => return Ok(Some(reason)),
         };
         self.state.restore_power = Some(power.power_state(&self.vm_ref()).await?);
         Ok(None)
     }
 
     async fn power_off_source(&mut self) -> Result<Option<String>, MigrateError> {
-        let Ok(power) = self.ctx.provider.power() else {
-            return Ok(Some("The source provider has no power control".into()));
+        let power = match self.power_of_running_source() {
+            Ok(power) => power,
+            Err(reason) => return Ok(Some(reason)),
         };
-        if self.state.restore_power != Some(PowerState::On) {
-            return Ok(Some("The source VM is not running".into()));
-        }
         let vm = self.vm_ref();
         // Upstream asks the guest first and powers off when the guest cannot be asked.
         if let Err(e) = power.shutdown_guest(&vm).await {
@@ -294,14 +315,26 @@ impl Step<'_> {
     }
 
     async fn wait_for_power_off(&mut self) -> Result<Option<String>, MigrateError> {
-        let Ok(power) = self.ctx.provider.power() else {
-            return Ok(Some("The source provider has no power control".into()));
+        let power = match self.power_of_running_source() {
+            Ok(power) => power,
+            Err(reason) => return Ok(Some(reason)),
         };
-        if self.state.restore_power != Some(PowerState::On) {
-            return Ok(Some("The source VM was not running".into()));
-        }
         let vm = self.vm_ref();
+        let started = tokio::time::Instant::now();
+        let mut forced = false;
         while power.power_state(&vm).await? != PowerState::Off {
+            let waited = started.elapsed();
+            if waited >= POWER_OFF_LIMIT {
+                return Err(MigrateError::PowerOffTimeout {
+                    vm: self.target.source_name.clone(),
+                    seconds: waited.as_secs(),
+                });
+            }
+            if !forced && waited >= GUEST_SHUTDOWN_GRACE {
+                tracing::warn!(vm = %self.target.source_name, "the guest did not shut down; powering off");
+                power.power_off(&vm).await?;
+                forced = true;
+            }
             tokio::time::sleep(POWER_POLL_INTERVAL).await;
         }
         Ok(None)

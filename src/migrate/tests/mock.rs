@@ -130,6 +130,10 @@ pub struct MockBackend {
     pub power: Mutex<BTreeMap<String, PowerState>>,
     /// VMs whose guest refuses a shutdown request.
     pub no_guest_shutdown: BTreeSet<String>,
+    /// VMs whose guest accepts a shutdown request and never shuts down.
+    pub stuck_guests: BTreeSet<String>,
+    /// VMs that ignore even a hard power-off.
+    pub unstoppable: BTreeSet<String>,
 }
 
 impl MockBackend {
@@ -145,6 +149,8 @@ impl MockBackend {
             disks: Mutex::new(BTreeMap::new()),
             power: Mutex::new(power),
             no_guest_shutdown: BTreeSet::new(),
+            stuck_guests: BTreeSet::new(),
+            unstoppable: BTreeSet::new(),
         }
     }
 
@@ -202,6 +208,9 @@ impl PowerControl for MockBackend {
 
     async fn power_off(&self, vm: &VmRef) -> forklift_providers::Result<()> {
         self.journal.push(format!("power_off {vm}"));
+        if self.unstoppable.contains(vm.id()) {
+            return Ok(());
+        }
         self.power
             .lock()
             .unwrap()
@@ -225,6 +234,9 @@ impl PowerControl for MockBackend {
                 "ShutdownGuest",
                 "VMware Tools are not running",
             ));
+        }
+        if self.stuck_guests.contains(vm.id()) {
+            return Ok(());
         }
         self.power
             .lock()

@@ -554,6 +554,38 @@ async fn a_guest_that_refuses_shutdown_is_powered_off() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_guest_that_does_not_shut_down_is_powered_off_after_the_grace_period() {
+    let h = Harness::new();
+    let set = manifests(RAW, "", "");
+    let mut backend = backend(&h.journal);
+    backend.stuck_guests.insert("vm-11".into());
+    let started = tokio::time::Instant::now();
+    let (report, _) = run(&h.migrator(&set, backend), CancellationToken::new()).await;
+    assert!(report.unwrap().succeeded());
+    assert_eq!(h.journal.with("power_off"), ["power_off vm-11"]);
+    assert!(started.elapsed() >= super::vm::GUEST_SHUTDOWN_GRACE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_that_never_powers_off_fails_its_vm_at_the_limit() {
+    let h = Harness::new();
+    let set = manifests(RAW, "", "");
+    let mut backend = backend(&h.journal);
+    backend.stuck_guests.insert("vm-12".into());
+    backend.unstoppable.insert("vm-12".into());
+    let (report, _) = run(&h.migrator(&set, backend), CancellationToken::new()).await;
+    let report = report.unwrap();
+    assert_eq!(outcome(&report, "vm-11"), VmOutcome::Succeeded);
+    let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
+    assert_eq!(db.outcome, VmOutcome::Failed);
+    assert!(
+        db.error.as_deref().unwrap().contains("still running"),
+        "{db:?}"
+    );
+    assert!(h.journal.with("open_disk vm-12").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_injected_provider_serves_one_run() {
     let h = Harness::new();
     let set = manifests(RAW, "", "");
