@@ -9,7 +9,7 @@ use clap::Args;
 use forklift::manifests::{self, ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{RenderContext, render};
+use forklift_core::render::{RenderContext, RenderInput, render};
 use forklift_core::resources::Provider;
 
 /// Arguments shared by `render` and `schedule`: where the plan and inventories come from.
@@ -128,7 +128,12 @@ pub fn run(args: RenderArgs) -> ExitCode {
         ovirt_osmap: loaded.config_map_data(&bundle.settings.ovirt_osmap_configmap_name),
         ..RenderContext::default()
     };
-    let spec = render(bundle.render_input(&loaded.source, loaded.destination.as_ref(), &context));
+    let spec = render(RenderInput::for_plan(
+        bundle,
+        &loaded.source,
+        loaded.destination.as_ref(),
+        &context,
+    ));
     if args.json {
         match serde_json::to_string_pretty(&spec) {
             Ok(text) => println!("{text}"),

@@ -5,7 +5,7 @@ use forklift::manifests::{self, ManifestSet};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::resources::{Condition, Plan};
-use forklift_core::validation::{is_ready, validate};
+use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -88,14 +88,14 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         })?,
         None => live_inventory(&set, &bundle.plan)?,
     };
-    let mut settings = bundle.validation_settings();
+    let mut settings = Settings::for_bundle(&bundle);
     // `--vddk-image` (or `VDDK_IMAGE`) overrides the ForkliftController's `vddk_image`.
     if !args.vddk_image.is_empty() {
         settings.vddk_image.clone_from(&args.vddk_image);
     }
     let conditions = validate(
         &bundle.plan,
-        &bundle.resources(),
+        &PlanResources::of(&bundle),
         &source,
         destination.as_ref(),
         &settings,
