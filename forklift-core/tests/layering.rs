@@ -27,49 +27,102 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The upper layer `line` refers to, if any: a `crate::render`-style path anywhere on the line
-/// (code, `use` or doc link), or `render`/`validation` inside a grouped `use crate::{..}`.
-fn upper_layer_named(line: &str) -> Option<&'static str> {
-    let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-    UPPER_LAYERS.into_iter().find(|layer| {
-        let path = format!("crate::{layer}");
-        let grouped = compact.starts_with("usecrate::{")
-            && compact
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .any(|word| word == *layer);
-        compact.match_indices(&path).any(|(at, _)| {
-            !compact[at + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
-        }) || grouped
-    })
+/// Roots a path to a sibling layer starts with, from inside `manifest` or a doctest.
+const ROOTS: [&str; 3] = ["crate::", "super::super::", "forklift_core::"];
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The upper layers a piece of source names: a path such as `crate::render::X` (code, `use`
+/// or doc link), or `render`/`validation` inside a grouped `use crate::{..}`.
+fn upper_layers_named(source: &str) -> Vec<&'static str> {
+    let compact: String = source.chars().filter(|c| !c.is_whitespace()).collect();
+    UPPER_LAYERS
+        .into_iter()
+        .filter(|layer| {
+            ROOTS.iter().any(|root| {
+                let path = format!("{root}{layer}");
+                let direct = compact
+                    .match_indices(&path)
+                    .any(|(at, _)| !compact[at + path.len()..].starts_with(is_ident));
+                let grouped = compact.match_indices(&format!("{root}{{")).any(|(at, _)| {
+                    let group = &compact[at..];
+                    group[..group.find(';').unwrap_or(group.len())]
+                        .split(|c: char| !is_ident(c))
+                        .any(|word| word == *layer)
+                });
+                direct || grouped
+            })
+        })
+        .collect()
+}
+
+/// The offending places of a file's text: 1-based line of each statement (a `use` may span
+/// lines) or line naming an upper layer, with the layers it names.
+fn offenses(text: &str) -> Vec<(usize, Vec<&'static str>)> {
+    let mut found = Vec::new();
+    let mut check = |line: usize, source: &str| {
+        let layers = upper_layers_named(source);
+        if !layers.is_empty() {
+            found.push((line, layers));
+        }
+    };
+    let mut statement: Option<(usize, String)> = None;
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let opens_use = trimmed.starts_with("use ") || trimmed.contains(" use ");
+        if statement.is_none() && opens_use && !trimmed.starts_with("//") {
+            statement = Some((n + 1, String::new()));
+        }
+        match &mut statement {
+            Some((start, text)) => {
+                text.push_str(line);
+                if line.contains(';') {
+                    check(*start, text);
+                    statement = None;
+                }
+            }
+            None => check(n + 1, line),
+        }
+    }
+    // A `use` cut off by the end of the text is still checked.
+    if let Some((start, text)) = statement {
+        check(start, &text);
+    }
+    found
 }
 
 #[test]
 fn the_detector_sees_imports_and_paths_of_upper_layers() {
-    assert_eq!(
-        upper_layer_named("use crate::render::{RenderInput};"),
-        Some("render")
-    );
-    assert_eq!(
-        upper_layer_named("    crate::validation::Settings::default()"),
-        Some("validation")
-    );
-    assert_eq!(
-        upper_layer_named("use crate::validation;"),
-        Some("validation")
-    );
-    assert_eq!(
-        upper_layer_named("use crate::{render, resources::Plan};"),
-        Some("render")
-    );
-    assert_eq!(upper_layer_named("use crate::resources::Plan;"), None);
-    assert_eq!(
-        upper_layer_named("let rendered = crate::renderer_free();"),
-        None
-    );
-    assert_eq!(
-        upper_layer_named("// render and validation build on this"),
-        None
-    );
+    let cases: [(&str, Vec<(usize, Vec<&str>)>); 8] = [
+        (
+            "use crate::render::{RenderInput};",
+            vec![(1, vec!["render"])],
+        ),
+        (
+            "fn f() {\n    crate::validation::Settings::default();\n}",
+            vec![(2, vec!["validation"])],
+        ),
+        ("use crate::validation;", vec![(1, vec!["validation"])]),
+        (
+            "use crate::{\n    resources::Plan,\n    render::RenderInput,\n};",
+            vec![(1, vec!["render"])],
+        ),
+        ("use super::super::render;", vec![(1, vec!["render"])]),
+        (
+            "//! use forklift_core::validation::validate;",
+            vec![(1, vec!["validation"])],
+        ),
+        (
+            "use crate::resources::Plan;\nlet x = crate::renderer();",
+            vec![],
+        ),
+        ("// render and validation build on this layer", vec![]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(offenses(text), expected, "{text}");
+    }
 }
 
 #[test]
@@ -84,17 +137,9 @@ fn manifest_does_not_depend_on_render_or_validation() {
         .iter()
         .flat_map(|file| {
             let text = fs::read_to_string(file).unwrap();
-            text.lines()
-                .enumerate()
-                .filter_map(|(n, line)| {
-                    let layer = upper_layer_named(line)?;
-                    Some(format!(
-                        "{}:{}: names `{layer}`: {}",
-                        file.display(),
-                        n + 1,
-                        line.trim()
-                    ))
-                })
+            offenses(&text)
+                .into_iter()
+                .map(|(line, layers)| format!("{}:{line}: names {layers:?}", file.display()))
                 .collect::<Vec<_>>()
         })
         .collect();
