@@ -58,9 +58,12 @@ fn upper_layers_named(source: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// A 1-based line and the upper layers named there.
+type Offense = (usize, Vec<&'static str>);
+
 /// The offending places of a file's text: 1-based line of each statement (a `use` may span
 /// lines) or line naming an upper layer, with the layers it names.
-fn offenses(text: &str) -> Vec<(usize, Vec<&'static str>)> {
+fn offenses(text: &str) -> Vec<Offense> {
     let mut found = Vec::new();
     let mut check = |line: usize, source: &str| {
         let layers = upper_layers_named(source);
@@ -95,7 +98,7 @@ fn offenses(text: &str) -> Vec<(usize, Vec<&'static str>)> {
 
 #[test]
 fn the_detector_sees_imports_and_paths_of_upper_layers() {
-    let cases: [(&str, Vec<(usize, Vec<&str>)>); 8] = [
+    let cases: [(&str, Vec<Offense>); 8] = [
         (
             "use crate::render::{RenderInput};",
             vec![(1, vec!["render"])],
