@@ -6,7 +6,7 @@
 
 use forklift::core::inventory::{DestinationInventory, SourceInventory};
 use forklift::core::manifest::PlanBundle;
-use forklift::core::render::RenderContext;
+use forklift::core::render::{RenderContext, RenderInput};
 use forklift::core::resources;
 use forklift::core::validation::{self, Settings};
 use pyo3::prelude::*;
@@ -170,7 +170,7 @@ pub(crate) fn validate(
     py.detach(|| {
         let bundle = plan_bundle(objects, plan)?;
         // Keyword arguments override the settings of the objects' ForkliftController.
-        let defaults = bundle.validation_settings();
+        let defaults = Settings::for_bundle(&bundle);
         let settings = Settings {
             assume_ready: assume_ready.unwrap_or(defaults.assume_ready),
             feature_ocp_live_migration: feature_ocp_live_migration
@@ -192,7 +192,7 @@ pub(crate) fn validate(
         };
         let conditions = validation::validate(
             &bundle.plan,
-            &bundle.resources(),
+            &validation::PlanResources::of(&bundle),
             &source,
             destination.as_ref(),
             &settings,
@@ -235,7 +235,7 @@ pub(crate) fn render<'py>(
                 executor,
                 ..RenderContext::default()
             };
-            let input = bundle.render_input(&source, destination.as_ref(), &context);
+            let input = RenderInput::for_plan(&bundle, &source, destination.as_ref(), &context);
             let target = forklift::core::render::render(input);
             let report =
                 serde_json::to_value(&target).map_err(|err| Error::Value(err.to_string()))?;

@@ -9,7 +9,7 @@ use clap::Args;
 use forklift::manifests::{self, ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{ExecutorProfile, RenderContext, render};
+use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, render};
 use forklift_core::resources::Provider;
 
 /// Arguments shared by `render` and `schedule`: where the plan and inventories come from.
@@ -142,7 +142,12 @@ pub fn run(args: RenderArgs) -> ExitCode {
         executor: executor(args.as_mtv),
         ..RenderContext::default()
     };
-    let spec = render(bundle.render_input(&loaded.source, loaded.destination.as_ref(), &context));
+    let spec = render(RenderInput::for_plan(
+        bundle,
+        &loaded.source,
+        loaded.destination.as_ref(),
+        &context,
+    ));
     if args.json {
         match serde_json::to_string_pretty(&spec) {
             Ok(text) => println!("{text}"),

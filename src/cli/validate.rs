@@ -4,9 +4,9 @@ use clap::{Args, ValueEnum};
 use forklift::manifests::{self, ManifestSet};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{ExecutorCapability, RenderContext, render};
+use forklift_core::render::{ExecutorCapability, RenderContext, RenderInput, render};
 use forklift_core::resources::{Condition, Plan};
-use forklift_core::validation::{is_ready, kind, validate};
+use forklift_core::validation::{PlanResources, Settings, is_ready, kind, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -93,14 +93,14 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         })?,
         None => live_inventory(&set, &bundle.plan)?,
     };
-    let mut settings = bundle.validation_settings();
+    let mut settings = Settings::for_bundle(&bundle);
     // `--vddk-image` (or `VDDK_IMAGE`) overrides the ForkliftController's `vddk_image`.
     if !args.vddk_image.is_empty() {
         settings.vddk_image.clone_from(&args.vddk_image);
     }
     let mut conditions = validate(
         &bundle.plan,
-        &bundle.resources(),
+        &PlanResources::of(&bundle),
         &source,
         destination.as_ref(),
         &settings,
@@ -111,7 +111,12 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             executor: super::render::executor(false),
             ..RenderContext::default()
         };
-        let spec = render(bundle.render_input(&source, destination.as_ref(), &context));
+        let spec = render(RenderInput::for_plan(
+            &bundle,
+            &source,
+            destination.as_ref(),
+            &context,
+        ));
         let missing: Vec<Condition> = spec
             .conditions
             .into_iter()

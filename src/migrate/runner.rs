@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use forklift_core::manifest::ManifestSet;
-use forklift_core::render::{ExecutorProfile, RenderContext, TargetSpec, TargetVm, render};
+use forklift_core::render::{
+    ExecutorProfile, RenderContext, RenderInput, TargetSpec, TargetVm, render,
+};
 use forklift_core::resources::ProviderType;
 use forklift_core::resources::{Condition, PlanVm, VmStatus};
 use forklift_core::scheduling::{Policy, Scheduler, plan_policy, plan_vms};
@@ -213,29 +215,23 @@ impl Migrator {
         let inputs = &self.inputs;
         let bundle = &inputs.bundle;
         let inventory = provider.inventory()?.collect_inventory().await?;
-        let resources = PlanResources {
-            providers: &bundle.providers,
-            network_maps: &bundle.network_maps,
-            storage_maps: &bundle.storage_maps,
-            hooks: &bundle.hooks,
-        };
         let mut conditions = validation::validate(
             &bundle.plan,
-            &resources,
+            &PlanResources::of(bundle),
             &inventory,
             None,
             &self
                 .options
                 .validation
                 .clone()
-                .unwrap_or_else(|| bundle.validation_settings()),
+                .unwrap_or_else(|| validation::Settings::for_bundle(bundle)),
         );
         let context = RenderContext {
             migration_uid: inputs.migration.metadata.uid.clone(),
             executor: self.executor_profile(),
             ..RenderContext::default()
         };
-        let spec = render(bundle.render_input(&inventory, None, &context));
+        let spec = render(RenderInput::for_plan(bundle, &inventory, None, &context));
         // Render's conditions block too: a disk it could not size, a capability this engine
         // lacks. Validation already reports some of the same problems; report each once.
         let rendered = spec

@@ -1,13 +1,14 @@
 //! A Plan picked from a manifest set together with every object it can reference, so the
 //! CLI, the runner and the Python bindings choose plans and resolve references one way.
+//!
+//! This layer only loads and selects: what validation and rendering make of a bundle is built
+//! by those layers (`PlanResources::of`, `Settings::for_bundle`, `RenderInput::for_plan`), so
+//! `manifest` never depends on them (`tests/layering.rs` checks it).
 
-use crate::inventory::{DestinationInventory, SourceInventory};
-use crate::render::{RenderContext, RenderInput};
 use crate::resources::{
     ForkliftController, ForkliftControllerSettings, Hook, Migration, NetworkMap, ObjectReference,
     Plan, Provider, Resource, StorageMap,
 };
-use crate::validation::{self, PlanResources};
 
 use super::{ManifestSet, ObjectKind};
 
@@ -110,34 +111,14 @@ impl PlanBundle {
         })
     }
 
-    /// The validation settings the set's ForkliftController gives
-    /// ([`validation::Settings::from_controller`]), or upstream's defaults without one.
-    pub fn validation_settings(&self) -> validation::Settings {
-        if self.has_controller {
-            validation::Settings::from_controller(&self.settings)
-        } else {
-            validation::Settings::default()
-        }
-    }
-
     /// `namespace/name` of the plan.
     pub fn plan_key(&self) -> String {
         key(&self.plan)
     }
 
-    /// The resources validation and rendering look references up in.
-    pub fn resources(&self) -> PlanResources<'_> {
-        PlanResources {
-            providers: &self.providers,
-            network_maps: &self.network_maps,
-            storage_maps: &self.storage_maps,
-            hooks: &self.hooks,
-        }
-    }
-
     /// The object of `objects` that `reference` names; a reference without namespace means
     /// the plan's namespace, and an empty name names nothing.
-    pub fn referenced<'a, T: Resource>(
+    fn referenced<'a, T: Resource>(
         &self,
         objects: &'a [T],
         reference: &ObjectReference,
@@ -154,28 +135,6 @@ impl PlanBundle {
             o.metadata().name_or_empty() == reference.name
                 && o.metadata().namespace_or_empty() == namespace
         })
-    }
-
-    /// What [`crate::render::render`] needs for this plan, with the inventories and run-time
-    /// context.
-    pub fn render_input<'a>(
-        &'a self,
-        source: &'a SourceInventory,
-        destination: Option<&'a DestinationInventory>,
-        context: &'a RenderContext,
-    ) -> RenderInput<'a> {
-        RenderInput {
-            plan: &self.plan,
-            network_map: self.network_map(),
-            storage_map: self.storage_map(),
-            hooks: &self.hooks,
-            source_provider: self.source_provider(),
-            destination_provider: self.destination_provider(),
-            source,
-            destination,
-            settings: &self.settings,
-            context,
-        }
     }
 
     /// The plan's source provider.
@@ -299,7 +258,7 @@ spec: {plan: {name: wave-1}}
             bundle.migration().map(|m| m.metadata.name_or_empty()),
             Some("run-1")
         );
-        assert_eq!(bundle.resources().providers.len(), 2);
+        assert_eq!(bundle.providers.len(), 2);
     }
 
     #[test]
@@ -328,33 +287,6 @@ spec: {plan: {name: wave-1}}
         assert_eq!(
             PlanBundle::select(&empty, None).unwrap_err(),
             PlanSelectError::NoPlan
-        );
-    }
-
-    #[test]
-    fn validation_settings_come_from_the_sets_forklift_controller() {
-        let bundle = PlanBundle::select(&set(), Some("mtv/wave-1")).unwrap();
-        assert!(!bundle.has_controller);
-        assert_eq!(
-            bundle.validation_settings(),
-            validation::Settings::default()
-        );
-        assert!(!bundle.validation_settings().feature_copy_offload);
-
-        let with_controller = format!(
-            "{SET}---\napiVersion: forklift.konveyor.io/v1beta1\nkind: ForkliftController\n\
-             metadata: {{name: forklift-controller, namespace: mtv}}\n\
-             spec: {{feature_copy_offload: 'true', feature_ocp_live_migration: 'false'}}\n"
-        );
-        let set = ManifestSet::parse("set.yaml", &with_controller);
-        let bundle = PlanBundle::select(&set, Some("mtv/wave-1")).unwrap();
-        assert!(bundle.has_controller);
-        let settings = bundle.validation_settings();
-        assert!(settings.feature_copy_offload);
-        assert!(!settings.feature_ocp_live_migration);
-        assert_eq!(
-            settings,
-            validation::Settings::from_controller(&bundle.settings)
         );
     }
 }

@@ -9,6 +9,7 @@ use super::kubevirt::{DataVolume, PersistentVolumeClaim, VirtualMachine};
 use super::osmap::OsMap;
 use crate::inventory::{DestinationInventory, SourceInventory};
 use crate::itinerary::{Flags, ItineraryKind, Phase, Step};
+use crate::manifest::PlanBundle;
 use crate::resources::{
     Condition, ForkliftControllerSettings, Hook, HookStep, NetworkMap, Plan, Provider, StorageMap,
 };
@@ -39,6 +40,31 @@ pub struct RenderInput<'a> {
     pub settings: &'a ForkliftControllerSettings,
     /// Extra context only known at run time.
     pub context: &'a RenderContext,
+}
+
+impl<'a> RenderInput<'a> {
+    /// The input for the bundle's plan: the maps and providers it references, the hooks and
+    /// ForkliftController settings of its manifest set, with the inventories and run-time
+    /// context.
+    pub fn for_plan(
+        bundle: &'a PlanBundle,
+        source: &'a SourceInventory,
+        destination: Option<&'a DestinationInventory>,
+        context: &'a RenderContext,
+    ) -> Self {
+        Self {
+            plan: &bundle.plan,
+            network_map: bundle.network_map(),
+            storage_map: bundle.storage_map(),
+            hooks: &bundle.hooks,
+            source_provider: bundle.source_provider(),
+            destination_provider: bundle.destination_provider(),
+            source,
+            destination,
+            settings: &bundle.settings,
+            context,
+        }
+    }
 }
 
 /// Run-time facts the dry run can be told about.

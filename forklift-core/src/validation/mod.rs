@@ -27,6 +27,7 @@ mod vm;
 pub use crate::resources::condition_types::{kind, reason};
 
 use crate::inventory::{DestinationInventory, InventoryIndex, SourceInventory};
+use crate::manifest::PlanBundle;
 use crate::mapping::{NetworkMapper, StorageMapper};
 use crate::resources::{
     Category, Condition, ConditionSet, ConditionStatus, ForkliftControllerSettings, Hook,
@@ -91,7 +92,7 @@ impl Settings {
     /// [`Settings::default`]. A gate the ForkliftController leaves out has its CRD default
     /// (`"true"` for all four), as the API server fills it in before the operator reads it.
     /// Without a ForkliftController, use [`Settings::default`] (upstream's gates are then
-    /// off); [`crate::manifest::PlanBundle::validation_settings`] picks between the two.
+    /// off); [`Settings::for_bundle`] picks between the two.
     pub fn from_controller(controller: &ForkliftControllerSettings) -> Self {
         Self {
             feature_ocp_live_migration: controller.feature_ocp_live_migration.as_bool(),
@@ -108,6 +109,17 @@ impl Settings {
             ..Self::default()
         }
     }
+
+    /// The settings the ForkliftController of the bundle's manifest set gives
+    /// ([`Settings::from_controller`]), or [`Settings::default`] when the set holds none:
+    /// without a controller upstream's gates are off, not the CRD's defaults.
+    pub fn for_bundle(bundle: &PlanBundle) -> Self {
+        if bundle.has_controller {
+            Self::from_controller(&bundle.settings)
+        } else {
+            Self::default()
+        }
+    }
 }
 
 /// The resources a plan refers to besides itself: providers, maps and hooks. Lookups go by the
@@ -122,6 +134,18 @@ pub struct PlanResources<'a> {
     pub storage_maps: &'a [StorageMap],
     /// Hooks.
     pub hooks: &'a [Hook],
+}
+
+impl<'a> PlanResources<'a> {
+    /// The providers, maps and hooks of the bundle's manifest set.
+    pub fn of(bundle: &'a PlanBundle) -> Self {
+        Self {
+            providers: &bundle.providers,
+            network_maps: &bundle.network_maps,
+            storage_maps: &bundle.storage_maps,
+            hooks: &bundle.hooks,
+        }
+    }
 }
 
 /// Validates a plan. See the module documentation for the flow. The result holds at most one

@@ -1271,6 +1271,47 @@ fn from_controller(spec: &str) -> Settings {
     Settings::from_controller(&controller.spec)
 }
 
+/// A manifest set with one Plan, its source Provider and `extra` documents.
+fn bundle(extra: &str) -> PlanBundle {
+    let yaml = format!(
+        "apiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\n\
+         metadata: {{name: p, namespace: {NS}}}\n\
+         spec: {{provider: {{source: {{name: vcenter}}, destination: {{name: host}}}}, \
+         map: {{network: {{name: net}}, storage: {{name: disks}}}}, targetNamespace: vms, \
+         vms: [{{id: vm-1}}]}}\n\
+         ---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Provider\n\
+         metadata: {{name: vcenter, namespace: {NS}}}\nspec: {{type: vsphere}}\n{extra}"
+    );
+    let set = crate::manifest::ManifestSet::parse("bundle.yaml", &yaml);
+    PlanBundle::select(&set, None).unwrap()
+}
+
+#[test]
+fn a_bundles_settings_come_from_its_forklift_controller_or_upstreams_defaults() {
+    let without = bundle("");
+    assert_eq!(Settings::for_bundle(&without), Settings::default());
+    assert!(!Settings::for_bundle(&without).feature_copy_offload);
+
+    let with = bundle(&format!(
+        "---\napiVersion: forklift.konveyor.io/v1beta1\nkind: ForkliftController\n\
+         metadata: {{name: forklift-controller, namespace: {NS}}}\n\
+         spec: {{feature_copy_offload: 'true', feature_ocp_live_migration: 'false'}}\n"
+    ));
+    let settings = Settings::for_bundle(&with);
+    assert!(settings.feature_copy_offload);
+    assert!(!settings.feature_ocp_live_migration);
+    assert_eq!(settings, Settings::from_controller(&with.settings));
+}
+
+#[test]
+fn a_bundles_resources_are_the_objects_of_its_set() {
+    let bundle = bundle("");
+    let resources = PlanResources::of(&bundle);
+    assert_eq!(resources.providers, bundle.providers.as_slice());
+    assert_eq!(resources.providers.len(), 1);
+    assert!(resources.network_maps.is_empty() && resources.hooks.is_empty());
+}
+
 #[test]
 fn copy_offload_and_live_migration_are_refused_unless_the_controller_turns_them_on() {
     let cases: [(&str, Mutation); 2] = [

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use forklift_core::inventory::SourceInventory;
 use forklift_core::manifest::ManifestSet;
-use forklift_core::render::{RenderContext, TargetSpec, render};
+use forklift_core::render::{RenderContext, RenderInput, TargetSpec, render};
 use forklift_transfer::block::BlockSource;
 use mock::{DiskBehaviour, Journal, MemoryDestination, MockBackend, ScriptedHooks};
 use tokio::sync::mpsc;
@@ -162,7 +162,7 @@ impl Harness {
             executor: self.options().executor_profile(),
             ..RenderContext::default()
         };
-        render(bundle.render_input(&inventory(), None, &context))
+        render(RenderInput::for_plan(&bundle, &inventory(), None, &context))
     }
 }
 
