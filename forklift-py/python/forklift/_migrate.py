@@ -178,6 +178,16 @@ def migrate(
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
 
+    What runs today: a cold plan from a ``vsphere`` or ``ova`` source into the local folder
+    ``destination``. Guest conversion (virt-v2v) is not implemented yet, so the plan must set
+    ``skipGuestConversion: true`` (MTV's raw copy mode; with ``useCompatibilityMode: true`` the
+    VMs get SATA disks and e1000e NICs); otherwise, and for warm plans or other sources, it
+    fails with :class:`~forklift.ValidationError` (a Critical ``GuestConversionNotAvailable``,
+    ``WarmMigrationNotAvailable``... condition) or :class:`~forklift.ProviderError` (a source
+    type not implemented yet) before anything moves. The bundle's DataVolumes keep the source
+    :func:`forklift.render` gives them, so ``kubectl apply`` alone does not load the copied
+    images yet.
+
     ``on_event`` is called with every event, in this thread; an exception it raises (or
     Ctrl-C) cancels the migration and propagates.
     """
