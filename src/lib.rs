@@ -32,3 +32,8 @@ pub use forklift_transfer as transfer;
 
 pub mod demo;
 pub mod migrate;
+
+/// The README's Rust example, compiled as a doc test so it keeps up with the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

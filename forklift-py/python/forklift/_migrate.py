@@ -1,4 +1,4 @@
-"""Running a plan's migration into a local KubeVirt-ready bundle, with events and cancellation."""
+"""Running a plan's migration into a local folder bundle, with events and cancellation."""
 
 from __future__ import annotations
 
