@@ -4,7 +4,25 @@
 //!
 //! - [`core`]: resources, inventory model, naming, validation and rendering (no I/O);
 //! - [`transfer`]: the async block-transfer engine (NBD, VDDK, VMDK, copy pipeline);
-//! - [`providers`]: vSphere, oVirt, OpenStack, OVA, KubeVirt and local sources.
+//! - [`providers`]: the source providers: OVA and VMware vSphere today, the others planned.
+//!
+//! ## What runs end to end today
+//!
+//! [`migrate`] runs a plan from an OVA (`ova`) or VMware vSphere (`vsphere`) source
+//! ([`providers::implemented_provider_types`]) into a local folder bundle
+//! ([`migrate::LocalDestination`]: raw disk images, DataVolume and VirtualMachine YAML, the
+//! plan's status). Migrations are cold, and without guest conversion: a plan runs only with
+//! `skipGuestConversion: true` (MTV's raw copy mode). Plans that need conversion, warm or
+//! live migration, copy offload or volume populators are refused before anything is touched,
+//! with a Critical `...NotAvailable` condition
+//! ([`core::render::ExecutorCapability::condition_type`]). Hooks run locally
+//! ([`migrate::hooks`]).
+//!
+//! Planned: oVirt / RHV, OpenStack, KubeVirt / OpenShift, Hyper-V, EC2 and Nutanix sources
+//! (validated and rendered already, refused by [`providers::open_provider`]); deploying to a
+//! cluster; guest conversion (virt-v2v); warm and live migration. The bundle's DataVolumes
+//! keep the source render gives them (`blank`, or `vddk` pointing back at vCenter), so
+//! `kubectl apply` alone does not load the copied images yet.
 
 pub mod manifests;
 
@@ -14,3 +32,8 @@ pub use forklift_transfer as transfer;
 
 pub mod demo;
 pub mod migrate;
+
+/// The README's Rust example, compiled as a doc test so it keeps up with the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

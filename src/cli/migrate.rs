@@ -1,4 +1,4 @@
-//! `forklift migrate`: run a plan into a local KubeVirt-ready bundle.
+//! `forklift migrate`: run a plan into a local folder bundle.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

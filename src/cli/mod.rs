@@ -16,9 +16,25 @@ mod render;
 mod schedule;
 mod template;
 
+/// What `forklift --help` says runs today. `tests/docs_say_what_runs.rs` checks the source
+/// types against `forklift_providers::implemented_provider_types`.
+const LONG_ABOUT: &str = "\
+Migrate virtual machines onto KubeVirt: the Forklift / MTV engine, re-implemented in Rust.
+
+Runs end to end today: sources `vsphere` (VMware vSphere; disk data through VDDK or the
+datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destination
+`local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
+cold migrations without guest conversion (the plan sets skipGuestConversion: true).
+
+Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
+and render cover them already), deploying to a cluster, guest conversion (virt-v2v), warm and
+live migration, copy offload, volume populators. `migrate` refuses a planned source as not
+implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
+condition, which `render` and `validate` show without running anything.";
+
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
-#[command(name = "forklift", version, about)]
+#[command(name = "forklift", version, about, long_about = LONG_ABOUT)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,13 +57,23 @@ enum Command {
     /// Naming templates (PVC, volume, network) rendered as MTV renders them.
     #[command(subcommand)]
     Template(template::TemplateCommand),
-    /// Build an OVA catalog, migrate it to a local KubeVirt bundle and verify it (the main job).
+    /// Build an OVA catalog, migrate it to a local bundle and verify it (the main job).
     Demo(demo::DemoArgs),
-    /// Run a plan into a local KubeVirt-ready bundle.
+    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle.
+    ///
+    /// Runs exactly the phases `forklift render` shows, VM by VM, and writes the bundle to
+    /// `local:DIR`: disk images, DataVolume and VirtualMachine YAML, and the Plan with its
+    /// status in DIR/.forklift/<namespace>/<plan>.status.yaml. The sources are `vsphere` and
+    /// `ova`; the others are planned. Guest conversion (virt-v2v) is not implemented yet, so
+    /// the plan must set skipGuestConversion: true (raw copy; with useCompatibilityMode: true
+    /// the VMs get SATA disks and e1000e NICs) or it is refused with
+    /// GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
+    /// Hooks run with a local ansible-playbook. The DataVolumes keep the source render gives
+    /// them, so `kubectl apply` alone does not load the images yet.
     Migrate(migrate::MigrateArgs),
-    /// Check a plan against inventories offline and print MTV's conditions.
+    /// Check a plan offline: MTV's conditions, plus what `migrate` here refuses (see --as-mtv).
     Validate(validate::ValidateArgs),
-    /// Print what a plan will create (kubectl-ready YAML) and a table of names and sizes.
+    /// Print what `migrate` will create (kubectl YAML, names, sizes); --as-mtv for MTV's.
     Render(render::RenderArgs),
     /// Print the admission order of a plan's VMs and disks under the in-flight limit.
     Schedule(schedule::ScheduleArgs),

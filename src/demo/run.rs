@@ -22,7 +22,7 @@ pub struct DemoReport {
     pub catalog: PathBuf,
     /// The manifests it wrote.
     pub manifests: PathBuf,
-    /// Where the KubeVirt-ready bundle is.
+    /// Where the local bundle is.
     pub destination: PathBuf,
     /// The migration's report.
     pub migration: PlanReport,

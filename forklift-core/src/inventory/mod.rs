@@ -1,8 +1,8 @@
 //! The provider-neutral inventory model.
 //!
-//! Every provider (vSphere, oVirt, OpenStack, OVA, Hyper-V, KubeVirt) fills the same
-//! [`SourceInventory`]: virtual machines with their disks, NICs and guest networks, networks,
-//! storages and hosts. What only one provider knows lives in typed extensions
+//! Every provider type (vSphere, oVirt, OpenStack, OVA, Hyper-V, KubeVirt) is described by
+//! the same [`SourceInventory`]: virtual machines with their disks, NICs and guest networks,
+//! networks, storages and hosts. What only one provider knows lives in typed extensions
 //! ([`VmExt`], [`StorageExt`], [`NetworkExt`], [`HostExt`], [`ProviderExt`]) rather than in string
 //! maps, so the validator and the renderer read provider detail with the compiler's help.
 //!

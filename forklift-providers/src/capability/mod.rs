@@ -17,7 +17,7 @@ pub mod traits;
 pub mod types;
 
 pub use config::ProviderConfig;
-pub use factory::{collect_inventory, open_provider};
+pub use factory::{collect_inventory, implemented_provider_types, open_provider};
 pub use forklift_core::credentials::SecretString;
 pub use forklift_core::resources::ProviderType;
 pub use traits::{

@@ -1,4 +1,15 @@
-"""forklift: migrate virtual machines from vSphere, oVirt, OpenStack, OVA and KubeVirt onto KubeVirt.
+"""forklift: migrate virtual machines onto KubeVirt (the Forklift / MTV engine, in Rust).
+
+Runs end to end today: sources ``vsphere`` (VMware vSphere) and ``ova`` (directories of
+.ova/.ovf packages), migrated by :func:`migrate` into a local folder bundle (disk images,
+DataVolume and VirtualMachine YAML, plan status); cold migrations without guest conversion
+(the plan sets ``skipGuestConversion: true``).
+
+Planned: sources ``ovirt``, ``openstack``, ``openshift``, ``hyperv``, ``ec2`` and ``nutanix``
+(:func:`validate` and :func:`render` cover them already), deploying to a cluster, guest
+conversion (virt-v2v), warm and live migration. :func:`render` (``executor="local"``, the
+default) shows what :func:`migrate` does, refusals included; ``executor="mtv"`` shows what
+MTV's controller would do.
 
 The Python face of the forklift engine. Every call is a thin layer over the Rust library:
 long operations run on one process-wide runtime with the GIL released, return a

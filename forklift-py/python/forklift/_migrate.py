@@ -1,4 +1,4 @@
-"""Running a plan's migration into a local KubeVirt-ready bundle, with events and cancellation."""
+"""Running a plan's migration into a local folder bundle, with events and cancellation."""
 
 from __future__ import annotations
 
@@ -177,6 +177,16 @@ def migrate(
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
+
+    What runs today: a cold plan from a ``vsphere`` or ``ova`` source into the local folder
+    ``destination``. Guest conversion (virt-v2v) is not implemented yet, so the plan must set
+    ``skipGuestConversion: true`` (MTV's raw copy mode; with ``useCompatibilityMode: true`` the
+    VMs get SATA disks and e1000e NICs); otherwise, and for warm plans or other sources, it
+    fails with :class:`~forklift.ValidationError` (a Critical ``GuestConversionNotAvailable``,
+    ``WarmMigrationNotAvailable``... condition) or :class:`~forklift.ProviderError` (a source
+    type not implemented yet) before anything moves. The bundle's DataVolumes keep the source
+    :func:`forklift.render` gives them, so ``kubectl apply`` alone does not load the copied
+    images yet.
 
     ``on_event`` is called with every event, in this thread; an exception it raises (or
     Ctrl-C) cancels the migration and propagates.
