@@ -44,6 +44,8 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 for vm in &m.vms {
                     println!("  {} -> {}/{} ({:?})", vm.source_name, vm.namespace, vm.target_name, vm.outcome);
                 }
+                // Say what did not run: the demo plan copies raw (no virt-v2v here yet).
+                println!("  guest conversion: not run (the plan sets skipGuestConversion: disks are copied raw, with SATA disks and e1000e NICs)");
                 println!("  manifests: {}", report.manifests.display());
                 println!("  result:    {}", report.destination.display());
                 println!("  status:    {}", m.status_path);
