@@ -34,7 +34,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     plan = manifests.of_kind("Plan")[0]
     print(f"Plan {plan.namespace}/{plan.name}: {len(plan.spec.vms)} VMs into namespace {plan.spec.target_namespace}")
 
-    conditions = forklift.validate(manifests, args.inventory)
+    # The example's vSphere plan converts its guests with virt-v2v, as MTV's controller does;
+    # `executor="mtv"` validates and renders for that engine. Without it, forklift's own
+    # runner is described, which refuses plans that need conversion (GuestConversionNotAvailable).
+    conditions = forklift.validate(manifests, args.inventory, executor="mtv")
     for condition in conditions:
         marker = "BLOCKER" if condition.is_blocker else condition.category
         items = f" {list(condition.items)}" if condition.items else ""
@@ -43,7 +46,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("The plan is not ready: fix the blockers above.")
         return 1
 
-    target = forklift.render(manifests, args.inventory)
+    target = forklift.render(manifests, args.inventory, executor="mtv")
     for vm in target.vms:
         renamed = f" (renamed from {vm.source_name})" if vm.renamed else ""
         disks = ", ".join(f"{disk.claim_name} ({disk.requested_bytes // 2**30} GiB)" for disk in vm.disks)

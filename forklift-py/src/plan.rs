@@ -142,6 +142,7 @@ fn objects(objects: &Bound<'_, PyAny>) -> Result<Vec<Value>> {
     max_disks_per_plan = None,
     max_vms_per_esxi_host = None,
     pvc_name_template = None,
+    executor = "local",
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -165,7 +166,9 @@ pub(crate) fn validate(
     max_disks_per_plan: Option<usize>,
     max_vms_per_esxi_host: Option<usize>,
     pvc_name_template: Option<String>,
+    executor: &str,
 ) -> Result<Vec<Condition>> {
+    let local = executor_profile(executor)? == forklift::migrate::local_executor_profile();
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     py.detach(|| {
         let bundle = plan_bundle(objects, plan)?;
@@ -190,15 +193,35 @@ pub(crate) fn validate(
             max_vms_per_esxi_host: max_vms_per_esxi_host.unwrap_or(defaults.max_vms_per_esxi_host),
             pvc_name_template: pvc_name_template.or(defaults.pvc_name_template),
         };
-        let conditions = validation::validate(
+        let mut conditions = validation::validate(
             &bundle.plan,
             &validation::PlanResources::of(&bundle),
             &source,
             destination.as_ref(),
             &settings,
         );
+        if local {
+            forklift::migrate::add_local_refusals(
+                &mut conditions,
+                &bundle,
+                &source,
+                destination.as_ref(),
+            );
+        }
         Ok(conditions.iter().map(Condition::from).collect())
     })
+}
+
+/// The engine a dry run describes: `"local"` is `migrate` on this machine, `"mtv"` MTV's
+/// controller.
+fn executor_profile(name: &str) -> Result<forklift::core::render::ExecutorProfile> {
+    match name {
+        "local" => Ok(forklift::migrate::local_executor_profile()),
+        "mtv" => Ok(forklift::core::render::ExecutorProfile::mtv()),
+        other => Err(Error::Value(format!(
+            "executor must be \"local\" or \"mtv\", not {other:?}"
+        ))),
+    }
 }
 
 /// Renders what a plan will create: `(target, manifests, yaml, has_blockers)`, where `target` is the per-VM
@@ -217,15 +240,7 @@ pub(crate) fn render<'py>(
     migration_uid: Option<String>,
     executor: &str,
 ) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>, String, bool)> {
-    let executor = match executor {
-        "local" => forklift::migrate::local_executor_profile(),
-        "mtv" => forklift::core::render::ExecutorProfile::mtv(),
-        other => {
-            return Err(Error::Value(format!(
-                "executor must be \"local\" or \"mtv\", not {other:?}"
-            )));
-        }
-    };
+    let executor = executor_profile(executor)?;
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     let (target, manifests, yaml, has_blockers) =
         py.detach(|| -> Result<(Value, Value, String, bool)> {

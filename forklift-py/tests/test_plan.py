@@ -28,7 +28,7 @@ def inventory() -> Dict[str, Any]:
 
 
 def test_validate_returns_mtv_conditions(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
-    conditions = forklift.validate(manifests, inventory)
+    conditions = forklift.validate(manifests, inventory, executor="mtv")
     types = [c.type for c in conditions]
     assert "Ready" in types and forklift.is_ready(conditions)
     renamed = next(c for c in conditions if c.type == "TargetNameNotValid")
@@ -36,6 +36,16 @@ def test_validate_returns_mtv_conditions(manifests: forklift.Manifests, inventor
     assert renamed.items == ["id:vm-3002 name:'Billing_App_01' "]
     assert renamed.to_dict()["type"] == "TargetNameNotValid"
     assert "TargetNameNotValid" in repr(renamed)
+
+
+def test_validate_adds_what_this_engine_refuses(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
+    # The guests need virt-v2v, which `migrate` here lacks: not ready, and no Ready condition.
+    conditions = forklift.validate(manifests, inventory)
+    types = [c.type for c in conditions]
+    assert "GuestConversionNotAvailable" in types and "Ready" not in types
+    assert not forklift.is_ready(conditions)
+    with pytest.raises(ValueError, match="executor must be"):
+        forklift.validate(manifests, inventory, executor="elsewhere")
 
 
 def test_inventory_can_be_a_path_or_json_text(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
@@ -46,16 +56,16 @@ def test_inventory_can_be_a_path_or_json_text(manifests: forklift.Manifests, inv
 
 def test_a_missing_vm_blocks_the_plan(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
     inventory["vms"] = inventory["vms"][1:]
-    conditions = forklift.validate(manifests, inventory)
+    conditions = forklift.validate(manifests, inventory, executor="mtv")
     blockers = [c for c in conditions if c.is_blocker]
     assert [c.type for c in blockers] == ["VMNotFound"]
     assert not forklift.is_ready(conditions)
 
 
 def test_settings_are_passed_through(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
-    broken = forklift.validate(manifests, inventory, pvc_name_template="{{.Nope")
+    broken = forklift.validate(manifests, inventory, pvc_name_template="{{.Nope", executor="mtv")
     assert any(c.is_blocker and "PVC name template" in c.message for c in broken)
-    conditions = forklift.validate(manifests, inventory, max_vms_per_plan=1)
+    conditions = forklift.validate(manifests, inventory, max_vms_per_plan=1, executor="mtv")
     assert not forklift.is_ready(conditions) or any(c.category == "Warn" for c in conditions)
     with pytest.raises(ValueError, match="No Plan named"):
         forklift.validate(manifests, inventory, plan="nope")
@@ -135,9 +145,9 @@ def test_rendered_objects_dump_verbatim_but_unknown_forklift_kinds_do_not(
 
 
 def test_strict_validation_raises_validation_error(manifests: forklift.Manifests, inventory: Dict[str, Any]) -> None:
-    assert forklift.validate(manifests, inventory, strict=True)
+    assert forklift.validate(manifests, inventory, strict=True, executor="mtv")
     inventory["vms"] = []
     with pytest.raises(forklift.ValidationError, match="not ready: VMNotFound") as info:
-        forklift.validate(manifests, inventory, strict=True)
+        forklift.validate(manifests, inventory, strict=True, executor="mtv")
     assert isinstance(info.value, forklift.ForkliftError)
     assert any(c.type == "VMNotFound" for c in info.value.conditions)

@@ -4,9 +4,8 @@ use clap::{Args, ValueEnum};
 use forklift::manifests::{self, ManifestSet};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{ExecutorCapability, RenderContext, RenderInput, render};
 use forklift_core::resources::{Condition, Plan};
-use forklift_core::validation::{PlanResources, Settings, is_ready, kind, validate};
+use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -107,26 +106,12 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
     );
     if !args.as_mtv {
         // What this engine cannot perform blocks `forklift migrate` as validation does.
-        let context = RenderContext {
-            executor: super::render::executor(false),
-            ..RenderContext::default()
-        };
-        let spec = render(RenderInput::for_plan(
+        forklift::migrate::add_local_refusals(
+            &mut conditions,
             &bundle,
             &source,
             destination.as_ref(),
-            &context,
-        ));
-        let missing: Vec<Condition> = spec
-            .conditions
-            .into_iter()
-            .filter(ExecutorCapability::is_missing_condition)
-            .collect();
-        if !missing.is_empty() {
-            // Upstream sets Ready only when nothing blocks.
-            conditions.retain(|c| c.type_ != kind::READY);
-            conditions.extend(missing);
-        }
+        );
     }
     let ready = is_ready(&conditions);
     let report = Report {

@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use forklift_core::render::{ExecutorCapability, ExecutorProfile};
+use forklift_core::inventory::{DestinationInventory, SourceInventory};
+use forklift_core::manifest::PlanBundle;
+use forklift_core::render::{
+    ExecutorCapability, ExecutorProfile, RenderContext, RenderInput, render,
+};
 use forklift_core::resources::Condition;
 use forklift_core::validation;
 use forklift_transfer::copy::CopyOptions;
@@ -70,6 +74,32 @@ impl MigrateOptions {
 /// phases a run executes (and the conditions under which it refuses).
 pub fn local_executor_profile() -> ExecutorProfile {
     engine_profile(false)
+}
+
+/// Adds to validation's `conditions` the refusals of `forklift migrate` on this machine: one
+/// Critical condition per capability the plan needs and this engine lacks (render decides
+/// which, with [`local_executor_profile`]). `Ready` is dropped when one is added, as
+/// upstream sets it only when nothing blocks.
+pub fn add_local_refusals(
+    conditions: &mut Vec<Condition>,
+    bundle: &PlanBundle,
+    source: &SourceInventory,
+    destination: Option<&DestinationInventory>,
+) {
+    let context = RenderContext {
+        executor: local_executor_profile(),
+        ..RenderContext::default()
+    };
+    let spec = render(RenderInput::for_plan(bundle, source, destination, &context));
+    let missing: Vec<Condition> = spec
+        .conditions
+        .into_iter()
+        .filter(ExecutorCapability::is_missing_condition)
+        .collect();
+    if !missing.is_empty() {
+        conditions.retain(|c| c.type_ != validation::kind::READY);
+        conditions.extend(missing);
+    }
 }
 
 fn engine_profile(destination_starts_vms: bool) -> ExecutorProfile {

@@ -208,6 +208,7 @@ def validate(
     max_disks_per_plan: Optional[int] = None,
     max_vms_per_esxi_host: Optional[int] = None,
     pvc_name_template: Optional[str] = None,
+    executor: str = "local",
 ) -> List[Condition]: ...
 def render(
     objects: Iterable[Any],

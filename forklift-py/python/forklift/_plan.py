@@ -48,6 +48,7 @@ def validate(
     max_vms_per_esxi_host: Optional[int] = None,
     pvc_name_template: Optional[str] = None,
     strict: bool = False,
+    executor: str = "local",
 ) -> List[Condition]:
     """Validates a plan the way MTV's plan controller does; returns its conditions.
 
@@ -61,6 +62,11 @@ def validate(
     as upstream defaults them (``assume_ready``: resources without status count as Ready,
     the default for offline manifests; ``pvc_name_template``: the ForkliftController's PVC
     name template).
+
+    ``executor`` is the engine validated for: ``"local"`` (default) adds the Critical
+    ``...NotAvailable`` conditions of what :func:`migrate` on this machine cannot do (guest
+    conversion, warm migration, copy offload...), ``"mtv"`` validates for MTV's controller
+    only.
 
     Every condition is returned, in the order MTV sets them; ``is_ready(conditions)`` tells
     whether any blocks the plan. With ``strict``, blockers raise
@@ -83,6 +89,7 @@ def validate(
         max_disks_per_plan=max_disks_per_plan,
         max_vms_per_esxi_host=max_vms_per_esxi_host,
         pvc_name_template=pvc_name_template,
+        executor=executor,
     )
     if strict and not is_ready(conditions):
         blockers = "; ".join(f"{c.type}: {c.message}" for c in conditions if c.is_blocker)
