@@ -96,7 +96,7 @@ fn readme_names_the_refusal_of_every_missing_capability_and_no_other() {
     let readme = read("README.md");
     let section = readme_section(&readme);
     let profile = local_executor_profile();
-    for capability in ExecutorCapability::ALL {
+    for &capability in ExecutorCapability::ALL {
         let condition = capability.condition_type();
         assert_eq!(
             section.contains(condition),

@@ -184,7 +184,7 @@ impl DiskCopy {
             }
             _ => false,
         };
-        let namespace = ctx.plan.spec.target_namespace.clone();
+        let namespace = ctx.bundle.plan.spec.target_namespace.clone();
         ctx.destination
             .disk_completed(&namespace, &self.claim)
             .await?;

@@ -91,14 +91,27 @@ pub fn add_local_refusals(
         ..RenderContext::default()
     };
     let spec = render(RenderInput::for_plan(bundle, source, destination, &context));
-    let missing: Vec<Condition> = spec
-        .conditions
-        .into_iter()
-        .filter(ExecutorCapability::is_missing_condition)
-        .collect();
-    if !missing.is_empty() {
+    merge_conditions(
+        conditions,
+        spec.conditions
+            .into_iter()
+            .filter(ExecutorCapability::is_missing_condition),
+    );
+}
+
+/// Adds to validation's `conditions` each of `more` not already there; drops `Ready` when
+/// the result blocks the plan, as upstream sets it only when nothing blocks.
+pub(crate) fn merge_conditions(
+    conditions: &mut Vec<Condition>,
+    more: impl IntoIterator<Item = Condition>,
+) {
+    for condition in more {
+        if !conditions.contains(&condition) {
+            conditions.push(condition);
+        }
+    }
+    if !validation::is_ready(conditions) {
         conditions.retain(|c| c.type_ != validation::kind::READY);
-        conditions.extend(missing);
     }
 }
 

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::MigrateError;
 use super::events::{MigrationEvent, VmOutcome};
-use super::options::{MigrateOptions, PlanReport};
+use super::options::{MigrateOptions, PlanReport, merge_conditions};
 use super::plan_inputs::PlanInputs;
 use super::status::{StatusWriter, succeeded};
 use super::vm::{RunContext, SchedulerReport, VmReport, migrate_vm};
@@ -238,16 +238,8 @@ impl Migrator {
             .conditions
             .iter()
             .chain(spec.vms.iter().flat_map(|v| v.conditions.iter()));
-        for condition in rendered {
-            if !conditions.contains(condition) {
-                conditions.push(condition.clone());
-            }
-        }
+        merge_conditions(&mut conditions, rendered.cloned());
         let ready = is_ready(&conditions);
-        if !ready {
-            // Upstream sets Ready only when nothing blocks; render may have found blockers.
-            conditions.retain(|c| c.type_ != validation::kind::READY);
-        }
         let _ = events
             .send(MigrationEvent::Validated {
                 ready,
@@ -293,8 +285,7 @@ impl Migrator {
         let previous = StatusWriter::previous(&status_path).await;
         let (writer, status) = StatusWriter::spawn(plan, status_path, previous.clone());
         let ctx = Arc::new(RunContext {
-            plan: plan.clone(),
-            bundle_hooks: self.inputs.bundle.hooks.clone(),
+            bundle: self.inputs.bundle.clone(),
             provider: provider.clone(),
             destination: destination.clone(),
             copy: self.options.copy.clone(),

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::destination::{DestinationError, write_atomic};
+use super::destination::{DestinationError, blocking, write_atomic};
 use super::events::VmOutcome;
 use super::time::now_rfc3339;
 
@@ -100,17 +100,16 @@ impl StatusWriter {
     /// Reads what an earlier run recorded at `path` (nothing when absent or unreadable).
     pub async fn previous(path: &Path) -> PreviousStatus {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            std::fs::read_to_string(&path)
+        let read = blocking(move || {
+            Ok(std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
                 .and_then(|p| p.status)
                 .and_then(|s| s.migration)
                 .map(|m| m.vms.into_iter().map(|vm| (vm.vm.id.clone(), vm)).collect())
-                .unwrap_or_default()
-        })
-        .await
-        .unwrap_or_default()
+                .unwrap_or_default())
+        });
+        read.await.unwrap_or_default()
     }
 
     /// Starts the writer of `plan`'s status at `path`, keeping the VMs of `previous`.
@@ -333,7 +332,7 @@ fn begun(mut status: VmStatus, steps: &[StepPlan]) -> VmStatus {
         .map(|plan| {
             let mut step = Step {
                 name: plan.step.to_string(),
-                description: step_description(plan.step.as_str()).to_owned(),
+                description: plan.step.description().to_owned(),
                 phase: "Pending".into(),
                 ..Step::default()
             };
@@ -459,23 +458,6 @@ fn complete(status: &mut VmStatus, outcome: VmOutcome, error: Option<String>) {
         .conditions
         .retain(|c| ![SUCCEEDED, FAILED, CANCELED].contains(&c.type_.as_str()));
     status.conditions.push(condition);
-}
-
-/// Upstream's step descriptions (`migrator/base/migrator.go`).
-fn step_description(step: &str) -> &'static str {
-    match step {
-        "Initialize" => "Initialize migration.",
-        "PreHook" => "Run pre-migration hook.",
-        "PostHook" => "Run post-migration hook.",
-        "DiskAllocation" => "Allocate disks.",
-        "DiskTransfer" => "Transfer disks.",
-        "Cutover" => "Finalize disk transfer.",
-        "ImageConversion" => "Convert image to kubevirt.",
-        "DiskTransferV2v" => "Copy disks.",
-        "VirtualMachineCreation" => "Create VM.",
-        "WaitForGuestReboots" => "Wait for guest reboots.",
-        _ => "",
-    }
 }
 
 fn mib(bytes: u64) -> i64 {

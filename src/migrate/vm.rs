@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use forklift_core::inventory::PowerState;
 use forklift_core::itinerary::Phase;
+use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{DiskObject, TargetVm};
-use forklift_core::resources::{Hook, HookStep, Plan};
+use forklift_core::resources::HookStep;
 use forklift_providers::Provider;
 use forklift_providers::capability::{PowerControl, VmRef};
 use forklift_transfer::copy;
@@ -113,8 +114,8 @@ impl VmReport {
 
 /// Shared by every VM task of one run.
 pub(crate) struct RunContext {
-    pub plan: Plan,
-    pub bundle_hooks: Vec<Hook>,
+    /// The plan and the objects it references (its hooks among them).
+    pub bundle: PlanBundle,
     pub provider: Provider,
     pub destination: Arc<dyn Destination>,
     pub copy: copy::CopyOptions,
@@ -132,15 +133,7 @@ impl RunContext {
     }
 
     fn target_namespace(&self) -> &str {
-        &self.plan.spec.target_namespace
-    }
-
-    fn hook(&self, key: &str) -> Option<&Hook> {
-        let (namespace, name) = key.split_once('/').unwrap_or(("", key));
-        self.bundle_hooks.iter().find(|h| {
-            h.metadata.name_or_empty() == name
-                && (namespace.is_empty() || h.metadata.namespace_or_empty() == namespace)
-        })
+        &self.bundle.plan.spec.target_namespace
     }
 }
 
@@ -417,19 +410,20 @@ impl Step<'_> {
         let ctx = self.ctx;
         let context = HookContext {
             step: step.to_string(),
-            plan_namespace: ctx.plan.metadata.namespace_or_empty().to_owned(),
-            plan_name: ctx.plan.metadata.name_or_empty().to_owned(),
+            plan_namespace: ctx.bundle.plan.metadata.namespace_or_empty().to_owned(),
+            plan_name: ctx.bundle.plan.metadata.name_or_empty().to_owned(),
             vm_id: self.target.source_id.clone(),
             vm_name: self.target.source_name.clone(),
             target_name: self.target.target_name.clone(),
             target_namespace: ctx.target_namespace().to_owned(),
         };
         for hook_ref in hooks {
-            let hook = ctx
-                .hook(&hook_ref.hook)
-                .ok_or_else(|| MigrateError::HookNotFound {
-                    hook: hook_ref.hook.clone(),
-                })?;
+            let hook =
+                ctx.bundle
+                    .hook(&hook_ref.hook)
+                    .ok_or_else(|| MigrateError::HookNotFound {
+                        hook: hook_ref.hook.clone(),
+                    })?;
             let mut attempt = 0;
             let output = loop {
                 match ctx.hooks.run(hook, &context, self.cancel).await {
@@ -473,8 +467,8 @@ async fn finish(
                 }
             }
         }
-        let plan_wants = ctx.plan.spec.delete_vm_on_fail_migration;
-        let vm_wants = ctx.plan.spec.vms.iter().any(|v| {
+        let plan_wants = ctx.bundle.plan.spec.delete_vm_on_fail_migration;
+        let vm_wants = ctx.bundle.plan.spec.vms.iter().any(|v| {
             v.delete_vm_on_fail_migration
                 && (v.id == target.source_id || v.name == target.source_name)
         });

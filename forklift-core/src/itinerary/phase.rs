@@ -134,3 +134,26 @@ string_enum! {
         Synchronization,
     }
 }
+
+impl Step {
+    /// Upstream's description of the step in `status.vms[].pipeline[].description`
+    /// (`migrator/base/migrator.go`); empty for steps upstream does not describe.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Initialize => "Initialize migration.",
+            Self::PreHook => "Run pre-migration hook.",
+            Self::PostHook => "Run post-migration hook.",
+            Self::DiskAllocation => "Allocate disks.",
+            Self::DiskTransfer => "Transfer disks.",
+            Self::Cutover => "Finalize disk transfer.",
+            Self::ImageConversion => "Convert image to kubevirt.",
+            Self::DiskTransferV2v => "Copy disks.",
+            Self::VirtualMachineCreation => "Create VM.",
+            Self::WaitForGuestReboots => "Wait for guest reboots.",
+            Self::PreflightInspection
+            | Self::WaitForFinalSnapshotConsolidation
+            | Self::PrepareTarget
+            | Self::Synchronization => "",
+        }
+    }
+}

@@ -29,27 +29,28 @@ pub enum DiskCopier {
     Engine,
 }
 
-/// A capability a phase or a disk needs from the engine that runs the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum ExecutorCapability {
-    /// Guest conversion (virt-v2v): `CreateGuestConversionPod`, `ConvertGuest`.
-    GuestConversion,
-    /// virt-v2v copying the disks itself: `AllocateDisks`, `CopyDisksVirtV2V`.
-    VirtV2vDiskCopy,
-    /// Format conversion of OpenStack image-based disks: `ConvertOpenstackSnapshot`.
-    ImageConversion,
-    /// Warm migration: precopies from changed blocks, then cutover.
-    WarmMigration,
-    /// OpenShift-to-OpenShift live migration.
-    LiveMigration,
-    /// Storage copy offload (vSphere XCOPY) for disks whose storage pair names a plugin.
-    CopyOffload,
-    /// Volume populators (oVirt, OpenStack) that fill a PVC on the cluster.
-    VolumePopulator,
-    /// A destination that starts VMs, to wait for Windows first-boot reboots.
-    GuestRebootWait,
-    /// A runner for the plan's hooks.
-    HookRunner,
+string_enum! {
+    /// A capability a phase or a disk needs from the engine that runs the plan.
+    pub enum ExecutorCapability {
+        /// Guest conversion (virt-v2v): `CreateGuestConversionPod`, `ConvertGuest`.
+        GuestConversion,
+        /// virt-v2v copying the disks itself: `AllocateDisks`, `CopyDisksVirtV2V`.
+        VirtV2vDiskCopy,
+        /// Format conversion of OpenStack image-based disks: `ConvertOpenstackSnapshot`.
+        ImageConversion,
+        /// Warm migration: precopies from changed blocks, then cutover.
+        WarmMigration,
+        /// OpenShift-to-OpenShift live migration.
+        LiveMigration,
+        /// Storage copy offload (vSphere XCOPY) for disks whose storage pair names a plugin.
+        CopyOffload,
+        /// Volume populators (oVirt, OpenStack) that fill a PVC on the cluster.
+        VolumePopulator,
+        /// A destination that starts VMs, to wait for Windows first-boot reboots.
+        GuestRebootWait,
+        /// A runner for the plan's hooks.
+        HookRunner,
+    }
 }
 
 impl ExecutorCapability {
@@ -67,19 +68,6 @@ impl ExecutorCapability {
             Self::HookRunner => kind::HOOK_RUNNER_NOT_AVAILABLE,
         }
     }
-
-    /// Every capability, in declaration order.
-    pub const ALL: [Self; 9] = [
-        Self::GuestConversion,
-        Self::VirtV2vDiskCopy,
-        Self::ImageConversion,
-        Self::WarmMigration,
-        Self::LiveMigration,
-        Self::CopyOffload,
-        Self::VolumePopulator,
-        Self::GuestRebootWait,
-        Self::HookRunner,
-    ];
 
     /// Whether `condition` is the one raised for a missing capability.
     pub fn is_missing_condition(condition: &Condition) -> bool {

@@ -131,7 +131,7 @@ impl LocalDestination {
 }
 
 /// Runs blocking file work off the runtime's workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, DestinationError> + Send + 'static,
 ) -> Result<T, DestinationError> {
     tokio::task::spawn_blocking(work)

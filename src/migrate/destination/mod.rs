@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use forklift_transfer::block::{BlockSink, BlockSource};
 
 pub use local::LocalDestination;
-pub(crate) use local::write_atomic;
+pub(crate) use local::{blocking, write_atomic};
 
 /// Why a destination operation failed.
 #[derive(Debug, thiserror::Error)]
