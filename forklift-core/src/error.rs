@@ -39,6 +39,56 @@ pub fn chain(error: &dyn std::error::Error) -> String {
     message
 }
 
+/// Text that came from a peer (a server's error string, a SOAP fault, a file or VM name from
+/// a package), made safe to print: every control character (C0, DEL, C1) and every Unicode
+/// bidirectional override is written as an escape (`\x1b`, `\n`, `\u{202e}`), so peer text can
+/// neither move the cursor, retitle or clear a terminal, nor forge extra log lines.
+///
+/// Use it wherever peer text is formatted into a message: `format!("{}", PeerText(&reply))`,
+/// or in a `thiserror` attribute, `#[error("server said: {}", PeerText(message))]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PeerText<'a>(pub &'a str);
+
+impl std::fmt::Display for PeerText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(needs_escape) {
+            f.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if (c as u32) < 0x80 => write!(f, "\\x{:02x}", c as u32)?,
+                c => write!(f, "\\u{{{:04x}}}", c as u32)?,
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        f.write_str(rest)?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for PeerText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// Whether `c` must not reach a terminal raw (see [`PeerText`]).
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// [`PeerText`] as an owned string, borrowing when nothing needs escaping.
+pub fn escape_peer_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(needs_escape) {
+        std::borrow::Cow::Owned(PeerText(text).to_string())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +123,23 @@ mod tests {
         assert_eq!(chain(&std::io::Error::other("alone")), "alone");
         let embeds = Embeds(std::io::Error::other("Permission denied"));
         assert_eq!(chain(&embeds), "plan.yaml: Permission denied");
+    }
+
+    #[test]
+    fn peer_text_escapes_controls_and_bidi_overrides() {
+        let hostile = "bad\x1b]0;pwned\x07\x1b[2J\nINFO forged\u{202e}txt.exe\u{9b}";
+        let shown = PeerText(hostile).to_string();
+        assert_eq!(
+            shown,
+            "bad\\x1b]0;pwned\\x07\\x1b[2J\\nINFO forged\\u{202e}txt.exe\\u{009b}"
+        );
+        assert!(!shown.chars().any(needs_escape));
+        assert_eq!(escape_peer_text("plain ünïcode"), "plain ünïcode");
+        assert!(matches!(
+            escape_peer_text("ok"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(escape_peer_text("a\tb"), "a\\tb");
+        assert_eq!(format!("{:?}", PeerText("x\ry")), "\"x\\ry\"");
     }
 }
