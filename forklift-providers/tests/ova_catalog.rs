@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use forklift_providers::ova::scan::SkipReason;
+use forklift_core::inventory::OvaSkipReason;
 use forklift_providers::ova::{
     Error, FixedClock, OvaCatalog, appliance_path, list_appliances, resolve_catalog_root,
     upload_appliance,
@@ -278,18 +278,25 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
     // .ova packages come before .ovf packages.
     assert_eq!(inv.vms.last().unwrap().name, "vm-c");
 
-    let mut errors: Vec<String> = inv
-        .errors
+    let mut errors: Vec<(String, OvaSkipReason)> = inv
+        .skipped
         .iter()
-        .map(|e| e.path.strip_prefix(&fx.root).unwrap().display().to_string())
+        .filter(|s| !matches!(s.reason, OvaSkipReason::Empty | OvaSkipReason::RecentlyModified))
+        .map(|s| (s.relative.clone(), s.reason))
         .collect();
-    errors.sort();
+    errors.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         errors,
-        vec!["broken.ova", "evil.ova", "link.ova", "missing.ova", "two"]
+        vec![
+            ("broken.ova".into(), OvaSkipReason::Invalid),
+            ("evil.ova".into(), OvaSkipReason::Unsafe),
+            ("link.ova".into(), OvaSkipReason::Unsafe),
+            ("missing.ova".into(), OvaSkipReason::Invalid),
+            ("two".into(), OvaSkipReason::SeveralOvf)
+        ]
     );
     let message = |p: &str| {
-        inv.errors
+        inv.skipped
             .iter()
             .find(|e| e.path.ends_with(p))
             .unwrap()
@@ -318,7 +325,7 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
     );
     assert!(message("broken.ova").contains("broken.ova"));
 
-    let skipped: Vec<(String, SkipReason)> = inv
+    let skipped: Vec<(String, OvaSkipReason)> = inv
         .skipped
         .iter()
         .map(|s| {
@@ -328,8 +335,8 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
             )
         })
         .collect();
-    assert!(skipped.contains(&("empty.ova".into(), SkipReason::Empty)));
-    assert!(skipped.contains(&("recent.ova".into(), SkipReason::RecentlyModified)));
+    assert!(skipped.contains(&("empty.ova".into(), OvaSkipReason::Empty)));
+    assert!(skipped.contains(&("recent.ova".into(), OvaSkipReason::RecentlyModified)));
 
     let vm_a = inv.vms.iter().find(|v| v.name == "vm-a").unwrap();
     assert_eq!(vm_a.id, "6a1e5e0c-6f5e-4c58-9a39-46d1b2f1c0aa");

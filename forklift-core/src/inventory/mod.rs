@@ -29,7 +29,7 @@ pub use destination::{
 pub use entities::{Host, Network, NetworkKind, Storage, StorageKind};
 pub use ext::{
     DatastoreType, GuestDisk, HostExt, HypervVmExt, KubevirtVmExt, KubevirtVolume, NetworkExt,
-    OpenstackVmExt, OvaVmExt, OvirtVmExt, ProviderExt, StorageExt, VmExt, VsphereDatastoreExt,
+    OpenstackVmExt, OvaSkipReason, OvaSkippedPackage, OvaVmExt, OvirtVmExt, ProviderExt, StorageExt, VmExt, VsphereDatastoreExt,
     VsphereHostExt, VsphereVmExt,
 };
 pub use source::{InventoryIndex, Lookup, SourceInventory};

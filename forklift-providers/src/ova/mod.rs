@@ -34,7 +34,7 @@ pub mod units;
 pub mod vm;
 
 pub use appliance::{ApplianceInfo, appliance_path, list_appliances, upload_appliance};
-pub use catalog::{CatalogInventory, OvaCatalog, PackageError, load_package, resolve_catalog_root};
+pub use catalog::{CatalogInventory, OvaCatalog, load_package, resolve_catalog_root};
 pub use error::{Error, Result};
 pub use provider::{APPLIANCE_MANAGEMENT_SETTING, MOUNT_POINT_SETTING, OvaProvider};
 pub use scan::{Clock, FixedClock, SystemClock};

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use forklift_core::inventory::OvaSkipReason;
+
 use super::error::{Error, Result};
 use super::vm::{Package, PackageKind};
 
@@ -45,24 +47,38 @@ impl Clock for FixedClock {
     }
 }
 
-/// Why a candidate file was not scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum SkipReason {
-    /// Modified within the settle time: probably still being copied.
-    RecentlyModified,
-    /// Zero bytes long.
-    Empty,
-    /// A symbolic link.
-    Link,
-}
-
-/// A file that was passed over.
+/// A file or folder that was passed over: by the scan (too recent, empty, a link, not a
+/// regular file) or because its package could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
-    /// The file.
+    /// The file or folder.
     pub path: PathBuf,
+    /// Its path relative to the catalog root, `/`-separated.
+    pub relative: String,
     /// Why.
-    pub reason: SkipReason,
+    pub reason: OvaSkipReason,
+    /// Why in words, naming the file or member; empty when the reason says it all.
+    pub message: String,
+}
+
+impl Skipped {
+    fn new(root: &Path, path: PathBuf, reason: OvaSkipReason) -> Self {
+        Skipped {
+            relative: relative(root, &path),
+            path,
+            reason,
+            message: String::new(),
+        }
+    }
+
+    /// The entry as the inventory model reports it.
+    pub fn to_model(&self) -> forklift_core::inventory::OvaSkippedPackage {
+        forklift_core::inventory::OvaSkippedPackage {
+            path: self.relative.clone(),
+            reason: self.reason,
+            message: self.message.clone(),
+        }
+    }
 }
 
 /// What a scan found.
@@ -141,18 +157,23 @@ fn walk(
             continue;
         };
         if file_type.is_symlink() {
-            result.skipped.push(Skipped {
-                path,
-                reason: SkipReason::Link,
-            });
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::Link));
+            continue;
+        }
+        if !file_type.is_file() {
+            // A FIFO or device is never opened: reading one could block or never end.
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::NotRegularFile));
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
         if meta.len() == 0 {
-            result.skipped.push(Skipped {
-                path,
-                reason: SkipReason::Empty,
-            });
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::Empty));
             continue;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
@@ -160,10 +181,9 @@ fn walk(
             .duration_since(modified)
             .map_or(true, |age| age < settle)
         {
-            result.skipped.push(Skipped {
-                path,
-                reason: SkipReason::RecentlyModified,
-            });
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::RecentlyModified));
             continue;
         }
         let relative = relative(root, &path);
@@ -211,7 +231,7 @@ fn walk(
 }
 
 /// `path` relative to `root`, `/`-separated.
-fn relative(root: &Path, path: &Path) -> String {
+pub(crate) fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())
