@@ -281,7 +281,12 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
     let mut errors: Vec<(String, OvaSkipReason)> = inv
         .skipped
         .iter()
-        .filter(|s| !matches!(s.reason, OvaSkipReason::Empty | OvaSkipReason::RecentlyModified))
+        .filter(|s| {
+            !matches!(
+                s.reason,
+                OvaSkipReason::Empty | OvaSkipReason::RecentlyModified
+            )
+        })
         .map(|s| (s.relative.clone(), s.reason))
         .collect();
     errors.sort_by(|a, b| a.0.cmp(&b.0));

@@ -187,12 +187,14 @@ impl OvaCatalog {
         }
         for skipped in &inventory.skipped {
             // Names come from whoever filled the share: escaped before they reach a terminal.
-            tracing::warn!(
-                package = %PeerText(&skipped.relative),
-                reason = skipped.reason.describe(),
-                error = %PeerText(&skipped.message),
-                "Skipping OVA package"
-            );
+            let package = PeerText(&skipped.relative);
+            let reason = skipped.reason.describe();
+            if skipped.message.is_empty() {
+                tracing::warn!(%package, reason, "Skipping OVA package");
+            } else {
+                let error = PeerText(&skipped.message);
+                tracing::warn!(%package, reason, %error, "Skipping OVA package");
+            }
         }
         Ok(inventory)
     }
@@ -230,7 +232,8 @@ fn kind_of(path: &Path) -> PackageKind {
 fn skip_reason(error: &Error) -> OvaSkipReason {
     match error {
         Error::Unsafe { .. } | Error::DuplicateMember { .. } => OvaSkipReason::Unsafe,
-        Error::Confined(e) | Error::Disk(forklift_transfer::vmdk::Error::Confined { source: e, .. }) => {
+        Error::Confined(e)
+        | Error::Disk(forklift_transfer::vmdk::Error::Confined { source: e, .. }) => {
             if e.is_not_found() {
                 OvaSkipReason::Invalid
             } else {

@@ -35,7 +35,9 @@ pub enum Error {
     },
     /// A tar archive holds two members of one name (after normalisation): `tar -x` keeps
     /// the last, a reader in place could take either, so the package is ambiguous.
-    #[error("{package}: the archive holds {name:?} more than once; a package with duplicate members is ambiguous and is refused")]
+    #[error(
+        "{package}: the archive holds {name:?} more than once; a package with duplicate members is ambiguous and is refused"
+    )]
     DuplicateMember {
         /// The archive.
         package: PathBuf,
