@@ -251,15 +251,20 @@ fn href_through_a_linked_folder_is_refused() {
     let (run, json) = catalog.inventory();
     assert_eq!(json["vms"].as_array().map(Vec::len), Some(0), "{json}");
     let skipped = skipped(&json);
-    assert_eq!(skipped.len(), 1, "{skipped:?}");
-    let (path, reason, message) = &skipped[0];
+    // The linked folder itself is listed (not followed), and the package that needs it.
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert_eq!(
+        (skipped[0].0.as_str(), skipped[0].1.as_str()),
+        ("demo-db-01/disks", "link")
+    );
+    let (path, reason, message) = &skipped[1];
     assert_eq!(path, "demo-db-01/demo-db-01.ovf");
     assert_eq!(reason, "unsafe");
     assert!(
         message.contains("\"disks\" is a symbolic link"),
         "{message}"
     );
-    assert!(run.stderr.contains("1 package skipped"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 packages skipped"), "{}", run.stderr);
     assert!(
         run.stderr.contains("demo-db-01/demo-db-01.ovf (unsafe)"),
         "{}",
@@ -280,6 +285,8 @@ fn links_and_fifos_named_ova_do_not_hang_the_scan_and_are_listed() {
     symlink(root.join("pipe.ova"), root.join("to-pipe.ova")).unwrap();
     std::fs::create_dir(root.join("sub")).unwrap();
     mkfifo(&root.join("sub/vm.ovf"));
+    // A linked folder is not followed, but listed.
+    symlink(catalog.host_dir(), root.join("linked-folder")).unwrap();
 
     let (run, json) = catalog.inventory();
     let mut listed: Vec<(String, String)> = skipped(&json)
@@ -288,6 +295,7 @@ fn links_and_fifos_named_ova_do_not_hang_the_scan_and_are_listed() {
         .collect();
     listed.sort();
     let expected: Vec<(String, String)> = [
+        ("linked-folder", "link"),
         ("pipe.ova", "notRegularFile"),
         ("sub/vm.ovf", "notRegularFile"),
         ("to-pipe.ova", "link"),
@@ -297,7 +305,7 @@ fn links_and_fifos_named_ova_do_not_hang_the_scan_and_are_listed() {
     .map(|(p, r)| (p.to_string(), r.to_string()))
     .collect();
     assert_eq!(listed, expected);
-    assert!(run.stderr.contains("4 packages skipped"), "{}", run.stderr);
+    assert!(run.stderr.contains("5 packages skipped"), "{}", run.stderr);
     assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
 }
 

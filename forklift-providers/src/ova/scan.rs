@@ -4,7 +4,8 @@
 //! the root, first- and second-level subfolders; a folder with more than one `.ovf` is an
 //! error for that folder; files modified in the last 30 seconds (still being copied) or
 //! empty are skipped. Symbolic links are never followed, so a catalog cannot reach outside
-//! its share.
+//! its share; links named like packages, links to folders and files that are not regular
+//! files (FIFOs, devices) are listed as skipped, never opened.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -143,6 +144,18 @@ fn walk(
             continue;
         };
         let name = entry.file_name().to_string_lossy().into_owned();
+        // A linked folder is not followed (it could lead anywhere), but said so: its
+        // packages would otherwise be missing without a word. `metadata` follows the link
+        // without opening its target.
+        if file_type.is_symlink()
+            && depth < OVF_MAX_DEPTH
+            && std::fs::metadata(&path).is_ok_and(|m| m.is_dir())
+        {
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::Link));
+            continue;
+        }
         if file_type.is_dir() {
             if depth < OVF_MAX_DEPTH {
                 subdirs.push(path);
