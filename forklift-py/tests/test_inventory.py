@@ -30,6 +30,19 @@ def test_inventory_of_an_ova_catalog(tmp_path: Path) -> None:
     assert [n.name for n in inv.networks] == ["VM Network"]
 
 
+def test_skipped_packages_are_listed_with_their_reason(tmp_path: Path) -> None:
+    import os
+
+    root = catalog(tmp_path)
+    os.mkfifo(root / "pipe.ova")
+    (root / "zero.ova").symlink_to("/dev/zero")
+    (root / "empty.ova").write_bytes(b"")
+    inv = forklift.inventory(provider(root))
+    assert [vm.name for vm in inv.vms] == ["App Server"]
+    skipped = sorted((s.path, s.reason) for s in inv.ext.ova.skipped)
+    assert skipped == [("empty.ova", "empty"), ("pipe.ova", "notRegularFile"), ("zero.ova", "link")]
+
+
 def test_inventory_by_name_among_manifests_and_async(tmp_path: Path) -> None:
     import asyncio
 

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use forklift::manifests;
 use forklift::providers::{ProviderConfig, capability};
+use forklift_core::error::PeerText;
+use forklift_core::inventory::{ProviderExt, SourceInventory};
 
 /// Arguments of `forklift inventory`.
 #[derive(Debug, clap::Args)]
@@ -62,10 +64,37 @@ impl InventoryArgs {
                     inventory.networks.len(),
                     inventory.storages.len()
                 );
+                report_skipped(&config.name, &inventory);
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
         }
+    }
+}
+
+/// Lists the packages an OVA catalog passed over, with why: a catalog that yields fewer VMs
+/// than expected says which packages are missing. The inventory is still written and the
+/// exit code stays 0: the other packages are usable.
+fn report_skipped(provider: &str, inventory: &SourceInventory) {
+    let Some(ProviderExt::Ova { skipped }) = &inventory.ext else {
+        return;
+    };
+    if skipped.is_empty() {
+        return;
+    }
+    let plural = if skipped.len() == 1 { "" } else { "s" };
+    eprintln!("{provider}: {} package{plural} skipped:", skipped.len());
+    for package in skipped {
+        // Names and messages come from whoever filled the catalog.
+        let mut line = format!(
+            "  {} ({})",
+            PeerText(&package.path),
+            package.reason.describe()
+        );
+        if !package.message.is_empty() {
+            line.push_str(&format!(": {}", PeerText(&package.message)));
+        }
+        eprintln!("{line}");
     }
 }
 
