@@ -96,16 +96,18 @@ pub fn escape_peer_text(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// serde_json output made safe for a terminal without changing what it means: every
 /// character [`PeerText`] would escape and serde_json leaves raw (DEL, the C1 controls such
-/// as U+009B CSI, bidirectional overrides) is written as a JSON `\uXXXX` escape. serde_json
-/// already escapes the C0 controls, and these characters can only occur inside strings, so
-/// the result parses to the same value.
+/// as U+009B CSI, bidirectional overrides, and any other control) is written as a JSON
+/// `\uXXXX` escape. Newlines, carriage returns and tabs are kept: valid JSON holds them only
+/// as whitespace between tokens (serde_json escapes them inside strings), and every other
+/// such character only inside strings, so the result parses to the same value.
 pub fn terminal_safe_json(json: &str) -> std::borrow::Cow<'_, str> {
-    if !json.contains(needs_escape) {
+    let escaped = |c: char| needs_escape(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.contains(escaped) {
         return std::borrow::Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if needs_escape(c) {
+        if escaped(c) {
             // Every such character is in the Basic Multilingual Plane: one \u escape.
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
