@@ -10,14 +10,17 @@ use quick_xml::events::Event;
 /// Deepest element nesting accepted; vim25 replies stay far below it.
 pub const MAX_DEPTH: usize = 512;
 
-/// Most elements one document may hold. A page of 100 VMs with their whole `config` is a
-/// few hundred thousand; the cap keeps the tree of a hostile answer (a stream of `<a/>`)
-/// to a few hundred MiB however the bytes are spent.
-pub const MAX_ELEMENTS: usize = 1_000_000;
+/// Most elements one document may hold. A page of 100 VMs with their whole `config` holds
+/// about 150,000; with [`MAX_DOCUMENT_ATTRIBUTES`] the cap keeps the tree of a hostile answer
+/// (a stream of `<a/>`) to a few hundred MiB however its bytes are spent.
+pub const MAX_ELEMENTS: usize = 500_000;
 
 /// Most attributes one element may carry; vim25 elements carry one or two (`xsi:type`,
 /// `type`).
 pub const MAX_ATTRIBUTES: usize = 64;
+
+/// Most attributes one document may hold (two per element at [`MAX_ELEMENTS`]).
+pub const MAX_DOCUMENT_ATTRIBUTES: usize = 2 * MAX_ELEMENTS;
 
 /// One XML element: its local name, attributes, text content and children.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +55,9 @@ pub enum XmlError {
     /// An element carries more attributes than the reader accepts.
     #[error("an XML element carries more than {MAX_ATTRIBUTES} attributes")]
     TooManyAttributes,
+    /// The document holds more attributes than the reader accepts.
+    #[error("XML holds more than {MAX_DOCUMENT_ATTRIBUTES} attributes")]
+    TooManyDocumentAttributes,
     /// The document has no root element.
     #[error("XML document has no root element")]
     Empty,
@@ -130,10 +136,14 @@ pub fn parse(document: &str) -> Result<Node, XmlError> {
     let mut reader = Reader::from_str(document);
     let mut stack: Vec<Node> = Vec::new();
     let mut elements = 0usize;
-    let mut count = || {
+    let mut attributes = 0usize;
+    let mut count = |node: &Node| {
         elements += 1;
+        attributes += node.attrs.len();
         if elements > MAX_ELEMENTS {
             Err(XmlError::TooManyElements)
+        } else if attributes > MAX_DOCUMENT_ATTRIBUTES {
+            Err(XmlError::TooManyDocumentAttributes)
         } else {
             Ok(())
         }
@@ -151,12 +161,13 @@ pub fn parse(document: &str) -> Result<Node, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep);
                 }
-                count()?;
-                stack.push(element(&reader, &start)?);
+                let node = element(&reader, &start)?;
+                count(&node)?;
+                stack.push(node);
             }
             Event::Empty(start) => {
-                count()?;
                 let node = element(&reader, &start)?;
+                count(&node)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => return Ok(node),
@@ -298,6 +309,16 @@ mod tests {
         assert!(matches!(
             parse(&attrs(MAX_ATTRIBUTES + 1)),
             Err(XmlError::TooManyAttributes)
+        ));
+        let per_element = MAX_ATTRIBUTES / 2;
+        let element = attrs(per_element).replacen("<r", "<a", 1);
+        let count = MAX_DOCUMENT_ATTRIBUTES / per_element;
+        let at_limit = format!("<r>{}</r>", element.repeat(count));
+        assert_eq!(parse(&at_limit).unwrap().children.len(), count);
+        let over = format!("<r>{}</r>", element.repeat(count + 1));
+        assert!(matches!(
+            parse(&over),
+            Err(XmlError::TooManyDocumentAttributes)
         ));
     }
 
