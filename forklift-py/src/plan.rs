@@ -236,6 +236,10 @@ fn executor_profile(name: &str, hooks: HookPolicy) -> Result<ExecutorProfile> {
 /// of the plan or of a VM blocks the migration.
 #[pyfunction]
 #[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None, executor = "local", hooks = None))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword arguments of forklift.render"
+)]
 pub(crate) fn render<'py>(
     py: Python<'py>,
     objects: &Bound<'py, PyAny>,

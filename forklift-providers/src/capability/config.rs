@@ -33,7 +33,7 @@ pub struct ProviderConfig {
     pub credentials: Option<ProviderCredentials>,
     /// Lets a vSphere `spec.url` be plain `http://`, over which the password travels in
     /// clear text. Off by default: such a URL is refused with
-    /// [`Error::PlainHttp`](crate::Error::PlainHttp). `forklift --allow-plain-http` sets it.
+    /// [`Error::PlainHttp`]. `forklift --allow-plain-http` sets it.
     pub allow_plain_http: bool,
 }
 
