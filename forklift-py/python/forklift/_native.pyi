@@ -222,7 +222,11 @@ def render(
     hooks: Optional[Literal["local"]] = None,
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
 def start_inventory(
-    objects: Iterable[Any], provider: str, *, cancel: Optional[CancelToken] = None
+    objects: Iterable[Any],
+    provider: str,
+    *,
+    cancel: Optional[CancelToken] = None,
+    allow_plain_http: bool = False,
 ) -> Task[Dict[str, Any]]: ...
 
 @final
