@@ -28,6 +28,13 @@ enum Reply {
     Soap(u16, String),
     /// A chunked body that never ends (stops when the client hangs up).
     Endless,
+    /// A 200 answer to `method` whose `<returnval>` holds `chunk` `times` over, streamed
+    /// with its Content-Length so that the server never holds the whole body.
+    Repeated {
+        method: String,
+        chunk: String,
+        times: usize,
+    },
 }
 
 type Script = dyn Fn(&str, usize) -> Reply + Send + Sync;
@@ -115,6 +122,11 @@ fn serve(stream: TcpStream, script: &Script, counted: &AtomicUsize) {
                 writer.write_all((head + &payload).as_bytes())
             }
             Reply::Endless => endless(&mut writer),
+            Reply::Repeated {
+                method,
+                chunk,
+                times,
+            } => repeated(&mut writer, &method, &chunk, times),
         };
         if written.is_err() {
             return;
@@ -132,6 +144,30 @@ fn endless(writer: &mut TcpStream) -> std::io::Result<()> {
     loop {
         writer.write_all(framed.as_bytes())?;
     }
+}
+
+/// Streams a 200 answer to `method` holding `chunk` `times` over.
+fn repeated(
+    writer: &mut TcpStream,
+    method: &str,
+    chunk: &str,
+    times: usize,
+) -> std::io::Result<()> {
+    let whole = envelope(&format!(
+        r#"<{method}Response xmlns="urn:vim25"><returnval>{{}}</returnval></{method}Response>"#
+    ));
+    let (before, after) = whole.split_once("{}").unwrap_or((&whole, ""));
+    let length = before.len() + chunk.len() * times + after.len();
+    writer.write_all(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {length}\r\n\r\n{before}"
+        )
+        .as_bytes(),
+    )?;
+    for _ in 0..times {
+        writer.write_all(chunk.as_bytes())?;
+    }
+    writer.write_all(after.as_bytes())
 }
 
 fn envelope(inner: &str) -> String {
@@ -318,9 +354,12 @@ fn an_answer_that_never_ends_is_refused_at_the_size_limit() {
 fn an_answer_of_countless_elements_is_refused_at_the_element_limit() {
     // 48 MiB of empty elements with attributes: under the byte limit, so the XML reader's
     // element and attribute caps are what bound the tree.
-    let elements = r#"<a xsi:type="x" b="y"/>"#.repeat(2 << 20);
-    let server = HostileSoap::start(move |method, _| {
-        login_ok(method).unwrap_or_else(|| page(method, None, &elements))
+    let server = HostileSoap::start(|method, _| {
+        login_ok(method).unwrap_or_else(|| Reply::Repeated {
+            method: method.to_owned(),
+            chunk: r#"<a xsi:type="x" b="y"/>"#.repeat(1 << 10),
+            times: 2 << 10,
+        })
     });
     let run = inventory(&server, true);
     assert_eq!(run.code, Some(1), "{}", run.output());
