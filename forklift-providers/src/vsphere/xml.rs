@@ -240,7 +240,8 @@ fn element(
         message,
     };
     let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-    let mut attrs = Vec::new();
+    // Sized exactly: the tree of a large answer holds hundreds of thousands of these.
+    let mut attrs = Vec::with_capacity(start.attributes().count().min(MAX_ATTRIBUTES + 1));
     for attr in start.attributes() {
         let attr = attr.map_err(|e| malformed(e.to_string()))?;
         if attrs.len() >= MAX_ATTRIBUTES {
