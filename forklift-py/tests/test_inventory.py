@@ -62,3 +62,19 @@ def test_provider_errors_are_typed(tmp_path: Path) -> None:
     with pytest.raises(forklift.ProviderError) as info:
         forklift.inventory(kubevirt)
     assert info.value.kind == "config"
+
+
+def test_plain_http_vsphere_urls_are_refused_unless_allowed() -> None:
+    objects = forklift.loads(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: mtv}\n"
+        "stringData: {user: u, password: p}\n---\n"
+        "apiVersion: forklift.konveyor.io/v1beta1\nkind: Provider\nmetadata: {name: vc, namespace: mtv}\n"
+        "spec: {type: vsphere, url: 'http://127.0.0.1:9/sdk', secret: {name: s, namespace: mtv}}\n"
+    )
+    with pytest.raises(forklift.ProviderError, match="spec.url") as info:
+        forklift.inventory("mtv/vc", manifests=objects)
+    assert info.value.kind == "config"
+    # Allowed, the URL is used: nothing listens on the discard port.
+    with pytest.raises(forklift.ProviderError) as info:
+        forklift.inventory("mtv/vc", manifests=objects, allow_plain_http=True)
+    assert info.value.kind == "http"

@@ -6,4 +6,5 @@
 //! One module per attack surface; `support` holds the bounded runner they share.
 
 mod ova;
+mod soap;
 mod support;
