@@ -88,6 +88,21 @@ impl Decoded<'_> {
                 ),
             ));
         }
+        if let Err(at) = super::nesting::check_flow_nesting(&text) {
+            self.diagnostics.push(Diagnostic::error(
+                DiagnosticCode::NestingTooDeep,
+                self.source,
+                None,
+                "",
+                format!(
+                    "Flow collections ([...], {{...}}) nest deeper than {} levels at line {}, column {}; the text is not parsed",
+                    super::MAX_FLOW_NESTING,
+                    at.line,
+                    at.column
+                ),
+            ));
+            return;
+        }
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(&text).enumerate() {
             let document = i + 1;
             match <Value as serde::Deserialize>::deserialize(doc) {
