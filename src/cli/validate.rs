@@ -147,6 +147,5 @@ fn live_inventory(set: &ManifestSet, plan: &Plan) -> Result<SourceInventory, Str
 
 /// An inventory file (`-` for stdin), bounded as [`forklift::input`] says.
 fn read(path: &Path, max_input_size: u64) -> Result<String, String> {
-    forklift::input::read_text(path, max_input_size)
-        .map_err(|e| forklift_core::error::chain(&e))
+    forklift::input::read_text(path, max_input_size).map_err(|e| forklift_core::error::chain(&e))
 }

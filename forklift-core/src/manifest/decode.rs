@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 
 use super::diagnostic::{Diagnostic, DiagnosticCode};
 use super::object::{Object, UnknownObject};
+use super::strict::Checked;
 use super::{LoadedObject, Origin};
+use crate::naming::{dns1123_label_errors, dns1123_subdomain_errors};
 use crate::resources::nad::NAD_API_VERSION;
 use crate::resources::secret::SECRET_API_VERSION;
 use crate::resources::{API_VERSION, GROUP, ObjectMeta};
@@ -46,17 +48,19 @@ struct Decoded<'a> {
 
 impl Decoded<'_> {
     fn json_stream(&mut self, text: &str) {
-        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Checked>();
         for (i, doc) in stream.enumerate() {
             let document = i + 1;
+            let doc = doc.map(|checked| self.unique_keys(checked, document));
             match doc {
-                Ok(Value::Array(items)) => {
+                Ok(None) => {}
+                Ok(Some(Value::Array(items))) => {
                     // A bare JSON array is read as a list of objects.
                     for (j, item) in items.into_iter().enumerate() {
                         self.document(item, document, format!("[{j}]"));
                     }
                 }
-                Ok(value) => self.document(value, document, String::new()),
+                Ok(Some(value)) => self.document(value, document, String::new()),
                 Err(e) => {
                     self.diagnostics.push(Diagnostic::error(
                         DiagnosticCode::Syntax,
@@ -105,8 +109,12 @@ impl Decoded<'_> {
         }
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(&text).enumerate() {
             let document = i + 1;
-            match <Value as serde::Deserialize>::deserialize(doc) {
-                Ok(value) => self.document(value, document, String::new()),
+            match <Checked as serde::Deserialize>::deserialize(doc) {
+                Ok(checked) => {
+                    if let Some(value) = self.unique_keys(checked, document) {
+                        self.document(value, document, String::new());
+                    }
+                }
                 Err(e) => {
                     self.diagnostics.push(Diagnostic::error(
                         DiagnosticCode::Syntax,
@@ -122,6 +130,25 @@ impl Decoded<'_> {
                 }
             }
         }
+    }
+
+    /// The document's value, or `None` (with a `duplicate-key` error per repeated key) when
+    /// a mapping in it holds a key twice: which of the two values was meant is unknowable.
+    fn unique_keys(&mut self, checked: Checked, document: usize) -> Option<Value> {
+        if checked.duplicates.is_empty() {
+            return Some(checked.value);
+        }
+        for (mapping, key) in checked.duplicates {
+            self.error(
+                DiagnosticCode::DuplicateKey,
+                document,
+                join(&mapping, &key),
+                format!(
+                    "Duplicate mapping key {key:?}; the API server refuses such objects, so the document is not loaded"
+                ),
+            );
+        }
+        None
     }
 
     fn error(&mut self, code: DiagnosticCode, document: usize, path: String, message: String) {
@@ -251,7 +278,7 @@ impl Decoded<'_> {
                 return;
             }
         };
-        if let Some(object) = object {
+        if let Some(object) = object.filter(|o| self.valid_names(o, document, &prefix)) {
             self.objects.push(LoadedObject {
                 origin: Origin {
                     source: self.source.to_owned(),
@@ -261,6 +288,59 @@ impl Decoded<'_> {
                 object,
             });
         }
+    }
+
+    /// Whether the object's `metadata.name` (and `generateName`) is a DNS-1123 subdomain and
+    /// its `metadata.namespace` a DNS-1123 label, as the API server requires; each violation
+    /// is an `invalid-name` error and the object is not loaded. These names become path
+    /// components of what a migration writes, so `../x` or `/etc` must never get through.
+    fn valid_names(&mut self, object: &Object, document: usize, prefix: &str) -> bool {
+        let meta = object.metadata();
+        // The API server checks `generateName` with a trailing `-` read as a letter.
+        let generate = meta
+            .generate_name
+            .as_deref()
+            .map(|g| match g.strip_suffix('-') {
+                Some(stem) => format!("{stem}a"),
+                None => g.to_owned(),
+            });
+        let checks = [
+            (
+                "metadata.name",
+                meta.name.as_deref(),
+                dns1123_subdomain_errors as fn(&str) -> Vec<String>,
+            ),
+            (
+                "metadata.generateName",
+                generate.as_deref(),
+                dns1123_subdomain_errors,
+            ),
+            (
+                "metadata.namespace",
+                meta.namespace.as_deref(),
+                dns1123_label_errors,
+            ),
+        ];
+        let mut valid = true;
+        for (field, value, errors) in checks {
+            let Some(value) = value else { continue };
+            let reasons = errors(value);
+            if reasons.is_empty() {
+                continue;
+            }
+            valid = false;
+            self.error(
+                DiagnosticCode::InvalidName,
+                document,
+                join(prefix, field),
+                format!(
+                    // Debug quoting escapes control characters.
+                    "{value:?} is not a valid Kubernetes name: {}; the object is not loaded",
+                    reasons.join("; ")
+                ),
+            );
+        }
+        valid
     }
 
     fn keep_unknown(

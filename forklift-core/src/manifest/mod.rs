@@ -40,6 +40,7 @@ mod diagnostic;
 mod nesting;
 mod object;
 mod plan_bundle;
+mod strict;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};

@@ -97,7 +97,13 @@ impl Scan {
     }
 
     /// Counts the brackets of literal text: openings always, closings down to `floor`.
-    fn literal(&mut self, bytes: &[u8], floor: usize, line: usize, start: usize) -> Result<(), TooDeep> {
+    fn literal(
+        &mut self,
+        bytes: &[u8],
+        floor: usize,
+        line: usize,
+        start: usize,
+    ) -> Result<(), TooDeep> {
         for (offset, &c) in bytes.iter().enumerate() {
             match c {
                 b'[' | b'{' => self.open(line, start + offset)?,
@@ -110,9 +116,7 @@ impl Scan {
 
     fn line(&mut self, bytes: &[u8], number: usize) -> Result<(), TooDeep> {
         let indent = bytes.iter().take_while(|&&c| c == b' ').count();
-        let blank = bytes
-            .iter()
-            .all(|&c| matches!(c, b' ' | b'\t' | b'\r'));
+        let blank = bytes.iter().all(|&c| matches!(c, b' ' | b'\t' | b'\r'));
         if let Some(pending) = self.pending_block.take() {
             self.block = Some(Block {
                 indent: pending.explicit,
@@ -177,11 +181,12 @@ impl Scan {
             let token_position = matches!(
                 prev_nonblank,
                 None | Some(b'[' | b'{' | b',' | b':' | b'-' | b'?')
-            ) || (prev_blank && matches!(word_first, Some(b'!' | b'&' | b'*')));
+            ) || (prev_blank
+                && matches!(word_first, Some(b'!' | b'&' | b'*')));
             // In block context a bracket inside a plain scalar is text; one that may begin
             // a token (also after a quoted scalar, a collection or `...`) opens a collection.
-            let bracket_position = token_position
-                || matches!(prev_nonblank, Some(b'\'' | b'"' | b']' | b'}' | b'.'));
+            let bracket_position =
+                token_position || matches!(prev_nonblank, Some(b'\'' | b'"' | b']' | b'}' | b'.'));
             if matches!(c, b' ' | b'\t' | b'\r') {
                 prev_blank = true;
                 at += 1;
@@ -297,15 +302,17 @@ mod tests {
     fn literal_text_neither_counts_nor_hides_nesting() {
         // Brackets in strings, comments and block scalars are text when balanced, and
         // closing ones in them do not undo nesting; brackets inside plain scalars are text.
-        let text = "a: \"[x]\" # ]]]] [y]\nb: '[[it''s]]'\nc: |\n  [[[[[[\n  }}}}]]]]]]\nd: it's [x\n";
-        assert!(depth_ok(&text.repeat(100)), "{:?}", check_flow_nesting(&text.repeat(100)));
+        let text =
+            "a: \"[x]\" # ]]]] [y]\nb: '[[it''s]]'\nc: |\n  [[[[[[\n  }}}}]]]]]]\nd: it's [x\n";
+        assert!(
+            depth_ok(&text.repeat(100)),
+            "{:?}",
+            check_flow_nesting(&text.repeat(100))
+        );
         // Closing brackets in literal text cannot hide the nesting around them.
         let half = MAX_FLOW_NESTING / 2 + 1;
         for literal in ["\"]]]]]]]]\"", "'}}}}}}}}'", "# ]]]]]]]]\n"] {
-            let text = format!(
-                "a: {open} {literal} , {open}\n",
-                open = "[".repeat(half)
-            );
+            let text = format!("a: {open} {literal} , {open}\n", open = "[".repeat(half));
             assert!(!depth_ok(&text), "{text}");
         }
         // A block scalar whose content is not indented enough ends before `b`.
