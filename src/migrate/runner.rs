@@ -281,7 +281,7 @@ impl Migrator {
         let status_path = destination.status_path(
             plan.metadata.namespace_or_empty(),
             plan.metadata.name_or_empty(),
-        );
+        )?;
         let previous = StatusWriter::previous(&status_path).await;
         let (writer, status) = StatusWriter::spawn(plan, status_path, previous.clone());
         let ctx = Arc::new(RunContext {

@@ -9,6 +9,15 @@
 //!   .forklift/<plan-namespace>/<plan>.status.yaml   the Plan with its migration status
 //! ```
 //!
+//! Every name that becomes a path component (namespaces, claims, VM and plan names) must be a
+//! DNS-1123 subdomain, as Kubernetes requires of them: no `/`, no `..`, no leading `.`, at most
+//! [`DNS1123_SUBDOMAIN_MAX_LENGTH`](forklift_core::naming::DNS1123_SUBDOMAIN_MAX_LENGTH)
+//! characters; anything else is refused with
+//! [`DestinationError::UnsafeName`]. Before a file is written, its directory is resolved
+//! (symlinks followed) and must still lie under the root, or the write is refused with
+//! [`DestinationError::OutsideRoot`]. Manifest loading refuses such names already; this is the
+//! second line, for embedding programs that build objects in code.
+//!
 //! Manifests are written atomically (a temporary file of their own, then rename) and only when their
 //! content changes, so a re-run is idempotent. A disk copy in progress keeps a checkpoint
 //! beside its image, so an interrupted run resumes where it stopped.
@@ -22,6 +31,8 @@ use async_trait::async_trait;
 use forklift_transfer::block::BlockSink;
 use forklift_transfer::local::LocalDisk;
 use serde::Serialize;
+
+use forklift_core::naming::is_dns1123_subdomain;
 
 use super::{Destination, DestinationDisk, DestinationError, ObjectKind};
 
@@ -42,28 +53,125 @@ impl LocalDestination {
         &self.root
     }
 
-    /// The path of a claim's disk image.
-    pub fn disk_path(&self, namespace: &str, claim: &str) -> PathBuf {
-        self.root
-            .join(namespace)
-            .join("disks")
-            .join(format!("{claim}.img"))
+    /// `root/namespace/dir/file`, once `namespace` and `name` (the name `file` is made of)
+    /// are known to be single, safe path components.
+    fn confined(
+        &self,
+        namespace: (&'static str, &str),
+        dir: &str,
+        name: (&'static str, &str),
+        file: impl FnOnce(&str) -> String,
+    ) -> Result<PathBuf, DestinationError> {
+        let namespace = safe_component(namespace.0, namespace.1)?;
+        let name = safe_component(name.0, name.1)?;
+        Ok(self.root.join(namespace).join(dir).join(file(name)))
+    }
+
+    /// The path of a claim's disk image; `Err` for a namespace or claim that is not a
+    /// DNS-1123 name.
+    pub fn disk_path(&self, namespace: &str, claim: &str) -> Result<PathBuf, DestinationError> {
+        self.confined(("namespace", namespace), "disks", ("claim", claim), |c| {
+            format!("{c}.img")
+        })
     }
 
     /// The checkpoint kept beside a disk image while it is copied.
-    pub fn checkpoint_path(&self, namespace: &str, claim: &str) -> PathBuf {
-        self.root
-            .join(namespace)
-            .join("disks")
-            .join(format!(".{claim}.img.checkpoint"))
+    pub fn checkpoint_path(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<PathBuf, DestinationError> {
+        self.confined(("namespace", namespace), "disks", ("claim", claim), |c| {
+            format!(".{c}.img.checkpoint")
+        })
     }
 
-    /// The path of a manifest.
-    pub fn manifest_path(&self, namespace: &str, kind_dir: &str, name: &str) -> PathBuf {
-        self.root
-            .join(namespace)
-            .join(kind_dir)
-            .join(format!("{name}.yaml"))
+    /// The path of a manifest (`kind_dir` is one of this module's own directory names).
+    pub fn manifest_path(
+        &self,
+        namespace: &str,
+        kind_dir: &str,
+        name: &str,
+    ) -> Result<PathBuf, DestinationError> {
+        self.confined(("namespace", namespace), kind_dir, ("name", name), |n| {
+            format!("{n}.yaml")
+        })
+    }
+
+    /// Where the status of the plan `plan_namespace/plan` is kept (a plan without a
+    /// namespace keeps it directly in `.forklift`).
+    pub fn plan_status_path(
+        &self,
+        plan_namespace: &str,
+        plan: &str,
+    ) -> Result<PathBuf, DestinationError> {
+        let mut dir = self.root.join(".forklift");
+        if !plan_namespace.is_empty() {
+            dir.push(safe_component("plan namespace", plan_namespace)?);
+        }
+        let plan = safe_component("plan name", plan)?;
+        Ok(dir.join(format!("{plan}.status.yaml")))
+    }
+
+    /// Creates the directory of `path` and checks that it stays inside the root
+    /// ([`Self::check_inside`]). The deepest directory that exists already is checked
+    /// first, so no directory is created through a symlink that leads out of the root.
+    fn prepare_parent(&self, path: &Path) -> Result<(), DestinationError> {
+        let parent = path.parent().unwrap_or(&self.root);
+        let mut existing = parent;
+        while !existing.exists() {
+            match existing.parent() {
+                Some(up) => existing = up,
+                None => break,
+            }
+        }
+        // Below the root (the root itself may not exist yet): must resolve inside it.
+        if existing.starts_with(&self.root) {
+            self.check_dir(existing, path)?;
+        }
+        create_parent(path)?;
+        self.check_inside(path)
+    }
+
+    /// Checks that `path`'s directory, symlinks resolved, lies under the root and that `path`
+    /// itself is not a symlink: a symlink planted inside the destination must not redirect
+    /// a write or a removal. A directory that does not exist yet holds nothing to check.
+    fn check_inside(&self, path: &Path) -> Result<(), DestinationError> {
+        let parent = path.parent().unwrap_or(&self.root);
+        if !parent.exists() {
+            return Ok(());
+        }
+        self.check_dir(parent, path)?;
+        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(DestinationError::OutsideRoot {
+                path: path.to_path_buf(),
+                resolved: fs::read_link(path).map_err(io_error(path))?,
+                root: self.root.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that the existing directory `dir` (on the way to `path`), symlinks resolved,
+    /// lies under the root.
+    fn check_dir(&self, dir: &Path, path: &Path) -> Result<(), DestinationError> {
+        let root = fs::canonicalize(&self.root).map_err(io_error(&self.root))?;
+        let resolved = fs::canonicalize(dir).map_err(io_error(dir))?;
+        if resolved.starts_with(&root) {
+            Ok(())
+        } else {
+            Err(DestinationError::OutsideRoot {
+                path: path.to_path_buf(),
+                resolved,
+                root,
+            })
+        }
+    }
+
+    /// Removes `path` when present, after [`Self::check_inside`].
+    fn remove_inside(&self, path: &Path) -> Result<(), DestinationError> {
+        self.check_inside(path)?;
+        remove_if_present(path)
     }
 
     /// Opens the image of `claim` for writing, creating a sparse file of `size` bytes. An
@@ -75,9 +183,9 @@ impl LocalDestination {
         claim: &str,
         size: u64,
     ) -> Result<LocalDisk, DestinationError> {
-        let path = self.disk_path(namespace, claim);
-        create_parent(&path)?;
-        let resumable = self.checkpoint_path(namespace, claim).is_file()
+        let path = self.disk_path(namespace, claim)?;
+        self.prepare_parent(&path)?;
+        let resumable = self.checkpoint_path(namespace, claim)?.is_file()
             && fs::metadata(&path).is_ok_and(|m| m.len() == size);
         let disk = if resumable {
             LocalDisk::open_writable(&path)
@@ -99,13 +207,14 @@ impl LocalDestination {
         name: &str,
         object: &impl Serialize,
     ) -> Result<PathBuf, DestinationError> {
-        let path = self.manifest_path(namespace, kind_dir, name);
+        let path = self.manifest_path(namespace, kind_dir, name)?;
         let text = forklift_core::manifest::to_kubectl_yaml(object).map_err(|source| {
             DestinationError::Serialize {
                 path: path.clone(),
                 source,
             }
         })?;
+        self.prepare_parent(&path)?;
         write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
@@ -118,15 +227,15 @@ impl LocalDestination {
         vm: &str,
         claims: &[String],
     ) -> Result<(), DestinationError> {
-        let mut paths = vec![self.manifest_path(namespace, "virtualmachines", vm)];
+        let mut paths = vec![self.manifest_path(namespace, "virtualmachines", vm)?];
         for claim in claims {
-            paths.push(self.manifest_path(namespace, "datavolumes", claim));
-            paths.push(self.disk_path(namespace, claim));
-            paths.push(self.checkpoint_path(namespace, claim));
+            paths.push(self.manifest_path(namespace, "datavolumes", claim)?);
+            paths.push(self.disk_path(namespace, claim)?);
+            paths.push(self.checkpoint_path(namespace, claim)?);
         }
         paths
             .into_iter()
-            .try_for_each(|path| remove_if_present(&path))
+            .try_for_each(|path| self.remove_inside(&path))
     }
 }
 
@@ -158,7 +267,7 @@ impl Destination for LocalDestination {
             Ok(DestinationDisk {
                 location: disk.path().display().to_string(),
                 zero_initialized: disk.is_zero_initialized(),
-                checkpoint: Some(this.checkpoint_path(&namespace, &claim)),
+                checkpoint: Some(this.checkpoint_path(&namespace, &claim)?),
                 readback: Some(disk.clone()),
                 sink: disk,
             })
@@ -187,8 +296,9 @@ impl Destination for LocalDestination {
     }
 
     async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError> {
-        let path = self.checkpoint_path(namespace, claim);
-        blocking(move || remove_if_present(&path)).await
+        let path = self.checkpoint_path(namespace, claim)?;
+        let this = self.clone();
+        blocking(move || this.remove_inside(&path)).await
     }
 
     async fn remove_vm(
@@ -202,11 +312,23 @@ impl Destination for LocalDestination {
         blocking(move || this.remove_local_vm(&namespace, &vm, &claims)).await
     }
 
-    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf {
-        self.root
-            .join(".forklift")
-            .join(plan_namespace)
-            .join(format!("{plan}.status.yaml"))
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError> {
+        let path = self.plan_status_path(plan_namespace, plan)?;
+        self.prepare_parent(&path)?;
+        Ok(path)
+    }
+}
+
+/// `value` when it is a safe single path component: a DNS-1123 subdomain (so no `/`, no
+/// `..`, no leading `.` that could collide with `.forklift`, at most 253 characters).
+fn safe_component<'a>(what: &'static str, value: &'a str) -> Result<&'a str, DestinationError> {
+    if is_dns1123_subdomain(value) {
+        Ok(value)
+    } else {
+        Err(DestinationError::UnsafeName {
+            what,
+            name: value.to_owned(),
+        })
     }
 }
 
@@ -287,20 +409,20 @@ mod tests {
         let dest = LocalDestination::new(dir.path());
         let disk = dest.open_local_disk("ns", "c1", 1 << 20).unwrap();
         assert_eq!(disk.size(), 1 << 20);
-        fs::write(dest.disk_path("ns", "c1"), vec![1u8; 1 << 20]).unwrap();
+        fs::write(dest.disk_path("ns", "c1").unwrap(), vec![1u8; 1 << 20]).unwrap();
         // Without a checkpoint the image is recreated (zeroed).
         dest.open_local_disk("ns", "c1", 1 << 20).unwrap();
         assert!(
-            fs::read(dest.disk_path("ns", "c1"))
+            fs::read(dest.disk_path("ns", "c1").unwrap())
                 .unwrap()
                 .iter()
                 .all(|&b| b == 0)
         );
-        fs::write(dest.disk_path("ns", "c1"), vec![1u8; 1 << 20]).unwrap();
-        fs::write(dest.checkpoint_path("ns", "c1"), b"{}").unwrap();
+        fs::write(dest.disk_path("ns", "c1").unwrap(), vec![1u8; 1 << 20]).unwrap();
+        fs::write(dest.checkpoint_path("ns", "c1").unwrap(), b"{}").unwrap();
         dest.open_local_disk("ns", "c1", 1 << 20).unwrap();
         assert!(
-            fs::read(dest.disk_path("ns", "c1"))
+            fs::read(dest.disk_path("ns", "c1").unwrap())
                 .unwrap()
                 .iter()
                 .all(|&b| b == 1),
@@ -309,7 +431,103 @@ mod tests {
         dest.write_manifest("ns", "datavolumes", "c1", &1).unwrap();
         dest.remove_local_vm("ns", "vm", &["c1".to_owned()])
             .unwrap();
-        assert!(!dest.disk_path("ns", "c1").exists() && !dest.checkpoint_path("ns", "c1").exists());
-        assert!(!dest.manifest_path("ns", "datavolumes", "c1").exists());
+        assert!(
+            !dest.disk_path("ns", "c1").unwrap().exists()
+                && !dest.checkpoint_path("ns", "c1").unwrap().exists()
+        );
+        assert!(
+            !dest
+                .manifest_path("ns", "datavolumes", "c1")
+                .unwrap()
+                .exists()
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_single_dns1123_components_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("dest");
+        let dest = LocalDestination::new(&root);
+        let bad = [
+            "",
+            ".",
+            "..",
+            "../x",
+            "/etc",
+            "a/b",
+            ".forklift",
+            "A",
+            &"n".repeat(254),
+        ];
+        for name in bad {
+            let unsafe_name = |r: Result<PathBuf, DestinationError>| matches!(r, Err(DestinationError::UnsafeName { name: n, .. }) if n == name);
+            assert!(unsafe_name(dest.disk_path(name, "c")), "{name:?}");
+            assert!(unsafe_name(dest.disk_path("ns", name)), "{name:?}");
+            assert!(unsafe_name(dest.checkpoint_path("ns", name)), "{name:?}");
+            assert!(unsafe_name(dest.manifest_path(
+                name,
+                "virtualmachines",
+                "vm"
+            )));
+            assert!(unsafe_name(dest.manifest_path(
+                "ns",
+                "virtualmachines",
+                name
+            )));
+            assert!(unsafe_name(dest.plan_status_path("ns", name)), "{name:?}");
+            if !name.is_empty() {
+                assert!(unsafe_name(dest.plan_status_path(name, "p")), "{name:?}");
+            }
+            assert!(dest.open_local_disk("ns", name, 512).is_err());
+            assert!(
+                dest.write_manifest(name, "virtualmachines", "vm", &1)
+                    .is_err()
+            );
+            assert!(dest.remove_local_vm("ns", name, &[]).is_err());
+        }
+        assert!(!root.exists(), "nothing was created");
+        let longest = "n".repeat(forklift_core::naming::DNS1123_SUBDOMAIN_MAX_LENGTH);
+        assert!(
+            dest.manifest_path("ns", "virtualmachines", &longest)
+                .is_ok()
+        );
+        assert_eq!(
+            dest.plan_status_path("", "p").unwrap(),
+            root.join(".forklift/p.status.yaml")
+        );
+    }
+
+    #[test]
+    fn symlinks_inside_the_root_cannot_redirect_writes_or_removals() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(outside.join("disks")).unwrap();
+        fs::write(outside.join("disks/c.img"), b"precious").unwrap();
+        let root = dir.path().join("dest");
+        fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("ns")).unwrap();
+        let dest = LocalDestination::new(&root);
+        let refused = |e: DestinationError| matches!(e, DestinationError::OutsideRoot { .. });
+        assert!(refused(dest.open_local_disk("ns", "c", 512).unwrap_err()));
+        assert!(refused(
+            dest.write_manifest("ns", "virtualmachines", "vm", &1)
+                .unwrap_err()
+        ));
+        assert!(refused(
+            dest.remove_local_vm("ns", "vm", &["c".to_owned()])
+                .unwrap_err()
+        ));
+        assert_eq!(fs::read(outside.join("disks/c.img")).unwrap(), b"precious");
+        assert!(!outside.join("virtualmachines").exists());
+        // A file symlinked out of the root is refused too.
+        fs::create_dir_all(root.join("ns2/disks")).unwrap();
+        std::os::unix::fs::symlink(outside.join("disks/c.img"), root.join("ns2/disks/c.img"))
+            .unwrap();
+        assert!(refused(dest.open_local_disk("ns2", "c", 512).unwrap_err()));
+        assert_eq!(fs::read(outside.join("disks/c.img")).unwrap(), b"precious");
+        // The status directory too.
+        fs::create_dir(root.join(".forklift")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join(".forklift/mtv")).unwrap();
+        assert!(refused(dest.status_path("mtv", "p").unwrap_err()));
     }
 }

@@ -47,6 +47,27 @@ pub enum DestinationError {
         #[source]
         source: Box<forklift_transfer::Error>,
     },
+    /// A name that would become a path component is not a DNS-1123 name (it could name a
+    /// parent directory, an absolute path or the destination's own `.forklift`).
+    #[error(
+        "Refusing the {what} {name:?}: not a DNS-1123 name, so not a safe file name in the destination"
+    )]
+    UnsafeName {
+        /// What the name is (`namespace`, `claim`, `plan name`...).
+        what: &'static str,
+        /// The name (printed escaped).
+        name: String,
+    },
+    /// A path, symlinks resolved, lies outside the destination's root.
+    #[error("Refusing to write {path}: it resolves to {resolved}, outside the destination {root}")]
+    OutsideRoot {
+        /// The path as built.
+        path: PathBuf,
+        /// Its directory with symlinks resolved.
+        resolved: PathBuf,
+        /// The destination root, symlinks resolved.
+        root: PathBuf,
+    },
     /// A blocking task of the destination died.
     #[error("A destination task failed")]
     Task(#[source] tokio::task::JoinError),
@@ -125,6 +146,7 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         claims: &[String],
     ) -> Result<(), DestinationError>;
 
-    /// Where the plan's status file is kept.
-    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf;
+    /// Where the plan's status file is kept; `Err` when the plan's namespace or name cannot
+    /// name a file safely (its directory is created).
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError>;
 }

@@ -344,10 +344,11 @@ impl Destination for MemoryDestination {
         Ok(())
     }
 
-    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf {
-        self.status_dir
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError> {
+        Ok(self
+            .status_dir
             .join(plan_namespace)
-            .join(format!("{plan}.status.yaml"))
+            .join(format!("{plan}.status.yaml")))
     }
 }
 
