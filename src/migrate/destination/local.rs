@@ -198,6 +198,26 @@ impl LocalDestination {
         })
     }
 
+    /// The size of the image of `claim`, `None` when there is no regular file there or a
+    /// checkpoint says its copy did not finish.
+    pub fn local_disk_size(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<Option<u64>, DestinationError> {
+        let path = self.disk_path(namespace, claim)?;
+        self.check_inside(&path)?;
+        if self.checkpoint_path(namespace, claim)?.exists() {
+            return Ok(None);
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
     /// Writes `object` as YAML to the manifest path, atomically; unchanged content is not
     /// rewritten. Returns the path.
     pub fn write_manifest(
@@ -299,6 +319,16 @@ impl Destination for LocalDestination {
         let path = self.checkpoint_path(namespace, claim)?;
         let this = self.clone();
         blocking(move || this.remove_inside(&path)).await
+    }
+
+    async fn disk_size(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<Option<u64>, DestinationError> {
+        let this = self.clone();
+        let (namespace, claim) = (namespace.to_owned(), claim.to_owned());
+        blocking(move || this.local_disk_size(&namespace, &claim)).await
     }
 
     async fn remove_vm(

@@ -138,6 +138,15 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// A copy of `claim` completed: its checkpoint is no longer needed.
     async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError>;
 
+    /// The size of the disk `claim` when the destination holds it completely copied, `None`
+    /// when it does not (absent, or a copy still in progress). A VM an earlier run recorded
+    /// as migrated is skipped only when each of its disks is still there at its size.
+    async fn disk_size(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<Option<u64>, DestinationError>;
+
     /// Removes what a VM's migration created (missing parts are not an error).
     async fn remove_vm(
         &self,
