@@ -5,4 +5,5 @@
 //!
 //! One module per attack surface; `support` holds the bounded runner they share.
 
+mod manifests;
 mod support;
