@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn directories_nested_beyond_the_limit_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let hook = "apiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\nmetadata: {name: h, namespace: n}\nspec: {image: quay.io/konveyor/hook-runner}\n";
+        let mut deep = dir.path().to_path_buf();
+        for _ in 0..MAX_DEPTH {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("ok.yaml"), hook).unwrap();
+        let set = load_paths(&[dir.path()]);
+        assert!(!set.has_errors(), "{:?}", set.diagnostics());
+        assert_eq!(set.len(), 1, "files {MAX_DEPTH} levels down still load");
+        std::fs::create_dir(deep.join("d")).unwrap();
+        std::fs::write(deep.join("d/deeper.yaml"), hook).unwrap();
+        let set = load_paths(&[dir.path()]);
+        assert_eq!(
+            set.diagnostics()[0].message,
+            format!("Directories nested deeper than {MAX_DEPTH} levels")
+        );
+    }
+
+    #[test]
     fn only_unknown_kinds_of_other_groups_do_not_block() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: osmap}\ndata: {a: b}\n---\n\
             apiVersion: v1\nkind: List\nitems:\n- {apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: vm}}\n\
