@@ -386,7 +386,9 @@ fn create_parent(path: &Path) -> Result<(), DestinationError> {
 /// Writes `data` to `path` through a temporary file of its own (unique, so two writers never
 /// share one) and a rename, unless the file already holds exactly `data`.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), DestinationError> {
-    if fs::read(path).is_ok_and(|old| old == data) {
+    // Read at most as much as we write (a longer file differs anyway), and only a regular
+    // file: whatever sits at the path must not make the comparison hang or grow.
+    if crate::input::read_file(path, data.len() as u64).is_ok_and(|old| old == data) {
         return Ok(());
     }
     create_parent(path)?;
@@ -559,5 +561,20 @@ mod tests {
         fs::create_dir(root.join(".forklift")).unwrap();
         std::os::unix::fs::symlink(&outside, root.join(".forklift/mtv")).unwrap();
         assert!(refused(dest.status_path("mtv", "p").unwrap_err()));
+    }
+
+    #[test]
+    fn a_fifo_where_a_manifest_goes_is_replaced_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = LocalDestination::new(dir.path());
+        let path = dest.manifest_path("ns", "virtualmachines", "vm1").unwrap();
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        dest.write_manifest("ns", "virtualmachines", "vm1", &1)
+            .unwrap();
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "1\n");
     }
 }
