@@ -20,6 +20,11 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<[A-Za-z][A-Za-z0-9_ .:/-]*>").unwrap_or_else(|e| unreachable!("{e}"))
 });
 
+/// A value that is one placeholder word, such as `<namespace>` or `<network_map>`.
+static WHOLE_PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^<[A-Za-z][A-Za-z0-9_ -]*>$").unwrap_or_else(|e| unreachable!("{e}"))
+});
+
 /// Parses every document of `text` (multi-document YAML, a JSON value, or a JSON stream).
 pub(super) fn parse_text(source: &str, text: &str) -> (Vec<LoadedObject>, Vec<Diagnostic>) {
     let mut out = Decoded {
@@ -324,6 +329,11 @@ impl Decoded<'_> {
         let mut valid = true;
         for (field, value, errors) in checks {
             let Some(value) = value else { continue };
+            // A guide placeholder such as `<namespace>` has its own warning; it holds no
+            // `/` or `.`, and the destination refuses it should it ever reach a path.
+            if WHOLE_PLACEHOLDER.is_match(value) {
+                continue;
+            }
             let reasons = errors(value);
             if reasons.is_empty() {
                 continue;

@@ -258,6 +258,18 @@ fn names_that_are_not_kubernetes_names_are_refused() {
     }
     let set = ManifestSet::parse("p.yaml", &plan("{generateName: plan-, namespace: mtv}"));
     assert!(set.diagnostics().is_empty(), "{:?}", set.diagnostics());
+    // The user guide's placeholders load with their own warning, as other placeholders do;
+    // one holding a path does not.
+    let set = ManifestSet::parse("p.yaml", &plan("{name: <plan>, namespace: <namespace>}"));
+    assert!(!set.has_errors(), "{:?}", set.diagnostics());
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::Placeholder);
+    let set = ManifestSet::parse("p.yaml", &plan("{name: <a/../../b>, namespace: mtv}"));
+    assert!(set.is_empty());
+    assert!(
+        set.diagnostics()
+            .iter()
+            .any(|d| d.code == DiagnosticCode::InvalidName)
+    );
 }
 
 #[test]
