@@ -7,10 +7,10 @@ use serde_json::Value;
 use std::sync::LazyLock;
 
 use super::diagnostic::{Diagnostic, DiagnosticCode};
+use super::names::name_violations;
 use super::object::{Object, UnknownObject};
 use super::strict::Checked;
 use super::{LoadedObject, Origin};
-use crate::naming::{dns1123_label_errors, dns1123_subdomain_errors};
 use crate::resources::nad::NAD_API_VERSION;
 use crate::resources::secret::SECRET_API_VERSION;
 use crate::resources::{API_VERSION, GROUP, ObjectMeta};
@@ -18,11 +18,6 @@ use crate::resources::{API_VERSION, GROUP, ObjectMeta};
 /// Documentation placeholders such as `<namespace>` or `<IP address>`.
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<[A-Za-z][A-Za-z0-9_ .:/-]*>").unwrap_or_else(|e| unreachable!("{e}"))
-});
-
-/// A value that is one placeholder word, such as `<namespace>` or `<network_map>`.
-static WHOLE_PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^<[A-Za-z][A-Za-z0-9_ -]*>$").unwrap_or_else(|e| unreachable!("{e}"))
 });
 
 /// Parses every document of `text` (multi-document YAML, a JSON value, or a JSON stream).
@@ -295,59 +290,17 @@ impl Decoded<'_> {
         }
     }
 
-    /// Whether the object's `metadata.name` (and `generateName`) is a DNS-1123 subdomain and
-    /// its `metadata.namespace` a DNS-1123 label, as the API server requires; each violation
-    /// is an `invalid-name` error and the object is not loaded. These names become path
-    /// components of what a migration writes, so `../x` or `/etc` must never get through.
+    /// Whether the object's names are valid Kubernetes names ([`name_violations`]); each
+    /// violation is an `invalid-name` error and the object is not loaded.
     fn valid_names(&mut self, object: &Object, document: usize, prefix: &str) -> bool {
-        let meta = object.metadata();
-        // The API server checks `generateName` with a trailing `-` read as a letter.
-        let generate = meta
-            .generate_name
-            .as_deref()
-            .map(|g| match g.strip_suffix('-') {
-                Some(stem) => format!("{stem}a"),
-                None => g.to_owned(),
-            });
-        let checks = [
-            (
-                "metadata.name",
-                meta.name.as_deref(),
-                dns1123_subdomain_errors as fn(&str) -> Vec<String>,
-            ),
-            (
-                "metadata.generateName",
-                generate.as_deref(),
-                dns1123_subdomain_errors,
-            ),
-            (
-                "metadata.namespace",
-                meta.namespace.as_deref(),
-                dns1123_label_errors,
-            ),
-        ];
-        let mut valid = true;
-        for (field, value, errors) in checks {
-            let Some(value) = value else { continue };
-            // A guide placeholder such as `<namespace>` has its own warning; it holds no
-            // `/` or `.`, and the destination refuses it should it ever reach a path.
-            if WHOLE_PLACEHOLDER.is_match(value) {
-                continue;
-            }
-            let reasons = errors(value);
-            if reasons.is_empty() {
-                continue;
-            }
-            valid = false;
+        let violations = name_violations(object.metadata());
+        let valid = violations.is_empty();
+        for (field, message) in violations {
             self.error(
                 DiagnosticCode::InvalidName,
                 document,
                 join(prefix, field),
-                format!(
-                    // Debug quoting escapes control characters.
-                    "{value:?} is not a valid Kubernetes name: {}; the object is not loaded",
-                    reasons.join("; ")
-                ),
+                message,
             );
         }
         valid

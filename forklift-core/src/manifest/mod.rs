@@ -37,6 +37,7 @@
 
 mod decode;
 mod diagnostic;
+mod names;
 mod nesting;
 mod object;
 mod plan_bundle;

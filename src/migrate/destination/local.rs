@@ -9,14 +9,11 @@
 //!   .forklift/<plan-namespace>/<plan>.status.yaml   the Plan with its migration status
 //! ```
 //!
-//! Every name that becomes a path component (namespaces, claims, VM and plan names) must be a
-//! DNS-1123 subdomain, as Kubernetes requires of them: no `/`, no `..`, no leading `.`, at most
-//! [`DNS1123_SUBDOMAIN_MAX_LENGTH`](forklift_core::naming::DNS1123_SUBDOMAIN_MAX_LENGTH)
-//! characters; anything else is refused with
-//! [`DestinationError::UnsafeName`]. Before a file is written, its directory is resolved
-//! (symlinks followed) and must still lie under the root, or the write is refused with
-//! [`DestinationError::OutsideRoot`]. Manifest loading refuses such names already; this is the
-//! second line, for embedding programs that build objects in code.
+//! Every path is built from names checked to be single DNS-1123 components, and every write
+//! or removal checks that it stays under the root, symlinks resolved (see `confine.rs`:
+//! [`DestinationError::UnsafeName`], [`DestinationError::OutsideRoot`]). Manifest loading
+//! refuses such names already; this is the second line, for embedding programs that build
+//! objects in code.
 //!
 //! Manifests are written atomically (a temporary file of their own, then rename) and only when their
 //! content changes, so a re-run is idempotent. A disk copy in progress keeps a checkpoint
@@ -32,8 +29,7 @@ use forklift_transfer::block::BlockSink;
 use forklift_transfer::local::LocalDisk;
 use serde::Serialize;
 
-use forklift_core::naming::is_dns1123_subdomain;
-
+use super::confine::{check_inside, prepare_parent, safe_component};
 use super::{Destination, DestinationDisk, DestinationError, ObjectKind};
 
 /// A destination directory.
@@ -113,64 +109,9 @@ impl LocalDestination {
         Ok(dir.join(format!("{plan}.status.yaml")))
     }
 
-    /// Creates the directory of `path` and checks that it stays inside the root
-    /// ([`Self::check_inside`]). The deepest directory that exists already is checked
-    /// first, so no directory is created through a symlink that leads out of the root.
-    fn prepare_parent(&self, path: &Path) -> Result<(), DestinationError> {
-        let parent = path.parent().unwrap_or(&self.root);
-        let mut existing = parent;
-        while !existing.exists() {
-            match existing.parent() {
-                Some(up) => existing = up,
-                None => break,
-            }
-        }
-        // Below the root (the root itself may not exist yet): must resolve inside it.
-        if existing.starts_with(&self.root) {
-            self.check_dir(existing, path)?;
-        }
-        create_parent(path)?;
-        self.check_inside(path)
-    }
-
-    /// Checks that `path`'s directory, symlinks resolved, lies under the root and that `path`
-    /// itself is not a symlink: a symlink planted inside the destination must not redirect
-    /// a write or a removal. A directory that does not exist yet holds nothing to check.
-    fn check_inside(&self, path: &Path) -> Result<(), DestinationError> {
-        let parent = path.parent().unwrap_or(&self.root);
-        if !parent.exists() {
-            return Ok(());
-        }
-        self.check_dir(parent, path)?;
-        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(DestinationError::OutsideRoot {
-                path: path.to_path_buf(),
-                resolved: fs::read_link(path).map_err(io_error(path))?,
-                root: self.root.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Checks that the existing directory `dir` (on the way to `path`), symlinks resolved,
-    /// lies under the root.
-    fn check_dir(&self, dir: &Path, path: &Path) -> Result<(), DestinationError> {
-        let root = fs::canonicalize(&self.root).map_err(io_error(&self.root))?;
-        let resolved = fs::canonicalize(dir).map_err(io_error(dir))?;
-        if resolved.starts_with(&root) {
-            Ok(())
-        } else {
-            Err(DestinationError::OutsideRoot {
-                path: path.to_path_buf(),
-                resolved,
-                root,
-            })
-        }
-    }
-
-    /// Removes `path` when present, after [`Self::check_inside`].
+    /// Removes `path` when present, after [`check_inside`].
     fn remove_inside(&self, path: &Path) -> Result<(), DestinationError> {
-        self.check_inside(path)?;
+        check_inside(&self.root, path)?;
         remove_if_present(path)
     }
 
@@ -184,7 +125,7 @@ impl LocalDestination {
         size: u64,
     ) -> Result<LocalDisk, DestinationError> {
         let path = self.disk_path(namespace, claim)?;
-        self.prepare_parent(&path)?;
+        prepare_parent(&self.root, &path)?;
         let resumable = self.checkpoint_path(namespace, claim)?.is_file()
             && fs::metadata(&path).is_ok_and(|m| m.len() == size);
         let disk = if resumable {
@@ -206,7 +147,7 @@ impl LocalDestination {
         claim: &str,
     ) -> Result<Option<u64>, DestinationError> {
         let path = self.disk_path(namespace, claim)?;
-        self.check_inside(&path)?;
+        check_inside(&self.root, &path)?;
         if self.checkpoint_path(namespace, claim)?.exists() {
             return Ok(None);
         }
@@ -234,7 +175,7 @@ impl LocalDestination {
                 source,
             }
         })?;
-        self.prepare_parent(&path)?;
+        prepare_parent(&self.root, &path)?;
         write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
@@ -344,25 +285,12 @@ impl Destination for LocalDestination {
 
     fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError> {
         let path = self.plan_status_path(plan_namespace, plan)?;
-        self.prepare_parent(&path)?;
+        prepare_parent(&self.root, &path)?;
         Ok(path)
     }
 }
 
-/// `value` when it is a safe single path component: a DNS-1123 subdomain (so no `/`, no
-/// `..`, no leading `.` that could collide with `.forklift`, at most 253 characters).
-fn safe_component<'a>(what: &'static str, value: &'a str) -> Result<&'a str, DestinationError> {
-    if is_dns1123_subdomain(value) {
-        Ok(value)
-    } else {
-        Err(DestinationError::UnsafeName {
-            what,
-            name: value.to_owned(),
-        })
-    }
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DestinationError + '_ {
+pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DestinationError + '_ {
     move |source| DestinationError::Io {
         path: path.to_path_buf(),
         source,
@@ -376,7 +304,7 @@ fn remove_if_present(path: &Path) -> Result<(), DestinationError> {
     }
 }
 
-fn create_parent(path: &Path) -> Result<(), DestinationError> {
+pub(super) fn create_parent(path: &Path) -> Result<(), DestinationError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
@@ -476,94 +404,6 @@ mod tests {
     }
 
     #[test]
-    fn names_that_are_not_single_dns1123_components_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("dest");
-        let dest = LocalDestination::new(&root);
-        let bad = [
-            "",
-            ".",
-            "..",
-            "../x",
-            "/etc",
-            "a/b",
-            ".forklift",
-            "A",
-            &"n".repeat(254),
-        ];
-        for name in bad {
-            let unsafe_name = |r: Result<PathBuf, DestinationError>| matches!(r, Err(DestinationError::UnsafeName { name: n, .. }) if n == name);
-            assert!(unsafe_name(dest.disk_path(name, "c")), "{name:?}");
-            assert!(unsafe_name(dest.disk_path("ns", name)), "{name:?}");
-            assert!(unsafe_name(dest.checkpoint_path("ns", name)), "{name:?}");
-            assert!(unsafe_name(dest.manifest_path(
-                name,
-                "virtualmachines",
-                "vm"
-            )));
-            assert!(unsafe_name(dest.manifest_path(
-                "ns",
-                "virtualmachines",
-                name
-            )));
-            assert!(unsafe_name(dest.plan_status_path("ns", name)), "{name:?}");
-            if !name.is_empty() {
-                assert!(unsafe_name(dest.plan_status_path(name, "p")), "{name:?}");
-            }
-            assert!(dest.open_local_disk("ns", name, 512).is_err());
-            assert!(
-                dest.write_manifest(name, "virtualmachines", "vm", &1)
-                    .is_err()
-            );
-            assert!(dest.remove_local_vm("ns", name, &[]).is_err());
-        }
-        assert!(!root.exists(), "nothing was created");
-        let longest = "n".repeat(forklift_core::naming::DNS1123_SUBDOMAIN_MAX_LENGTH);
-        assert!(
-            dest.manifest_path("ns", "virtualmachines", &longest)
-                .is_ok()
-        );
-        assert_eq!(
-            dest.plan_status_path("", "p").unwrap(),
-            root.join(".forklift/p.status.yaml")
-        );
-    }
-
-    #[test]
-    fn symlinks_inside_the_root_cannot_redirect_writes_or_removals() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = dir.path().join("outside");
-        fs::create_dir_all(outside.join("disks")).unwrap();
-        fs::write(outside.join("disks/c.img"), b"precious").unwrap();
-        let root = dir.path().join("dest");
-        fs::create_dir(&root).unwrap();
-        std::os::unix::fs::symlink(&outside, root.join("ns")).unwrap();
-        let dest = LocalDestination::new(&root);
-        let refused = |e: DestinationError| matches!(e, DestinationError::OutsideRoot { .. });
-        assert!(refused(dest.open_local_disk("ns", "c", 512).unwrap_err()));
-        assert!(refused(
-            dest.write_manifest("ns", "virtualmachines", "vm", &1)
-                .unwrap_err()
-        ));
-        assert!(refused(
-            dest.remove_local_vm("ns", "vm", &["c".to_owned()])
-                .unwrap_err()
-        ));
-        assert_eq!(fs::read(outside.join("disks/c.img")).unwrap(), b"precious");
-        assert!(!outside.join("virtualmachines").exists());
-        // A file symlinked out of the root is refused too.
-        fs::create_dir_all(root.join("ns2/disks")).unwrap();
-        std::os::unix::fs::symlink(outside.join("disks/c.img"), root.join("ns2/disks/c.img"))
-            .unwrap();
-        assert!(refused(dest.open_local_disk("ns2", "c", 512).unwrap_err()));
-        assert_eq!(fs::read(outside.join("disks/c.img")).unwrap(), b"precious");
-        // The status directory too.
-        fs::create_dir(root.join(".forklift")).unwrap();
-        std::os::unix::fs::symlink(&outside, root.join(".forklift/mtv")).unwrap();
-        assert!(refused(dest.status_path("mtv", "p").unwrap_err()));
-    }
-
-    #[test]
     fn a_fifo_where_a_manifest_goes_is_replaced_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let dest = LocalDestination::new(dir.path());
@@ -576,5 +416,25 @@ mod tests {
             .unwrap();
         assert!(fs::symlink_metadata(&path).unwrap().is_file());
         assert_eq!(fs::read_to_string(&path).unwrap(), "1\n");
+    }
+
+    #[test]
+    fn disk_size_reports_only_complete_regular_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = LocalDestination::new(dir.path());
+        assert_eq!(dest.local_disk_size("ns", "c1").unwrap(), None);
+        dest.open_local_disk("ns", "c1", 4096).unwrap();
+        assert_eq!(dest.local_disk_size("ns", "c1").unwrap(), Some(4096));
+        // A checkpoint beside it: the copy did not finish.
+        fs::write(dest.checkpoint_path("ns", "c1").unwrap(), b"{}").unwrap();
+        assert_eq!(dest.local_disk_size("ns", "c1").unwrap(), None);
+        // A symlink in place of the image is not taken for it.
+        let target = dir.path().join("elsewhere.img");
+        fs::write(&target, vec![0u8; 4096]).unwrap();
+        std::os::unix::fs::symlink(&target, dest.disk_path("ns", "c2").unwrap()).unwrap();
+        assert!(matches!(
+            dest.local_disk_size("ns", "c2"),
+            Err(DestinationError::OutsideRoot { .. })
+        ));
     }
 }

@@ -5,6 +5,7 @@
 //! remove what a failed VM created. A destination also says what it can do beyond that
 //! ([`Destination::starts_vms`]), which render turns into the itinerary.
 
+mod confine;
 mod local;
 
 use std::path::PathBuf;
