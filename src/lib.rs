@@ -24,6 +24,7 @@
 //! keep the source render gives them (`blank`, or `vddk` pointing back at vCenter), so
 //! `kubectl apply` alone does not load the copied images yet.
 
+pub mod input;
 pub mod manifests;
 
 pub use forklift_core as core;

@@ -4,13 +4,17 @@
 //! Directories are walked recursively in name order and every `*.yaml`, `*.yml` and `*.json`
 //! file is read; a path given explicitly is read whatever its extension; `-` reads stdin.
 //! Files that cannot be read become `io` diagnostics, so one bad file never hides the others.
+//! Files are read through [`crate::input`]: regular files only (a FIFO, `/dev/zero` or a
+//! symlink to them is refused at once) and at most [`DEFAULT_MAX_INPUT_SIZE`] bytes each
+//! unless [`load_paths_with_limit`] says otherwise.
 //!
 //! Every verb and the Python bindings read manifests through [`load_paths`], so one directory
 //! gives the same objects and diagnostics everywhere. The verbs that read a plan (`validate`,
 //! `render`, `schedule`, `migrate`) also stop on the same diagnostics: [`blocking_errors`].
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+pub use crate::input::DEFAULT_MAX_INPUT_SIZE;
 
 use forklift_core::resources::GROUP;
 
@@ -24,24 +28,31 @@ pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 /// Directory nesting beyond which walking stops (guards against symlink loops).
 const MAX_DEPTH: usize = 32;
 
-/// Loads every path (file, directory or `-` for stdin) into one set.
+/// Loads every path (file, directory or `-` for stdin) into one set, each file read up to
+/// [`DEFAULT_MAX_INPUT_SIZE`] bytes.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> ManifestSet {
+    load_paths_with_limit(paths, DEFAULT_MAX_INPUT_SIZE)
+}
+
+/// Loads every path (file, directory or `-` for stdin) into one set, refusing any file (or
+/// stdin) larger than `max_file_size` bytes.
+pub fn load_paths_with_limit<P: AsRef<Path>>(paths: &[P], max_file_size: u64) -> ManifestSet {
     let mut set = ManifestSet::new();
     for path in paths {
-        load_path(&mut set, path.as_ref());
+        load_path(&mut set, path.as_ref(), max_file_size);
     }
     set
 }
 
-/// Loads one path (file, directory or `-` for stdin) into `set`.
-pub fn load_path(set: &mut ManifestSet, path: &Path) {
+/// Loads one path (file, directory or `-` for stdin) into `set`, refusing any file larger
+/// than `max_file_size` bytes.
+pub fn load_path(set: &mut ManifestSet, path: &Path, max_file_size: u64) {
     if path == Path::new("-") {
-        let mut text = String::new();
-        match std::io::stdin().lock().read_to_string(&mut text) {
-            Ok(_) => {
+        match crate::input::read_text(path, max_file_size) {
+            Ok(text) => {
                 set.add_str("stdin", &text);
             }
-            Err(e) => set.push_diagnostic(io_error("stdin", format!("Cannot read stdin: {e}"))),
+            Err(e) => set.push_diagnostic(io_error("stdin", e.reason())),
         }
         return;
     }
@@ -57,30 +68,22 @@ pub fn load_path(set: &mut ManifestSet, path: &Path) {
             ));
         }
         for file in files {
-            load_file(set, &file);
+            load_file(set, &file, max_file_size);
         }
     } else {
-        load_file(set, path);
+        load_file(set, path, max_file_size);
     }
 }
 
-/// Loads one file into `set`.
-pub fn load_file(set: &mut ManifestSet, path: &Path) {
+/// Loads one file into `set`: a regular file (symlinks followed) of at most `max_file_size`
+/// bytes; anything else becomes an `io` diagnostic naming the file.
+pub fn load_file(set: &mut ManifestSet, path: &Path, max_file_size: u64) {
     let source = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => {
-                set.add_str(&source, &text);
-            }
-            Err(e) => set.push_diagnostic(io_error(
-                &source,
-                format!(
-                    "Not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )),
-        },
-        Err(e) => set.push_diagnostic(io_error(&source, format!("Cannot read: {e}"))),
+    match crate::input::read_text(path, max_file_size) {
+        Ok(text) => {
+            set.add_str(&source, &text);
+        }
+        Err(e) => set.push_diagnostic(io_error(&source, e.reason())),
     }
 }
 
@@ -175,6 +178,28 @@ mod tests {
         assert!(missing.has_errors());
         let empty = tempfile::tempdir().unwrap();
         assert!(load_paths(&[empty.path()]).has_errors());
+    }
+
+    #[test]
+    fn directories_nested_beyond_the_limit_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let hook = "apiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\nmetadata: {name: h, namespace: n}\nspec: {image: quay.io/konveyor/hook-runner}\n";
+        let mut deep = dir.path().to_path_buf();
+        for _ in 0..MAX_DEPTH {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("ok.yaml"), hook).unwrap();
+        let set = load_paths(&[dir.path()]);
+        assert!(!set.has_errors(), "{:?}", set.diagnostics());
+        assert_eq!(set.len(), 1, "files {MAX_DEPTH} levels down still load");
+        std::fs::create_dir(deep.join("d")).unwrap();
+        std::fs::write(deep.join("d/deeper.yaml"), hook).unwrap();
+        let set = load_paths(&[dir.path()]);
+        assert_eq!(
+            set.diagnostics()[0].message,
+            format!("Directories nested deeper than {MAX_DEPTH} levels")
+        );
     }
 
     #[test]

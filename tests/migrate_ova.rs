@@ -125,10 +125,56 @@ async fn ova_plan_migrates_verifies_and_reruns_idempotently() {
     );
 
     // A second run skips what succeeded and writes nothing new.
-    let (again, _) = run(&set, options).await;
+    let (again, _) = run(&set, options.clone()).await;
     let again = again.unwrap();
     assert_eq!(again.count(VmOutcome::Skipped), 2);
     assert_eq!(again.bytes_written, 0);
+
+    // The status file still says both succeeded, but one image is deleted and another cut
+    // short: neither VM is skipped, each is migrated again with a reason, and the images are
+    // whole again.
+    let deleted = Path::new(&report.vms[0].disks[0].path);
+    std::fs::remove_file(deleted).unwrap();
+    let truncated = Path::new(&report.vms[1].disks[0].path);
+    let size = std::fs::metadata(truncated).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(truncated)
+        .unwrap()
+        .set_len(size / 2)
+        .unwrap();
+    let (third, events) = run(&set, options).await;
+    let third = third.unwrap();
+    assert_eq!(third.count(VmOutcome::Succeeded), 2, "{third:#?}");
+    let reasons: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            MigrationEvent::VmRemigrating { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.ends_with("is missing from the destination"))
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(&format!("holds {} bytes instead of {size}", size / 2)))
+    );
+    for vm in &report.vms {
+        for disk in &vm.disks {
+            let expected = sums
+                .disks
+                .iter()
+                .filter(|d| d.vm == vm.source_name)
+                .nth(disk.index)
+                .unwrap();
+            assert_eq!(sha256_file(Path::new(&disk.path)).unwrap(), expected.sha256);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,9 +27,26 @@ fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
     btree_map(text(), text(), 0..3)
 }
 
+/// Namespaces the API server accepts (DNS-1123 labels; loading refuses any other), YAML 1.1
+/// look-alikes included so saving must quote them.
+fn namespace() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?",
+        prop::sample::select(vec![
+            "on", "off", "yes", "n", "y", "1", "0x1f", "1e3", "null"
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
 fn meta(index: usize) -> impl Strategy<Value = ObjectMeta> {
-    (option::of(text()), labels(), labels(), option::of(text())).prop_map(
-        move |(namespace, labels, annotations, uid)| ObjectMeta {
+    (
+        option::of(namespace()),
+        labels(),
+        labels(),
+        option::of(text()),
+    )
+        .prop_map(move |(namespace, labels, annotations, uid)| ObjectMeta {
             // Unique names keep the objects distinct in the set.
             name: Some(format!("object-{index}")),
             namespace,
@@ -37,8 +54,7 @@ fn meta(index: usize) -> impl Strategy<Value = ObjectMeta> {
             annotations,
             uid,
             ..ObjectMeta::default()
-        },
-    )
+        })
 }
 
 fn object_ref() -> impl Strategy<Value = ObjectReference> {

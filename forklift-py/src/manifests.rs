@@ -87,13 +87,15 @@ pub(crate) fn parse_manifests<'py>(
 
 /// Loads files and directories (walked recursively for `.yaml`, `.yml` and `.json` files) and
 /// `-` for stdin, through the facade's loader. A path that does not exist raises
-/// `FileNotFoundError`; files that cannot be read are `io` diagnostics.
+/// `FileNotFoundError`; files that cannot be read (not regular files, or larger than
+/// `max_input_size` bytes, 64 MiB by default) are `io` diagnostics.
 #[pyfunction]
-#[pyo3(signature = (paths, strict = true))]
+#[pyo3(signature = (paths, strict = true, max_input_size = None))]
 pub(crate) fn load_manifests<'py>(
     py: Python<'py>,
     paths: Vec<PathBuf>,
     strict: bool,
+    max_input_size: Option<u64>,
 ) -> Result<Loaded<'py>> {
     for path in &paths {
         if path.as_os_str() != "-" {
@@ -103,7 +105,8 @@ pub(crate) fn load_manifests<'py>(
             })?;
         }
     }
-    let set = py.detach(|| forklift::manifests::load_paths(&paths));
+    let limit = max_input_size.unwrap_or(forklift::input::DEFAULT_MAX_INPUT_SIZE);
+    let set = py.detach(|| forklift::manifests::load_paths_with_limit(&paths, limit));
     loaded(py, &set, strict)
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,17 @@ def test_load_reads_files_and_directories(seed_manifests: Path, tmp_path: Path) 
     assert len(forklift.load(tmp_path)) == 2
     with pytest.raises(FileNotFoundError):
         forklift.load(tmp_path / "missing.yaml")
+
+
+def test_load_reads_only_regular_files_up_to_the_size_cap(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(PLAN_AND_PROVIDER)
+    os.symlink("/dev/zero", tmp_path / "zero.yaml")
+    with pytest.raises(forklift.ManifestError, match=r"zero.yaml: Not a regular file"):
+        forklift.load(tmp_path)
+    size = len(PLAN_AND_PROVIDER.encode())
+    assert len(forklift.load(tmp_path / "a.yaml", max_input_size=size)) == 2
+    with pytest.raises(forklift.ManifestError, match=rf"Larger than {size - 1} bytes"):
+        forklift.load(tmp_path / "a.yaml", max_input_size=size - 1)
 
 
 def test_hostile_data_is_rejected_not_crashing() -> None:

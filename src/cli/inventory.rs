@@ -30,9 +30,9 @@ pub struct InventoryArgs {
 }
 
 impl InventoryArgs {
-    /// Runs the verb.
-    pub fn run(self) -> ExitCode {
-        let set = manifests::load_paths(&self.manifests);
+    /// Runs the verb, reading manifest files of at most `max_input_size` bytes.
+    pub fn run(self, max_input_size: u64) -> ExitCode {
+        let set = manifests::load_paths_with_limit(&self.manifests, max_input_size);
         for diagnostic in set.diagnostics().iter().filter(|d| d.is_error()) {
             eprintln!("error: {diagnostic}");
         }

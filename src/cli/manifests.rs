@@ -33,16 +33,16 @@ pub enum OutputFormat {
 }
 
 impl ManifestsCommand {
-    /// Runs the sub-verb.
-    pub fn run(self) -> ExitCode {
+    /// Runs the sub-verb, reading files of at most `max_input_size` bytes.
+    pub fn run(self, max_input_size: u64) -> ExitCode {
         match self {
-            ManifestsCommand::Check { paths, output } => check(&paths, output),
+            ManifestsCommand::Check { paths, output } => check(&paths, output, max_input_size),
         }
     }
 }
 
-fn check(paths: &[PathBuf], output: Option<OutputFormat>) -> ExitCode {
-    let set = manifests::load_paths(paths);
+fn check(paths: &[PathBuf], output: Option<OutputFormat>, max_input_size: u64) -> ExitCode {
+    let set = manifests::load_paths_with_limit(paths, max_input_size);
     match output {
         None => {
             for entry in set.entries() {

@@ -67,12 +67,12 @@ impl HooksArg {
 
 /// Runs the verb: 0 when every VM migrated, 1 when one failed or the plan has blockers,
 /// 2 when inputs cannot be loaded.
-pub fn run(args: MigrateArgs) -> ExitCode {
+pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     let Some(dir) = args.destination.strip_prefix("local:") else {
         eprintln!("forklift migrate: --destination must be local:DIR");
         return ExitCode::from(2);
     };
-    let set = manifests::load_paths(&args.manifests);
+    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
     if !manifests::blocking_errors(&set).is_empty() {
         for d in set.diagnostics() {
             eprintln!("{d}");

@@ -37,6 +37,16 @@ condition, which `render` and `validate` show without running anything.";
 #[derive(Debug, Parser)]
 #[command(name = "forklift", version, about, long_about = LONG_ABOUT)]
 pub struct Cli {
+    /// Largest manifest or inventory file (or standard input) read, in bytes; larger ones
+    /// are refused (see docs/limits.md).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        env = "FORKLIFT_MAX_INPUT_SIZE",
+        default_value_t = forklift::input::DEFAULT_MAX_INPUT_SIZE
+    )]
+    max_input_size: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -84,21 +94,22 @@ enum Command {
 impl Cli {
     /// Runs the selected verb and returns the process exit code.
     pub fn run(self) -> ExitCode {
+        let limit = self.max_input_size;
         match self.command {
             Command::Version => {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
                 ExitCode::SUCCESS
             }
-            Command::Inventory(args) => args.run(),
-            Command::Manifests(command) => command.run(),
+            Command::Inventory(args) => args.run(limit),
+            Command::Manifests(command) => command.run(limit),
             Command::Copy(args) => copy::run(args),
             Command::Name(cmd) => cmd.run(),
             Command::Template(cmd) => cmd.run(),
             Command::Demo(args) => demo::run(args),
-            Command::Migrate(args) => migrate::run(args),
-            Command::Validate(args) => validate::run(args),
-            Command::Render(args) => render::run(args),
-            Command::Schedule(args) => schedule::run(args),
+            Command::Migrate(args) => migrate::run(args, limit),
+            Command::Validate(args) => validate::run(args, limit),
+            Command::Render(args) => render::run(args, limit),
+            Command::Schedule(args) => schedule::run(args, limit),
         }
     }
 }

@@ -54,6 +54,16 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
             MigrationEvent::VmStarted { vm, target_name } => {
                 say(&multi, format!("{vm}: started as {target_name}"))
             }
+            MigrationEvent::VmRemigrating {
+                vm,
+                target_name,
+                reason,
+            } => say(
+                &multi,
+                format!(
+                    "{vm}: recorded as migrated as {target_name}, but {reason}: migrating it again"
+                ),
+            ),
             MigrationEvent::PhaseSkipped { vm, phase, reason } => {
                 tracing::debug!(%vm, %phase, %reason, "phase skipped");
             }

@@ -1,7 +1,6 @@
 //! `forklift render`: print what a plan will create, as kubectl-ready YAML, plus a table.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -91,20 +90,14 @@ impl Loaded {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("Cannot read stdin: {e}"))?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("Cannot read {}: {e}", path.display()))
+/// An inventory file (`-` for stdin), bounded as [`forklift::input`] says.
+fn read_text(path: &Path, max_input_size: u64) -> Result<String, String> {
+    forklift::input::read_text(path, max_input_size).map_err(|e| forklift_core::error::chain(&e))
 }
 
 /// Loads manifests and inventories; reports manifest diagnostics on stderr.
-pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
-    let set = manifests::load_paths(&args.manifests);
+pub(super) fn load(args: &PlanSource, max_input_size: u64) -> Result<Loaded, String> {
+    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
     for d in set.diagnostics() {
         // ConfigMaps (OS maps) are not Forklift kinds; they are read verbatim.
         if !manifests::is_foreign_kind(&set, d) {
@@ -115,11 +108,11 @@ pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
         return Err("The manifests have errors".to_owned());
     }
     let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;
-    let source = SourceInventory::from_json(&read_text(&args.inventory)?)
+    let source = SourceInventory::from_json(&read_text(&args.inventory, max_input_size)?)
         .map_err(|e| format!("{}: {e}", args.inventory.display()))?;
     let destination = match &args.destination {
         Some(path) => Some(
-            DestinationInventory::from_json(&read_text(path)?)
+            DestinationInventory::from_json(&read_text(path, max_input_size)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,
         ),
         None => None,
@@ -133,8 +126,8 @@ pub(super) fn load(args: &PlanSource) -> Result<Loaded, String> {
 }
 
 /// Runs `forklift render`.
-pub fn run(args: RenderArgs) -> ExitCode {
-    let loaded = match load(&args.source) {
+pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
+    let loaded = match load(&args.source, max_input_size) {
         Ok(l) => l,
         Err(message) => {
             eprintln!("error: {}", terminal::line(&message));

@@ -30,8 +30,8 @@ fn clock(d: Duration) -> String {
 }
 
 /// Runs `forklift schedule`.
-pub fn run(args: ScheduleArgs) -> ExitCode {
-    let loaded = match load(&args.source) {
+pub fn run(args: ScheduleArgs, max_input_size: u64) -> ExitCode {
+    let loaded = match load(&args.source, max_input_size) {
         Ok(l) => l,
         Err(message) => {
             eprintln!("error: {message}");

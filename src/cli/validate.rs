@@ -68,8 +68,8 @@ struct Report<'a> {
 }
 
 /// Runs the verb: 0 ready, 1 a blocker, 2 inputs not loadable.
-pub fn run(args: ValidateArgs) -> ExitCode {
-    match execute(&args) {
+pub fn run(args: ValidateArgs, max_input_size: u64) -> ExitCode {
+    match execute(&args, max_input_size) {
         Ok((text, ready)) => {
             println!("{text}");
             ExitCode::from(if ready { 0 } else { 1 })
@@ -81,22 +81,22 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     }
 }
 
-fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
-    let set = manifests::load_paths(&args.manifests);
+fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), String> {
+    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
     let errors = manifests::blocking_errors(&set);
     if !errors.is_empty() {
         let lines: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
         return Err(format!("cannot load manifests:\n{}", lines.join("\n")));
     }
     let destination = match &args.destination {
-        Some(path) => Some(read(path).and_then(|t| {
+        Some(path) => Some(read(path, max_input_size).and_then(|t| {
             DestinationInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
         })?),
         None => None,
     };
     let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;
     let source = match &args.inventory {
-        Some(path) => read(path).and_then(|t| {
+        Some(path) => read(path, max_input_size).and_then(|t| {
             SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
         })?,
         None => live_inventory(&set, &bundle.plan, args.allow_plain_http)?,
@@ -165,6 +165,7 @@ fn live_inventory(
         })
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// An inventory file (`-` for stdin), bounded as [`forklift::input`] says.
+fn read(path: &Path, max_input_size: u64) -> Result<String, String> {
+    forklift::input::read_text(path, max_input_size).map_err(|e| forklift_core::error::chain(&e))
 }

@@ -97,6 +97,17 @@ pub enum MigrationEvent {
         /// Whether the image was re-read and compared with the source.
         verified: bool,
     },
+    /// A VM an earlier run recorded as migrated is migrated again, because the destination
+    /// no longer holds its disks as that run left them.
+    #[serde(rename_all = "camelCase")]
+    VmRemigrating {
+        /// Source VM id.
+        vm: String,
+        /// Name on the target.
+        target_name: String,
+        /// What is wrong with the earlier result (a disk missing or of the wrong size).
+        reason: String,
+    },
     /// A VM finished.
     #[serde(rename_all = "camelCase")]
     VmCompleted {

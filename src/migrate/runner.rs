@@ -283,7 +283,7 @@ impl Migrator {
         let status_path = destination.status_path(
             plan.metadata.namespace_or_empty(),
             plan.metadata.name_or_empty(),
-        );
+        )?;
         let previous = StatusWriter::previous(&status_path).await;
         let (writer, status) = StatusWriter::spawn(plan, status_path, previous.clone());
         let ctx = Arc::new(RunContext {
@@ -302,7 +302,23 @@ impl Migrator {
         let mut reports: BTreeMap<String, VmReport> = BTreeMap::new();
         let mut to_run: BTreeMap<String, TargetVm> = BTreeMap::new();
         for target in &spec.vms {
-            let outcome = if previous.get(&target.source_id).is_some_and(succeeded) {
+            let done_before = previous.get(&target.source_id).is_some_and(succeeded);
+            let stale = if done_before {
+                self.stale_result(target, &spec.target_namespace).await?
+            } else {
+                None
+            };
+            if let Some(reason) = &stale {
+                tracing::warn!(vm = %target.source_id, %reason, "recorded as migrated, migrating again");
+                let _ = events
+                    .send(MigrationEvent::VmRemigrating {
+                        vm: target.source_id.clone(),
+                        target_name: target.target_name.clone(),
+                        reason: reason.clone(),
+                    })
+                    .await;
+            }
+            let outcome = if done_before && stale.is_none() {
                 VmOutcome::Skipped
             } else if self.cancelled_up_front(target) {
                 status.begin(self.vm_status(target), &[]).await;
@@ -385,6 +401,38 @@ impl Migrator {
             })
             .await;
         Ok(report)
+    }
+
+    /// Why the result an earlier run recorded for `target` cannot be trusted (a disk missing
+    /// or of another size than render expects), or `None` when every disk is still in place.
+    async fn stale_result(
+        &self,
+        target: &TargetVm,
+        namespace: &str,
+    ) -> Result<Option<String>, MigrateError> {
+        for disk in &target.disks {
+            let size = self
+                .options
+                .destination
+                .disk_size(namespace, &disk.claim_name)
+                .await?;
+            match size {
+                Some(size) if size == disk.capacity => {}
+                Some(size) => {
+                    return Ok(Some(format!(
+                        "its disk {} holds {size} bytes instead of {}",
+                        disk.claim_name, disk.capacity
+                    )));
+                }
+                None => {
+                    return Ok(Some(format!(
+                        "its disk {} is missing from the destination",
+                        disk.claim_name
+                    )));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn cancelled_up_front(&self, target: &TargetVm) -> bool {

@@ -101,13 +101,16 @@ impl StatusWriter {
     pub async fn previous(path: &Path) -> PreviousStatus {
         let path = path.to_path_buf();
         let read = blocking(move || {
-            Ok(std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
-                .and_then(|p| p.status)
-                .and_then(|s| s.migration)
-                .map(|m| m.vms.into_iter().map(|vm| (vm.vm.id.clone(), vm)).collect())
-                .unwrap_or_default())
+            // Bounded like any input: a FIFO or device planted there must not hang the run.
+            Ok(
+                crate::input::read_text(&path, crate::input::DEFAULT_MAX_INPUT_SIZE)
+                    .ok()
+                    .and_then(|text| serde_yaml_ng::from_str::<Plan>(&text).ok())
+                    .and_then(|p| p.status)
+                    .and_then(|s| s.migration)
+                    .map(|m| m.vms.into_iter().map(|vm| (vm.vm.id.clone(), vm)).collect())
+                    .unwrap_or_default(),
+            )
         });
         read.await.unwrap_or_default()
     }

@@ -7,4 +7,5 @@
 
 mod ova;
 mod soap;
+mod manifests;
 mod support;

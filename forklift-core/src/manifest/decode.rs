@@ -7,7 +7,9 @@ use serde_json::Value;
 use std::sync::LazyLock;
 
 use super::diagnostic::{Diagnostic, DiagnosticCode};
+use super::names::name_violations;
 use super::object::{Object, UnknownObject};
+use super::strict::Checked;
 use super::{LoadedObject, Origin};
 use crate::resources::nad::NAD_API_VERSION;
 use crate::resources::secret::SECRET_API_VERSION;
@@ -46,17 +48,19 @@ struct Decoded<'a> {
 
 impl Decoded<'_> {
     fn json_stream(&mut self, text: &str) {
-        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Checked>();
         for (i, doc) in stream.enumerate() {
             let document = i + 1;
+            let doc = doc.map(|checked| self.unique_keys(checked, document));
             match doc {
-                Ok(Value::Array(items)) => {
+                Ok(None) => {}
+                Ok(Some(Value::Array(items))) => {
                     // A bare JSON array is read as a list of objects.
                     for (j, item) in items.into_iter().enumerate() {
                         self.document(item, document, format!("[{j}]"));
                     }
                 }
-                Ok(value) => self.document(value, document, String::new()),
+                Ok(Some(value)) => self.document(value, document, String::new()),
                 Err(e) => {
                     self.diagnostics.push(Diagnostic::error(
                         DiagnosticCode::Syntax,
@@ -88,10 +92,29 @@ impl Decoded<'_> {
                 ),
             ));
         }
+        if let Err(at) = super::nesting::check_flow_nesting(&text) {
+            self.diagnostics.push(Diagnostic::error(
+                DiagnosticCode::NestingTooDeep,
+                self.source,
+                None,
+                "",
+                format!(
+                    "Flow collections ([...], {{...}}) nest deeper than {} levels at line {}, column {}; the text is not parsed",
+                    super::MAX_FLOW_NESTING,
+                    at.line,
+                    at.column
+                ),
+            ));
+            return;
+        }
         for (i, doc) in serde_yaml_ng::Deserializer::from_str(&text).enumerate() {
             let document = i + 1;
-            match <Value as serde::Deserialize>::deserialize(doc) {
-                Ok(value) => self.document(value, document, String::new()),
+            match <Checked as serde::Deserialize>::deserialize(doc) {
+                Ok(checked) => {
+                    if let Some(value) = self.unique_keys(checked, document) {
+                        self.document(value, document, String::new());
+                    }
+                }
                 Err(e) => {
                     self.diagnostics.push(Diagnostic::error(
                         DiagnosticCode::Syntax,
@@ -107,6 +130,25 @@ impl Decoded<'_> {
                 }
             }
         }
+    }
+
+    /// The document's value, or `None` (with a `duplicate-key` error per repeated key) when
+    /// a mapping in it holds a key twice: which of the two values was meant is unknowable.
+    fn unique_keys(&mut self, checked: Checked, document: usize) -> Option<Value> {
+        if checked.duplicates.is_empty() {
+            return Some(checked.value);
+        }
+        for (mapping, key) in checked.duplicates {
+            self.error(
+                DiagnosticCode::DuplicateKey,
+                document,
+                join(&mapping, &key),
+                format!(
+                    "Duplicate mapping key {key:?}; the API server refuses such objects, so the document is not loaded"
+                ),
+            );
+        }
+        None
     }
 
     fn error(&mut self, code: DiagnosticCode, document: usize, path: String, message: String) {
@@ -236,7 +278,7 @@ impl Decoded<'_> {
                 return;
             }
         };
-        if let Some(object) = object {
+        if let Some(object) = object.filter(|o| self.valid_names(o, document, &prefix)) {
             self.objects.push(LoadedObject {
                 origin: Origin {
                     source: self.source.to_owned(),
@@ -246,6 +288,22 @@ impl Decoded<'_> {
                 object,
             });
         }
+    }
+
+    /// Whether the object's names are valid Kubernetes names ([`name_violations`]); each
+    /// violation is an `invalid-name` error and the object is not loaded.
+    fn valid_names(&mut self, object: &Object, document: usize, prefix: &str) -> bool {
+        let violations = name_violations(object.metadata());
+        let valid = violations.is_empty();
+        for (field, message) in violations {
+            self.error(
+                DiagnosticCode::InvalidName,
+                document,
+                join(prefix, field),
+                message,
+            );
+        }
+        valid
     }
 
     fn keep_unknown(

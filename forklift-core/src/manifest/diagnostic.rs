@@ -49,6 +49,13 @@ pub enum DiagnosticCode {
     NonBreakingSpace,
     /// A file or directory could not be read (reported by the I/O layer).
     Io,
+    /// Flow collections nest deeper than [`MAX_FLOW_NESTING`](super::MAX_FLOW_NESTING); the
+    /// text is refused before parsing.
+    NestingTooDeep,
+    /// A mapping holds the same key twice (the API server refuses such objects).
+    DuplicateKey,
+    /// `metadata.name` or `metadata.namespace` is not a valid Kubernetes name.
+    InvalidName,
 }
 
 impl DiagnosticCode {
@@ -66,6 +73,9 @@ impl DiagnosticCode {
             DiagnosticCode::DuplicateObject => "duplicate-object",
             DiagnosticCode::NonBreakingSpace => "non-breaking-space",
             DiagnosticCode::Io => "io",
+            DiagnosticCode::NestingTooDeep => "nesting-too-deep",
+            DiagnosticCode::DuplicateKey => "duplicate-key",
+            DiagnosticCode::InvalidName => "invalid-name",
         }
     }
 }

@@ -37,11 +37,15 @@
 
 mod decode;
 mod diagnostic;
+mod names;
+mod nesting;
 mod object;
 mod plan_bundle;
+mod strict;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
+pub use nesting::{MAX_FLOW_NESTING, MAX_PARSER_DEPTH};
 pub use object::{Object, ObjectKey, ObjectKind, UnknownObject};
 pub use plan_bundle::{PlanBundle, PlanSelectError};
 

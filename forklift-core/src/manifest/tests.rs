@@ -202,3 +202,119 @@ fn kubectl_yaml_quotes_what_yaml_1_1_would_misread() {
     let back: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
     assert_eq!(back, value);
 }
+
+#[test]
+fn names_that_are_not_kubernetes_names_are_refused() {
+    let plan = |meta: &str| {
+        format!(
+            "apiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\nmetadata: {meta}\nspec: {{targetNamespace: vms}}\n"
+        )
+    };
+    for (meta, field) in [
+        ("{name: ../../escape, namespace: mtv}", "metadata.name"),
+        ("{name: p, namespace: /etc}", "metadata.namespace"),
+        ("{name: p, namespace: ..}", "metadata.namespace"),
+        ("{name: p, namespace: a.b}", "metadata.namespace"),
+        ("{name: Upper, namespace: mtv}", "metadata.name"),
+        (
+            "{generateName: ../p-, namespace: mtv}",
+            "metadata.generateName",
+        ),
+    ] {
+        let set = ManifestSet::parse("plan.yaml", &plan(meta));
+        assert!(set.is_empty(), "{meta} must not load");
+        let d = &set.diagnostics()[0];
+        assert_eq!(
+            (d.code, d.source.as_str(), d.document, d.path.as_str()),
+            (DiagnosticCode::InvalidName, "plan.yaml", Some(1), field),
+            "{meta}: {d}"
+        );
+    }
+    // The longest names the API server accepts load; one more character does not.
+    let longest = format!(
+        "{{name: {}, namespace: {}}}",
+        "n".repeat(crate::naming::DNS1123_SUBDOMAIN_MAX_LENGTH),
+        "s".repeat(crate::naming::DNS1123_LABEL_MAX_LENGTH)
+    );
+    let set = ManifestSet::parse("plan.yaml", &plan(&longest));
+    assert!(set.diagnostics().is_empty(), "{:?}", set.diagnostics());
+    for too_long in [
+        format!(
+            "{{name: {}, namespace: s}}",
+            "n".repeat(crate::naming::DNS1123_SUBDOMAIN_MAX_LENGTH + 1)
+        ),
+        format!(
+            "{{name: n, namespace: {}}}",
+            "s".repeat(crate::naming::DNS1123_LABEL_MAX_LENGTH + 1)
+        ),
+    ] {
+        let set = ManifestSet::parse("plan.yaml", &plan(&too_long));
+        assert_eq!(set.diagnostics()[0].code, DiagnosticCode::InvalidName);
+        assert!(
+            set.diagnostics()[0]
+                .message
+                .contains("must be no more than")
+        );
+    }
+    let set = ManifestSet::parse("p.yaml", &plan("{generateName: plan-, namespace: mtv}"));
+    assert!(set.diagnostics().is_empty(), "{:?}", set.diagnostics());
+    // The user guide's placeholders load with their own warning, as other placeholders do;
+    // one holding a path does not.
+    let set = ManifestSet::parse("p.yaml", &plan("{name: <plan>, namespace: <namespace>}"));
+    assert!(!set.has_errors(), "{:?}", set.diagnostics());
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::Placeholder);
+    let set = ManifestSet::parse("p.yaml", &plan("{name: <a/../../b>, namespace: mtv}"));
+    assert!(set.is_empty());
+    assert!(
+        set.diagnostics()
+            .iter()
+            .any(|d| d.code == DiagnosticCode::InvalidName)
+    );
+}
+
+#[test]
+fn duplicate_mapping_keys_are_refused_with_document_and_key() {
+    let text = format!(
+        "{PROVIDER}---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\nmetadata:\n  name: a\n  namespace: mtv\n  name: b\nspec: {{targetNamespace: vms}}\n"
+    );
+    let set = ManifestSet::parse("dup.yaml", &text);
+    assert_eq!(set.len(), 1, "only the Provider loads");
+    let messages: Vec<String> = set.diagnostics().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "dup.yaml#2: metadata.name: Duplicate mapping key \"name\"; the API server refuses such objects, so the document is not loaded"
+        ]
+    );
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::DuplicateKey);
+    let json = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "1", "k": "2"}}"#;
+    let set = ManifestSet::parse("dup.json", json);
+    assert!(set.is_empty());
+    assert_eq!(set.diagnostics()[0].path, "data.k");
+}
+
+#[test]
+fn deep_flow_nesting_is_refused_before_parsing() {
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {}\n",
+        "[".repeat(200_000)
+    );
+    let started = std::time::Instant::now();
+    let set = ManifestSet::parse("deep.yaml", &text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(set.is_empty());
+    let d = &set.diagnostics()[0];
+    assert_eq!(d.code, DiagnosticCode::NestingTooDeep);
+    assert_eq!(
+        d.to_string(),
+        format!(
+            "deep.yaml: Flow collections ([...], {{...}}) nest deeper than {MAX_FLOW_NESTING} levels at line 4, column {}; the text is not parsed",
+            7 + MAX_FLOW_NESTING
+        )
+    );
+    // Block nesting is left to the parser's own (linear) recursion limit.
+    let block = format!("a:\n{}x\n", "- ".repeat(MAX_PARSER_DEPTH + 1));
+    let set = ManifestSet::parse("block.yaml", &block);
+    assert_eq!(set.diagnostics()[0].code, DiagnosticCode::Syntax);
+    assert!(set.diagnostics()[0].message.contains("recursion limit"));
+}

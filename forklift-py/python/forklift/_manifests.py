@@ -101,12 +101,18 @@ def loads(text: str, source: str = "<string>", *, strict: bool = True) -> Manife
     return _manifests(entries, diagnostics)
 
 
-def load(*paths: PathLike, strict: bool = True) -> Manifests:
+def load(
+    *paths: PathLike, strict: bool = True, max_input_size: Optional[int] = None
+) -> Manifests:
     """Loads manifest files and directories (their ``.yaml``, ``.yml`` and ``.json`` files).
 
-    A missing path raises :class:`FileNotFoundError`; see :func:`loads` for ``strict``.
+    A missing path raises :class:`FileNotFoundError`; see :func:`loads` for ``strict``. Only
+    regular files are read (a FIFO or device is an ``io`` error), each of at most
+    ``max_input_size`` bytes (64 MiB by default).
     """
-    entries, diagnostics = _native.load_manifests([os.fspath(path) for path in paths], strict)
+    entries, diagnostics = _native.load_manifests(
+        [os.fspath(path) for path in paths], strict, max_input_size
+    )
     return _manifests(entries, diagnostics)
 
 

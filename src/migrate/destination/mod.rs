@@ -5,6 +5,7 @@
 //! remove what a failed VM created. A destination also says what it can do beyond that
 //! ([`Destination::starts_vms`]), which render turns into the itinerary.
 
+mod confine;
 mod local;
 
 use std::path::PathBuf;
@@ -46,6 +47,27 @@ pub enum DestinationError {
         /// The transfer engine's error (boxed: it is large and rare).
         #[source]
         source: Box<forklift_transfer::Error>,
+    },
+    /// A name that would become a path component is not a DNS-1123 name (it could name a
+    /// parent directory, an absolute path or the destination's own `.forklift`).
+    #[error(
+        "Refusing the {what} {name:?}: not a DNS-1123 name, so not a safe file name in the destination"
+    )]
+    UnsafeName {
+        /// What the name is (`namespace`, `claim`, `plan name`...).
+        what: &'static str,
+        /// The name (printed escaped).
+        name: String,
+    },
+    /// A path, symlinks resolved, lies outside the destination's root.
+    #[error("Refusing to write {path}: it resolves to {resolved}, outside the destination {root}")]
+    OutsideRoot {
+        /// The path as built.
+        path: PathBuf,
+        /// Its directory with symlinks resolved.
+        resolved: PathBuf,
+        /// The destination root, symlinks resolved.
+        root: PathBuf,
     },
     /// A blocking task of the destination died.
     #[error("A destination task failed")]
@@ -117,6 +139,15 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// A copy of `claim` completed: its checkpoint is no longer needed.
     async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError>;
 
+    /// The size of the disk `claim` when the destination holds it completely copied, `None`
+    /// when it does not (absent, or a copy still in progress). A VM an earlier run recorded
+    /// as migrated is skipped only when each of its disks is still there at its size.
+    async fn disk_size(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<Option<u64>, DestinationError>;
+
     /// Removes what a VM's migration created (missing parts are not an error).
     async fn remove_vm(
         &self,
@@ -125,6 +156,7 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         claims: &[String],
     ) -> Result<(), DestinationError>;
 
-    /// Where the plan's status file is kept.
-    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf;
+    /// Where the plan's status file is kept; `Err` when the plan's namespace or name cannot
+    /// name a file safely (its directory is created).
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError>;
 }

@@ -329,6 +329,20 @@ impl Destination for MemoryDestination {
         Ok(())
     }
 
+    async fn disk_size(
+        &self,
+        _namespace: &str,
+        claim: &str,
+    ) -> Result<Option<u64>, DestinationError> {
+        self.journal.push(format!("disk_size {claim}"));
+        Ok(self
+            .disks
+            .lock()
+            .unwrap()
+            .get(claim)
+            .map(|d| BlockSource::size(d.as_ref())))
+    }
+
     async fn remove_vm(
         &self,
         _namespace: &str,
@@ -344,10 +358,11 @@ impl Destination for MemoryDestination {
         Ok(())
     }
 
-    fn status_path(&self, plan_namespace: &str, plan: &str) -> PathBuf {
-        self.status_dir
+    fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError> {
+        Ok(self
+            .status_dir
             .join(plan_namespace)
-            .join(format!("{plan}.status.yaml"))
+            .join(format!("{plan}.status.yaml")))
     }
 }
 

@@ -3,6 +3,7 @@
 //! skipped or reordered phase fails it.
 
 mod mock;
+mod rerun;
 
 use std::sync::Arc;
 
