@@ -45,6 +45,15 @@ impl LocalDisk {
     pub fn create(path: impl AsRef<Path>, size: u64) -> Result<Self> {
         let path = path.as_ref();
         let target = path.display().to_string();
+        // Checked before the file is touched: a file cannot be longer than 2^63 - 1 bytes.
+        if i64::try_from(size).is_err() {
+            return Err(Error::invalid_input(format!(
+                "Cannot create a file of {size} bytes: files are limited to {} bytes",
+                i64::MAX
+            ))
+            .with_op(Op::Connect)
+            .with_target(target));
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -387,6 +396,16 @@ impl BlockSink for LocalDisk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_refuses_sizes_no_file_can_have_before_touching_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.img");
+        let error = LocalDisk::create(&path, 1 << 63).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(error.to_string().contains(&(1u64 << 63).to_string()));
+        assert!(!path.exists());
+    }
 
     #[tokio::test]
     async fn sparse_file_round_trip_with_extents_and_holes() {

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use forklift_core::error::PeerText;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -809,6 +810,7 @@ async fn handle(
     }
 }
 
+/// The error for a failed request; the server's `message` is shown escaped ([`PeerText`]).
 pub(crate) fn server_error(errno: u32, message: &str) -> Error {
     let name = proto::errno_name(errno);
     if message.is_empty() {
@@ -816,7 +818,7 @@ pub(crate) fn server_error(errno: u32, message: &str) -> Error {
     } else {
         Error::server(
             errno,
-            format!("Server returned {name} ({errno}): {message}"),
+            format!("Server returned {name} ({errno}): {}", PeerText(message)),
         )
     }
 }
@@ -857,4 +859,19 @@ fn complete(pending: Pending) -> Result<()> {
     };
     let _ = reply.send(Ok(completion));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_error_messages_are_escaped() {
+        let error = server_error(5, "bad\x1b]0;pwned\x07");
+        assert_eq!(
+            error.to_string(),
+            "Server returned EIO (5): bad\\x1b]0;pwned\\x07"
+        );
+        assert_eq!(server_error(5, "").to_string(), "Server returned EIO (5)");
+    }
 }
