@@ -141,6 +141,7 @@ impl From<Summary> for CopySummary {
     lanes = true,
     retries = None,
     reconnects = None,
+    io_timeout = None,
     progress_interval = None,
 ))]
 #[allow(
@@ -163,6 +164,7 @@ pub(crate) fn start_copy(
     lanes: bool,
     retries: Option<u32>,
     reconnects: Option<u32>,
+    io_timeout: Option<f64>,
     progress_interval: Option<f64>,
 ) -> Result<Task> {
     let defaults = CopyOptions::default();
@@ -177,6 +179,11 @@ pub(crate) fn start_copy(
         lanes,
         retries: retries.unwrap_or(defaults.retries),
         reconnects: reconnects.unwrap_or(defaults.reconnects),
+        io_timeout: match io_timeout {
+            None => defaults.io_timeout,
+            Some(seconds) => Duration::try_from_secs_f64(seconds)
+                .map_err(|_| Error::Value(format!("Invalid io_timeout: {seconds}")))?,
+        },
         progress_interval: match progress_interval {
             None => defaults.progress_interval,
             Some(seconds) => Duration::try_from_secs_f64(seconds)

@@ -137,6 +137,14 @@ def test_errors_are_typed(tmp_path: Path) -> None:
         forklift.copy(tmp_path / "big.raw", tmp_path / "small.raw")
 
 
+def test_io_timeout_is_checked_and_passed_on(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="io_timeout"):
+        forklift.copy(tmp_path / "missing.raw", tmp_path / "dst.raw", io_timeout=-1.0)
+    expected = sparse_raw(tmp_path / "src.raw", 2 * MIB, [MIB])
+    forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", io_timeout=0.5)
+    assert (tmp_path / "dst.raw").read_bytes() == expected
+
+
 def test_async_copy(tmp_path: Path) -> None:
     expected = sparse_raw(tmp_path / "src.raw", 4 * MIB, [MIB])
 

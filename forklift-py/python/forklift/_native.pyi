@@ -163,6 +163,7 @@ def start_copy(
     lanes: bool = True,
     retries: Optional[int] = None,
     reconnects: Optional[int] = None,
+    io_timeout: Optional[float] = None,
     progress_interval: Optional[float] = None,
 ) -> Task[CopySummary]: ...
 

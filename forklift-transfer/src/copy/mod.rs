@@ -108,6 +108,12 @@ pub struct CopyOptions {
     /// restart) before it gives up. Blocks not yet flushed when the connection was lost are
     /// copied again, so the target ends identical. 0 disables reconnecting.
     pub reconnects: u32,
+    /// How long requests to an NBD server may wait without a byte from it before the
+    /// connection counts as lost (and is reopened, as [`reconnects`](Self::reconnects)
+    /// allows). Set on the NBD clients under the source and the sink for the copy (and
+    /// kept afterwards). Zero waits forever. Default:
+    /// [`DEFAULT_IO_TIMEOUT`](crate::nbd::DEFAULT_IO_TIMEOUT), 5 minutes.
+    pub io_timeout: Duration,
     /// Between two NBD clients, copy in lanes: one task drives each pair of source and
     /// sink connections directly (see the `lane` module). On by default; off, every block
     /// goes through [`BlockSource`] and [`BlockSink`] calls.
@@ -133,6 +139,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("flush", &self.flush)
             .field("retries", &self.retries)
             .field("reconnects", &self.reconnects)
+            .field("io_timeout", &self.io_timeout)
             .field("lanes", &self.lanes)
             .finish_non_exhaustive()
     }
@@ -154,6 +161,7 @@ impl Default for CopyOptions {
             flush: true,
             retries: 3,
             reconnects: 3,
+            io_timeout: crate::nbd::DEFAULT_IO_TIMEOUT,
             lanes: true,
             progress: None,
             progress_interval: Duration::from_millis(250),
@@ -300,6 +308,9 @@ pub async fn copy(
             sink.size(),
             source.describe()
         )));
+    }
+    for client in [source.nbd_client(), sink.nbd_client()].into_iter().flatten() {
+        client.set_io_timeout(options.io_timeout);
     }
     if let Some(Incremental::Bitmap(name)) = &options.incremental {
         crate::block::require_extents(&*source, &MetaContext::DirtyBitmap(name.clone()))?;

@@ -512,3 +512,37 @@ async fn progress_reaches_the_total_and_checkpoint_mismatch_is_refused() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 }
+
+/// A server that stops answering mid-copy: the idle timeout ends the connection, the copy
+/// reconnects and ends identical, with lanes and without.
+#[tokio::test]
+async fn a_hung_server_times_out_and_the_copy_reconnects() {
+    for lanes in [true, false] {
+        let data = pattern(4 << 20);
+        let (src, dst) = servers(&data, 0xab).await;
+        src.set_faults(Faults {
+            stall_at: Some(1 << 20),
+            ..Default::default()
+        });
+        dst.set_faults(Faults {
+            stall_at: Some(3 << 20),
+            ..Default::default()
+        });
+        let started = std::time::Instant::now();
+        copy(
+            nbd(&src).await,
+            nbd(&dst).await,
+            &CopyOptions {
+                io_timeout: Duration::from_millis(300),
+                lanes,
+                ..options()
+            },
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(dst.data(), data, "lanes: {lanes}");
+        assert!(src.connections() >= 3 && dst.connections() >= 3);
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+}

@@ -29,6 +29,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::handshake::Negotiated;
+use super::idle::{IoTimeout, timed_out};
 use super::proto::{self, Request};
 use super::reply::{ReadAssembly, ReplyDecoder, ReplyEvent};
 use super::splice::{MIN_SPLICE, PayloadPipe, SentPayload};
@@ -157,16 +158,30 @@ struct Pending {
     reply: oneshot::Sender<Result<Completion>>,
 }
 
-#[derive(Default)]
 struct State {
     pending: HashMap<u64, Pending>,
     dead: Option<Error>,
     closing: bool,
+    /// When the server last sent a byte, or the first request after a quiet spell was
+    /// registered: the idle timeout counts from here.
+    last_progress: tokio::time::Instant,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            pending: HashMap::new(),
+            dead: None,
+            closing: false,
+            last_progress: tokio::time::Instant::now(),
+        }
+    }
 }
 
 struct Shared {
     state: Mutex<State>,
     target: String,
+    io_timeout: IoTimeout,
 }
 
 impl Shared {
@@ -192,7 +207,38 @@ impl Shared {
             let _ = pending.reply.send(Err(error));
         }
     }
+
+    /// Notes that the server sent something.
+    fn progressed(&self) {
+        self.lock().last_progress = tokio::time::Instant::now();
+    }
+
+    /// Resolves with the timeout error once requests have waited the idle timeout without
+    /// a byte from the server; never while nothing is in flight.
+    async fn stalled(&self) -> Error {
+        loop {
+            let limit = self.io_timeout.get();
+            let deadline = {
+                let state = self.lock();
+                limit
+                    .filter(|_| !state.pending.is_empty())
+                    .map(|limit| state.last_progress + limit)
+            };
+            match (deadline, limit) {
+                (Some(deadline), Some(limit)) if tokio::time::Instant::now() >= deadline => {
+                    return timed_out(limit);
+                }
+                (Some(deadline), _) => tokio::time::sleep_until(deadline).await,
+                // Nothing waits (or no limit): look again a timeout later; a request
+                // registered meanwhile set `last_progress`, so its full allowance counts.
+                (None, limit) => tokio::time::sleep(limit.unwrap_or(IDLE_RECHECK)).await,
+            }
+        }
+    }
 }
+
+/// How often a connection without an idle limit looks whether one was set.
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 struct Outgoing {
     header: [u8; proto::REQUEST_LEN],
@@ -225,6 +271,8 @@ pub(crate) struct Transport {
     pub(crate) max_in_flight: usize,
     /// Whether WRITE payloads may be spliced into the socket.
     pub(crate) splice_writes: bool,
+    /// The idle timeout shared with the client (a lane enforces it while it drives this).
+    pub(crate) io_timeout: IoTimeout,
 }
 
 /// Whatever the reader task hands back when asked to stop.
@@ -273,6 +321,7 @@ impl Connection {
         max_in_flight: usize,
         splice_writes: bool,
         target: String,
+        io_timeout: IoTimeout,
     ) -> Self {
         Self::resume(Transport {
             reader,
@@ -282,6 +331,7 @@ impl Connection {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         })
     }
 
@@ -295,10 +345,12 @@ impl Connection {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         } = transport;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             target,
+            io_timeout,
         });
         let max_in_flight = max_in_flight.max(1);
         let (tx, rx) = mpsc::channel(max_in_flight + 1);
@@ -321,7 +373,7 @@ impl Connection {
         });
         let writer_shared = shared.clone();
         let writer = tokio::spawn(async move {
-            if let Err(error) = write_loop(writer, rx, splice_writes).await {
+            if let Err(error) = write_loop(writer, rx, splice_writes, &writer_shared).await {
                 tracing::debug!("NBD connection writer stopped: {error}");
                 writer_shared.fail(error);
             }
@@ -349,6 +401,7 @@ impl Connection {
         let shared = Shared {
             state: Mutex::new(State::default()),
             target,
+            io_timeout: IoTimeout::default(),
         };
         shared.fail(error);
         Self {
@@ -417,6 +470,7 @@ impl Connection {
                 target: self.shared.target.clone(),
                 max_in_flight: self.max_in_flight,
                 splice_writes: self.splice_writes,
+                io_timeout: self.shared.io_timeout.clone(),
             }),
             _ => Err(Error::disconnected("Connection closed while handed over")),
         }
@@ -460,6 +514,10 @@ impl Connection {
             let mut state = self.shared.lock();
             if let Some(error) = &state.dead {
                 return Err(error.clone().or_context(op, request.offset, length));
+            }
+            if state.pending.is_empty() {
+                // The idle clock starts with the first request after a quiet spell.
+                state.last_progress = tokio::time::Instant::now();
             }
             state.pending.insert(
                 cookie,
@@ -527,6 +585,7 @@ async fn write_loop(
     mut writer: BoxWrite,
     mut rx: mpsc::Receiver<Outgoing>,
     splice_writes: bool,
+    shared: &Shared,
 ) -> Result<()> {
     // Request headers queue up here and leave together with the next payload (one
     // vectored write) or when the queue runs dry.
@@ -570,6 +629,8 @@ async fn write_loop(
                     }
                 };
                 headers.clear();
+                // A server still taking a large payload is making progress too.
+                shared.progressed();
                 // If the request is gone (cancelled, failed), the payload comes back and is
                 // dropped here: parked when spliced.
                 let _ = give_back.send(sent);
@@ -645,7 +706,11 @@ async fn read_loop(
                 biased;
                 _ = &mut stop => return Ok(Some((reader, buf))),
                 n = reader.read_buf(&mut buf) => n.map_err(Error::from)?,
+                error = shared.stalled() => return Err(error),
             };
+            if n > 0 {
+                shared.progressed();
+            }
             if n == 0 {
                 let state = shared.lock();
                 if state.closing && state.pending.is_empty() {
@@ -660,16 +725,28 @@ async fn read_loop(
 }
 
 /// Copies `dest.len()` payload bytes into `dest`: first what is buffered, then straight
-/// from the socket.
-async fn fill(reader: &mut BoxRead, buf: &mut BytesMut, dest: &mut [u8]) -> Result<()> {
-    let buffered = dest.len().min(buf.len());
-    dest[..buffered].copy_from_slice(&buf[..buffered]);
-    buf.advance(buffered);
-    if buffered < dest.len() {
-        reader
-            .read_exact(&mut dest[buffered..])
-            .await
-            .map_err(Error::from)?;
+/// from the socket, under the idle timeout.
+async fn fill(
+    reader: &mut BoxRead,
+    buf: &mut BytesMut,
+    dest: &mut [u8],
+    shared: &Shared,
+) -> Result<()> {
+    let mut filled = dest.len().min(buf.len());
+    dest[..filled].copy_from_slice(&buf[..filled]);
+    buf.advance(filled);
+    while filled < dest.len() {
+        let n = tokio::select! {
+            n = reader.read(&mut dest[filled..]) => n.map_err(Error::from)?,
+            error = shared.stalled() => return Err(error),
+        };
+        if n == 0 {
+            return Err(Error::from(std::io::Error::from(
+                std::io::ErrorKind::UnexpectedEof,
+            )));
+        }
+        shared.progressed();
+        filled += n;
     }
     Ok(())
 }
@@ -696,7 +773,7 @@ async fn handle(
             if errno != 0 {
                 pending.error = Some(server_error(errno, ""));
             } else if let PendingKind::Read { buf: data, .. } = &mut pending.kind {
-                fill(reader, buf, data).await?;
+                fill(reader, buf, data, shared).await?;
                 let PendingKind::Read { buf: data, .. } = pending.kind else {
                     unreachable!("matched above")
                 };
@@ -721,7 +798,7 @@ async fn handle(
                     _ => return Err(Error::protocol("Data chunk in reply to a non-read")),
                 }
             };
-            fill(reader, buf, &mut data[range]).await?;
+            fill(reader, buf, &mut data[range], shared).await?;
             let mut state = shared.lock();
             let pending = state
                 .pending
