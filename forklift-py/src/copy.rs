@@ -88,6 +88,8 @@ pub struct CopySummary {
     request_size: u32,
     /// Requests in flight used.
     requests: usize,
+    /// Why the checkpoint was discarded (it belonged to a replaced target), if it was.
+    checkpoint_discarded: Option<String>,
 }
 
 #[pymethods]
@@ -117,6 +119,7 @@ impl From<Summary> for CopySummary {
             mib_per_s: summary.mib_per_s,
             request_size: summary.request_size,
             requests: summary.requests,
+            checkpoint_discarded: summary.checkpoint_discarded,
         }
     }
 }

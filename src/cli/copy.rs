@@ -201,6 +201,9 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    if let Some(why) = &report.summary.checkpoint_discarded {
+        eprintln!("forklift copy: {why}; copied from scratch");
+    }
     let mut summary = serde_json::to_value(&report.summary).unwrap_or_default();
     summary["source"] = args.src.clone().into();
     summary["destination"] = args.dst.clone().into();

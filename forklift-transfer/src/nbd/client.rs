@@ -638,6 +638,14 @@ impl BlockSink for NbdClient {
         true
     }
 
+    /// The export (URI without credentials) and its size: NBD gives no other identity.
+    fn identity(&self) -> Result<Option<crate::copy::checkpoint::TargetIdentity>> {
+        Ok(Some(crate::copy::checkpoint::TargetIdentity::Nbd {
+            export: self.uri.to_string(),
+            size: self.negotiated().size,
+        }))
+    }
+
     fn nbd_client(&self) -> Option<&NbdClient> {
         Some(self)
     }
