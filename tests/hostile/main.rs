@@ -6,3 +6,4 @@
 //! One module per attack surface; `support` holds the bounded runner they share.
 
 mod support;
+mod nbd;

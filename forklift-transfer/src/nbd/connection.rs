@@ -182,6 +182,8 @@ struct Shared {
     state: Mutex<State>,
     target: String,
     io_timeout: IoTimeout,
+    /// Wakes the idle watch when the first request after a quiet spell is registered.
+    activity: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -228,16 +230,25 @@ impl Shared {
                 (Some(deadline), Some(limit)) if tokio::time::Instant::now() >= deadline => {
                     return timed_out(limit);
                 }
-                (Some(deadline), _) => tokio::time::sleep_until(deadline).await,
-                // Nothing waits (or no limit): look again a timeout later; a request
-                // registered meanwhile set `last_progress`, so its full allowance counts.
-                (None, limit) => tokio::time::sleep(limit.unwrap_or(IDLE_RECHECK)).await,
+                // Looked at again at least every second: the limit may change meanwhile.
+                (Some(deadline), _) => {
+                    let recheck = tokio::time::Instant::now() + IDLE_RECHECK;
+                    tokio::time::sleep_until(deadline.min(recheck)).await;
+                }
+                // Nothing waits (or no limit): until a request comes (it sets
+                // `last_progress`, so its full allowance counts) or the limit may have changed.
+                (None, _) => {
+                    tokio::select! {
+                        () = self.activity.notified() => {}
+                        () = tokio::time::sleep(IDLE_RECHECK) => {}
+                    }
+                }
             }
         }
     }
 }
 
-/// How often a connection without an idle limit looks whether one was set.
+/// How often a waiting connection looks whether its idle limit was changed.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 struct Outgoing {
@@ -351,6 +362,7 @@ impl Connection {
             state: Mutex::new(State::default()),
             target,
             io_timeout,
+            activity: tokio::sync::Notify::new(),
         });
         let max_in_flight = max_in_flight.max(1);
         let (tx, rx) = mpsc::channel(max_in_flight + 1);
@@ -402,6 +414,7 @@ impl Connection {
             state: Mutex::new(State::default()),
             target,
             io_timeout: IoTimeout::default(),
+            activity: tokio::sync::Notify::new(),
         };
         shared.fail(error);
         Self {
@@ -518,6 +531,7 @@ impl Connection {
             if state.pending.is_empty() {
                 // The idle clock starts with the first request after a quiet spell.
                 state.last_progress = tokio::time::Instant::now();
+                self.shared.activity.notify_one();
             }
             state.pending.insert(
                 cookie,

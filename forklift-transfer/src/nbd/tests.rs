@@ -285,7 +285,7 @@ async fn unknown_export_and_read_only_are_typed() {
     assert_eq!(beyond.kind(), ErrorKind::OutOfBounds);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_stops_answering_times_out_and_can_be_reopened() {
     let server = TestServer::start(ServerConfig::default(), vec![7u8; 1 << 20])
         .await
@@ -295,6 +295,9 @@ async fn a_server_that_stops_answering_times_out_and_can_be_reopened() {
         ..ConnectOptions::default()
     };
     let client = connect(&server, one).await;
+    // Set while the connection already waits with the default (the copy's order): the
+    // new limit applies to the next request.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     client.set_io_timeout(std::time::Duration::from_millis(300));
     server.set_faults(Faults {
         stall_at: Some(0),
