@@ -59,11 +59,19 @@ impl Default for ConnectOptions {
             connections: default_connections(),
             max_in_flight: 64,
             contexts: vec![MetaContext::BaseAllocation],
-            timeout: Duration::from_secs(30),
+            timeout: NEGOTIATION_TIMEOUT,
             splice_writes: true,
         }
     }
 }
+
+/// Default time connecting and negotiating one connection may take
+/// ([`ConnectOptions::timeout`]): a server that dribbles out option replies is cut off here.
+pub const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest wait for each extra multi-conn connection: a server that limits clients may
+/// leave them in its accept queue, and the copy goes on with the connections it has.
+const EXTRA_CONNECTION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Largest TRIM / WRITE_ZEROES / BLOCK_STATUS length sent in one request.
 const MAX_EFFECT_LENGTH: u64 = 1 << 31;
@@ -110,7 +118,7 @@ impl NbdClient {
             // may still advertise multi-conn and leave extra clients waiting in its accept
             // queue, so keep whatever opens within a few seconds.
             let extra = ConnectOptions {
-                timeout: options.timeout.min(Duration::from_secs(3)),
+                timeout: options.timeout.min(EXTRA_CONNECTION_TIMEOUT),
                 ..options.clone()
             };
             let more = futures::future::join_all(
