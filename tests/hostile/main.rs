@@ -5,5 +5,5 @@
 //!
 //! One module per attack surface; `support` holds the bounded runner they share.
 
-mod support;
 mod nbd;
+mod support;

@@ -263,7 +263,10 @@ fn ansi_escapes_in_server_errors_are_shown_escaped() {
 
     let server = HostileServer::start(Script::AnsiReadError);
     let run = copy_from(&server.uri(), dir.path(), &[]);
-    assert_refused(&run, &["EIO (5)", "disk on fire \\x1b]0;pwned\\x07\\x1b[2J"]);
+    assert_refused(
+        &run,
+        &["EIO (5)", "disk on fire \\x1b]0;pwned\\x07\\x1b[2J"],
+    );
 }
 
 #[test]
@@ -310,7 +313,10 @@ impl QemuNbd {
             .ok()?;
         let started = Instant::now();
         while !socket.exists() {
-            assert!(started.elapsed() < Duration::from_secs(10), "qemu-nbd socket");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "qemu-nbd socket"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Some(Self { child, socket })
@@ -333,7 +339,13 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let image = dir.path().join("src.raw");
     let data: Vec<u8> = (0..4u32 << 20)
-        .map(|i| if (i >> 16) % 3 == 0 { 0 } else { (i % 251) as u8 + 1 })
+        .map(|i| {
+            if (i >> 16) % 3 == 0 {
+                0
+            } else {
+                (i % 251) as u8 + 1
+            }
+        })
         .collect();
     std::fs::write(&image, &data).expect("source image");
     let Some(server) = QemuNbd::serve(&image, dir.path(), false) else {
@@ -343,7 +355,13 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     };
     let (out, checkpoint) = (dir.path().join("out.img"), dir.path().join("out.ckpt"));
     let checkpoint_flag = checkpoint.to_str().expect("UTF-8 path");
-    let copy = || copy_from(&server.uri(), dir.path(), &["--checkpoint", checkpoint_flag]);
+    let copy = || {
+        copy_from(
+            &server.uri(),
+            dir.path(),
+            &["--checkpoint", checkpoint_flag],
+        )
+    };
 
     let first = copy();
     assert_eq!(first.code, Some(0), "{}", first.output());
@@ -354,8 +372,16 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     std::fs::remove_file(&out).expect("delete destination");
     let rerun = copy();
     assert_eq!(rerun.code, Some(0), "{}", rerun.output());
-    assert!(rerun.stderr.contains("out.ckpt was discarded"), "{}", rerun.stderr);
-    assert!(rerun.stdout.contains("checkpoint_discarded"), "{}", rerun.stdout);
+    assert!(
+        rerun.stderr.contains("out.ckpt was discarded"),
+        "{}",
+        rerun.stderr
+    );
+    assert!(
+        rerun.stdout.contains("checkpoint_discarded"),
+        "{}",
+        rerun.stdout
+    );
     assert_eq!(std::fs::read(&out).expect("copied again"), data);
 
     // Replaced by another file of the right size.
@@ -364,14 +390,22 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     std::fs::rename(&other, &out).expect("replace destination");
     let replaced = copy();
     assert_eq!(replaced.code, Some(0), "{}", replaced.output());
-    assert!(replaced.stderr.contains("replaced or recreated"), "{}", replaced.stderr);
+    assert!(
+        replaced.stderr.contains("replaced or recreated"),
+        "{}",
+        replaced.stderr
+    );
     assert_eq!(std::fs::read(&out).expect("copied again"), data);
 
     // The same file: trusted, nothing read again.
     let resumed = copy();
     assert_eq!(resumed.code, Some(0), "{}", resumed.output());
     assert!(!resumed.stderr.contains("discarded"), "{}", resumed.stderr);
-    assert!(resumed.stdout.contains("\"bytes_read\": 0"), "{}", resumed.stdout);
+    assert!(
+        resumed.stdout.contains("\"bytes_read\": 0"),
+        "{}",
+        resumed.stdout
+    );
 
     // A tampered block size is refused, naming the file, in bounded time and memory.
     let text = std::fs::read_to_string(&checkpoint).expect("checkpoint");

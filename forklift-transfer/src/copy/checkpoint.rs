@@ -490,23 +490,87 @@ mod tests {
         let path = dir.path().join("copy.ckpt");
         let good = Checkpoint::new(1 << 20, 65536, "full", &BlockSet::new(16), None, false);
         let cases: Vec<(Checkpoint, &str)> = vec![
-            (Checkpoint { block_size: 3, ..good.clone() }, "block_size 3"),
-            (Checkpoint { block_size: 0, ..good.clone() }, "block_size 0"),
-            (Checkpoint { block_size: 1 << 40, ..good.clone() }, "power of two"),
-            (Checkpoint { version: 9, ..good.clone() }, "version 9"),
-            (Checkpoint { completed: vec![[3, 17]], ..good.clone() }, "[3, 17)"),
-            (Checkpoint { completed: vec![[5, 5]], ..good.clone() }, "[5, 5)"),
-            (Checkpoint { completed: vec![[4, 8], [2, 3]], ..good.clone() }, "out of order"),
-            (Checkpoint { crcs: "00".into(), ..good.clone() }, "crcs"),
-            (Checkpoint { crcs: "g".repeat(128), ..good.clone() }, "crcs"),
-            (Checkpoint { size: u64::MAX, block_size: 4096, ..good.clone() }, "blocks"),
+            (
+                Checkpoint {
+                    block_size: 3,
+                    ..good.clone()
+                },
+                "block_size 3",
+            ),
+            (
+                Checkpoint {
+                    block_size: 0,
+                    ..good.clone()
+                },
+                "block_size 0",
+            ),
+            (
+                Checkpoint {
+                    block_size: 1 << 40,
+                    ..good.clone()
+                },
+                "power of two",
+            ),
+            (
+                Checkpoint {
+                    version: 9,
+                    ..good.clone()
+                },
+                "version 9",
+            ),
+            (
+                Checkpoint {
+                    completed: vec![[3, 17]],
+                    ..good.clone()
+                },
+                "[3, 17)",
+            ),
+            (
+                Checkpoint {
+                    completed: vec![[5, 5]],
+                    ..good.clone()
+                },
+                "[5, 5)",
+            ),
+            (
+                Checkpoint {
+                    completed: vec![[4, 8], [2, 3]],
+                    ..good.clone()
+                },
+                "out of order",
+            ),
+            (
+                Checkpoint {
+                    crcs: "00".into(),
+                    ..good.clone()
+                },
+                "crcs",
+            ),
+            (
+                Checkpoint {
+                    crcs: "g".repeat(128),
+                    ..good.clone()
+                },
+                "crcs",
+            ),
+            (
+                Checkpoint {
+                    size: u64::MAX,
+                    block_size: 4096,
+                    ..good.clone()
+                },
+                "blocks",
+            ),
         ];
         for (checkpoint, expect) in cases {
             std::fs::write(&path, serde_json::to_vec(&checkpoint).unwrap()).unwrap();
             let error = Checkpoint::load(&path).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::InvalidFormat, "{expect}");
             let text = error.to_string();
-            assert!(text.contains(expect) && text.contains("copy.ckpt"), "{text}");
+            assert!(
+                text.contains(expect) && text.contains("copy.ckpt"),
+                "{text}"
+            );
         }
         good.save(&path).unwrap();
         assert_eq!(Checkpoint::load(&path).unwrap().unwrap(), good);
@@ -542,11 +606,29 @@ mod tests {
         let bound = Checkpoint::new(10, 4096, "full", &BlockSet::new(1), None, false)
             .bound_to(Some(file(5, Some("a"))));
         assert_eq!(bound.stale_for(Some(&file(5, Some("a")))), None);
-        assert!(bound.stale_for(Some(&file(6, Some("a")))).unwrap().contains("replaced"));
-        assert!(bound.stale_for(Some(&file(5, None))).unwrap().contains("generation"));
+        assert!(
+            bound
+                .stale_for(Some(&file(6, Some("a"))))
+                .unwrap()
+                .contains("replaced")
+        );
+        assert!(
+            bound
+                .stale_for(Some(&file(5, None)))
+                .unwrap()
+                .contains("generation")
+        );
         assert!(bound.stale_for(None).is_some());
-        let unbound = Checkpoint { target: None, ..bound };
-        assert!(unbound.stale_for(Some(&file(5, Some("a")))).unwrap().contains("not bound"));
+        let unbound = Checkpoint {
+            target: None,
+            ..bound
+        };
+        assert!(
+            unbound
+                .stale_for(Some(&file(5, Some("a"))))
+                .unwrap()
+                .contains("not bound")
+        );
         assert_eq!(unbound.stale_for(None), None);
     }
 

@@ -324,7 +324,10 @@ pub async fn copy(
             source.describe()
         )));
     }
-    for client in [source.nbd_client(), sink.nbd_client()].into_iter().flatten() {
+    for client in [source.nbd_client(), sink.nbd_client()]
+        .into_iter()
+        .flatten()
+    {
         client.set_io_timeout(options.io_timeout);
     }
     if let Some(Incremental::Bitmap(name)) = &options.incremental {

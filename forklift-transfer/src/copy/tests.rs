@@ -582,7 +582,9 @@ async fn a_checkpoint_for_a_replaced_target_is_discarded() {
     // Deleted and made again (what a user's `rm` and a rerun do).
     std::fs::remove_file(&image).unwrap();
     let fresh = run(LocalDisk::create(&image, data.len() as u64).unwrap()).await;
-    let why = fresh.checkpoint_discarded.expect("stale checkpoint discarded");
+    let why = fresh
+        .checkpoint_discarded
+        .expect("stale checkpoint discarded");
     assert!(why.contains("dst.ckpt"), "{why}");
     assert_eq!(std::fs::read(&image).unwrap(), data);
 

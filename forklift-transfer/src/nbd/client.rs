@@ -783,7 +783,11 @@ async fn open_timed(
         })
 }
 
-async fn open(uri: &NbdUri, options: &ConnectOptions, io_timeout: &IoTimeout) -> Result<Connection> {
+async fn open(
+    uri: &NbdUri,
+    options: &ConnectOptions,
+    io_timeout: &IoTimeout,
+) -> Result<Connection> {
     let target = uri.to_string();
     let (mut plain, flags) = connect_plain(uri).await?;
     let wanted = Wanted {

@@ -55,7 +55,9 @@ fn timeout_millis(timeout: Duration) -> u64 {
     if timeout.is_zero() {
         0
     } else {
-        u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1)
+        u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 }
 

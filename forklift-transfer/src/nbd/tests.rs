@@ -310,7 +310,10 @@ async fn a_server_that_stops_answering_times_out_and_can_be_reopened() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     // The connection counts as lost: reopening replaces it and requests work again.
     assert_eq!(client.reopen_dead_connections().await.unwrap(), 1);
-    assert_eq!(client.read(0, vec![0; 4096]).await.unwrap(), vec![7u8; 4096]);
+    assert_eq!(
+        client.read(0, vec![0; 4096]).await.unwrap(),
+        vec![7u8; 4096]
+    );
     // A quiet connection with nothing in flight never times out.
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     assert_eq!(client.read(4096, vec![0; 16]).await.unwrap(), vec![7u8; 16]);

@@ -315,7 +315,10 @@ impl Lane {
                 self.sink_seen = now;
             }
             let deadline = |seen: tokio::time::Instant, side: &super::side::Side| {
-                side.transport.io_timeout.get().map(|limit| (seen + limit, limit))
+                side.transport
+                    .io_timeout
+                    .get()
+                    .map(|limit| (seen + limit, limit))
             };
             let source = deadline(self.source_seen, &self.source).filter(|_| self.source_busy());
             let sink = deadline(self.sink_seen, &self.sink).filter(|_| self.sink_busy());
