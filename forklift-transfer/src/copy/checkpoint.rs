@@ -7,7 +7,7 @@
 //!
 //! A checkpoint is bound to the target it describes ([`TargetIdentity`]): a file's device,
 //! inode, size and birth time plus a random generation stored both in the checkpoint and in
-//! the file's extended attribute `user.forklift.checkpoint`; an NBD export's URI and size.
+//! the file's extended attribute `user.forklift.checkpoint`; an NBD export's name and size.
 //! What happens to a checkpoint that does not fit:
 //!
 //! | checkpoint | outcome |
@@ -173,9 +173,9 @@ pub enum TargetIdentity {
         #[serde(default)]
         generation: Option<String>,
     },
-    /// An NBD export.
+    /// An NBD export (wherever it is served: a restarted server may have a new address).
     Nbd {
-        /// The export's URI, without credentials.
+        /// The export's name.
         export: String,
         /// Export size in bytes.
         size: u64,
@@ -433,7 +433,7 @@ fn describe_change(saved: &TargetIdentity, current: &TargetIdentity) -> String {
             }
         }
         (TargetIdentity::Nbd { .. }, TargetIdentity::Nbd { .. }) => {
-            "the target export changed (another URI or size)".to_owned()
+            "the target export changed (another name or size)".to_owned()
         }
         _ => "the target is of another kind now".to_owned(),
     }

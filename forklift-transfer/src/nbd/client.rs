@@ -646,10 +646,11 @@ impl BlockSink for NbdClient {
         true
     }
 
-    /// The export (URI without credentials) and its size: NBD gives no other identity.
+    /// The export's name and size: NBD gives no other identity. The server's address is
+    /// left out on purpose, so a copy resumes against a server restarted elsewhere.
     fn identity(&self) -> Result<Option<crate::copy::checkpoint::TargetIdentity>> {
         Ok(Some(crate::copy::checkpoint::TargetIdentity::Nbd {
-            export: self.uri.to_string(),
+            export: self.uri.export.clone(),
             size: self.negotiated().size,
         }))
     }
