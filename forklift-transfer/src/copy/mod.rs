@@ -509,11 +509,7 @@ fn bind_new_checkpoint(
     mode: &str,
     path: &std::path::Path,
 ) -> Result<Option<TargetIdentity>> {
-    let generation = format!(
-        "{:016x}{:016x}",
-        rand_u64(),
-        rand_u64() ^ u64::from(std::process::id())
-    );
+    let generation = uuid::Uuid::new_v4().simple().to_string();
     if !sink.mark_generation(&generation)? {
         tracing::debug!(
             "{} cannot store a checkpoint generation; binding by identity only",
@@ -526,22 +522,6 @@ fn bind_new_checkpoint(
         .bound_to(target.clone())
         .save(path)?;
     Ok(target)
-}
-
-/// 64 random bits from the kernel (`getrandom`), or from the clock if that fails: a
-/// generation only needs to differ from the one before it.
-fn rand_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom fills the buffer of the length passed.
-    let filled = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if filled == bytes.len() as isize {
-        u64::from_ne_bytes(bytes)
-    } else {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default()
-    }
 }
 
 /// One run of planner and executor over the blocks not yet completed.
