@@ -6,4 +6,6 @@
 //! One module per attack surface; `support` holds the bounded runner they share.
 
 mod nbd;
+mod ova;
+mod soap;
 mod support;
