@@ -433,3 +433,42 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     let tampered = copy();
     assert_refused(&tampered, &["block_size 3", "out.ckpt"]);
 }
+
+/// The same for an image served by qemu-nbd on forklift's side: the checkpoint is bound to
+/// the qcow2 file, not to the NBD export that serves it.
+#[test]
+fn a_checkpoint_of_a_deleted_qcow2_destination_is_discarded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = dir.path().join("src.raw");
+    let data: Vec<u8> = (0..2u32 << 20).map(|i| (i % 241) as u8 + 1).collect();
+    std::fs::write(&image, &data).expect("source image");
+    if Command::new("qemu-img").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "qemu-img is missing");
+        eprintln!("qemu-img is not installed; skipping");
+        return;
+    }
+    let out = dir.path().join("out.qcow2");
+    let (out, checkpoint) = (
+        out.to_str().expect("UTF-8 path"),
+        dir.path().join("out.ckpt"),
+    );
+    let args = [
+        "copy",
+        image.to_str().expect("UTF-8 path"),
+        out,
+        "--checkpoint",
+        checkpoint.to_str().expect("UTF-8 path"),
+        "--verify",
+    ];
+    let first = run_bounded(forklift(dir.path(), &args), TIME_LIMIT, RSS_LIMIT_MIB);
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    std::fs::remove_file(out).expect("delete destination");
+    // --verify compares the new image with the source: exit 0 only if it was copied again.
+    let rerun = run_bounded(forklift(dir.path(), &args), TIME_LIMIT, RSS_LIMIT_MIB);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.output());
+    assert!(
+        rerun.stderr.contains("out.ckpt was discarded"),
+        "{}",
+        rerun.stderr
+    );
+}
