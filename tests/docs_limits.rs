@@ -94,13 +94,22 @@ fn every_limit_names_existing_code() {
             .map(|f| std::fs::read_to_string(f).unwrap())
             .collect();
         for span in spans.iter().filter(|s| !is_file(s)) {
-            let Some(item) = item_name(span) else { continue };
+            let Some(item) = item_name(span) else {
+                continue;
+            };
             if !sources.iter().any(|text| text.contains(item)) {
                 problems.push(format!("`{span}` is not in {files:?}"));
             }
             checked += 1;
         }
     }
-    assert!(problems.is_empty(), "docs/limits.md:\n{}", problems.join("\n"));
-    assert!(checked >= 6, "only {checked} items checked: is the table format still parsed?");
+    assert!(
+        problems.is_empty(),
+        "docs/limits.md:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        checked >= 6,
+        "only {checked} items checked: is the table format still parsed?"
+    );
 }

@@ -88,6 +88,8 @@ pub struct CopySummary {
     request_size: u32,
     /// Requests in flight used.
     requests: usize,
+    /// Why the checkpoint was discarded (it belonged to a replaced target), if it was.
+    checkpoint_discarded: Option<String>,
 }
 
 #[pymethods]
@@ -117,6 +119,7 @@ impl From<Summary> for CopySummary {
             mib_per_s: summary.mib_per_s,
             request_size: summary.request_size,
             requests: summary.requests,
+            checkpoint_discarded: summary.checkpoint_discarded,
         }
     }
 }
@@ -141,6 +144,7 @@ impl From<Summary> for CopySummary {
     lanes = true,
     retries = None,
     reconnects = None,
+    io_timeout = None,
     progress_interval = None,
 ))]
 #[allow(
@@ -163,6 +167,7 @@ pub(crate) fn start_copy(
     lanes: bool,
     retries: Option<u32>,
     reconnects: Option<u32>,
+    io_timeout: Option<f64>,
     progress_interval: Option<f64>,
 ) -> Result<Task> {
     let defaults = CopyOptions::default();
@@ -177,6 +182,11 @@ pub(crate) fn start_copy(
         lanes,
         retries: retries.unwrap_or(defaults.retries),
         reconnects: reconnects.unwrap_or(defaults.reconnects),
+        io_timeout: match io_timeout {
+            None => defaults.io_timeout,
+            Some(seconds) => Duration::try_from_secs_f64(seconds)
+                .map_err(|_| Error::Value(format!("Invalid io_timeout: {seconds}")))?,
+        },
         progress_interval: match progress_interval {
             None => defaults.progress_interval,
             Some(seconds) => Duration::try_from_secs_f64(seconds)

@@ -137,6 +137,25 @@ def test_errors_are_typed(tmp_path: Path) -> None:
         forklift.copy(tmp_path / "big.raw", tmp_path / "small.raw")
 
 
+def test_io_timeout_is_checked_and_passed_on(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="io_timeout"):
+        forklift.copy(tmp_path / "missing.raw", tmp_path / "dst.raw", io_timeout=-1.0)
+    expected = sparse_raw(tmp_path / "src.raw", 2 * MIB, [MIB])
+    forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", io_timeout=0.5)
+    assert (tmp_path / "dst.raw").read_bytes() == expected
+
+
+def test_a_checkpoint_of_a_deleted_destination_is_discarded(tmp_path: Path) -> None:
+    expected = sparse_raw(tmp_path / "src.raw", 2 * MIB, [0, MIB])
+    checkpoint = tmp_path / "copy.ckpt"
+    first = forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", checkpoint=checkpoint)
+    assert first.checkpoint_discarded is None
+    (tmp_path / "dst.raw").unlink()
+    again = forklift.copy(tmp_path / "src.raw", tmp_path / "dst.raw", checkpoint=checkpoint)
+    assert again.checkpoint_discarded is not None and "copy.ckpt" in again.checkpoint_discarded
+    assert (tmp_path / "dst.raw").read_bytes() == expected
+
+
 def test_async_copy(tmp_path: Path) -> None:
     expected = sparse_raw(tmp_path / "src.raw", 4 * MIB, [MIB])
 

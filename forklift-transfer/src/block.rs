@@ -377,6 +377,20 @@ pub trait BlockSink: Send + Sync {
         false
     }
 
+    /// What this sink writes to, so a checkpoint can be bound to it and refused once the
+    /// target is replaced (see [`copy::checkpoint`](crate::copy::checkpoint)). `None`: the
+    /// sink cannot tell, and its checkpoints are trusted as they are.
+    fn identity(&self) -> Result<Option<crate::copy::checkpoint::TargetIdentity>> {
+        Ok(None)
+    }
+
+    /// Stores a checkpoint's `generation` with the target (a file's extended attribute),
+    /// so the checkpoint matches only this target; `Ok(false)` where it cannot be stored.
+    fn mark_generation(&self, generation: &str) -> Result<bool> {
+        let _ = generation;
+        Ok(false)
+    }
+
     /// Replaces lost connections with new ones after a fatal error, so a copy can go on.
     /// Writes acknowledged but not flushed before the loss may be gone. Sinks without
     /// connections answer [`ErrorKind::Unsupported`].
@@ -471,6 +485,12 @@ macro_rules! forward_source {
             }
             fn can_reconnect(&self) -> bool {
                 BlockSink::can_reconnect(&**self)
+            }
+            fn identity(&self) -> Result<Option<crate::copy::checkpoint::TargetIdentity>> {
+                (**self).identity()
+            }
+            fn mark_generation(&self, generation: &str) -> Result<bool> {
+                (**self).mark_generation(generation)
             }
             fn nbd_client(&self) -> Option<&crate::nbd::NbdClient> {
                 BlockSink::nbd_client(&**self)

@@ -3,7 +3,8 @@
 //! The async data path: our own NBD client (structured replies, block status, dirty
 //! bitmaps, multi-conn), VDDK through FFI, VMDK readers, sparse and changed-block extents,
 //! and a copy pipeline with bounded memory, progress, checksums and resume. It depends on
-//! tokio but not on `forklift-core`: it moves blocks and knows nothing of plans.
+//! tokio, and on `forklift-core` only for its error helpers (escaping peer text): it moves
+//! blocks and knows nothing of plans.
 
 pub mod block;
 pub mod confined;

@@ -16,7 +16,80 @@ use async_trait::async_trait;
 use crate::block::{
     BlockSink, BlockSizes, BlockSource, Extent, ExtentFlags, MetaContext, ZeroFlags, check_range,
 };
+use crate::copy::checkpoint::TargetIdentity;
 use crate::error::{Error, ErrorKind, Op, Result};
+
+/// The extended attribute that holds a checkpoint's generation on a target file.
+const GENERATION_XATTR: &std::ffi::CStr = c"user.forklift.checkpoint";
+
+/// The identity of an open file or block device (see [`TargetIdentity::File`]): device,
+/// inode, size, birth time where the file system records one, and the checkpoint
+/// generation stored in its extended attribute, if any.
+pub(crate) fn file_identity(file: &File, size: u64, target: &str) -> Result<TargetIdentity> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::io(Op::Checkpoint, e).with_target(target.to_owned()))?;
+    let born = metadata.created().ok().and_then(|time| {
+        let since = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(format!("{}.{:09}", since.as_secs(), since.subsec_nanos()))
+    });
+    Ok(TargetIdentity::File {
+        device: metadata.dev(),
+        inode: metadata.ino(),
+        size,
+        born,
+        generation: read_generation(file),
+    })
+}
+
+/// The generation stored on `file`, if any (unreadable counts as none).
+fn read_generation(file: &File) -> Option<String> {
+    let mut value = [0u8; 64];
+    // SAFETY: fgetxattr on a valid descriptor, a NUL-terminated name and a buffer of the
+    // length passed.
+    let n = unsafe {
+        libc::fgetxattr(
+            file.as_raw_fd(),
+            GENERATION_XATTR.as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    let n = usize::try_from(n).ok()?;
+    std::str::from_utf8(&value[..n]).ok().map(str::to_owned)
+}
+
+/// Stores `generation` on `file`; `Ok(false)` where the file system or the file type
+/// takes no user extended attributes (block devices, some network file systems).
+pub(crate) fn mark_file(file: &File, generation: &str, target: &str) -> Result<bool> {
+    // SAFETY: fsetxattr on a valid descriptor with a NUL-terminated name and a value of
+    // the length passed.
+    let done = unsafe {
+        libc::fsetxattr(
+            file.as_raw_fd(),
+            GENERATION_XATTR.as_ptr(),
+            generation.as_ptr().cast(),
+            generation.len(),
+            0,
+        )
+    };
+    if done == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::ENOTSUP | libc::EPERM) => Ok(false),
+        _ => Err(Error::io(Op::Checkpoint, error).with_target(target.to_owned())),
+    }
+}
+
+/// Forgets the generation on `file` (its contents no longer match any checkpoint).
+fn unmark_file(file: &File) {
+    // SAFETY: fremovexattr on a valid descriptor with a NUL-terminated name. Failure (no
+    // such attribute, none supported) leaves nothing to forget.
+    let _ = unsafe { libc::fremovexattr(file.as_raw_fd(), GENERATION_XATTR.as_ptr()) };
+}
 
 /// A local regular file or block device.
 #[derive(Debug, Clone)]
@@ -45,6 +118,15 @@ impl LocalDisk {
     pub fn create(path: impl AsRef<Path>, size: u64) -> Result<Self> {
         let path = path.as_ref();
         let target = path.display().to_string();
+        // Checked before the file is touched: a file cannot be longer than 2^63 - 1 bytes.
+        if i64::try_from(size).is_err() {
+            return Err(Error::invalid_input(format!(
+                "Cannot create a file of {size} bytes: files are limited to {} bytes",
+                i64::MAX
+            ))
+            .with_op(Op::Connect)
+            .with_target(target));
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -54,6 +136,9 @@ impl LocalDisk {
             .map_err(|e| Error::io(Op::Connect, e).with_target(target.clone()))?;
         file.set_len(size)
             .map_err(|e| Error::io(Op::Connect, e).with_target(target))?;
+        // Truncating keeps the inode and its attributes: a checkpoint bound to the old
+        // contents must not match the new ones.
+        unmark_file(&file);
         Ok(Self {
             file: Arc::new(file),
             path: path.to_owned(),
@@ -382,11 +467,29 @@ impl BlockSink for LocalDisk {
     fn is_zero_initialized(&self) -> bool {
         self.zero_initialized
     }
+
+    fn identity(&self) -> Result<Option<TargetIdentity>> {
+        file_identity(&self.file, self.size, &self.target()).map(Some)
+    }
+
+    fn mark_generation(&self, generation: &str) -> Result<bool> {
+        mark_file(&self.file, generation, &self.target())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_refuses_sizes_no_file_can_have_before_touching_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.img");
+        let error = LocalDisk::create(&path, 1 << 63).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(error.to_string().contains(&(1u64 << 63).to_string()));
+        assert!(!path.exists());
+    }
 
     #[tokio::test]
     async fn sparse_file_round_trip_with_extents_and_holes() {

@@ -426,6 +426,24 @@ impl BlockSink for QemuNbdImage {
     fn is_zero_initialized(&self) -> bool {
         self.zero_initialized
     }
+    /// The image file's identity: a checkpoint belongs to the file, whatever serves it.
+    fn identity(&self) -> Result<Option<crate::copy::checkpoint::TargetIdentity>> {
+        let (file, target) = self.image_file()?;
+        crate::local::file_identity(&file, BlockSink::size(&self.client), &target).map(Some)
+    }
+    fn mark_generation(&self, generation: &str) -> Result<bool> {
+        let (file, target) = self.image_file()?;
+        crate::local::mark_file(&file, generation, &target)
+    }
+}
+
+impl QemuNbdImage {
+    fn image_file(&self) -> Result<(std::fs::File, String)> {
+        let target = self.path.display().to_string();
+        let file = std::fs::File::open(&self.path)
+            .map_err(|e| Error::io(Op::Checkpoint, e).with_target(target.clone()))?;
+        Ok((file, target))
+    }
 }
 
 #[cfg(test)]

@@ -877,7 +877,10 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
         async move { copy(source, sink, &options, &CancellationToken::new()).await }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !checkpoint.is_file() && std::time::Instant::now() < deadline {
+    // The checkpoint is written at once (bound to the target), with progress later.
+    let progressed =
+        || std::fs::read_to_string(&checkpoint).is_ok_and(|text| text.contains("\"completed\":[["));
+    while !progressed() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -48,6 +48,10 @@ pub struct CopyArgs {
     /// Times a lost NBD connection is reopened before the copy fails (0: never).
     #[arg(long, value_name = "N", default_value_t = 3)]
     reconnects: u32,
+    /// Seconds requests to an NBD server may wait without a byte from it before the
+    /// connection counts as lost and is reopened (see --reconnects); 0 waits forever.
+    #[arg(long, value_name = "SECONDS", default_value_t = forklift_transfer::nbd::DEFAULT_IO_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    io_timeout: f64,
     /// Zero the whole destination with one fast zero first, then skip zero ranges.
     #[arg(long, conflicts_with = "target_is_zero")]
     zero_target_first: bool,
@@ -76,6 +80,15 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(factor))
         .ok_or_else(|| format!("invalid size {text:?} (examples: 65536, 256K, 1M)"))
+}
+
+/// A non-negative number of seconds (fractions allowed).
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && Duration::try_from_secs_f64(*s).is_ok())
+        .ok_or_else(|| format!("invalid number of seconds {text:?} (examples: 300, 0.5, 0)"))
 }
 
 /// 0, or a power of two from 512 bytes to 32 MiB.
@@ -166,6 +179,7 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         target_is_zero: args.target_is_zero,
         zero_target_first: args.zero_target_first,
         reconnects: args.reconnects,
+        io_timeout: Duration::from_secs_f64(args.io_timeout),
         lanes: !args.no_lanes,
         sparse_granularity: args.sparse,
         checkpoint: args.checkpoint.clone(),
@@ -186,6 +200,9 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
     .await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if let Some(why) = &report.summary.checkpoint_discarded {
+        eprintln!("forklift copy: {why}; copied from scratch");
     }
     let mut summary = serde_json::to_value(&report.summary).unwrap_or_default();
     summary["source"] = args.src.clone().into();
@@ -226,5 +243,15 @@ mod tests {
         assert_eq!(parse_size("1m"), Ok(1 << 20));
         assert!(parse_size("x").is_err());
         assert!(parse_size("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn seconds_parse_with_fractions_and_refuse_the_rest() {
+        assert_eq!(super::parse_seconds("300"), Ok(300.0));
+        assert_eq!(super::parse_seconds("0.5"), Ok(0.5));
+        assert_eq!(super::parse_seconds("0"), Ok(0.0));
+        for bad in ["-1", "x", "inf", "NaN", "1e30"] {
+            assert!(super::parse_seconds(bad).is_err(), "{bad}");
+        }
     }
 }

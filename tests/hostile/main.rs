@@ -5,6 +5,7 @@
 //!
 //! One module per attack surface; `support` holds the bounded runner they share.
 
+mod nbd;
 mod ova;
 mod soap;
 mod manifests;

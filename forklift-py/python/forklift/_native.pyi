@@ -149,6 +149,8 @@ class CopySummary:
     def request_size(self) -> int: ...
     @property
     def requests(self) -> int: ...
+    @property
+    def checkpoint_discarded(self) -> Optional[str]: ...
 
 def start_copy(
     source: Union[str, os.PathLike[str]],
@@ -167,6 +169,7 @@ def start_copy(
     lanes: bool = True,
     retries: Optional[int] = None,
     reconnects: Optional[int] = None,
+    io_timeout: Optional[float] = None,
     progress_interval: Optional[float] = None,
 ) -> Task[CopySummary]: ...
 

@@ -46,6 +46,9 @@ class CopyOptions(TypedDict, total=False):
     """Attempts per block for recoverable errors (default 3)."""
     reconnects: Optional[int]
     """Times a lost NBD connection is reopened before the copy fails (default 3; 0: never)."""
+    io_timeout: Optional[float]
+    """Seconds requests to an NBD server may wait without a byte from it before the connection
+    counts as lost and is reopened (default 300; 0: forever)."""
     progress_interval: Optional[float]
     """Seconds between progress callbacks (default 0.25)."""
 
@@ -87,6 +90,7 @@ def start_copy(
         lanes=options.get("lanes", True),
         retries=options.get("retries"),
         reconnects=options.get("reconnects"),
+        io_timeout=options.get("io_timeout"),
         progress_interval=options.get("progress_interval"),
     )
 

@@ -50,7 +50,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use self::checkpoint::{BlockMap, BlockSet, Checkpoint, zero_crc};
+use self::checkpoint::{
+    BlockMap, BlockSet, Checkpoint, MAX_BLOCK_SIZE, MAX_COPY_BLOCKS, MIN_BLOCK_SIZE,
+    TargetIdentity, zero_crc,
+};
 use self::plan::{plan, plan_range};
 use crate::block::{BlockSink, BlockSource, MetaContext, ZeroFlags};
 use crate::error::{Error, ErrorKind, Result};
@@ -108,6 +111,12 @@ pub struct CopyOptions {
     /// restart) before it gives up. Blocks not yet flushed when the connection was lost are
     /// copied again, so the target ends identical. 0 disables reconnecting.
     pub reconnects: u32,
+    /// How long requests to an NBD server may wait without a byte from it before the
+    /// connection counts as lost (and is reopened, as [`reconnects`](Self::reconnects)
+    /// allows). Set on the NBD clients under the source and the sink for the copy (and
+    /// kept afterwards). Zero waits forever. Default:
+    /// [`DEFAULT_IO_TIMEOUT`](crate::nbd::DEFAULT_IO_TIMEOUT), 5 minutes.
+    pub io_timeout: Duration,
     /// Between two NBD clients, copy in lanes: one task drives each pair of source and
     /// sink connections directly (see the `lane` module). On by default; off, every block
     /// goes through [`BlockSource`] and [`BlockSink`] calls.
@@ -133,6 +142,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("flush", &self.flush)
             .field("retries", &self.retries)
             .field("reconnects", &self.reconnects)
+            .field("io_timeout", &self.io_timeout)
             .field("lanes", &self.lanes)
             .finish_non_exhaustive()
     }
@@ -154,6 +164,7 @@ impl Default for CopyOptions {
             flush: true,
             retries: 3,
             reconnects: 3,
+            io_timeout: crate::nbd::DEFAULT_IO_TIMEOUT,
             lanes: true,
             progress: None,
             progress_interval: Duration::from_millis(250),
@@ -199,6 +210,10 @@ pub struct CopySummary {
     pub request_size: u32,
     /// Requests in flight used.
     pub requests: usize,
+    /// Why the checkpoint file was discarded and the copy started from scratch: it was
+    /// written for another target (deleted, replaced or recreated since).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_discarded: Option<String>,
 }
 
 /// Result of a copy: the summary and, with checksums, the block map.
@@ -240,6 +255,8 @@ struct Shared {
     pool: Mutex<Vec<Vec<u8>>>,
     retries: u32,
     checksums: bool,
+    /// The target the checkpoint is bound to.
+    target: Option<TargetIdentity>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,16 +289,22 @@ fn mode_name(incremental: &Option<Incremental>) -> String {
 }
 
 /// Picks the block size: a power of two within 4 KiB–32 MiB, at least both sides'
-/// preferred size and at most both sides' maximum payload.
+/// preferred size and at most both sides' maximum payload; raised (up to 32 MiB) so a large
+/// disk stays within [`MAX_COPY_BLOCKS`].
 fn block_size(requested: u32, source: &dyn BlockSource, sink: &dyn BlockSink) -> u64 {
     let (src, dst) = (source.block_sizes(), sink.block_sizes());
-    let mut size = requested.clamp(4096, 32 << 20).next_power_of_two();
-    size = size.max(src.preferred).max(dst.preferred);
-    let maximum = src.maximum.min(dst.maximum).max(4096);
-    while size > maximum && size > 4096 {
+    let (min, max) = (MIN_BLOCK_SIZE as u32, MAX_BLOCK_SIZE as u32);
+    let mut size = requested.clamp(min, max).next_power_of_two();
+    size = size.max(src.preferred).max(dst.preferred).min(max);
+    let maximum = src.maximum.min(dst.maximum).max(min);
+    while size > maximum && size > min {
         size /= 2;
     }
-    u64::from(size)
+    let mut size = u64::from(size);
+    while source.size().div_ceil(size) > MAX_COPY_BLOCKS && size < MAX_BLOCK_SIZE {
+        size *= 2;
+    }
+    size
 }
 
 /// Copies `source` into `sink` as `options` says; see the [module documentation](self).
@@ -301,36 +324,70 @@ pub async fn copy(
             source.describe()
         )));
     }
+    for client in [source.nbd_client(), sink.nbd_client()]
+        .into_iter()
+        .flatten()
+    {
+        client.set_io_timeout(options.io_timeout);
+    }
     if let Some(Incremental::Bitmap(name)) = &options.incremental {
         crate::block::require_extents(&*source, &MetaContext::DirtyBitmap(name.clone()))?;
     }
     let block = block_size(options.request_size, &*source, &*sink);
     let blocks = size.div_ceil(block);
+    if blocks > MAX_COPY_BLOCKS {
+        return Err(Error::invalid_input(format!(
+            "Source {} of {size} bytes is too large to copy: more than {MAX_COPY_BLOCKS} blocks of {block} bytes",
+            source.describe()
+        )));
+    }
     let mode = mode_name(&options.incremental);
     let checksums = options.checksums;
 
     let mut completed = BlockSet::new(blocks);
     let mut map = checksums.then(|| BlockMap::new(size, block));
     let mut block = block;
+    let mut target = None;
+    let mut checkpoint_discarded = None;
     if let Some(path) = &options.checkpoint {
-        if let Some(saved) = Checkpoint::load(path)? {
+        let current = sink.identity()?;
+        let saved = Checkpoint::load(path)?;
+        if let Some(saved) = &saved {
             saved.check_matches(size, &mode, path)?;
-            // The plan follows the checkpoint's grid, whatever request size is asked now.
-            block = saved.block_size;
-            completed = saved.completed_set();
-            if checksums {
-                map = Some(
-                    saved
-                        .block_map()
-                        .unwrap_or_else(|| BlockMap::new(size, block)),
+        }
+        match saved.map(|saved| (saved.stale_for(current.as_ref()), saved)) {
+            Some((None, saved)) => {
+                // The plan follows the checkpoint's grid, whatever request size is asked now.
+                block = saved.block_size;
+                completed = saved.completed_set();
+                if checksums {
+                    map = Some(
+                        saved
+                            .block_map()
+                            .unwrap_or_else(|| BlockMap::new(size, block)),
+                    );
+                }
+                target = current;
+                tracing::info!(
+                    completed = completed.count(),
+                    blocks = completed.capacity(),
+                    "resuming from checkpoint {}",
+                    path.display()
                 );
             }
-            tracing::info!(
-                completed = completed.count(),
-                blocks = completed.capacity(),
-                "resuming from checkpoint {}",
-                path.display()
-            );
+            stale => {
+                if let Some((Some(why), _)) = stale {
+                    tracing::warn!(
+                        "discarding checkpoint {}: {why}; copying from scratch",
+                        path.display()
+                    );
+                    checkpoint_discarded = Some(format!(
+                        "Checkpoint {} was discarded: {why}",
+                        path.display()
+                    ));
+                }
+                target = bind_new_checkpoint(&*sink, size, block, &mode, path)?;
+            }
         }
     }
     let resuming = completed.count() > 0;
@@ -355,6 +412,7 @@ pub async fn copy(
         pool: Mutex::new(Vec::new()),
         retries: options.retries.max(1),
         checksums,
+        target,
     });
 
     if options.zero_target_first
@@ -435,9 +493,35 @@ pub async fn copy(
         mib_per_s: size as f64 / (1024.0 * 1024.0) / seconds.max(1e-9),
         request_size: block as u32,
         requests,
+        checkpoint_discarded,
     };
     let block_map = lock(&shared.tracking).map.clone();
     Ok(CopyReport { summary, block_map })
+}
+
+/// Starts a new checkpoint at `path` for a copy from scratch: marks the sink with a fresh
+/// generation (where it can store one) and saves an empty checkpoint bound to the sink's
+/// identity at once, so a stale file never outlives this point. Returns that identity.
+fn bind_new_checkpoint(
+    sink: &dyn BlockSink,
+    size: u64,
+    block: u64,
+    mode: &str,
+    path: &std::path::Path,
+) -> Result<Option<TargetIdentity>> {
+    let generation = uuid::Uuid::new_v4().simple().to_string();
+    if !sink.mark_generation(&generation)? {
+        tracing::debug!(
+            "{} cannot store a checkpoint generation; binding by identity only",
+            sink.describe()
+        );
+    }
+    let target = sink.identity()?;
+    let empty = BlockSet::new(size.div_ceil(block));
+    Checkpoint::new(size, block, mode, &empty, None, false)
+        .bound_to(target.clone())
+        .save(path)?;
+    Ok(target)
 }
 
 /// One run of planner and executor over the blocks not yet completed.
@@ -532,6 +616,7 @@ async fn finish(shared: &Shared, options: &CopyOptions, mode: &str) -> Result<()
             tracking.map.as_ref(),
             true,
         )
+        .bound_to(shared.target.clone())
         .save(path)?;
     }
     Ok(())
@@ -562,7 +647,8 @@ async fn save_checkpoint(
         &completed,
         map.as_ref(),
         false,
-    );
+    )
+    .bound_to(shared.target.clone());
     match checkpoint.save(path) {
         Ok(()) => None,
         Err(error) => {

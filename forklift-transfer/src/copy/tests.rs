@@ -512,3 +512,129 @@ async fn progress_reaches_the_total_and_checkpoint_mismatch_is_refused() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 }
+
+/// A server that stops answering mid-copy: the idle timeout ends the connection, the copy
+/// reconnects and ends identical, with lanes and without.
+#[tokio::test]
+async fn a_hung_server_times_out_and_the_copy_reconnects() {
+    for lanes in [true, false] {
+        let data = pattern(4 << 20);
+        let (src, dst) = servers(&data, 0xab).await;
+        src.set_faults(Faults {
+            stall_at: Some(1 << 20),
+            ..Default::default()
+        });
+        dst.set_faults(Faults {
+            stall_at: Some(3 << 20),
+            ..Default::default()
+        });
+        let started = std::time::Instant::now();
+        copy(
+            nbd(&src).await,
+            nbd(&dst).await,
+            &CopyOptions {
+                io_timeout: Duration::from_millis(300),
+                lanes,
+                ..options()
+            },
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(dst.data(), data, "lanes: {lanes}");
+        assert!(src.connections() >= 3 && dst.connections() >= 3);
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+}
+
+/// A checkpoint is bound to the file it was written for: once that file is deleted and
+/// made again, or recreated in place, the checkpoint is discarded (with the reason in the
+/// summary) and the copy starts from scratch; the same file resumes.
+#[tokio::test]
+async fn a_checkpoint_for_a_replaced_target_is_discarded() {
+    use crate::local::LocalDisk;
+    let data = pattern(2 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let (image, checkpoint) = (dir.path().join("dst.img"), dir.path().join("dst.ckpt"));
+    let opts = CopyOptions {
+        checkpoint: Some(checkpoint.clone()),
+        ..options()
+    };
+    let source = Arc::new(MemDisk(Mutex::new(data.clone())));
+    let run = |sink: LocalDisk| {
+        let (source, opts) = (source.clone(), opts.clone());
+        async move {
+            copy(source, Arc::new(sink), &opts, &CancellationToken::new())
+                .await
+                .unwrap()
+                .summary
+        }
+    };
+    let first = run(LocalDisk::create(&image, data.len() as u64).unwrap()).await;
+    assert_eq!(first.checkpoint_discarded, None);
+    assert_eq!(std::fs::read(&image).unwrap(), data);
+
+    // The same file: the complete checkpoint is trusted, nothing is copied again.
+    let again = run(LocalDisk::open_writable(&image).unwrap()).await;
+    assert_eq!(again.checkpoint_discarded, None);
+    assert_eq!(again.bytes_read, 0);
+
+    // Deleted and made again (what a user's `rm` and a rerun do).
+    std::fs::remove_file(&image).unwrap();
+    let fresh = run(LocalDisk::create(&image, data.len() as u64).unwrap()).await;
+    let why = fresh
+        .checkpoint_discarded
+        .expect("stale checkpoint discarded");
+    assert!(why.contains("dst.ckpt"), "{why}");
+    assert_eq!(std::fs::read(&image).unwrap(), data);
+
+    // Recreated in place: same inode, contents gone.
+    let truncated = run(LocalDisk::create(&image, data.len() as u64).unwrap()).await;
+    assert!(truncated.checkpoint_discarded.is_some());
+    assert_eq!(std::fs::read(&image).unwrap(), data);
+
+    // Replaced by another file moved over it.
+    let other = dir.path().join("other.img");
+    std::fs::write(&other, vec![0u8; data.len()]).unwrap();
+    std::fs::rename(&other, &image).unwrap();
+    let replaced = run(LocalDisk::open_writable(&image).unwrap()).await;
+    assert!(replaced.checkpoint_discarded.is_some());
+    assert_eq!(std::fs::read(&image).unwrap(), data);
+}
+
+#[tokio::test]
+async fn huge_sources_raise_the_block_size_to_stay_within_the_block_limit() {
+    struct Huge;
+    #[async_trait]
+    impl BlockSource for Huge {
+        fn size(&self) -> u64 {
+            1 << 62
+        }
+        async fn read_at(&self, _: u64, _: &mut [u8]) -> Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Arc::new(MemDisk(Mutex::new(Vec::new())));
+    assert_eq!(block_size(4096, &Huge, &*sink), MAX_BLOCK_SIZE);
+    // 2^62 bytes is more than 2^30 blocks of 32 MiB: refused before anything is allocated.
+    struct Sink;
+    #[async_trait]
+    impl BlockSink for Sink {
+        fn size(&self) -> u64 {
+            1 << 62
+        }
+        async fn write_at(&self, _: u64, _: &[u8]) -> Result<()> {
+            Ok(())
+        }
+    }
+    let error = copy(
+        Arc::new(Huge),
+        Arc::new(Sink),
+        &options(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("too large"), "{error}");
+}

@@ -16,6 +16,7 @@ use tokio::sync::RwLock;
 
 use super::connection::{BoxRead, BoxWrite, Completion, Connection, Expect};
 use super::handshake::{self, Negotiated, Wanted};
+use super::idle::IoTimeout;
 use super::proto::{self, Request};
 use super::reply::extents_from_status;
 use super::tls::{self, TlsSettings};
@@ -58,11 +59,19 @@ impl Default for ConnectOptions {
             connections: default_connections(),
             max_in_flight: 64,
             contexts: vec![MetaContext::BaseAllocation],
-            timeout: Duration::from_secs(30),
+            timeout: NEGOTIATION_TIMEOUT,
             splice_writes: true,
         }
     }
 }
+
+/// Default time connecting and negotiating one connection may take
+/// ([`ConnectOptions::timeout`]): a server that dribbles out option replies is cut off here.
+pub const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest wait for each extra multi-conn connection: a server that limits clients may
+/// leave them in its accept queue, and the copy goes on with the connections it has.
+const EXTRA_CONNECTION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Largest TRIM / WRITE_ZEROES / BLOCK_STATUS length sent in one request.
 const MAX_EFFECT_LENGTH: u64 = 1 << 31;
@@ -84,6 +93,8 @@ pub struct NbdClient {
     /// copy lanes drive the connections.
     pub(super) lease_gate: RwLock<()>,
     reopening: tokio::sync::Mutex<()>,
+    /// Shared with every connection, also those opened later.
+    io_timeout: IoTimeout,
 }
 
 impl std::fmt::Debug for NbdClient {
@@ -98,7 +109,8 @@ impl std::fmt::Debug for NbdClient {
 impl NbdClient {
     /// Connects to `uri`, negotiating as `options` asks.
     pub async fn connect(uri: &NbdUri, options: &ConnectOptions) -> Result<Self> {
-        let first = open_timed(uri, options).await?;
+        let io_timeout = IoTimeout::default();
+        let first = open_timed(uri, options, &io_timeout).await?;
         let mut connections = vec![first];
         let negotiated = connections[0].negotiated.clone();
         if options.connections > 1 && negotiated.flags & proto::TFLAG_CAN_MULTI_CONN != 0 {
@@ -106,11 +118,11 @@ impl NbdClient {
             // may still advertise multi-conn and leave extra clients waiting in its accept
             // queue, so keep whatever opens within a few seconds.
             let extra = ConnectOptions {
-                timeout: options.timeout.min(Duration::from_secs(3)),
+                timeout: options.timeout.min(EXTRA_CONNECTION_TIMEOUT),
                 ..options.clone()
             };
             let more = futures::future::join_all(
-                (1..options.connections).map(|_| open_timed(uri, &extra)),
+                (1..options.connections).map(|_| open_timed(uri, &extra, &io_timeout)),
             )
             .await;
             for connection in more {
@@ -145,7 +157,16 @@ impl NbdClient {
             write_gate: RwLock::new(()),
             lease_gate: RwLock::new(()),
             reopening: tokio::sync::Mutex::new(()),
+            io_timeout,
         })
+    }
+
+    /// Sets how long requests may wait without a byte from the server before their
+    /// connection counts as lost (a fatal [`ErrorKind::Timeout`]; zero: forever). Applies to
+    /// every connection of this client at once, also to those reopened later. Default:
+    /// [`DEFAULT_IO_TIMEOUT`](super::DEFAULT_IO_TIMEOUT).
+    pub fn set_io_timeout(&self, timeout: Duration) {
+        self.io_timeout.set(timeout);
     }
 
     /// Replaces every dead connection with a new one negotiated like the first; returns how
@@ -159,7 +180,7 @@ impl NbdClient {
             if read_slot(slot).dead().is_none() {
                 continue;
             }
-            let fresh = open_timed(&self.uri, &self.options).await?;
+            let fresh = open_timed(&self.uri, &self.options, &self.io_timeout).await?;
             if fresh.negotiated.size != self.negotiated.size {
                 return Err(Error::protocol(format!(
                     "Export size changed from {} to {} bytes across a reconnect",
@@ -625,6 +646,15 @@ impl BlockSink for NbdClient {
         true
     }
 
+    /// The export's name and size: NBD gives no other identity. The server's address is
+    /// left out on purpose, so a copy resumes against a server restarted elsewhere.
+    fn identity(&self) -> Result<Option<crate::copy::checkpoint::TargetIdentity>> {
+        Ok(Some(crate::copy::checkpoint::TargetIdentity::Nbd {
+            export: self.uri.export.clone(),
+            size: self.negotiated().size,
+        }))
+    }
+
     fn nbd_client(&self) -> Option<&NbdClient> {
         Some(self)
     }
@@ -737,8 +767,12 @@ fn enlarge_socket_buffers(socket: &impl std::os::fd::AsRawFd) {
     }
 }
 
-async fn open_timed(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection> {
-    tokio::time::timeout(options.timeout, open(uri, options))
+async fn open_timed(
+    uri: &NbdUri,
+    options: &ConnectOptions,
+    io_timeout: &IoTimeout,
+) -> Result<Connection> {
+    tokio::time::timeout(options.timeout, open(uri, options, io_timeout))
         .await
         .unwrap_or_else(|_| {
             Err(
@@ -750,7 +784,11 @@ async fn open_timed(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection
         })
 }
 
-async fn open(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection> {
+async fn open(
+    uri: &NbdUri,
+    options: &ConnectOptions,
+    io_timeout: &IoTimeout,
+) -> Result<Connection> {
     let target = uri.to_string();
     let (mut plain, flags) = connect_plain(uri).await?;
     let wanted = Wanted {
@@ -790,6 +828,7 @@ async fn open(uri: &NbdUri, options: &ConnectOptions) -> Result<Connection> {
         options.max_in_flight,
         options.splice_writes,
         target,
+        io_timeout.clone(),
     ))
 }
 

@@ -23,11 +23,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use forklift_core::error::PeerText;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::handshake::Negotiated;
+use super::idle::{IoTimeout, timed_out};
 use super::proto::{self, Request};
 use super::reply::{ReadAssembly, ReplyDecoder, ReplyEvent};
 use super::splice::{MIN_SPLICE, PayloadPipe, SentPayload};
@@ -156,16 +158,32 @@ struct Pending {
     reply: oneshot::Sender<Result<Completion>>,
 }
 
-#[derive(Default)]
 struct State {
     pending: HashMap<u64, Pending>,
     dead: Option<Error>,
     closing: bool,
+    /// When the server last sent a byte, or the first request after a quiet spell was
+    /// registered: the idle timeout counts from here.
+    last_progress: tokio::time::Instant,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            pending: HashMap::new(),
+            dead: None,
+            closing: false,
+            last_progress: tokio::time::Instant::now(),
+        }
+    }
 }
 
 struct Shared {
     state: Mutex<State>,
     target: String,
+    io_timeout: IoTimeout,
+    /// Wakes the idle watch when the first request after a quiet spell is registered.
+    activity: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -191,7 +209,47 @@ impl Shared {
             let _ = pending.reply.send(Err(error));
         }
     }
+
+    /// Notes that the server sent something.
+    fn progressed(&self) {
+        self.lock().last_progress = tokio::time::Instant::now();
+    }
+
+    /// Resolves with the timeout error once requests have waited the idle timeout without
+    /// a byte from the server; never while nothing is in flight.
+    async fn stalled(&self) -> Error {
+        loop {
+            let limit = self.io_timeout.get();
+            let deadline = {
+                let state = self.lock();
+                limit
+                    .filter(|_| !state.pending.is_empty())
+                    .map(|limit| state.last_progress + limit)
+            };
+            match (deadline, limit) {
+                (Some(deadline), Some(limit)) if tokio::time::Instant::now() >= deadline => {
+                    return timed_out(limit);
+                }
+                // Looked at again at least every second: the limit may change meanwhile.
+                (Some(deadline), _) => {
+                    let recheck = tokio::time::Instant::now() + IDLE_RECHECK;
+                    tokio::time::sleep_until(deadline.min(recheck)).await;
+                }
+                // Nothing waits (or no limit): until a request comes (it sets
+                // `last_progress`, so its full allowance counts) or the limit may have changed.
+                (None, _) => {
+                    tokio::select! {
+                        () = self.activity.notified() => {}
+                        () = tokio::time::sleep(IDLE_RECHECK) => {}
+                    }
+                }
+            }
+        }
+    }
 }
+
+/// How often a waiting connection looks whether its idle limit was changed.
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 struct Outgoing {
     header: [u8; proto::REQUEST_LEN],
@@ -224,6 +282,8 @@ pub(crate) struct Transport {
     pub(crate) max_in_flight: usize,
     /// Whether WRITE payloads may be spliced into the socket.
     pub(crate) splice_writes: bool,
+    /// The idle timeout shared with the client (a lane enforces it while it drives this).
+    pub(crate) io_timeout: IoTimeout,
 }
 
 /// Whatever the reader task hands back when asked to stop.
@@ -272,6 +332,7 @@ impl Connection {
         max_in_flight: usize,
         splice_writes: bool,
         target: String,
+        io_timeout: IoTimeout,
     ) -> Self {
         Self::resume(Transport {
             reader,
@@ -281,6 +342,7 @@ impl Connection {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         })
     }
 
@@ -294,10 +356,13 @@ impl Connection {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         } = transport;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             target,
+            io_timeout,
+            activity: tokio::sync::Notify::new(),
         });
         let max_in_flight = max_in_flight.max(1);
         let (tx, rx) = mpsc::channel(max_in_flight + 1);
@@ -320,7 +385,7 @@ impl Connection {
         });
         let writer_shared = shared.clone();
         let writer = tokio::spawn(async move {
-            if let Err(error) = write_loop(writer, rx, splice_writes).await {
+            if let Err(error) = write_loop(writer, rx, splice_writes, &writer_shared).await {
                 tracing::debug!("NBD connection writer stopped: {error}");
                 writer_shared.fail(error);
             }
@@ -348,6 +413,8 @@ impl Connection {
         let shared = Shared {
             state: Mutex::new(State::default()),
             target,
+            io_timeout: IoTimeout::default(),
+            activity: tokio::sync::Notify::new(),
         };
         shared.fail(error);
         Self {
@@ -416,6 +483,7 @@ impl Connection {
                 target: self.shared.target.clone(),
                 max_in_flight: self.max_in_flight,
                 splice_writes: self.splice_writes,
+                io_timeout: self.shared.io_timeout.clone(),
             }),
             _ => Err(Error::disconnected("Connection closed while handed over")),
         }
@@ -459,6 +527,11 @@ impl Connection {
             let mut state = self.shared.lock();
             if let Some(error) = &state.dead {
                 return Err(error.clone().or_context(op, request.offset, length));
+            }
+            if state.pending.is_empty() {
+                // The idle clock starts with the first request after a quiet spell.
+                state.last_progress = tokio::time::Instant::now();
+                self.shared.activity.notify_one();
             }
             state.pending.insert(
                 cookie,
@@ -526,6 +599,7 @@ async fn write_loop(
     mut writer: BoxWrite,
     mut rx: mpsc::Receiver<Outgoing>,
     splice_writes: bool,
+    shared: &Shared,
 ) -> Result<()> {
     // Request headers queue up here and leave together with the next payload (one
     // vectored write) or when the queue runs dry.
@@ -569,6 +643,8 @@ async fn write_loop(
                     }
                 };
                 headers.clear();
+                // A server still taking a large payload is making progress too.
+                shared.progressed();
                 // If the request is gone (cancelled, failed), the payload comes back and is
                 // dropped here: parked when spliced.
                 let _ = give_back.send(sent);
@@ -644,7 +720,11 @@ async fn read_loop(
                 biased;
                 _ = &mut stop => return Ok(Some((reader, buf))),
                 n = reader.read_buf(&mut buf) => n.map_err(Error::from)?,
+                error = shared.stalled() => return Err(error),
             };
+            if n > 0 {
+                shared.progressed();
+            }
             if n == 0 {
                 let state = shared.lock();
                 if state.closing && state.pending.is_empty() {
@@ -659,16 +739,28 @@ async fn read_loop(
 }
 
 /// Copies `dest.len()` payload bytes into `dest`: first what is buffered, then straight
-/// from the socket.
-async fn fill(reader: &mut BoxRead, buf: &mut BytesMut, dest: &mut [u8]) -> Result<()> {
-    let buffered = dest.len().min(buf.len());
-    dest[..buffered].copy_from_slice(&buf[..buffered]);
-    buf.advance(buffered);
-    if buffered < dest.len() {
-        reader
-            .read_exact(&mut dest[buffered..])
-            .await
-            .map_err(Error::from)?;
+/// from the socket, under the idle timeout.
+async fn fill(
+    reader: &mut BoxRead,
+    buf: &mut BytesMut,
+    dest: &mut [u8],
+    shared: &Shared,
+) -> Result<()> {
+    let mut filled = dest.len().min(buf.len());
+    dest[..filled].copy_from_slice(&buf[..filled]);
+    buf.advance(filled);
+    while filled < dest.len() {
+        let n = tokio::select! {
+            n = reader.read(&mut dest[filled..]) => n.map_err(Error::from)?,
+            error = shared.stalled() => return Err(error),
+        };
+        if n == 0 {
+            return Err(Error::from(std::io::Error::from(
+                std::io::ErrorKind::UnexpectedEof,
+            )));
+        }
+        shared.progressed();
+        filled += n;
     }
     Ok(())
 }
@@ -695,7 +787,7 @@ async fn handle(
             if errno != 0 {
                 pending.error = Some(server_error(errno, ""));
             } else if let PendingKind::Read { buf: data, .. } = &mut pending.kind {
-                fill(reader, buf, data).await?;
+                fill(reader, buf, data, shared).await?;
                 let PendingKind::Read { buf: data, .. } = pending.kind else {
                     unreachable!("matched above")
                 };
@@ -720,7 +812,7 @@ async fn handle(
                     _ => return Err(Error::protocol("Data chunk in reply to a non-read")),
                 }
             };
-            fill(reader, buf, &mut data[range]).await?;
+            fill(reader, buf, &mut data[range], shared).await?;
             let mut state = shared.lock();
             let pending = state
                 .pending
@@ -809,6 +901,7 @@ async fn handle(
     }
 }
 
+/// The error for a failed request; the server's `message` is shown escaped ([`PeerText`]).
 pub(crate) fn server_error(errno: u32, message: &str) -> Error {
     let name = proto::errno_name(errno);
     if message.is_empty() {
@@ -816,7 +909,7 @@ pub(crate) fn server_error(errno: u32, message: &str) -> Error {
     } else {
         Error::server(
             errno,
-            format!("Server returned {name} ({errno}): {message}"),
+            format!("Server returned {name} ({errno}): {}", PeerText(message)),
         )
     }
 }
@@ -857,4 +950,19 @@ fn complete(pending: Pending) -> Result<()> {
     };
     let _ = reply.send(Ok(completion));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_error_messages_are_escaped() {
+        let error = server_error(5, "bad\x1b]0;pwned\x07");
+        assert_eq!(
+            error.to_string(),
+            "Server returned EIO (5): bad\\x1b]0;pwned\\x07"
+        );
+        assert_eq!(server_error(5, "").to_string(), "Server returned EIO (5)");
+    }
 }

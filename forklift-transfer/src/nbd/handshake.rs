@@ -4,6 +4,7 @@
 //! `INFO_BLOCK_SIZE`, falling back to EXPORT_NAME when the server does not know GO. Bytes
 //! are built and checked by [`super::proto`]; this module only sequences them.
 
+use forklift_core::error::PeerText;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::proto::*;
@@ -126,6 +127,7 @@ pub async fn negotiate<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
         }
         Err(error) => return Err(error),
     };
+    let size = check_export_size(&wanted.export, size)?;
     let flags = if flags & TFLAG_HAS_FLAGS == 0 {
         0
     } else {
@@ -170,7 +172,7 @@ async fn set_meta_context<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
         &encode_meta_context(&wanted.export, &names)?,
     )
     .await?;
-    let mut selected = Vec::new();
+    let mut selected: Vec<(u32, MetaContext)> = Vec::new();
     loop {
         let (header, payload) = read_reply(stream, OPT_SET_META_CONTEXT).await?;
         match header.reply_type {
@@ -178,10 +180,22 @@ async fn set_meta_context<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
                 let (id, name) = parse_meta_context(&payload)?;
                 if !names.contains(&name) {
                     return Err(Error::protocol(format!(
-                        "Server selected metadata context {name:?} that was not asked for"
-                    )));
+                        "Server selected metadata context {:?} that was not asked for",
+                        PeerText(&name)
+                    ))
+                    .with_op(Op::Handshake));
                 }
-                selected.push((id, MetaContext::from_name(&name)));
+                let context = MetaContext::from_name(&name);
+                // Each context asked for is selected at most once: the list never grows
+                // beyond what was asked, however many replies a server sends.
+                if selected.iter().any(|(_, c)| *c == context) {
+                    return Err(Error::protocol(format!(
+                        "Server selected metadata context {:?} twice",
+                        PeerText(&name)
+                    ))
+                    .with_op(Op::Handshake));
+                }
+                selected.push((id, context));
             }
             REP_ACK => return Ok(selected),
             REP_ERR_TLS_REQD => {
@@ -214,7 +228,7 @@ async fn go<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
     send_option(stream, OPT_GO, &encode_go(export, &[INFO_BLOCK_SIZE])?).await?;
     let mut export_info = None;
     let mut block_sizes = BlockSizes::DEFAULT;
-    loop {
+    for _ in 0..=MAX_INFO_REPLIES {
         let (header, payload) = read_reply(stream, OPT_GO).await?;
         match header.reply_type {
             REP_INFO => match parse_info(&payload)? {
@@ -231,6 +245,10 @@ async fn go<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
             other => return Err(Error::protocol(format!("Unexpected reply {other} to GO"))),
         }
     }
+    Err(Error::protocol(format!(
+        "Server sent more than {MAX_INFO_REPLIES} info replies to GO"
+    ))
+    .with_op(Op::Handshake))
 }
 
 async fn export_name<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
@@ -287,6 +305,12 @@ pub async fn list_meta_contexts<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
     loop {
         let (header, payload) = read_reply(stream, OPT_LIST_META_CONTEXT).await?;
         match header.reply_type {
+            REP_META_CONTEXT if names.len() >= MAX_META_CONTEXTS => {
+                return Err(Error::protocol(format!(
+                    "Server listed more than {MAX_META_CONTEXTS} metadata contexts"
+                ))
+                .with_op(Op::Handshake));
+            }
             REP_META_CONTEXT => names.push(parse_meta_context(&payload)?.1),
             REP_ACK => return Ok(names),
             reply if header.is_error() => {
@@ -305,4 +329,195 @@ pub async fn list_meta_contexts<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
 pub async fn abort<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(stream: &mut S) {
     let _ = send_option(stream, OPT_ABORT, &[]).await;
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio::io::ReadBuf;
+
+    use super::*;
+
+    /// A server over bytes: `script` once, then `forever` again and again; writes vanish.
+    struct Scripted {
+        script: Vec<u8>,
+        forever: Vec<u8>,
+        at: usize,
+    }
+
+    impl Scripted {
+        fn new(script: Vec<u8>, forever: Vec<u8>) -> Self {
+            Self {
+                script,
+                forever,
+                at: 0,
+            }
+        }
+    }
+
+    impl AsyncRead for Scripted {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            while buf.remaining() > 0 {
+                let this = &mut *self;
+                let (bytes, at) = if this.at < this.script.len() {
+                    (&this.script, this.at)
+                } else if this.forever.is_empty() {
+                    break;
+                } else {
+                    let at = (this.at - this.script.len()) % this.forever.len();
+                    (&this.forever, at)
+                };
+                let n = buf.remaining().min(bytes.len() - at);
+                buf.put_slice(&bytes[at..at + n]);
+                this.at += n;
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Scripted {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn reply(option: u32, reply_type: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = OPTION_REPLY_MAGIC.to_be_bytes().to_vec();
+        out.extend_from_slice(&option.to_be_bytes());
+        out.extend_from_slice(&reply_type.to_be_bytes());
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn meta_context(id: u32, name: &str) -> Vec<u8> {
+        let mut payload = id.to_be_bytes().to_vec();
+        payload.extend_from_slice(name.as_bytes());
+        reply(OPT_SET_META_CONTEXT, REP_META_CONTEXT, &payload)
+    }
+
+    fn export_info(size: u64) -> Vec<u8> {
+        let mut payload = INFO_EXPORT.to_be_bytes().to_vec();
+        payload.extend_from_slice(&size.to_be_bytes());
+        payload.extend_from_slice(&TFLAG_HAS_FLAGS.to_be_bytes());
+        reply(OPT_GO, REP_INFO, &payload)
+    }
+
+    fn wanted() -> Wanted {
+        Wanted {
+            export: "disk".into(),
+            contexts: vec![MetaContext::BaseAllocation],
+            tls_active: false,
+        }
+    }
+
+    async fn negotiate_over(script: Vec<u8>, forever: Vec<u8>) -> Result<Negotiated> {
+        let mut server = Scripted::new(script, forever);
+        negotiate(&mut server, FLAG_FIXED_NEWSTYLE, &wanted()).await
+    }
+
+    #[tokio::test]
+    async fn endless_meta_context_replies_are_cut_off() {
+        let script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        let forever = meta_context(1, "base:allocation");
+        let error = negotiate_over(script, forever).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Protocol);
+        assert!(error.to_string().contains("twice"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn endless_meta_context_listing_is_cut_off_at_the_limit() {
+        let script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        let mut payload = 1u32.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"qemu:dirty-bitmap:b");
+        let forever = reply(OPT_LIST_META_CONTEXT, REP_META_CONTEXT, &payload);
+        let mut server = Scripted::new(script, forever);
+        let queries = ["qemu:dirty-bitmap:".to_owned()];
+        let error = list_meta_contexts(&mut server, "disk", &queries)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains(&MAX_META_CONTEXTS.to_string()),
+            "{error}"
+        );
+        // Exactly the limit is still accepted.
+        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        for _ in 0..MAX_META_CONTEXTS {
+            script.extend(reply(OPT_LIST_META_CONTEXT, REP_META_CONTEXT, &payload));
+        }
+        script.extend(reply(OPT_LIST_META_CONTEXT, REP_ACK, &[]));
+        let mut server = Scripted::new(script, Vec::new());
+        let names = list_meta_contexts(&mut server, "disk", &queries)
+            .await
+            .unwrap();
+        assert_eq!(names.len(), MAX_META_CONTEXTS);
+    }
+
+    #[tokio::test]
+    async fn endless_info_replies_are_cut_off_at_the_limit() {
+        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        script.extend(meta_context(1, "base:allocation"));
+        script.extend(reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
+        let error = negotiate_over(script.clone(), export_info(1 << 20))
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains(&MAX_INFO_REPLIES.to_string()),
+            "{error}"
+        );
+        for _ in 0..MAX_INFO_REPLIES {
+            script.extend(export_info(1 << 20));
+        }
+        script.extend(reply(OPT_GO, REP_ACK, &[]));
+        let negotiated = negotiate_over(script, Vec::new()).await.unwrap();
+        assert_eq!(negotiated.size, 1 << 20);
+        assert_eq!(negotiated.contexts.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn export_size_beyond_two_to_the_63_names_the_size_and_export() {
+        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        script.extend(reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
+        let mut good = script.clone();
+        script.extend(export_info(1 << 63));
+        script.extend(reply(OPT_GO, REP_ACK, &[]));
+        let error = negotiate_over(script, Vec::new()).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Protocol);
+        let text = error.to_string();
+        assert!(text.contains(&(1u64 << 63).to_string()), "{text}");
+        assert!(text.contains("\"disk\""), "{text}");
+        good.extend(export_info(MAX_EXPORT_SIZE));
+        good.extend(reply(OPT_GO, REP_ACK, &[]));
+        assert_eq!(
+            negotiate_over(good, Vec::new()).await.unwrap().size,
+            MAX_EXPORT_SIZE
+        );
+    }
+
+    #[tokio::test]
+    async fn server_error_text_is_escaped() {
+        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        script.extend(reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
+        script.extend(reply(OPT_GO, REP_ERR_POLICY, b"no\x1b]0;pwned\x07\x1b[2J"));
+        let error = negotiate_over(script, Vec::new()).await.unwrap_err();
+        let text = error.to_string();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("no\\x1b]0;pwned\\x07\\x1b[2J"), "{text}");
+    }
 }

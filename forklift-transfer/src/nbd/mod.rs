@@ -6,6 +6,7 @@
 //!   handshake  fixed newstyle, STARTTLS, GO/INFO, contexts    (sequencing over a stream)
 //!   uri, tls   nbd:// nbds:// nbd+unix:// and rustls setup
 //!   connection writer task + reader task + cookie map         (tokio)
+//!   idle       the idle timeout of requests in flight
 //!   client     NbdClient: multi-conn, BlockSource + BlockSink
 //!   lease      handing a client's connections to copy lanes and back
 //!   portable   moving a plain connection between runtimes (a lane thread and back)
@@ -15,6 +16,7 @@
 pub mod client;
 pub(crate) mod connection;
 pub mod handshake;
+pub(crate) mod idle;
 mod lease;
 pub(crate) mod portable;
 pub mod proto;
@@ -25,6 +27,7 @@ pub mod tls;
 pub mod uri;
 
 pub use client::{ConnectOptions, NbdClient, default_connections};
+pub use idle::DEFAULT_IO_TIMEOUT;
 pub use uri::{Endpoint, NbdUri};
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use bytes::BytesMut;
 
 use super::connection::{BoxRead, BoxWrite, PlainRead, PlainWrite, Transport};
 use super::handshake::Negotiated;
+use super::idle::IoTimeout;
 
 /// A socket out of any runtime.
 enum Socket {
@@ -27,6 +28,7 @@ pub(crate) struct Portable {
     target: String,
     max_in_flight: usize,
     splice_writes: bool,
+    io_timeout: IoTimeout,
 }
 
 impl Transport {
@@ -40,6 +42,7 @@ impl Transport {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         } = self;
         let halves = match (reader.into_plain(), writer.into_plain()) {
             (Ok(read), Ok(write)) => reunite(read, write),
@@ -57,6 +60,7 @@ impl Transport {
                     target,
                     max_in_flight,
                     splice_writes,
+                    io_timeout,
                 });
             }
             // `into_std` fails only when the socket cannot leave the reactor; what is left
@@ -75,6 +79,7 @@ impl Transport {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         }))
     }
 }
@@ -106,6 +111,7 @@ impl Portable {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         } = self;
         let (reader, writer): (BoxRead, BoxWrite) = match socket {
             Socket::Unix(socket) => {
@@ -125,6 +131,7 @@ impl Portable {
             target,
             max_in_flight,
             splice_writes,
+            io_timeout,
         })
     }
 }
@@ -214,6 +221,7 @@ mod tests {
             target: "test".into(),
             max_in_flight: 4,
             splice_writes: true,
+            io_timeout: IoTimeout::default(),
         }
     }
 

@@ -4,6 +4,8 @@
 //! through these functions, and the tests and fuzz targets feed them bytes directly.
 //! Every length read from the peer is checked against a limit before anything is allocated.
 
+use forklift_core::error::PeerText;
+
 use crate::block::BlockSizes;
 use crate::error::{Error, ErrorKind, Op, Result};
 
@@ -179,6 +181,19 @@ pub const MAX_OPTION_REPLY: u32 = 64 * 1024;
 pub const MAX_STRING: usize = 4096;
 /// Most block-status descriptors accepted in one chunk (the spec's limit, 2^20).
 pub const MAX_BLOCK_STATUS_EXTENTS: u32 = 1 << 20;
+/// Most `NBD_REP_META_CONTEXT` replies accepted in answer to one `SET_META_CONTEXT` or
+/// `LIST_META_CONTEXT`. A disk has a handful of contexts (allocation, depth, one per dirty
+/// bitmap); a server that streams replies without end is cut off here instead of growing the
+/// list until the negotiation timeout.
+pub const MAX_META_CONTEXTS: usize = 1024;
+/// Most `NBD_REP_INFO` replies accepted in answer to one `NBD_OPT_GO`: the spec defines four
+/// kinds of info, each sent once or a few times; a server repeating them without end is
+/// cut off here.
+pub const MAX_INFO_REPLIES: usize = 64;
+/// Largest export size accepted: 2^63 - 1 bytes. Files, block devices and every NBD server
+/// in use are limited to a signed 64-bit size (libnbd refuses larger ones too); a larger
+/// value can only be a broken or hostile server.
+pub const MAX_EXPORT_SIZE: u64 = i64::MAX as u64;
 
 /// The server greeting: returns the handshake flags.
 pub fn parse_greeting(bytes: &[u8; GREETING_LEN]) -> Result<u16> {
@@ -318,13 +333,14 @@ impl OptionReplyHeader {
     }
 }
 
-/// The typed error for an option error reply; `payload` may hold a message.
+/// The typed error for an option error reply; `payload` may hold a message, which is
+/// shown escaped ([`PeerText`]): a server's text never reaches a terminal raw.
 pub fn option_error(option: u32, reply_type: u32, payload: &[u8]) -> Error {
     let text = String::from_utf8_lossy(&payload[..payload.len().min(MAX_STRING)]);
     let detail = if text.is_empty() {
         String::new()
     } else {
-        format!(": {text}")
+        format!(": {}", PeerText(&text))
     };
     let name = option_name(option);
     let (kind, what) = match reply_type {
@@ -467,6 +483,19 @@ pub fn parse_meta_context(payload: &[u8]) -> Result<(u32, String)> {
 /// Parses the answer to `NBD_OPT_EXPORT_NAME` (size, transmission flags; padding ignored).
 pub fn parse_export_name_reply(bytes: &[u8; 10]) -> (u64, u16) {
     (be64(&bytes[0..8]), be16(&bytes[8..10]))
+}
+
+/// Checks the size a server gives for `export` against [`MAX_EXPORT_SIZE`].
+pub fn check_export_size(export: &str, size: u64) -> Result<u64> {
+    if size > MAX_EXPORT_SIZE {
+        return Err(Error::protocol(format!(
+            "Server's export {:?} has a size of {size} bytes, larger than the largest \
+             supported export ({MAX_EXPORT_SIZE} bytes)",
+            PeerText(export)
+        ))
+        .with_op(Op::Handshake));
+    }
+    Ok(size)
 }
 
 /// A transmission request header.

@@ -73,6 +73,9 @@ pub struct Faults {
     pub delay: Option<Duration>,
     /// Answer the request covering this offset with a reply of bad magic (one-shot).
     pub garbage_at: Option<u64>,
+    /// Stop answering on the connection whose READ or WRITE reaches past this offset,
+    /// keeping it open (one-shot): a hung server.
+    pub stall_at: Option<u64>,
 }
 
 struct State {
@@ -359,6 +362,7 @@ fn error_reply(structured: bool, cookie: u64, errno: u32) -> Vec<u8> {
 enum Fault {
     None,
     Drop,
+    Stall,
     Error(u32),
     Garbage,
 }
@@ -372,6 +376,12 @@ fn take_fault(state: &State, request: &Request) -> (Fault, Option<Duration>) {
         if data_op && end > at {
             faults.drop_at = None;
             return (Fault::Drop, faults.delay);
+        }
+    }
+    if let Some(at) = faults.stall_at {
+        if data_op && end > at {
+            faults.stall_at = None;
+            return (Fault::Stall, faults.delay);
         }
     }
     if let Some(at) = faults.garbage_at {
@@ -414,6 +424,12 @@ async fn transmission(
         let (fault, delay) = take_fault(state, &request);
         let reply = match fault {
             Fault::Drop => return Ok(()),
+            Fault::Stall => {
+                // Read on (so the client's writes never block) but never answer.
+                let mut sink = [0u8; 64 * 1024];
+                while reader.read(&mut sink).await? > 0 {}
+                return Ok(());
+            }
             Fault::Garbage => vec![0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0],
             Fault::Error(errno) => error_reply(structured, request.cookie, errno),
             Fault::None => execute(state, &request, payload, structured, &selected),

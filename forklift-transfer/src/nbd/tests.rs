@@ -284,3 +284,37 @@ async fn unknown_export_and_read_only_are_typed() {
     let beyond = client.read(4096, vec![0; 1]).await.unwrap_err();
     assert_eq!(beyond.kind(), ErrorKind::OutOfBounds);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_times_out_and_can_be_reopened() {
+    let server = TestServer::start(ServerConfig::default(), vec![7u8; 1 << 20])
+        .await
+        .unwrap();
+    let one = ConnectOptions {
+        connections: 1,
+        ..ConnectOptions::default()
+    };
+    let client = connect(&server, one).await;
+    // Set while the connection already waits with the default (the copy's order): the
+    // new limit applies to the next request.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    client.set_io_timeout(std::time::Duration::from_millis(300));
+    server.set_faults(Faults {
+        stall_at: Some(0),
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let error = client.read(0, vec![0; 4096]).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(error.is_fatal());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The connection counts as lost: reopening replaces it and requests work again.
+    assert_eq!(client.reopen_dead_connections().await.unwrap(), 1);
+    assert_eq!(
+        client.read(0, vec![0; 4096]).await.unwrap(),
+        vec![7u8; 4096]
+    );
+    // A quiet connection with nothing in flight never times out.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(client.read(4096, vec![0; 16]).await.unwrap(), vec![7u8; 16]);
+}

@@ -1,7 +1,9 @@
 //! A lane's state and its poll loop; reply handling is in `source` and `sink`.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::ops::Range;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -120,6 +122,11 @@ pub(super) struct Lane {
     pub(super) source_error: Option<Error>,
     pub(super) sink_error: Option<Error>,
     pub(super) deferred: Vec<Task>,
+    /// The idle timeout: when each side last moved a byte (or last had nothing to wait
+    /// for), and the timer for the earliest deadline.
+    pub(super) source_seen: tokio::time::Instant,
+    pub(super) sink_seen: tokio::time::Instant,
+    pub(super) idle_timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Lane {
@@ -167,6 +174,9 @@ impl Lane {
             source_error: None,
             sink_error: None,
             deferred: Vec::new(),
+            source_seen: tokio::time::Instant::now(),
+            sink_seen: tokio::time::Instant::now(),
+            idle_timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         }
     }
 
@@ -240,7 +250,12 @@ impl Lane {
             let mut progress = self.take_tasks(feed);
             if self.source_error.is_none() {
                 match self.poll_source(cx) {
-                    Ok(moved) => progress |= moved,
+                    Ok(moved) => {
+                        progress |= moved;
+                        if moved {
+                            self.source_seen = tokio::time::Instant::now();
+                        }
+                    }
                     Err(error) => {
                         self.fail_source(error);
                         return Poll::Ready(Wake::Failed);
@@ -249,7 +264,16 @@ impl Lane {
             }
             if self.sink_error.is_none() {
                 match self.poll_sink(cx) {
-                    Ok(moved) => progress |= moved,
+                    Ok(moved) => {
+                        progress |= moved;
+                        if moved {
+                            self.sink_seen = tokio::time::Instant::now();
+                            // Passing through, the source's data moves on the sink's poll.
+                            if self.passthrough {
+                                self.source_seen = self.sink_seen;
+                            }
+                        }
+                    }
                     Err(error) => {
                         self.fail_sink(error);
                         return Poll::Ready(Wake::Failed);
@@ -260,11 +284,60 @@ impl Lane {
                 return Poll::Ready(Wake::Finished);
             }
             if !progress {
-                return Poll::Pending;
+                return self.poll_idle(cx);
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// Whether the source has requests to send or answers to wait for.
+    fn source_busy(&self) -> bool {
+        self.source_error.is_none()
+            && (!self.source_cookies.is_empty() || !self.source.out.is_empty())
+    }
+
+    /// Whether the sink has requests to send or answers to wait for.
+    fn sink_busy(&self) -> bool {
+        self.sink_error.is_none() && (!self.queue.is_empty() || !self.sink_cookies.is_empty())
+    }
+
+    /// Enforces the idle timeout (see `nbd::idle`): a side with requests in flight that
+    /// moved no byte for that long has lost its server, and fails as a lost connection.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+        loop {
+            let now = tokio::time::Instant::now();
+            // Time with nothing to wait for does not count.
+            if !self.source_busy() {
+                self.source_seen = now;
+            }
+            if !self.sink_busy() {
+                self.sink_seen = now;
+            }
+            let deadline = |seen: tokio::time::Instant, side: &super::side::Side| {
+                side.transport
+                    .io_timeout
+                    .get()
+                    .map(|limit| (seen + limit, limit))
+            };
+            let source = deadline(self.source_seen, &self.source).filter(|_| self.source_busy());
+            let sink = deadline(self.sink_seen, &self.sink).filter(|_| self.sink_busy());
+            if let Some((_, limit)) = source.filter(|(at, _)| *at <= now) {
+                self.fail_source(crate::nbd::idle::timed_out(limit));
+                return Poll::Ready(Wake::Failed);
+            }
+            if let Some((_, limit)) = sink.filter(|(at, _)| *at <= now) {
+                self.fail_sink(crate::nbd::idle::timed_out(limit));
+                return Poll::Ready(Wake::Failed);
+            }
+            let Some(next) = [source, sink].into_iter().flatten().map(|(at, _)| at).min() else {
+                return Poll::Pending;
+            };
+            self.idle_timer.as_mut().reset(next);
+            if self.idle_timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
     }
 
     pub(super) fn poll_source(&mut self, cx: &mut Context<'_>) -> Result<bool> {
