@@ -181,6 +181,8 @@ impl MigrationEvents {
     requests = None,
     retries = None,
     reconnects = None,
+    io_timeout = None,
+    allow_plain_http = false,
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -197,6 +199,8 @@ pub(crate) fn start_migration(
     requests: Option<usize>,
     retries: Option<u32>,
     reconnects: Option<u32>,
+    io_timeout: Option<f64>,
+    allow_plain_http: bool,
 ) -> Result<(Task, MigrationEvents)> {
     let mut values = Vec::new();
     for (index, object) in objects.try_iter()?.enumerate() {
@@ -205,7 +209,12 @@ pub(crate) fn start_migration(
     let set = reparse(values)?;
     let mut options = MigrateOptions::new(LocalDestination::new(destination));
     options.verify = verify;
+    options.allow_plain_http = allow_plain_http;
     let copy = &mut options.copy;
+    if let Some(seconds) = io_timeout {
+        copy.io_timeout = Duration::try_from_secs_f64(seconds)
+            .map_err(|_| Error::Value(format!("Invalid io_timeout: {seconds}")))?;
+    }
     if let Some(size) = request_size {
         if !size.is_power_of_two() || !(4096..=32 << 20).contains(&size) {
             return Err(Error::Value(format!(

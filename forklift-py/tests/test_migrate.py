@@ -195,3 +195,5 @@ def test_copy_tuning_is_checked(tmp_path: Path) -> None:
         forklift.start_migration(objects, tmp_path / "out", request_size=3000)
     with pytest.raises(ValueError, match="requests"):
         forklift.start_migration(objects, tmp_path / "out", requests=0)
+    with pytest.raises(ValueError, match="io_timeout"):
+        forklift.start_migration(objects, tmp_path / "out", io_timeout=-1.0)

@@ -83,7 +83,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// A non-negative number of seconds (fractions allowed).
-fn parse_seconds(text: &str) -> Result<f64, String> {
+pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
     text.trim()
         .parse::<f64>()
         .ok()

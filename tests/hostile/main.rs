@@ -5,8 +5,8 @@
 //!
 //! One module per attack surface; `support` holds the bounded runner they share.
 
+mod manifests;
 mod nbd;
 mod ova;
 mod soap;
-mod manifests;
 mod support;

@@ -51,6 +51,7 @@ class MigrationCopyOptions(TypedDict, total=False):
     requests: Optional[int]
     retries: Optional[int]
     reconnects: Optional[int]
+    io_timeout: Optional[float]
 
 
 class MigrationEvent(Node):
@@ -139,6 +140,8 @@ def start_migration(
     requests: Optional[int] = None,
     retries: Optional[int] = None,
     reconnects: Optional[int] = None,
+    io_timeout: Optional[float] = None,
+    allow_plain_http: bool = False,
 ) -> Migration:
     """Starts migrating a plan into the local directory ``destination``.
 
@@ -152,8 +155,11 @@ def start_migration(
     ``hooks="local"`` runs their playbooks on this machine with ``ansible-playbook``; a
     callable runs them in Python: it is called from a forklift thread with the Hook resource
     and the context (``step``, ``planName``, ``vmName``, ``targetName``...); its return value
-    is the hook's output and an exception fails the VM with the exception's message. ``request_size``, ``requests``, ``retries`` and
-    ``reconnects`` tune the disk copies as in :class:`~forklift.CopyOptions`.
+    is the hook's output and an exception fails the VM with the exception's message.
+    ``request_size``, ``requests``, ``retries``, ``reconnects`` and ``io_timeout`` (seconds
+    an NBD request may wait without a byte from the server) tune the disk copies as in
+    :class:`~forklift.CopyOptions`. ``allow_plain_http`` lets a vSphere source's ``spec.url``
+    be plain ``http://``, which sends the password in clear text (refused otherwise).
     """
     task, events = _native.start_migration(
         [unwrap(obj) for obj in objects],
@@ -166,6 +172,8 @@ def start_migration(
         requests=requests,
         retries=retries,
         reconnects=reconnects,
+        io_timeout=io_timeout,
+        allow_plain_http=allow_plain_http,
     )
     return Migration(task, events)
 
@@ -179,6 +187,7 @@ def migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
+    allow_plain_http: bool = False,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
@@ -197,7 +206,14 @@ def migrate(
     Ctrl-C) cancels the migration and propagates.
     """
     migration = start_migration(
-        objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks, **copy
+        objects,
+        destination,
+        plan=plan,
+        cancel=cancel,
+        verify=verify,
+        hooks=hooks,
+        allow_plain_http=allow_plain_http,
+        **copy,
     )
     try:
         for event in migration:
@@ -218,11 +234,19 @@ async def async_migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
+    allow_plain_http: bool = False,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""
     migration = start_migration(
-        objects, destination, plan=plan, cancel=cancel, verify=verify, hooks=hooks, **copy
+        objects,
+        destination,
+        plan=plan,
+        cancel=cancel,
+        verify=verify,
+        hooks=hooks,
+        allow_plain_http=allow_plain_http,
+        **copy,
     )
     try:
         async for event in migration:

@@ -257,4 +257,6 @@ def start_migration(
     requests: Optional[int] = None,
     retries: Optional[int] = None,
     reconnects: Optional[int] = None,
+    io_timeout: Optional[float] = None,
+    allow_plain_http: bool = False,
 ) -> Tuple[Task[Dict[str, Any]], MigrationEvents]: ...
