@@ -29,6 +29,10 @@ pub use tls::{TlsTrust, fetch_thumbprint, normalize_thumbprint, thumbprint_of};
 use crate::capability::{ProviderBackend, ProviderConfig, ProviderType};
 use crate::error::{Error, Result};
 
+/// Turns a parsed vim25 answer into the method's response, or its SOAP fault into
+/// [`Error::Fault`]; public for the fuzz targets, which decode answers without a server.
+pub use soap::take_response;
+
 /// A logged-in vSphere endpoint implementing the provider capabilities.
 #[derive(Debug)]
 pub struct VsphereProvider {
