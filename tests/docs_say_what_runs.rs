@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use forklift::core::render::ExecutorCapability;
-use forklift::migrate::local_executor_profile;
+use forklift::migrate::{HookPolicy, local_executor_profile};
 use forklift::providers::{ProviderType, implemented_provider_types};
 
 fn read(relative: &str) -> String {
@@ -95,13 +95,34 @@ fn readme_lists_working_and_planned_sources() {
 fn readme_names_the_refusal_of_every_missing_capability_and_no_other() {
     let readme = read("README.md");
     let section = readme_section(&readme);
-    let profile = local_executor_profile();
+    // What `forklift migrate` does without options: hooks are refused unless asked for.
+    let profile = local_executor_profile(HookPolicy::Refuse);
     for &capability in ExecutorCapability::ALL {
         let condition = capability.condition_type();
         assert_eq!(
             section.contains(condition),
             !profile.has(capability),
             "README \"What works today\" and {condition}"
+        );
+    }
+}
+
+#[test]
+fn readme_and_help_say_how_to_run_hooks() {
+    let section = readme_section(&read("README.md")).to_owned();
+    assert!(
+        !local_executor_profile(HookPolicy::Refuse).has(ExecutorCapability::HookRunner)
+            && local_executor_profile(HookPolicy::Run).has(ExecutorCapability::HookRunner)
+    );
+    let help = help(&["migrate", "--help"]);
+    for (doc, text) in [("README.md", &section), ("forklift migrate --help", &help)] {
+        assert!(
+            text.contains("--hooks local"),
+            "{doc} says how to run hooks"
+        );
+        assert!(
+            text.contains("HookRunnerNotAvailable"),
+            "{doc} names the refusal"
         );
     }
 }
@@ -119,7 +140,7 @@ fn migrate_help_states_the_raw_copy_requirement_while_conversion_is_missing() {
         && text.contains("skipGuestConversion: true");
     assert_eq!(
         says_missing,
-        !local_executor_profile().has(ExecutorCapability::GuestConversion)
+        !local_executor_profile(HookPolicy::Refuse).has(ExecutorCapability::GuestConversion)
     );
 }
 

@@ -163,7 +163,7 @@ spec:
     let calls = Arc::new(Mutex::new(Vec::new()));
     let seen = calls.clone();
     let mut options = MigrateOptions::new(LocalDestination::new(dir.path().join("out")));
-    options.hooks = Arc::new(CallbackHookRunner::new(move |hook, ctx| {
+    options.hooks = Some(Arc::new(CallbackHookRunner::new(move |hook, ctx| {
         seen.lock().unwrap().push(format!(
             "{}:{}:{}",
             ctx.step,
@@ -171,7 +171,7 @@ spec:
             hook.metadata.name_or_empty()
         ));
         Box::pin(async { Ok(String::new()) })
-    }));
+    })));
     let (report, _) = run(&set, options).await;
     let report = report.unwrap();
     let outcome = |name: &str| {

@@ -280,3 +280,52 @@ fn copy_offload_needs_the_forklift_controller_of_the_manifests() {
     let with = types(&format!("{manifests}\n---\n{controller}"));
     assert!(!with.iter().any(|t| t == "CopyOffloadDisabled"), "{with:?}");
 }
+
+#[test]
+fn hooks_are_refused_unless_validate_and_render_are_told_they_run() {
+    let hooked = plan("vm-101", "").replace(
+        "vms: [{id: vm-101}]",
+        "vms: [{id: vm-101, hooks: [{step: PreHook, hook: {name: pre, namespace: openshift-mtv}}]}]",
+    );
+    let manifests = format!(
+        "{COMMON}---{hooked}---\napiVersion: forklift.konveyor.io/v1beta1\nkind: Hook\n\
+         metadata: {{name: pre, namespace: openshift-mtv}}\n\
+         spec: {{image: quay.io/konveyor/hook-runner, playbook: LSBob3N0czogbG9jYWxob3N0Cg==}}\n"
+    );
+    let types = |extra: &[&str]| -> Vec<String> {
+        let (_, out, err) = run(&manifests, extra);
+        let report: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        report["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let refusal = "HookRunnerNotAvailable".to_owned();
+    assert!(types(&[]).contains(&refusal));
+    assert!(!types(&["--hooks", "local"]).contains(&refusal));
+    assert!(!types(&["--as-mtv"]).contains(&refusal));
+
+    // render describes the same run.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.yaml"), &manifests).unwrap();
+    let render = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
+            .args(["render", "--summary", "--manifests"])
+            .arg(dir.path())
+            .arg("--inventory")
+            .arg(examples().join("vsphere-source.json"))
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let refused = render(&[]);
+    assert!(
+        refused.contains("Critical HookRunnerNotAvailable") && refused.contains("--hooks local"),
+        "{refused}"
+    );
+    assert!(!render(&["--hooks", "local"]).contains("HookRunnerNotAvailable"));
+}

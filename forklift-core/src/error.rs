@@ -22,7 +22,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// ends the message is skipped: `#[error(transparent)]` wrappers and messages that embed
 /// their source (`"{path}: {source}"`) would otherwise print it twice.
 ///
-/// The text is returned as the errors display it; nothing is escaped.
+/// The text is returned as the errors display it; nothing more is escaped here. Errors that
+/// carry peer text escape it in their own `Display` ([`PeerText`]); the one safety net for
+/// everything else (a library error quoting a server, a path) is where text meets the
+/// terminal: the `forklift` CLI prints every error chain through its `terminal` module, which
+/// passes the whole line through [`escape_peer_text`]. Escaping twice changes nothing, as an
+/// escape is plain printable text.
 ///
 /// [`source`]: std::error::Error::source
 pub fn chain(error: &dyn std::error::Error) -> String {
@@ -89,6 +94,29 @@ pub fn escape_peer_text(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// serde_json output made safe for a terminal without changing what it means: every
+/// character [`PeerText`] would escape and serde_json leaves raw (DEL, the C1 controls such
+/// as U+009B CSI, bidirectional overrides, and any other control) is written as a JSON
+/// `\uXXXX` escape. Newlines, carriage returns and tabs are kept: valid JSON holds them only
+/// as whitespace between tokens (serde_json escapes them inside strings), and every other
+/// such character only inside strings, so the result parses to the same value.
+pub fn terminal_safe_json(json: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| needs_escape(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.contains(escaped) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escaped(c) {
+            // Every such character is in the Basic Multilingual Plane: one \u escape.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +169,22 @@ mod tests {
         ));
         assert_eq!(escape_peer_text("a\tb"), "a\\tb");
         assert_eq!(format!("{:?}", PeerText("x\ry")), "\"x\\ry\"");
+    }
+
+    #[test]
+    fn terminal_safe_json_keeps_the_value() {
+        let value = serde_json::json!({"name": "vm\u{1b}[2J\u{9b}31m\u{7f}\u{202e}end", "n": 1});
+        let raw = serde_json::to_string(&value).unwrap();
+        assert!(raw.contains('\u{9b}'), "serde_json leaves C1 raw: {raw:?}");
+        let safe = terminal_safe_json(&raw);
+        assert!(!safe.chars().any(needs_escape), "{safe:?}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            value
+        );
+        assert!(matches!(
+            terminal_safe_json("{\"a\":\"ok\"}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

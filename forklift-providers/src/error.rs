@@ -1,5 +1,7 @@
 //! The error type of the provider layer.
 
+use forklift_core::error::PeerText;
+
 use crate::capability::{Capability, ProviderType};
 
 /// Result of provider operations.
@@ -48,8 +50,9 @@ pub enum Error {
         /// Status code.
         status: u16,
     },
-    /// A SOAP fault returned by the server.
-    #[error("{method} failed: {fault}: {message}")]
+    /// A SOAP fault returned by the server. Its type and message are the server's text,
+    /// shown escaped ([`PeerText`]).
+    #[error("{method} failed: {}: {}", PeerText(fault), PeerText(message))]
     Fault {
         /// The vim25 method that failed.
         method: String,
@@ -59,15 +62,47 @@ pub enum Error {
         message: String,
     },
     /// The server's answer could not be understood.
-    #[error("Unexpected answer to {method}: {reason}")]
+    #[error("Unexpected answer to {method}: {}", PeerText(reason))]
     Protocol {
         /// The vim25 method or resource.
         method: String,
-        /// What was missing or malformed.
+        /// What was missing or malformed (may quote the server).
         reason: String,
     },
+    /// The server's answer is not XML this client reads (malformed, or beyond the depth,
+    /// element or attribute limits of [`xml`](crate::vsphere::xml)).
+    #[error("Unexpected answer to {method}")]
+    Xml {
+        /// The vim25 method.
+        method: String,
+        /// Why the XML was refused.
+        #[source]
+        source: crate::vsphere::xml::XmlError,
+    },
+    /// The server's answers grew past one of the documented limits of the vSphere client
+    /// (docs/limits.md, "vSphere (SOAP)"); the server is refused rather than followed.
+    #[error("Unexpected answer to {method}: {limit}")]
+    LimitExceeded {
+        /// The vim25 method or resource.
+        method: String,
+        /// The limit that was reached.
+        limit: crate::vsphere::SoapLimit,
+    },
+    /// `spec.url` is a plain `http://` URL, which would send the vSphere password in clear
+    /// text, and plain HTTP was not allowed ([`ProviderConfig::allow_plain_http`]).
+    ///
+    /// [`ProviderConfig::allow_plain_http`]: crate::capability::ProviderConfig::allow_plain_http
+    #[error(
+        "Invalid provider configuration: spec.url: '{url}' is plain http, which sends the \
+         password in clear text; use https, or allow it explicitly (forklift \
+         --allow-plain-http)"
+    )]
+    PlainHttp {
+        /// The URL as given.
+        url: String,
+    },
     /// A vSphere task ended in error.
-    #[error("Task {task} ({operation}) failed: {message}")]
+    #[error("Task {task} ({operation}) failed: {}", PeerText(message))]
     Task {
         /// Task MoRef.
         task: String,
@@ -77,7 +112,7 @@ pub enum Error {
         message: String,
     },
     /// An inventory object was not found.
-    #[error("{kind} '{id}' not found")]
+    #[error("{kind} '{}' not found", PeerText(id))]
     NotFound {
         /// Object kind, e.g. `VM`.
         kind: &'static str,

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use forklift_providers::ova::scan::SkipReason;
+use forklift_core::inventory::OvaSkipReason;
 use forklift_providers::ova::{
     Error, FixedClock, OvaCatalog, appliance_path, list_appliances, resolve_catalog_root,
     upload_appliance,
@@ -278,18 +278,30 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
     // .ova packages come before .ovf packages.
     assert_eq!(inv.vms.last().unwrap().name, "vm-c");
 
-    let mut errors: Vec<String> = inv
-        .errors
+    let mut errors: Vec<(String, OvaSkipReason)> = inv
+        .skipped
         .iter()
-        .map(|e| e.path.strip_prefix(&fx.root).unwrap().display().to_string())
+        .filter(|s| {
+            !matches!(
+                s.reason,
+                OvaSkipReason::Empty | OvaSkipReason::RecentlyModified
+            )
+        })
+        .map(|s| (s.relative.clone(), s.reason))
         .collect();
-    errors.sort();
+    errors.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         errors,
-        vec!["broken.ova", "evil.ova", "link.ova", "missing.ova", "two"]
+        vec![
+            ("broken.ova".into(), OvaSkipReason::Invalid),
+            ("evil.ova".into(), OvaSkipReason::Unsafe),
+            ("link.ova".into(), OvaSkipReason::Unsafe),
+            ("missing.ova".into(), OvaSkipReason::Invalid),
+            ("two".into(), OvaSkipReason::SeveralOvf)
+        ]
     );
     let message = |p: &str| {
-        inv.errors
+        inv.skipped
             .iter()
             .find(|e| e.path.ends_with(p))
             .unwrap()
@@ -318,7 +330,7 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
     );
     assert!(message("broken.ova").contains("broken.ova"));
 
-    let skipped: Vec<(String, SkipReason)> = inv
+    let skipped: Vec<(String, OvaSkipReason)> = inv
         .skipped
         .iter()
         .map(|s| {
@@ -328,8 +340,8 @@ fn catalog_scans_parses_and_reads_disks_in_place() {
             )
         })
         .collect();
-    assert!(skipped.contains(&("empty.ova".into(), SkipReason::Empty)));
-    assert!(skipped.contains(&("recent.ova".into(), SkipReason::RecentlyModified)));
+    assert!(skipped.contains(&("empty.ova".into(), OvaSkipReason::Empty)));
+    assert!(skipped.contains(&("recent.ova".into(), OvaSkipReason::RecentlyModified)));
 
     let vm_a = inv.vms.iter().find(|v| v.name == "vm-a").unwrap();
     assert_eq!(vm_a.id, "6a1e5e0c-6f5e-4c58-9a39-46d1b2f1c0aa");
@@ -580,4 +592,65 @@ async fn provider_gives_the_core_inventory_and_disks_through_the_factory() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("nope"), "{err}");
+}
+
+/// Extracted packages are never read through a link: a flat disk whose extent is a link to
+/// a host file loads (its descriptor is a regular file) but cannot be opened, a package
+/// whose disk lies behind a linked folder is skipped as unsafe, and a FIFO named `.ova` is
+/// passed over without being opened.
+#[test]
+fn extracted_packages_are_never_read_through_links_or_fifos() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, host) = (tmp.path().join("share"), tmp.path().join("host"));
+    for dir in [root.join("flat"), root.join("viadir"), host.join("disks")] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(host.join("secret"), vec![0xa5u8; 4096]).unwrap();
+    let descriptor =
+        "# Disk DescriptorFile\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"d-flat.vmdk\" 0\n";
+    std::fs::write(root.join("flat/d.vmdk"), descriptor).unwrap();
+    symlink(host.join("secret"), root.join("flat/d-flat.vmdk")).unwrap();
+    let ovf = ovf_xml("flat", "flat-id", &[("d.vmdk", MIB)], "n");
+    std::fs::write(root.join("flat/vm.ovf"), ovf).unwrap();
+    std::fs::write(host.join("disks/d.vmdk"), descriptor).unwrap();
+    std::fs::copy(host.join("secret"), host.join("disks/d-flat.vmdk")).unwrap();
+    symlink(host.join("disks"), root.join("viadir/disks")).unwrap();
+    let ovf = ovf_xml("viadir", "viadir-id", &[("disks/d.vmdk", MIB)], "n");
+    std::fs::write(root.join("viadir/vm.ovf"), ovf).unwrap();
+    let mkfifo = Command::new("mkfifo")
+        .arg(root.join("pipe.ova"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let catalog = OvaCatalog::new(&root).with_clock(Arc::new(FixedClock(later)));
+    let inv = catalog.scan().unwrap();
+    let names: Vec<&str> = inv.vms.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["flat"]);
+    let mut skipped: Vec<(&str, OvaSkipReason)> = inv
+        .skipped
+        .iter()
+        .map(|s| (s.relative.as_str(), s.reason))
+        .collect();
+    skipped.sort_by_key(|s| s.0);
+    assert_eq!(
+        skipped,
+        [
+            ("pipe.ova", OvaSkipReason::NotRegularFile),
+            ("viadir/disks", OvaSkipReason::Link),
+            ("viadir/vm.ovf", OvaSkipReason::Unsafe)
+        ]
+    );
+    let vm = &inv.vms[0];
+    let err = catalog.open_disk(vm, &vm.disks[0]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Disk(forklift_transfer::vmdk::Error::Confined { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("d-flat.vmdk"), "{err}");
 }

@@ -8,16 +8,16 @@ use forklift_providers::Error;
 use forklift_providers::capability::{
     ALL_ALLOCATED, ChangeTracking, ChangedArea, DiskRef, SnapshotRef, VmRef,
 };
-use forklift_providers::vsphere::{TlsTrust, VsphereConfig, VsphereProvider};
+use forklift_providers::vsphere::{VsphereConfig, VsphereProvider};
 
 const GIB: u64 = 1 << 30;
 
 async fn provider(mock: &MockVim25) -> VsphereProvider {
-    let config = VsphereConfig::new(
+    // The mock speaks plain http; the opt-in says so.
+    let config = VsphereConfig::new_plain_http(
         &mock.url,
         "administrator@vsphere.local",
         "Recorded-Passw0rd".into(),
-        TlsTrust::SystemRoots,
     )
     .unwrap();
     VsphereProvider::connect_with(config).await.unwrap()

@@ -174,12 +174,13 @@ fn provider_error(error: forklift::providers::Error, message: String) -> PyErr {
         }
         E::Unsupported { .. } => "unsupported",
         // A Secret that lacks a key is a configuration error, as the docs of `kind` say.
-        E::Config { .. } | E::Credentials(_) => "config",
+        E::Config { .. } | E::Credentials(_) | E::PlainHttp { .. } => "config",
         E::Tls(_) => "tls",
         E::Http { .. } => "http",
         E::HttpStatus { .. } => "http_status",
         E::Fault { .. } => "fault",
-        E::Protocol { .. } => "protocol",
+        // An answer beyond the client's limits is one it does not follow.
+        E::Protocol { .. } | E::Xml { .. } | E::LimitExceeded { .. } => "protocol",
         E::Task { .. } => "task",
         E::NotFound { .. } => "not_found",
         _ => "other",

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use forklift::migrate::hooks::CallbackHookRunner;
+use forklift::migrate::hooks::{AnsibleHookRunner, CallbackHookRunner, HookRunner};
 use forklift::migrate::{LocalDestination, MigrateOptions, MigrationEvent, Migrator};
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -222,8 +222,8 @@ pub(crate) fn start_migration(
     }
     copy.retries = retries.unwrap_or(copy.retries);
     copy.reconnects = reconnects.unwrap_or(copy.reconnects);
-    if let Some(callback) = hooks {
-        options.hooks = Arc::new(python_hooks(callback));
+    if let Some(hooks) = hooks {
+        options.hooks = Some(hook_runner(hooks)?);
     }
     let migrator = Arc::new(Migrator::new(&set, plan, options)?);
     let queue = Arc::new(EventQueue::default());
@@ -254,6 +254,31 @@ pub(crate) fn start_migration(
         task: task.handle(),
     };
     Ok((task, events))
+}
+
+/// The runner `hooks=` asks for: `"local"` runs the playbooks on this machine with
+/// ansible-playbook, a callable is called for each hook. Without `hooks=` nothing runs them
+/// and a plan with hooks is refused.
+fn hook_runner(hooks: Py<PyAny>) -> Result<Arc<dyn HookRunner>> {
+    let local = Python::attach(|py| -> Result<Option<bool>> {
+        let hooks = hooks.bind(py);
+        if let Ok(text) = hooks.extract::<String>() {
+            return match text.as_str() {
+                "local" => Ok(Some(true)),
+                other => Err(Error::Value(format!(
+                    "hooks must be \"local\" or a callable, not {other:?}"
+                ))),
+            };
+        }
+        Ok(hooks.is_callable().then_some(false))
+    })?;
+    match local {
+        Some(true) => Ok(Arc::new(AnsibleHookRunner::default())),
+        Some(false) => Ok(Arc::new(python_hooks(hooks))),
+        None => Err(Error::Value(
+            "hooks must be \"local\" or a callable".to_owned(),
+        )),
+    }
 }
 
 /// Runs the plan's hooks by calling `callback(hook, context)` on a blocking thread, with the

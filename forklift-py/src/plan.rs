@@ -6,9 +6,10 @@
 
 use forklift::core::inventory::{DestinationInventory, SourceInventory};
 use forklift::core::manifest::PlanBundle;
-use forklift::core::render::{RenderContext, RenderInput};
+use forklift::core::render::{ExecutorProfile, RenderContext, RenderInput};
 use forklift::core::resources;
 use forklift::core::validation::{self, Settings};
+use forklift::migrate::HookPolicy;
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -143,6 +144,7 @@ fn objects(objects: &Bound<'_, PyAny>) -> Result<Vec<Value>> {
     max_vms_per_esxi_host = None,
     pvc_name_template = None,
     executor = "local",
+    hooks = None,
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -167,8 +169,10 @@ pub(crate) fn validate(
     max_vms_per_esxi_host: Option<usize>,
     pvc_name_template: Option<String>,
     executor: &str,
+    hooks: Option<&str>,
 ) -> Result<Vec<Condition>> {
-    let local = executor_profile(executor)? == forklift::migrate::local_executor_profile();
+    let hooks = hook_policy(hooks)?;
+    let local = executor_profile(executor, hooks)? != ExecutorProfile::mtv();
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     py.detach(|| {
         let bundle = plan_bundle(objects, plan)?;
@@ -206,18 +210,19 @@ pub(crate) fn validate(
                 &bundle,
                 &source,
                 destination.as_ref(),
+                hooks,
             );
         }
         Ok(conditions.iter().map(Condition::from).collect())
     })
 }
 
-/// The engine a dry run describes: `"local"` is `migrate` on this machine, `"mtv"` MTV's
-/// controller.
-fn executor_profile(name: &str) -> Result<forklift::core::render::ExecutorProfile> {
+/// The engine a dry run describes: `"local"` is `migrate` on this machine (running hooks as
+/// `hooks` says), `"mtv"` MTV's controller.
+fn executor_profile(name: &str, hooks: HookPolicy) -> Result<ExecutorProfile> {
     match name {
-        "local" => Ok(forklift::migrate::local_executor_profile()),
-        "mtv" => Ok(forklift::core::render::ExecutorProfile::mtv()),
+        "local" => Ok(forklift::migrate::local_executor_profile(hooks)),
+        "mtv" => Ok(ExecutorProfile::mtv()),
         other => Err(Error::Value(format!(
             "executor must be \"local\" or \"mtv\", not {other:?}"
         ))),
@@ -230,7 +235,11 @@ fn executor_profile(name: &str) -> Result<forklift::core::render::ExecutorProfil
 /// as multi-document YAML for `kubectl apply -f -`; `has_blockers` tells whether a condition
 /// of the plan or of a VM blocks the migration.
 #[pyfunction]
-#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None, executor = "local"))]
+#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None, executor = "local", hooks = None))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword arguments of forklift.render"
+)]
 pub(crate) fn render<'py>(
     py: Python<'py>,
     objects: &Bound<'py, PyAny>,
@@ -239,8 +248,9 @@ pub(crate) fn render<'py>(
     destination: Option<&Bound<'py, PyAny>>,
     migration_uid: Option<String>,
     executor: &str,
+    hooks: Option<&str>,
 ) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>, String, bool)> {
-    let executor = executor_profile(executor)?;
+    let executor = executor_profile(executor, hook_policy(hooks)?)?;
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     let (target, manifests, yaml, has_blockers) =
         py.detach(|| -> Result<(Value, Value, String, bool)> {
@@ -267,4 +277,16 @@ pub(crate) fn render<'py>(
         yaml,
         has_blockers,
     ))
+}
+
+/// `hooks=` of `validate` and `render`: `"local"` describes `migrate(..., hooks=...)` with a
+/// hook runner (hooks run), `None` one without (a plan with hooks is refused).
+fn hook_policy(hooks: Option<&str>) -> Result<HookPolicy> {
+    match hooks {
+        None => Ok(HookPolicy::Refuse),
+        Some("local") => Ok(HookPolicy::Run),
+        Some(other) => Err(Error::Value(format!(
+            "hooks must be \"local\" or None, not {other:?}"
+        ))),
+    }
 }

@@ -157,6 +157,28 @@ def test_hooks_run_as_python_callbacks(tmp_path: Path) -> None:
     assert calls == ["PreHook:App Server:announce", "PostHook:App Server:announce"]
 
 
+def test_hooks_are_refused_unless_a_runner_is_given(tmp_path: Path) -> None:
+    objects = hooked(tmp_path)
+    with pytest.raises(forklift.ValidationError) as refused:
+        forklift.migrate(objects, tmp_path / "out")
+    [condition] = [c for c in refused.value.conditions if c.type == "HookRunnerNotAvailable"]
+    assert "--hooks local" in condition.message and 'hooks="local"' in condition.message
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.img"))
+    inventory = forklift.inventory("mtv/ova", manifests=objects)
+    # validate and render describe the same run: refused without hooks, not with them.
+    refusal = "HookRunnerNotAvailable"
+    assert refusal in {c.type for c in forklift.validate(objects, inventory)}
+    assert refusal not in {c.type for c in forklift.validate(objects, inventory, hooks="local")}
+    rendered = forklift.render(objects, inventory).to_dict()
+    assert refusal in {c["type"] for c in rendered["conditions"]}
+    rendered = forklift.render(objects, inventory, hooks="local").to_dict()
+    assert refusal not in {c["type"] for c in rendered["conditions"]}
+    with pytest.raises(ValueError, match="hooks"):
+        forklift.validate(objects, inventory, hooks="remote")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="hooks"):
+        forklift.start_migration(objects, tmp_path / "out", hooks="remote")  # type: ignore[arg-type]
+
+
 def test_a_failing_hook_callback_fails_the_vm_with_its_message(tmp_path: Path) -> None:
     def run_hook(hook: Dict[str, Any], context: Dict[str, Any]) -> None:
         raise RuntimeError("playbook exploded")

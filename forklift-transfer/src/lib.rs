@@ -6,6 +6,7 @@
 //! tokio but not on `forklift-core`: it moves blocks and knows nothing of plans.
 
 pub mod block;
+pub mod confined;
 pub mod copy;
 pub mod error;
 pub mod local;

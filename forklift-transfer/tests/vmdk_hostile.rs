@@ -293,6 +293,77 @@ fn descriptor_extents_cannot_escape_their_directory() {
     ));
 }
 
+/// A flat descriptor whose extent is a link (to a host file, or to a file beside it), a FIFO
+/// or a device is refused within moments, naming the extent; an extent beside a descriptor
+/// in a folder of the package is read.
+#[test]
+fn descriptor_extents_must_be_regular_files_reached_without_links() {
+    use forklift_transfer::confined::{ConfineError, FileKind, PackageDir};
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("secret"), vec![0x5a; 4096]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let descriptor = |extent: &str| {
+        format!("# Disk DescriptorFile\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"{extent}\" 0\n")
+    };
+    std::os::unix::fs::symlink(
+        host.path().join("secret"),
+        dir.path().join("host-flat.vmdk"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(host.path(), dir.path().join("hostdir")).unwrap();
+    std::fs::write(dir.path().join("real-flat.vmdk"), vec![1u8; 4096]).unwrap();
+    std::os::unix::fs::symlink("real-flat.vmdk", dir.path().join("inner-flat.vmdk")).unwrap();
+    let fifo = std::ffi::CString::new(
+        dir.path()
+            .join("pipe-flat.vmdk")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero-flat.vmdk")).unwrap();
+    for extent in [
+        "host-flat.vmdk",
+        "hostdir/secret",
+        "inner-flat.vmdk",
+        "pipe-flat.vmdk",
+        "zero-flat.vmdk",
+    ] {
+        let path = dir.path().join("evil.vmdk");
+        std::fs::write(&path, descriptor(extent)).unwrap();
+        let started = std::time::Instant::now();
+        let err = VmdkImage::open(&path).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let Error::Confined { file, source } = &err else {
+            panic!("{extent}: {err}");
+        };
+        assert!(file.ends_with(extent), "{extent}: {file}");
+        assert!(err.to_string().contains(extent), "{extent}: {err}");
+        match (extent, source) {
+            ("pipe-flat.vmdk", ConfineError::NotRegular { kind, .. }) => {
+                assert_eq!(*kind, FileKind::Fifo)
+            }
+            (_, ConfineError::Link { .. }) => {}
+            _ => panic!("{extent}: {err}"),
+        }
+    }
+    // The descriptor itself is confined as well.
+    let root = PackageDir::open(dir.path()).unwrap();
+    assert!(matches!(
+        VmdkImage::open_in(&root, "pipe-flat.vmdk").unwrap_err(),
+        Error::Confined { .. }
+    ));
+    // An extent beside a descriptor in a folder of the package.
+    std::fs::create_dir(dir.path().join("disks")).unwrap();
+    std::fs::write(dir.path().join("disks/d-flat.vmdk"), vec![9u8; 4096]).unwrap();
+    std::fs::write(dir.path().join("disks/d.vmdk"), descriptor("d-flat.vmdk")).unwrap();
+    let image = VmdkImage::open_in(&root, "disks/d.vmdk").unwrap();
+    let mut buf = [0u8; 4096];
+    image.read_at(&mut buf, 0).unwrap();
+    assert_eq!(buf, [9u8; 4096]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 

@@ -2,12 +2,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use forklift::manifests;
-use forklift::migrate::{LocalDestination, MigrateError, MigrateOptions, Migrator};
+use forklift::migrate::hooks::AnsibleHookRunner;
+use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptions, Migrator};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use super::terminal;
 
 /// Arguments of `forklift migrate`.
 #[derive(Debug, Args)]
@@ -27,6 +31,38 @@ pub struct MigrateArgs {
     /// Re-read every copied disk and compare it with the source.
     #[arg(long)]
     verify: bool,
+    #[command(flatten)]
+    hooks: HooksArg,
+    /// Let a vSphere source's spec.url be plain http://, which sends the password in clear
+    /// text (refused otherwise).
+    #[arg(long)]
+    allow_plain_http: bool,
+}
+
+/// Where the plan's hooks run.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum HookPlace {
+    /// On this machine, with a local `ansible-playbook -c local`.
+    Local,
+}
+
+/// `--hooks`, shared by `migrate`, `validate` and `render` so they describe the same run.
+#[derive(Debug, Clone, Copy, Args)]
+pub(super) struct HooksArg {
+    /// Run the plan's hooks: `local` runs their playbooks on this machine with
+    /// ansible-playbook. Without it a plan with hooks is refused (HookRunnerNotAvailable).
+    #[arg(long = "hooks", value_enum)]
+    hooks: Option<HookPlace>,
+}
+
+impl HooksArg {
+    /// Whether hooks run.
+    pub(super) fn policy(self) -> HookPolicy {
+        match self.hooks {
+            Some(HookPlace::Local) => HookPolicy::Run,
+            None => HookPolicy::Refuse,
+        }
+    }
 }
 
 /// Runs the verb: 0 when every VM migrated, 1 when one failed or the plan has blockers,
@@ -45,10 +81,14 @@ pub fn run(args: MigrateArgs) -> ExitCode {
     }
     let mut options = MigrateOptions::new(LocalDestination::new(dir));
     options.verify = args.verify;
+    options.allow_plain_http = args.allow_plain_http;
+    if args.hooks.policy() == HookPolicy::Run {
+        options.hooks = Some(Arc::new(AnsibleHookRunner::default()));
+    }
     let migrator = match Migrator::new(&set, args.plan.as_deref(), options) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("forklift migrate: {}", e.chain());
+            eprintln!("forklift migrate: {}", terminal::error_chain(&e));
             return ExitCode::from(2);
         }
     };
@@ -73,10 +113,8 @@ pub fn run(args: MigrateArgs) -> ExitCode {
         let _ = shown.await;
         match result {
             Ok(report) => {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+                println!("{}", terminal::json(&json));
                 if report.succeeded() {
                     ExitCode::SUCCESS
                 } else {
@@ -84,14 +122,12 @@ pub fn run(args: MigrateArgs) -> ExitCode {
                 }
             }
             Err(MigrateError::NotReady { conditions }) => {
-                println!(
-                    "{}",
-                    serde_json::json!({"ready": false, "conditions": conditions})
-                );
+                let json = serde_json::json!({"ready": false, "conditions": conditions});
+                println!("{}", terminal::json(&json.to_string()));
                 ExitCode::FAILURE
             }
             Err(e) => {
-                eprintln!("forklift migrate: {}", e.chain());
+                eprintln!("forklift migrate: {}", terminal::error_chain(&e));
                 ExitCode::FAILURE
             }
         }

@@ -15,6 +15,7 @@ mod progress;
 mod render;
 mod schedule;
 mod template;
+mod terminal;
 
 /// What `forklift --help` says runs today. `tests/docs_say_what_runs.rs` checks the source
 /// types against `forklift_providers::implemented_provider_types`.
@@ -68,7 +69,8 @@ enum Command {
     /// the plan must set skipGuestConversion: true (raw copy; with useCompatibilityMode: true
     /// the VMs get SATA disks and e1000e NICs) or it is refused with
     /// GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
-    /// Hooks run with a local ansible-playbook. The DataVolumes keep the source render gives
+    /// A plan with hooks is refused with HookRunnerNotAvailable unless --hooks local runs their
+    /// playbooks on this machine with ansible-playbook. The DataVolumes keep the source render gives
     /// them, so `kubectl apply` alone does not load the images yet.
     Migrate(migrate::MigrateArgs),
     /// Check a plan offline: MTV's conditions, plus what `migrate` here refuses (see --as-mtv).

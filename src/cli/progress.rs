@@ -20,7 +20,9 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
     let mut disks: HashMap<String, ProgressBar> = HashMap::new();
+    // VM and disk names, and errors, come from the source: printed escaped.
     let say = |multi: &MultiProgress, line: String| {
+        let line = super::terminal::line(&line);
         if bars {
             let _ = multi.println(line);
         } else {
@@ -65,7 +67,7 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                 let bar = disks.entry(disk.clone()).or_insert_with(|| {
                     let bar = multi.add(ProgressBar::new(bytes_total));
                     bar.set_style(style.clone());
-                    bar.set_prefix(disk);
+                    bar.set_prefix(super::terminal::line(&disk));
                     bar
                 });
                 bar.set_position(bytes_done);

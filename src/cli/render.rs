@@ -12,6 +12,9 @@ use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, render};
 use forklift_core::resources::Provider;
 
+use super::migrate::HooksArg;
+use super::terminal;
+
 /// Arguments shared by `render` and `schedule`: where the plan and inventories come from.
 #[derive(Debug, Args)]
 pub struct PlanSource {
@@ -46,14 +49,17 @@ pub struct RenderArgs {
     /// populators, warm precopies) instead of what `forklift migrate` does on this machine.
     #[arg(long)]
     as_mtv: bool,
+    #[command(flatten)]
+    hooks: HooksArg,
 }
 
-/// The engine a dry run describes: `forklift migrate` here, or MTV's controller.
-pub(super) fn executor(as_mtv: bool) -> ExecutorProfile {
+/// The engine a dry run describes: `forklift migrate` here (with hooks run or refused as
+/// `--hooks` says), or MTV's controller.
+pub(super) fn executor(as_mtv: bool, hooks: HooksArg) -> ExecutorProfile {
     if as_mtv {
         ExecutorProfile::mtv()
     } else {
-        forklift::migrate::local_executor_profile()
+        forklift::migrate::local_executor_profile(hooks.policy())
     }
 }
 
@@ -131,7 +137,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
     let loaded = match load(&args.source) {
         Ok(l) => l,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", terminal::line(&message));
             return ExitCode::FAILURE;
         }
     };
@@ -139,7 +145,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
     let context = RenderContext {
         vsphere_osmap: loaded.config_map_data(&bundle.settings.vsphere_osmap_configmap_name),
         ovirt_osmap: loaded.config_map_data(&bundle.settings.ovirt_osmap_configmap_name),
-        executor: executor(args.as_mtv),
+        executor: executor(args.as_mtv, args.hooks),
         ..RenderContext::default()
     };
     let spec = render(RenderInput::for_plan(
@@ -150,17 +156,17 @@ pub fn run(args: RenderArgs) -> ExitCode {
     ));
     if args.json {
         match serde_json::to_string_pretty(&spec) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => println!("{}", terminal::json(&text)),
             Err(e) => {
                 eprintln!("error: cannot write JSON: {e}");
                 return ExitCode::FAILURE;
             }
         }
     } else if args.summary {
-        print!("{}", spec.table());
+        print!("{}", terminal::lines(&spec.table()));
     } else {
         print!("{}", spec.to_yaml());
-        eprint!("{}", spec.table());
+        eprint!("{}", terminal::lines(&spec.table()));
     }
     let conditions =
         spec.conditions
@@ -175,9 +181,10 @@ pub fn run(args: RenderArgs) -> ExitCode {
                 v.conditions.iter().map(move |c| (format!("{who}: "), c))
             }));
     for (prefix, c) in conditions {
-        eprintln!("{} {}{}: {}", c.category, prefix, c.type_, c.message);
+        let line = format!("{} {}{}: {}", c.category, prefix, c.type_, c.message);
+        eprintln!("{}", terminal::line(&line));
         for item in &c.items {
-            eprintln!("    {item}");
+            eprintln!("    {}", terminal::line(item));
         }
     }
     if spec.has_blockers() {

@@ -9,6 +9,9 @@ use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::migrate::HooksArg;
+use super::terminal;
+
 /// Exit code when inputs cannot be loaded.
 const EXIT_INPUT: u8 = 2;
 
@@ -50,6 +53,12 @@ pub struct ValidateArgs {
     /// migrate` on this machine cannot do (conversion, warm precopies, copy offload...).
     #[arg(long)]
     as_mtv: bool,
+    #[command(flatten)]
+    hooks: HooksArg,
+    /// Let the live source's spec.url be plain http:// (vSphere), which sends the password
+    /// in clear text (refused otherwise).
+    #[arg(long)]
+    allow_plain_http: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -66,7 +75,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
             ExitCode::from(if ready { 0 } else { 1 })
         }
         Err(message) => {
-            eprintln!("forklift validate: {message}");
+            eprintln!("forklift validate: {}", terminal::lines(&message));
             ExitCode::from(EXIT_INPUT)
         }
     }
@@ -90,7 +99,7 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         Some(path) => read(path).and_then(|t| {
             SourceInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))
         })?,
-        None => live_inventory(&set, &bundle.plan)?,
+        None => live_inventory(&set, &bundle.plan, args.allow_plain_http)?,
     };
     let mut settings = Settings::for_bundle(&bundle);
     // `--vddk-image` (or `VDDK_IMAGE`) overrides the ForkliftController's `vddk_image`.
@@ -111,6 +120,7 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
             &bundle,
             &source,
             destination.as_ref(),
+            args.hooks.policy(),
         );
     }
     let ready = is_ready(&conditions);
@@ -119,14 +129,20 @@ fn execute(args: &ValidateArgs) -> Result<(String, bool), String> {
         conditions: &conditions,
     };
     let text = match args.output {
-        Output::Json => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+        Output::Json => serde_json::to_string_pretty(&report)
+            .map(|json| terminal::json(&json).into_owned())
+            .map_err(|e| e.to_string())?,
         Output::Yaml => serde_yaml_ng::to_string(&report).map_err(|e| e.to_string())?,
     };
     Ok((text.trim_end().to_owned(), ready))
 }
 
 /// Collects the inventory of the plan's source provider through the provider factory.
-fn live_inventory(set: &ManifestSet, plan: &Plan) -> Result<SourceInventory, String> {
+fn live_inventory(
+    set: &ManifestSet,
+    plan: &Plan,
+    allow_plain_http: bool,
+) -> Result<SourceInventory, String> {
     let reference = &plan.spec.provider.source;
     let namespace = if reference.namespace.is_empty() {
         plan.metadata.namespace_or_empty()
@@ -134,15 +150,19 @@ fn live_inventory(set: &ManifestSet, plan: &Plan) -> Result<SourceInventory, Str
         reference.namespace.as_str()
     };
     let name = format!("{namespace}/{}", reference.name);
-    let config = forklift_providers::ProviderConfig::from_manifests(set, &name)
+    let mut config = forklift_providers::ProviderConfig::from_manifests(set, &name)
         .map_err(|e| format!("source provider {name}: {e}"))?;
+    config.allow_plain_http = allow_plain_http;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime
         .block_on(forklift_providers::capability::collect_inventory(&config))
-        .map_err(|e| format!("collecting the inventory of {name}: {e}"))
+        .map_err(|e| {
+            let cause = forklift_core::error::chain(&e);
+            format!("collecting the inventory of {name}: {cause}")
+        })
 }
 
 fn read(path: &Path) -> Result<String, String> {

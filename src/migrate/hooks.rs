@@ -324,8 +324,14 @@ async fn run_command(
     } else {
         Duration::MAX
     };
-    let output = tokio::select! {
-        out = child.wait_with_output() => out,
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let finished = async {
+        let (stdout, stderr, status) =
+            tokio::join!(read_tail(stdout), read_tail(stderr), child.wait());
+        status.map(|status| (status, stdout, stderr))
+    };
+    let (status, stdout, stderr) = tokio::select! {
+        out = finished => out,
         () = tokio::time::sleep(deadline) => {
             return Err(HookError::Deadline { hook: hook.to_owned(), seconds: deadline_seconds });
         }
@@ -336,17 +342,48 @@ async fn run_command(
         program: "wait".into(),
         source,
     })?;
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    if output.status.success() {
+    let mut text = String::from_utf8_lossy(&stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&stderr));
+    if status.success() {
         Ok(text)
     } else {
         Err(HookError::Failed {
             hook: hook.to_owned(),
-            status: output.status.to_string(),
-            output: tail(&text, 20),
+            status: status.to_string(),
+            output: tail(&text, HOOK_ERROR_LINES),
         })
     }
+}
+
+/// Bytes of each of a hook's output streams kept: the last ones; what came before is read
+/// and dropped, so a hook that prints without end cannot exhaust memory.
+pub const MAX_HOOK_OUTPUT: usize = 1024 * 1024;
+
+/// Lines of a failed hook's output quoted in [`HookError::Failed`].
+pub const HOOK_ERROR_LINES: usize = 20;
+
+/// Reads `pipe` to its end, keeping its last [`MAX_HOOK_OUTPUT`] bytes.
+async fn read_tail(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let Some(mut pipe) = pipe else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => kept.extend_from_slice(&buf[..n]),
+        }
+        // Trimming only past twice the limit keeps the copying linear.
+        if kept.len() > 2 * MAX_HOOK_OUTPUT {
+            kept.drain(..kept.len() - MAX_HOOK_OUTPUT);
+        }
+    }
+    if kept.len() > MAX_HOOK_OUTPUT {
+        kept.drain(..kept.len() - MAX_HOOK_OUTPUT);
+    }
+    kept
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -438,6 +475,38 @@ mod tests {
             matches!(&err, HookError::Failed { output, .. } if output.contains("boom")),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_hook_that_prints_without_end_keeps_only_the_tail_of_its_output() {
+        // 64 MiB on stdout, then a last line: only the last MAX_HOOK_OUTPUT bytes are kept.
+        let loud = CommandHookRunner::new(
+            "sh",
+            [
+                "-c",
+                "head -c 67108864 /dev/zero | tr '\\0' x; echo; echo last line",
+            ],
+        );
+        let out = loud
+            .run(&hook("", 0), &context(), &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(out.len(), MAX_HOOK_OUTPUT);
+        assert!(
+            out.ends_with("x\nlast line\n"),
+            "{:?}",
+            &out[out.len() - 20..]
+        );
+        let failing = CommandHookRunner::new("sh", ["-c", "seq 1 100000; exit 1"]);
+        let err = failing
+            .run(&hook("", 0), &context(), &CancellationToken::new())
+            .await
+            .unwrap_err();
+        let HookError::Failed { output, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(output.lines().count(), HOOK_ERROR_LINES);
+        assert!(output.ends_with("100000"), "{output}");
     }
 
     #[tokio::test]

@@ -41,7 +41,8 @@ pub use destination::{
 pub use error::MigrateError;
 pub use events::{MigrationEvent, VmOutcome};
 pub use options::{
-    DEFAULT_HOOK_RETRIES, MigrateOptions, PlanReport, add_local_refusals, local_executor_profile,
+    DEFAULT_HOOK_RETRIES, HookPolicy, MigrateOptions, PlanReport, add_local_refusals,
+    local_executor_profile,
 };
 pub use plan_inputs::PlanInputs;
 pub use runner::Migrator;

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::destination::Destination;
 use super::events::VmOutcome;
-use super::hooks::{AnsibleHookRunner, HookRunner};
+use super::hooks::HookRunner;
 use super::vm::VmReport;
 
 /// Upstream's `HOOK_RETRY`: how many times a failed hook is run again.
@@ -29,13 +29,21 @@ pub struct MigrateOptions {
     pub copy: CopyOptions,
     /// Re-read every copied disk and compare it with the source.
     pub verify: bool,
-    /// What runs the plan's hooks (default: a local `ansible-playbook`).
-    pub hooks: Arc<dyn HookRunner>,
+    /// What runs the plan's hooks. `None` (the default): nothing runs them, and a plan with
+    /// hooks is refused before anything is touched (Critical `HookRunnerNotAvailable`).
+    /// Running them on this machine is a choice the caller makes:
+    /// [`AnsibleHookRunner`](super::hooks::AnsibleHookRunner) (`forklift migrate --hooks
+    /// local`), or a runner of the embedding program's own.
+    pub hooks: Option<Arc<dyn HookRunner>>,
     /// How many times a failed hook is run again before its VM fails.
     pub hook_retries: u32,
     /// Validation settings (feature gates, limits); `None` takes them from the manifests'
     /// ForkliftController, with upstream's defaults when there is none.
     pub validation: Option<validation::Settings>,
+    /// Lets the source Provider's `spec.url` be plain `http://` (vSphere), over which the
+    /// password travels in clear text; see
+    /// [`ProviderConfig::allow_plain_http`](forklift_providers::ProviderConfig::allow_plain_http).
+    pub allow_plain_http: bool,
 }
 
 impl std::fmt::Debug for MigrateOptions {
@@ -44,6 +52,7 @@ impl std::fmt::Debug for MigrateOptions {
             .field("destination", &self.destination)
             .field("copy", &self.copy)
             .field("verify", &self.verify)
+            .field("hooks", &self.hook_policy())
             .field("hook_retries", &self.hook_retries)
             .finish_non_exhaustive()
     }
@@ -56,38 +65,66 @@ impl MigrateOptions {
             destination: Arc::new(destination),
             copy: CopyOptions::default(),
             verify: false,
-            hooks: Arc::new(AnsibleHookRunner::default()),
+            hooks: None,
             hook_retries: DEFAULT_HOOK_RETRIES,
             validation: None,
+            allow_plain_http: false,
+        }
+    }
+
+    /// Whether a run with these options runs the plan's hooks (it does when
+    /// [`hooks`](Self::hooks) holds a runner).
+    pub fn hook_policy(&self) -> HookPolicy {
+        if self.hooks.is_some() {
+            HookPolicy::Run
+        } else {
+            HookPolicy::Refuse
         }
     }
 
     /// What a runner with these options can do. The engine copies every disk itself; it
     /// has no guest converter, no warm or live migration, no copy offload or populators
-    /// yet, so render refuses plans that need them.
+    /// yet, so render refuses plans that need them; it runs hooks only with a hook runner.
     pub fn executor_profile(&self) -> ExecutorProfile {
-        engine_profile(self.destination.starts_vms())
+        engine_profile(self.destination.starts_vms(), self.hook_policy())
     }
 }
 
-/// What `forklift migrate` does into a local destination: render with it to see exactly the
-/// phases a run executes (and the conditions under which it refuses).
-pub fn local_executor_profile() -> ExecutorProfile {
-    engine_profile(false)
+/// Whether `forklift migrate` runs a plan's hooks. Hooks are programs run on the operator's
+/// machine, so they run only when asked: `forklift migrate --hooks local` (a local
+/// `ansible-playbook`), or a [`HookRunner`] in [`MigrateOptions::hooks`] (Python:
+/// `migrate(..., hooks="local")` or `hooks=callback`). `forklift validate` and `render`
+/// take the same choice, so they describe the same run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HookPolicy {
+    /// No hook runner: a plan with hooks is refused with a Critical
+    /// `HookRunnerNotAvailable` condition that says how to enable them.
+    #[default]
+    Refuse,
+    /// A hook runner runs the plan's hooks.
+    Run,
+}
+
+/// What `forklift migrate` does into a local destination, with hooks run or refused as
+/// `hooks` says: render with it to see exactly the phases a run executes (and the
+/// conditions under which it refuses).
+pub fn local_executor_profile(hooks: HookPolicy) -> ExecutorProfile {
+    engine_profile(false, hooks)
 }
 
 /// Adds to validation's `conditions` the refusals of `forklift migrate` on this machine: one
 /// Critical condition per capability the plan needs and this engine lacks (render decides
-/// which, with [`local_executor_profile`]). `Ready` is dropped when one is added, as
-/// upstream sets it only when nothing blocks.
+/// which, with [`local_executor_profile`] and `hooks`). `Ready` is dropped when one is
+/// added, as upstream sets it only when nothing blocks.
 pub fn add_local_refusals(
     conditions: &mut Vec<Condition>,
     bundle: &PlanBundle,
     source: &SourceInventory,
     destination: Option<&DestinationInventory>,
+    hooks: HookPolicy,
 ) {
     let context = RenderContext {
-        executor: local_executor_profile(),
+        executor: local_executor_profile(hooks),
         ..RenderContext::default()
     };
     let spec = render(RenderInput::for_plan(bundle, source, destination, &context));
@@ -115,8 +152,11 @@ pub(crate) fn merge_conditions(
     }
 }
 
-fn engine_profile(destination_starts_vms: bool) -> ExecutorProfile {
-    let mut capabilities = vec![ExecutorCapability::HookRunner];
+fn engine_profile(destination_starts_vms: bool, hooks: HookPolicy) -> ExecutorProfile {
+    let mut capabilities = Vec::new();
+    if hooks == HookPolicy::Run {
+        capabilities.push(ExecutorCapability::HookRunner);
+    }
     if destination_starts_vms {
         capabilities.push(ExecutorCapability::GuestRebootWait);
     }

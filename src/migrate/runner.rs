@@ -94,7 +94,9 @@ impl Migrator {
             provider.metadata.namespace_or_empty(),
             provider.metadata.name_or_empty()
         );
-        let source = SourceProvider::Config(Box::new(ProviderConfig::from_manifests(set, &key)?));
+        let mut config = ProviderConfig::from_manifests(set, &key)?;
+        config.allow_plain_http = options.allow_plain_http;
+        let source = SourceProvider::Config(Box::new(config));
         Ok(Self::assemble(inputs, source, options))
     }
 

@@ -120,7 +120,8 @@ pub(crate) struct RunContext {
     pub destination: Arc<dyn Destination>,
     pub copy: copy::CopyOptions,
     pub verify: bool,
-    pub hooks: Arc<dyn HookRunner>,
+    /// `None` when the caller gave no hook runner; render then refuses plans with hooks.
+    pub hooks: Option<Arc<dyn HookRunner>>,
     pub hook_retries: u32,
     pub status: StatusHandle,
     pub events: mpsc::Sender<MigrationEvent>,
@@ -398,7 +399,9 @@ impl Step<'_> {
             .iter()
             .filter(|h| h.step == step)
             .collect();
-        if hooks.is_empty() {
+        let ctx = self.ctx;
+        // Without a runner render refused the plan already; never run hooks by default.
+        let Some(runner) = ctx.hooks.as_ref().filter(|_| !hooks.is_empty()) else {
             return Err(MigrateError::PhaseNotSupported {
                 phase: if step == HookStep::PreHook {
                     Phase::PreHook
@@ -406,8 +409,7 @@ impl Step<'_> {
                     Phase::PostHook
                 },
             });
-        }
-        let ctx = self.ctx;
+        };
         let context = HookContext {
             step: step.to_string(),
             plan_namespace: ctx.bundle.plan.metadata.namespace_or_empty().to_owned(),
@@ -426,7 +428,7 @@ impl Step<'_> {
                     })?;
             let mut attempt = 0;
             let output = loop {
-                match ctx.hooks.run(hook, &context, self.cancel).await {
+                match runner.run(hook, &context, self.cancel).await {
                     Ok(output) => break output,
                     Err(e) if e.is_retryable() && attempt < ctx.hook_retries => {
                         attempt += 1;

@@ -5,4 +5,6 @@
 //!
 //! One module per attack surface; `support` holds the bounded runner they share.
 
+mod ova;
+mod soap;
 mod support;

@@ -62,6 +62,8 @@ pub fn run_bounded(mut command: Command, time_limit: Duration, rss_limit_mib: u6
         let _ = err.read_to_string(&mut text);
         text
     });
+    // The child's own high-water mark, polled while it runs: see `peak_rss_mib` below.
+    let mut polled_hwm_kib = 0u64;
     let (status, usage) = loop {
         let mut status = 0;
         // SAFETY: `usage` is a plain C struct that wait4 fills; zeroed is a valid value.
@@ -76,6 +78,7 @@ pub fn run_bounded(mut command: Command, time_limit: Duration, rss_limit_mib: u6
             "wait4 failed: {}",
             std::io::Error::last_os_error()
         );
+        polled_hwm_kib = polled_hwm_kib.max(vm_hwm_kib(&format!("/proc/{pid}/status")));
         if started.elapsed() > time_limit {
             let _ = child.kill();
             let _ = child.wait();
@@ -90,7 +93,17 @@ pub fn run_bounded(mut command: Command, time_limit: Duration, rss_limit_mib: u6
     // The child was reaped by wait4; std's handle must not wait on it again.
     std::mem::forget(child);
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    let peak_rss_mib = (usage.ru_maxrss as u64) / 1024;
+    // `ru_maxrss` is at least the high-water mark of the test process at the time of the
+    // spawn (Linux carries the old address space's mark over `exec`, and the child starts on
+    // ours), so in a busy test process it can report our memory, not the child's. Above our
+    // own mark it can only be the child's; otherwise the mark polled from /proc is.
+    let ru_maxrss_kib = usage.ru_maxrss as u64;
+    let own_hwm_kib = vm_hwm_kib("/proc/self/status");
+    let peak_rss_mib = if ru_maxrss_kib > own_hwm_kib || polled_hwm_kib == 0 {
+        ru_maxrss_kib
+    } else {
+        polled_hwm_kib
+    } / 1024;
     let bounded = Bounded {
         code,
         stdout: out_reader.join().unwrap_or_default(),
@@ -105,6 +118,18 @@ pub fn run_bounded(mut command: Command, time_limit: Duration, rss_limit_mib: u6
         bounded.output()
     );
     bounded
+}
+
+/// `VmHWM` (peak resident set size, KiB) from a `/proc/<pid>/status` file; 0 when unreadable.
+fn vm_hwm_kib(status: &str) -> u64 {
+    std::fs::read_to_string(status)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Asserts that no byte of `text` could drive a terminal: no ESC, BEL or other control
@@ -130,4 +155,21 @@ fn bounded_runner_reports_exit_code_and_memory() {
     assert!(run.stdout.contains("forklift"));
     assert!(run.peak_rss_mib > 0);
     assert_terminal_safe(&run.output());
+}
+
+#[test]
+fn the_peak_is_the_childs_not_the_test_process() {
+    // Make this process large; a small child must still measure small.
+    let ballast = vec![1u8; 256 << 20];
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_bounded(
+        forklift(dir.path(), &["--help"]),
+        Duration::from_secs(30),
+        200,
+    );
+    assert!(run.peak_rss_mib < 100, "{} MiB", run.peak_rss_mib);
+    assert_eq!(
+        ballast.iter().map(|&b| b as usize).sum::<usize>(),
+        256 << 20
+    );
 }

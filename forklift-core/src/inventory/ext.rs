@@ -307,6 +307,13 @@ pub enum ProviderExt {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         engine_version: String,
     },
+    /// OVA: the packages of the catalog that were passed over.
+    Ova {
+        /// Every file or folder the scan passed over or could not load, with why, so a
+        /// catalog that yields fewer VMs than expected says which packages are missing.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<OvaSkippedPackage>,
+    },
     /// KubeVirt: cluster facts needed by live migration checks.
     Kubevirt {
         /// KubeVirt feature gates of the source cluster.
@@ -316,4 +323,63 @@ pub enum ProviderExt {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         kubernetes_version: String,
     },
+}
+
+/// A file or folder of an OVA catalog that a scan passed over, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OvaSkippedPackage {
+    /// Path relative to the catalog root, `/`-separated. Chosen by whoever wrote the
+    /// catalog: print it through `PeerText`.
+    pub path: String,
+    /// Why, as a kind.
+    pub reason: OvaSkipReason,
+    /// Why, in words (the error, naming the file and member); empty when the kind says it
+    /// all. Holds package-supplied names: print it through `PeerText`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// Why an OVA catalog entry was passed over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OvaSkipReason {
+    /// Modified within the settle time: probably still being copied.
+    RecentlyModified,
+    /// Zero bytes long.
+    Empty,
+    /// A symbolic link (never followed).
+    Link,
+    /// A FIFO, device, socket or other file that is not a regular file.
+    NotRegularFile,
+    /// A folder holding more than one `.ovf` descriptor.
+    SeveralOvf,
+    /// A file or folder that could not be read.
+    Unreadable,
+    /// A package that would reach outside itself or is ambiguous: an escaping or linked
+    /// name, a special or duplicate member, a disk file that is a link or not a regular file.
+    Unsafe,
+    /// A package that is malformed, incomplete or unsupported.
+    Invalid,
+    /// A reason this reader does not know.
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl OvaSkipReason {
+    /// The reason in words, for listings.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OvaSkipReason::RecentlyModified => "modified too recently (still being copied?)",
+            OvaSkipReason::Empty => "empty",
+            OvaSkipReason::Link => "a symbolic link",
+            OvaSkipReason::NotRegularFile => "not a regular file",
+            OvaSkipReason::SeveralOvf => "a folder with more than one .ovf",
+            OvaSkipReason::Unreadable => "unreadable",
+            OvaSkipReason::Unsafe => "unsafe",
+            OvaSkipReason::Invalid => "invalid",
+            OvaSkipReason::Unknown => "skipped",
+        }
+    }
 }

@@ -29,8 +29,8 @@ pub use destination::{
 pub use entities::{Host, Network, NetworkKind, Storage, StorageKind};
 pub use ext::{
     DatastoreType, GuestDisk, HostExt, HypervVmExt, KubevirtVmExt, KubevirtVolume, NetworkExt,
-    OpenstackVmExt, OvaVmExt, OvirtVmExt, ProviderExt, StorageExt, VmExt, VsphereDatastoreExt,
-    VsphereHostExt, VsphereVmExt,
+    OpenstackVmExt, OvaSkipReason, OvaSkippedPackage, OvaVmExt, OvirtVmExt, ProviderExt,
+    StorageExt, VmExt, VsphereDatastoreExt, VsphereHostExt, VsphereVmExt,
 };
 pub use source::{InventoryIndex, Lookup, SourceInventory};
 pub use vm::{

@@ -107,7 +107,10 @@ impl ExecutorCapability {
                  destination does not start VMs; set targetPowerState: off."
             }
             Self::HookRunner => {
-                "The plan has hooks and no hook runner is configured for this engine."
+                "The plan has hooks, which run programs on this machine, and none was asked \
+                 to run them; run the playbooks with a local ansible-playbook with \
+                 `forklift migrate --hooks local` (Python: `migrate(..., hooks=\"local\")`), or \
+                 give the engine a hook runner."
             }
         }
     }

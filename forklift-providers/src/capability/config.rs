@@ -31,6 +31,10 @@ pub struct ProviderConfig {
     /// type's credentials (EC2, Hyper-V, Nutanix: [`open_provider`](super::open_provider)
     /// rejects those types anyway).
     pub credentials: Option<ProviderCredentials>,
+    /// Lets a vSphere `spec.url` be plain `http://`, over which the password travels in
+    /// clear text. Off by default: such a URL is refused with
+    /// [`Error::PlainHttp`]. `forklift --allow-plain-http` sets it.
+    pub allow_plain_http: bool,
 }
 
 impl ProviderConfig {
@@ -46,6 +50,7 @@ impl ProviderConfig {
             url: url.into(),
             settings: BTreeMap::new(),
             credentials: None,
+            allow_plain_http: false,
         }
     }
 

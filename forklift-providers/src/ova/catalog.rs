@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_core::error::{PeerText, chain};
+use forklift_core::inventory::OvaSkipReason;
+use forklift_transfer::confined::PackageDir;
 use forklift_transfer::vmdk::{FileWindow, VmdkImage};
 use serde::Serialize;
 
@@ -19,15 +22,6 @@ use super::vm::{OvaDisk, OvaNetwork, OvaVm, Package, PackageKind, check_href, vi
 /// Largest OVF descriptor accepted.
 pub const MAX_OVF_BYTES: u64 = 16 << 20;
 
-/// A package that could not be loaded, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PackageError {
-    /// The file or folder.
-    pub path: PathBuf,
-    /// What went wrong.
-    pub message: String,
-}
-
 /// Everything a scan of the catalog found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CatalogInventory {
@@ -37,9 +31,8 @@ pub struct CatalogInventory {
     pub networks: Vec<OvaNetwork>,
     /// Disks of all packages, one per ID.
     pub disks: Vec<OvaDisk>,
-    /// Packages or folders that could not be loaded.
-    pub errors: Vec<PackageError>,
-    /// Files passed over (too recent, empty, links).
+    /// Files and folders passed over (too recent, empty, links, special files) or that
+    /// could not be loaded (unreadable, unsafe, invalid), each with its reason.
     pub skipped: Vec<Skipped>,
 }
 
@@ -146,7 +139,8 @@ impl OvaCatalog {
     }
 
     /// Scans and parses every package. A package that fails is reported in
-    /// [`CatalogInventory::errors`] and does not stop the scan; only an unreadable root fails.
+    /// [`CatalogInventory::skipped`], and logged as a warning, and does not stop the scan;
+    /// only an unreadable root fails.
     pub fn scan(&self) -> Result<CatalogInventory> {
         let found = scan::scan(&self.root, self.clock.as_ref(), self.settle)?;
         let mut inventory = CatalogInventory {
@@ -159,9 +153,11 @@ impl OvaCatalog {
                 Error::Io { path, .. } => path.clone(),
                 _ => self.root.clone(),
             };
-            inventory.errors.push(PackageError {
+            inventory.skipped.push(Skipped {
+                relative: scan::relative(&self.root, &path),
                 path,
-                message: error.to_string(),
+                reason: skip_reason(&error),
+                message: chain(&error),
             });
         }
         for package in &found.packages {
@@ -181,13 +177,23 @@ impl OvaCatalog {
                         inventory.vms.push(vm);
                     }
                 }
-                Err(error) => {
-                    tracing::warn!(package = %package.path.display(), %error, "Skipping OVA package");
-                    inventory.errors.push(PackageError {
-                        path: package.path.clone(),
-                        message: error.to_string(),
-                    });
-                }
+                Err(error) => inventory.skipped.push(Skipped {
+                    path: package.path.clone(),
+                    relative: package.relative.clone(),
+                    reason: skip_reason(&error),
+                    message: chain(&error),
+                }),
+            }
+        }
+        for skipped in &inventory.skipped {
+            // Names come from whoever filled the share: escaped before they reach a terminal.
+            let package = PeerText(&skipped.relative);
+            let reason = skipped.reason.describe();
+            if skipped.message.is_empty() {
+                tracing::warn!(%package, reason, "Skipping OVA package");
+            } else {
+                let error = PeerText(&skipped.message);
+                tracing::warn!(%package, reason, %error, "Skipping OVA package");
             }
         }
         Ok(inventory)
@@ -222,12 +228,47 @@ fn kind_of(path: &Path) -> PackageKind {
     }
 }
 
+/// Why a package that failed to load is skipped.
+fn skip_reason(error: &Error) -> OvaSkipReason {
+    match error {
+        Error::Unsafe { .. } | Error::DuplicateMember { .. } => OvaSkipReason::Unsafe,
+        Error::Confined(e)
+        | Error::Disk(forklift_transfer::vmdk::Error::Confined { source: e, .. }) => {
+            if e.is_not_found() {
+                OvaSkipReason::Invalid
+            } else {
+                OvaSkipReason::Unsafe
+            }
+        }
+        Error::Io { .. } => OvaSkipReason::Unreadable,
+        Error::SeveralOvf { .. } => OvaSkipReason::SeveralOvf,
+        Error::Tar { .. }
+        | Error::Ovf { .. }
+        | Error::Missing { .. }
+        | Error::Disk(_)
+        | Error::Invalid(_)
+        | Error::AlreadyExists { .. }
+        | Error::Unsupported(_) => OvaSkipReason::Invalid,
+    }
+}
+
+/// Opens the package file at `path` (an `.ova` or `.ovf`) through the confined opener, in
+/// the folder that holds it: a link, FIFO or device is refused without blocking. Returns the
+/// folder, for the files an `.ovf` names, and the open file.
+fn open_package(path: &Path) -> Result<(PackageDir, File)> {
+    let (dir, name) = PackageDir::open_parent(path)?;
+    let file = dir.open_file(&name)?;
+    Ok((dir, file))
+}
+
 /// Reads and parses one package: its envelope and its VMs. Every disk file the descriptor
-/// references must be present in the package.
+/// references must be present in the package: a member of an `.ova` (whose members must be
+/// safe and unique), or a regular file reached without links inside the folder of an `.ovf`.
 pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
+    let (dir, file) = open_package(&package.path)?;
     match package.kind {
         PackageKind::Ova => {
-            let members = tar::list(&package.path)?;
+            let members = tar::list(&file, &package.path)?;
             tar::check_members(&package.path, &members)?;
             let descriptor = members
                 .iter()
@@ -242,7 +283,6 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
                     reason: format!("descriptor is larger than {MAX_OVF_BYTES} bytes"),
                 });
             }
-            let file = File::open(&package.path).map_err(|e| Error::io(&package.path, e))?;
             let mut xml = vec![0u8; descriptor.size as usize];
             file.read_exact_at(&mut xml, descriptor.data_offset)
                 .map_err(|e| Error::io(&package.path, e))?;
@@ -264,7 +304,6 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
             Ok((envelope, vms))
         }
         PackageKind::Ovf => {
-            let file = File::open(&package.path).map_err(|e| Error::io(&package.path, e))?;
             let mut xml = Vec::new();
             file.take(MAX_OVF_BYTES + 1)
                 .read_to_end(&mut xml)
@@ -277,10 +316,9 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
             }
             let envelope = ovf::parse(&package.path.display().to_string(), &xml)?;
             let vms = virtual_machines(&envelope, package)?;
-            let dir = package.path.parent().unwrap_or(Path::new("/"));
             for f in &envelope.references {
                 if envelope.disks.iter().any(|d| d.file_ref == f.id) {
-                    extracted_file(&package.path, dir, &f.href)?;
+                    extracted_file(&package.path, &dir, &f.href)?;
                 }
             }
             Ok((envelope, vms))
@@ -288,28 +326,20 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
     }
 }
 
-/// The file `href` of an extracted package in `dir`: present, regular, not a link.
-fn extracted_file(package: &Path, dir: &Path, href: &str) -> Result<PathBuf> {
+/// Opens the file `href` of the extracted package `package` in `dir`: present, regular, and
+/// reached without a link in any component.
+fn extracted_file(package: &Path, dir: &PackageDir, href: &str) -> Result<File> {
     check_href(package, href)?;
-    let path = dir.join(href);
-    let meta = std::fs::symlink_metadata(&path).map_err(|_| Error::Missing {
-        package: package.to_path_buf(),
-        what: format!("disk file {href:?} referenced by the descriptor does not exist"),
-    })?;
-    if meta.file_type().is_symlink() {
-        return Err(Error::Unsafe {
-            package: package.to_path_buf(),
-            name: href.to_owned(),
-            reason: "links are not allowed in a package",
-        });
-    }
-    if !meta.is_file() {
-        return Err(Error::Missing {
-            package: package.to_path_buf(),
-            what: format!("disk file {href:?} is not a regular file"),
-        });
-    }
-    Ok(path)
+    dir.open_file(href).map_err(|e| {
+        if e.is_not_found() {
+            Error::Missing {
+                package: package.to_path_buf(),
+                what: format!("disk file {href:?} referenced by the descriptor does not exist"),
+            }
+        } else {
+            Error::Confined(e)
+        }
+    })
 }
 
 fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkImage> {
@@ -322,16 +352,16 @@ fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkIm
             disk.format
         )));
     }
+    check_href(package, &disk.name)?;
+    let (dir, file) = open_package(package)?;
     match kind {
         PackageKind::Ova => {
-            check_href(package, &disk.name)?;
-            let members = tar::list(package)?;
+            let members = tar::list(&file, package)?;
             tar::check_members(package, &members)?;
             let member = tar::find(&members, &disk.name).ok_or_else(|| Error::Missing {
                 package: package.to_path_buf(),
                 what: format!("disk file {:?} is not in the archive", disk.name),
             })?;
-            let file = File::open(package).map_err(|e| Error::io(package, e))?;
             let window = FileWindow::new(
                 Arc::new(file),
                 member.data_offset,
@@ -340,10 +370,8 @@ fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkIm
             );
             Ok(VmdkImage::open_single(Arc::new(window))?)
         }
-        PackageKind::Ovf => {
-            let dir = package.parent().unwrap_or(Path::new("/"));
-            let path = extracted_file(package, dir, &disk.name)?;
-            Ok(VmdkImage::open(&path)?)
-        }
+        // The disk and every extent its descriptor names are opened inside the package's
+        // folder through the same confined opener.
+        PackageKind::Ovf => Ok(VmdkImage::open_in(&dir, &disk.name)?),
     }
 }

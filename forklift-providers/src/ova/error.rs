@@ -33,6 +33,21 @@ pub enum Error {
         /// Why it is rejected.
         reason: &'static str,
     },
+    /// A tar archive holds two members of one name (after normalisation): `tar -x` keeps
+    /// the last, a reader in place could take either, so the package is ambiguous.
+    #[error(
+        "{package}: the archive holds {name:?} more than once; a package with duplicate members is ambiguous and is refused"
+    )]
+    DuplicateMember {
+        /// The archive.
+        package: PathBuf,
+        /// The member name, normalised.
+        name: String,
+    },
+    /// A file of a package could not be opened inside it: a link in its path, not a
+    /// regular file, outside the package, or missing.
+    #[error(transparent)]
+    Confined(#[from] forklift_transfer::confined::ConfineError),
     /// An OVF descriptor is malformed.
     #[error("{file} is not a valid OVF descriptor: {reason}")]
     Ovf {

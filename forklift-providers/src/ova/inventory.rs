@@ -8,7 +8,7 @@
 
 use forklift_core::inventory::{
     ConcernCategory, Disk, DiskBus, Firmware, Network, NetworkKind, Nic, NicNetwork, OvaVmExt,
-    PowerState, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
+    PowerState, ProviderExt, SourceInventory, Storage, StorageKind, Vm, VmExt, concerns,
 };
 use forklift_core::resources::ProviderType;
 
@@ -161,7 +161,9 @@ pub fn source_inventory(provider_name: &str, catalog: &CatalogInventory) -> Sour
             .collect(),
         storages,
         hosts: Vec::new(),
-        ext: None,
+        ext: Some(ProviderExt::Ova {
+            skipped: catalog.skipped.iter().map(|s| s.to_model()).collect(),
+        }),
     }
 }
 

@@ -19,7 +19,14 @@
 //!
 //! Member names and file references that would escape a package (`..`, absolute paths,
 //! links, URLs) are rejected; malformed archives, descriptors and disks are typed errors
-//! naming the file.
+//! naming the file. Every file of a package (the `.ova` or `.ovf`, the disks an `.ovf`
+//! names, the extents of a VMDK descriptor) is opened through
+//! [`forklift_transfer::confined::PackageDir::open_file`] and read through that handle: a
+//! symbolic link in any component is refused, even one that would stay inside the package
+//! (exported packages hold none), and so is anything but a regular file, so a FIFO or device
+//! can never block a scan or a copy. An `.ova` holding two members of one name is refused,
+//! as `tar -x` and a reader in place would disagree on which one is the disk. Every package
+//! passed over is reported with its reason ([`CatalogInventory::skipped`]) and warned about.
 
 pub mod appliance;
 pub mod catalog;
@@ -34,7 +41,7 @@ pub mod units;
 pub mod vm;
 
 pub use appliance::{ApplianceInfo, appliance_path, list_appliances, upload_appliance};
-pub use catalog::{CatalogInventory, OvaCatalog, PackageError, load_package, resolve_catalog_root};
+pub use catalog::{CatalogInventory, OvaCatalog, load_package, resolve_catalog_root};
 pub use error::{Error, Result};
 pub use provider::{APPLIANCE_MANAGEMENT_SETTING, MOUNT_POINT_SETTING, OvaProvider};
 pub use scan::{Clock, FixedClock, SystemClock};

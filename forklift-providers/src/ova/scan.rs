@@ -4,10 +4,13 @@
 //! the root, first- and second-level subfolders; a folder with more than one `.ovf` is an
 //! error for that folder; files modified in the last 30 seconds (still being copied) or
 //! empty are skipped. Symbolic links are never followed, so a catalog cannot reach outside
-//! its share.
+//! its share; links named like packages, links to folders and files that are not regular
+//! files (FIFOs, devices) are listed as skipped, never opened.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+use forklift_core::inventory::OvaSkipReason;
 
 use super::error::{Error, Result};
 use super::vm::{Package, PackageKind};
@@ -45,24 +48,38 @@ impl Clock for FixedClock {
     }
 }
 
-/// Why a candidate file was not scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum SkipReason {
-    /// Modified within the settle time: probably still being copied.
-    RecentlyModified,
-    /// Zero bytes long.
-    Empty,
-    /// A symbolic link.
-    Link,
-}
-
-/// A file that was passed over.
+/// A file or folder that was passed over: by the scan (too recent, empty, a link, not a
+/// regular file) or because its package could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
-    /// The file.
+    /// The file or folder.
     pub path: PathBuf,
+    /// Its path relative to the catalog root, `/`-separated.
+    pub relative: String,
     /// Why.
-    pub reason: SkipReason,
+    pub reason: OvaSkipReason,
+    /// Why in words, naming the file or member; empty when the reason says it all.
+    pub message: String,
+}
+
+impl Skipped {
+    fn new(root: &Path, path: PathBuf, reason: OvaSkipReason) -> Self {
+        Skipped {
+            relative: relative(root, &path),
+            path,
+            reason,
+            message: String::new(),
+        }
+    }
+
+    /// The entry as the inventory model reports it.
+    pub fn to_model(&self) -> forklift_core::inventory::OvaSkippedPackage {
+        forklift_core::inventory::OvaSkippedPackage {
+            path: self.relative.clone(),
+            reason: self.reason,
+            message: self.message.clone(),
+        }
+    }
 }
 
 /// What a scan found.
@@ -127,6 +144,18 @@ fn walk(
             continue;
         };
         let name = entry.file_name().to_string_lossy().into_owned();
+        // A linked folder is not followed (it could lead anywhere), but said so: its
+        // packages would otherwise be missing without a word. `metadata` follows the link
+        // without opening its target.
+        if file_type.is_symlink()
+            && depth < OVF_MAX_DEPTH
+            && std::fs::metadata(&path).is_ok_and(|m| m.is_dir())
+        {
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::Link));
+            continue;
+        }
         if file_type.is_dir() {
             if depth < OVF_MAX_DEPTH {
                 subdirs.push(path);
@@ -141,18 +170,23 @@ fn walk(
             continue;
         };
         if file_type.is_symlink() {
-            result.skipped.push(Skipped {
-                path,
-                reason: SkipReason::Link,
-            });
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::Link));
+            continue;
+        }
+        if !file_type.is_file() {
+            // A FIFO or device is never opened: reading one could block or never end.
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::NotRegularFile));
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
         if meta.len() == 0 {
-            result.skipped.push(Skipped {
-                path,
-                reason: SkipReason::Empty,
-            });
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::Empty));
             continue;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
@@ -160,10 +194,9 @@ fn walk(
             .duration_since(modified)
             .map_or(true, |age| age < settle)
         {
-            result.skipped.push(Skipped {
-                path,
-                reason: SkipReason::RecentlyModified,
-            });
+            result
+                .skipped
+                .push(Skipped::new(root, path, OvaSkipReason::RecentlyModified));
             continue;
         }
         let relative = relative(root, &path);
@@ -211,7 +244,7 @@ fn walk(
 }
 
 /// `path` relative to `root`, `/`-separated.
-fn relative(root: &Path, path: &Path) -> String {
+pub(crate) fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())

@@ -1,6 +1,7 @@
 //! A minimal read-only tar reader: ustar, GNU long names and pax headers, reporting where
 //! each member's data starts so a disk can be read in place without extracting it.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path};
@@ -70,9 +71,9 @@ pub fn unsafe_path_reason(name: &str) -> Option<&'static str> {
     None
 }
 
-/// The members of the tar archive at `path`.
-pub fn list(path: &Path) -> Result<Vec<Member>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+/// The members of the tar archive open as `file`, named `path` in messages. The caller
+/// opened it through the confined opener and reads members from the same handle.
+pub fn list(file: &File, path: &Path) -> Result<Vec<Member>> {
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     list_from(path, &|buf, at| file.read_exact_at(buf, at), len)
 }
@@ -201,13 +202,19 @@ pub fn list_from(
     Ok(members)
 }
 
-/// Strips leading `./` and trailing `/` from a member name.
+/// A member name as extraction would resolve it: empty and `.` components dropped
+/// (`./a//b/` is `a/b`), a leading `/` kept so an absolute name is still seen as one.
 fn normalize(name: &str) -> String {
-    let mut n = name;
-    while let Some(rest) = n.strip_prefix("./") {
-        n = rest;
+    let body = name
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    if name.starts_with('/') {
+        format!("/{body}")
+    } else {
+        body
     }
-    n.trim_end_matches('/').to_owned()
 }
 
 fn cstr(field: &[u8]) -> String {
@@ -298,10 +305,20 @@ fn parse_pax(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// Validates every member of an OVA package: names stay inside the package and no member
-/// is a link or a special file.
+/// Validates every member of an OVA package: names stay inside the package, no member is
+/// a link or a special file, and no name is used twice (a directory listed twice aside).
 pub fn check_members(archive: &Path, members: &[Member]) -> Result<()> {
+    let mut seen: HashMap<&str, bool> = HashMap::with_capacity(members.len());
     for m in members {
+        let directory = m.kind == MemberKind::Directory;
+        if let Some(was_directory) = seen.insert(&m.name, directory) {
+            if !(was_directory && directory) {
+                return Err(Error::DuplicateMember {
+                    package: archive.to_path_buf(),
+                    name: m.name.clone(),
+                });
+            }
+        }
         if let Some(reason) = unsafe_path_reason(&m.name) {
             return Err(Error::Unsafe {
                 package: archive.to_path_buf(),
@@ -437,6 +454,42 @@ mod tests {
                 .contains("archive ends")
         );
         assert!(list_bytes(&[1u8; 100]).is_err());
+    }
+
+    #[test]
+    fn refuses_duplicate_members_after_normalising() {
+        for (first, second) in [
+            ("disk.vmdk", "disk.vmdk"),
+            ("disk.vmdk", "./disk.vmdk"),
+            ("d/disk.vmdk", "d//./disk.vmdk"),
+        ] {
+            let bytes = archive(&[
+                ("vm.ovf", b"<Envelope/>", b'0'),
+                (first, b"first", b'0'),
+                (second, b"second", b'0'),
+            ]);
+            let members = list_bytes(&bytes).unwrap();
+            match check_members(Path::new("t.ova"), &members).unwrap_err() {
+                Error::DuplicateMember { package, name } => {
+                    assert_eq!(package, Path::new("t.ova"));
+                    assert_eq!(name, normalize(first));
+                }
+                other => panic!("{first} + {second}: {other}"),
+            }
+        }
+        // A file and a directory of one name are as ambiguous.
+        let bytes = archive(&[("d", b"", b'5'), ("d/", b"x", b'0')]);
+        let members = list_bytes(&bytes).unwrap();
+        assert!(matches!(
+            check_members(Path::new("t.ova"), &members),
+            Err(Error::DuplicateMember { .. })
+        ));
+        // A directory listed twice is harmless.
+        let bytes = archive(&[("d/", b"", b'5'), ("./d", b"", b'5'), ("d/a", b"x", b'0')]);
+        check_members(Path::new("t.ova"), &list_bytes(&bytes).unwrap()).unwrap();
+        // An absolute name stays absolute after normalising.
+        assert_eq!(normalize("//etc/./passwd"), "/etc/passwd");
+        assert_eq!(normalize("././a//b/"), "a/b");
     }
 
     #[test]

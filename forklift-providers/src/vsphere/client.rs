@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use tracing::{debug, info};
 
+use super::limits::{
+    MAX_CHANGED_AREA_QUERIES, MAX_CHANGED_AREAS, MAX_OBJECTS, MAX_OBJECTS_PER_PAGE,
+    MAX_PROPERTIES_PER_OBJECT, MAX_RETRIEVE_PAGES, PAGE_OBJECTS, SoapLimit,
+};
 use super::soap::{MoRef, SoapTransport};
 use super::xml::{Node, escape};
 use crate::capability::{ChangedArea, SecretString};
@@ -263,7 +267,7 @@ impl Vim25Client {
 
     async fn retrieve(&self, spec_set: &str) -> Result<Vec<ObjectContent>> {
         match self.retrieve_pages(spec_set).await {
-            Err(e) if is_not_authenticated(&e) && self.relogin("RetrievePropertiesEx").await? => {
+            Err(e) if is_not_authenticated(&e) && self.relogin(RETRIEVE).await? => {
                 self.retrieve_pages(spec_set).await
             }
             other => other,
@@ -272,43 +276,26 @@ impl Vim25Client {
 
     async fn retrieve_pages(&self, spec_set: &str) -> Result<Vec<ObjectContent>> {
         let pc = &self.content.property_collector;
-        let params = format!("{spec_set}<options><maxObjects>500</maxObjects></options>");
-        let mut response = self.invoke("RetrievePropertiesEx", pc, &params).await?;
+        let params =
+            format!("{spec_set}<options><maxObjects>{PAGE_OBJECTS}</maxObjects></options>");
+        let mut response = self.invoke(RETRIEVE, pc, &params).await?;
         let mut objects = Vec::new();
+        let mut pages = 1usize;
         // No returnval at all means no objects.
         while let Some(result) = response.take_child("returnval") {
-            let token = result.child_text("token").map(str::to_owned);
-            for object in result.children.into_iter().filter(|c| c.name == "objects") {
-                // Properties the session may not read come back in missingSet; an expired
-                // session shows up there as NotAuthenticated rather than as a fault.
-                for missing in object.children_named("missingSet") {
-                    let fault = missing
-                        .path(&["fault", "fault"])
-                        .and_then(Node::xsi_type)
-                        .unwrap_or("");
-                    if fault == "NotAuthenticated" {
-                        return Err(Error::Fault {
-                            method: "RetrievePropertiesEx".into(),
-                            fault: fault.into(),
-                            message: "session is not authenticated".into(),
-                        });
-                    }
-                    debug!(
-                        path = missing.child_text("path").unwrap_or(""),
-                        fault, "property not returned"
-                    );
-                }
-                objects.extend(object_content(object));
-            }
-            let Some(token) = token else {
+            let Some(token) = take_page(result, &mut objects)? else {
                 break;
             };
+            if pages >= MAX_RETRIEVE_PAGES {
+                return Err(retrieve_limit(SoapLimit::RetrievePages));
+            }
+            pages += 1;
             let params = format!("<token>{}</token>", escape(&token));
             response = self
                 .invoke("ContinueRetrievePropertiesEx", pc, &params)
                 .await?;
         }
-        debug!(objects = objects.len(), "retrieved properties");
+        debug!(objects = objects.len(), pages, "retrieved properties");
         Ok(objects)
     }
 
@@ -385,9 +372,19 @@ impl Vim25Client {
         capacity: u64,
         change_id: &str,
     ) -> Result<Vec<ChangedArea>> {
+        const METHOD: &str = "QueryChangedDiskAreas";
+        let limit = |limit| Error::LimitExceeded {
+            method: METHOD.to_owned(),
+            limit,
+        };
         let mut areas = Vec::new();
         let mut start = 0u64;
+        let mut queries = 0usize;
         while start < capacity {
+            if queries >= MAX_CHANGED_AREA_QUERIES {
+                return Err(limit(SoapLimit::ChangedAreaQueries));
+            }
+            queries += 1;
             let mut params = String::new();
             if let Some(snapshot) = snapshot {
                 params.push_str(&snapshot.to_xml("snapshot"));
@@ -396,14 +393,14 @@ impl Vim25Client {
                 "<deviceKey>{device_key}</deviceKey><startOffset>{start}</startOffset><changeId>{}</changeId>",
                 escape(change_id)
             ));
-            let response = self.invoke("QueryChangedDiskAreas", vm, &params).await?;
+            let response = self.invoke(METHOD, vm, &params).await?;
             let info = response
                 .child("returnval")
-                .ok_or_else(|| Error::protocol("QueryChangedDiskAreas", "no DiskChangeInfo"))?;
+                .ok_or_else(|| Error::protocol(METHOD, "no DiskChangeInfo"))?;
             let info_start: u64 = info.child_parse("startOffset").unwrap_or(start);
             let length: u64 = info
                 .child_parse("length")
-                .ok_or_else(|| Error::protocol("QueryChangedDiskAreas", "no length"))?;
+                .ok_or_else(|| Error::protocol(METHOD, "no length"))?;
             for extent in info.children_named("changedArea") {
                 let (Some(offset), Some(len)) = (
                     extent.child_parse::<u64>("start"),
@@ -415,6 +412,9 @@ impl Vim25Client {
                     ));
                 };
                 if len > 0 {
+                    if areas.len() >= MAX_CHANGED_AREAS {
+                        return Err(limit(SoapLimit::ChangedAreas));
+                    }
                     areas.push(ChangedArea {
                         offset,
                         length: len,
@@ -466,6 +466,59 @@ fn is_not_authenticated(error: &Error) -> bool {
     matches!(error, Error::Fault { fault, .. } if fault == "NotAuthenticated")
 }
 
+/// The method that starts a property collection.
+const RETRIEVE: &str = "RetrievePropertiesEx";
+
+fn retrieve_limit(limit: SoapLimit) -> Error {
+    Error::LimitExceeded {
+        method: RETRIEVE.to_owned(),
+        limit,
+    }
+}
+
+/// Moves the objects of one `RetrieveResult` page into `objects`, within the limits of
+/// [`limits`](super::limits); returns the continuation token, if any.
+fn take_page(result: Node, objects: &mut Vec<ObjectContent>) -> Result<Option<String>> {
+    let token = result.child_text("token").map(str::to_owned);
+    let page: Vec<Node> = result
+        .children
+        .into_iter()
+        .filter(|c| c.name == "objects")
+        .collect();
+    if page.len() > MAX_OBJECTS_PER_PAGE {
+        return Err(retrieve_limit(SoapLimit::ObjectsPerPage));
+    }
+    if objects.len() + page.len() > MAX_OBJECTS {
+        return Err(retrieve_limit(SoapLimit::Objects));
+    }
+    for object in page {
+        // Properties the session may not read come back in missingSet; an expired
+        // session shows up there as NotAuthenticated rather than as a fault.
+        for missing in object.children_named("missingSet") {
+            let fault = missing
+                .path(&["fault", "fault"])
+                .and_then(Node::xsi_type)
+                .unwrap_or("");
+            if fault == "NotAuthenticated" {
+                return Err(Error::Fault {
+                    method: RETRIEVE.into(),
+                    fault: fault.into(),
+                    message: "session is not authenticated".into(),
+                });
+            }
+            debug!(
+                path = missing.child_text("path").unwrap_or(""),
+                fault, "property not returned"
+            );
+        }
+        if object.children_named("propSet").count() > MAX_PROPERTIES_PER_OBJECT {
+            return Err(retrieve_limit(SoapLimit::PropertiesPerObject));
+        }
+        objects.extend(object_content(object));
+    }
+    Ok(token)
+}
+
 fn object_content(node: Node) -> Option<ObjectContent> {
     let obj = MoRef::from_node(node.child("obj")?)?;
     let props = node
@@ -479,4 +532,72 @@ fn object_content(node: Node) -> Option<ObjectContent> {
         })
         .collect();
     Some(ObjectContent { obj, props })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vsphere::xml::parse;
+
+    fn page(objects: usize, props: usize, token: Option<&str>) -> Node {
+        let prop = "<propSet><name>name</name><val>x</val></propSet>".repeat(props);
+        let object = format!(r#"<objects><obj type="VirtualMachine">vm-1</obj>{prop}</objects>"#);
+        let token = token
+            .map(|t| format!("<token>{t}</token>"))
+            .unwrap_or_default();
+        parse(&format!(
+            "<returnval>{token}{}</returnval>",
+            object.repeat(objects)
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn pages_yield_objects_and_their_token() {
+        let mut objects = Vec::new();
+        let token = take_page(page(3, 1, Some("t1")), &mut objects).unwrap();
+        assert_eq!(token.as_deref(), Some("t1"));
+        assert_eq!(objects.len(), 3);
+        assert_eq!(objects[0].text("name"), Some("x"));
+        assert_eq!(take_page(page(1, 0, None), &mut objects).unwrap(), None);
+    }
+
+    #[test]
+    fn pages_beyond_the_object_limits_are_refused() {
+        let mut objects = Vec::new();
+        take_page(page(MAX_OBJECTS_PER_PAGE, 0, None), &mut objects).unwrap();
+        let err = take_page(page(MAX_OBJECTS_PER_PAGE + 1, 0, None), &mut objects).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LimitExceeded {
+                limit: SoapLimit::ObjectsPerPage,
+                ..
+            }
+        ));
+        // The whole collection is capped too: fill up to the limit, then one more page.
+        let filler = objects[0].clone();
+        objects.resize(MAX_OBJECTS, filler);
+        let err = take_page(page(1, 0, None), &mut objects).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("more than {MAX_OBJECTS} objects")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn objects_beyond_the_property_limit_are_refused() {
+        let mut objects = Vec::new();
+        take_page(page(1, MAX_PROPERTIES_PER_OBJECT, None), &mut objects).unwrap();
+        assert_eq!(objects[0].props.len(), MAX_PROPERTIES_PER_OBJECT);
+        let err =
+            take_page(page(1, MAX_PROPERTIES_PER_OBJECT + 1, None), &mut objects).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LimitExceeded {
+                limit: SoapLimit::PropertiesPerObject,
+                ..
+            }
+        ));
+    }
 }

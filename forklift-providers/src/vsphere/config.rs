@@ -62,11 +62,28 @@ pub struct VsphereConfig {
 }
 
 impl VsphereConfig {
-    /// A configuration with the default timeout.
+    /// A configuration with the default timeout. `url` must be `https://`: a plain
+    /// `http://` URL is refused with [`Error::PlainHttp`] (see [`Self::new_plain_http`]).
     pub fn new(url: &str, user: &str, password: SecretString, trust: TlsTrust) -> Result<Self> {
+        Self::build(url, user, password, trust, PlainHttp::Refuse)
+    }
+
+    /// Like [`Self::new`], but `url` may also be a plain `http://` URL, over which the
+    /// password travels in clear text: for test servers and lab endpoints only.
+    pub fn new_plain_http(url: &str, user: &str, password: SecretString) -> Result<Self> {
+        Self::build(url, user, password, TlsTrust::SystemRoots, PlainHttp::Allow)
+    }
+
+    fn build(
+        url: &str,
+        user: &str,
+        password: SecretString,
+        trust: TlsTrust,
+        plain_http: PlainHttp,
+    ) -> Result<Self> {
         Ok(Self {
             provider_name: String::new(),
-            sdk_url: sdk_url(url)?,
+            sdk_url: sdk_url(url, plain_http)?,
             endpoint: SdkEndpoint::Vcenter,
             user: user.to_owned(),
             password,
@@ -80,7 +97,8 @@ impl VsphereConfig {
     /// `forklift-core` parsed from the secret (`user`, `password`, `insecureSkipVerify`,
     /// `cacert` or `ca.crt`, and the forklift extension `thumbprint`, which pins the server
     /// certificate). The setting `vddkLibDir`, another extension, reads disks with the VDDK
-    /// found there.
+    /// found there. A plain `http://` URL is refused unless
+    /// [`ProviderConfig::allow_plain_http`] is set.
     pub fn from_provider(provider: &ProviderConfig) -> Result<Self> {
         let credentials = provider
             .credentials
@@ -103,7 +121,18 @@ impl VsphereConfig {
                 ));
             }
         };
-        let mut config = Self::new(&provider.url, &login.user, login.password.clone(), trust)?;
+        let plain_http = if provider.allow_plain_http {
+            PlainHttp::Allow
+        } else {
+            PlainHttp::Refuse
+        };
+        let mut config = Self::build(
+            &provider.url,
+            &login.user,
+            login.password.clone(),
+            trust,
+            plain_http,
+        )?;
         config.endpoint = endpoint;
         config.provider_name = provider.name.clone();
         config.vddk = provider
@@ -133,15 +162,33 @@ fn trust(tls: &TlsSettings) -> Result<TlsTrust> {
 /// init image, `vddkInitImage`).
 pub const VDDK_LIBDIR_SETTING: &str = "vddkLibDir";
 
-/// Normalizes a provider URL to its SDK URL: `https://host` → `https://host/sdk`.
-pub fn sdk_url(url: &str) -> Result<url::Url> {
+/// Whether a vSphere URL may be plain `http://`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainHttp {
+    /// Only `https://` (the default everywhere).
+    Refuse,
+    /// `http://` too: the password then travels in clear text.
+    Allow,
+}
+
+/// Normalizes a provider URL to its SDK URL: `https://host` → `https://host/sdk`. A plain
+/// `http://` URL is refused with [`Error::PlainHttp`] unless `plain_http` allows it.
+pub fn sdk_url(url: &str, plain_http: PlainHttp) -> Result<url::Url> {
     let mut parsed =
         url::Url::parse(url).map_err(|e| Error::config("spec.url", format!("'{url}': {e}")))?;
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(Error::config(
-            "spec.url",
-            format!("'{url}' must be an https URL"),
-        ));
+    match (parsed.scheme(), plain_http) {
+        ("https", _) | ("http", PlainHttp::Allow) => {}
+        ("http", PlainHttp::Refuse) => {
+            return Err(Error::PlainHttp {
+                url: url.to_owned(),
+            });
+        }
+        _ => {
+            return Err(Error::config(
+                "spec.url",
+                format!("'{url}' must be an https URL"),
+            ));
+        }
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(Error::config("spec.url", format!("'{url}' has no host")));
@@ -169,17 +216,54 @@ mod tests {
 
     #[test]
     fn urls_get_the_sdk_path() {
+        let refuse = PlainHttp::Refuse;
         assert_eq!(
-            sdk_url("https://vc.example.com").unwrap().as_str(),
+            sdk_url("https://vc.example.com", refuse).unwrap().as_str(),
             "https://vc.example.com/sdk"
         );
         assert_eq!(
-            sdk_url("https://vc:8443/sdk").unwrap().as_str(),
+            sdk_url("https://vc:8443/sdk", refuse).unwrap().as_str(),
             "https://vc:8443/sdk"
         );
-        assert!(sdk_url("ftp://vc").is_err());
-        assert!(sdk_url("https://u:p@vc/sdk").is_err());
-        assert!(sdk_url("not a url").is_err());
+        assert!(sdk_url("ftp://vc", PlainHttp::Allow).is_err());
+        assert!(sdk_url("https://u:p@vc/sdk", refuse).is_err());
+        assert!(sdk_url("not a url", refuse).is_err());
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_allowed() {
+        let err = sdk_url("http://vc.example.com", PlainHttp::Refuse).unwrap_err();
+        assert!(matches!(&err, Error::PlainHttp { url } if url == "http://vc.example.com"));
+        let text = err.to_string();
+        assert!(
+            text.contains("spec.url") && text.contains("--allow-plain-http"),
+            "{text}"
+        );
+        assert_eq!(
+            sdk_url("http://vc.example.com", PlainHttp::Allow)
+                .unwrap()
+                .as_str(),
+            "http://vc.example.com/sdk"
+        );
+        let mut p = ProviderConfig::new(ProviderType::VSphere, "vc", "http://vc/sdk")
+            .with_credentials(ProviderCredentials {
+                credentials: Credentials::VSphere(UserPassword {
+                    user: "u".into(),
+                    password: "p".into(),
+                }),
+                tls: TlsSettings::default(),
+            });
+        assert!(matches!(
+            VsphereConfig::from_provider(&p),
+            Err(Error::PlainHttp { .. })
+        ));
+        p.allow_plain_http = true;
+        assert_eq!(
+            VsphereConfig::from_provider(&p).unwrap().sdk_url.as_str(),
+            "http://vc/sdk"
+        );
+        assert!(VsphereConfig::new("http://vc", "u", "p".into(), TlsTrust::SystemRoots).is_err());
+        assert!(VsphereConfig::new_plain_http("http://vc", "u", "p".into()).is_ok());
     }
 
     #[test]

@@ -16,13 +16,15 @@ mod config;
 pub mod datastore;
 pub mod devices;
 pub mod inventory;
+pub mod limits;
 mod ops;
 mod soap;
 mod tls;
 pub mod xml;
 
 pub use client::{ObjectContent, PropertySet, ServiceContent, Vim25Client};
-pub use config::{SdkEndpoint, VDDK_LIBDIR_SETTING, VddkSettings, VsphereConfig};
+pub use config::{PlainHttp, SdkEndpoint, VDDK_LIBDIR_SETTING, VddkSettings, VsphereConfig};
+pub use limits::SoapLimit;
 pub use soap::{MoRef, SoapTransport};
 pub use tls::{TlsTrust, fetch_thumbprint, normalize_thumbprint, thumbprint_of};
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tracing::{debug, trace};
 
+use super::limits::{MAX_RESPONSE_BYTES, SoapLimit};
 use super::xml::{self, Node, escape};
 use crate::capability::SecretString;
 use crate::error::{Error, Result};
@@ -12,9 +13,6 @@ use crate::error::{Error, Result};
 /// API version sent before the server's own version is known; every vCenter and ESXi
 /// still in support accepts it.
 pub const BOOTSTRAP_VERSION: &str = "6.5";
-
-/// Largest SOAP answer accepted (inventories of thousands of VMs stay well below).
-const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// A managed object reference (`<obj type="VirtualMachine">vm-42</obj>`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,7 +144,7 @@ impl SoapTransport {
                 }
             }
         }
-        let bytes = read_limited(response, MAX_RESPONSE_BYTES, &self.sdk_url).await?;
+        let bytes = read_limited(response, method, &self.sdk_url).await?;
         let text = String::from_utf8_lossy(&bytes);
         let parsed = xml::parse(&text);
         debug!(
@@ -157,7 +155,12 @@ impl SoapTransport {
         );
         let root = match parsed {
             Ok(root) => root,
-            Err(e) if status.is_success() => return Err(Error::protocol(method, e.to_string())),
+            Err(source) if status.is_success() => {
+                return Err(Error::Xml {
+                    method: method.to_owned(),
+                    source,
+                });
+            }
             Err(_) => {
                 return Err(Error::HttpStatus {
                     url: self.sdk_url.to_string(),
@@ -178,21 +181,28 @@ impl SoapTransport {
     }
 }
 
+/// Reads a whole answer, refusing it once it passes [`MAX_RESPONSE_BYTES`] (a declared
+/// `Content-Length` beyond it is refused before any byte is read).
 async fn read_limited(
     mut response: reqwest::Response,
-    limit: usize,
+    method: &str,
     url: &url::Url,
 ) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
+    let too_large = || Error::LimitExceeded {
+        method: method.to_owned(),
+        limit: SoapLimit::ResponseBytes,
+    };
+    let declared = response.content_length().unwrap_or(0);
+    if declared > MAX_RESPONSE_BYTES as u64 {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(declared as usize);
     while let Some(chunk) = response.chunk().await.map_err(|source| Error::Http {
         url: url.to_string(),
         source,
     })? {
-        if out.len() + chunk.len() > limit {
-            return Err(Error::protocol(
-                url.as_str(),
-                format!("response larger than {limit} bytes"),
-            ));
+        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
         }
         out.extend_from_slice(&chunk);
     }
@@ -277,6 +287,24 @@ mod tests {
         let root = xml::parse(doc).unwrap();
         let err = parse_response("Login", &root).unwrap_err();
         assert_eq!(err.to_string(), "Login failed: InvalidLogin: Login failed");
+    }
+
+    #[test]
+    fn fault_text_is_escaped_when_shown() {
+        let doc = "<Envelope><Body><Fault><faultcode>\u{1b}]0;x\u{7}</faultcode>\
+            <faultstring>bad&#27;[2J\u{9b}31m</faultstring></Fault></Body></Envelope>";
+        let err = parse_response("Login", &xml::parse(doc).unwrap()).unwrap_err();
+        let Error::Fault { message, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(
+            message, "bad\u{1b}[2J\u{9b}31m",
+            "the error keeps the server's text"
+        );
+        assert_eq!(
+            err.to_string(),
+            "Login failed: \\x1b]0;x\\x07: bad\\x1b[2J\\u{009b}31m"
+        );
     }
 
     #[test]

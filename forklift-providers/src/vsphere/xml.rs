@@ -8,7 +8,19 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 /// Deepest element nesting accepted; vim25 replies stay far below it.
-const MAX_DEPTH: usize = 512;
+pub const MAX_DEPTH: usize = 512;
+
+/// Most elements one document may hold. A page of 100 VMs with their whole `config` holds
+/// about 150,000; with [`MAX_DOCUMENT_ATTRIBUTES`] the cap keeps the tree of a hostile answer
+/// (a stream of `<a/>`) to a few hundred MiB however its bytes are spent.
+pub const MAX_ELEMENTS: usize = 500_000;
+
+/// Most attributes one element may carry; vim25 elements carry one or two (`xsi:type`,
+/// `type`).
+pub const MAX_ATTRIBUTES: usize = 64;
+
+/// Most attributes one document may hold (two per element at [`MAX_ELEMENTS`]).
+pub const MAX_DOCUMENT_ATTRIBUTES: usize = 2 * MAX_ELEMENTS;
 
 /// One XML element: its local name, attributes, text content and children.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +49,15 @@ pub enum XmlError {
     /// The document nests elements deeper than the reader accepts.
     #[error("XML nests deeper than {MAX_DEPTH} elements")]
     TooDeep,
+    /// The document holds more elements than the reader accepts.
+    #[error("XML holds more than {MAX_ELEMENTS} elements")]
+    TooManyElements,
+    /// An element carries more attributes than the reader accepts.
+    #[error("an XML element carries more than {MAX_ATTRIBUTES} attributes")]
+    TooManyAttributes,
+    /// The document holds more attributes than the reader accepts.
+    #[error("XML holds more than {MAX_DOCUMENT_ATTRIBUTES} attributes")]
+    TooManyDocumentAttributes,
     /// The document has no root element.
     #[error("XML document has no root element")]
     Empty,
@@ -114,6 +135,19 @@ impl Node {
 pub fn parse(document: &str) -> Result<Node, XmlError> {
     let mut reader = Reader::from_str(document);
     let mut stack: Vec<Node> = Vec::new();
+    let mut elements = 0usize;
+    let mut attributes = 0usize;
+    let mut count = |node: &Node| {
+        elements += 1;
+        attributes += node.attrs.len();
+        if elements > MAX_ELEMENTS {
+            Err(XmlError::TooManyElements)
+        } else if attributes > MAX_DOCUMENT_ATTRIBUTES {
+            Err(XmlError::TooManyDocumentAttributes)
+        } else {
+            Ok(())
+        }
+    };
     let malformed = |reader: &Reader<&[u8]>, message: String| XmlError::Malformed {
         position: reader.buffer_position(),
         message,
@@ -127,10 +161,13 @@ pub fn parse(document: &str) -> Result<Node, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep);
                 }
-                stack.push(element(&reader, &start)?);
+                let node = element(&reader, &start)?;
+                count(&node)?;
+                stack.push(node);
             }
             Event::Empty(start) => {
                 let node = element(&reader, &start)?;
+                count(&node)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => return Ok(node),
@@ -203,9 +240,13 @@ fn element(
         message,
     };
     let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-    let mut attrs = Vec::new();
+    // Sized exactly: the tree of a large answer holds hundreds of thousands of these.
+    let mut attrs = Vec::with_capacity(start.attributes().count().min(MAX_ATTRIBUTES + 1));
     for attr in start.attributes() {
         let attr = attr.map_err(|e| malformed(e.to_string()))?;
+        if attrs.len() >= MAX_ATTRIBUTES {
+            return Err(XmlError::TooManyAttributes);
+        }
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
         let value = attr
             .unescape_value()
@@ -250,6 +291,36 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("<a><b></a>").is_err());
         assert!(parse(&"<a>".repeat(MAX_DEPTH + 1)).is_err());
+    }
+
+    #[test]
+    fn element_and_attribute_counts_are_capped() {
+        let at_limit = format!("<r>{}</r>", "<a/>".repeat(MAX_ELEMENTS - 1));
+        assert_eq!(parse(&at_limit).unwrap().children.len(), MAX_ELEMENTS - 1);
+        let over = format!("<r>{}</r>", "<a/>".repeat(MAX_ELEMENTS));
+        assert!(matches!(parse(&over), Err(XmlError::TooManyElements)));
+        let attrs = |n: usize| {
+            let list: String = (0..n).map(|i| format!(" a{i}=\"\"")).collect();
+            format!("<r{list}/>")
+        };
+        assert_eq!(
+            parse(&attrs(MAX_ATTRIBUTES)).unwrap().attrs.len(),
+            MAX_ATTRIBUTES
+        );
+        assert!(matches!(
+            parse(&attrs(MAX_ATTRIBUTES + 1)),
+            Err(XmlError::TooManyAttributes)
+        ));
+        let per_element = MAX_ATTRIBUTES / 2;
+        let element = attrs(per_element).replacen("<r", "<a", 1);
+        let count = MAX_DOCUMENT_ATTRIBUTES / per_element;
+        let at_limit = format!("<r>{}</r>", element.repeat(count));
+        assert_eq!(parse(&at_limit).unwrap().children.len(), count);
+        let over = format!("<r>{}</r>", element.repeat(count + 1));
+        assert!(matches!(
+            parse(&over),
+            Err(XmlError::TooManyDocumentAttributes)
+        ));
     }
 
     proptest::proptest! {

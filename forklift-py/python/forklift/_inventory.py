@@ -33,6 +33,7 @@ def start_inventory(
     secret: Optional[ObjectLike] = None,
     manifests: Optional[Iterable[ObjectLike]] = None,
     cancel: Optional[CancelToken] = None,
+    allow_plain_http: bool = False,
 ) -> "Task[Dict[str, Any]]":
     """Starts collecting the inventory of ``provider`` and returns the running task.
 
@@ -41,9 +42,12 @@ def start_inventory(
     (whose Secret is then found there too). Supported types: ``ova`` (a catalog directory:
     ``spec.url`` is a local path, ``nfs://`` URL or ``server:/path`` resolved against the
     ``mountPoint`` setting) and ``vsphere``; others raise :class:`~forklift.ProviderError`.
+    A vSphere ``spec.url`` must be ``https://``: a plain ``http://`` one, over which the
+    password would travel in clear text, raises :class:`~forklift.ProviderError` unless
+    ``allow_plain_http`` is set.
     """
     objects, name = _arguments(provider, secret, manifests)
-    return _native.start_inventory(objects, name, cancel=cancel)
+    return _native.start_inventory(objects, name, cancel=cancel, allow_plain_http=allow_plain_http)
 
 
 def inventory(
@@ -52,6 +56,7 @@ def inventory(
     secret: Optional[ObjectLike] = None,
     manifests: Optional[Iterable[ObjectLike]] = None,
     cancel: Optional[CancelToken] = None,
+    allow_plain_http: bool = False,
 ) -> Node:
     """Collects the inventory of ``provider`` (see :func:`start_inventory`).
 
@@ -59,7 +64,13 @@ def inventory(
     pass it to :func:`forklift.validate` and :func:`forklift.render`, or save
     ``inv.to_dict()`` as JSON to validate offline later.
     """
-    data: Dict[str, Any] = _tasks.run(start_inventory(provider, secret=secret, manifests=manifests, cancel=cancel))
+    data: Dict[str, Any] = _tasks.run(start_inventory(
+            provider,
+            secret=secret,
+            manifests=manifests,
+            cancel=cancel,
+            allow_plain_http=allow_plain_http,
+        ))
     return Node(data)
 
 
@@ -69,7 +80,14 @@ async def async_inventory(
     secret: Optional[ObjectLike] = None,
     manifests: Optional[Iterable[ObjectLike]] = None,
     cancel: Optional[CancelToken] = None,
+    allow_plain_http: bool = False,
 ) -> Node:
     """:func:`inventory` for asyncio."""
-    data: Dict[str, Any] = await _tasks.wait(start_inventory(provider, secret=secret, manifests=manifests, cancel=cancel))
+    data: Dict[str, Any] = await _tasks.wait(start_inventory(
+            provider,
+            secret=secret,
+            manifests=manifests,
+            cancel=cancel,
+            allow_plain_http=allow_plain_http,
+        ))
     return Node(data)

@@ -13,6 +13,7 @@ from typing import (
     Generator,
     Iterable,
     Iterator,
+    Literal,
     Optional,
     TypedDict,
     Union,
@@ -39,6 +40,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 HookCallback = Callable[[Dict[str, Any], Dict[str, Any]], object]
 """``hooks(hook, context)``: ``hook`` is the Hook resource and ``context`` its step, plan, VM
 and target as a dict; what it returns (as text) is the hook's output, an exception fails it."""
+Hooks = Union[Literal["local"], HookCallback]
+"""What runs a plan's hooks: ``"local"`` (a local ``ansible-playbook``) or a callback."""
 
 
 class MigrationCopyOptions(TypedDict, total=False):
@@ -131,7 +134,7 @@ def start_migration(
     plan: Optional[str] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
-    hooks: Optional[HookCallback] = None,
+    hooks: Optional[Hooks] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,
@@ -143,11 +146,13 @@ def start_migration(
     :class:`~forklift.Manifests`; ``plan`` picks one by ``name`` or ``namespace/name``. The plan
     is validated first: blockers fail the migration with :class:`~forklift.ValidationError`
     before anything moves. What is created is exactly what :func:`forklift.render` returns;
-    ``verify`` re-reads every copied disk and compares it with the source. ``hooks`` runs the
-    plan's hooks in Python instead of with a local ``ansible-playbook``: it is called from a
-    forklift thread with the Hook resource and the context (``step``, ``planName``,
-    ``vmName``, ``targetName``...); its return value is the hook's output and an exception
-    fails the VM with the exception's message. ``request_size``, ``requests``, ``retries`` and
+    ``verify`` re-reads every copied disk and compares it with the source. Hooks run only when
+    asked: without ``hooks`` a plan with hooks fails with :class:`~forklift.ValidationError`
+    (a Critical ``HookRunnerNotAvailable`` condition) before anything moves.
+    ``hooks="local"`` runs their playbooks on this machine with ``ansible-playbook``; a
+    callable runs them in Python: it is called from a forklift thread with the Hook resource
+    and the context (``step``, ``planName``, ``vmName``, ``targetName``...); its return value
+    is the hook's output and an exception fails the VM with the exception's message. ``request_size``, ``requests``, ``retries`` and
     ``reconnects`` tune the disk copies as in :class:`~forklift.CopyOptions`.
     """
     task, events = _native.start_migration(
@@ -173,7 +178,7 @@ def migrate(
     on_event: Optional[Callable[[MigrationEvent], object]] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
-    hooks: Optional[HookCallback] = None,
+    hooks: Optional[Hooks] = None,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
@@ -212,7 +217,7 @@ async def async_migrate(
     on_event: Optional[Callable[[MigrationEvent], object]] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
-    hooks: Optional[HookCallback] = None,
+    hooks: Optional[Hooks] = None,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""

@@ -1,7 +1,7 @@
 """Type stubs of the native extension ``forklift._native`` (checked by ``mypy.stubtest``)."""
 
 import os
-from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, final
+from typing import Any, Callable, Dict, Generator, Generic, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, Union, final
 
 _T = TypeVar("_T")
 
@@ -209,6 +209,7 @@ def validate(
     max_vms_per_esxi_host: Optional[int] = None,
     pvc_name_template: Optional[str] = None,
     executor: str = "local",
+    hooks: Optional[Literal["local"]] = None,
 ) -> List[Condition]: ...
 def render(
     objects: Iterable[Any],
@@ -218,9 +219,14 @@ def render(
     destination: Any = None,
     migration_uid: Optional[str] = None,
     executor: str = "local",
+    hooks: Optional[Literal["local"]] = None,
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
 def start_inventory(
-    objects: Iterable[Any], provider: str, *, cancel: Optional[CancelToken] = None
+    objects: Iterable[Any],
+    provider: str,
+    *,
+    cancel: Optional[CancelToken] = None,
+    allow_plain_http: bool = False,
 ) -> Task[Dict[str, Any]]: ...
 
 @final
@@ -239,7 +245,7 @@ def start_migration(
     plan: Optional[str] = None,
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
-    hooks: Optional[Callable[[Dict[str, Any], Dict[str, Any]], object]] = None,
+    hooks: Union[Literal["local"], Callable[[Dict[str, Any], Dict[str, Any]], object], None] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Literal, Optional, Union
 
 from . import _native
 from ._model import Node, Resource, unwrap
@@ -49,6 +49,7 @@ def validate(
     pvc_name_template: Optional[str] = None,
     strict: bool = False,
     executor: str = "local",
+    hooks: Optional[Literal["local"]] = None,
 ) -> List[Condition]:
     """Validates a plan the way MTV's plan controller does; returns its conditions.
 
@@ -66,7 +67,9 @@ def validate(
     ``executor`` is the engine validated for: ``"local"`` (default) adds the Critical
     ``...NotAvailable`` conditions of what :func:`migrate` on this machine cannot do (guest
     conversion, warm migration, copy offload...), ``"mtv"`` validates for MTV's controller
-    only.
+    only. ``hooks="local"`` describes :func:`migrate` given ``hooks=`` (a plan's hooks run);
+    without it a plan with hooks gets the Critical ``HookRunnerNotAvailable``, as
+    :func:`migrate` without ``hooks=`` refuses it.
 
     Every condition is returned, in the order MTV sets them; ``is_ready(conditions)`` tells
     whether any blocks the plan. With ``strict``, blockers raise
@@ -90,6 +93,7 @@ def validate(
         max_vms_per_esxi_host=max_vms_per_esxi_host,
         pvc_name_template=pvc_name_template,
         executor=executor,
+        hooks=hooks,
     )
     if strict and not is_ready(conditions):
         blockers = "; ".join(f"{c.type}: {c.message}" for c in conditions if c.is_blocker)
@@ -144,6 +148,7 @@ def render(
     destination: Optional[InventoryLike] = None,
     migration_uid: Optional[str] = None,
     executor: str = "local",
+    hooks: Optional[Literal["local"]] = None,
 ) -> Target:
     """Renders exactly what a plan will create (a dry run), without touching anything.
 
@@ -155,6 +160,8 @@ def render(
     :func:`migrate` does on this machine (its own disk copy, no guest conversion, no warm
     migration yet: plans that need those get a Critical ``...NotAvailable`` condition), and
     ``"mtv"`` is what MTV's controller would do (virt-v2v, populators, warm precopies).
+    ``hooks="local"`` describes :func:`migrate` given ``hooks=``; without it a plan with hooks
+    gets the Critical ``HookRunnerNotAvailable``.
     """
     report, manifests, yaml, has_blockers = _native.render(
         [unwrap(obj) for obj in objects],
@@ -163,5 +170,6 @@ def render(
         destination=_inventory(destination),
         migration_uid=migration_uid,
         executor=executor,
+        hooks=hooks,
     )
     return Target(report, manifests, yaml, has_blockers)

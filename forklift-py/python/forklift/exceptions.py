@@ -58,8 +58,10 @@ class ProviderError(ForkliftError):
     """A source provider (vSphere, oVirt, OpenStack, OVA, KubeVirt) failed or refused a request.
 
     ``kind`` is a stable code: ``"unsupported"`` (the provider type lacks the capability),
-    ``"config"`` (the Provider resource, settings or secret), ``"tls"``, ``"http"``,
-    ``"http_status"``, ``"fault"`` (a SOAP fault), ``"protocol"``, ``"task"``, ``"not_found"``.
+    ``"config"`` (the Provider resource, settings or secret; a plain ``http://`` vSphere URL
+    without ``allow_plain_http``), ``"tls"``, ``"http"``, ``"http_status"``, ``"fault"`` (a
+    SOAP fault), ``"protocol"`` (an answer not understood, or beyond the client's limits),
+    ``"task"``, ``"not_found"``.
     A local file the provider cannot read raises :class:`OSError` (``FileNotFoundError``...).
     """
 

@@ -42,6 +42,16 @@ pub enum Error {
         /// The feature.
         feature: String,
     },
+    /// A file of the image cannot be opened inside its directory: missing, a link, not a
+    /// regular file, or named outside it.
+    #[error("{source}")]
+    Confined {
+        /// The file asked for, as a path.
+        file: String,
+        /// Why it cannot be opened.
+        #[source]
+        source: crate::confined::ConfineError,
+    },
     /// A read outside the virtual disk was requested.
     #[error("Read of {len} bytes at {offset} is beyond the {capacity}-byte disk {file}")]
     OutOfRange {
@@ -88,7 +98,8 @@ impl Error {
             | Error::Truncated { file, .. }
             | Error::Malformed { file, .. }
             | Error::Unsupported { file, .. }
-            | Error::OutOfRange { file, .. } => file,
+            | Error::OutOfRange { file, .. }
+            | Error::Confined { file, .. } => file,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! A whole VMDK image: its extents laid end to end as one virtual disk.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 use std::sync::Arc;
+
+use crate::confined::PackageDir;
 
 use super::descriptor::{Descriptor, ExtentKind, MAX_DESCRIPTOR_BYTES};
 use super::error::{Error, Result};
@@ -76,15 +78,34 @@ impl VmdkImage {
     /// Opens the image at `path`: a sparse extent file (monolithicSparse, streamOptimized)
     /// or a descriptor file whose extents lie beside it (monolithicFlat, twoGbMaxExtent*).
     ///
-    /// Extent file names must stay inside the descriptor's directory: absolute names and
-    /// `..` are rejected so a hostile descriptor cannot read other files.
+    /// The descriptor's directory is the root its extents are confined to, as in
+    /// [`VmdkImage::open_in`].
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_with(path, OpenOptions::default())
     }
 
     /// [`VmdkImage::open`] with options.
     pub fn open_with(path: &Path, options: OpenOptions) -> Result<Self> {
-        let src: Arc<dyn ReadAt> = Arc::new(FileWindow::open(path)?);
+        let (root, name) = PackageDir::open_parent(path).map_err(|source| Error::Confined {
+            file: path.display().to_string(),
+            source,
+        })?;
+        Self::open_in_with(&root, &name, options)
+    }
+
+    /// Opens the image `name` (relative, `/`-separated) of the package directory `root`.
+    ///
+    /// The image and every extent file its descriptor names are opened through
+    /// [`PackageDir::open_file`]: extent names are resolved beside the descriptor and must
+    /// stay inside `root`, with no symbolic link in any component and nothing but regular
+    /// files, so a hostile descriptor cannot read other files or block on a FIFO.
+    pub fn open_in(root: &PackageDir, name: &str) -> Result<Self> {
+        Self::open_in_with(root, name, OpenOptions::default())
+    }
+
+    /// [`VmdkImage::open_in`] with options.
+    pub fn open_in_with(root: &PackageDir, name: &str, options: OpenOptions) -> Result<Self> {
+        let src: Arc<dyn ReadAt> = Arc::new(open_confined(root, name)?);
         let mut first = vec![0u8; SECTOR_SIZE.min(src.len()) as usize];
         read_exact_at(src.as_ref(), &mut first, 0, "header")?;
         if SparseHeader::has_magic(&first) {
@@ -105,8 +126,8 @@ impl VmdkImage {
         let mut text = vec![0u8; src.len() as usize];
         read_exact_at(src.as_ref(), &mut text, 0, "descriptor")?;
         let descriptor = Descriptor::parse(src.name(), &text)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        Self::from_descriptor(src.name(), descriptor, dir, options)
+        let dir = Path::new(name).parent().unwrap_or(Path::new(""));
+        Self::from_descriptor(src.name(), descriptor, root, dir, options)
     }
 
     /// Opens the single sparse extent held by `src`, typically a streamOptimized disk read in
@@ -171,6 +192,7 @@ impl VmdkImage {
     fn from_descriptor(
         name: &str,
         descriptor: Descriptor,
+        root: &PackageDir,
         dir: &Path,
         options: OpenOptions,
     ) -> Result<Self> {
@@ -198,8 +220,8 @@ impl VmdkImage {
                 }
                 ExtentKind::Flat | ExtentKind::Sparse => {
                     let file = line.file.as_deref().unwrap_or_default();
-                    let path = confined(name, dir, file)?;
-                    let src: Arc<dyn ReadAt> = Arc::new(FileWindow::open(&path)?);
+                    let extent = extent_name(name, dir, file)?;
+                    let src: Arc<dyn ReadAt> = Arc::new(open_confined(root, &extent)?);
                     if line.kind == ExtentKind::Flat {
                         let start = line.offset.checked_mul(SECTOR_SIZE);
                         if start
@@ -464,8 +486,9 @@ fn map_sparse(
     Ok(())
 }
 
-/// Resolves extent file `file` of descriptor `name` inside `dir`, refusing escapes.
-fn confined(name: &str, dir: &Path, file: &str) -> Result<PathBuf> {
+/// The name, inside the package, of extent file `file` of descriptor `name` in `dir`: the
+/// extent lies beside its descriptor, and may not climb out of that directory.
+fn extent_name(name: &str, dir: &Path, file: &str) -> Result<String> {
     let rel = Path::new(file);
     let safe = !file.is_empty()
         && rel
@@ -477,7 +500,17 @@ fn confined(name: &str, dir: &Path, file: &str) -> Result<PathBuf> {
             format!("extent file {file:?} is outside the descriptor's directory"),
         ));
     }
-    Ok(dir.join(rel))
+    Ok(dir.join(rel).to_string_lossy().into_owned())
+}
+
+/// Opens `name` of `root` through the confined opener, as a whole-file window.
+fn open_confined(root: &PackageDir, name: &str) -> Result<FileWindow> {
+    let label = root.label(name);
+    let file = root.open_file(name).map_err(|source| Error::Confined {
+        file: label.clone(),
+        source,
+    })?;
+    FileWindow::whole(file, label)
 }
 
 fn read_embedded_descriptor(src: &dyn ReadAt, h: &SparseHeader) -> Result<Option<Descriptor>> {

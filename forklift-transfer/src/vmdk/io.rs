@@ -90,10 +90,10 @@ impl FileWindow {
         }
     }
 
-    /// Opens the whole file at `path`.
-    pub fn open(path: &std::path::Path) -> Result<Self> {
-        let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::io(&name, e))?;
+    /// The whole of `file` (opened through [`crate::confined::PackageDir::open_file`]),
+    /// named `name`.
+    pub fn whole(file: File, name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
         let len = file.metadata().map_err(|e| Error::io(&name, e))?.len();
         Ok(FileWindow::new(Arc::new(file), 0, len, name))
     }

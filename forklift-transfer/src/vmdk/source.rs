@@ -60,6 +60,8 @@ impl From<VmdkError> for Error {
             VmdkError::Truncated { .. } | VmdkError::Malformed { .. } => ErrorKind::InvalidFormat,
             VmdkError::Unsupported { .. } => ErrorKind::Unsupported,
             VmdkError::OutOfRange { .. } => ErrorKind::OutOfBounds,
+            VmdkError::Confined { source, .. } if source.is_not_found() => ErrorKind::NotFound,
+            VmdkError::Confined { .. } => ErrorKind::InvalidInput,
         };
         let target = e.file().to_owned();
         Error::new(kind, e.to_string()).with_target(target)

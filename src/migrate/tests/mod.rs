@@ -146,7 +146,8 @@ impl Harness {
     fn options(&self) -> MigrateOptions {
         let mut options = MigrateOptions::new(mock::MemoryDestination::default());
         options.destination = self.destination.clone();
-        options.hooks = self.hooks.clone();
+        // Hooks run only when a runner is given: these tests give the scripted one.
+        options.hooks = Some(self.hooks.clone());
         options.verify = true;
         options
     }
@@ -468,6 +469,38 @@ async fn hooks_run_in_order_and_a_failed_hook_is_retried() {
     // PreHook before anything touches the source; PostHook after the VM exists.
     assert!(j.position("hook PreHook before vm-11") < j.position("power_state vm-11"));
     assert!(j.position("hook PostHook after vm-11") > j.position("write VirtualMachine web"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_plan_with_hooks_is_refused_without_a_hook_runner() {
+    let h = Harness::new();
+    let set = manifests(RAW, VM_HOOKS, HOOKS);
+    let mut options = h.options();
+    options.hooks = None;
+    assert_eq!(
+        MigrateOptions::new(mock::MemoryDestination::default()).hook_policy(),
+        super::HookPolicy::Refuse,
+        "hooks never run by default"
+    );
+    let migrator =
+        Migrator::with_provider(&set, None, backend(&h.journal).provider(), options).unwrap();
+    let (result, _) = run(&migrator, CancellationToken::new()).await;
+    let Err(MigrateError::NotReady { conditions }) = result else {
+        panic!("{result:?}")
+    };
+    let condition = conditions
+        .iter()
+        .find(|c| c.type_ == "HookRunnerNotAvailable")
+        .unwrap_or_else(|| panic!("{conditions:#?}"));
+    assert!(condition.is_blocker());
+    assert!(
+        condition.message.contains("--hooks local"),
+        "{}",
+        condition.message
+    );
+    assert_eq!(condition.items, ["web"]);
+    // Refused before anything was touched; no hook ran.
+    assert_eq!(h.journal.entries(), ["inventory", "close"]);
 }
 
 #[tokio::test(start_paused = true)]
