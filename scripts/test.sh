@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
-# The fuzz crate is its own workspace: replay every committed corpus input on the plain build,
-# then fuzz every target coverage-guided (scripts/fuzz.sh; FUZZ_SECONDS=0 skips the fuzzing).
-cargo test --manifest-path fuzz/Cargo.toml --locked
+# The fuzz crate is its own workspace: replay every committed corpus input on the plain build
+# (in the workspace's target folder, which already holds most of its dependencies), then fuzz
+# every target coverage-guided (scripts/fuzz.sh; FUZZ_SECONDS=0 skips the fuzzing).
+cargo test --manifest-path fuzz/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}" --locked
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
   bash scripts/fuzz.sh
 fi
