@@ -52,8 +52,13 @@ failed=0
 for target in "${targets[@]}"; do
   corpus=fuzz/corpus/$target
   out=$findings/$target
+  if [ ! -x "$bin_dir/$target" ] || [ ! -d "$corpus" ]; then
+    echo "fuzz: $target: no such target (fuzz/fuzz_targets/$target.rs, fuzz/corpus/$target/)" >&2
+    failed=$((failed + 1))
+    continue
+  fi
   rm -rf "${work:?}/$target"
-  mkdir -p "$work/$target/new" "$work/$target/tmp" "$out" "$corpus"
+  mkdir -p "$work/$target/new" "$work/$target/tmp" "$out"
   log=$work/$target/log
   status=0
   # TMPDIR: the scratch folders of file-based targets stay inside the work folder even when
@@ -76,7 +81,7 @@ for target in "${targets[@]}"; do
   else
     failed=$((failed + 1))
     echo "fuzz: $target: FAILED (exit $status); log $log; last lines:" >&2
-    grep -v '^#\|^ *"' "$log" | tail -25 >&2
+    { grep -v '^#\|^ *"' "$log" || true; } | tail -25 >&2
     echo "fuzz: $target: failing input(s) in $out/:" >&2
     ls -1 "$out" >&2 || true
   fi
