@@ -16,6 +16,7 @@ APT_PACKAGES=(
   gnutls-bin            # certtool, used by qemu-nbd's TLS test setup
   pkg-config
   gcc                   # cc builds the fake libvixDiskLib of the VDDK tests
+  g++                   # libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh
   libc6-dev
   python3-yaml          # PyYAML, the reference in scripts/bench-manifests.py
 )

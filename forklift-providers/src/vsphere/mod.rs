@@ -31,6 +31,10 @@ pub use tls::{TlsTrust, fetch_thumbprint, normalize_thumbprint, thumbprint_of};
 use crate::capability::{ProviderBackend, ProviderConfig, ProviderType};
 use crate::error::{Error, Result};
 
+// The decoding of a parsed vim25 answer (response or SOAP fault), public for the fuzz
+// targets, which decode answers without a server.
+pub use soap::{parse_response, take_response};
+
 /// A logged-in vSphere endpoint implementing the provider capabilities.
 #[derive(Debug)]
 pub struct VsphereProvider {

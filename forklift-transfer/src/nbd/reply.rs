@@ -343,9 +343,14 @@ impl ReadAssembly {
     /// Accepts a data or hole chunk and returns the byte range of the request's buffer it
     /// fills; a chunk outside the request or overlapping an earlier one is fatal.
     pub fn accept(&mut self, offset: u64, length: u32) -> Result<std::ops::Range<usize>> {
+        // Checked: a chunk offset near 2^64 must not wrap around into the request.
         let start = offset
             .checked_sub(self.offset)
-            .filter(|start| start + u64::from(length) <= u64::from(self.length))
+            .filter(|start| {
+                start
+                    .checked_add(u64::from(length))
+                    .is_some_and(|end| end <= u64::from(self.length))
+            })
             .ok_or_else(|| {
                 fatal(format!(
                     "Chunk {offset:#x}+{length:#x} outside the read {:#x}+{:#x}",
@@ -597,6 +602,17 @@ mod tests {
         assert!(read.accept(999, 1).is_err());
         assert_eq!(read.accept(1200, 100).unwrap(), 200..300);
         assert!(read.is_complete());
+    }
+
+    #[test]
+    fn read_assembly_refuses_chunks_that_wrap_around() {
+        // Found by the nbd_reply fuzz target: offset + length overflowed (a panic with
+        // overflow checks, a wrapped range accepted without them).
+        let mut read = ReadAssembly::new(0, 1 << 16);
+        assert!(read.accept(u64::MAX - 10, 20).is_err());
+        let mut read = ReadAssembly::new(4096, 4096);
+        assert!(read.accept(u64::MAX, u32::MAX).is_err());
+        assert!(!read.is_complete());
     }
 
     #[test]
