@@ -397,26 +397,17 @@ mod tests {
         }
     }
 
-    fn reply(option: u32, reply_type: u32, payload: &[u8]) -> Vec<u8> {
-        let mut out = OPTION_REPLY_MAGIC.to_be_bytes().to_vec();
-        out.extend_from_slice(&option.to_be_bytes());
-        out.extend_from_slice(&reply_type.to_be_bytes());
-        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        out.extend_from_slice(payload);
-        out
-    }
-
     fn meta_context(id: u32, name: &str) -> Vec<u8> {
         let mut payload = id.to_be_bytes().to_vec();
         payload.extend_from_slice(name.as_bytes());
-        reply(OPT_SET_META_CONTEXT, REP_META_CONTEXT, &payload)
+        encode_option_reply(OPT_SET_META_CONTEXT, REP_META_CONTEXT, &payload)
     }
 
     fn export_info(size: u64) -> Vec<u8> {
         let mut payload = INFO_EXPORT.to_be_bytes().to_vec();
         payload.extend_from_slice(&size.to_be_bytes());
         payload.extend_from_slice(&TFLAG_HAS_FLAGS.to_be_bytes());
-        reply(OPT_GO, REP_INFO, &payload)
+        encode_option_reply(OPT_GO, REP_INFO, &payload)
     }
 
     fn wanted() -> Wanted {
@@ -434,7 +425,7 @@ mod tests {
 
     #[tokio::test]
     async fn endless_meta_context_replies_are_cut_off() {
-        let script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        let script = encode_option_reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
         let forever = meta_context(1, "base:allocation");
         let error = negotiate_over(script, forever).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Protocol);
@@ -443,10 +434,10 @@ mod tests {
 
     #[tokio::test]
     async fn endless_meta_context_listing_is_cut_off_at_the_limit() {
-        let script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        let script = encode_option_reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
         let mut payload = 1u32.to_be_bytes().to_vec();
         payload.extend_from_slice(b"qemu:dirty-bitmap:b");
-        let forever = reply(OPT_LIST_META_CONTEXT, REP_META_CONTEXT, &payload);
+        let forever = encode_option_reply(OPT_LIST_META_CONTEXT, REP_META_CONTEXT, &payload);
         let mut server = Scripted::new(script, forever);
         let queries = ["qemu:dirty-bitmap:".to_owned()];
         let error = list_meta_contexts(&mut server, "disk", &queries)
@@ -457,11 +448,15 @@ mod tests {
             "{error}"
         );
         // Exactly the limit is still accepted.
-        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        let mut script = encode_option_reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
         for _ in 0..MAX_META_CONTEXTS {
-            script.extend(reply(OPT_LIST_META_CONTEXT, REP_META_CONTEXT, &payload));
+            script.extend(encode_option_reply(
+                OPT_LIST_META_CONTEXT,
+                REP_META_CONTEXT,
+                &payload,
+            ));
         }
-        script.extend(reply(OPT_LIST_META_CONTEXT, REP_ACK, &[]));
+        script.extend(encode_option_reply(OPT_LIST_META_CONTEXT, REP_ACK, &[]));
         let mut server = Scripted::new(script, Vec::new());
         let names = list_meta_contexts(&mut server, "disk", &queries)
             .await
@@ -471,9 +466,9 @@ mod tests {
 
     #[tokio::test]
     async fn endless_info_replies_are_cut_off_at_the_limit() {
-        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        let mut script = encode_option_reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
         script.extend(meta_context(1, "base:allocation"));
-        script.extend(reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
+        script.extend(encode_option_reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
         let error = negotiate_over(script.clone(), export_info(1 << 20))
             .await
             .unwrap_err();
@@ -484,7 +479,7 @@ mod tests {
         for _ in 0..MAX_INFO_REPLIES {
             script.extend(export_info(1 << 20));
         }
-        script.extend(reply(OPT_GO, REP_ACK, &[]));
+        script.extend(encode_option_reply(OPT_GO, REP_ACK, &[]));
         let negotiated = negotiate_over(script, Vec::new()).await.unwrap();
         assert_eq!(negotiated.size, 1 << 20);
         assert_eq!(negotiated.contexts.len(), 1);
@@ -492,18 +487,18 @@ mod tests {
 
     #[tokio::test]
     async fn export_size_beyond_two_to_the_63_names_the_size_and_export() {
-        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
-        script.extend(reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
+        let mut script = encode_option_reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        script.extend(encode_option_reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
         let mut good = script.clone();
         script.extend(export_info(1 << 63));
-        script.extend(reply(OPT_GO, REP_ACK, &[]));
+        script.extend(encode_option_reply(OPT_GO, REP_ACK, &[]));
         let error = negotiate_over(script, Vec::new()).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Protocol);
         let text = error.to_string();
         assert!(text.contains(&(1u64 << 63).to_string()), "{text}");
         assert!(text.contains("\"disk\""), "{text}");
         good.extend(export_info(MAX_EXPORT_SIZE));
-        good.extend(reply(OPT_GO, REP_ACK, &[]));
+        good.extend(encode_option_reply(OPT_GO, REP_ACK, &[]));
         assert_eq!(
             negotiate_over(good, Vec::new()).await.unwrap().size,
             MAX_EXPORT_SIZE
@@ -512,9 +507,13 @@ mod tests {
 
     #[tokio::test]
     async fn server_error_text_is_escaped() {
-        let mut script = reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
-        script.extend(reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
-        script.extend(reply(OPT_GO, REP_ERR_POLICY, b"no\x1b]0;pwned\x07\x1b[2J"));
+        let mut script = encode_option_reply(OPT_STRUCTURED_REPLY, REP_ACK, &[]);
+        script.extend(encode_option_reply(OPT_SET_META_CONTEXT, REP_ACK, &[]));
+        script.extend(encode_option_reply(
+            OPT_GO,
+            REP_ERR_POLICY,
+            b"no\x1b]0;pwned\x07\x1b[2J",
+        ));
         let error = negotiate_over(script, Vec::new()).await.unwrap_err();
         let text = error.to_string();
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");

@@ -244,6 +244,17 @@ pub fn encode_option(option: u32, data: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(data);
 }
 
+/// One option reply (magic, option, reply type, length, payload), as a server sends it: for
+/// our own server and for scripted servers in tests.
+pub fn encode_option_reply(option: u32, reply_type: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = OPTION_REPLY_MAGIC.to_be_bytes().to_vec();
+    out.extend_from_slice(&option.to_be_bytes());
+    out.extend_from_slice(&reply_type.to_be_bytes());
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
 fn check_string(what: &str, value: &str) -> Result<()> {
     if value.len() > MAX_STRING {
         return Err(Error::invalid_input(format!(

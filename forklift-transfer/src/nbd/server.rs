@@ -182,15 +182,6 @@ async fn read_option(reader: &mut (impl AsyncReadExt + Unpin)) -> std::io::Resul
     Ok((option, data))
 }
 
-fn option_reply(option: u32, reply: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = OPTION_REPLY_MAGIC.to_be_bytes().to_vec();
-    out.extend_from_slice(&option.to_be_bytes());
-    out.extend_from_slice(&reply.to_be_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
 fn transmission_flags(config: &ServerConfig) -> u16 {
     let mut flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_SEND_TRIM;
     if config.write_zeroes {
@@ -248,13 +239,13 @@ async fn negotiate(
             OPT_STRUCTURED_REPLY if config.structured => {
                 structured = true;
                 writer
-                    .write_all(&option_reply(option, REP_ACK, &[]))
+                    .write_all(&encode_option_reply(option, REP_ACK, &[]))
                     .await?;
             }
             OPT_SET_META_CONTEXT | OPT_LIST_META_CONTEXT if structured => {
                 let Some((_, queries)) = parse_queries(&data) else {
                     writer
-                        .write_all(&option_reply(option, REP_ERR_INVALID, &[]))
+                        .write_all(&encode_option_reply(option, REP_ERR_INVALID, &[]))
                         .await?;
                     continue;
                 };
@@ -268,14 +259,14 @@ async fn negotiate(
                     if wanted {
                         let mut payload = id.to_be_bytes().to_vec();
                         payload.extend_from_slice(name.as_bytes());
-                        out.extend(option_reply(option, REP_META_CONTEXT, &payload));
+                        out.extend(encode_option_reply(option, REP_META_CONTEXT, &payload));
                         chosen.push(id);
                     }
                 }
                 if option == OPT_SET_META_CONTEXT {
                     selected = chosen;
                 }
-                out.extend(option_reply(option, REP_ACK, &[]));
+                out.extend(encode_option_reply(option, REP_ACK, &[]));
                 writer.write_all(&out).await?;
             }
             OPT_GO | OPT_INFO if config.go => {
@@ -283,7 +274,11 @@ async fn negotiate(
                 let name = data.get(4..4usize.saturating_add(name_len));
                 if name != Some(config.export.as_bytes()) {
                     writer
-                        .write_all(&option_reply(option, REP_ERR_UNKNOWN, b"no such export"))
+                        .write_all(&encode_option_reply(
+                            option,
+                            REP_ERR_UNKNOWN,
+                            b"no such export",
+                        ))
                         .await?;
                     continue;
                 }
@@ -291,15 +286,15 @@ async fn negotiate(
                 let mut export = INFO_EXPORT.to_be_bytes().to_vec();
                 export.extend_from_slice(&size.to_be_bytes());
                 export.extend_from_slice(&transmission_flags(config).to_be_bytes());
-                let mut out = option_reply(option, REP_INFO, &export);
+                let mut out = encode_option_reply(option, REP_INFO, &export);
                 if let Some(sizes) = config.block_sizes {
                     let mut info = INFO_BLOCK_SIZE.to_be_bytes().to_vec();
                     for v in [sizes.minimum, sizes.preferred, sizes.maximum] {
                         info.extend_from_slice(&v.to_be_bytes());
                     }
-                    out.extend(option_reply(option, REP_INFO, &info));
+                    out.extend(encode_option_reply(option, REP_INFO, &info));
                 }
-                out.extend(option_reply(option, REP_ACK, &[]));
+                out.extend(encode_option_reply(option, REP_ACK, &[]));
                 writer.write_all(&out).await?;
                 if option == OPT_GO {
                     return Ok(Some((structured, selected)));
@@ -319,12 +314,14 @@ async fn negotiate(
                 return Ok(Some((structured, selected)));
             }
             OPT_ABORT => {
-                let _ = writer.write_all(&option_reply(option, REP_ACK, &[])).await;
+                let _ = writer
+                    .write_all(&encode_option_reply(option, REP_ACK, &[]))
+                    .await;
                 return Ok(None);
             }
             _ => {
                 writer
-                    .write_all(&option_reply(option, REP_ERR_UNSUP, &[]))
+                    .write_all(&encode_option_reply(option, REP_ERR_UNSUP, &[]))
                     .await?
             }
         }
