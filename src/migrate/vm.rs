@@ -453,8 +453,10 @@ impl Step<'_> {
     }
 }
 
-/// Records how the VM ended; on failure or cancel, powers a running source back on and
-/// removes what the run created when the plan asks for it (upstream semantics).
+/// Records how the VM ended. On success the disks' checkpoints go. On failure or cancel, a
+/// running source is powered back on; a failed VM's target objects are removed when the
+/// plan asks for it (upstream's deleteVmOnFailMigration), a cancelled VM's are kept so the
+/// next run resumes it.
 async fn finish(
     ctx: &RunContext,
     target: &TargetVm,
@@ -496,11 +498,13 @@ async fn finish(
             v.delete_vm_on_fail_migration
                 && (v.id == target.source_id || v.name == target.source_name)
         });
-        // Upstream's deleteVmOnFailMigration deletes the target's objects; here that is the
-        // VM, the disk claims, the images and their checkpoints (a checkpoint without its
-        // image is useless), so such a VM is copied from zero on the next run. Without it,
-        // images and checkpoints stay and the next run resumes them.
-        if plan_wants || vm_wants {
+        // Upstream's deleteVmOnFailMigration (on by default) deletes a failed VM's target
+        // objects; here that is the VM, the disk claims, the images and their checkpoints
+        // (a checkpoint without its image is useless), so such a VM is copied from zero on
+        // the next run. A cancelled VM did not fail: it keeps its images and checkpoints, so
+        // the next run resumes its disks (`--restart` copies them from zero), as does a VM
+        // whose plan sets deleteVmOnFailMigration: false.
+        if outcome == VmOutcome::Failed && (plan_wants || vm_wants) {
             let claims: Vec<String> = target.disks.iter().map(|d| d.claim_name.clone()).collect();
             if let Err(e) = ctx
                 .destination
