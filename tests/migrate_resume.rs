@@ -141,7 +141,11 @@ async fn a_failed_vm_resumes_its_copied_disks_and_restart_copies_from_zero() {
     assert_eq!(db.disks.len(), 2);
     assert!(db.disks.iter().all(|d| d.summary.bytes_resumed == 0));
     assert_identical(&sums, db);
-    assert_eq!(checkpoints(&out, db).len(), 2, "kept while the VM has not succeeded");
+    assert_eq!(
+        checkpoints(&out, db).len(),
+        2,
+        "kept while the VM has not succeeded"
+    );
 
     // 2: with `restart`, the checkpoints are discarded and the disks copied from zero.
     let mut restart = options(&out, &fail);

@@ -90,11 +90,7 @@ async fn a_rerun_migrates_again_a_succeeded_vm_whose_disks_are_gone_or_resized()
 #[tokio::test(start_paused = true)]
 async fn checkpoints_stay_until_the_vm_succeeds_and_restart_discards_them() {
     let h = Harness::new();
-    h.hooks
-        .failures
-        .lock()
-        .unwrap()
-        .insert("after".into(), 100);
+    h.hooks.failures.lock().unwrap().insert("after".into(), 100);
     let set = manifests(RAW, VM_HOOKS, HOOKS);
     let spec = h.rendered(&set);
     let claims = |id: &str| -> Vec<String> {
@@ -113,7 +109,10 @@ async fn checkpoints_stay_until_the_vm_succeeds_and_restart_discards_them() {
     let web_report = first.vms.iter().find(|v| v.id == "vm-11").unwrap();
     assert_eq!(web_report.disks.len(), 2, "vm-11's disks were copied");
     // Only the succeeded VM's checkpoint went, and only after its VM was created.
-    assert_eq!(h.journal.with("disk_completed"), [format!("disk_completed {}", db[0])]);
+    assert_eq!(
+        h.journal.with("disk_completed"),
+        [format!("disk_completed {}", db[0])]
+    );
     assert!(
         h.journal.position(&format!("disk_completed {}", db[0]))
             > h.journal.position("write VirtualMachine db")
