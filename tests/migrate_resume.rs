@@ -234,3 +234,128 @@ async fn a_plan_cancelled_mid_copy_resumes_each_disk() {
     assert!(written < total, "wrote {written} of {total}");
     assert!(checkpoints(&out, db).is_empty());
 }
+
+fn forklift_migrate(manifests: &Path, out: &Path, extra: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_forklift"));
+    command
+        .arg("migrate")
+        .arg("--manifests")
+        .arg(manifests)
+        .arg("--destination")
+        .arg(format!("local:{}", out.display()))
+        .args(extra)
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Whether a checkpoint under `out` records copied blocks.
+fn some_progress_recorded(out: &Path) -> bool {
+    let Ok(namespaces) = std::fs::read_dir(out) else {
+        return false;
+    };
+    namespaces
+        .flatten()
+        .filter_map(|ns| std::fs::read_dir(ns.path().join("disks")).ok())
+        .flat_map(|disks| disks.flatten())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".checkpoint"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .any(|c| c["completed"].as_array().is_some_and(|r| !r.is_empty()))
+}
+
+/// Runs `forklift migrate` and kills it with SIGKILL as soon as a checkpoint records copied
+/// blocks.
+fn kill_mid_copy(manifests: &Path, out: &Path) {
+    let mut child = forklift_migrate(manifests, out, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !some_progress_recorded(out) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed mid-copy"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// The disks of every VM of the JSON report that ran, with the report.
+fn ran_disks(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    report["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["outcome"] == "succeeded")
+        .flat_map(|v| v["disks"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn assert_matches_catalog(sums: &CatalogChecksums, disks: &[serde_json::Value]) {
+    for disk in disks {
+        let path = disk["path"].as_str().unwrap();
+        let sha = sha256_file(Path::new(path)).unwrap();
+        assert!(
+            sums.disks.iter().any(|d| d.sha256 == sha),
+            "{path} matches no source disk"
+        );
+    }
+}
+
+/// `forklift migrate` killed with SIGKILL mid-copy: the next run resumes (writes less than
+/// the disks hold) and the images match the source; after another kill, `--restart` copies
+/// everything from zero.
+#[test]
+fn a_killed_cli_run_resumes_and_restart_copies_from_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let sums = catalog(dir.path());
+    let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
+    let manifests = dir.path().join("plan.yaml");
+    std::fs::write(
+        &manifests,
+        demo_manifests(&dir.path().join("catalog"), &names),
+    )
+    .unwrap();
+    let report_of = |out: &Path, extra: &[&str]| -> serde_json::Value {
+        let output = forklift_migrate(&manifests, out, extra).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+    };
+    let sum = |disks: &[serde_json::Value], keys: &[&str]| -> u64 {
+        disks
+            .iter()
+            .map(|d| {
+                keys.iter()
+                    .map(|k| d["summary"][k].as_u64().unwrap())
+                    .sum::<u64>()
+            })
+            .sum()
+    };
+
+    let out = dir.path().join("out");
+    kill_mid_copy(&manifests, &out);
+    let disks = ran_disks(&report_of(&out, &[]));
+    assert!(!disks.is_empty());
+    assert_matches_catalog(&sums, &disks);
+    let total = sum(&disks, &["bytes_total"]);
+    assert!(sum(&disks, &["bytes_resumed"]) > 0, "{disks:#?}");
+    assert!(
+        sum(&disks, &["bytes_written", "bytes_zeroed"]) < total,
+        "{disks:#?}"
+    );
+
+    let again = dir.path().join("again");
+    kill_mid_copy(&manifests, &again);
+    let disks = ran_disks(&report_of(&again, &["--restart"]));
+    assert!(!disks.is_empty());
+    assert_matches_catalog(&sums, &disks);
+    assert_eq!(sum(&disks, &["bytes_resumed"]), 0, "{disks:#?}");
+}
