@@ -183,6 +183,7 @@ impl MigrationEvents {
     reconnects = None,
     io_timeout = None,
     allow_plain_http = false,
+    restart = false,
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -201,6 +202,7 @@ pub(crate) fn start_migration(
     reconnects: Option<u32>,
     io_timeout: Option<f64>,
     allow_plain_http: bool,
+    restart: bool,
 ) -> Result<(Task, MigrationEvents)> {
     let mut values = Vec::new();
     for (index, object) in objects.try_iter()?.enumerate() {
@@ -210,6 +212,7 @@ pub(crate) fn start_migration(
     let mut options = MigrateOptions::new(LocalDestination::new(destination));
     options.verify = verify;
     options.allow_plain_http = allow_plain_http;
+    options.restart = restart;
     let copy = &mut options.copy;
     if let Some(seconds) = io_timeout {
         copy.io_timeout = Duration::try_from_secs_f64(seconds)

@@ -197,3 +197,32 @@ def test_copy_tuning_is_checked(tmp_path: Path) -> None:
         forklift.start_migration(objects, tmp_path / "out", requests=0)
     with pytest.raises(ValueError, match="io_timeout"):
         forklift.start_migration(objects, tmp_path / "out", io_timeout=-1.0)
+
+
+def test_a_failed_vm_resumes_its_disk_and_restart_copies_from_zero(tmp_path: Path) -> None:
+    objects = forklift.loads(
+        MANIFESTS.format(catalog=catalog(tmp_path)).replace(
+            "  skipGuestConversion: true\n", "  skipGuestConversion: true\n  deleteVmOnFailMigration: false\n"
+        )
+    )
+    out = tmp_path / "out"
+    # A directory where the VirtualMachine goes: the VM fails after its disk was copied.
+    blocker = out / "apps" / "virtualmachines" / "app-server.yaml"
+    blocker.mkdir(parents=True)
+    first = forklift.migrate(objects, out)
+    assert first.vms[0].outcome == "failed", first.to_dict()
+    [disk] = first.vms[0].disks
+    assert disk.summary.bytes_resumed == 0
+    # restart=True: the disk's checkpoint is discarded and it is copied from zero again.
+    second = forklift.migrate(objects, out, restart=True)
+    assert second.vms[0].outcome == "failed", second.to_dict()
+    [disk] = second.vms[0].disks
+    assert disk.summary.bytes_resumed == 0 and disk.summary.bytes_written > 0
+    # Without it, the disk resumes from its complete checkpoint: nothing is written again.
+    blocker.rmdir()
+    third = forklift.migrate(objects, out, verify=True)
+    assert third.vms[0].outcome == "succeeded", third.to_dict()
+    [disk] = third.vms[0].disks
+    assert disk.summary.bytes_resumed == disk.summary.bytes_total
+    assert disk.summary.bytes_written == 0 and disk.verified
+    assert Path(disk.path).read_bytes() == (tmp_path / "disk.raw").read_bytes()

@@ -31,6 +31,10 @@ pub struct MigrateArgs {
     /// Re-read every copied disk and compare it with the source.
     #[arg(long)]
     verify: bool,
+    /// Copy every disk from zero: discard the checkpoints an interrupted, cancelled or
+    /// failed earlier run left beside half-copied disks (by default they resume).
+    #[arg(long)]
+    restart: bool,
     /// Seconds requests to an NBD server may wait without a byte from it before the
     /// connection counts as lost and is reopened; 0 waits forever.
     #[arg(long, value_name = "SECONDS", default_value_t = forklift_transfer::nbd::DEFAULT_IO_TIMEOUT.as_secs_f64(), value_parser = super::copy::parse_seconds)]
@@ -85,6 +89,7 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     }
     let mut options = MigrateOptions::new(LocalDestination::new(dir));
     options.verify = args.verify;
+    options.restart = args.restart;
     options.copy.io_timeout = std::time::Duration::from_secs_f64(args.io_timeout);
     options.allow_plain_http = args.allow_plain_http;
     if args.hooks.policy() == HookPolicy::Run {

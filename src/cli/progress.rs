@@ -92,10 +92,18 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                     bar.set_position(summary.bytes_total);
                     bar.finish_with_message(if verified { "verified" } else { "done" });
                 }
+                let resumed = if summary.bytes_resumed > 0 {
+                    format!(
+                        ", {} MiB resumed from an earlier run",
+                        summary.bytes_resumed >> 20
+                    )
+                } else {
+                    String::new()
+                };
                 say(
                     &multi,
                     format!(
-                        "{disk}: {} MiB written, {} MiB skipped, {:.1} MiB/s{}",
+                        "{disk}: {} MiB written, {} MiB skipped{resumed}, {:.1} MiB/s{}",
                         summary.bytes_written >> 20,
                         (summary.bytes_skipped + summary.bytes_zeroed) >> 20,
                         summary.mib_per_s,

@@ -184,10 +184,18 @@ impl DiskCopy {
             }
             _ => false,
         };
-        let namespace = ctx.bundle.plan.spec.target_namespace.clone();
-        ctx.destination
-            .disk_completed(&namespace, &self.claim)
-            .await?;
+        // The checkpoint stays until the VM succeeds (`vm::finish`): a VM that fails or is
+        // cancelled after this disk resumes it on the next run instead of copying it again.
+        let summary = &copied.summary;
+        if summary.bytes_resumed > 0 {
+            tracing::info!(vm = %self.vm, disk = %self.claim, bytes_resumed = summary.bytes_resumed,
+                bytes_total = summary.bytes_total,
+                "resumed from the checkpoint of an earlier run: {} of {} bytes were already copied",
+                summary.bytes_resumed, summary.bytes_total);
+        }
+        if let Some(why) = &summary.checkpoint_discarded {
+            tracing::warn!(vm = %self.vm, disk = %self.claim, "{why}; copied from zero");
+        }
         let report = DiskReport {
             index: self.index,
             claim: self.claim.clone(),

@@ -29,6 +29,11 @@ pub struct MigrateOptions {
     pub copy: CopyOptions,
     /// Re-read every copied disk and compare it with the source.
     pub verify: bool,
+    /// Discard the checkpoints earlier runs left beside half-copied disks and copy every
+    /// disk from zero (`forklift migrate --restart`). By default a disk whose copy an
+    /// earlier run did not finish (interrupted, cancelled, or its VM failed) resumes from
+    /// its checkpoint; checkpoints are removed when their VM succeeds.
+    pub restart: bool,
     /// What runs the plan's hooks. `None` (the default): nothing runs them, and a plan with
     /// hooks is refused before anything is touched (Critical `HookRunnerNotAvailable`).
     /// Running them on this machine is a choice the caller makes:
@@ -52,6 +57,7 @@ impl std::fmt::Debug for MigrateOptions {
             .field("destination", &self.destination)
             .field("copy", &self.copy)
             .field("verify", &self.verify)
+            .field("restart", &self.restart)
             .field("hooks", &self.hook_policy())
             .field("hook_retries", &self.hook_retries)
             .finish_non_exhaustive()
@@ -65,6 +71,7 @@ impl MigrateOptions {
             destination: Arc::new(destination),
             copy: CopyOptions::default(),
             verify: false,
+            restart: false,
             hooks: None,
             hook_retries: DEFAULT_HOOK_RETRIES,
             validation: None,

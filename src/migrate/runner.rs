@@ -292,6 +292,7 @@ impl Migrator {
             destination: destination.clone(),
             copy: self.options.copy.clone(),
             verify: self.options.verify,
+            restart: self.options.restart,
             hooks: self.options.hooks.clone(),
             hook_retries: self.options.hook_retries,
             status: status.clone(),

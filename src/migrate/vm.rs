@@ -120,6 +120,8 @@ pub(crate) struct RunContext {
     pub destination: Arc<dyn Destination>,
     pub copy: copy::CopyOptions,
     pub verify: bool,
+    /// Discard the checkpoints of earlier runs and copy every disk from zero.
+    pub restart: bool,
     /// `None` when the caller gave no hook runner; render then refuses plans with hooks.
     pub hooks: Option<Arc<dyn HookRunner>>,
     pub hook_retries: u32,
@@ -337,6 +339,12 @@ impl Step<'_> {
     async fn create_disks(&mut self) -> Result<(), MigrateError> {
         let namespace = self.ctx.target_namespace().to_owned();
         for disk in &self.target.disks {
+            if self.ctx.restart {
+                self.ctx
+                    .destination
+                    .discard_checkpoint(&namespace, &disk.claim_name)
+                    .await?;
+            }
             let opened = self
                 .ctx
                 .destination
@@ -445,8 +453,10 @@ impl Step<'_> {
     }
 }
 
-/// Records how the VM ended; on failure or cancel, powers a running source back on and
-/// removes what the run created when the plan asks for it (upstream semantics).
+/// Records how the VM ended. On success the disks' checkpoints go. On failure or cancel, a
+/// running source is powered back on; a failed VM's target objects are removed when the
+/// plan asks for it (upstream's deleteVmOnFailMigration), a cancelled VM's are kept so the
+/// next run resumes it.
 async fn finish(
     ctx: &RunContext,
     target: &TargetVm,
@@ -459,7 +469,21 @@ async fn finish(
         Err(MigrateError::Cancelled) => (VmOutcome::Canceled, None),
         Err(e) => (VmOutcome::Failed, Some(e.chain())),
     };
-    if outcome != VmOutcome::Succeeded {
+    if outcome == VmOutcome::Succeeded {
+        // Only now may the disks' checkpoints go: until the VM succeeded, a re-run resumes
+        // each disk from its checkpoint. A checkpoint that cannot be removed only makes the
+        // next run re-migrate the VM (resuming every disk at once), so it is a warning.
+        for disk in &target.disks {
+            if let Err(e) = ctx
+                .destination
+                .disk_completed(&report.namespace, &disk.claim_name)
+                .await
+            {
+                tracing::warn!(vm = %target.source_name, disk = %disk.claim_name,
+                    error = %forklift_core::error::chain(&e), "cannot remove the checkpoint");
+            }
+        }
+    } else {
         if state.restore_power == Some(PowerState::On) {
             if let Ok(power) = ctx.provider.power() {
                 let vm = VmRef::new(target.source_id.clone());
@@ -474,7 +498,13 @@ async fn finish(
             v.delete_vm_on_fail_migration
                 && (v.id == target.source_id || v.name == target.source_name)
         });
-        if plan_wants || vm_wants {
+        // Upstream's deleteVmOnFailMigration (on by default) deletes a failed VM's target
+        // objects; here that is the VM, the disk claims, the images and their checkpoints
+        // (a checkpoint without its image is useless), so such a VM is copied from zero on
+        // the next run. A cancelled VM did not fail: it keeps its images and checkpoints, so
+        // the next run resumes its disks (`--restart` copies them from zero), as does a VM
+        // whose plan sets deleteVmOnFailMigration: false.
+        if outcome == VmOutcome::Failed && (plan_wants || vm_wants) {
             let claims: Vec<String> = target.disks.iter().map(|d| d.claim_name.clone()).collect();
             if let Err(e) = ctx
                 .destination

@@ -142,6 +142,7 @@ def start_migration(
     reconnects: Optional[int] = None,
     io_timeout: Optional[float] = None,
     allow_plain_http: bool = False,
+    restart: bool = False,
 ) -> Migration:
     """Starts migrating a plan into the local directory ``destination``.
 
@@ -160,6 +161,12 @@ def start_migration(
     an NBD request may wait without a byte from the server) tune the disk copies as in
     :class:`~forklift.CopyOptions`. ``allow_plain_http`` lets a vSphere source's ``spec.url``
     be plain ``http://``, which sends the password in clear text (refused otherwise).
+
+    A disk whose copy an earlier run into the same ``destination`` did not finish (it was
+    interrupted, cancelled, or its VM failed) resumes from the checkpoint kept beside its
+    image; checkpoints are removed when their VM succeeds (and, with
+    ``deleteVmOnFailMigration``, with the failed VM's images). ``restart=True`` discards them
+    and copies every disk from zero.
     """
     task, events = _native.start_migration(
         [unwrap(obj) for obj in objects],
@@ -174,6 +181,7 @@ def start_migration(
         reconnects=reconnects,
         io_timeout=io_timeout,
         allow_plain_http=allow_plain_http,
+        restart=restart,
     )
     return Migration(task, events)
 
@@ -188,6 +196,7 @@ def migrate(
     verify: bool = False,
     hooks: Optional[Hooks] = None,
     allow_plain_http: bool = False,
+    restart: bool = False,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
@@ -213,6 +222,7 @@ def migrate(
         verify=verify,
         hooks=hooks,
         allow_plain_http=allow_plain_http,
+        restart=restart,
         **copy,
     )
     try:
@@ -235,6 +245,7 @@ async def async_migrate(
     verify: bool = False,
     hooks: Optional[Hooks] = None,
     allow_plain_http: bool = False,
+    restart: bool = False,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""
@@ -246,6 +257,7 @@ async def async_migrate(
         verify=verify,
         hooks=hooks,
         allow_plain_http=allow_plain_http,
+        restart=restart,
         **copy,
     )
     try:

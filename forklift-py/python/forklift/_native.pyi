@@ -259,4 +259,5 @@ def start_migration(
     reconnects: Optional[int] = None,
     io_timeout: Optional[float] = None,
     allow_plain_http: bool = False,
+    restart: bool = False,
 ) -> Tuple[Task[Dict[str, Any]], MigrationEvents]: ...

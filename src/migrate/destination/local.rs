@@ -16,8 +16,9 @@
 //! objects in code.
 //!
 //! Manifests are written atomically (a temporary file of their own, then rename) and only when their
-//! content changes, so a re-run is idempotent. A disk copy in progress keeps a checkpoint
-//! beside its image, so an interrupted run resumes where it stopped.
+//! content changes, so a re-run is idempotent. A disk copy keeps a checkpoint beside its
+//! image until its VM succeeds, so a run interrupted, cancelled or failed resumes each disk
+//! where it stopped (`forklift migrate --restart` discards the checkpoints).
 
 use std::fs;
 use std::io::Write;
@@ -257,6 +258,15 @@ impl Destination for LocalDestination {
     }
 
     async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError> {
+        self.discard_checkpoint(namespace, claim).await
+    }
+
+    async fn discard_checkpoint(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<(), DestinationError> {
+        // Without its checkpoint the image is recreated by the next `open_disk`.
         let path = self.checkpoint_path(namespace, claim)?;
         let this = self.clone();
         blocking(move || this.remove_inside(&path)).await

@@ -136,8 +136,19 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         object: &serde_json::Value,
     ) -> Result<(), DestinationError>;
 
-    /// A copy of `claim` completed: its checkpoint is no longer needed.
+    /// The VM of `claim` succeeded: the checkpoint of its copy is no longer needed. The
+    /// runner calls this only once the whole VM succeeded, so a VM that fails or is
+    /// cancelled after this disk was copied resumes it on the next run instead of copying
+    /// it again.
     async fn disk_completed(&self, namespace: &str, claim: &str) -> Result<(), DestinationError>;
+
+    /// Forgets any progress an earlier run made on `claim` (`forklift migrate --restart`):
+    /// the disk is then created anew and copied from zero.
+    async fn discard_checkpoint(
+        &self,
+        namespace: &str,
+        claim: &str,
+    ) -> Result<(), DestinationError>;
 
     /// The size of the disk `claim` when the destination holds it completely copied, `None`
     /// when it does not (absent, or a copy still in progress). A VM an earlier run recorded

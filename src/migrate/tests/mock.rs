@@ -329,6 +329,15 @@ impl Destination for MemoryDestination {
         Ok(())
     }
 
+    async fn discard_checkpoint(
+        &self,
+        _namespace: &str,
+        claim: &str,
+    ) -> Result<(), DestinationError> {
+        self.journal.push(format!("discard_checkpoint {claim}"));
+        Ok(())
+    }
+
     async fn disk_size(
         &self,
         _namespace: &str,
