@@ -394,14 +394,17 @@ async fn cancelling_one_vm_leaves_the_others_running() {
         while journal.with("open_disk vm-12").is_empty() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        assert!(canceller.cancel_vm("vm-12"));
+        assert_eq!(canceller.cancel_vm("vm-12").unwrap().id, "vm-12");
     });
     let (report, _) = run(&migrator, CancellationToken::new()).await;
     let report = report.unwrap();
     assert_eq!(outcome(&report, "vm-11"), VmOutcome::Succeeded);
     assert_eq!(outcome(&report, "vm-12"), VmOutcome::Canceled);
     assert_eq!(h.journal.with("power_on"), ["power_on vm-12"]);
-    assert!(!migrator.cancel_vm("no-such-vm"));
+    assert!(matches!(
+        migrator.cancel_vm("no-such-vm"),
+        Err(MigrateError::UnknownVm { vm, .. }) if vm == "no-such-vm"
+    ));
 }
 
 #[tokio::test(start_paused = true)]
