@@ -65,6 +65,13 @@ def manifests(tmp_path: Path, size_mib: int = 64, random_mib: int = 0) -> forkli
 CANCEL_BOUND = 10.0
 
 
+def big_catalog(tmp_path: Path) -> forklift.Manifests:
+    """A catalog whose 256 MiB disk (128 MiB of random bytes) takes seconds to copy."""
+    objects = manifests(tmp_path, 256, 128)
+    (tmp_path / "disk.raw").unlink()
+    return objects
+
+
 def copying(migration: forklift.Migration) -> None:
     """Reads events until the disk copy is under way."""
     deadline = time.monotonic() + 60
@@ -94,7 +101,7 @@ def ends_within_bound(migration: forklift.Migration) -> List[str]:
 @pytest.mark.parametrize("how", ["cancel", "token", "cancel_vm"])
 def test_cancelling_mid_copy_ends_events_and_result_within_bound(tmp_path: Path, how: str) -> None:
     token = forklift.CancelToken()
-    migration = forklift.start_migration(manifests(tmp_path, 512, 256), tmp_path / "out", cancel=token)
+    migration = forklift.start_migration(big_catalog(tmp_path), tmp_path / "out", cancel=token)
     copying(migration)
     if how == "cancel":
         migration.cancel()
@@ -112,7 +119,7 @@ def test_cancelling_mid_copy_ends_events_and_result_within_bound(tmp_path: Path,
 
 
 def test_cancel_vm_accepts_id_source_name_and_target_name(tmp_path: Path) -> None:
-    objects = manifests(tmp_path, 512, 256)
+    objects = big_catalog(tmp_path)
     for reference in ["5b0c5c9e-2f4e-4a51-9a0e-0c1f3a5c7d11", "App Server", "app-server"]:
         migration = forklift.start_migration(objects, tmp_path / f"out-{len(reference)}")
         copying(migration)
