@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyLookupError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::manifests::Diagnostic;
@@ -141,6 +141,7 @@ fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyE
     use forklift::migrate::MigrateError as E;
     match error {
         E::Cancelled => CancelledError::new_err(message),
+        E::UnknownVm { .. } => PyLookupError::new_err(message),
         E::Plan(_) | E::SourceProviderNotFound { .. } => ManifestError::new_err(message),
         E::NotReady { conditions } => {
             let err = ValidationError::new_err(message);

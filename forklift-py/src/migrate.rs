@@ -160,9 +160,14 @@ impl MigrationEvents {
         }
     }
 
-    /// Cancels one VM (by id, or by the name the plan gives it); returns whether the plan has it.
-    fn cancel_vm(&self, vm: &str) -> bool {
-        self.migrator.cancel_vm(vm)
+    /// Cancels one VM, found by its id, its source name or its target name (as events show
+    /// it); returns that VM (`id`, `sourceName`, `targetName`), raises `LookupError` naming
+    /// the reference when the plan has no such VM.
+    fn cancel_vm<'py>(&self, py: Python<'py>, vm: &str) -> Result<Bound<'py, PyAny>> {
+        let cancelled = self.migrator.cancel_vm(vm)?;
+        let value =
+            serde_json::to_value(&cancelled).map_err(|err| Error::Value(err.to_string()))?;
+        Ok(to_python(py, &value)?)
     }
 }
 

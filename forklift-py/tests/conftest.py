@@ -29,7 +29,7 @@ OVF = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
   <References><File ovf:href="app-disk1.vmdk" ovf:id="file1" ovf:size="{size}"/></References>
   <DiskSection><Info>Disks</Info>
-    <Disk ovf:capacity="64" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1"
+    <Disk ovf:capacity="{capacity}" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1"
       ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
   </DiskSection>
   <NetworkSection><Info>Networks</Info><Network ovf:name="VM Network"><Description>net</Description></Network></NetworkSection>
@@ -67,16 +67,19 @@ def need(tool: str) -> str:
     return path
 
 
-def catalog(tmp_path: Path) -> Path:
-    """An OVA catalog holding one extracted OVF package ("App Server", one 64 MiB disk made
-    by qemu-img from `disk.raw`, whose bytes the test can compare with)."""
+def catalog(tmp_path: Path, size_mib: int = 64, random_mib: int = 0) -> Path:
+    """An OVA catalog holding one extracted OVF package ("App Server", one disk of
+    `size_mib` MiB made by qemu-img from `disk.raw`, whose bytes the test can compare with).
+    `random_mib` MiB of random bytes at its start make the copy take a while."""
     qemu_img = need("qemu-img")
     package = tmp_path / "catalog" / "app-server"
     package.mkdir(parents=True)
     raw = tmp_path / "disk.raw"
     with open(raw, "wb") as file:
-        file.truncate(64 << 20)
-        for offset in (0, 9 << 20, 63 << 20):
+        file.truncate(size_mib << 20)
+        for mib in range(random_mib):
+            file.write(os.urandom(1 << 20))
+        for offset in (0, 9 << 20, (size_mib - 1) << 20):
             file.seek(offset)
             file.write(bytes(range(256)) * 1024)
     vmdk = package / "app-disk1.vmdk"
@@ -84,7 +87,7 @@ def catalog(tmp_path: Path) -> Path:
         [qemu_img, "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, vmdk],
         check=True,
     )
-    (package / "app-server.ovf").write_text(OVF.format(size=vmdk.stat().st_size))
+    (package / "app-server.ovf").write_text(OVF.format(size=vmdk.stat().st_size, capacity=size_mib))
     # The catalog skips files changed in the last 30 seconds (still being copied).
     old = time.time() - 120
     for path in (vmdk, package / "app-server.ovf"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -56,8 +57,80 @@ spec: {{plan: {{name: wave, namespace: mtv}}}}
 """
 
 
-def manifests(tmp_path: Path) -> forklift.Manifests:
-    return forklift.loads(MANIFESTS.format(catalog=catalog(tmp_path)))
+def manifests(tmp_path: Path, size_mib: int = 64, random_mib: int = 0) -> forklift.Manifests:
+    return forklift.loads(MANIFESTS.format(catalog=catalog(tmp_path, size_mib, random_mib)))
+
+
+# How long a cancelled migration may take to end its events and its result.
+CANCEL_BOUND = 10.0
+
+
+def big_catalog(tmp_path: Path) -> forklift.Manifests:
+    """A catalog whose 256 MiB disk (128 MiB of random bytes) takes seconds to copy."""
+    objects = manifests(tmp_path, 256, 128)
+    (tmp_path / "disk.raw").unlink()
+    return objects
+
+
+def copying(migration: forklift.Migration) -> None:
+    """Reads events until the disk copy is under way."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        event = migration.next_event(timeout=60)
+        assert event is not None, "the migration ended before its copy was seen"
+        if event.kind == "diskProgress":
+            return
+    raise AssertionError("no copy progress within 60 s")
+
+
+def ends_within_bound(migration: forklift.Migration) -> List[str]:
+    """The kinds of the events left; fails if iteration or result() outlast CANCEL_BOUND."""
+    started = time.monotonic()
+    kinds: List[str] = []
+    while True:
+        left = CANCEL_BOUND - (time.monotonic() - started)
+        assert left > 0, f"events still open {CANCEL_BOUND} s after cancel: {kinds}"
+        event = migration.next_event(timeout=left)
+        if event is None:
+            break
+        kinds.append(event.kind)
+    assert migration.wait(timeout=max(0.0, CANCEL_BOUND - (time.monotonic() - started)))
+    return kinds
+
+
+@pytest.mark.parametrize("how", ["cancel", "token", "cancel_vm"])
+def test_cancelling_mid_copy_ends_events_and_result_within_bound(tmp_path: Path, how: str) -> None:
+    token = forklift.CancelToken()
+    migration = forklift.start_migration(big_catalog(tmp_path), tmp_path / "out", cancel=token)
+    copying(migration)
+    if how == "cancel":
+        migration.cancel()
+    elif how == "token":
+        token.cancel()
+    else:
+        assert migration.cancel_vm("App Server").source_name == "App Server"
+    kinds = ends_within_bound(migration)
+    assert "diskCopied" not in kinds and kinds[-1] == "planCompleted"
+    try:
+        report = migration.result(timeout=0)
+    except forklift.CancelledError:
+        return
+    assert [vm.outcome for vm in report.vms] == ["canceled"]
+
+
+def test_cancel_vm_accepts_id_source_name_and_target_name(tmp_path: Path) -> None:
+    objects = big_catalog(tmp_path)
+    for reference in ["5b0c5c9e-2f4e-4a51-9a0e-0c1f3a5c7d11", "App Server", "app-server"]:
+        migration = forklift.start_migration(objects, tmp_path / f"out-{len(reference)}")
+        copying(migration)
+        cancelled = migration.cancel_vm(reference)
+        assert cancelled == forklift.CancelledVm(
+            id="5b0c5c9e-2f4e-4a51-9a0e-0c1f3a5c7d11", source_name="App Server", target_name="app-server"
+        )
+        ends_within_bound(migration)
+        assert [vm.outcome for vm in migration.result(timeout=0).vms] == ["canceled"]
+        with pytest.raises(LookupError, match="not-in-the-plan"):
+            migration.cancel_vm("not-in-the-plan")
 
 
 def test_migrate_with_events_writes_the_rendered_objects(tmp_path: Path) -> None:
@@ -89,7 +162,8 @@ def test_iterating_a_started_migration_and_async(tmp_path: Path) -> None:
     assert kinds[-1] == "planCompleted"
     assert migration.done() and migration.next_event() is None
     assert migration.result().vms[0].outcome == "succeeded"
-    assert not migration.cancel_vm("no-such-vm")
+    with pytest.raises(LookupError, match="no-such-vm"):
+        migration.cancel_vm("no-such-vm")
 
     async def main() -> str:
         seen: List[str] = []

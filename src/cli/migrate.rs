@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use forklift::manifests;
@@ -12,6 +14,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::terminal;
+
+/// The exit code after SIGINT (Ctrl-C): 128 + the signal number, as shells report it.
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// How long the progress display may take to show the last events once the run returned.
+const EVENTS_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// How long blocking work the run started may take to end once the run returned.
+const RUNTIME_SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 
 /// Arguments of `forklift migrate`.
 #[derive(Debug, Args)]
@@ -74,7 +83,8 @@ impl HooksArg {
 }
 
 /// Runs the verb: 0 when every VM migrated, 1 when one failed or the plan has blockers,
-/// 2 when inputs cannot be loaded.
+/// 2 when inputs cannot be loaded, 130 when interrupted by SIGINT (Ctrl-C; the run stops
+/// and cleans up, a second Ctrl-C exits at once).
 pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     let Some(dir) = args.destination.strip_prefix("local:") else {
         eprintln!("forklift migrate: --destination must be local:DIR");
@@ -109,28 +119,46 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let code = runtime.block_on(async {
         let (tx, rx) = mpsc::channel(256);
         let cancel = CancellationToken::new();
-        let on_signal = cancel.clone();
+        let (on_signal, flag) = (cancel.clone(), interrupted.clone());
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, Ordering::SeqCst);
                 on_signal.cancel();
+                eprintln!("forklift migrate: interrupted; stopping (Ctrl-C again to exit at once)");
+            }
+            // The second Ctrl-C does not wait for the run's cleanup.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(EXIT_INTERRUPTED.into());
             }
         });
         let shown = tokio::spawn(super::progress::show(rx, args.progress));
         let result = migrator.run(tx, cancel).await;
-        let _ = shown.await;
+        // The run has ended and dropped its event sender; the display ends when it has shown
+        // what is left, but never keeps the process alive if a sender outlived the run.
+        if tokio::time::timeout(EVENTS_DRAIN_LIMIT, shown)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the progress display did not end; exiting without it");
+        }
+        let interrupted = interrupted.load(Ordering::SeqCst);
         match result {
             Ok(report) => {
                 let json = serde_json::to_string_pretty(&report).unwrap_or_default();
                 println!("{}", terminal::json(&json));
-                if report.succeeded() {
+                if interrupted {
+                    ExitCode::from(EXIT_INTERRUPTED)
+                } else if report.succeeded() {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::FAILURE
                 }
             }
+            Err(_) if interrupted => ExitCode::from(EXIT_INTERRUPTED),
             Err(MigrateError::NotReady { conditions }) => {
                 let json = serde_json::json!({"ready": false, "conditions": conditions});
                 println!("{}", terminal::json(&json.to_string()));
@@ -141,5 +169,8 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Blocking work still under way (a read of the source) is not waited for past this.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_LIMIT);
+    code
 }

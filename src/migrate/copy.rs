@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use forklift_core::render::TargetVm;
 use forklift_providers::capability::{DiskRef, VmRef};
@@ -46,6 +47,8 @@ pub(crate) async fn copy_disks(
     let mut remaining: Vec<usize> = target.disks.iter().map(|d| d.index).collect();
     let mut running = JoinSet::new();
     let mut first_error = None;
+    // Disks whose copy task runs, to free their scheduler slots however the tasks end.
+    let mut copying: Vec<usize> = Vec::new();
     // A failed disk stops its siblings through this child token: cancelling the VM's own
     // token would report the VM as cancelled instead of failed.
     let siblings = cancel.child_token();
@@ -55,6 +58,11 @@ pub(crate) async fn copy_disks(
     };
     while !remaining.is_empty() || !running.is_empty() {
         tokio::select! {
+            // Cancelled: the copies see the token themselves; stop admitting and wait (bounded)
+            // for them, so no copy outlives the phase holding the files and the event sender.
+            () = cancel.cancelled(), if first_error.is_none() => {
+                first_error = Some(MigrateError::Cancelled);
+            }
             Some(index) = admitted.recv(), if !remaining.is_empty() && first_error.is_none() => {
                 remaining.retain(|i| *i != index);
                 let (Some(disk), Some(sink)) = (
@@ -83,10 +91,12 @@ pub(crate) async fn copy_disks(
                     task: disk.source.clone(),
                     sink: sink.clone(),
                 };
+                copying.push(index);
                 running.spawn(one.run(source, siblings.clone()));
             }
             Some(joined) = running.join_next() => {
                 let (index, result) = joined.map_err(|source| MigrateError::Task { what: "disk copy", source })?;
+                copying.retain(|i| *i != index);
                 let _ = reports.send(done(index)).await;
                 match result {
                     Ok((disk, task)) => {
@@ -101,7 +111,12 @@ pub(crate) async fn copy_disks(
             }
             else => break,
         }
-        if first_error.is_some() && running.is_empty() {
+        if first_error.is_some() {
+            siblings.cancel();
+            stop_copies(&mut running).await;
+            for index in copying.drain(..) {
+                let _ = reports.send(done(index)).await;
+            }
             break;
         }
     }
@@ -113,6 +128,33 @@ pub(crate) async fn copy_disks(
             remaining: remaining.len(),
         }),
         None => Ok(()),
+    }
+}
+
+/// How long the disk copies of a VM that stops (cancelled, or a sibling failed) may take to
+/// end on their own; they watch the token, so this is only reached by a copy stuck in I/O.
+pub(crate) const COPY_STOP_LIMIT: Duration = Duration::from_secs(10);
+/// How long an aborted copy task may take to be dropped after that.
+const COPY_ABORT_LIMIT: Duration = Duration::from_secs(2);
+
+/// Waits, at most [`COPY_STOP_LIMIT`], for the copies in `running` (already told to stop) to
+/// end; then aborts the rest and waits [`COPY_ABORT_LIMIT`] for them to be dropped.
+async fn stop_copies<T: 'static>(running: &mut JoinSet<T>) {
+    let drain = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(COPY_STOP_LIMIT, drain).await.is_ok() {
+        return;
+    }
+    tracing::warn!(
+        copies = running.len(),
+        "disk copies did not stop in time; aborting them"
+    );
+    running.abort_all();
+    let drain = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(COPY_ABORT_LIMIT, drain).await.is_err() {
+        tracing::warn!(
+            copies = running.len(),
+            "aborted disk copies are still running"
+        );
     }
 }
 

@@ -131,6 +131,15 @@ pub enum MigrateError {
         #[source]
         source: DestinationError,
     },
+    /// [`Migrator::cancel_vm`](super::Migrator::cancel_vm) was given a reference that is
+    /// neither the id, the source name nor the target name of a VM of the plan.
+    #[error("Plan {plan} has no VM {vm:?} (by id, source name or target name)")]
+    UnknownVm {
+        /// `namespace/name` of the plan.
+        plan: String,
+        /// The reference given.
+        vm: String,
+    },
     /// The migration or the VM was cancelled.
     #[error("Cancelled")]
     Cancelled,

@@ -45,6 +45,6 @@ pub use options::{
     local_executor_profile,
 };
 pub use plan_inputs::PlanInputs;
-pub use runner::Migrator;
+pub use runner::{CancelledVm, Migrator};
 pub use status::PROGRESS_WRITE_INTERVAL;
 pub use vm::{DiskReport, PhaseRecord, VmReport};

@@ -14,6 +14,7 @@ use forklift_core::resources::{Condition, PlanVm, VmStatus};
 use forklift_core::scheduling::{Policy, Scheduler, plan_policy, plan_vms};
 use forklift_core::validation::{self, PlanResources, is_ready};
 use forklift_providers::{Provider, ProviderConfig, open_provider};
+use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +40,42 @@ pub struct Migrator {
     inputs: PlanInputs,
     source: SourceProvider,
     options: MigrateOptions,
-    vm_tokens: Mutex<HashMap<String, CancellationToken>>,
+    vms: Mutex<Vec<VmHandle>>,
+}
+
+/// One VM of the plan, as [`Migrator::cancel_vm`] finds it, with its cancel handle.
+struct VmHandle {
+    /// Inventory id; empty until the run resolved a VM the plan names only by name.
+    id: String,
+    /// Source name; empty until the run resolved a VM the plan names only by id.
+    source_name: String,
+    /// Name on the target; known once the run has rendered the plan.
+    target_name: Option<String>,
+    token: CancellationToken,
+}
+
+impl VmHandle {
+    fn cancelled(&self) -> CancelledVm {
+        CancelledVm {
+            id: self.id.clone(),
+            source_name: self.source_name.clone(),
+            target_name: self.target_name.clone(),
+        }
+    }
+}
+
+/// The VM [`Migrator::cancel_vm`] cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelledVm {
+    /// Inventory id (empty when the plan names the VM by name and the run has not yet
+    /// looked it up).
+    pub id: String,
+    /// Source name (empty when the plan names the VM by id and the run has not yet looked
+    /// it up).
+    pub source_name: String,
+    /// Name on the target, once the run has rendered the plan.
+    pub target_name: Option<String>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -114,22 +150,24 @@ impl Migrator {
     }
 
     fn assemble(inputs: PlanInputs, source: SourceProvider, options: MigrateOptions) -> Self {
-        let vm_tokens = inputs
+        let vms = inputs
             .bundle
             .plan
             .spec
             .vms
             .iter()
-            .map(|vm| {
-                let key = if vm.id.is_empty() { &vm.name } else { &vm.id };
-                (key.clone(), CancellationToken::new())
+            .map(|vm| VmHandle {
+                id: vm.id.clone(),
+                source_name: vm.name.clone(),
+                target_name: None,
+                token: CancellationToken::new(),
             })
             .collect();
         Self {
             inputs,
             source,
             options,
-            vm_tokens: Mutex::new(vm_tokens),
+            vms: Mutex::new(vms),
         }
     }
 
@@ -144,30 +182,59 @@ impl Migrator {
         self.options.executor_profile()
     }
 
-    /// Cancels one VM (by id, or by name for VMs the plan names); returns whether it is in
-    /// the plan. Its migration stops at the next opportunity and is cleaned up.
-    pub fn cancel_vm(&self, vm: &str) -> bool {
-        match self.tokens().get(vm) {
-            Some(token) => {
-                token.cancel();
-                true
+    /// Cancels one VM of the plan, found by its inventory id, its source name or its name on
+    /// the target (the names events show; the target name once the run has rendered the
+    /// plan), in that order of precedence. Its migration stops at the next opportunity and is
+    /// cleaned up; cancelling before the VM starts keeps it from starting. Returns the VM;
+    /// [`MigrateError::UnknownVm`] when the plan has no VM of that reference.
+    pub fn cancel_vm(&self, vm: &str) -> Result<CancelledVm, MigrateError> {
+        let vms = self.vms();
+        let by = |key: fn(&VmHandle) -> Option<&str>| {
+            vms.iter()
+                .find(|h| key(h).is_some_and(|k| !k.is_empty() && k == vm))
+        };
+        let found = by(|h| Some(&h.id))
+            .or_else(|| by(|h| Some(&h.source_name)))
+            .or_else(|| by(|h| h.target_name.as_deref()));
+        match found {
+            Some(handle) => {
+                handle.token.cancel();
+                Ok(handle.cancelled())
             }
-            None => false,
+            None => Err(MigrateError::UnknownVm {
+                plan: self.inputs.plan_key(),
+                vm: vm.to_owned(),
+            }),
         }
     }
 
-    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
-        self.vm_tokens
+    fn vms(&self) -> std::sync::MutexGuard<'_, Vec<VmHandle>> {
+        self.vms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Completes each VM's handle with what render resolved (id, source and target name).
+    fn resolve_vms(&self, spec: &TargetSpec) {
+        let mut vms = self.vms();
+        for target in &spec.vms {
+            let handle = vms.iter_mut().find(|h| {
+                (!h.id.is_empty() && h.id == target.source_id)
+                    || (h.id.is_empty() && h.source_name == target.source_name)
+            });
+            if let Some(handle) = handle {
+                handle.id.clone_from(&target.source_id);
+                handle.source_name.clone_from(&target.source_name);
+                handle.target_name = Some(target.target_name.clone());
+            }
+        }
+    }
+
     /// The token of one VM's run: cancelled with the plan or through [`Self::cancel_vm`].
-    fn vm_token(&self, id: &str, name: &str, run: &CancellationToken) -> CancellationToken {
+    fn vm_token(&self, id: &str, run: &CancellationToken) -> CancellationToken {
         let combined = run.child_token();
-        let tokens = self.tokens();
-        for own in [tokens.get(id), tokens.get(name)].into_iter().flatten() {
-            let (own, combined) = (own.clone(), combined.clone());
+        if let Some(handle) = self.vms().iter().find(|h| h.id == id) {
+            let (own, combined) = (handle.token.clone(), combined.clone());
             tokio::spawn(async move {
                 tokio::select! {
                     () = own.cancelled() => combined.cancel(),
@@ -278,6 +345,7 @@ impl Migrator {
             sched_vms,
             policy,
         } = self.prepare(provider, events).await?;
+        self.resolve_vms(&spec);
         let plan = &self.inputs.bundle.plan;
         let destination = &self.options.destination;
         let status_path = destination.status_path(
@@ -491,7 +559,7 @@ impl Migrator {
                     ctx.status
                         .begin(self.vm_status(target), &target.steps)
                         .await;
-                    let token = self.vm_token(&target.source_id, &target.source_name, cancel);
+                    let token = self.vm_token(&target.source_id, cancel);
                     running.spawn(migrate_vm(
                         ctx.clone(),
                         target.clone(),
@@ -537,8 +605,8 @@ impl Migrator {
         };
         // On an error, stop the VMs still running; each cleans up and reports.
         if result.is_err() {
-            for token in self.tokens().values() {
-                token.cancel();
+            for handle in self.vms().iter() {
+                handle.token.cancel();
             }
         }
         while let Some(joined) = running.join_next().await {

@@ -188,9 +188,15 @@ pub(crate) async fn migrate_vm(
             report: &mut report,
             cancel: &cancel,
         };
-        let outcome = tokio::select! {
-            r = step_ctx.run(phase, &mut admitted, &reports) => r,
-            () = cancel.cancelled() => Err(MigrateError::Cancelled),
+        let outcome = if phase == Phase::CopyDisks {
+            // The copy watches the token and stops its disk tasks itself (bounded): dropping
+            // it here would leave them running, holding the files and the event sender.
+            step_ctx.run(phase, &mut admitted, &reports).await
+        } else {
+            tokio::select! {
+                r = step_ctx.run(phase, &mut admitted, &reports) => r,
+                () = cancel.cancelled() => Err(MigrateError::Cancelled),
+            }
         };
         match outcome {
             Ok(skipped) => {

@@ -23,7 +23,7 @@ from __future__ import annotations
 from . import exceptions
 from ._inventory import async_inventory, inventory, start_inventory
 from ._manifests import Manifests, dump, dumps, load, loads
-from ._migrate import Migration, MigrationCopyOptions, MigrationEvent, async_migrate, migrate, start_migration
+from ._migrate import CancelledVm, Migration, MigrationCopyOptions, MigrationEvent, async_migrate, migrate, start_migration
 from ._model import Node, NodeList, Resource
 from ._plan import Target, is_ready, render, validate
 from ._transfer import CopyOptions, async_copy, copy, start_copy
@@ -53,6 +53,7 @@ from .exceptions import (
 __all__ = [
     "CancelToken",
     "CancelledError",
+    "CancelledVm",
     "Condition",
     "CopyOptions",
     "CopyProgress",

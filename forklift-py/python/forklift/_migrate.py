@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from typing import (
     TYPE_CHECKING,
@@ -74,6 +75,18 @@ class MigrationEvent(Node):
         return f"<MigrationEvent {self.kind}: {fields}>"
 
 
+@dataclasses.dataclass(frozen=True)
+class CancelledVm:
+    """The VM :meth:`Migration.cancel_vm` cancelled."""
+
+    id: str
+    """Inventory id (empty if the plan names the VM by name and the run has not looked it up yet)."""
+    source_name: str
+    """Source name (empty if the plan names the VM by id and the run has not looked it up yet)."""
+    target_name: Optional[str]
+    """Name on the target, once the run has rendered the plan."""
+
+
 class Migration:
     """A running migration: iterate it for its events, ``result()`` for the plan report.
 
@@ -107,9 +120,17 @@ class Migration:
         """Cancels the whole migration; ``result()`` then raises :class:`~forklift.CancelledError`."""
         self._task.cancel()
 
-    def cancel_vm(self, vm: str) -> bool:
-        """Cancels one VM (its id, or the name the plan gives it); False if the plan lacks it."""
-        return self._events.cancel_vm(vm)
+    def cancel_vm(self, vm: str) -> CancelledVm:
+        """Cancels one VM, found by its inventory id, its source name or its target name (the
+        names events show; the target name once the plan is rendered), and returns it.
+
+        Raises ``LookupError`` naming ``vm`` when the plan has no such VM."""
+        found = self._events.cancel_vm(vm)
+        return CancelledVm(
+            id=str(found["id"]),
+            source_name=str(found["sourceName"]),
+            target_name=None if found["targetName"] is None else str(found["targetName"]),
+        )
 
     def done(self) -> bool:
         """Whether the migration has finished."""

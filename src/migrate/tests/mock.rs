@@ -57,6 +57,16 @@ pub struct MemoryDisk {
     data: Mutex<Vec<u8>>,
     /// Reads never complete (until the copy is cancelled and drops them).
     hang: bool,
+    /// Where a source disk records `dropped_disk NAME` when the copy lets go of it.
+    closed: Option<Journal>,
+}
+
+impl Drop for MemoryDisk {
+    fn drop(&mut self) {
+        if let Some(journal) = &self.closed {
+            journal.push(format!("dropped_disk {}", self.name));
+        }
+    }
 }
 
 impl MemoryDisk {
@@ -65,6 +75,7 @@ impl MemoryDisk {
             name: name.to_owned(),
             data: Mutex::new(data),
             hang: false,
+            closed: None,
         }
     }
 
@@ -258,10 +269,12 @@ impl DiskAccess for MockBackend {
         let behaviour = self.disks.lock().unwrap().get(&disk.file).cloned();
         match behaviour {
             Some(DiskBehaviour::Data(data)) => Ok(Box::new(MemoryDisk::new(&disk.file, data))),
-            Some(DiskBehaviour::Hangs(size)) => Ok(Box::new(MemoryDisk {
-                hang: true,
-                ..MemoryDisk::new(&disk.file, vec![0; usize::try_from(size).unwrap()])
-            })),
+            Some(DiskBehaviour::Hangs(size)) => {
+                let mut disk = MemoryDisk::new(&disk.file, vec![0; usize::try_from(size).unwrap()]);
+                disk.hang = true;
+                disk.closed = Some(self.journal.clone());
+                Ok(Box::new(disk))
+            }
             Some(DiskBehaviour::OpenFails) | None => Err(forklift_providers::Error::protocol(
                 "open_disk",
                 format!("cannot open {}", disk.file),

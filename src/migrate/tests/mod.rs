@@ -15,7 +15,9 @@ use mock::{DiskBehaviour, Journal, MemoryDestination, MockBackend, ScriptedHooks
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{MigrateError, MigrateOptions, MigrationEvent, Migrator, PlanReport, VmOutcome};
+use super::{
+    CancelledVm, MigrateError, MigrateOptions, MigrationEvent, Migrator, PlanReport, VmOutcome,
+};
 
 const MIB: usize = 1 << 20;
 
@@ -394,14 +396,17 @@ async fn cancelling_one_vm_leaves_the_others_running() {
         while journal.with("open_disk vm-12").is_empty() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        assert!(canceller.cancel_vm("vm-12"));
+        assert_eq!(canceller.cancel_vm("vm-12").unwrap().id, "vm-12");
     });
     let (report, _) = run(&migrator, CancellationToken::new()).await;
     let report = report.unwrap();
     assert_eq!(outcome(&report, "vm-11"), VmOutcome::Succeeded);
     assert_eq!(outcome(&report, "vm-12"), VmOutcome::Canceled);
     assert_eq!(h.journal.with("power_on"), ["power_on vm-12"]);
-    assert!(!migrator.cancel_vm("no-such-vm"));
+    assert!(matches!(
+        migrator.cancel_vm("no-such-vm"),
+        Err(MigrateError::UnknownVm { vm, .. }) if vm == "no-such-vm"
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -429,6 +434,112 @@ async fn cancelling_the_plan_cancels_every_vm_and_closes_the_provider() {
         Some(MigrationEvent::PlanCompleted { canceled: 2, .. })
     ));
     assert_eq!(h.journal.with("close").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_copy_ends_every_task_and_lets_go_of_its_disks_before_cleanup() {
+    let h = Harness::new();
+    // deleteVmOnFailMigration defaults to true: the cancelled VM's disks are removed.
+    let set = manifests(RAW, "", "");
+    let backend = backend(&h.journal).disk("[ds] db/a.vmdk", DiskBehaviour::Hangs(2 * MIB as u64));
+    let migrator = Arc::new(h.migrator(&set, backend));
+    let cancel = CancellationToken::new();
+    let (trigger, journal) = (cancel.clone(), h.journal.clone());
+    let cancelling = tokio::spawn(async move {
+        // Mid-copy: the disk is open and its reads are under way.
+        while journal.with("open_disk vm-12").is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        trigger.cancel();
+    });
+    let (tx, mut rx) = mpsc::channel(4096);
+    let report = migrator.run(tx, cancel).await.unwrap();
+    cancelling.await.unwrap();
+    assert_eq!(
+        outcome(&report, "vm-12"),
+        VmOutcome::Canceled,
+        "{report:#?}"
+    );
+    // Every sender is gone once the run returned: the channel ends right after its events.
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while rx.recv().await.is_some() {}
+    });
+    assert!(drained.await.is_ok(), "an event sender outlived the run");
+    // Nothing the run spawned is left (copies, reporters, watchers, the status writer).
+    let alive = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    assert_eq!(alive, 0, "tasks still running after the run returned");
+    // The copy let go of the source disk before the VM's cleanup removed its target.
+    let entries = h.journal.entries();
+    let closed = entries
+        .iter()
+        .position(|e| e == "dropped_disk [ds] db/a.vmdk");
+    let removed = entries.iter().position(|e| e.starts_with("remove_vm"));
+    assert!(
+        matches!((closed, removed), (Some(c), Some(r)) if c < r),
+        "{entries:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_vm_finds_a_vm_by_id_source_name_or_target_name() {
+    // A source name that is no DNS label, so the target name differs from it.
+    let mut renamed = inventory();
+    renamed.vms[1].name = "DB_01".into();
+    for reference in ["vm-12", "DB_01", "db-01"] {
+        let h = Harness::new();
+        let set = manifests(RAW, "", "");
+        let backend = MockBackend::new(h.journal.clone(), renamed.clone())
+            .disk("[ds] web/a.vmdk", DiskBehaviour::Data(data(1)))
+            .disk("[ds] web/b.vmdk", DiskBehaviour::Data(data(2)))
+            .disk("[ds] db/a.vmdk", DiskBehaviour::Hangs(2 * MIB as u64));
+        let migrator = Arc::new(h.migrator(&set, backend));
+        let (canceller, journal) = (migrator.clone(), h.journal.clone());
+        let cancelling = tokio::spawn(async move {
+            while journal.with("open_disk vm-12").is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            canceller.cancel_vm(reference)
+        });
+        let (report, _) = run(&migrator, CancellationToken::new()).await;
+        let cancelled = cancelling.await.unwrap().unwrap();
+        assert_eq!(
+            cancelled,
+            CancelledVm {
+                id: "vm-12".into(),
+                source_name: "DB_01".into(),
+                target_name: Some("db-01".into()),
+            },
+            "{reference}"
+        );
+        let report = report.unwrap();
+        assert_eq!(
+            outcome(&report, "vm-12"),
+            VmOutcome::Canceled,
+            "{reference}"
+        );
+        assert_eq!(
+            outcome(&report, "vm-11"),
+            VmOutcome::Succeeded,
+            "{reference}"
+        );
+    }
+}
+
+#[test]
+fn cancel_vm_names_an_unknown_reference() {
+    let h = Harness::new();
+    let migrator = h.migrator(&manifests(RAW, "", ""), backend(&h.journal));
+    let error = migrator.cancel_vm("vm-99").unwrap_err();
+    assert!(
+        matches!(&error, MigrateError::UnknownVm { vm, plan } if vm == "vm-99" && plan == "mtv/wave"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("\"vm-99\""), "{error}");
+    // Before the run the plan's own references work; the target name needs render.
+    assert_eq!(migrator.cancel_vm("vm-11").unwrap().id, "vm-11");
 }
 
 const HOOKS: &str = r#"---
