@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use super::exit::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,19 +114,19 @@ pub fn run(args: CopyArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("forklift copy: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+            return Outcome::Failed.into();
         }
     };
     match runtime.block_on(copy(args)) {
-        Ok(code) => code,
+        Ok(outcome) => outcome.into(),
         Err(error) => {
             eprintln!("forklift copy: {}", forklift_core::error::chain(&error));
-            ExitCode::FAILURE
+            Outcome::of_transfer(&error).into()
         }
     }
 }
 
-async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
+async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
     if !args.request_size.is_power_of_two() || !(4096..=32 << 20).contains(&args.request_size) {
         return Err(forklift_transfer::Error::invalid_input(format!(
             "--request-size {} is not a power of two from 4K to 32M",
@@ -225,10 +227,10 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
     Ok(if identical {
-        ExitCode::SUCCESS
+        Outcome::Ok
     } else {
         eprintln!("forklift copy: verification found differences");
-        ExitCode::from(2)
+        Outcome::Failed
     })
 }
 

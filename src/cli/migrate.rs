@@ -11,6 +11,7 @@ use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptio
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::exit::Outcome;
 use super::terminal;
 
 /// Arguments of `forklift migrate`.
@@ -69,19 +70,19 @@ impl HooksArg {
     }
 }
 
-/// Runs the verb: 0 when every VM migrated, 1 when one failed or the plan has blockers,
-/// 2 when inputs cannot be loaded.
+/// Runs the verb; it exits as the table of [`super::exit`] says: 0 when every VM migrated,
+/// 1 when one failed or the plan has blockers, 2 when inputs cannot be loaded.
 pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     let Some(dir) = args.destination.strip_prefix("local:") else {
         eprintln!("forklift migrate: --destination must be local:DIR");
-        return ExitCode::from(2);
+        return Outcome::BadInput.into();
     };
     let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
     if !manifests::blocking_errors(&set).is_empty() {
         for d in set.diagnostics() {
             eprintln!("{d}");
         }
-        return ExitCode::from(2);
+        return Outcome::BadInput.into();
     }
     let mut options = MigrateOptions::new(LocalDestination::new(dir));
     options.verify = args.verify;
@@ -94,14 +95,14 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             eprintln!("forklift migrate: {}", terminal::error_chain(&e));
-            return ExitCode::from(2);
+            return Outcome::BadInput.into();
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("forklift migrate: {e}");
-            return ExitCode::FAILURE;
+            return Outcome::Failed.into();
         }
     };
     runtime.block_on(async {
@@ -121,19 +122,20 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
                 let json = serde_json::to_string_pretty(&report).unwrap_or_default();
                 println!("{}", terminal::json(&json));
                 if report.succeeded() {
-                    ExitCode::SUCCESS
+                    Outcome::Ok
                 } else {
-                    ExitCode::FAILURE
+                    Outcome::Failed
                 }
+                .into()
             }
             Err(MigrateError::NotReady { conditions }) => {
                 let json = serde_json::json!({"ready": false, "conditions": conditions});
                 println!("{}", terminal::json(&json.to_string()));
-                ExitCode::FAILURE
+                Outcome::Failed.into()
             }
             Err(e) => {
                 eprintln!("forklift migrate: {}", terminal::error_chain(&e));
-                ExitCode::FAILURE
+                Outcome::of_migrate(&e).into()
             }
         }
     })
