@@ -214,8 +214,18 @@ fn copy_exits_by_the_one_table() {
     let (s, d) = (text(&src), text(&dst));
     expect(OK, &["copy", s, d]);
     // Options and URIs the copy refuses before it starts.
-    expect(BAD_INPUT, &["copy", "--request-size", "1000", s, d]);
-    expect(BAD_INPUT, &["copy", s, "http://example.invalid/disk"]);
+    // The library's one check of the options names them (as Python's copy() does).
+    let odd = expect(BAD_INPUT, &["copy", "--request-size", "1000", s, d]);
+    let stderr = String::from_utf8_lossy(&odd.stderr);
+    assert!(
+        stderr.contains("request_size (--request-size) 1000 is not a power of two"),
+        "{stderr}"
+    );
+    let zero = expect(BAD_INPUT, &["copy", "--requests", "0", s, d]);
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("requests (--requests) 0"));
+    let http = expect(BAD_INPUT, &["copy", s, "http://example.invalid/disk"]);
+    let stderr = String::from_utf8_lossy(&http.stderr);
+    assert!(stderr.contains("Unsupported URI scheme 'http'"), "{stderr}");
     expect(
         BAD_INPUT,
         &["copy", text(&tmp.path().join("missing.raw")), d],
