@@ -5,6 +5,7 @@ and each failure raises the exception the docs promise."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List, Tuple, Union
 
 import pytest
 
@@ -27,7 +28,11 @@ def test_copy_options_are_refused_not_adjusted(tmp_path: Path) -> None:
 
 def test_other_uri_schemes_are_unsupported_not_missing_files(tmp_path: Path) -> None:
     (tmp_path / "x.raw").write_bytes(b"\0" * 4096)
-    for source, destination in [(tmp_path / "x.raw", "http://x/y"), ("https://x/y", tmp_path / "out.raw")]:
+    pairs: List[Tuple[Union[str, Path], Union[str, Path]]] = [
+        (tmp_path / "x.raw", "http://x/y"),
+        ("https://x/y", tmp_path / "out.raw"),
+    ]
+    for source, destination in pairs:
         with pytest.raises(ValueError, match="Unsupported URI scheme 'https?'") as info:
             forklift.copy(source, destination)
         assert not isinstance(info.value, FileNotFoundError)
