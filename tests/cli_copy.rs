@@ -88,7 +88,7 @@ fn conflicting_and_invalid_flags_are_refused_by_name() {
     let odd = forklift(&["copy", src, dst, "--request-size", "3000"]);
     assert!(!odd.status.success());
     let stderr = String::from_utf8_lossy(&odd.stderr);
-    assert!(stderr.contains("--request-size 3000"), "{stderr}");
+    assert!(stderr.contains("(--request-size) 3000"), "{stderr}");
 
     let missing = forklift(&["copy", "/nonexistent/disk.raw", dst]);
     assert!(!missing.status.success());

@@ -34,8 +34,8 @@ fn render_prints_valid_multi_document_yaml_and_a_table() {
         "--destination",
         &fixture("destination.json"),
     ]);
-    // vm-404 is missing from the inventory: a blocker, exit code 2.
-    assert_eq!(out.status.code(), Some(2));
+    // vm-404 is missing from the inventory: a blocker, exit code 1.
+    assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     let api = openapi::OpenApi::load();
@@ -73,7 +73,8 @@ fn render_reports_missing_files_and_unknown_plans() {
         "-i",
         &fixture("vsphere-source.json"),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // Bad input: exit 2.
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("error: /nonexistent.yaml: Cannot read: ")
     );
@@ -86,7 +87,7 @@ fn render_reports_missing_files_and_unknown_plans() {
         "--plan",
         "nope",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("No Plan named 'nope'; the manifests hold: openshift-mtv/wave-1")

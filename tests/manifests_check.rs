@@ -47,7 +47,8 @@ fn errors_name_file_document_and_field_and_fail() {
     )
     .unwrap();
     let out = forklift(&["manifests", "check", plan.to_str().unwrap()], None);
-    assert_eq!(out.status.code(), Some(1));
+    // Manifests with errors are bad input: exit 2.
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let expected = format!(
         r#"error: {}#2: spec.vms[3].targetPowerState: unknown variant "maybe", expected one of on, off, auto"#,

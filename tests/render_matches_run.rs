@@ -160,7 +160,7 @@ fn a_cold_raw_copy_plan_runs_the_phases_render_lists() {
 /// Render and the run both refuse with `expected`; the run writes nothing.
 fn refused(setup: &Setup, expected: &str) {
     let (code, spec) = setup.render(&[]);
-    assert_eq!(code, Some(2), "render exits 2 on a blocker");
+    assert_eq!(code, Some(1), "render exits 1 on a blocker");
     let shown = condition(&spec["conditions"], expected)
         .unwrap_or_else(|| panic!("{expected} not in {:#}", spec["conditions"]));
     assert_eq!(shown["category"], "Critical");

@@ -173,7 +173,7 @@ pub(crate) fn start_copy(
     let defaults = CopyOptions::default();
     let mut options = CopyOptions {
         request_size: request_size.unwrap_or(defaults.request_size),
-        requests: positive("requests", requests)?.unwrap_or(defaults.requests),
+        requests: requests.unwrap_or(defaults.requests),
         sparse_granularity: sparse_granularity.unwrap_or(defaults.sparse_granularity),
         incremental: bitmap.clone().map(forklift::transfer::Incremental::Bitmap),
         checkpoint,
@@ -194,6 +194,9 @@ pub(crate) fn start_copy(
         },
         ..defaults
     };
+    // The library's one check of the options, as `forklift copy` makes it: raised here, before
+    // the task starts, as ValueError.
+    options.validate()?;
     let mut open = OpenOptions {
         bitmap,
         ..OpenOptions::default()

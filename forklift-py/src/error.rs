@@ -46,6 +46,10 @@ pub(crate) enum Error {
     /// Manifests hold errors (every error diagnostic, in the order found).
     #[error("{}", manifest_message(.0))]
     Manifest(Vec<forklift::core::manifest::Diagnostic>),
+    /// The manifests do not name one plan (none, several, or not the one asked for): the
+    /// same error, and the same [`ManifestError`], for `validate`, `render` and `migrate`.
+    #[error(transparent)]
+    Plan(#[from] forklift::core::manifest::PlanSelectError),
     /// Writing manifests failed.
     #[error(transparent)]
     ManifestWrite(#[from] forklift::core::manifest::Error),
@@ -96,7 +100,7 @@ impl From<Error> for PyErr {
             Error::Io(io) => PyErr::from(io),
             Error::Manifest(diagnostics) => manifest_error(&diagnostics, message),
             Error::Migrate(migrate) => migrate_error(*migrate, message),
-            Error::ManifestWrite(_) => ManifestError::new_err(message),
+            Error::ManifestWrite(_) | Error::Plan(_) => ManifestError::new_err(message),
             Error::Naming(_) | Error::Template(_) => TemplateError::new_err(message),
             Error::Python(err) => err,
             Error::Provider(provider) => provider_error(provider, message),
@@ -172,6 +176,11 @@ fn provider_error(error: forklift::providers::Error, message: String) -> PyErr {
                 source,
             }
             .into();
+        }
+        // A catalog (or a file in it) that cannot be read is a local file error, as the docs
+        // of ProviderError promise: OSError, FileNotFoundError for a missing one.
+        E::Ova(forklift::providers::ova::Error::Io { path, source }) => {
+            return Error::File { path, source }.into();
         }
         E::Unsupported { .. } => "unsupported",
         // A Secret that lacks a key is a configuration error, as the docs of `kind` say.

@@ -88,7 +88,7 @@ impl From<&resources::Condition> for Condition {
 /// or the only Plan of the set.
 fn plan_bundle(objects: Vec<Value>, plan: Option<&str>) -> Result<PlanBundle> {
     let set = reparse(objects)?;
-    PlanBundle::select(&set, plan).map_err(|err| Error::Value(err.to_string()))
+    Ok(PlanBundle::select(&set, plan)?)
 }
 
 /// The arguments `validate` and `render` share: the objects, the source inventory and the

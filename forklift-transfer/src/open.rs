@@ -51,11 +51,35 @@ fn opened<T: BlockSource + BlockSink + 'static>(disk: T) -> Opened {
     }
 }
 
+/// The URI schemes `open_source` and `open_sink` read and write.
+const NBD_SCHEMES: [&str; 4] = ["nbd", "nbds", "nbd+unix", "nbds+unix"];
+
 /// Whether `spec` is an NBD URI rather than a path.
 pub fn is_nbd_uri(spec: &str) -> bool {
-    ["nbd://", "nbds://", "nbd+unix://", "nbds+unix://"]
-        .iter()
-        .any(|scheme| spec.starts_with(scheme))
+    uri_scheme(spec).is_some_and(|scheme| NBD_SCHEMES.contains(&scheme))
+}
+
+/// The scheme of `spec` when it reads as a URI (`scheme://...`, the scheme a letter then
+/// letters, digits, `+`, `-` or `.`), so that `http://host/disk` is refused as an unsupported
+/// scheme rather than looked for as a file.
+fn uri_scheme(spec: &str) -> Option<&str> {
+    let (scheme, _) = spec.split_once("://")?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+/// Refuses a URI whose scheme is not an NBD one (naming the scheme only: the rest of a URI
+/// may hold credentials).
+fn refuse_other_schemes(spec: &str) -> Result<()> {
+    match uri_scheme(spec) {
+        // The scheme holds only letters, digits, `+`, `-` and `.`: safe to show as it is.
+        Some(scheme) if !NBD_SCHEMES.contains(&scheme) => Err(Error::invalid_input(format!(
+            "Unsupported URI scheme '{scheme}': use nbd://, nbds://, nbd+unix://, nbds+unix:// or a path"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn connect_options(options: &OpenOptions) -> ConnectOptions {
@@ -71,6 +95,7 @@ fn connect_options(options: &OpenOptions) -> ConnectOptions {
 
 /// Opens `spec` (URI or path) to read from.
 pub async fn open_source(spec: &str, options: &OpenOptions) -> Result<Opened> {
+    refuse_other_schemes(spec)?;
     let connect = connect_options(options);
     if is_nbd_uri(spec) {
         return Ok(opened(
@@ -94,6 +119,7 @@ pub async fn open_source(spec: &str, options: &OpenOptions) -> Result<Opened> {
 
 /// Opens `spec` to write to; a path that does not exist is created with `size` bytes.
 pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<Opened> {
+    refuse_other_schemes(spec)?;
     let connect = ConnectOptions {
         contexts: vec![MetaContext::BaseAllocation],
         ..options.connect.clone()
@@ -132,4 +158,38 @@ pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<O
         ..QemuNbdOptions::default()
     };
     Ok(opened(QemuNbdImage::open(path, &qemu, &connect).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[tokio::test]
+    async fn other_uri_schemes_are_refused_as_unsupported_not_looked_for_as_files() {
+        for spec in [
+            "http://x/y",
+            "https://user:secret@host/disk",
+            "s3://bucket/disk",
+        ] {
+            let scheme = spec.split_once("://").map(|(s, _)| s).unwrap_or_default();
+            let source = open_source(spec, &OpenOptions::default()).await;
+            let sink = open_sink(spec, 4096, &OpenOptions::default()).await;
+            for error in [source.err(), sink.err()] {
+                let error = error.expect(spec);
+                assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+                let text = error.to_string();
+                assert!(
+                    text.contains(&format!("Unsupported URI scheme '{scheme}'")),
+                    "{text}"
+                );
+                assert!(!text.contains("secret"), "{text}");
+            }
+        }
+        // NBD URIs and paths (even with `:` in them) are still told apart as before.
+        assert!(is_nbd_uri("nbd+unix:///?socket=/tmp/s"));
+        assert!(!is_nbd_uri("http://x/y"));
+        assert_eq!(uri_scheme("/tmp/a:b//c"), None);
+        assert_eq!(uri_scheme("disk.raw"), None);
+    }
 }

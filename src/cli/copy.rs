@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use super::exit::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +26,8 @@ pub struct CopyArgs {
     #[arg(long, value_name = "NAME")]
     bitmap: Option<String>,
     /// Bytes per request (suffixes K, M), a power of two from 4K to 32M.
-    #[arg(long, value_name = "N", value_parser = parse_size, default_value = "1M")]
-    request_size: u64,
+    #[arg(long, value_name = "N", value_parser = parse_u32_size, default_value = "1M")]
+    request_size: u32,
     /// Requests in flight (bounds memory: requests × request size).
     #[arg(long, value_name = "N", default_value_t = 16)]
     requests: usize,
@@ -59,7 +61,7 @@ pub struct CopyArgs {
     /// (suffixes K, M) are zeroed instead of written. 0 turns detection off, and then
     /// between Unix-socket NBD endpoints data passes from socket to socket without being
     /// copied through this process.
-    #[arg(long, value_name = "N", default_value = "4K", value_parser = parse_sparse)]
+    #[arg(long, value_name = "N", default_value = "4K", value_parser = parse_u32_size)]
     sparse: u32,
     /// Between two NBD endpoints, send every block through the generic source and sink
     /// calls instead of copy lanes (one task per pair of connections).
@@ -91,16 +93,10 @@ pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("invalid number of seconds {text:?} (examples: 300, 0.5, 0)"))
 }
 
-/// 0, or a power of two from 512 bytes to 32 MiB.
-fn parse_sparse(text: &str) -> Result<u32, String> {
-    let size = parse_size(text)?;
-    match u32::try_from(size) {
-        Ok(0) => Ok(0),
-        Ok(size) if size.is_power_of_two() && (512..=32 << 20).contains(&size) => Ok(size),
-        _ => Err(format!(
-            "invalid granularity {text:?}: 0, or a power of two from 512 to 32M"
-        )),
-    }
+/// A size that fits in 32 bits; `CopyOptions::validate` checks the rest (power of two,
+/// range), as it does for the library and Python.
+fn parse_u32_size(text: &str) -> Result<u32, String> {
+    u32::try_from(parse_size(text)?).map_err(|_| format!("size {text:?} is too large"))
 }
 
 /// Runs `forklift copy`.
@@ -112,25 +108,37 @@ pub fn run(args: CopyArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("forklift copy: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+            return Outcome::Failed.into();
         }
     };
     match runtime.block_on(copy(args)) {
-        Ok(code) => code,
+        Ok(outcome) => outcome.into(),
         Err(error) => {
             eprintln!("forklift copy: {}", forklift_core::error::chain(&error));
-            ExitCode::FAILURE
+            Outcome::of_transfer(&error).into()
         }
     }
 }
 
-async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
-    if !args.request_size.is_power_of_two() || !(4096..=32 << 20).contains(&args.request_size) {
-        return Err(forklift_transfer::Error::invalid_input(format!(
-            "--request-size {} is not a power of two from 4K to 32M",
-            args.request_size
-        )));
-    }
+async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
+    // The options first: invalid values are refused before anything is opened, by the
+    // check the library and the Python bindings share.
+    let mut options = CopyOptions {
+        request_size: args.request_size,
+        requests: args.requests,
+        incremental: args.bitmap.clone().map(Incremental::Bitmap),
+        target_is_zero: args.target_is_zero,
+        zero_target_first: args.zero_target_first,
+        reconnects: args.reconnects,
+        io_timeout: Duration::from_secs_f64(args.io_timeout),
+        lanes: !args.no_lanes,
+        sparse_granularity: args.sparse,
+        checkpoint: args.checkpoint.clone(),
+        checksums: args.verify,
+        progress_interval: Duration::from_millis(200),
+        ..CopyOptions::default()
+    };
+    options.validate()?;
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -144,7 +152,7 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
                 .connections
                 .unwrap_or_else(forklift_transfer::nbd::default_connections)
                 .max(1),
-            max_in_flight: args.requests.max(1),
+            max_in_flight: args.requests,
             ..ConnectOptions::default()
         },
         bitmap: args.bitmap.clone(),
@@ -171,26 +179,10 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         );
         bar
     });
-    let progress_bar = bar.clone();
-    let options = CopyOptions {
-        request_size: args.request_size as u32,
-        requests: args.requests.max(1),
-        incremental: args.bitmap.clone().map(Incremental::Bitmap),
-        target_is_zero: args.target_is_zero,
-        zero_target_first: args.zero_target_first,
-        reconnects: args.reconnects,
-        io_timeout: Duration::from_secs_f64(args.io_timeout),
-        lanes: !args.no_lanes,
-        sparse_granularity: args.sparse,
-        checkpoint: args.checkpoint.clone(),
-        checksums: args.verify,
-        progress: progress_bar.map(|bar| {
-            Arc::new(move |p: &Progress| bar.set_position(p.bytes_done))
-                as forklift_transfer::copy::ProgressFn
-        }),
-        progress_interval: Duration::from_millis(200),
-        ..CopyOptions::default()
-    };
+    options.progress = bar.clone().map(|bar| {
+        Arc::new(move |p: &Progress| bar.set_position(p.bytes_done))
+            as forklift_transfer::copy::ProgressFn
+    });
     let report = forklift_transfer::copy(
         source.source.clone(),
         destination.sink.clone(),
@@ -225,10 +217,10 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<ExitCode> {
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
     Ok(if identical {
-        ExitCode::SUCCESS
+        Outcome::Ok
     } else {
         eprintln!("forklift copy: verification found differences");
-        ExitCode::from(2)
+        Outcome::Failed
     })
 }
 

@@ -7,6 +7,8 @@ use clap::Args;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::exit::Outcome;
+
 /// Arguments of `forklift demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -24,7 +26,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("forklift demo: {e}");
-            return ExitCode::FAILURE;
+            return Outcome::Failed.into();
         }
     };
     runtime.block_on(async {
@@ -49,11 +51,11 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 println!("  manifests: {}", report.manifests.display());
                 println!("  result:    {}", report.destination.display());
                 println!("  status:    {}", m.status_path);
-                ExitCode::SUCCESS
+                Outcome::Ok.into()
             }
             Err(e) => {
                 eprintln!("forklift demo: {}", forklift_core::error::chain(&e));
-                ExitCode::FAILURE
+                Outcome::Failed.into()
             }
         }
     })

@@ -9,6 +9,7 @@ use forklift::providers::{ProviderConfig, capability};
 use forklift_core::error::PeerText;
 use forklift_core::inventory::{ProviderExt, SourceInventory};
 
+use super::exit::Outcome;
 use super::terminal;
 
 /// Arguments of `forklift inventory`.
@@ -38,7 +39,7 @@ impl InventoryArgs {
         }
         let mut config = match ProviderConfig::from_manifests(&set, &self.provider) {
             Ok(config) => config,
-            Err(e) => return fail_with_causes(&e),
+            Err(e) => return fail_with_causes(&e, Outcome::BadInput),
         };
         config.allow_plain_http = self.allow_plain_http;
         let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -46,11 +47,12 @@ impl InventoryArgs {
             .build()
         {
             Ok(runtime) => runtime,
-            Err(e) => return fail(&e),
+            Err(e) => return fail(&e, Outcome::Failed),
         };
         let inventory = match runtime.block_on(capability::collect_inventory(&config)) {
             Ok(inventory) => inventory,
-            Err(e) => return fail_with_causes(&e),
+            // The provider's configuration was read: failing to reach it is a failure.
+            Err(e) => return fail_with_causes(&e, Outcome::Failed),
         };
         // Names come from the server: keep their control characters off the terminal.
         let json = terminal::json(&inventory.to_json()).into_owned() + "\n";
@@ -73,9 +75,9 @@ impl InventoryArgs {
                     inventory.storages.len()
                 );
                 report_skipped(&config.name, &inventory);
-                ExitCode::SUCCESS
+                Outcome::Ok.into()
             }
-            Err(e) => fail(&e),
+            Err(e) => fail(&e, Outcome::Failed),
         }
     }
 }
@@ -107,12 +109,12 @@ fn report_skipped(provider: &str, inventory: &SourceInventory) {
 }
 
 /// Prints the error and its causes (`connection refused`, `invalid peer certificate`...).
-fn fail_with_causes(error: &dyn std::error::Error) -> ExitCode {
+fn fail_with_causes(error: &dyn std::error::Error, outcome: Outcome) -> ExitCode {
     eprintln!("error: {}", terminal::error_chain(error));
-    ExitCode::FAILURE
+    outcome.into()
 }
 
-fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+fn fail(error: &dyn std::fmt::Display, outcome: Outcome) -> ExitCode {
     eprintln!("error: {}", terminal::line(&error.to_string()));
-    ExitCode::FAILURE
+    outcome.into()
 }

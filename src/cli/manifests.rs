@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use forklift::manifests::{self, Object};
 
+use super::exit::Outcome;
+
 /// `forklift manifests` sub-verbs.
 #[derive(Debug, Subcommand)]
 pub enum ManifestsCommand {
@@ -63,7 +65,7 @@ fn check(paths: &[PathBuf], output: Option<OutputFormat>, max_input_size: u64) -
                 Ok(text) => print!("{}{}", text, if text.ends_with('\n') { "" } else { "\n" }),
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
+                    return Outcome::Failed.into();
                 }
             }
         }
@@ -80,11 +82,13 @@ fn check(paths: &[PathBuf], output: Option<OutputFormat>, max_input_size: u64) -
         plural(errors),
         plural(warnings)
     );
+    // Manifests with errors are bad input, as `validate`, `render` and `migrate` treat them.
     if errors == 0 {
-        ExitCode::SUCCESS
+        Outcome::Ok
     } else {
-        ExitCode::FAILURE
+        Outcome::BadInput
     }
+    .into()
 }
 
 fn plural(n: usize) -> &'static str {

@@ -13,10 +13,9 @@ use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptio
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::exit::Outcome;
 use super::terminal;
 
-/// The exit code after SIGINT (Ctrl-C): 128 + the signal number, as shells report it.
-pub const EXIT_INTERRUPTED: u8 = 130;
 /// How long the progress display may take to show the last events once the run returned.
 const EVENTS_DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// How long blocking work the run started may take to end once the run returned.
@@ -82,20 +81,20 @@ impl HooksArg {
     }
 }
 
-/// Runs the verb: 0 when every VM migrated, 1 when one failed or the plan has blockers,
-/// 2 when inputs cannot be loaded, 130 when interrupted by SIGINT (Ctrl-C; the run stops
-/// and cleans up, a second Ctrl-C exits at once).
+/// Runs the verb; it exits as the table of [`super::exit`] says: 0 when every VM migrated,
+/// 1 when one failed or the plan has blockers, 2 when inputs cannot be loaded, 130 when
+/// interrupted by SIGINT (Ctrl-C; the run stops and cleans up, a second Ctrl-C exits at once).
 pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     let Some(dir) = args.destination.strip_prefix("local:") else {
         eprintln!("forklift migrate: --destination must be local:DIR");
-        return ExitCode::from(2);
+        return Outcome::BadInput.into();
     };
     let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
     if !manifests::blocking_errors(&set).is_empty() {
         for d in set.diagnostics() {
             eprintln!("{d}");
         }
-        return ExitCode::from(2);
+        return Outcome::BadInput.into();
     }
     let mut options = MigrateOptions::new(LocalDestination::new(dir));
     options.verify = args.verify;
@@ -109,14 +108,14 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             eprintln!("forklift migrate: {}", terminal::error_chain(&e));
-            return ExitCode::from(2);
+            return Outcome::BadInput.into();
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("forklift migrate: {e}");
-            return ExitCode::FAILURE;
+            return Outcome::Failed.into();
         }
     };
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -132,7 +131,7 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             }
             // The second Ctrl-C does not wait for the run's cleanup.
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(EXIT_INTERRUPTED.into());
+                std::process::exit(Outcome::Interrupted.code().into());
             }
         });
         let shown = tokio::spawn(super::progress::show(rx, args.progress));
@@ -151,22 +150,23 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
                 let json = serde_json::to_string_pretty(&report).unwrap_or_default();
                 println!("{}", terminal::json(&json));
                 if interrupted {
-                    ExitCode::from(EXIT_INTERRUPTED)
+                    Outcome::Interrupted
                 } else if report.succeeded() {
-                    ExitCode::SUCCESS
+                    Outcome::Ok
                 } else {
-                    ExitCode::FAILURE
+                    Outcome::Failed
                 }
+                .into()
             }
-            Err(_) if interrupted => ExitCode::from(EXIT_INTERRUPTED),
+            Err(_) if interrupted => Outcome::Interrupted.into(),
             Err(MigrateError::NotReady { conditions }) => {
                 let json = serde_json::json!({"ready": false, "conditions": conditions});
                 println!("{}", terminal::json(&json.to_string()));
-                ExitCode::FAILURE
+                Outcome::Failed.into()
             }
             Err(e) => {
                 eprintln!("forklift migrate: {}", terminal::error_chain(&e));
-                ExitCode::FAILURE
+                Outcome::of_migrate(&e).into()
             }
         }
     });

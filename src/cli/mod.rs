@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod demo;
+pub mod exit;
 mod migrate;
 mod name;
 mod progress;
@@ -35,7 +36,7 @@ condition, which `render` and `validate` show without running anything.";
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
-#[command(name = "forklift", version, about, long_about = LONG_ABOUT)]
+#[command(name = "forklift", version, about, long_about = LONG_ABOUT, after_help = exit::TABLE)]
 pub struct Cli {
     /// Largest manifest or inventory file (or standard input) read, in bytes; larger ones
     /// are refused (see docs/limits.md).
@@ -98,7 +99,7 @@ impl Cli {
         match self.command {
             Command::Version => {
                 println!("forklift {}", env!("CARGO_PKG_VERSION"));
-                ExitCode::SUCCESS
+                exit::Outcome::Ok.into()
             }
             Command::Inventory(args) => args.run(limit),
             Command::Manifests(command) => command.run(limit),

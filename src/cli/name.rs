@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use forklift_core::naming::{SeededRandom, change_vm_name};
 
+use super::exit::Outcome;
+
 /// Name operations.
 #[derive(Debug, Subcommand)]
 pub enum NameCommand {
@@ -40,10 +42,10 @@ impl NameCommand {
             names.iter().try_for_each(|n| emit(n))
         };
         match result.and_then(|()| out.flush()) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => Outcome::Ok.into(),
             Err(e) => {
                 eprintln!("forklift name adjust: {e}");
-                ExitCode::FAILURE
+                Outcome::Failed.into()
             }
         }
     }

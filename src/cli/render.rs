@@ -11,6 +11,7 @@ use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, render};
 use forklift_core::resources::Provider;
 
+use super::exit::Outcome;
 use super::migrate::HooksArg;
 use super::terminal;
 
@@ -131,7 +132,7 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
         Ok(l) => l,
         Err(message) => {
             eprintln!("error: {}", terminal::line(&message));
-            return ExitCode::FAILURE;
+            return Outcome::BadInput.into();
         }
     };
     let bundle = &loaded.bundle;
@@ -152,7 +153,7 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
             Ok(text) => println!("{}", terminal::json(&text)),
             Err(e) => {
                 eprintln!("error: cannot write JSON: {e}");
-                return ExitCode::FAILURE;
+                return Outcome::Failed.into();
             }
         }
     } else if args.summary {
@@ -181,8 +182,9 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
         }
     }
     if spec.has_blockers() {
-        ExitCode::from(2)
+        Outcome::Failed
     } else {
-        ExitCode::SUCCESS
+        Outcome::Ok
     }
+    .into()
 }

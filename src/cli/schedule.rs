@@ -9,6 +9,7 @@ use forklift_core::scheduling::{
     Granularity, SchedVm, Unit, plan_policy, plan_vms, simulate_throughput,
 };
 
+use super::exit::Outcome;
 use super::render::{PlanSource, load};
 
 /// Arguments of `forklift schedule`.
@@ -35,7 +36,7 @@ pub fn run(args: ScheduleArgs, max_input_size: u64) -> ExitCode {
         Ok(l) => l,
         Err(message) => {
             eprintln!("error: {message}");
-            return ExitCode::FAILURE;
+            return Outcome::BadInput.into();
         }
     };
     let Some(mut policy) = plan_policy(
@@ -48,7 +49,7 @@ pub fn run(args: ScheduleArgs, max_input_size: u64) -> ExitCode {
             "error: no scheduling policy for {} sources",
             loaded.source.provider
         );
-        return ExitCode::FAILURE;
+        return Outcome::BadInput.into();
     };
     if let Some(limit) = args.limit {
         policy.limit = limit.max(1);
@@ -61,7 +62,7 @@ pub fn run(args: ScheduleArgs, max_input_size: u64) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return Outcome::BadInput.into();
         }
     };
     println!("Policy: {policy}");
@@ -104,5 +105,5 @@ pub fn run(args: ScheduleArgs, max_input_size: u64) -> ExitCode {
         }
     }
     println!("Total: {}", clock(sim.makespan));
-    ExitCode::SUCCESS
+    Outcome::Ok.into()
 }

@@ -8,6 +8,8 @@ use forklift_core::naming::{NetworkNameTemplateData, PvcNameTemplateData, Volume
 use forklift_core::template::{Template, TemplateData};
 use serde::{Deserialize, Serialize};
 
+use super::exit::Outcome;
+
 /// Template operations.
 #[derive(Debug, Subcommand)]
 pub enum TemplateCommand {
@@ -135,10 +137,10 @@ impl TemplateCommand {
             out.flush()
         })();
         match result {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => Outcome::Ok.into(),
             Err(e) => {
                 eprintln!("forklift template render: {e}");
-                ExitCode::FAILURE
+                Outcome::Failed.into()
             }
         }
     }

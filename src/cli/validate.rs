@@ -9,11 +9,9 @@ use forklift_core::validation::{PlanResources, Settings, is_ready, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::exit::Outcome;
 use super::migrate::HooksArg;
 use super::terminal;
-
-/// Exit code when inputs cannot be loaded.
-const EXIT_INPUT: u8 = 2;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -72,21 +70,37 @@ pub fn run(args: ValidateArgs, max_input_size: u64) -> ExitCode {
     match execute(&args, max_input_size) {
         Ok((text, ready)) => {
             println!("{text}");
-            ExitCode::from(if ready { 0 } else { 1 })
+            if ready { Outcome::Ok } else { Outcome::Failed }.into()
         }
-        Err(message) => {
+        Err(Stop { outcome, message }) => {
             eprintln!("forklift validate: {}", terminal::lines(&message));
-            ExitCode::from(EXIT_INPUT)
+            outcome.into()
         }
     }
 }
 
-fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), String> {
+/// Why `validate` stopped before judging the plan, and the outcome it exits with.
+struct Stop {
+    outcome: Outcome,
+    message: String,
+}
+
+/// A message alone is bad input: a file, the manifests or an option are at fault.
+impl From<String> for Stop {
+    fn from(message: String) -> Self {
+        Self {
+            outcome: Outcome::BadInput,
+            message,
+        }
+    }
+}
+
+fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), Stop> {
     let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
     let errors = manifests::blocking_errors(&set);
     if !errors.is_empty() {
         let lines: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
-        return Err(format!("cannot load manifests:\n{}", lines.join("\n")));
+        return Err(format!("cannot load manifests:\n{}", lines.join("\n")).into());
     }
     let destination = match &args.destination {
         Some(path) => Some(read(path, max_input_size).and_then(|t| {
@@ -142,7 +156,7 @@ fn live_inventory(
     set: &ManifestSet,
     plan: &Plan,
     allow_plain_http: bool,
-) -> Result<SourceInventory, String> {
+) -> Result<SourceInventory, Stop> {
     let reference = &plan.spec.provider.source;
     let namespace = if reference.namespace.is_empty() {
         plan.metadata.namespace_or_empty()
@@ -156,12 +170,19 @@ fn live_inventory(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Stop {
+            outcome: Outcome::Failed,
+            message: e.to_string(),
+        })?;
+    // The provider's configuration was read: failing to reach it is a failure, not bad input.
     runtime
         .block_on(forklift_providers::capability::collect_inventory(&config))
-        .map_err(|e| {
-            let cause = forklift_core::error::chain(&e);
-            format!("collecting the inventory of {name}: {cause}")
+        .map_err(|e| Stop {
+            outcome: Outcome::Failed,
+            message: format!(
+                "collecting the inventory of {name}: {}",
+                forklift_core::error::chain(&e)
+            ),
         })
 }
 

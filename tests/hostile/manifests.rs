@@ -110,7 +110,7 @@ fn deep_flow_nesting_is_refused_in_linear_time() {
         Duration::from_secs(3),
         SMALL_MIB,
     );
-    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert_eq!(run.code, Some(2), "{}", run.output());
     assert!(
         run.output().contains(&format!(
             "deep.yaml: Flow collections ([...], {{...}}) nest deeper than {MAX_FLOW_NESTING} levels at line 4, column {}",
@@ -151,7 +151,7 @@ fn devices_symlinks_to_them_and_fifos_in_a_manifests_directory_are_refused_at_on
         QUICK,
         SMALL_MIB,
     );
-    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert_eq!(run.code, Some(2), "{}", run.output());
     let out = run.output();
     assert!(
         out.contains("manifests/a-zero.yaml: Not a regular file (a character device)"),
@@ -224,7 +224,7 @@ fn files_over_the_size_cap_are_refused_without_being_read() {
         QUICK,
         SMALL_MIB,
     );
-    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert_eq!(run.code, Some(2), "{}", run.output());
     assert!(
         run.output().contains(&format!(
             "big.yaml: Larger than {} bytes (the input size limit; raise it with --max-input-size)",
@@ -267,7 +267,7 @@ fn files_over_the_size_cap_are_refused_without_being_read() {
         QUICK,
         SMALL_MIB,
     );
-    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert_eq!(run.code, Some(2), "{}", run.output());
     assert!(
         run.output()
             .contains(&format!("hook.yaml: Larger than {under} bytes")),
@@ -315,7 +315,7 @@ fn duplicate_mapping_keys_are_refused_naming_document_and_key() {
         QUICK,
         SMALL_MIB,
     );
-    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert_eq!(run.code, Some(2), "{}", run.output());
     assert!(
         run.output()
             .contains("dup.yaml#2: metadata.name: Duplicate mapping key \"name\""),

@@ -218,12 +218,23 @@ fn copy_from(uri: &str, dir: &Path, extra: &[&str]) -> Bounded {
     run_bounded(forklift(dir, &args), TIME_LIMIT, RSS_LIMIT_MIB)
 }
 
+/// A copy that failed: exit 1, every `expect` text on stderr, nothing unsafe shown.
 fn assert_refused(run: &Bounded, expect: &[&str]) {
+    assert_refused_with(run, 1, expect);
+}
+
+/// A copy refused for bad input (an export that does not exist, a malformed checkpoint):
+/// exit 2, as a missing or malformed file.
+fn assert_bad_input(run: &Bounded, expect: &[&str]) {
+    assert_refused_with(run, 2, expect);
+}
+
+fn assert_refused_with(run: &Bounded, code: i32, expect: &[&str]) {
     eprintln!(
         "refused in {:?} at a peak of {} MiB",
         run.elapsed, run.peak_rss_mib
     );
-    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert_eq!(run.code, Some(code), "{}", run.output());
     let stderr = &run.stderr;
     for text in expect {
         assert!(stderr.contains(text), "{text:?} not in {stderr:?}");
@@ -270,7 +281,7 @@ fn ansi_escapes_in_server_errors_are_shown_escaped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = HostileServer::start(Script::AnsiOptionError);
     let run = copy_from(&server.uri(), dir.path(), &[]);
-    assert_refused(&run, &["unknown export", "no export \\x1b]0;pwned\\x07"]);
+    assert_bad_input(&run, &["unknown export", "no export \\x1b]0;pwned\\x07"]);
 
     let server = HostileServer::start(Script::AnsiReadError);
     let run = copy_from(&server.uri(), dir.path(), &[]);
@@ -431,7 +442,7 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     )
     .expect("tamper");
     let tampered = copy();
-    assert_refused(&tampered, &["block_size 3", "out.ckpt"]);
+    assert_bad_input(&tampered, &["block_size 3", "out.ckpt"]);
 }
 
 /// The same for an image served by qemu-nbd on forklift's side: the checkpoint is bound to

@@ -25,11 +25,13 @@ class CopyOptions(TypedDict, total=False):
     cancel: Optional[CancelToken]
     """Cancels the copy when triggered."""
     request_size: Optional[int]
-    """Bytes per request (a power of two, 4 KiB to 32 MiB; default 1 MiB)."""
+    """Bytes per request (a power of two, 4 KiB to 32 MiB; default 1 MiB); other values raise
+    :class:`ValueError`, as ``forklift copy --request-size`` refuses them."""
     requests: Optional[int]
     """Requests in flight (default 16); buffers use ``requests * request_size`` bytes."""
     sparse_granularity: Optional[int]
-    """Zero-detection granularity in bytes (default 4096; 0 disables it)."""
+    """Zero-detection granularity in bytes: 0 (off) or a power of two from 512 to 32 MiB
+    (default 4096); other values raise :class:`ValueError`."""
     connections: Optional[int]
     """NBD connections per export when multi-conn is allowed (default min(4, CPUs))."""
     bitmap: Optional[str]
@@ -59,7 +61,8 @@ def start_copy(
     """Starts copying ``source`` into ``destination`` and returns the running :class:`Task`.
 
     ``source`` is an image path (raw, qcow2, VMDK, VHDX, VDI: detected) or an NBD URI
-    (``nbd://``, ``nbds://``, ``nbd+unix://``). ``destination`` is the same; a path that does not
+    (``nbd://``, ``nbds://``, ``nbd+unix://``, ``nbds+unix://``); a URI of any other scheme
+    raises :class:`ValueError` (unsupported scheme). ``destination`` is the same; a path that does not
     exist is created with the source's size, as a raw sparse file or in the format its extension
     names (``.qcow2``, ``.vmdk``, ``.vhdx``). Zero and unallocated ranges are skipped.
 

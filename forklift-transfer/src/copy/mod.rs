@@ -172,6 +172,44 @@ impl Default for CopyOptions {
     }
 }
 
+/// Smallest zero-detection granularity other than 0 (off): 512 bytes, one sector.
+pub const MIN_SPARSE_GRANULARITY: u32 = 512;
+/// Largest zero-detection granularity: 32 MiB, the largest block.
+pub const MAX_SPARSE_GRANULARITY: u32 = MAX_BLOCK_SIZE as u32;
+
+impl CopyOptions {
+    /// Checks the values a caller chose: `request_size` a power of two from
+    /// [`MIN_BLOCK_SIZE`] to [`MAX_BLOCK_SIZE`], `requests` at least 1, and
+    /// `sparse_granularity` 0 or a power of two from [`MIN_SPARSE_GRANULARITY`] to
+    /// [`MAX_SPARSE_GRANULARITY`]. [`copy`] refuses invalid options with this check, and the
+    /// CLI and the Python bindings call it before they open anything, so every front end
+    /// refuses the same values with the same message (an [`ErrorKind::InvalidInput`] naming
+    /// the option as the library, the CLI and Python spell it).
+    pub fn validate(&self) -> Result<()> {
+        let size = u64::from(self.request_size);
+        if !size.is_power_of_two() || !(MIN_BLOCK_SIZE..=MAX_BLOCK_SIZE).contains(&size) {
+            return Err(Error::invalid_input(format!(
+                "request_size (--request-size) {size} is not a power of two from {MIN_BLOCK_SIZE} to {MAX_BLOCK_SIZE}"
+            )));
+        }
+        if self.requests == 0 {
+            return Err(Error::invalid_input(
+                "requests (--requests) 0: at least one request must be in flight",
+            ));
+        }
+        let sparse = self.sparse_granularity;
+        let valid_sparse = sparse == 0
+            || (sparse.is_power_of_two()
+                && (MIN_SPARSE_GRANULARITY..=MAX_SPARSE_GRANULARITY).contains(&sparse));
+        if !valid_sparse {
+            return Err(Error::invalid_input(format!(
+                "sparse_granularity (--sparse) {sparse} is not 0 or a power of two from {MIN_SPARSE_GRANULARITY} to {MAX_SPARSE_GRANULARITY}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A progress event.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Progress {
@@ -314,6 +352,7 @@ pub async fn copy(
     options: &CopyOptions,
     cancel: &CancellationToken,
 ) -> Result<CopyReport> {
+    options.validate()?;
     let started = Instant::now();
     let size = source.size();
     if sink.size() < size {

@@ -638,3 +638,78 @@ async fn huge_sources_raise_the_block_size_to_stay_within_the_block_limit() {
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     assert!(error.to_string().contains("too large"), "{error}");
 }
+
+/// One check of the caller's options, which `copy` applies before touching either disk:
+/// the values it refuses are the ones the CLI and the Python bindings refuse.
+#[tokio::test]
+async fn copy_refuses_invalid_options_and_writes_nothing() {
+    let invalid = [
+        (
+            "request_size (--request-size) 1000",
+            CopyOptions {
+                request_size: 1000,
+                ..options()
+            },
+        ),
+        (
+            "request_size (--request-size) 2048",
+            CopyOptions {
+                request_size: 2048,
+                ..options()
+            },
+        ),
+        (
+            "request_size (--request-size) 67108864",
+            CopyOptions {
+                request_size: 64 << 20,
+                ..options()
+            },
+        ),
+        (
+            "requests (--requests) 0",
+            CopyOptions {
+                requests: 0,
+                ..options()
+            },
+        ),
+        (
+            "sparse_granularity (--sparse) 1000",
+            CopyOptions {
+                sparse_granularity: 1000,
+                ..options()
+            },
+        ),
+        (
+            "sparse_granularity (--sparse) 256",
+            CopyOptions {
+                sparse_granularity: 256,
+                ..options()
+            },
+        ),
+    ];
+    for (expected, options) in invalid {
+        let source = Arc::new(MemDisk(Mutex::new(vec![1; 1 << 16])));
+        let sink = Arc::new(MemDisk(Mutex::new(vec![0; 1 << 16])));
+        let error = copy(source, sink.clone(), &options, &CancellationToken::new())
+            .await
+            .expect_err(expected);
+        assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+        assert!(error.to_string().starts_with(expected), "{error}");
+        assert!(sink.0.lock().unwrap().iter().all(|&b| b == 0), "{expected}");
+    }
+    for valid in [
+        CopyOptions {
+            request_size: 4096,
+            sparse_granularity: 0,
+            ..options()
+        },
+        CopyOptions {
+            request_size: 32 << 20,
+            sparse_granularity: 512,
+            ..options()
+        },
+        CopyOptions::default(),
+    ] {
+        valid.validate().unwrap();
+    }
+}
