@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use forklift::demo::catalog::{DemoDisk, DemoNic, DemoVm, Packaging, build_catalog};
+use forklift::demo::catalog::{DemoDisk, DemoNic, DemoVm, Packaging, build_catalog, pseudo_random};
 use forklift::demo::manifests::{PLAN, demo_manifests};
 
 /// How long the process may take to exit after SIGINT.
@@ -30,7 +30,7 @@ fn big_vm() -> DemoVm {
         disks: vec![DemoDisk {
             href: "big-vm-disk1.vmdk".into(),
             size: 512 << 20,
-            files: vec![("data.bin".into(), pseudo_random(384 << 20))],
+            files: vec![("data.bin".into(), pseudo_random(1, 384 << 20))],
         }],
         nics: vec![DemoNic {
             network: "VM Network".into(),
@@ -38,19 +38,6 @@ fn big_vm() -> DemoVm {
         }],
         packaging: Packaging::Ova,
     }
-}
-
-fn pseudo_random(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// The catalog and its manifests, built once per test binary (the build takes seconds).

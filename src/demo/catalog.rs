@@ -161,8 +161,9 @@ pub fn demo_vms() -> Vec<DemoVm> {
     ]
 }
 
-/// Deterministic, incompressible bytes (xorshift64*), so copies move real data.
-fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
+/// Deterministic, incompressible bytes (xorshift64*), so copies move real data; tests use
+/// it for disks that must not compress or read as zeroes.
+pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
