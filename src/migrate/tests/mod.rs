@@ -439,7 +439,7 @@ async fn cancelling_the_plan_cancels_every_vm_and_closes_the_provider() {
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_copy_ends_every_task_and_lets_go_of_its_disks_before_cleanup() {
     let h = Harness::new();
-    // deleteVmOnFailMigration defaults to true: the cancelled VM's disks are removed.
+    // A cancelled VM keeps its images (to resume them); its source is powered back on.
     let set = manifests(RAW, "", "");
     let backend = backend(&h.journal).disk("[ds] db/a.vmdk", DiskBehaviour::Hangs(2 * MIB as u64));
     let migrator = Arc::new(h.migrator(&set, backend));
@@ -471,14 +471,19 @@ async fn a_cancelled_copy_ends_every_task_and_lets_go_of_its_disks_before_cleanu
         .metrics()
         .num_alive_tasks();
     assert_eq!(alive, 0, "tasks still running after the run returned");
-    // The copy let go of the source disk before the VM's cleanup removed its target.
+    // The copy let go of the source disk before the VM's cleanup (powering the source back
+    // on), and the cancelled VM's target was kept for the next run to resume.
     let entries = h.journal.entries();
     let closed = entries
         .iter()
         .position(|e| e == "dropped_disk [ds] db/a.vmdk");
-    let removed = entries.iter().position(|e| e.starts_with("remove_vm"));
+    let cleanup = entries.iter().position(|e| e == "power_on vm-12");
     assert!(
-        matches!((closed, removed), (Some(c), Some(r)) if c < r),
+        matches!((closed, cleanup), (Some(c), Some(r)) if c < r),
+        "{entries:#?}"
+    );
+    assert!(
+        !entries.iter().any(|e| e.starts_with("remove_vm")),
         "{entries:#?}"
     );
 }
