@@ -104,6 +104,12 @@ fn report_skipped(provider: &str, inventory: &SourceInventory) {
         if !package.message.is_empty() {
             line.push_str(&format!(": {}", PeerText(&package.message)));
         }
+        if let Some(wait) = package.retry_after_seconds {
+            line.push_str(&format!(
+                "; a scan picks it up once it has been left alone for {wait} more second{}",
+                if wait == 1 { "" } else { "s" }
+            ));
+        }
         eprintln!("{line}");
     }
 }
