@@ -2,6 +2,7 @@
 
 mod copy;
 mod inventory;
+mod logging;
 mod manifests;
 mod validate;
 
@@ -34,9 +35,18 @@ live migration, copy offload, volume populators. `migrate` refuses a planned sou
 implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
 condition, which `render` and `validate` show without running anything.";
 
+/// The version `--version` and `forklift version` print: the package version and the commit
+/// the binary was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FORKLIFT_COMMIT"),
+    ")"
+);
+
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
-#[command(name = "forklift", version, about, long_about = LONG_ABOUT, after_help = exit::TABLE)]
+#[command(name = "forklift", version = VERSION, about, long_about = LONG_ABOUT, after_help = exit::TABLE)]
 pub struct Cli {
     /// Largest manifest or inventory file (or standard input) read, in bytes; larger ones
     /// are refused (see docs/limits.md).
@@ -48,13 +58,15 @@ pub struct Cli {
         default_value_t = forklift::input::DEFAULT_MAX_INPUT_SIZE
     )]
     max_input_size: u64,
+    #[command(flatten)]
+    log: logging::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the library version.
+    /// Print the version and the commit it was built from.
     Version,
     /// Collect a source provider's inventory as JSON.
     Inventory(inventory::InventoryArgs),
@@ -96,9 +108,15 @@ impl Cli {
     /// Runs the selected verb and returns the process exit code.
     pub fn run(self) -> ExitCode {
         let limit = self.max_input_size;
+        if let Err(error) = self.log.init() {
+            eprintln!("error: {}", terminal::error_chain(&error));
+            return exit::Outcome::BadInput.into();
+        }
+        // The first line of every debug log: which build wrote it.
+        tracing::debug!(version = VERSION, "forklift starting");
         match self.command {
             Command::Version => {
-                println!("forklift {}", env!("CARGO_PKG_VERSION"));
+                println!("forklift {VERSION}");
                 exit::Outcome::Ok.into()
             }
             Command::Inventory(args) => args.run(limit),
