@@ -132,3 +132,14 @@ impl Cli {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every verb: duplicate flags (a verb's `-v` against
+    /// the global one), bad defaults, conflicting names.
+    #[test]
+    fn every_verb_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
