@@ -1,5 +1,6 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod completion;
 mod copy;
 mod inventory;
 mod logging;
@@ -68,6 +69,8 @@ pub struct Cli {
 enum Command {
     /// Print the version and the commit it was built from.
     Version,
+    /// Print a shell completion script: `source <(forklift completion bash)`.
+    Completion(completion::CompletionArgs),
     /// Collect a source provider's inventory as JSON.
     Inventory(inventory::InventoryArgs),
     /// Work with Forklift manifests.
@@ -119,6 +122,7 @@ impl Cli {
                 println!("forklift {VERSION}");
                 exit::Outcome::Ok.into()
             }
+            Command::Completion(args) => args.run(),
             Command::Inventory(args) => args.run(limit),
             Command::Manifests(command) => command.run(limit),
             Command::Copy(args) => copy::run(args),
