@@ -13,6 +13,7 @@ use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptio
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::events::EventSink;
 use super::exit::Outcome;
 use super::terminal;
 
@@ -36,6 +37,10 @@ pub struct MigrateArgs {
     /// Show progress bars.
     #[arg(long)]
     progress: bool,
+    /// Write every event as one JSON object per line to FILE (`-`: standard output, where
+    /// the plan report then follows as one last line instead of pretty-printed JSON).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     /// Re-read every copied disk and compare it with the source.
     #[arg(long)]
     verify: bool,
@@ -118,6 +123,14 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             return Outcome::Failed.into();
         }
     };
+    let events = match args.events.as_deref().map(EventSink::open).transpose() {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("forklift migrate: {}", terminal::error_chain(&e));
+            return Outcome::BadInput.into();
+        }
+    };
+    let events_on_stdout = events.as_ref().is_some_and(EventSink::is_stdout);
     let interrupted = Arc::new(AtomicBool::new(false));
     let code = runtime.block_on(async {
         let (tx, rx) = mpsc::channel(256);
@@ -134,6 +147,10 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
                 std::process::exit(Outcome::Interrupted.code().into());
             }
         });
+        let rx = match events {
+            Some(sink) => super::events::tee(rx, sink),
+            None => rx,
+        };
         let shown = tokio::spawn(super::progress::show(rx, args.progress));
         let result = migrator.run(tx, cancel).await;
         // The run has ended and dropped its event sender; the display ends when it has shown
@@ -147,8 +164,12 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         let interrupted = interrupted.load(Ordering::SeqCst);
         match result {
             Ok(report) => {
-                let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-                println!("{}", terminal::json(&json));
+                let json = if events_on_stdout {
+                    serde_json::to_string(&report)
+                } else {
+                    serde_json::to_string_pretty(&report)
+                };
+                println!("{}", terminal::json(&json.unwrap_or_default()));
                 if interrupted {
                     Outcome::Interrupted
                 } else if report.succeeded() {

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod demo;
+mod events;
 pub mod exit;
 mod migrate;
 mod name;
