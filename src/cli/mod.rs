@@ -18,6 +18,7 @@ mod name;
 mod progress;
 mod render;
 mod schedule;
+mod status;
 mod template;
 mod terminal;
 
@@ -106,6 +107,9 @@ enum Command {
     Render(render::RenderArgs),
     /// Print the admission order of a plan's VMs and disks under the in-flight limit.
     Schedule(schedule::ScheduleArgs),
+    /// Show the status a plan's run keeps at its destination (a table, -o json|yaml|wide|name,
+    /// --watch to follow a run).
+    Status(status::StatusArgs),
 }
 
 impl Cli {
@@ -134,6 +138,7 @@ impl Cli {
             Command::Validate(args) => validate::run(args, limit),
             Command::Render(args) => render::run(args, limit),
             Command::Schedule(args) => schedule::run(args, limit),
+            Command::Status(args) => status::run(args, limit),
         }
     }
 }
