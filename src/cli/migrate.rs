@@ -37,6 +37,11 @@ pub struct MigrateArgs {
     /// Show progress bars.
     #[arg(long)]
     progress: bool,
+    /// Change nothing: read the source's inventory, validate and print what the run would
+    /// create, as `render` prints it (YAML on stdout, the table and conditions on stderr);
+    /// exit 1 when the plan is blocked.
+    #[arg(long, conflicts_with_all = ["events", "progress", "verify", "restart"])]
+    dry_run: bool,
     /// Write every event as one JSON object per line to FILE (`-`: standard output, where
     /// the plan report then follows as one last line instead of pretty-printed JSON).
     #[arg(long, value_name = "FILE")]
@@ -131,6 +136,9 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         }
     };
     let events_on_stdout = events.as_ref().is_some_and(EventSink::is_stdout);
+    if args.dry_run {
+        return dry_run(&runtime, &migrator);
+    }
     let interrupted = Arc::new(AtomicBool::new(false));
     let code = runtime.block_on(async {
         let (tx, rx) = mpsc::channel(256);
@@ -194,4 +202,25 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     // Blocking work still under way (a read of the source) is not waited for past this.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_LIMIT);
     code
+}
+
+/// `--dry-run`: what the run would create, printed as `render` prints it; nothing changes.
+fn dry_run(runtime: &tokio::runtime::Runtime, migrator: &Migrator) -> ExitCode {
+    let (spec, conditions) = match runtime.block_on(migrator.dry_run()) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("forklift migrate: {}", terminal::error_chain(&e));
+            return Outcome::of_migrate(&e).into();
+        }
+    };
+    if let Err(code) = super::render::print_spec(&spec, super::render::SpecFormat::Manifests) {
+        return code;
+    }
+    super::render::print_conditions(conditions.iter().map(|c| (String::new(), c)));
+    if forklift_core::validation::is_ready(&conditions) {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    }
+    .into()
 }

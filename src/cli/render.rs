@@ -8,8 +8,8 @@ use clap::Args;
 use forklift::manifests::{self, ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, render};
-use forklift_core::resources::Provider;
+use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, TargetSpec, render};
+use forklift_core::resources::{Condition, Provider};
 
 use super::exit::Outcome;
 use super::migrate::HooksArg;
@@ -148,19 +148,15 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
         loaded.destination.as_ref(),
         &context,
     ));
-    if args.json {
-        match serde_json::to_string_pretty(&spec) {
-            Ok(text) => println!("{}", terminal::json(&text)),
-            Err(e) => {
-                eprintln!("error: cannot write JSON: {e}");
-                return Outcome::Failed.into();
-            }
-        }
+    let format = if args.json {
+        SpecFormat::Json
     } else if args.summary {
-        print!("{}", terminal::lines(&spec.table()));
+        SpecFormat::Summary
     } else {
-        print!("{}", spec.to_yaml());
-        eprint!("{}", terminal::lines(&spec.table()));
+        SpecFormat::Manifests
+    };
+    if let Err(code) = print_spec(&spec, format) {
+        return code;
     }
     let conditions =
         spec.conditions
@@ -174,6 +170,48 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
                 };
                 v.conditions.iter().map(move |c| (format!("{who}: "), c))
             }));
+    print_conditions(conditions);
+    if spec.has_blockers() {
+        Outcome::Failed
+    } else {
+        Outcome::Ok
+    }
+    .into()
+}
+
+/// How a rendered spec is printed.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SpecFormat {
+    /// kubectl-ready YAML on stdout, the table of names and sizes on stderr.
+    Manifests,
+    /// Only the table, on stdout.
+    Summary,
+    /// The whole TargetSpec as JSON.
+    Json,
+}
+
+/// Prints `spec` as `format` says; `Err` carries the exit code when it cannot be written.
+pub(super) fn print_spec(spec: &TargetSpec, format: SpecFormat) -> Result<(), ExitCode> {
+    match format {
+        SpecFormat::Json => match serde_json::to_string_pretty(spec) {
+            Ok(text) => println!("{}", terminal::json(&text)),
+            Err(e) => {
+                eprintln!("error: cannot write JSON: {e}");
+                return Err(Outcome::Failed.into());
+            }
+        },
+        SpecFormat::Summary => print!("{}", terminal::lines(&spec.table())),
+        SpecFormat::Manifests => {
+            print!("{}", spec.to_yaml());
+            eprint!("{}", terminal::lines(&spec.table()));
+        }
+    }
+    Ok(())
+}
+
+/// Prints conditions on stderr, one line each (`Critical who: Type: message`) and their
+/// items indented below.
+pub(super) fn print_conditions<'a>(conditions: impl Iterator<Item = (String, &'a Condition)>) {
     for (prefix, c) in conditions {
         let line = format!("{} {}{}: {}", c.category, prefix, c.type_, c.message);
         eprintln!("{}", terminal::line(&line));
@@ -181,10 +219,4 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
             eprintln!("    {}", terminal::line(item));
         }
     }
-    if spec.has_blockers() {
-        Outcome::Failed
-    } else {
-        Outcome::Ok
-    }
-    .into()
 }
