@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use forklift::manifests;
 use forklift::migrate::hooks::AnsibleHookRunner;
 use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptions, Migrator};
 use tokio::sync::mpsc;
@@ -59,6 +58,8 @@ pub struct MigrateArgs {
     io_timeout: f64,
     #[command(flatten)]
     hooks: HooksArg,
+    #[command(flatten)]
+    strict: super::loading::StrictArg,
     /// Let a vSphere source's spec.url be plain http://, which sends the password in clear
     /// text (refused otherwise).
     #[arg(long)]
@@ -99,13 +100,13 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         eprintln!("forklift migrate: --destination must be local:DIR");
         return Outcome::BadInput.into();
     };
-    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
-    if !manifests::blocking_errors(&set).is_empty() {
-        for d in set.diagnostics() {
-            eprintln!("{d}");
+    let set = match args.strict.load(&args.manifests, max_input_size) {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("forklift migrate: {e}");
+            return Outcome::BadInput.into();
         }
-        return Outcome::BadInput.into();
-    }
+    };
     let mut options = MigrateOptions::new(LocalDestination::new(dir));
     options.verify = args.verify;
     options.restart = args.restart;

@@ -3,6 +3,7 @@
 mod completion;
 mod copy;
 mod inventory;
+mod loading;
 mod logging;
 mod manifests;
 mod validate;

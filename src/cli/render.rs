@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use forklift::manifests::{self, ManifestSet, Object};
+use forklift::manifests::{ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, TargetSpec, render};
@@ -31,6 +31,8 @@ pub struct PlanSource {
     /// The plan, `name` or `namespace/name` (needed when the manifests hold several).
     #[arg(long, short = 'p')]
     plan: Option<String>,
+    #[command(flatten)]
+    strict: super::loading::StrictArg,
 }
 
 /// Arguments of `forklift render`.
@@ -98,16 +100,11 @@ fn read_text(path: &Path, max_input_size: u64) -> Result<String, String> {
 
 /// Loads manifests and inventories; reports manifest diagnostics on stderr.
 pub(super) fn load(args: &PlanSource, max_input_size: u64) -> Result<Loaded, String> {
-    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
-    for d in set.diagnostics() {
-        // ConfigMaps (OS maps) are not Forklift kinds; they are read verbatim.
-        if !manifests::is_foreign_kind(&set, d) {
-            eprintln!("{}: {d}", d.severity);
-        }
-    }
-    if !manifests::blocking_errors(&set).is_empty() {
-        return Err("The manifests have errors".to_owned());
-    }
+    // ConfigMaps (OS maps) are not Forklift kinds; they are read verbatim.
+    let set = args
+        .strict
+        .load(&args.manifests, max_input_size)
+        .map_err(|e| e.to_string())?;
     let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;
     let source = SourceInventory::from_json(&read_text(&args.inventory, max_input_size)?)
         .map_err(|e| format!("{}: {e}", args.inventory.display()))?;
