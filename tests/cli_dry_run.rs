@@ -100,3 +100,20 @@ fn a_blocked_plan_exits_1_with_its_conditions_and_changes_nothing() {
     assert!(stderr.contains("VMNotFound"), "{stderr}");
     assert!(!out.exists());
 }
+
+#[test]
+fn filename_and_f_are_kubectl_spellings_of_manifests() {
+    let manifests = demo().join("manifests.yaml");
+    let m = text(&manifests);
+    let out = format!("local:{}", demo().join("never").display());
+    let runs: Vec<Output> = ["--manifests", "--filename", "-f"]
+        .iter()
+        .map(|flag| forklift(&["migrate", flag, m, "--destination", &out, "--dry-run"]))
+        .collect();
+    for run in &runs {
+        assert_eq!(run.status.code(), Some(0), "{run:?}");
+        assert_eq!(run.stdout, runs[0].stdout);
+    }
+    let validate = forklift(&["validate", "-f", m]);
+    assert_eq!(validate.status.code(), Some(0), "{validate:?}");
+}
