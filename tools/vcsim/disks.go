@@ -147,3 +147,99 @@ func flatPath(fileName string) (string, error) {
 	rest := strings.TrimSpace(fileName[end+1:])
 	return path.Join(dir, strings.TrimSuffix(rest, ".vmdk")+"-flat.vmdk"), nil
 }
+
+// eachDisk calls f with every disk of every VM, in registry order.
+func eachDisk(f func(vm *simulator.VirtualMachine, disk *types.VirtualDisk, fileName string) error) error {
+	for _, entity := range simulator.Map.All("VirtualMachine") {
+		vm, ok := entity.(*simulator.VirtualMachine)
+		if !ok {
+			continue
+		}
+		for _, device := range vm.Config.Hardware.Device {
+			disk, ok := device.(*types.VirtualDisk)
+			if !ok {
+				continue
+			}
+			if file, _ := diskBacking(disk); file != nil {
+				if err := f(vm, disk, file.FileName); err != nil {
+					return fmt.Errorf("%s disk %d: %v", vm.Name, disk.Key, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func capacityOf(disk *types.VirtualDisk) int64 {
+	if disk.CapacityInBytes != 0 {
+		return disk.CapacityInBytes
+	}
+	return disk.CapacityInKB * 1024
+}
+
+// fillDisks writes `mib` MiB of pseudo-random data (xorshift64*, seeded per VM and disk) at
+// the start of every disk, so that disks hold real, incompressible data.
+func fillDisks(mib int64) error {
+	if mib <= 0 {
+		return nil
+	}
+	return eachDisk(func(vm *simulator.VirtualMachine, disk *types.VirtualDisk, fileName string) error {
+		flat, err := flatPath(fileName)
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(flat, os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		state := uint64(0x9E3779B97F4A7C15) ^ uint64(disk.Key)
+		for _, c := range vm.Name {
+			state = state*31 + uint64(c)
+		}
+		buf := make([]byte, 1<<20)
+		total := mib << 20
+		if c := capacityOf(disk); total > c {
+			total = c
+		}
+		for off := int64(0); off < total; off += int64(len(buf)) {
+			for i := 0; i+8 <= len(buf); i += 8 {
+				state ^= state >> 12
+				state ^= state << 25
+				state ^= state >> 27
+				v := state * 0x2545F4914F6CDD1D
+				for j := 0; j < 8; j++ {
+					buf[i+j] = byte(v >> (8 * j))
+				}
+			}
+			n := int64(len(buf))
+			if total-off < n {
+				n = total - off
+			}
+			if _, err := f.WriteAt(buf[:n], off); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// describe writes one tab-separated line per disk to file, for tests and scripts that write
+// into the running disks: VM moref, VM name, device key, capacity in bytes, datastore path,
+// local path of the flat extent.
+func describe(file string) error {
+	var b strings.Builder
+	b.WriteString("# vm\tname\tkey\tcapacity\tfile\tlocal\n")
+	err := eachDisk(func(vm *simulator.VirtualMachine, disk *types.VirtualDisk, fileName string) error {
+		flat, err := flatPath(fileName)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%d\t%d\t%s\t%s\n", vm.Self.Value, vm.Name, disk.Key, capacityOf(disk), fileName, flat)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o600)
+}

@@ -56,6 +56,8 @@ func main() {
 		"disk range one QueryChangedDiskAreas answer covers (the client loops over startOffset)")
 	vmDisks := flag.Int("vm-disks", 1, "number of disks of every virtual machine")
 	diskMiB := flag.Int64("disk-mib", 0, "capacity of every disk in MiB (default: the simulator's 1 MiB)")
+	fillMiB := flag.Int64("fill-mib", 0, "MiB of pseudo-random data written at the start of every disk")
+	describeFile := flag.String("describe", "", "write the disks (vm, name, key, capacity, file, local path) to this file")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -79,6 +81,14 @@ func main() {
 	defer model.Remove()
 	if err := shapeDisks(*vmDisks, *diskMiB); err != nil {
 		log.Fatalf("vcsim: disks: %v", err)
+	}
+	if err := fillDisks(*fillMiB); err != nil {
+		log.Fatalf("vcsim: filling disks: %v", err)
+	}
+	if *describeFile != "" {
+		if err := describe(*describeFile); err != nil {
+			log.Fatalf("vcsim: describing disks: %v", err)
+		}
 	}
 
 	serverCert, caPEM, err := makeCertificates()
