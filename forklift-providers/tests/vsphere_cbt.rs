@@ -326,3 +326,51 @@ async fn snapshot_chain_limit_is_a_typed_error_and_cbt_off_has_no_change_ids() {
     provider.remove_snapshot(&vm, &again, false).await.unwrap();
     provider.logout().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_source_disks_hold_data_that_a_baseline_finds() {
+    // The demo's source: one VM, two disks of 4 MiB holding 1 MiB of data each.
+    let Some(sim) = Vcsim::start_warm_source(2, 4, 1) else {
+        return;
+    };
+    let Some(provider) = provider_with_vddk(&sim, "fake-vddk-warm-source").await else {
+        return;
+    };
+    let disks = sim.disks();
+    assert_eq!(disks.len(), 2);
+    assert!(
+        disks
+            .iter()
+            .all(|d| d.vm_name == "DC0_H0_VM0" && d.capacity == 4 * MIB)
+    );
+    assert_ne!(disks[0].file, disks[1].file);
+    let vm = VmRef::new(disks[0].vm.clone());
+    provider.enable_change_tracking(&vm).await.unwrap();
+    let s1 = provider
+        .create_snapshot(&vm, &SnapshotRequest::named("baseline"))
+        .await
+        .unwrap();
+    for disk in &disks {
+        let data = std::fs::read(&disk.local).unwrap();
+        assert_eq!(data.len() as u64, 4 * MIB);
+        assert!(data[..MIB as usize].iter().filter(|b| **b == 0).count() < 16 * 1024);
+        assert!(data[MIB as usize..].iter().all(|b| *b == 0));
+        let all = provider
+            .changed_areas(&vm, &s1, &disk_ref(disk), ALL_ALLOCATED)
+            .await
+            .unwrap();
+        assert_eq!(all, vec![area(0, MIB)]);
+        let at_s1 = read(&provider, &vm, disk, Some(&s1), MIB - 4096, 8192).await;
+        assert_eq!(
+            at_s1[..],
+            data[(MIB - 4096) as usize..(MIB + 4096) as usize]
+        );
+    }
+    assert_ne!(
+        std::fs::read(&disks[0].local).unwrap(),
+        std::fs::read(&disks[1].local).unwrap(),
+        "each disk has its own data"
+    );
+    provider.remove_snapshot(&vm, &s1, false).await.unwrap();
+    assert!(!frozen_dir(&disks[0], &s1).exists());
+}

@@ -4,6 +4,9 @@
 //! Go toolchain the tests are skipped locally and fail in CI (`CI=true`), where
 //! `scripts/setup.sh` installs it.
 
+// Shared by test crates that each use only part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
