@@ -22,12 +22,12 @@
 //
 // The fake VDDK of forklift's tests (forklift-transfer/tests/fake-vddk) opens a disk at a
 // snapshot by reading that frozen copy: it is the one place the layout above is shared.
+
 package main
 
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/xml"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -37,11 +37,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -56,12 +54,6 @@ const maxChangeIDsPerDisk = 64
 
 // maxRequestBytes bounds the SOAP requests this layer reads before decoding them.
 const maxRequestBytes = 16 << 20
-
-// seekData and seekHole are lseek's SEEK_DATA and SEEK_HOLE on Linux.
-const (
-	seekData = 3
-	seekHole = 4
-)
 
 type diskID struct {
 	vm  string
@@ -154,29 +146,6 @@ func (c *cbt) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticated answers true when the request's session may call methods; otherwise it has
-// written the simulator's own NotAuthenticated fault. It asks the simulator with a
-// CurrentTime call carrying the request's headers, so sessions stay the simulator's business.
-func (c *cbt) authenticated(w http.ResponseWriter, r *http.Request) bool {
-	probe := xml.Header + `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">` +
-		`<soapenv:Body><CurrentTime xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this>` +
-		`</CurrentTime></soapenv:Body></soapenv:Envelope>`
-	req := r.Clone(r.Context())
-	req.Body = io.NopCloser(strings.NewReader(probe))
-	req.ContentLength = int64(len(probe))
-	rec := httptest.NewRecorder()
-	c.passThrough.ServeHTTP(rec, req)
-	if rec.Code == http.StatusOK {
-		return true
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-	return false
-}
-
 func (c *cbt) createSnapshot(w http.ResponseWriter, r *http.Request, req *types.CreateSnapshot_Task) {
 	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
 	if !ok || !c.authenticated(w, r) {
@@ -224,14 +193,6 @@ func (c *cbt) createSnapshot(w http.ResponseWriter, r *http.Request, req *types.
 	}
 }
 
-func copyRecorded(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-}
-
 func depthOf(tree []types.VirtualMachineSnapshotTree, ref types.ManagedObjectReference, depth int) int {
 	for _, node := range tree {
 		if node.Snapshot == ref {
@@ -242,68 +203,6 @@ func depthOf(tree []types.VirtualMachineSnapshotTree, ref types.ManagedObjectRef
 		}
 	}
 	return 0
-}
-
-// datastoreDir is the local directory behind a datastore name.
-func datastoreDir(name string) (string, bool) {
-	for _, entity := range simulator.Map.All("Datastore") {
-		if ds, ok := entity.(*simulator.Datastore); ok && ds.Name == name {
-			return ds.Info.GetDatastoreInfo().Url, true
-		}
-	}
-	return "", false
-}
-
-// localDisk maps "[ds] dir/disk.vmdk" to the local file holding the disk's data: the flat
-// extent "dir/disk-flat.vmdk" when it exists, else the file itself.
-func localDisk(fileName string) (string, error) {
-	var p struct{ ds, rest string }
-	if !strings.HasPrefix(fileName, "[") || !strings.Contains(fileName, "]") {
-		return "", fmt.Errorf("not a datastore path: %q", fileName)
-	}
-	end := strings.Index(fileName, "]")
-	p.ds = fileName[1:end]
-	p.rest = strings.TrimSpace(fileName[end+1:])
-	dir, ok := datastoreDir(p.ds)
-	if !ok {
-		return "", fmt.Errorf("datastore %q not found", p.ds)
-	}
-	base := filepath.Join(dir, filepath.FromSlash(p.rest))
-	flat := strings.TrimSuffix(base, ".vmdk") + "-flat.vmdk"
-	if _, err := os.Stat(flat); err == nil {
-		return flat, nil
-	}
-	return base, nil
-}
-
-func diskBacking(d *types.VirtualDisk) (*types.VirtualDeviceFileBackingInfo, *string) {
-	switch b := d.Backing.(type) {
-	case *types.VirtualDiskFlatVer2BackingInfo:
-		return &b.VirtualDeviceFileBackingInfo, &b.ChangeId
-	case *types.VirtualDiskSparseVer2BackingInfo:
-		return &b.VirtualDeviceFileBackingInfo, &b.ChangeId
-	case *types.VirtualDiskSeSparseBackingInfo:
-		return &b.VirtualDeviceFileBackingInfo, &b.ChangeId
-	case *types.VirtualDiskRawDiskMappingVer1BackingInfo:
-		return &b.VirtualDeviceFileBackingInfo, &b.ChangeId
-	}
-	return nil, nil
-}
-
-// copyDisk returns a copy of d whose backing can be changed without touching d's.
-func copyDisk(d *types.VirtualDisk) *types.VirtualDisk {
-	out := *d
-	if d.Backing != nil {
-		v := reflect.ValueOf(d.Backing)
-		if v.Kind() == reflect.Ptr && !v.IsNil() {
-			c := reflect.New(v.Elem().Type())
-			c.Elem().Set(v.Elem())
-			if b, ok := c.Interface().(types.BaseVirtualDeviceBackingInfo); ok {
-				out.Backing = b
-			}
-		}
-	}
-	return &out
 }
 
 // freeze keeps the content of every disk of vm for snapshot ref and records change ids.
@@ -406,111 +305,6 @@ func (c *cbt) record(id diskID, digests []uint64) string {
 	return changeID
 }
 
-// digest hashes each 64 KiB block of the first capacity bytes of file; bytes past its end
-// read as zeroes, and holes are hashed without reading them.
-func (c *cbt) digest(file string, capacity int64) ([]uint64, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	blocks := (capacity + cbtBlockSize - 1) / cbtBlockSize
-	out := make([]uint64, blocks)
-	zero := make([]byte, cbtBlockSize)
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	_, _ = h.Write(zero)
-	zeroDigest := h.Sum64()
-	for i := range out {
-		out[i] = zeroDigest
-	}
-	extents, err := dataExtents(f, capacity)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, cbtBlockSize)
-	for _, e := range extents {
-		for b := e[0] / cbtBlockSize; b*cbtBlockSize < e[1]; b++ {
-			n, err := f.ReadAt(buf, b*cbtBlockSize)
-			if err != nil && err != io.EOF {
-				return nil, err
-			}
-			copy(buf[n:], zero)
-			h.Reset()
-			_, _ = h.Write(buf)
-			out[b] = h.Sum64()
-		}
-	}
-	return out, nil
-}
-
-// dataExtents lists [start, end) ranges of f below limit that hold data, per SEEK_DATA and
-// SEEK_HOLE (a file system without them reports the whole file as data).
-func dataExtents(f *os.File, limit int64) ([][2]int64, error) {
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := info.Size()
-	if size > limit {
-		size = limit
-	}
-	var out [][2]int64
-	fd := int(f.Fd())
-	for pos := int64(0); pos < size; {
-		start, err := syscall.Seek(fd, pos, seekData)
-		if err == syscall.ENXIO {
-			break
-		} else if err != nil {
-			return [][2]int64{{0, size}}, nil
-		}
-		if start >= size {
-			break
-		}
-		end, err := syscall.Seek(fd, start, seekHole)
-		if err != nil || end > size {
-			end = size
-		}
-		out = append(out, [2]int64{start, end})
-		pos = end
-	}
-	return out, nil
-}
-
-// sparseCopy copies the data extents of src to a new dst of size capacity: holes stay holes.
-func sparseCopy(src, dst string, capacity int64) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	extents, err := dataExtents(in, capacity)
-	if err == nil {
-		for _, e := range extents {
-			if _, err = in.Seek(e[0], io.SeekStart); err != nil {
-				break
-			}
-			if _, err = out.Seek(e[0], io.SeekStart); err != nil {
-				break
-			}
-			if _, err = io.CopyN(out, in, e[1]-e[0]); err != nil {
-				break
-			}
-		}
-	}
-	if err == nil {
-		err = out.Truncate(capacity)
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // resetIfTrackingOff forgets the change ids of a VM whose change tracking was turned off:
 // as with VMware, turning it back on starts a new series that old ids are not part of.
 func (c *cbt) resetIfTrackingOff(ref types.ManagedObjectReference) {
@@ -567,11 +361,6 @@ func (c *cbt) queryChangedDiskAreas(w http.ResponseWriter, r *http.Request, req 
 		return
 	}
 	writeBody(w, "QueryChangedDiskAreasResponse", &types.QueryChangedDiskAreasResponse{Returnval: *info})
-}
-
-type faultAnswer struct {
-	message string
-	fault   types.BaseMethodFault
 }
 
 func (c *cbt) changedAreas(vm *simulator.VirtualMachine, req *types.QueryChangedDiskAreas) (*types.DiskChangeInfo, *faultAnswer) {
@@ -687,48 +476,4 @@ func appendArea(info *types.DiskChangeInfo, start, stop, lo, hi int64) {
 		}
 	}
 	info.ChangedArea = append(info.ChangedArea, types.DiskChangeExtent{Start: start, Length: stop - start})
-}
-
-const envelopeStart = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ` +
-	`xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>`
-const envelopeEnd = `</soapenv:Body></soapenv:Envelope>`
-
-// writeBody answers a method with its response element, as the simulator does.
-func writeBody(w http.ResponseWriter, element string, response interface{}) {
-	var b bytes.Buffer
-	b.WriteString(xml.Header + envelopeStart)
-	e := xml.NewEncoder(&b)
-	start := xml.StartElement{Name: xml.Name{Local: element}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: "urn:vim25"}}}
-	if err := e.EncodeElement(response, start); err != nil {
-		log.Printf("vcsim: encoding %s: %v", element, err)
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	_ = e.Flush()
-	b.WriteString(envelopeEnd)
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b.Bytes())
-}
-
-// writeFault answers with a SOAP fault whose detail is the vim25 fault, as vSphere does.
-func writeFault(w http.ResponseWriter, f *faultAnswer) {
-	name := reflect.TypeOf(f.fault).Elem().Name()
-	var b bytes.Buffer
-	b.WriteString(xml.Header + envelopeStart + `<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>`)
-	_ = xml.EscapeText(&b, []byte(f.message))
-	b.WriteString(`</faultstring><detail>`)
-	e := xml.NewEncoder(&b)
-	start := xml.StartElement{Name: xml.Name{Local: name + "Fault"}, Attr: []xml.Attr{
-		{Name: xml.Name{Local: "xmlns"}, Value: "urn:vim25"},
-		{Name: xml.Name{Local: "xsi:type"}, Value: name},
-	}}
-	if err := e.EncodeElement(f.fault, start); err != nil {
-		log.Printf("vcsim: encoding %s: %v", name, err)
-	}
-	_ = e.Flush()
-	b.WriteString(`</detail></soapenv:Fault>` + envelopeEnd)
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write(b.Bytes())
 }
