@@ -24,8 +24,12 @@ pub struct CopyProgress {
     bytes_done: u64,
     /// Bytes of the disk.
     bytes_total: u64,
-    /// Average rate so far.
+    /// Bytes of data read from the source (skipped and resumed ranges are not read).
+    bytes_read: u64,
+    /// Average rate so far of `bytes_done`.
     bytes_per_second: f64,
+    /// Average rate so far of `bytes_read`: the data rate.
+    read_bytes_per_second: f64,
     /// Estimated seconds left, when known.
     eta_seconds: Option<f64>,
     /// Seconds since the copy started.
@@ -57,7 +61,9 @@ impl From<&Progress> for CopyProgress {
         Self {
             bytes_done: progress.bytes_done,
             bytes_total: progress.bytes_total,
+            bytes_read: progress.bytes_read,
             bytes_per_second: progress.bytes_per_second,
+            read_bytes_per_second: progress.read_bytes_per_second,
             eta_seconds: progress.eta.map(|eta| eta.as_secs_f64()),
             elapsed_seconds: progress.elapsed.as_secs_f64(),
         }

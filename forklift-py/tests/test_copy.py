@@ -44,6 +44,9 @@ def test_copies_raw_to_raw_skipping_holes(tmp_path: Path) -> None:
     assert summary.bytes_written < 16 * MIB  # holes were not written as data
     assert seen and seen[-1].bytes_done == seen[-1].bytes_total == 16 * MIB
     assert seen[-1].fraction == 1.0
+    # The data rate counts what was read, not the holes skipped over.
+    assert seen[-1].bytes_read == summary.bytes_read < 16 * MIB
+    assert seen[-1].read_bytes_per_second < seen[-1].bytes_per_second
 
 
 def test_copies_qcow2_made_by_qemu_img_into_a_new_qcow2(tmp_path: Path) -> None:

@@ -198,7 +198,7 @@ impl DiskCopy {
                 disk: claim.clone(),
                 bytes_done: p.bytes_done,
                 bytes_total: p.bytes_total,
-                bytes_per_second: p.bytes_per_second,
+                bytes_per_second: p.read_bytes_per_second,
             });
         }));
         let what = format!("{} to {}", source.describe(), self.sink.location);

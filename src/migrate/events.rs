@@ -80,7 +80,8 @@ pub enum MigrationEvent {
         bytes_done: u64,
         /// Bytes of the disk.
         bytes_total: u64,
-        /// Average rate.
+        /// Average rate of data read from the source; skipped zero and unallocated ranges
+        /// advance `bytes_done` but do not count here.
         bytes_per_second: f64,
     },
     /// A disk finished copying.

@@ -218,8 +218,13 @@ pub struct Progress {
     pub bytes_done: u64,
     /// Bytes of the disk.
     pub bytes_total: u64,
-    /// Average rate so far.
+    /// Bytes of data read from the source so far (skipped zero, unallocated and resumed
+    /// ranges are not read).
+    pub bytes_read: u64,
+    /// Average rate so far of `bytes_done`: what an ETA is based on.
     pub bytes_per_second: f64,
+    /// Average rate so far of `bytes_read`: the data rate a user compares with the link.
+    pub read_bytes_per_second: f64,
     /// Estimated time left.
     pub eta: Option<Duration>,
     /// Time since the copy started.
@@ -634,10 +639,13 @@ fn progress_of(shared: &Shared, started: Instant) -> Progress {
     let rate = done as f64 / elapsed.as_secs_f64().max(1e-9);
     let left = shared.size.saturating_sub(done);
     let eta = (rate > 0.0).then(|| Duration::from_secs_f64(left as f64 / rate));
+    let read = shared.counters.read.load(Ordering::Relaxed);
     Progress {
         bytes_done: done,
         bytes_total: shared.size,
+        bytes_read: read,
         bytes_per_second: rate,
+        read_bytes_per_second: read as f64 / elapsed.as_secs_f64().max(1e-9),
         eta,
         elapsed,
     }
