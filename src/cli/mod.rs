@@ -1,6 +1,8 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod cluster;
 mod copy;
+mod deploy;
 mod inventory;
 mod manifests;
 mod validate;
@@ -84,6 +86,9 @@ enum Command {
     /// playbooks on this machine with ansible-playbook. The DataVolumes keep the source render gives
     /// them, so `kubectl apply` alone does not load the images yet.
     Migrate(migrate::MigrateArgs),
+    /// Push a local bundle to a cluster: apply its DataVolumes, upload their images through
+    /// CDI's upload proxy, wait for them, then apply the VirtualMachines.
+    Deploy(deploy::DeployArgs),
     /// Check a plan offline: MTV's conditions, plus what `migrate` here refuses (see --as-mtv).
     Validate(validate::ValidateArgs),
     /// Print what `migrate` will create (kubectl YAML, names, sizes); --as-mtv for MTV's.
@@ -108,6 +113,7 @@ impl Cli {
             Command::Template(cmd) => cmd.run(),
             Command::Demo(args) => demo::run(args),
             Command::Migrate(args) => migrate::run(args, limit),
+            Command::Deploy(args) => deploy::run(args),
             Command::Validate(args) => validate::run(args, limit),
             Command::Render(args) => render::run(args, limit),
             Command::Schedule(args) => schedule::run(args, limit),
