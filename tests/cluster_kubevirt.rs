@@ -525,3 +525,98 @@ async fn the_test_server_rejects_what_the_api_server_rejects() {
         .unwrap();
     assert_eq!(answer.status(), 400);
 }
+
+/// Deploys a small bundle through the library against a cluster with `faults`.
+async fn deploy_in_process(
+    faults: Faults,
+    limit: Option<std::time::Duration>,
+) -> (
+    Result<forklift::migrate::kubevirt::DeployReport, forklift::migrate::kubevirt::DeployFailure>,
+    FakeCluster,
+    std::time::Duration,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = small_bundle_blocking(dir.path()).await;
+    let cluster = FakeCluster::start(faults, &dir.path().join("up")).await;
+    let mut options = options(&cluster, dir.path());
+    options.data_volume_limit = limit;
+    let deployer = forklift::migrate::kubevirt::Deployer::new(options);
+    let started = std::time::Instant::now();
+    let result = forklift::migrate::kubevirt::deploy_bundle(&bundle, &deployer).await;
+    (result, cluster, started.elapsed(), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_volume_that_never_succeeds_fails_at_the_limit() {
+    let limit = std::time::Duration::from_secs(2);
+    let (result, cluster, took, _dir) =
+        deploy_in_process(faults(|f| f.stall_import = true), Some(limit)).await;
+    let failure = result.unwrap_err();
+    let text = forklift_core::error::chain(&failure.source);
+    assert!(
+        text.contains("did not reach phase Succeeded within 2 s (last phase UploadReady)"),
+        "{text}"
+    );
+    assert!(took < limit + std::time::Duration::from_secs(5), "{took:?}");
+    // Reported, not left silently: the DataVolume is in the failure's report.
+    assert_eq!(failure.created.data_volumes, ["apps/web-disk-0"]);
+    assert!(cluster.object("virtualmachines", "apps", "web").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_retried_up_to_the_limit_and_the_answer_is_capped() {
+    use forklift::migrate::kubevirt::{UPLOAD_ATTEMPTS, UPLOAD_RESPONSE_LIMIT};
+    // One transient failure: the second attempt succeeds.
+    let (result, cluster, _, _dir) =
+        deploy_in_process(faults(|f| f.proxy_failures = 1), None).await;
+    assert!(result.is_ok(), "{:?}", result.err().map(|f| f.source));
+    let posts = |c: &FakeCluster| {
+        c.requests()
+            .iter()
+            .filter(|r| r.starts_with("PROXY POST"))
+            .count()
+    };
+    assert_eq!(posts(&cluster), 2);
+    // Failing every attempt: refused after UPLOAD_ATTEMPTS, the proxy's text capped.
+    let (result, cluster, _, _dir) =
+        deploy_in_process(faults(|f| f.proxy_failures = 100), None).await;
+    let text = forklift_core::error::chain(&result.unwrap_err().source);
+    assert!(
+        text.contains("HTTP 503"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    assert!(text.len() < UPLOAD_RESPONSE_LIMIT + 1024, "{}", text.len());
+    assert_eq!(posts(&cluster), UPLOAD_ATTEMPTS as usize);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_bundle_manifest_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = small_bundle_blocking(dir.path()).await;
+    let vm = bundle.join("apps/virtualmachines/web.yaml");
+    std::fs::File::options()
+        .append(true)
+        .open(&vm)
+        .unwrap()
+        .set_len(forklift::migrate::kubevirt::MAX_BUNDLE_OBJECT_SIZE + 1)
+        .unwrap();
+    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("up")).await;
+    let kubeconfig = cluster.kubeconfig(dir.path());
+    let output = tokio::task::spawn_blocking(move || {
+        forklift()
+            .arg("deploy")
+            .arg(&bundle)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("web.yaml"), "{stderr}");
+    assert!(cluster.state.lock().unwrap().objects.is_empty());
+}

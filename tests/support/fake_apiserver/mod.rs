@@ -56,6 +56,10 @@ pub struct Faults {
     pub advertise_ca: bool,
     /// Whether the DataVolume fails after upload instead of succeeding.
     pub fail_import: bool,
+    /// Whether the DataVolume stays `UploadReady` after upload (an import that hangs).
+    pub stall_import: bool,
+    /// How many uploads the proxy answers `503` (with a 100 KiB body) before accepting one.
+    pub proxy_failures: u32,
 }
 
 impl Default for Faults {
@@ -67,6 +71,8 @@ impl Default for Faults {
             storage_classes: ["standard".to_owned(), "local".to_owned()].into(),
             advertise_ca: true,
             fail_import: false,
+            stall_import: false,
+            proxy_failures: 0,
         }
     }
 }
@@ -860,6 +866,13 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
     if !ready {
         return text(503, "the upload pod is not ready");
     }
+    {
+        let mut state = shared.state.lock().unwrap();
+        if state.faults.proxy_failures > 0 {
+            state.faults.proxy_failures -= 1;
+            return text(503, &"the upload server is restarting; ".repeat(4096));
+        }
+    }
     let dir = shared.uploads.join(&namespace);
     std::fs::create_dir_all(&dir).unwrap();
     let file_path = dir.join(format!("{pvc}.img"));
@@ -877,14 +890,19 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
     }
     tokio::io::AsyncWriteExt::flush(&mut file).await.unwrap();
     // The import: progress updates, then Succeeded (or Failed), each a watch event.
-    let fail = shared.state.lock().unwrap().faults.fail_import;
+    let (fail, stall) = {
+        let faults = &shared.state.lock().unwrap().faults;
+        (faults.fail_import, faults.stall_import)
+    };
     let target = Target {
         group_version: "cdi.kubevirt.io/v1beta1".to_owned(),
         plural: "datavolumes".to_owned(),
         namespace,
         name: pvc,
     };
-    let steps: Vec<Value> = if fail {
+    let steps: Vec<Value> = if stall {
+        Vec::new()
+    } else if fail {
         vec![
             json!({"phase": "Failed", "progress": "10.00%", "conditions": [{"type": "Running", "status": "False", "message": "Unable to process data: qemu-img: invalid image"}]}),
         ]
