@@ -620,3 +620,75 @@ async fn an_oversized_bundle_manifest_is_refused_before_anything_is_sent() {
     assert!(stderr.contains("web.yaml"), "{stderr}");
     assert!(cluster.state.lock().unwrap().objects.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_vm_is_removed_from_the_cluster_when_the_plan_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    build_catalog(
+        &dir.path().join("catalog"),
+        &dir.path().join("work"),
+        &demo_vms(),
+    )
+    .unwrap();
+    // Corrupt one disk of Demo_DB_01: its grains no longer inflate, so its copy fails.
+    let vmdk = dir.path().join("catalog/demo-db-01/demo-db-disk2.vmdk");
+    let mut bytes = std::fs::read(&vmdk).unwrap();
+    let len = bytes.len();
+    bytes[len / 4..len / 2].fill(0x5a);
+    std::fs::write(&vmdk, &bytes).unwrap();
+    let file = std::fs::File::options().write(true).open(&vmdk).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
+    let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
+    let text = demo_manifests(&dir.path().join("catalog"), &names).replace(
+        "  warm: false\n",
+        "  warm: false\n  deleteVmOnFailMigration: true\n",
+    );
+    let set = ManifestSet::parse("test", &text);
+    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("uploaded")).await;
+    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let report = migrate(&set, MigrateOptions::new(destination)).await;
+    let db = report
+        .vms
+        .iter()
+        .find(|v| v.source_name == "Demo_DB_01")
+        .unwrap();
+    assert_eq!(db.outcome, VmOutcome::Failed, "{report:#?}");
+    let web = report
+        .vms
+        .iter()
+        .find(|v| v.source_name == "demo-web")
+        .unwrap();
+    assert_eq!(web.outcome, VmOutcome::Succeeded);
+    let state = cluster.state.lock().unwrap();
+    let left: Vec<_> = state
+        .objects
+        .keys()
+        .filter(|(_, _, name)| name.contains("demo-db-01"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        state
+            .objects
+            .keys()
+            .any(|(plural, _, name)| plural == "virtualmachines" && *name == web.target_name)
+    );
+    // The failed VM's DataVolumes were deleted (with watch events for them).
+    assert!(
+        state
+            .events
+            .iter()
+            .any(|e| e.kind == "DELETED" && e.name.contains("demo-db-01"))
+    );
+    // Its staged images went too.
+    let staged = dir.path().join("staging").join(&db.namespace).join("disks");
+    let leftovers: Vec<_> = std::fs::read_dir(&staged)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().contains("demo-db-01"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

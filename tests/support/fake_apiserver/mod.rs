@@ -866,12 +866,16 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
     if !ready {
         return text(503, "the upload pod is not ready");
     }
-    {
+    let refuse = {
         let mut state = shared.state.lock().unwrap();
-        if state.faults.proxy_failures > 0 {
-            state.faults.proxy_failures -= 1;
-            return text(503, &"the upload server is restarting; ".repeat(4096));
-        }
+        let refuse = state.faults.proxy_failures > 0;
+        state.faults.proxy_failures = state.faults.proxy_failures.saturating_sub(1);
+        refuse
+    };
+    if refuse {
+        // Read the body first, as the proxy does, so the client sees the answer.
+        let _ = req.into_body().collect().await;
+        return text(503, &"the upload server is restarting; ".repeat(4096));
     }
     let dir = shared.uploads.join(&namespace);
     std::fs::create_dir_all(&dir).unwrap();

@@ -54,6 +54,20 @@ use forklift_core::render::rules::keys;
 /// re-run can tell a complete disk from another one).
 pub const DISK_SIZE_ANNOTATION: &str = "forklift.konveyor.io/source-disk-size";
 
+/// The labels (render sets them) that make an object this plan's, for one VM: an object with
+/// other values is never adopted, changed or deleted.
+const OWNER_LABELS: [&str; 4] = [
+    keys::PLAN,
+    keys::PLAN_NAME,
+    keys::PLAN_NAMESPACE,
+    keys::VM_ID,
+];
+
+/// `(kind, namespace, name)` of an object.
+type ObjectKey = (&'static str, String, String);
+/// An object's labels.
+type Labels = BTreeMap<String, String>;
+
 /// How a cluster destination connects and uploads.
 #[derive(Debug, Clone, Default)]
 pub struct KubevirtOptions {
@@ -77,6 +91,8 @@ pub struct Deployer {
     cluster: OnceCell<Cluster>,
     proxy: OnceCell<UploadProxy>,
     namespaces: tokio::sync::Mutex<BTreeSet<String>>,
+    /// The labels of each object applied by this process, by `(kind, namespace, name)`.
+    applied: Mutex<BTreeMap<ObjectKey, Labels>>,
 }
 
 impl Deployer {
@@ -87,6 +103,7 @@ impl Deployer {
             cluster: OnceCell::new(),
             proxy: OnceCell::new(),
             namespaces: tokio::sync::Mutex::new(BTreeSet::new()),
+            applied: Mutex::default(),
         }
     }
 
@@ -170,7 +187,7 @@ impl Deployer {
                 .map(String::as_str);
             wanted.is_none() || wanted == found
         };
-        if ours(keys::PLAN) && ours(keys::VM_ID) && existing.metadata.labels.is_some() {
+        if OWNER_LABELS.iter().all(|key| ours(key)) && existing.metadata.labels.is_some() {
             Ok(Some(existing))
         } else {
             Err(ClusterError::NotOurs {
@@ -220,9 +237,7 @@ impl Deployer {
                 annotations.insert(DISK_SIZE_ANNOTATION.to_owned(), size.to_string().into());
             }
         }
-        self.cluster()
-            .await?
-            .apply(Resource::DATA_VOLUME, namespace, name, &object)
+        self.apply(Resource::DATA_VOLUME, namespace, name, &object)
             .await?;
         Ok(true)
     }
@@ -262,11 +277,36 @@ impl Deployer {
         self.namespace(namespace).await?;
         self.adoptable(Resource::VIRTUAL_MACHINE, namespace, name, object)
             .await?;
+        self.apply(Resource::VIRTUAL_MACHINE, namespace, name, object)
+            .await
+    }
+
+    /// Server-side applies `object`, remembering its labels for [`Deployer::remove`].
+    async fn apply(
+        &self,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+        object: &Value,
+    ) -> Result<(), ClusterError> {
         self.cluster()
             .await?
-            .apply(Resource::VIRTUAL_MACHINE, namespace, name, object)
-            .await
-            .map(drop)
+            .apply(resource, namespace, name, object)
+            .await?;
+        let labels = object["metadata"]["labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect();
+        self.applied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                (resource.kind, namespace.to_owned(), name.to_owned()),
+                labels,
+            );
+        Ok(())
     }
 
     /// The size annotated on a DataVolume that succeeded, `None` otherwise.
@@ -285,7 +325,8 @@ impl Deployer {
             .and_then(|dv| annotated_size(&dv)))
     }
 
-    /// Deletes the VirtualMachine and DataVolumes, those carrying forklift's plan label only.
+    /// Deletes the VirtualMachine and DataVolumes, those carrying a plan's labels only (and,
+    /// for objects this process applied, the same plan and VM labels).
     pub async fn remove(
         &self,
         namespace: &str,
@@ -299,12 +340,19 @@ impl Deployer {
             let Some(existing) = cluster.get(resource, namespace, name).await? else {
                 continue;
             };
-            if existing
-                .metadata
-                .labels
-                .as_ref()
-                .is_some_and(|l| l.contains_key(keys::PLAN))
-            {
+            let labels = existing.metadata.labels.clone().unwrap_or_default();
+            let applied = self
+                .applied
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&(resource.kind, namespace.to_owned(), name.to_owned()))
+                .cloned();
+            let same = applied.is_none_or(|wanted| {
+                OWNER_LABELS
+                    .iter()
+                    .all(|key| wanted.get(*key) == labels.get(*key))
+            });
+            if labels.contains_key(keys::PLAN_NAME) && same {
                 cluster.delete(resource, namespace, name).await?;
                 tracing::info!(%namespace, kind = resource.kind, %name, "deleted");
             }
