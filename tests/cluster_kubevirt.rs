@@ -692,3 +692,92 @@ async fn a_failed_vm_is_removed_from_the_cluster_when_the_plan_asks() {
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The README's "Deploying to a cluster": the demo's bundle deployed with `forklift deploy`,
+/// and the demo's plan migrated with `forklift migrate --destination kubevirt`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_commands_deploy_the_demo_and_migrate_onto_a_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo-out");
+    let run = |command: Command| async move {
+        let mut command = command;
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    };
+    let mut demo = forklift();
+    demo.arg("demo").arg("--dir").arg(&demo_dir);
+    let output = run(demo).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("deployed")).await;
+    let mut deploy = forklift();
+    deploy
+        .arg("deploy")
+        .arg(demo_dir.join("out"))
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig(dir.path()));
+    let output = run(deploy).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["virtualMachines"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    for dv in report["uploaded"].as_array().unwrap() {
+        let (namespace, name) = dv.as_str().unwrap().split_once('/').unwrap();
+        let image = format!("{name}.img");
+        assert_eq!(
+            std::fs::read(cluster.uploads.join(namespace).join(&image)).unwrap(),
+            std::fs::read(
+                demo_dir
+                    .join("out")
+                    .join(namespace)
+                    .join("disks")
+                    .join(&image)
+            )
+            .unwrap(),
+            "{dv}"
+        );
+    }
+    assert_eq!(report["uploaded"].as_array().unwrap().len(), 3);
+
+    let other = FakeCluster::start(Faults::default(), &dir.path().join("migrated")).await;
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let mut migrate = forklift();
+    migrate
+        .arg("migrate")
+        .arg("--manifests")
+        .arg(demo_dir.join("manifests.yaml"))
+        .arg("--destination")
+        .arg("kubevirt")
+        .arg("--kubeconfig")
+        .arg(other.kubeconfig(&other_dir))
+        .arg("--staging")
+        .arg(dir.path().join("staging"));
+    let output = run(migrate).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let vms = other
+        .state
+        .lock()
+        .unwrap()
+        .objects
+        .keys()
+        .filter(|(plural, _, _)| plural == "virtualmachines")
+        .count();
+    assert_eq!(vms, 2);
+}

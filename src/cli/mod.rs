@@ -26,13 +26,14 @@ const LONG_ABOUT: &str = "\
 Migrate virtual machines onto KubeVirt: the Forklift / MTV engine, re-implemented in Rust.
 
 Runs end to end today: sources `vsphere` (VMware vSphere; disk data through VDDK or the
-datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destination
-`local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
-cold migrations without guest conversion (the plan sets skipGuestConversion: true).
+datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destinations
+`local:DIR` (a deployable folder bundle: disk images, DataVolume and VirtualMachine YAML, plan
+status; `forklift deploy DIR` pushes it to a cluster) and `kubevirt` (a cluster with KubeVirt
+and CDI); cold migrations without guest conversion (the plan sets skipGuestConversion: true).
 
 Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
-and render cover them already), deploying to a cluster, guest conversion (virt-v2v), warm and
-live migration, copy offload, volume populators. `migrate` refuses a planned source as not
+and render cover them already), guest conversion (virt-v2v), warm and live migration, copy
+offload, volume populators. `migrate` refuses a planned source as not
 implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
 condition, which `render` and `validate` show without running anything.";
 
@@ -83,8 +84,9 @@ enum Command {
     /// the VMs get SATA disks and e1000e NICs) or it is refused with
     /// GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
     /// A plan with hooks is refused with HookRunnerNotAvailable unless --hooks local runs their
-    /// playbooks on this machine with ansible-playbook. The DataVolumes keep the source render gives
-    /// them, so `kubectl apply` alone does not load the images yet.
+    /// playbooks on this machine with ansible-playbook. Each DataVolume takes its disk through
+    /// CDI's upload API: `--destination kubevirt` uploads it at once, `forklift deploy DIR`
+    /// later.
     Migrate(migrate::MigrateArgs),
     /// Push a local bundle to a cluster: apply its DataVolumes, upload their images through
     /// CDI's upload proxy, wait for them, then apply the VirtualMachines.
