@@ -33,7 +33,7 @@ def unreachable_kubeconfig(tmp_path: Path) -> Path:
 def test_a_local_bundle_is_deployable_and_deploy_names_an_unreachable_cluster(tmp_path: Path) -> None:
     objects = manifests(tmp_path)
     report = forklift.migrate(objects, f"local:{tmp_path / 'out'}")
-    assert all(vm["outcome"] == "Succeeded" for vm in report["vms"]), report
+    assert [vm.outcome for vm in report.vms] == ["succeeded"], report.to_dict()
     uploads = (tmp_path / "out" / "apps" / "uploads.yaml").read_text()
     assert "image: disks/" in uploads, uploads
     for dv in (tmp_path / "out" / "apps" / "datavolumes").iterdir():
@@ -62,8 +62,8 @@ def test_the_kubevirt_destination_fails_the_vm_naming_the_unreachable_cluster(tm
         kubeconfig=unreachable_kubeconfig(tmp_path),
         staging=tmp_path / "staging",
     )
-    (vm,) = report["vms"]
-    assert vm["outcome"] == "Failed"
-    assert "is unreachable" in vm["error"], vm["error"]
+    (vm,) = report.vms
+    assert vm.outcome == "failed"
+    assert "is unreachable" in vm.error, vm.error
     # Nothing was copied towards a cluster that cannot be reached.
     assert not any((tmp_path / "staging").rglob("*.img"))

@@ -27,6 +27,7 @@ __all__ = [
     "start_inventory",
     "MigrationEvents",
     "start_migration",
+    "deploy",
 ]
 
 __version__: str
