@@ -56,19 +56,19 @@ fn copies_a_sparse_file_verifies_it_and_prints_a_json_summary() {
     ];
     let first = summary(&forklift(&args));
     assert_eq!(std::fs::read(&dst).unwrap(), data);
-    assert_eq!(first["bytes_total"], 8 * MIB);
-    assert_eq!(first["request_size"], 256 * 1024);
-    let read = first["bytes_read"].as_u64().unwrap();
+    assert_eq!(first["bytesTotal"], 8 * MIB);
+    assert_eq!(first["requestSize"], 256 * 1024);
+    let read = first["bytesRead"].as_u64().unwrap();
     assert!(
         (MIB..4 * MIB).contains(&read),
         "holes are not read: {first}"
     );
-    assert_eq!(first["verify"]["blocks_mismatched"], 0, "{first}");
+    assert_eq!(first["verify"]["blocksMismatched"], 0, "{first}");
     assert_eq!(first["source"], src.to_str().unwrap());
 
     // The checkpoint says the copy is complete: running it again copies nothing.
     let again = summary(&forklift(&args));
-    assert_eq!(again["bytes_read"], 0, "{again}");
+    assert_eq!(again["bytesRead"], 0, "{again}");
     assert_eq!(std::fs::read(&dst).unwrap(), data);
 }
 

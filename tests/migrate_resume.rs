@@ -345,10 +345,10 @@ fn a_killed_cli_run_resumes_and_restart_copies_from_zero() {
     let disks = ran_disks(&report_of(&out, &[]));
     assert!(!disks.is_empty());
     assert_matches_catalog(&sums, &disks);
-    let total = sum(&disks, &["bytes_total"]);
-    assert!(sum(&disks, &["bytes_resumed"]) > 0, "{disks:#?}");
+    let total = sum(&disks, &["bytesTotal"]);
+    assert!(sum(&disks, &["bytesResumed"]) > 0, "{disks:#?}");
     assert!(
-        sum(&disks, &["bytes_written", "bytes_zeroed"]) < total,
+        sum(&disks, &["bytesWritten", "bytesZeroed"]) < total,
         "{disks:#?}"
     );
 
@@ -357,5 +357,5 @@ fn a_killed_cli_run_resumes_and_restart_copies_from_zero() {
     let disks = ran_disks(&report_of(&again, &["--restart"]));
     assert!(!disks.is_empty());
     assert_matches_catalog(&sums, &disks);
-    assert_eq!(sum(&disks, &["bytes_resumed"]), 0, "{disks:#?}");
+    assert_eq!(sum(&disks, &["bytesResumed"]), 0, "{disks:#?}");
 }

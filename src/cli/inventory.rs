@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use forklift::manifests;
 use forklift::providers::{ProviderConfig, capability};
 use forklift_core::error::PeerText;
 use forklift_core::inventory::{ProviderExt, SourceInventory};
@@ -28,15 +27,17 @@ pub struct InventoryArgs {
     /// text (refused otherwise).
     #[arg(long)]
     allow_plain_http: bool,
+    #[command(flatten)]
+    strict: super::loading::StrictArg,
 }
 
 impl InventoryArgs {
     /// Runs the verb, reading manifest files of at most `max_input_size` bytes.
     pub fn run(self, max_input_size: u64) -> ExitCode {
-        let set = manifests::load_paths_with_limit(&self.manifests, max_input_size);
-        for diagnostic in set.diagnostics().iter().filter(|d| d.is_error()) {
-            eprintln!("error: {diagnostic}");
-        }
+        let set = match self.strict.load_lenient(&self.manifests, max_input_size) {
+            Ok(set) => set,
+            Err(e) => return fail(&e, Outcome::BadInput),
+        };
         let mut config = match ProviderConfig::from_manifests(&set, &self.provider) {
             Ok(config) => config,
             Err(e) => return fail_with_causes(&e, Outcome::BadInput),
@@ -103,6 +104,12 @@ fn report_skipped(provider: &str, inventory: &SourceInventory) {
         );
         if !package.message.is_empty() {
             line.push_str(&format!(": {}", PeerText(&package.message)));
+        }
+        if let Some(wait) = package.retry_after_seconds {
+            line.push_str(&format!(
+                "; a scan picks it up once it has been left alone for {wait} more second{}",
+                if wait == 1 { "" } else { "s" }
+            ));
         }
         eprintln!("{line}");
     }

@@ -14,7 +14,7 @@ pub enum ManifestsCommand {
     /// Load manifests and report every object, warning and error.
     ///
     /// Prints one line per object (kind, namespace/name, origin) and every diagnostic.
-    /// Exits 0 when everything loaded, 1 otherwise.
+    /// Exits 0 when everything loaded, 2 otherwise (and on any warning with --strict).
     Check {
         /// Files, directories (walked for *.yaml, *.yml, *.json) or `-` for stdin.
         #[arg(required = true)]
@@ -22,6 +22,9 @@ pub enum ManifestsCommand {
         /// Print the normalized objects instead of the object list.
         #[arg(long, short)]
         output: Option<OutputFormat>,
+        /// Count warnings (unknown fields, placeholders...) as errors.
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -38,12 +41,21 @@ impl ManifestsCommand {
     /// Runs the sub-verb, reading files of at most `max_input_size` bytes.
     pub fn run(self, max_input_size: u64) -> ExitCode {
         match self {
-            ManifestsCommand::Check { paths, output } => check(&paths, output, max_input_size),
+            ManifestsCommand::Check {
+                paths,
+                output,
+                strict,
+            } => check(&paths, output, strict, max_input_size),
         }
     }
 }
 
-fn check(paths: &[PathBuf], output: Option<OutputFormat>, max_input_size: u64) -> ExitCode {
+fn check(
+    paths: &[PathBuf],
+    output: Option<OutputFormat>,
+    strict: bool,
+    max_input_size: u64,
+) -> ExitCode {
     let set = manifests::load_paths_with_limit(paths, max_input_size);
     match output {
         None => {
@@ -71,7 +83,8 @@ fn check(paths: &[PathBuf], output: Option<OutputFormat>, max_input_size: u64) -
         }
     }
     for diagnostic in set.diagnostics() {
-        eprintln!("{}: {diagnostic}", diagnostic.severity);
+        let line = format!("{}: {diagnostic}", diagnostic.severity);
+        eprintln!("{}", super::terminal::line(&line));
     }
     let errors = set.diagnostics().iter().filter(|d| d.is_error()).count();
     let warnings = set.diagnostics().len() - errors;
@@ -83,7 +96,7 @@ fn check(paths: &[PathBuf], output: Option<OutputFormat>, max_input_size: u64) -
         plural(warnings)
     );
     // Manifests with errors are bad input, as `validate`, `render` and `migrate` treat them.
-    if errors == 0 {
+    if errors == 0 && !(strict && warnings > 0) {
         Outcome::Ok
     } else {
         Outcome::BadInput

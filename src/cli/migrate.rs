@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use forklift::manifests;
 use forklift::migrate::hooks::AnsibleHookRunner;
 use forklift::migrate::kubevirt::KubevirtDestination;
 use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptions, Migrator};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::events::EventSink;
 use super::exit::Outcome;
 use super::terminal;
 
@@ -40,6 +40,15 @@ pub struct MigrateArgs {
     /// Show progress bars.
     #[arg(long)]
     progress: bool,
+    /// Change nothing: read the source's inventory, validate and print what the run would
+    /// create, as `render` prints it (YAML on stdout, the table and conditions on stderr);
+    /// exit 1 when the plan is blocked.
+    #[arg(long, conflicts_with_all = ["events", "progress", "verify", "restart"])]
+    dry_run: bool,
+    /// Write every event as one JSON object per line to FILE (`-`: standard output, where
+    /// the plan report then follows as one last line instead of pretty-printed JSON).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     /// Re-read every copied disk and compare it with the source.
     #[arg(long)]
     verify: bool,
@@ -53,6 +62,8 @@ pub struct MigrateArgs {
     io_timeout: f64,
     #[command(flatten)]
     hooks: HooksArg,
+    #[command(flatten)]
+    strict: super::loading::StrictArg,
     /// Let a vSphere source's spec.url be plain http://, which sends the password in clear
     /// text (refused otherwise).
     #[arg(long)]
@@ -89,13 +100,13 @@ impl HooksArg {
 /// 1 when one failed or the plan has blockers, 2 when inputs cannot be loaded, 130 when
 /// interrupted by SIGINT (Ctrl-C; the run stops and cleans up, a second Ctrl-C exits at once).
 pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
-    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
-    if !manifests::blocking_errors(&set).is_empty() {
-        for d in set.diagnostics() {
-            eprintln!("{d}");
+    let set = match args.strict.load(&args.manifests, max_input_size) {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("forklift migrate: {e}");
+            return Outcome::BadInput.into();
         }
-        return Outcome::BadInput.into();
-    }
+    };
     let mut options = if args.destination == "kubevirt" {
         MigrateOptions::new(KubevirtDestination::new(args.cluster.options()))
     } else if let Some(dir) = args.destination.strip_prefix("local:") {
@@ -125,6 +136,17 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             return Outcome::Failed.into();
         }
     };
+    let events = match args.events.as_deref().map(EventSink::open).transpose() {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("forklift migrate: {}", terminal::error_chain(&e));
+            return Outcome::BadInput.into();
+        }
+    };
+    let events_on_stdout = events.as_ref().is_some_and(EventSink::is_stdout);
+    if args.dry_run {
+        return dry_run(&runtime, &migrator);
+    }
     let interrupted = Arc::new(AtomicBool::new(false));
     let code = runtime.block_on(async {
         let (tx, rx) = mpsc::channel(256);
@@ -141,6 +163,10 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
                 std::process::exit(Outcome::Interrupted.code().into());
             }
         });
+        let rx = match events {
+            Some(sink) => super::events::tee(rx, sink),
+            None => rx,
+        };
         let shown = tokio::spawn(super::progress::show(rx, args.progress));
         let result = migrator.run(tx, cancel).await;
         // The run has ended and dropped its event sender; the display ends when it has shown
@@ -154,8 +180,12 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         let interrupted = interrupted.load(Ordering::SeqCst);
         match result {
             Ok(report) => {
-                let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-                println!("{}", terminal::json(&json));
+                let json = if events_on_stdout {
+                    serde_json::to_string(&report)
+                } else {
+                    serde_json::to_string_pretty(&report)
+                };
+                println!("{}", terminal::json(&json.unwrap_or_default()));
                 if interrupted {
                     Outcome::Interrupted
                 } else if report.succeeded() {
@@ -180,4 +210,25 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     // Blocking work still under way (a read of the source) is not waited for past this.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_LIMIT);
     code
+}
+
+/// `--dry-run`: what the run would create, printed as `render` prints it; nothing changes.
+fn dry_run(runtime: &tokio::runtime::Runtime, migrator: &Migrator) -> ExitCode {
+    let (spec, conditions) = match runtime.block_on(migrator.dry_run()) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("forklift migrate: {}", terminal::error_chain(&e));
+            return Outcome::of_migrate(&e).into();
+        }
+    };
+    if let Err(code) = super::render::print_spec(&spec, super::render::SpecFormat::Manifests) {
+        return code;
+    }
+    super::render::print_conditions(conditions.iter().map(|c| (String::new(), c)));
+    if forklift_core::validation::is_ready(&conditions) {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    }
+    .into()
 }

@@ -1,9 +1,12 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
 mod cluster;
+mod completion;
 mod copy;
 mod deploy;
 mod inventory;
+mod loading;
+mod logging;
 mod manifests;
 mod validate;
 
@@ -11,12 +14,14 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod demo;
+mod events;
 pub mod exit;
 mod migrate;
 mod name;
 mod progress;
 mod render;
 mod schedule;
+mod status;
 mod template;
 mod terminal;
 
@@ -37,9 +42,18 @@ offload, volume populators. `migrate` refuses a planned source as not
 implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
 condition, which `render` and `validate` show without running anything.";
 
+/// The version `--version` and `forklift version` print: the package version and the commit
+/// the binary was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FORKLIFT_COMMIT"),
+    ")"
+);
+
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
-#[command(name = "forklift", version, about, long_about = LONG_ABOUT, after_help = exit::TABLE)]
+#[command(name = "forklift", version = VERSION, about, long_about = LONG_ABOUT, after_help = exit::TABLE)]
 pub struct Cli {
     /// Largest manifest or inventory file (or standard input) read, in bytes; larger ones
     /// are refused (see docs/limits.md).
@@ -51,14 +65,18 @@ pub struct Cli {
         default_value_t = forklift::input::DEFAULT_MAX_INPUT_SIZE
     )]
     max_input_size: u64,
+    #[command(flatten)]
+    log: logging::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the library version.
+    /// Print the version and the commit it was built from.
     Version,
+    /// Print a shell completion script: `source <(forklift completion bash)`.
+    Completion(completion::CompletionArgs),
     /// Collect a source provider's inventory as JSON.
     Inventory(inventory::InventoryArgs),
     /// Work with Forklift manifests.
@@ -97,17 +115,27 @@ enum Command {
     Render(render::RenderArgs),
     /// Print the admission order of a plan's VMs and disks under the in-flight limit.
     Schedule(schedule::ScheduleArgs),
+    /// Show the status a plan's run keeps at its destination (a table, -o json|yaml|wide|name,
+    /// --watch to follow a run).
+    Status(status::StatusArgs),
 }
 
 impl Cli {
     /// Runs the selected verb and returns the process exit code.
     pub fn run(self) -> ExitCode {
         let limit = self.max_input_size;
+        if let Err(error) = self.log.init() {
+            eprintln!("error: {}", terminal::error_chain(&error));
+            return exit::Outcome::BadInput.into();
+        }
+        // The first line of every debug log: which build wrote it.
+        tracing::debug!(version = VERSION, "forklift starting");
         match self.command {
             Command::Version => {
-                println!("forklift {}", env!("CARGO_PKG_VERSION"));
+                println!("forklift {VERSION}");
                 exit::Outcome::Ok.into()
             }
+            Command::Completion(args) => args.run(),
             Command::Inventory(args) => args.run(limit),
             Command::Manifests(command) => command.run(limit),
             Command::Copy(args) => copy::run(args),
@@ -119,6 +147,18 @@ impl Cli {
             Command::Validate(args) => validate::run(args, limit),
             Command::Render(args) => render::run(args, limit),
             Command::Schedule(args) => schedule::run(args, limit),
+            Command::Status(args) => status::run(args, limit),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every verb: duplicate flags (a verb's `-v` against
+    /// the global one), bad defaults, conflicting names.
+    #[test]
+    fn every_verb_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use forklift::manifests::{self, ManifestSet, Object};
+use forklift::manifests::{ManifestSet, Object};
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
-use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, render};
-use forklift_core::resources::Provider;
+use forklift_core::render::{ExecutorProfile, RenderContext, RenderInput, TargetSpec, render};
+use forklift_core::resources::{Condition, Provider};
 
 use super::exit::Outcome;
 use super::migrate::HooksArg;
@@ -31,6 +31,8 @@ pub struct PlanSource {
     /// The plan, `name` or `namespace/name` (needed when the manifests hold several).
     #[arg(long, short = 'p')]
     plan: Option<String>,
+    #[command(flatten)]
+    strict: super::loading::StrictArg,
 }
 
 /// Arguments of `forklift render`.
@@ -98,16 +100,11 @@ fn read_text(path: &Path, max_input_size: u64) -> Result<String, String> {
 
 /// Loads manifests and inventories; reports manifest diagnostics on stderr.
 pub(super) fn load(args: &PlanSource, max_input_size: u64) -> Result<Loaded, String> {
-    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
-    for d in set.diagnostics() {
-        // ConfigMaps (OS maps) are not Forklift kinds; they are read verbatim.
-        if !manifests::is_foreign_kind(&set, d) {
-            eprintln!("{}: {d}", d.severity);
-        }
-    }
-    if !manifests::blocking_errors(&set).is_empty() {
-        return Err("The manifests have errors".to_owned());
-    }
+    // ConfigMaps (OS maps) are not Forklift kinds; they are read verbatim.
+    let set = args
+        .strict
+        .load(&args.manifests, max_input_size)
+        .map_err(|e| e.to_string())?;
     let bundle = PlanBundle::select(&set, args.plan.as_deref()).map_err(|e| e.to_string())?;
     let source = SourceInventory::from_json(&read_text(&args.inventory, max_input_size)?)
         .map_err(|e| format!("{}: {e}", args.inventory.display()))?;
@@ -148,19 +145,15 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
         loaded.destination.as_ref(),
         &context,
     ));
-    if args.json {
-        match serde_json::to_string_pretty(&spec) {
-            Ok(text) => println!("{}", terminal::json(&text)),
-            Err(e) => {
-                eprintln!("error: cannot write JSON: {e}");
-                return Outcome::Failed.into();
-            }
-        }
+    let format = if args.json {
+        SpecFormat::Json
     } else if args.summary {
-        print!("{}", terminal::lines(&spec.table()));
+        SpecFormat::Summary
     } else {
-        print!("{}", spec.to_yaml());
-        eprint!("{}", terminal::lines(&spec.table()));
+        SpecFormat::Manifests
+    };
+    if let Err(code) = print_spec(&spec, format) {
+        return code;
     }
     let conditions =
         spec.conditions
@@ -174,6 +167,48 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
                 };
                 v.conditions.iter().map(move |c| (format!("{who}: "), c))
             }));
+    print_conditions(conditions);
+    if spec.has_blockers() {
+        Outcome::Failed
+    } else {
+        Outcome::Ok
+    }
+    .into()
+}
+
+/// How a rendered spec is printed.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SpecFormat {
+    /// kubectl-ready YAML on stdout, the table of names and sizes on stderr.
+    Manifests,
+    /// Only the table, on stdout.
+    Summary,
+    /// The whole TargetSpec as JSON.
+    Json,
+}
+
+/// Prints `spec` as `format` says; `Err` carries the exit code when it cannot be written.
+pub(super) fn print_spec(spec: &TargetSpec, format: SpecFormat) -> Result<(), ExitCode> {
+    match format {
+        SpecFormat::Json => match serde_json::to_string_pretty(spec) {
+            Ok(text) => println!("{}", terminal::json(&text)),
+            Err(e) => {
+                eprintln!("error: cannot write JSON: {e}");
+                return Err(Outcome::Failed.into());
+            }
+        },
+        SpecFormat::Summary => print!("{}", terminal::lines(&spec.table())),
+        SpecFormat::Manifests => {
+            print!("{}", spec.to_yaml());
+            eprint!("{}", terminal::lines(&spec.table()));
+        }
+    }
+    Ok(())
+}
+
+/// Prints conditions on stderr, one line each (`Critical who: Type: message`) and their
+/// items indented below.
+pub(super) fn print_conditions<'a>(conditions: impl Iterator<Item = (String, &'a Condition)>) {
     for (prefix, c) in conditions {
         let line = format!("{} {}{}: {}", c.category, prefix, c.type_, c.message);
         eprintln!("{}", terminal::line(&line));
@@ -181,10 +216,4 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
             eprintln!("    {}", terminal::line(item));
         }
     }
-    if spec.has_blockers() {
-        Outcome::Failed
-    } else {
-        Outcome::Ok
-    }
-    .into()
 }

@@ -1,7 +1,7 @@
 //! `forklift validate`: will this plan run? MTV's conditions, offline.
 
 use clap::{Args, ValueEnum};
-use forklift::manifests::{self, ManifestSet};
+use forklift::manifests::ManifestSet;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::resources::{Condition, Plan};
@@ -53,6 +53,8 @@ pub struct ValidateArgs {
     as_mtv: bool,
     #[command(flatten)]
     hooks: HooksArg,
+    #[command(flatten)]
+    strict: super::loading::StrictArg,
     /// Let the live source's spec.url be plain http:// (vSphere), which sends the password
     /// in clear text (refused otherwise).
     #[arg(long)]
@@ -96,12 +98,10 @@ impl From<String> for Stop {
 }
 
 fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), Stop> {
-    let set = manifests::load_paths_with_limit(&args.manifests, max_input_size);
-    let errors = manifests::blocking_errors(&set);
-    if !errors.is_empty() {
-        let lines: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
-        return Err(format!("cannot load manifests:\n{}", lines.join("\n")).into());
-    }
+    let set = args
+        .strict
+        .load(&args.manifests, max_input_size)
+        .map_err(|e| Stop::from(e.to_string()))?;
     let destination = match &args.destination {
         Some(path) => Some(read(path, max_input_size).and_then(|t| {
             DestinationInventory::from_json(&t).map_err(|e| format!("{}: {e}", path.display()))

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use forklift_core::inventory::SourceInventory;
 use forklift_core::manifest::ManifestSet;
 use forklift_core::render::{
     ExecutorProfile, RenderContext, RenderInput, TargetSpec, TargetVm, render,
@@ -281,33 +282,9 @@ impl Migrator {
         provider: &Provider,
         events: &mpsc::Sender<MigrationEvent>,
     ) -> Result<Prepared, MigrateError> {
-        let inputs = &self.inputs;
-        let bundle = &inputs.bundle;
+        let bundle = &self.inputs.bundle;
         let inventory = provider.inventory()?.collect_inventory().await?;
-        let mut conditions = validation::validate(
-            &bundle.plan,
-            &PlanResources::of(bundle),
-            &inventory,
-            None,
-            &self
-                .options
-                .validation
-                .clone()
-                .unwrap_or_else(|| validation::Settings::for_bundle(bundle)),
-        );
-        let context = RenderContext {
-            migration_uid: inputs.migration.metadata.uid.clone(),
-            executor: self.executor_profile(),
-            ..RenderContext::default()
-        };
-        let spec = render(RenderInput::for_plan(bundle, &inventory, None, &context));
-        // Render's conditions block too: a disk it could not size, a capability this engine
-        // lacks. Validation already reports some of the same problems; report each once.
-        let rendered = spec
-            .conditions
-            .iter()
-            .chain(spec.vms.iter().flat_map(|v| v.conditions.iter()));
-        merge_conditions(&mut conditions, rendered.cloned());
+        let (spec, conditions) = self.render_against(&inventory);
         let ready = is_ready(&conditions);
         let _ = events
             .send(MigrationEvent::Validated {
@@ -330,6 +307,54 @@ impl Migrator {
             sched_vms,
             policy,
         })
+    }
+
+    /// Validation and render against `inventory`: the spec this engine would execute and
+    /// every condition (validation's and render's, each once).
+    fn render_against(&self, inventory: &SourceInventory) -> (TargetSpec, Vec<Condition>) {
+        let inputs = &self.inputs;
+        let bundle = &inputs.bundle;
+        let mut conditions = validation::validate(
+            &bundle.plan,
+            &PlanResources::of(bundle),
+            inventory,
+            None,
+            &self
+                .options
+                .validation
+                .clone()
+                .unwrap_or_else(|| validation::Settings::for_bundle(bundle)),
+        );
+        let context = RenderContext {
+            migration_uid: inputs.migration.metadata.uid.clone(),
+            executor: self.executor_profile(),
+            ..RenderContext::default()
+        };
+        let spec = render(RenderInput::for_plan(bundle, inventory, None, &context));
+        // Render's conditions block too: a disk it could not size, a capability this engine
+        // lacks. Validation already reports some of the same problems; report each once.
+        let rendered = spec
+            .conditions
+            .iter()
+            .chain(spec.vms.iter().flat_map(|v| v.conditions.iter()));
+        merge_conditions(&mut conditions, rendered.cloned());
+        (spec, conditions)
+    }
+
+    /// What [`run`](Self::run) would do, without doing it: opens the source, reads its
+    /// inventory, validates and renders with this engine's profile, and closes the source.
+    /// Nothing at the source or the destination changes. Returns the spec and every
+    /// condition, blockers included (the caller decides what a blocker means).
+    pub async fn dry_run(&self) -> Result<(TargetSpec, Vec<Condition>), MigrateError> {
+        let guard = ProviderGuard(Some(self.open_source().await?));
+        let result = async {
+            let provider = guard.0.as_ref().ok_or(MigrateError::ProviderConsumed)?;
+            let inventory = provider.inventory()?.collect_inventory().await?;
+            Ok(self.render_against(&inventory))
+        }
+        .await;
+        guard.close().await;
+        result
     }
 
     async fn run_with(

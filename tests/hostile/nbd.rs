@@ -403,7 +403,7 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
         rerun.stderr
     );
     assert!(
-        rerun.stdout.contains("checkpoint_discarded"),
+        rerun.stdout.contains("checkpointDiscarded"),
         "{}",
         rerun.stdout
     );
@@ -426,7 +426,7 @@ fn a_checkpoint_of_a_deleted_or_replaced_destination_is_discarded() {
     assert_eq!(resumed.code, Some(0), "{}", resumed.output());
     assert!(!resumed.stderr.contains("discarded"), "{}", resumed.stderr);
     assert!(
-        resumed.stdout.contains("\"bytes_read\": 0"),
+        resumed.stdout.contains("\"bytesRead\": 0"),
         "{}",
         resumed.stdout
     );

@@ -359,3 +359,29 @@ fn skipped_packages_are_warned_about_by_default_with_names_escaped() {
     assert_eq!(skipped[0].0, "evil\x1b[2J.ova");
     assert_eq!(skipped[0].1, "unsafe");
 }
+
+#[test]
+fn a_package_still_being_copied_is_listed_with_when_it_will_be_picked_up() {
+    let catalog = Catalog::new();
+    let vm = test_vm("disk.vmdk");
+    let mut ova = ustar_member("vm.ovf", ovf_descriptor(&vm, &[512]).as_bytes());
+    ova.extend(ustar_member("disk.vmdk", &[1u8; 512]));
+    ova.extend([0u8; 1024]);
+    // Written just now and not settled: the guide's 30-second rule passes it over.
+    std::fs::write(catalog.root().join("copying.ova"), ova).unwrap();
+
+    let (run, json) = catalog.inventory();
+    assert_eq!(json["vms"].as_array().map(Vec::len), Some(0), "{json}");
+    let skipped = &json["ext"]["ova"]["skipped"][0];
+    assert_eq!(skipped["reason"], "recentlyModified", "{json}");
+    let wait = skipped["retryAfterSeconds"].as_u64().unwrap();
+    assert!((1..=30).contains(&wait), "{json}");
+    assert!(
+        run.stderr.contains("copying.ova (modified too recently")
+            && run
+                .stderr
+                .contains("picks it up once it has been left alone for"),
+        "{}",
+        run.stderr
+    );
+}

@@ -338,6 +338,10 @@ pub struct OvaSkippedPackage {
     /// all. Holds package-supplied names: print it through `PeerText`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// For a file modified too recently: seconds from the scan until it has been unchanged
+    /// for the settle time, when a scan picks it up (unless it is written to again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
 }
 
 /// Why an OVA catalog entry was passed over.

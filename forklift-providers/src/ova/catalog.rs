@@ -158,6 +158,7 @@ impl OvaCatalog {
                 path,
                 reason: skip_reason(&error),
                 message: chain(&error),
+                retry_after: None,
             });
         }
         for package in &found.packages {
@@ -182,6 +183,7 @@ impl OvaCatalog {
                     relative: package.relative.clone(),
                     reason: skip_reason(&error),
                     message: chain(&error),
+                    retry_after: None,
                 }),
             }
         }

@@ -60,6 +60,9 @@ pub struct Skipped {
     pub reason: OvaSkipReason,
     /// Why in words, naming the file or member; empty when the reason says it all.
     pub message: String,
+    /// For a file modified too recently: how long from the scan until it has been left alone
+    /// for the settle time, so that a scan then picks it up (if nothing writes to it again).
+    pub retry_after: Option<Duration>,
 }
 
 impl Skipped {
@@ -69,6 +72,7 @@ impl Skipped {
             path,
             reason,
             message: String::new(),
+            retry_after: None,
         }
     }
 
@@ -78,6 +82,9 @@ impl Skipped {
             path: self.relative.clone(),
             reason: self.reason,
             message: self.message.clone(),
+            retry_after_seconds: self
+                .retry_after
+                .map(|wait| wait.as_secs_f64().ceil() as u64),
         }
     }
 }
@@ -190,13 +197,16 @@ fn walk(
             continue;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        if now
-            .duration_since(modified)
-            .map_or(true, |age| age < settle)
-        {
-            result
-                .skipped
-                .push(Skipped::new(root, path, OvaSkipReason::RecentlyModified));
+        // A modification time in the future (clock skew, a copy preserving times) counts as
+        // "just now": the file is picked up once it is `settle` old by its own clock.
+        let age = now.duration_since(modified).unwrap_or(Duration::ZERO);
+        if age < settle {
+            let mut skipped = Skipped::new(root, path, OvaSkipReason::RecentlyModified);
+            skipped.retry_after = Some(match modified.duration_since(now) {
+                Ok(ahead) => ahead + settle,
+                Err(_) => settle - age,
+            });
+            result.skipped.push(skipped);
             continue;
         }
         let relative = relative(root, &path);
@@ -250,4 +260,43 @@ pub(crate) fn relative(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped_after(modified: SystemTime, now: SystemTime) -> Vec<Skipped> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join("vm.ova")).unwrap();
+        std::io::Write::write_all(&mut &file, b"not empty").unwrap();
+        file.set_modified(modified).unwrap();
+        scan(dir.path(), &FixedClock(now), SETTLE_TIME)
+            .unwrap()
+            .skipped
+    }
+
+    #[test]
+    fn a_recent_file_says_when_it_will_be_picked_up() {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let skipped = skipped_after(modified, modified + Duration::from_secs(12));
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].reason, OvaSkipReason::RecentlyModified);
+        assert_eq!(skipped[0].retry_after, Some(Duration::from_secs(18)));
+        assert_eq!(skipped[0].to_model().retry_after_seconds, Some(18));
+    }
+
+    #[test]
+    fn a_file_from_the_future_waits_for_its_own_clock() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let skipped = skipped_after(now + Duration::from_secs(5), now);
+        assert_eq!(skipped[0].retry_after, Some(Duration::from_secs(35)));
+    }
+
+    #[test]
+    fn a_settled_file_is_a_package() {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let skipped = skipped_after(modified, modified + SETTLE_TIME);
+        assert!(skipped.is_empty(), "{skipped:?}");
+    }
 }

@@ -212,6 +212,7 @@ impl CopyOptions {
 
 /// A progress event.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// Bytes of the disk dealt with (copied, zeroed, skipped or resumed).
     pub bytes_done: u64,
@@ -227,6 +228,7 @@ pub struct Progress {
 
 /// What a copy did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopySummary {
     /// Size of the source disk.
     pub bytes_total: u64,

@@ -38,6 +38,7 @@ impl Default for VerifyOptions {
 
 /// Outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifyReport {
     /// Bytes compared.
     pub bytes_checked: u64,
