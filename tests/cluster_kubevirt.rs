@@ -781,3 +781,36 @@ async fn the_readme_commands_deploy_the_demo_and_migrate_onto_a_cluster() {
         .count();
     assert_eq!(vms, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_image_symlinked_out_of_the_bundle_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = small_bundle_blocking(dir.path()).await;
+    let secret = dir.path().join("secret.img");
+    std::fs::write(&secret, b"not for the cluster").unwrap();
+    let image = bundle.join("apps/disks/web-disk-0.img");
+    std::fs::remove_file(&image).unwrap();
+    std::os::unix::fs::symlink(&secret, &image).unwrap();
+    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("up")).await;
+    let kubeconfig = cluster.kubeconfig(dir.path());
+    let output = tokio::task::spawn_blocking(move || {
+        forklift()
+            .arg("deploy")
+            .arg(&bundle)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("web-disk-0.img"), "{stderr}");
+    assert!(stderr.contains("outside the destination"), "{stderr}");
+    assert!(cluster.requests().iter().all(|r| !r.starts_with("PROXY")));
+    assert!(
+        cluster.state.lock().unwrap().objects.is_empty(),
+        "nothing created"
+    );
+}

@@ -92,10 +92,12 @@ enum Command {
     Template(template::TemplateCommand),
     /// Build an OVA catalog, migrate it to a local bundle and verify it (the main job).
     Demo(demo::DemoArgs),
-    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle.
+    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle
+    /// or onto a cluster (`--destination kubevirt`).
     ///
     /// Runs exactly the phases `forklift render` shows, VM by VM, and writes the bundle to
-    /// `local:DIR`: disk images, DataVolume and VirtualMachine YAML, and the Plan with its
+    /// `local:DIR` (or applies the objects to the cluster of --kubeconfig, uploading each disk
+    /// through CDI's upload proxy): disk images, DataVolume and VirtualMachine YAML, and the Plan with its
     /// status in DIR/.forklift/<namespace>/<plan>.status.yaml. The sources are `vsphere` and
     /// `ova`; the others are planned. Guest conversion (virt-v2v) is not implemented yet, so
     /// the plan must set skipGuestConversion: true (raw copy; with useCompatibilityMode: true

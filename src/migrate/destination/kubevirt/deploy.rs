@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::super::bundle::{BundleError, UploadManifest};
-use super::super::confine::safe_component;
+use super::super::confine::{check_inside, safe_component};
 use super::super::{DestinationError, LocalDestination};
 use super::{ClusterError, Deployer, data_volumes_of};
 
@@ -169,6 +169,11 @@ async fn deploy_into(
     report: &mut DeployReport,
 ) -> Result<(), DeployError> {
     let bundle = LocalDestination::new(dir);
+    // Every manifest read below is confined too.
+    let read_object = |path: &Path| -> Result<Value, DeployError> {
+        check_inside(dir, path)?;
+        read_object(path)
+    };
     let mut namespaces: Vec<String> = std::fs::read_dir(dir)
         .map_err(|source| DeployError::List {
             path: dir.to_path_buf(),
@@ -188,6 +193,7 @@ async fn deploy_into(
         }
         found = true;
         let manifest_path = bundle.upload_manifest_path(namespace)?;
+        check_inside(dir, &manifest_path)?;
         let manifest = UploadManifest::load(&manifest_path)?;
         for vm_name in vm_names {
             let vm_path = bundle.manifest_path(namespace, "virtualmachines", &vm_name)?;
@@ -200,12 +206,15 @@ async fn deploy_into(
                 })?;
                 let object = read_object(&bundle.manifest_path(namespace, "datavolumes", &dv)?)?;
                 let full = format!("{namespace}/{dv}");
+                // A symlink (or a directory resolving) out of the bundle is refused before
+                // anything is created: deploy sends only the bundle's own files.
+                let image = bundle.disk_path(namespace, &dv)?;
+                check_inside(dir, &image)?;
                 let needs_image = deployer
                     .apply_data_volume(namespace, &dv, &object, entry.size)
                     .await?;
                 report.data_volumes.push(full.clone());
                 if needs_image {
-                    let image = bundle.disk_path(namespace, &dv)?;
                     deployer.upload(namespace, &dv, &image).await?;
                     report.uploaded.push(full);
                 } else {
