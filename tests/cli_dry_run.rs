@@ -1,34 +1,11 @@
 //! `forklift migrate --dry-run`: the manifests `render` prints, from the live source, with
 //! nothing changed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
-fn forklift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
+use std::process::Output;
 
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// The demo's folder, built once.
-fn demo() -> &'static Path {
-    static DEMO: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = DEMO.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("demo");
-        let output = forklift(&["demo", "--quiet", "--dir", text(&dir)]);
-        assert!(output.status.success(), "{output:?}");
-        (tmp, dir)
-    });
-    dir
-}
+use common::{demo, forklift, text};
 
 #[test]
 fn dry_run_prints_what_render_prints_and_changes_nothing() {
@@ -99,4 +76,21 @@ fn a_blocked_plan_exits_1_with_its_conditions_and_changes_nothing() {
     let stderr = String::from_utf8_lossy(&dry.stderr);
     assert!(stderr.contains("VMNotFound"), "{stderr}");
     assert!(!out.exists());
+}
+
+#[test]
+fn filename_and_f_are_kubectl_spellings_of_manifests() {
+    let manifests = demo().join("manifests.yaml");
+    let m = text(&manifests);
+    let out = format!("local:{}", demo().join("never").display());
+    let runs: Vec<Output> = ["--manifests", "--filename", "-f"]
+        .iter()
+        .map(|flag| forklift(&["migrate", flag, m, "--destination", &out, "--dry-run"]))
+        .collect();
+    for run in &runs {
+        assert_eq!(run.status.code(), Some(0), "{run:?}");
+        assert_eq!(run.stdout, runs[0].stdout);
+    }
+    let validate = forklift(&["validate", "-f", m]);
+    assert_eq!(validate.status.code(), Some(0), "{validate:?}");
 }

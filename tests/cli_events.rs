@@ -1,33 +1,11 @@
 //! `forklift migrate --events`: one JSON event per line, to a file or standard output.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
-fn forklift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
+use common::{forklift, text};
 
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// The demo's manifests, built once for every test of this file (each migrates into its own
-/// folder).
-fn demo(_: &Path) -> PathBuf {
-    static DEMO: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, manifests) = DEMO.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let output = forklift(&["demo", "--quiet", "--dir", text(&dir.path().join("demo"))]);
-        assert!(output.status.success(), "{output:?}");
-        let manifests = dir.path().join("demo/manifests.yaml");
-        (dir, manifests)
-    });
-    manifests.clone()
+fn demo() -> std::path::PathBuf {
+    common::demo().join("manifests.yaml")
 }
 
 fn events(lines: &str) -> Vec<serde_json::Value> {
@@ -44,7 +22,7 @@ fn kinds(events: &[serde_json::Value]) -> Vec<&str> {
 #[test]
 fn events_file_holds_every_event_in_order_and_stdout_keeps_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    let manifests = demo(dir.path());
+    let manifests = demo();
     let file = dir.path().join("events.jsonl");
     let out = format!("local:{}", dir.path().join("out").display());
     let output = forklift(&[
@@ -87,7 +65,7 @@ fn events_file_holds_every_event_in_order_and_stdout_keeps_the_report() {
 #[test]
 fn events_on_stdout_are_json_lines_ending_with_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    let manifests = demo(dir.path());
+    let manifests = demo();
     let out = format!("local:{}", dir.path().join("out").display());
     let output = forklift(&[
         "migrate",
@@ -111,7 +89,7 @@ fn events_on_stdout_are_json_lines_ending_with_the_report() {
 #[test]
 fn an_events_file_that_cannot_be_created_is_bad_input_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let manifests = demo(dir.path());
+    let manifests = demo();
     let target = dir.path().join("out");
     let output = forklift(&[
         "migrate",

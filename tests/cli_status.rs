@@ -1,34 +1,21 @@
 //! `forklift status`: the plan status a run left at its destination, as a table, in
 //! kubectl's output formats, and followed with `--watch`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn forklift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
+use common::forklift;
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The demo, run once: its output folder holds the status of a finished plan.
-fn demo() -> &'static Path {
-    static DEMO: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, out) = DEMO.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let demo = dir.path().join("demo");
-        let output = forklift(&["demo", "--quiet", "--dir", demo.to_str().unwrap()]);
-        assert!(output.status.success(), "{output:?}");
-        (dir, demo.join("out"))
-    });
-    out
+/// The demo's finished run: its status is a finished plan's.
+fn demo() -> std::path::PathBuf {
+    common::demo().join("out")
 }
 
 fn destination(out: &Path) -> String {
@@ -37,7 +24,7 @@ fn destination(out: &Path) -> String {
 
 #[test]
 fn a_finished_plan_shows_one_row_per_vm_in_every_format() {
-    let dest = destination(demo());
+    let dest = destination(&demo());
     let table = forklift(&["status", "--destination", &dest, "demo-plan"]);
     assert!(table.status.success(), "{table:?}");
     let text = stdout(&table);
@@ -117,7 +104,7 @@ fn a_finished_plan_shows_one_row_per_vm_in_every_format() {
 
 #[test]
 fn an_unknown_plan_or_destination_is_bad_input() {
-    let dest = destination(demo());
+    let dest = destination(&demo());
     let missing = forklift(&["status", "--destination", &dest, "other"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no status for plan other"));

@@ -1,21 +1,13 @@
 //! Unknown fields are reported by every verb that reads manifests, and `--strict` makes
 //! them (and every other warning) stop the verb before anything runs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
 use std::sync::OnceLock;
 
-fn forklift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use common::{forklift, text};
 
 /// The demo's manifests with `targetNamespace` misspelt, and its inventory.
 fn typo() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {

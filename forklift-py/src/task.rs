@@ -134,7 +134,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn finish(&self, outcome: Result<Output>) {
+    fn finish(self: &Arc<Self>, outcome: Result<Output>) {
         let outcome = match self.context.take_failure() {
             Some(err) => Err(Error::Python(err)),
             None => outcome,
@@ -150,8 +150,18 @@ impl Shared {
         self.finished.notify_all();
         if !callbacks.is_empty() {
             Python::try_attach(|py| {
+                // Each callback gets the task, as `concurrent.futures` callbacks get the future.
+                let task = match Py::new(
+                    py,
+                    Task {
+                        shared: Arc::clone(self),
+                    },
+                ) {
+                    Ok(task) => task,
+                    Err(err) => return err.write_unraisable(py, None),
+                };
                 for callback in callbacks {
-                    if let Err(err) = callback.call0(py) {
+                    if let Err(err) = callback.call1(py, (task.clone_ref(py),)) {
                         err.write_unraisable(py, Some(callback.bind(py)));
                     }
                 }
@@ -320,17 +330,29 @@ impl Task {
         }
     }
 
-    /// Calls `callback()` (no arguments) once the operation finishes, from a runtime thread,
-    /// or right away when it already has. Exceptions it raises are reported as unraisable.
-    fn add_done_callback(&self, py: Python<'_>, callback: Py<PyAny>) -> PyResult<()> {
+    /// Calls `callback(task)` once the operation finishes, from a runtime thread, or right
+    /// away when it already has, as `concurrent.futures.Future.add_done_callback` does.
+    /// Exceptions it raises are reported as unraisable.
+    fn add_done_callback(slf: &Bound<'_, Self>, callback: Py<PyAny>) -> PyResult<()> {
         {
-            let mut inner = lock(&self.shared.inner);
+            let mut inner = lock(&slf.get().shared.inner);
             if matches!(inner.outcome, Outcome::Pending) {
                 inner.callbacks.push(callback);
                 return Ok(());
             }
         }
-        callback.call0(py).map(drop)
+        callback.call1(slf.py(), (slf,)).map(drop)
+    }
+
+    /// The exception the operation raised, or `None` when it succeeded; waits like
+    /// [`result`](Self::result) (`TimeoutError` when `timeout` passes first).
+    #[pyo3(signature = (timeout = None))]
+    fn exception(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
+        match self.result(py, timeout) {
+            Ok(_) => Ok(None),
+            Err(err) if err.is_instance_of::<PyTimeoutError>(py) && !self.done() => Err(err),
+            Err(err) => Ok(Some(err.into_value(py).into_any())),
+        }
     }
 
     /// `await task` in asyncio code: waits without blocking the event loop; cancelling the

@@ -65,3 +65,28 @@ def test_item_access_iteration_and_equality() -> None:
     assert "target_namespace" in dir(resource.spec)
     with pytest.raises(TypeError):
         hash(resource)
+
+
+def test_a_misspelt_field_on_a_resource_raises_attribute_error_and_changes_nothing() -> None:
+    resource = plan()
+    with pytest.raises(AttributeError, match=r"Plan has no field spec\.targetNamspace"):
+        resource.spec.target_namspace = "other"
+    assert "targetNamspace" not in resource.spec
+    with pytest.raises(AttributeError, match="Plan has no field"):
+        resource.spec.vms[0].nmae = "x"
+    # Real fields that are not set yet are accepted, at any depth.
+    resource.spec.warm = True
+    resource.spec.vms[0].target_name = "db-new"
+    assert resource.to_dict()["spec"]["vms"][0]["targetName"] == "db-new"
+    # Item access is the escape hatch: stored as given (and dropped by the typed model).
+    resource.spec["futureField"] = 1
+    assert resource.spec["futureField"] == 1
+
+
+def test_plain_nodes_and_foreign_kinds_take_any_attribute() -> None:
+    node = Node({})
+    node.anything = 1
+    vm = Resource({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "a"}})
+    vm.spec = {"running": False}
+    vm.spec.custom_field = 2
+    assert vm.to_dict()["spec"] == {"running": False, "customField": 2}

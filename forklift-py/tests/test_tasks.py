@@ -93,13 +93,32 @@ def test_waiting_releases_the_gil() -> None:
 
 def test_done_callbacks_run_once_finished() -> None:
     finished = threading.Event()
+    seen: list[object] = []
     task = _native._sleep(0.01)
-    task.add_done_callback(finished.set)
+    # Like concurrent.futures: the callback gets the task.
+
+    def on_done(t: _native.Task[float]) -> None:
+        seen.append(t.result())
+        finished.set()
+
+    task.add_done_callback(on_done)
     assert finished.wait(5)
-    # Added after the end: called right away.
-    calls = []
-    task.add_done_callback(lambda: calls.append(1))
-    assert calls == [1]
+    assert seen == [0.01]
+    # Added after the end: called right away, with the task.
+    calls: list[bool] = []
+    task.add_done_callback(lambda t: calls.append(t.done()))
+    assert calls == [True]
+    assert task.exception() is None
+
+
+def test_exception_returns_what_result_raises() -> None:
+    token = _native.CancelToken()
+    task = _native._sleep(30, token)
+    with pytest.raises(TimeoutError):
+        task.exception(timeout=0.01)
+    token.cancel()
+    error = task.exception(timeout=5)
+    assert isinstance(error, forklift.CancelledError), error
 
 
 def test_async_wait_completes_on_the_loop() -> None:

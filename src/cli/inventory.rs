@@ -15,7 +15,7 @@ use super::terminal;
 #[derive(Debug, clap::Args)]
 pub struct InventoryArgs {
     /// Manifest files or directories holding the Provider and its Secret.
-    #[arg(long = "manifests", required = true, num_args = 1..)]
+    #[arg(long = "manifests", short = 'f', visible_alias = "filename", required = true, num_args = 1..)]
     manifests: Vec<PathBuf>,
     /// The Provider to collect: `name`, or `namespace/name` when the name is not unique.
     #[arg(long)]

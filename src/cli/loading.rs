@@ -36,9 +36,31 @@ impl StrictArg {
         paths: &[PathBuf],
         max_input_size: u64,
     ) -> Result<ManifestSet, ManifestsRejected> {
+        self.load_with(paths, max_input_size, false)
+    }
+
+    /// Like [`load`](Self::load) for a verb that needs only some objects (`inventory` reads
+    /// a Provider and its Secret): errors elsewhere do not stop it, unless `--strict`.
+    pub fn load_lenient(
+        self,
+        paths: &[PathBuf],
+        max_input_size: u64,
+    ) -> Result<ManifestSet, ManifestsRejected> {
+        self.load_with(paths, max_input_size, true)
+    }
+
+    fn load_with(
+        self,
+        paths: &[PathBuf],
+        max_input_size: u64,
+        lenient: bool,
+    ) -> Result<ManifestSet, ManifestsRejected> {
         let set = manifests::load_paths_with_limit(paths, max_input_size);
         report(&set);
-        let mut errors = manifests::blocking_errors(&set).len();
+        let mut errors = 0;
+        if !lenient || self.strict {
+            errors += manifests::blocking_errors(&set).len();
+        }
         if self.strict {
             errors += set.diagnostics().iter().filter(|d| !d.is_error()).count();
         }
@@ -50,29 +72,6 @@ impl StrictArg {
                 strict: self.strict,
             })
         }
-    }
-
-    /// Like [`load`](Self::load) for a verb that needs only some objects (`inventory` reads
-    /// a Provider and its Secret): errors elsewhere do not stop it, unless `--strict`.
-    pub fn load_lenient(
-        self,
-        paths: &[PathBuf],
-        max_input_size: u64,
-    ) -> Result<ManifestSet, ManifestsRejected> {
-        let set = manifests::load_paths_with_limit(paths, max_input_size);
-        report(&set);
-        let diagnostics = set
-            .diagnostics()
-            .iter()
-            .filter(|d| !manifests::is_foreign_kind(&set, d))
-            .count();
-        if self.strict && diagnostics > 0 {
-            return Err(ManifestsRejected {
-                errors: diagnostics,
-                strict: true,
-            });
-        }
-        Ok(set)
     }
 }
 

@@ -26,7 +26,7 @@ const RUNTIME_SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// Manifest files or directories (Plan, Migration, Providers, Secrets, maps, hooks).
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, short = 'f', visible_alias = "filename", required = true, num_args = 1..)]
     manifests: Vec<PathBuf>,
     /// The plan (`namespace/name` or name) when the manifests hold several.
     #[arg(long)]

@@ -20,7 +20,7 @@ use super::terminal;
 pub struct PlanSource {
     /// Manifest files or directories (`-` for stdin): Plan, maps, providers, hooks,
     /// ForkliftController, OS-map ConfigMaps.
-    #[arg(long, short = 'm', required = true, num_args = 1..)]
+    #[arg(long, short = 'm', visible_short_alias = 'f', visible_alias = "filename", required = true, num_args = 1..)]
     manifests: Vec<PathBuf>,
     /// Source inventory JSON.
     #[arg(long, short = 'i')]

@@ -27,7 +27,7 @@ pub enum Output {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Manifest files or directories (Plan, Providers, maps, hooks); `-` reads stdin.
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, short = 'f', visible_alias = "filename", required = true, num_args = 1..)]
     manifests: Vec<PathBuf>,
     /// Source inventory JSON (see docs/inventory-format.md). Without it, the plan's source
     /// provider is connected and its inventory collected live (its Secret must be among the

@@ -127,10 +127,14 @@ impl Snapshots for VsphereProvider {
             request.quiesce
         );
         info!(%vm, name = %request.name, "creating snapshot");
-        let result = self
+        let result = match self
             .client
-            .run_task("CreateSnapshot_Task", &vm_moref(vm), &params)
-            .await?;
+            .run_task_outcome("CreateSnapshot_Task", &vm_moref(vm), &params)
+            .await?
+        {
+            Ok(result) => result,
+            Err(failure) => return Err(snapshot_failure(vm, failure)),
+        };
         result
             .as_ref()
             .and_then(MoRef::from_node)
@@ -152,6 +156,25 @@ impl Snapshots for VsphereProvider {
             .run_task("RemoveSnapshot_Task", &snapshot_moref(snapshot), &params)
             .await
             .map(|_| ())
+    }
+}
+
+/// vSphere's fault for a snapshot chain at its depth limit.
+const TOO_MANY_SNAPSHOT_LEVELS: &str = "TooManySnapshotLevels";
+
+/// Maps a failed `CreateSnapshot_Task`: the chain limit is [`Error::SnapshotLimit`], the
+/// rest a task error.
+fn snapshot_failure(vm: &VmRef, failure: super::client::TaskFailure) -> Error {
+    if failure.fault.as_deref() == Some(TOO_MANY_SNAPSHOT_LEVELS) {
+        return Error::SnapshotLimit {
+            vm: vm.id().to_owned(),
+            fault: TOO_MANY_SNAPSHOT_LEVELS.to_owned(),
+        };
+    }
+    Error::Task {
+        task: failure.task,
+        operation: "CreateSnapshot_Task".to_owned(),
+        message: failure.message,
     }
 }
 
@@ -312,5 +335,37 @@ impl DiskAccess for VsphereProvider {
         )
         .await?;
         Ok(Box::new(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vsphere::client::TaskFailure;
+
+    fn failure(fault: Option<&str>) -> TaskFailure {
+        TaskFailure {
+            task: "task-9".into(),
+            fault: fault.map(str::to_owned),
+            message: "*types.TooManySnapshotLevels".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_chain_limit_fault_is_a_snapshot_limit() {
+        let vm = VmRef::new("vm-7");
+        let err = snapshot_failure(&vm, failure(Some("TooManySnapshotLevels")));
+        assert!(
+            matches!(&err, Error::SnapshotLimit { vm, fault } if vm == "vm-7" && fault == "TooManySnapshotLevels"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("28 CBT snapshots"), "{err}");
+        for other in [None, Some("SnapshotFault"), Some("InvalidState")] {
+            let err = snapshot_failure(&vm, failure(other));
+            assert!(
+                matches!(&err, Error::Task { task, operation, .. } if task == "task-9" && operation == "CreateSnapshot_Task"),
+                "{other:?}: {err}"
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ views: assigning through them changes the underlying data, which ``to_dict()`` r
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any, Dict, Iterator, List, MutableSequence, Optional, Union, overload
 
@@ -28,12 +29,20 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def wrap(value: Any) -> Any:
-    """Wraps dicts as :class:`Node` and lists as :class:`NodeList`; other values are returned as is."""
+def wrap(value: Any, root: Optional["Resource"] = None) -> Any:
+    """Wraps dicts as :class:`Node` and lists as :class:`NodeList`; other values are returned as is.
+
+    ``root`` is the :class:`Resource` the value belongs to, if any: new attributes set on its
+    nodes are checked against the resource's schema.
+    """
     if isinstance(value, dict):
-        return Node(value)
+        node = Node(value)
+        object.__setattr__(node, "_root", root)
+        return node
     if isinstance(value, list):
-        return NodeList(value)
+        items = NodeList(value)
+        items._root = root
+        return items
     return value
 
 
@@ -52,11 +61,13 @@ class Node:
     ``"key" in node``, iteration over the keys, or ``to_dict()``.
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_root")
     _data: Dict[str, Any]
+    _root: Optional["Resource"]
 
     def __init__(self, data: Optional[Dict[str, Any]] = None) -> None:
         object.__setattr__(self, "_data", {} if data is None else data)
+        object.__setattr__(self, "_root", None)
 
     def _key(self, name: str) -> Optional[str]:
         if name in self._data:
@@ -73,13 +84,30 @@ class Node:
         key = self._key(name)
         if key is None:
             raise AttributeError(f"{type(self).__name__} has no field {name!r} (fields: {', '.join(self._data)})")
-        return wrap(self._data[key])
+        return wrap(self._data[key], self._root)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
             raise AttributeError(f"cannot set {name!r}")
         key = self._key(name)
-        self._data[key if key is not None else _camel(name)] = unwrap(value)
+        if key is not None:
+            self._data[key] = unwrap(value)
+            return
+        # A new field: inside a resource, the typed model must know it, or the value would be
+        # dropped silently when the resource is written (``plan.spec.target_namspace = ...``).
+        key = _camel(name)
+        root = self._root
+        before = root._unknown_fields() if root is not None else set()
+        self._data[key] = unwrap(value)
+        if root is None:
+            return
+        added = root._unknown_fields() - before
+        if added:
+            del self._data[key]
+            raise AttributeError(
+                f"{root.kind} has no field {', '.join(sorted(added))} (set {name!r}); "
+                "use item access (node[key] = value) to store it anyway"
+            )
 
     def __delattr__(self, name: str) -> None:
         key = self._key(name)
@@ -96,7 +124,7 @@ class Node:
         return sorted(names)
 
     def __getitem__(self, key: str) -> Any:
-        return wrap(self._data[key])
+        return wrap(self._data[key], self._root)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._data[key] = unwrap(value)
@@ -131,10 +159,11 @@ class Node:
 class NodeList(MutableSequence[Any]):
     """A list of a manifest or result whose dict items read as :class:`Node`."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_root")
 
     def __init__(self, data: Optional[List[Any]] = None) -> None:
         self._data: List[Any] = [] if data is None else data
+        self._root: Optional[Resource] = None
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
@@ -144,8 +173,8 @@ class NodeList(MutableSequence[Any]):
 
     def __getitem__(self, index: Union[int, slice]) -> Any:
         if isinstance(index, slice):
-            return NodeList(self._data[index])
-        return wrap(self._data[index])
+            return wrap(self._data[index], self._root)
+        return wrap(self._data[index], self._root)
 
     @overload
     def __setitem__(self, index: int, value: Any) -> None: ...
@@ -191,6 +220,27 @@ class Resource(Node):
     """
 
     __slots__ = ()
+
+    def __init__(self, data: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "_root", self)
+
+    def _unknown_fields(self) -> "set[str]":
+        """Paths of the fields the typed model does not know (empty for kinds it does not model)."""
+        from . import _native
+
+        def unknown(data: Dict[str, Any]) -> "tuple[set[str], bool]":
+            _, diagnostics = _native.parse_manifests("<resource>", json.dumps(data), False)
+            rejected = any(d.severity == "error" for d in diagnostics)
+            return {d.path for d in diagnostics if d.code == "unknown-field"}, rejected
+
+        fields, rejected = unknown(self._data)
+        if rejected and "status" in self._data:
+            # An object the model rejects is not checked field by field; a status written by
+            # hand (conditions without `status`, say) must not hide typos in the spec.
+            spec_only = {k: v for k, v in self._data.items() if k != "status"}
+            fields, _ = unknown(spec_only)
+        return fields
 
     @property
     def kind(self) -> str:

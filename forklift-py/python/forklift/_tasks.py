@@ -37,7 +37,7 @@ async def wait(task: Task[T]) -> T:
         if not finished.done():
             finished.set_result(None)
 
-    def on_done() -> None:  # runs on a forklift runtime thread
+    def on_done(_: Task[T]) -> None:  # runs on a forklift runtime thread
         try:
             loop.call_soon_threadsafe(settle)
         except RuntimeError:  # the loop was closed meanwhile: nobody is waiting any more
