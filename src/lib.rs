@@ -19,10 +19,12 @@
 //! ([`migrate::hooks`]).
 //!
 //! Planned: oVirt / RHV, OpenStack, KubeVirt / OpenShift, Hyper-V, EC2 and Nutanix sources
-//! (validated and rendered already, refused by [`providers::open_provider`]); deploying to a
-//! cluster; guest conversion (virt-v2v); warm and live migration. The bundle's DataVolumes
-//! keep the source render gives them (`blank`, or `vddk` pointing back at vCenter), so
-//! `kubectl apply` alone does not load the copied images yet.
+//! (validated and rendered already, refused by [`providers::open_provider`]); guest conversion
+//! (virt-v2v); warm and live migration.
+//!
+//! Destinations: a local bundle ([`migrate::LocalDestination`]) whose DataVolumes take their
+//! data through CDI's upload API (`forklift deploy` pushes it), or a cluster
+//! ([`migrate::kubevirt::KubevirtDestination`]).
 
 pub mod input;
 pub mod manifests;

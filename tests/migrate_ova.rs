@@ -80,6 +80,37 @@ async fn ova_plan_migrates_verifies_and_reruns_idempotently() {
         assert!(text.contains("kind: VirtualMachine"), "{text}");
     }
     assert_eq!(images, 3);
+    // The bundle is deployable: each DataVolume is fed by CDI's upload API, and the upload
+    // manifest says which image feeds it.
+    let namespace = &report.vms[0].namespace;
+    let manifest = forklift::migrate::bundle::UploadManifest::load(
+        &out.join(namespace)
+            .join(forklift::migrate::bundle::UPLOAD_MANIFEST),
+    )
+    .unwrap();
+    assert_eq!(manifest.uploads.len(), 3, "{manifest:?}");
+    for vm in &report.vms {
+        for disk in &vm.disks {
+            let dv = std::fs::read_to_string(
+                out.join(namespace)
+                    .join("datavolumes")
+                    .join(format!("{}.yaml", disk.claim)),
+            )
+            .unwrap();
+            let dv: serde_json::Value = serde_yaml_ng::from_str(&dv).unwrap();
+            assert_eq!(
+                dv["spec"]["source"],
+                serde_json::json!({"upload": {}}),
+                "{dv}"
+            );
+            let entry = manifest.entry(&disk.claim).unwrap();
+            assert_eq!(
+                out.join(namespace).join(&entry.image),
+                Path::new(&disk.path)
+            );
+            assert_eq!(entry.size, std::fs::metadata(&disk.path).unwrap().len());
+        }
+    }
     // The renamed VM follows MTV's name adjustment.
     assert!(
         report
@@ -279,6 +310,20 @@ async fn failed_vm_is_cleaned_up_when_the_plan_asks() {
         .filter(|e| e.file_name().to_string_lossy().contains(&db.target_name))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Its disks left the upload manifest; the succeeded VM's stayed.
+    let manifest = forklift::migrate::bundle::UploadManifest::load(
+        &out.join(&db.namespace)
+            .join(forklift::migrate::bundle::UPLOAD_MANIFEST),
+    )
+    .unwrap();
+    assert!(
+        manifest
+            .uploads
+            .iter()
+            .all(|e| !e.data_volume.contains(&db.target_name)),
+        "{manifest:?}"
+    );
+    assert!(!manifest.uploads.is_empty());
     let web = report
         .vms
         .iter()

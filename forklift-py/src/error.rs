@@ -19,6 +19,7 @@ pyo3::import_exception!(forklift.exceptions, TemplateError);
 pyo3::import_exception!(forklift.exceptions, ProviderError);
 pyo3::import_exception!(forklift.exceptions, TransferError);
 pyo3::import_exception!(forklift.exceptions, CancelledError);
+pyo3::import_exception!(forklift.exceptions, ClusterError);
 
 /// Everything a binding call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,9 @@ pub(crate) enum Error {
     /// A Python call made by the bindings raised (a callback, a conversion).
     #[error(transparent)]
     Python(#[from] PyErr),
+    /// A deploy stopped (boxed: it carries what it created).
+    #[error(transparent)]
+    Deploy(Box<forklift::migrate::kubevirt::DeployFailure>),
     /// An argument has a value the call does not accept.
     #[error("{0}")]
     Value(String),
@@ -106,6 +110,7 @@ impl From<Error> for PyErr {
             Error::Provider(provider) => provider_error(provider, message),
             Error::Transfer(transfer) => transfer_error(&transfer, message),
             Error::Value(_) => PyValueError::new_err(message),
+            Error::Deploy(failure) => deploy_error(*failure, message),
         }
     }
 }
@@ -141,6 +146,27 @@ fn manifest_error(errors: &[forklift::core::manifest::Diagnostic], message: Stri
     err
 }
 
+/// A deploy that stopped: `ClusterError` with `created`, or the file error of an unusable
+/// bundle as `ForkliftError`.
+fn deploy_error(failure: forklift::migrate::kubevirt::DeployFailure, message: String) -> PyErr {
+    // DeployFailure's own Display is only "Deploy stopped": the chain names the cause.
+    let message = message
+        .strip_prefix("Deploy stopped: ")
+        .map_or(message.clone(), str::to_owned);
+    let err = if failure.is_bundle_error() {
+        ForkliftError::new_err(message)
+    } else {
+        ClusterError::new_err(message)
+    };
+    let created = serde_json::to_value(&failure.created).unwrap_or_default();
+    // As for transfer errors: the message alone still reports the error.
+    drop(Python::attach(|py| -> PyResult<()> {
+        err.value(py)
+            .setattr("created", crate::convert::to_python(py, &created)?)
+    }));
+    err
+}
+
 fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyErr {
     use forklift::migrate::MigrateError as E;
     match error {
@@ -160,6 +186,9 @@ fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyE
         E::Transfer { source, .. } => transfer_error(&source, message),
         E::Destination(forklift::migrate::DestinationError::Io { path, source }) => {
             Error::File { path, source }.into()
+        }
+        E::Destination(forklift::migrate::DestinationError::Cluster(_)) => {
+            ClusterError::new_err(message)
         }
         // Hooks, the rest of the destination and the scheduler have no class of their own.
         _ => ForkliftError::new_err(message),

@@ -14,6 +14,7 @@
 //!   forklift (Rust facade) ── forklift-core / -transfer / -providers
 //! ```
 
+mod cluster;
 mod convert;
 mod copy;
 mod error;
@@ -73,5 +74,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan::render, m)?)?;
     m.add_function(wrap_pyfunction!(inventory::start_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(migrate::start_migration, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster::deploy, m)?)?;
     Ok(())
 }

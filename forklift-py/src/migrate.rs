@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use forklift::migrate::hooks::{AnsibleHookRunner, CallbackHookRunner, HookRunner};
+use forklift::migrate::kubevirt::KubevirtDestination;
 use forklift::migrate::{LocalDestination, MigrateOptions, MigrationEvent, Migrator};
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -171,7 +172,8 @@ impl MigrationEvents {
     }
 }
 
-/// Starts migrating a plan found among `objects` into the local directory `destination`;
+/// Starts migrating a plan found among `objects` into `destination` (a local directory, or
+/// `"kubevirt"` for the cluster of `kubeconfig`);
 /// returns the task (its result is the plan report) and the event stream.
 #[pyfunction]
 #[pyo3(signature = (
@@ -189,6 +191,10 @@ impl MigrationEvents {
     io_timeout = None,
     allow_plain_http = false,
     restart = false,
+    kubeconfig = None,
+    upload_proxy_url = None,
+    upload_proxy_ca = None,
+    staging = None,
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -208,13 +214,31 @@ pub(crate) fn start_migration(
     io_timeout: Option<f64>,
     allow_plain_http: bool,
     restart: bool,
+    kubeconfig: Option<PathBuf>,
+    upload_proxy_url: Option<String>,
+    upload_proxy_ca: Option<PathBuf>,
+    staging: Option<PathBuf>,
 ) -> Result<(Task, MigrationEvents)> {
     let mut values = Vec::new();
     for (index, object) in objects.try_iter()?.enumerate() {
         values.push(from_python(&object?, &format!("objects[{index}]"))?);
     }
     let set = reparse(values)?;
-    let mut options = MigrateOptions::new(LocalDestination::new(destination));
+    // "kubevirt" is the cluster; "local:DIR" or any other path a local bundle.
+    let mut options = if destination.as_os_str() == "kubevirt" {
+        MigrateOptions::new(KubevirtDestination::new(crate::cluster::kubevirt_options(
+            kubeconfig,
+            upload_proxy_url,
+            upload_proxy_ca,
+            staging,
+        )))
+    } else {
+        let dir = destination
+            .to_str()
+            .and_then(|d| d.strip_prefix("local:"))
+            .map_or(destination.clone(), PathBuf::from);
+        MigrateOptions::new(LocalDestination::new(dir))
+    };
     options.verify = verify;
     options.allow_plain_http = allow_plain_http;
     options.restart = restart;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use forklift::migrate::hooks::AnsibleHookRunner;
+use forklift::migrate::kubevirt::KubevirtDestination;
 use forklift::migrate::{HookPolicy, LocalDestination, MigrateError, MigrateOptions, Migrator};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -30,9 +31,12 @@ pub struct MigrateArgs {
     /// The plan (`namespace/name` or name) when the manifests hold several.
     #[arg(long)]
     plan: Option<String>,
-    /// Where to write the result: `local:DIR`.
+    /// Where VMs land: `local:DIR` (a deployable bundle) or `kubevirt` (the cluster of
+    /// --kubeconfig, KUBECONFIG or the in-cluster config).
     #[arg(long)]
     destination: String,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
     /// Show progress bars.
     #[arg(long)]
     progress: bool,
@@ -96,10 +100,6 @@ impl HooksArg {
 /// 1 when one failed or the plan has blockers, 2 when inputs cannot be loaded, 130 when
 /// interrupted by SIGINT (Ctrl-C; the run stops and cleans up, a second Ctrl-C exits at once).
 pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
-    let Some(dir) = args.destination.strip_prefix("local:") else {
-        eprintln!("forklift migrate: --destination must be local:DIR");
-        return Outcome::BadInput.into();
-    };
     let set = match args.strict.load(&args.manifests, max_input_size) {
         Ok(set) => set,
         Err(e) => {
@@ -107,7 +107,14 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             return Outcome::BadInput.into();
         }
     };
-    let mut options = MigrateOptions::new(LocalDestination::new(dir));
+    let mut options = if args.destination == "kubevirt" {
+        MigrateOptions::new(KubevirtDestination::new(args.cluster.options()))
+    } else if let Some(dir) = args.destination.strip_prefix("local:") {
+        MigrateOptions::new(LocalDestination::new(dir))
+    } else {
+        eprintln!("forklift migrate: --destination must be local:DIR or kubevirt");
+        return Outcome::BadInput.into();
+    };
     options.verify = args.verify;
     options.restart = args.restart;
     options.copy.io_timeout = std::time::Duration::from_secs_f64(args.io_timeout);

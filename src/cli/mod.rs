@@ -1,7 +1,9 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod cluster;
 mod completion;
 mod copy;
+mod deploy;
 mod inventory;
 mod loading;
 mod logging;
@@ -29,13 +31,14 @@ const LONG_ABOUT: &str = "\
 Migrate virtual machines onto KubeVirt: the Forklift / MTV engine, re-implemented in Rust.
 
 Runs end to end today: sources `vsphere` (VMware vSphere; disk data through VDDK or the
-datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destination
-`local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
-cold migrations without guest conversion (the plan sets skipGuestConversion: true).
+datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destinations
+`local:DIR` (a deployable folder bundle: disk images, DataVolume and VirtualMachine YAML, plan
+status; `forklift deploy DIR` pushes it to a cluster) and `kubevirt` (a cluster with KubeVirt
+and CDI); cold migrations without guest conversion (the plan sets skipGuestConversion: true).
 
 Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
-and render cover them already), deploying to a cluster, guest conversion (virt-v2v), warm and
-live migration, copy offload, volume populators. `migrate` refuses a planned source as not
+and render cover them already), guest conversion (virt-v2v), warm and live migration, copy
+offload, volume populators. `migrate` refuses a planned source as not
 implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
 condition, which `render` and `validate` show without running anything.";
 
@@ -89,19 +92,25 @@ enum Command {
     Template(template::TemplateCommand),
     /// Build an OVA catalog, migrate it to a local bundle and verify it (the main job).
     Demo(demo::DemoArgs),
-    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle.
+    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle
+    /// or onto a cluster (`--destination kubevirt`).
     ///
     /// Runs exactly the phases `forklift render` shows, VM by VM, and writes the bundle to
-    /// `local:DIR`: disk images, DataVolume and VirtualMachine YAML, and the Plan with its
+    /// `local:DIR` (or applies the objects to the cluster of --kubeconfig, uploading each disk
+    /// through CDI's upload proxy): disk images, DataVolume and VirtualMachine YAML, and the Plan with its
     /// status in DIR/.forklift/<namespace>/<plan>.status.yaml. The sources are `vsphere` and
     /// `ova`; the others are planned. Guest conversion (virt-v2v) is not implemented yet, so
     /// the plan must set skipGuestConversion: true (raw copy; with useCompatibilityMode: true
     /// the VMs get SATA disks and e1000e NICs) or it is refused with
     /// GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
     /// A plan with hooks is refused with HookRunnerNotAvailable unless --hooks local runs their
-    /// playbooks on this machine with ansible-playbook. The DataVolumes keep the source render gives
-    /// them, so `kubectl apply` alone does not load the images yet.
+    /// playbooks on this machine with ansible-playbook. Each DataVolume takes its disk through
+    /// CDI's upload API: `--destination kubevirt` uploads it at once, `forklift deploy DIR`
+    /// later.
     Migrate(migrate::MigrateArgs),
+    /// Push a local bundle to a cluster: apply its DataVolumes, upload their images through
+    /// CDI's upload proxy, wait for them, then apply the VirtualMachines.
+    Deploy(deploy::DeployArgs),
     /// Check a plan offline: MTV's conditions, plus what `migrate` here refuses (see --as-mtv).
     Validate(validate::ValidateArgs),
     /// Print what `migrate` will create (kubectl YAML, names, sizes); --as-mtv for MTV's.
@@ -136,6 +145,7 @@ impl Cli {
             Command::Template(cmd) => cmd.run(),
             Command::Demo(args) => demo::run(args),
             Command::Migrate(args) => migrate::run(args, limit),
+            Command::Deploy(args) => deploy::run(args),
             Command::Validate(args) => validate::run(args, limit),
             Command::Render(args) => render::run(args, limit),
             Command::Schedule(args) => schedule::run(args, limit),

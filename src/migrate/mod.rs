@@ -38,6 +38,7 @@ mod vm;
 pub use destination::{
     Destination, DestinationDisk, DestinationError, LocalDestination, ObjectKind,
 };
+pub use destination::{bundle, kubevirt};
 pub use error::MigrateError;
 pub use events::{MigrationEvent, VmOutcome};
 pub use options::{

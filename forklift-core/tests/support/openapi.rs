@@ -25,7 +25,12 @@ const QUANTITY: &str = "k8s.io.apimachinery.pkg.api.resource.Quantity";
 impl OpenApi {
     /// Loads `../shared/reference/kubevirt-openapi/swagger.json`.
     pub fn load() -> Self {
-        let path = shared_dir().join("reference/kubevirt-openapi/swagger.json");
+        Self::load_reference("kubevirt-openapi/swagger.json")
+    }
+
+    /// Loads another OpenAPI document of `../shared/reference` (`cdi-openapi/swagger.json`).
+    pub fn load_reference(relative: &str) -> Self {
+        let path = shared_dir().join("reference").join(relative);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let doc: Value = serde_json::from_str(&text).expect("swagger.json is JSON");
@@ -109,7 +114,7 @@ impl OpenApi {
                 errors.push(format!("{path}: unsupported $ref {reference}"));
                 return;
             };
-            if name == QUANTITY {
+            if name == QUANTITY || name == "resource.Quantity" {
                 if !(value.is_string() || value.is_number()) {
                     errors.push(format!(
                         "{path}: quantity must be a string or number, got {value}"

@@ -2,12 +2,13 @@
 
 Runs end to end today: sources ``vsphere`` (VMware vSphere) and ``ova`` (directories of
 .ova/.ovf packages), migrated by :func:`migrate` into a local folder bundle (disk images,
-DataVolume and VirtualMachine YAML, plan status); cold migrations without guest conversion
-(the plan sets ``skipGuestConversion: true``).
+DataVolume and VirtualMachine YAML, plan status; :func:`deploy` pushes it to a cluster) or
+onto a cluster with KubeVirt and CDI (``destination="kubevirt"``); cold migrations without
+guest conversion (the plan sets ``skipGuestConversion: true``).
 
 Planned: sources ``ovirt``, ``openstack``, ``openshift``, ``hyperv``, ``ec2`` and ``nutanix``
-(:func:`validate` and :func:`render` cover them already), deploying to a cluster, guest
-conversion (virt-v2v), warm and live migration. :func:`render` (``executor="local"``, the
+(:func:`validate` and :func:`render` cover them already), guest conversion (virt-v2v), warm
+and live migration. :func:`render` (``executor="local"``, the
 default) shows what :func:`migrate` does, refusals included; ``executor="mtv"`` shows what
 MTV's controller would do.
 
@@ -21,6 +22,7 @@ subclasses (see :mod:`forklift.exceptions`) or built-in exceptions where the mea
 from __future__ import annotations
 
 from . import exceptions
+from ._cluster import deploy
 from ._inventory import async_inventory, inventory, start_inventory
 from ._manifests import Manifests, dump, dumps, load, loads
 from ._migrate import CancelledVm, Migration, MigrationCopyOptions, MigrationEvent, async_migrate, migrate, start_migration
@@ -42,6 +44,7 @@ from ._native import (
 )
 from .exceptions import (
     CancelledError,
+    ClusterError,
     ForkliftError,
     ManifestError,
     ProviderError,
@@ -54,6 +57,7 @@ __all__ = [
     "CancelToken",
     "CancelledError",
     "CancelledVm",
+    "ClusterError",
     "Condition",
     "CopyOptions",
     "CopyProgress",
@@ -72,6 +76,7 @@ __all__ = [
     "async_inventory",
     "async_migrate",
     "copy",
+    "deploy",
     "dns1123_label_errors",
     "dns1123_subdomain_errors",
     "dump",

@@ -164,8 +164,20 @@ def start_migration(
     io_timeout: Optional[float] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
+    kubeconfig: Optional[PathLike] = None,
+    upload_proxy_url: Optional[str] = None,
+    upload_proxy_ca: Optional[PathLike] = None,
+    staging: Optional[PathLike] = None,
 ) -> Migration:
-    """Starts migrating a plan into the local directory ``destination``.
+    """Starts migrating a plan into ``destination``: a local directory (``"local:DIR"`` or a
+    path) for a deployable bundle, or ``"kubevirt"`` for a cluster with KubeVirt and CDI.
+
+    With ``"kubevirt"`` the kubeconfig is ``kubeconfig``, else found as kubectl finds it
+    (``KUBECONFIG``, ``~/.kube/config``, in-cluster); disks are staged in ``staging`` and
+    uploaded through CDI's upload proxy (``upload_proxy_url`` / ``upload_proxy_ca``, else
+    CDIConfig's status); a refusal of the cluster fails the VM, and its ``error`` in the report
+    says what was refused and what to do. A local directory named
+    ``kubevirt`` is written as ``"local:kubevirt"`` or ``"./kubevirt"``.
 
     ``objects`` holds the Plan, its Providers (with Secrets), maps and Hooks, e.g. a
     :class:`~forklift.Manifests`; ``plan`` picks one by ``name`` or ``namespace/name``. The plan
@@ -203,6 +215,10 @@ def start_migration(
         io_timeout=io_timeout,
         allow_plain_http=allow_plain_http,
         restart=restart,
+        kubeconfig=None if kubeconfig is None else os.fspath(kubeconfig),
+        upload_proxy_url=upload_proxy_url,
+        upload_proxy_ca=None if upload_proxy_ca is None else os.fspath(upload_proxy_ca),
+        staging=None if staging is None else os.fspath(staging),
     )
     return Migration(task, events)
 
@@ -218,19 +234,23 @@ def migrate(
     hooks: Optional[Hooks] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
+    kubeconfig: Optional[PathLike] = None,
+    upload_proxy_url: Optional[str] = None,
+    upload_proxy_ca: Optional[PathLike] = None,
+    staging: Optional[PathLike] = None,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
 
     What runs today: a cold plan from a ``vsphere`` or ``ova`` source into the local folder
-    ``destination``. Guest conversion (virt-v2v) is not implemented yet, so the plan must set
+    ``destination``, or onto a cluster with ``destination="kubevirt"`` (``kubeconfig=``...,
+    see :func:`start_migration`). Guest conversion (virt-v2v) is not implemented yet, so the plan must set
     ``skipGuestConversion: true`` (MTV's raw copy mode; with ``useCompatibilityMode: true`` the
     VMs get SATA disks and e1000e NICs); otherwise, and for warm plans or other sources, it
     fails with :class:`~forklift.ValidationError` (a Critical ``GuestConversionNotAvailable``,
     ``WarmMigrationNotAvailable``... condition) or :class:`~forklift.ProviderError` (a source
-    type not implemented yet) before anything moves. The bundle's DataVolumes keep the source
-    :func:`forklift.render` gives them, so ``kubectl apply`` alone does not load the copied
-    images yet.
+    type not implemented yet) before anything moves. Each DataVolume of a local bundle takes
+    its disk through CDI's upload API: :func:`forklift.deploy` pushes the bundle to a cluster.
 
     ``on_event`` is called with every event, in this thread; an exception it raises (or
     Ctrl-C) cancels the migration and propagates.
@@ -244,6 +264,10 @@ def migrate(
         hooks=hooks,
         allow_plain_http=allow_plain_http,
         restart=restart,
+        kubeconfig=kubeconfig,
+        upload_proxy_url=upload_proxy_url,
+        upload_proxy_ca=upload_proxy_ca,
+        staging=staging,
         **copy,
     )
     try:
@@ -267,6 +291,10 @@ async def async_migrate(
     hooks: Optional[Hooks] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
+    kubeconfig: Optional[PathLike] = None,
+    upload_proxy_url: Optional[str] = None,
+    upload_proxy_ca: Optional[PathLike] = None,
+    staging: Optional[PathLike] = None,
     **copy: Unpack[MigrationCopyOptions],
 ) -> Node:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""
@@ -279,6 +307,10 @@ async def async_migrate(
         hooks=hooks,
         allow_plain_http=allow_plain_http,
         restart=restart,
+        kubeconfig=kubeconfig,
+        upload_proxy_url=upload_proxy_url,
+        upload_proxy_ca=upload_proxy_ca,
+        staging=staging,
         **copy,
     )
     try:

@@ -27,6 +27,7 @@ __all__ = [
     "start_inventory",
     "MigrationEvents",
     "start_migration",
+    "deploy",
 ]
 
 __version__: str
@@ -265,4 +266,15 @@ def start_migration(
     io_timeout: Optional[float] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
+    kubeconfig: Union[str, os.PathLike[str], None] = None,
+    upload_proxy_url: Optional[str] = None,
+    upload_proxy_ca: Union[str, os.PathLike[str], None] = None,
+    staging: Union[str, os.PathLike[str], None] = None,
 ) -> Tuple[Task[Dict[str, Any]], MigrationEvents]: ...
+def deploy(
+    bundle: Union[str, os.PathLike[str]],
+    *,
+    kubeconfig: Union[str, os.PathLike[str], None] = None,
+    upload_proxy_url: Optional[str] = None,
+    upload_proxy_ca: Union[str, os.PathLike[str], None] = None,
+) -> Dict[str, Any]: ...

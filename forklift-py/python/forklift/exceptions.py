@@ -14,6 +14,7 @@ from typing import Any, List, Optional
 
 __all__ = [
     "CancelledError",
+    "ClusterError",
     "ForkliftError",
     "ManifestError",
     "ProviderError",
@@ -88,3 +89,17 @@ class TransferError(ForkliftError):
 
 class CancelledError(ForkliftError):
     """The operation was cancelled (through a :class:`forklift.CancelToken` or ``cancel()``)."""
+
+
+class ClusterError(ForkliftError):
+    """The Kubernetes cluster refused or failed a request (the ``kubevirt`` destination,
+    :func:`forklift.deploy`): an unreachable API server, an RBAC denial (naming the verb and
+    resource), missing CDI / KubeVirt APIs, an absent storage class, an exceeded quota, an
+    upload proxy whose TLS certificate is not trusted, a DataVolume that failed.
+
+    ``created`` (from :func:`forklift.deploy`) lists what was created before the failure
+    (``dataVolumes``, ``uploaded``, ``adopted``, ``virtualMachines``); it is kept, and a
+    re-run adopts it.
+    """
+
+    created: Optional[Any] = None

@@ -6,6 +6,7 @@
 //!     disks/<claim>.img                raw, sparse disk images (one per PVC)
 //!     datavolumes/<claim>.yaml         the DataVolume (or PVC) of each disk
 //!     virtualmachines/<vm>.yaml        the VirtualMachine
+//!     uploads.yaml                     which image feeds which DataVolume (see bundle.rs)
 //!   .forklift/<plan-namespace>/<plan>.status.yaml   the Plan with its migration status
 //! ```
 //!
@@ -14,6 +15,10 @@
 //! [`DestinationError::UnsafeName`], [`DestinationError::OutsideRoot`]). Manifest loading
 //! refuses such names already; this is the second line, for embedding programs that build
 //! objects in code.
+//!
+//! Each DataVolume of a copied disk has `source: upload: {}`: `forklift deploy DIR` creates
+//! it on a cluster and uploads its image through CDI's upload proxy, as the `kubevirt`
+//! destination does during a migration.
 //!
 //! Manifests are written atomically (a temporary file of their own, then rename) and only when their
 //! content changes, so a re-run is idempotent. A disk copy keeps a checkpoint beside its
@@ -92,6 +97,34 @@ impl LocalDestination {
     ) -> Result<PathBuf, DestinationError> {
         self.confined(("namespace", namespace), kind_dir, ("name", name), |n| {
             format!("{n}.yaml")
+        })
+    }
+
+    /// The upload manifest of `namespace` (see `bundle.rs`).
+    pub fn upload_manifest_path(&self, namespace: &str) -> Result<PathBuf, DestinationError> {
+        Ok(self
+            .root
+            .join(safe_component("namespace", namespace)?)
+            .join(super::bundle::UPLOAD_MANIFEST))
+    }
+
+    /// Records in the namespace's upload manifest that the image of `claim` feeds the
+    /// DataVolume `claim`.
+    fn record_upload(&self, namespace: &str, claim: &str) -> Result<(), DestinationError> {
+        let image = self.disk_path(namespace, claim)?;
+        check_inside(&self.root, &image)?;
+        let size = fs::metadata(&image).map_err(io_error(&image))?.len();
+        let path = self.upload_manifest_path(namespace)?;
+        prepare_parent(&self.root, &path)?;
+        super::bundle::update_manifest(&path, |entries| {
+            entries.insert(
+                claim.to_owned(),
+                super::bundle::UploadEntry {
+                    data_volume: claim.to_owned(),
+                    image: super::bundle::image_of(claim),
+                    size,
+                },
+            );
         })
     }
 
@@ -197,7 +230,17 @@ impl LocalDestination {
         }
         paths
             .into_iter()
-            .try_for_each(|path| self.remove_inside(&path))
+            .try_for_each(|path| self.remove_inside(&path))?;
+        let manifest = self.upload_manifest_path(namespace)?;
+        if manifest.exists() {
+            check_inside(&self.root, &manifest)?;
+            super::bundle::update_manifest(&manifest, |entries| {
+                for claim in claims {
+                    entries.remove(claim);
+                }
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -244,15 +287,18 @@ impl Destination for LocalDestination {
         name: &str,
         object: &serde_json::Value,
     ) -> Result<(), DestinationError> {
-        let kind_dir = match kind {
-            ObjectKind::DiskClaim => "datavolumes",
-            ObjectKind::VirtualMachine => "virtualmachines",
+        let (kind_dir, object) = match kind {
+            ObjectKind::DiskClaim => ("datavolumes", super::bundle::upload_source(object)),
+            ObjectKind::VirtualMachine => ("virtualmachines", object.clone()),
         };
         let this = self.clone();
-        let (namespace, name, object) = (namespace.to_owned(), name.to_owned(), object.clone());
+        let (namespace, name) = (namespace.to_owned(), name.to_owned());
         blocking(move || {
-            this.write_manifest(&namespace, kind_dir, &name, &object)
-                .map(drop)
+            this.write_manifest(&namespace, kind_dir, &name, &object)?;
+            if kind == ObjectKind::DiskClaim {
+                this.record_upload(&namespace, &name)?;
+            }
+            Ok(())
         })
         .await
     }

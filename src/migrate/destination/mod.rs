@@ -5,7 +5,9 @@
 //! remove what a failed VM created. A destination also says what it can do beyond that
 //! ([`Destination::starts_vms`]), which render turns into the itinerary.
 
+pub mod bundle;
 mod confine;
+pub mod kubevirt;
 mod local;
 
 use std::path::PathBuf;
@@ -69,6 +71,9 @@ pub enum DestinationError {
         /// The destination root, symlinks resolved.
         root: PathBuf,
     },
+    /// The cluster refused or failed (`kubevirt` destination).
+    #[error(transparent)]
+    Cluster(Box<kubevirt::ClusterError>),
     /// A blocking task of the destination died.
     #[error("A destination task failed")]
     Task(#[source] tokio::task::JoinError),
