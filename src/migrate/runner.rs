@@ -41,6 +41,8 @@ pub struct Migrator {
     source: SourceProvider,
     options: MigrateOptions,
     vms: Mutex<Vec<VmHandle>>,
+    /// The Migration's cutover times, as the manifest says now or [`Self::cutover`] set.
+    cutover: tokio::sync::watch::Sender<super::warm::CutoverTimes>,
 }
 
 /// One VM of the plan, as [`Migrator::cancel_vm`] finds it, with its cancel handle.
@@ -163,12 +165,33 @@ impl Migrator {
                 token: CancellationToken::new(),
             })
             .collect();
+        let cutover =
+            tokio::sync::watch::Sender::new(super::warm::CutoverTimes::of(&inputs.migration));
         Self {
             inputs,
             source,
             options,
             vms: Mutex::new(vms),
+            cutover,
         }
+    }
+
+    /// Sets the cutover of the plan's warm VMs to `at` (RFC 3339), or now when `None`, as
+    /// editing the Migration's `spec.cutover` does: each VM cuts over when its precopy
+    /// pauses (`CopyingPaused`). Per-VM `vmCutover` times keep precedence.
+    pub fn cutover(&self, at: Option<&str>) -> Result<(), MigrateError> {
+        let at = match at {
+            Some(at) => {
+                let mut times = self.cutover.borrow().clone();
+                times.cutover = Some(at.to_owned());
+                // Refuse a bad time here rather than fail the VMs with it.
+                times.for_vm("")?;
+                at.to_owned()
+            }
+            None => super::time::now_rfc3339(),
+        };
+        self.cutover.send_modify(|times| times.cutover = Some(at));
+        Ok(())
     }
 
     /// The plan's resolved inputs.
@@ -297,7 +320,7 @@ impl Migrator {
         );
         let context = RenderContext {
             migration_uid: inputs.migration.metadata.uid.clone(),
-            executor: self.executor_profile(),
+            executor: super::warm::profile_for(self.executor_profile(), provider),
             ..RenderContext::default()
         };
         let spec = render(RenderInput::for_plan(bundle, &inventory, None, &context));
@@ -329,6 +352,7 @@ impl Migrator {
             conditions,
             sched_vms,
             policy,
+            inventory,
         })
     }
 
@@ -344,6 +368,7 @@ impl Migrator {
             conditions,
             sched_vms,
             policy,
+            inventory,
         } = self.prepare(provider, events).await?;
         self.resolve_vms(&spec);
         let plan = &self.inputs.bundle.plan;
@@ -354,6 +379,28 @@ impl Migrator {
         )?;
         let previous = StatusWriter::previous(&status_path).await;
         let (writer, status) = StatusWriter::spawn(plan, status_path, previous.clone());
+        let interval = self
+            .options
+            .precopy_interval
+            .unwrap_or_else(|| self.inputs.bundle.settings.precopy_interval());
+        let warm =
+            super::warm::WarmRun::new(interval, &inventory, &previous, self.cutover.subscribe());
+        // The Migration's file is read again for a new cutover time while the run goes.
+        let watching = CancellationToken::new();
+        let _stop_watching = watching.clone().drop_guard();
+        if let Some(path) = &self.inputs.migration_file {
+            let meta = &self.inputs.migration.metadata;
+            tokio::spawn(super::warm::watch_migration_file(
+                path.clone(),
+                (
+                    meta.namespace_or_empty().to_owned(),
+                    meta.name_or_empty().to_owned(),
+                ),
+                crate::input::DEFAULT_MAX_INPUT_SIZE,
+                self.cutover.clone(),
+                watching,
+            ));
+        }
         let ctx = Arc::new(RunContext {
             bundle: self.inputs.bundle.clone(),
             provider: provider.clone(),
@@ -365,6 +412,7 @@ impl Migrator {
             hook_retries: self.options.hook_retries,
             status: status.clone(),
             events: events.clone(),
+            warm,
         });
 
         // Decide per VM: skipped (done before), cancelled up front, or to run.
@@ -624,4 +672,5 @@ struct Prepared {
     conditions: Vec<Condition>,
     sched_vms: Vec<forklift_core::scheduling::SchedVm>,
     policy: Policy,
+    inventory: forklift_core::inventory::SourceInventory,
 }
