@@ -232,6 +232,7 @@ impl DiskCopy {
             if !w.full {
                 options.checkpoint = None;
                 options.target_is_zero = false;
+                options.request_size = options.request_size.min(super::warm::DELTA_REQUEST_SIZE);
             }
         }
         let (status, events) = (ctx.status.clone(), ctx.events.clone());

@@ -52,6 +52,9 @@ pub const PRECOPY_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// How long removing one snapshot may take when a failed or cancelled VM is cleaned up;
 /// a snapshot not removed in time is reported as left behind.
 pub const SNAPSHOT_CLEANUP_LIMIT: Duration = Duration::from_secs(120);
+/// Largest request of an incremental precopy: vSphere tracks changes in 64 KiB areas, and
+/// a larger block would read unchanged data around each changed area again.
+pub const DELTA_REQUEST_SIZE: u32 = 64 * 1024;
 /// Name of the snapshots warm migration takes (upstream's).
 pub const SNAPSHOT_NAME: &str = "forklift-migration-precopy";
 /// Description of the snapshots warm migration takes (upstream's).

@@ -24,7 +24,7 @@ use crate::migrate::copy::{CopyJob, WarmCopy, copy_disks};
 use crate::migrate::destination::DestinationDisk;
 use crate::migrate::events::MigrationEvent;
 use crate::migrate::time::{format_rfc3339, now_rfc3339, now_unix};
-use crate::migrate::vm::{RunContext, SchedulerReport, VmReport};
+use crate::migrate::vm::{DiskReport, RunContext, SchedulerReport, VmReport};
 
 /// Whether `phase` is one only the warm itinerary has (run here).
 pub(crate) fn handles(phase: Phase) -> bool {
@@ -411,7 +411,8 @@ impl WarmStep<'_> {
         let mut attempt = 0;
         loop {
             let started = Instant::now();
-            let first_report = self.report.disks.len();
+            // This precopy's disk reports, apart from the earlier ones (the copy sorts them).
+            let earlier = std::mem::take(&mut self.report.disks);
             let result = match gate.take() {
                 Some((admitted, reports)) => self.copy(&plan, admitted, reports).await,
                 None => {
@@ -425,10 +426,11 @@ impl WarmStep<'_> {
                     self.copy(&plan, &mut admitted, &reports).await
                 }
             };
+            let copied = std::mem::replace(&mut self.report.disks, earlier);
+            self.report.disks.extend(copied.iter().cloned());
             match result {
                 Ok(()) => {
-                    self.finish_precopy(&plan, first_report, started.elapsed())
-                        .await;
+                    self.finish_precopy(&plan, &copied, started.elapsed()).await;
                     return Ok(());
                 }
                 Err(MigrateError::Cancelled) => return Err(MigrateError::Cancelled),
@@ -478,9 +480,14 @@ impl WarmStep<'_> {
 
     /// Records a precopy that copied: bytes per disk, end, counters, next precopy time and
     /// the forecast; the change ids of its snapshot become what the next copies from.
-    async fn finish_precopy(&mut self, plan: &WarmCopy, first_report: usize, took: Duration) {
-        let mut bytes: BTreeMap<String, u64> = BTreeMap::new();
-        for disk in &self.report.disks[first_report..] {
+    async fn finish_precopy(&mut self, plan: &WarmCopy, copied: &[DiskReport], took: Duration) {
+        let mut bytes: BTreeMap<String, u64> = self
+            .target
+            .disks
+            .iter()
+            .map(|d| (d.source.clone(), 0))
+            .collect();
+        for disk in copied {
             if let Some(target) = self.target.disks.iter().find(|d| d.index == disk.index) {
                 *bytes.entry(target.source.clone()).or_default() += disk.summary.bytes_read;
             }
