@@ -17,6 +17,7 @@ mod render;
 mod schedule;
 mod template;
 mod terminal;
+mod warm_progress;
 
 /// What `forklift --help` says runs today. `tests/docs_say_what_runs.rs` checks the source
 /// types against `forklift_providers::implemented_provider_types`.

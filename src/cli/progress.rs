@@ -115,6 +115,27 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                     ),
                 );
             }
+            MigrationEvent::PrecopyDone {
+                vm,
+                precopy,
+                last,
+                bytes,
+                forecast,
+            } => {
+                // The next precopy's copies start their bars over.
+                for bar in disks.values() {
+                    bar.reset();
+                }
+                for line in super::warm_progress::precopy_lines(
+                    &vm,
+                    precopy,
+                    last,
+                    &bytes,
+                    forecast.as_ref(),
+                ) {
+                    say(&multi, line);
+                }
+            }
             MigrationEvent::VmCompleted {
                 vm,
                 target_name,

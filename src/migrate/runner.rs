@@ -307,6 +307,16 @@ impl Migrator {
         let inputs = &self.inputs;
         let bundle = &inputs.bundle;
         let inventory = provider.inventory()?.collect_inventory().await?;
+        // A resumed warm VM still holds the snapshot the interrupted run took.
+        let plan = &bundle.plan;
+        let status_path = self.options.destination.status_path(
+            plan.metadata.namespace_or_empty(),
+            plan.metadata.name_or_empty(),
+        )?;
+        let inventory = super::warm::discount_own_snapshots(
+            inventory,
+            &StatusWriter::previous(&status_path).await,
+        );
         let mut conditions = validation::validate(
             &bundle.plan,
             &PlanResources::of(bundle),

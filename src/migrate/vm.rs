@@ -85,8 +85,12 @@ pub struct VmReport {
     pub error: Option<String>,
     /// The phases that ran, in order (the failed one last when it failed).
     pub phases: Vec<PhaseRecord>,
-    /// Copied disks.
+    /// Copied disks (a warm VM: one entry per disk and precopy).
     pub disks: Vec<DiskReport>,
+    /// A warm VM's precopies and downtime forecast (predicted and actual), as its status
+    /// records them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm: Option<forklift_core::resources::WarmStatus>,
 }
 
 impl VmReport {
@@ -100,6 +104,7 @@ impl VmReport {
             error: None,
             phases: Vec::new(),
             disks: Vec::new(),
+            warm: None,
         }
     }
 
@@ -521,6 +526,9 @@ async fn finish(
     };
     // Never leave a warm migration's snapshot behind; say which could not be removed.
     let left = super::warm::clean_up(ctx, target, &mut state.warm).await;
+    if target.itinerary == ItineraryKind::Warm {
+        report.warm = Some(state.warm.status.clone());
+    }
     if !left.is_empty() && outcome == VmOutcome::Failed {
         let note = format!("snapshots left on the source: {}", left.join(", "));
         error = Some(error.map_or(note.clone(), |e| format!("{e}; {note}")));

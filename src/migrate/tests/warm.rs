@@ -11,6 +11,7 @@ use forklift_core::resources::{Plan, WarmStatus};
 use super::warm_mock::{AREA, WarmSource, Write};
 use super::*;
 use crate::migrate::LocalDestination;
+use crate::migrate::destination::Destination as _;
 
 const WARM: &str = "  skipGuestConversion: true\n  type: warm";
 const INTERVAL: Duration = Duration::from_secs(30);
@@ -483,18 +484,23 @@ async fn a_rerun_after_a_kill_resumes_from_the_last_completed_precopy() {
     .unwrap();
     let (tx, mut rx) = mpsc::channel(4096);
     let run = first.run(tx, CancellationToken::new());
+    let status = LocalDestination::new(out.path())
+        .status_path("mtv", "wave")
+        .unwrap();
     let killed = async {
-        // Until the second precopy hangs in its copy.
-        while let Some(event) = rx.recv().await {
-            if matches!(&event, MigrationEvent::PhaseStarted { vm, phase, .. } if vm == "vm-12" && phase == "CopyDisks")
-                && journal
+        // Until the second precopy hangs in its copy and the status records its snapshot
+        // (events are drained meanwhile).
+        loop {
+            while rx.try_recv().is_ok() {}
+            let text = std::fs::read_to_string(&status).unwrap_or_default();
+            if text.contains("snapshot: snapshot-2")
+                && !journal
                     .with("open_disk vm-12 [ds] db/a.vmdk @snapshot-2")
-                    .len()
-                    == 1
+                    .is_empty()
             {
-                tokio::time::sleep(Duration::from_millis(200)).await;
                 return;
             }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
     tokio::select! {
@@ -513,13 +519,11 @@ async fn a_rerun_after_a_kill_resumes_from_the_last_completed_precopy() {
         "",
         &migration("  cancel: [{id: vm-11}]\n  cutover: \"2000-01-01T00:00:00Z\""),
     );
-    let second = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&journal, &source).provider(),
-        options(),
-    )
-    .unwrap();
+    // The source reports the snapshot the killed run left: ours, so validation lets the
+    // VM resume (a stranger's snapshot refuses it, tested above).
+    let mut backend = warm_backend(&journal, &source);
+    backend.inventory.vms[1].snapshot_count = 1;
+    let second = Migrator::with_provider(&set, None, backend.provider(), options()).unwrap();
     let (report, events) = tokio::time::timeout(
         Duration::from_secs(60),
         run_with(&second, CancellationToken::new(), |_, _| {}),
@@ -541,7 +545,12 @@ async fn a_rerun_after_a_kill_resumes_from_the_last_completed_precopy() {
             (3, true, vec![(DB.to_owned(), 0)]),
         ]
     );
-    assert!(journal.with("remove_snapshot vm-12 snapshot-2").len() == 1);
+    assert_eq!(
+        journal.with("remove_snapshot vm-12 snapshot-2").len(),
+        1,
+        "{:#?}",
+        journal.entries()
+    );
     assert!(source.held()["vm-12"].is_empty());
     let spec = warm_spec(&set);
     let db = spec.vms.iter().find(|v| v.source_id == "vm-12").unwrap();
@@ -558,4 +567,47 @@ async fn a_rerun_after_a_kill_resumes_from_the_last_completed_precopy() {
     let warm = warm_status(&report.status_path, "vm-12");
     assert_eq!(warm.precopies.len(), 3);
     assert_eq!(warm.precopies[0].deltas[0].bytes_copied, 2 * MIB as u64);
+}
+
+/// Our extension: with `forklift.konveyor.io/max-downtime` the VM cuts over at the first
+/// precopy whose forecast fits; the forecast and the measured values end in the status.
+#[tokio::test]
+async fn the_max_downtime_annotation_cuts_over_when_the_forecast_fits() {
+    let h = Harness::new();
+    let source = Arc::new(warm_source(&h.journal));
+    source.write_before("vm-12", 2, write(DB, 0, 4 * AREA, 0x33));
+    source.write_before("vm-12", 3, write(DB, 8 * AREA, AREA, 0x44));
+    let migration = migration("  cancel: [{id: vm-11}]").replace(
+        "metadata: {name: go, namespace: mtv}",
+        "metadata: {name: go, namespace: mtv, annotations: {forklift.konveyor.io/max-downtime: 1h}}",
+    );
+    let set = manifests(WARM, "", &migration);
+    let mut options = warm_options(&h);
+    options.precopy_interval = Some(Duration::from_millis(100));
+    let migrator = Migrator::with_provider(
+        &set,
+        None,
+        warm_backend(&h.journal, &source).provider(),
+        options,
+    )
+    .unwrap();
+    let (report, events) = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_with(&migrator, CancellationToken::new(), |_, _| {}),
+    )
+    .await
+    .expect("no automatic cutover");
+    let report = report.unwrap();
+    assert_eq!(outcome(&report, "vm-12"), VmOutcome::Succeeded);
+    let copied = precopies(&events, "vm-12");
+    // Precopy 1 has no dirty rate yet; precopy 2's forecast fits an hour.
+    assert_eq!(copied.len(), 3, "{copied:?}");
+    assert_eq!(copied[1].2, [(DB.to_owned(), 4 * AREA as u64)]);
+    assert_eq!(copied[2], (3, true, vec![(DB.to_owned(), AREA as u64)]));
+    let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
+    let forecast = db.warm.as_ref().unwrap().forecast.clone().unwrap();
+    assert!(forecast.dirty_bytes_per_second > 0 && forecast.copy_bytes_per_second > 0);
+    assert!(forecast.downtime_millis >= forecast.final_sync_millis);
+    assert!(forecast.actual_final_sync_millis.is_some(), "{forecast:?}");
+    assert!(forecast.actual_downtime_millis.is_some(), "{forecast:?}");
 }

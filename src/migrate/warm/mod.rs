@@ -77,6 +77,37 @@ pub fn profile_for(mut profile: ExecutorProfile, provider: &Provider) -> Executo
     profile
 }
 
+/// `inventory` without the snapshots an earlier, interrupted run of this plan took and
+/// recorded in `previous` (its status): they are ours and the resumed run removes them, so
+/// they must not make validation refuse the VM (`VMHasSnapshots`) as a stranger's would.
+pub(crate) fn discount_own_snapshots(
+    mut inventory: SourceInventory,
+    previous: &BTreeMap<String, VmStatus>,
+) -> SourceInventory {
+    for vm in &mut inventory.vms {
+        let Some(warm) = previous.get(&vm.id).and_then(|s| s.warm.as_ref()) else {
+            continue;
+        };
+        let ours: Vec<&str> = warm
+            .precopies
+            .iter()
+            .filter(|p| p.removed.is_none() && !p.snapshot.is_empty())
+            .map(|p| p.snapshot.as_str())
+            .collect();
+        if ours.is_empty() {
+            continue;
+        }
+        let count = u32::try_from(ours.len()).unwrap_or(u32::MAX);
+        vm.snapshot_count = vm.snapshot_count.saturating_sub(count);
+        if let Some(forklift_core::inventory::VmExt::Vsphere(ext)) = &mut vm.ext {
+            if ours.contains(&ext.current_snapshot.as_str()) && vm.snapshot_count == 0 {
+                ext.current_snapshot.clear();
+            }
+        }
+    }
+    inventory
+}
+
 /// What every warm VM of one run shares.
 pub(crate) struct WarmRun {
     /// Wait between the end of a precopy and the next snapshot.
