@@ -611,3 +611,44 @@ async fn the_max_downtime_annotation_cuts_over_when_the_forecast_fits() {
     assert!(forecast.actual_final_sync_millis.is_some(), "{forecast:?}");
     assert!(forecast.actual_downtime_millis.is_some(), "{forecast:?}");
 }
+
+/// The cutover is set by editing the Migration's manifest file while the run goes, as one
+/// edits the CR: the runner reads it again every `CUTOVER_POLL_INTERVAL`.
+#[tokio::test(start_paused = true)]
+async fn editing_the_migration_file_cuts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let only_db = migration("  cancel: [{id: vm-11}]");
+    let full = manifests(WARM, "", "");
+    let plan_file = dir.path().join("plan.yaml");
+    std::fs::write(&plan_file, full.to_yaml().unwrap()).unwrap();
+    let migration_file = dir.path().join("migration.yaml");
+    std::fs::write(&migration_file, &only_db).unwrap();
+    let set = crate::manifests::load_paths(&[&plan_file, &migration_file]);
+    assert!(!set.has_errors(), "{:?}", set.diagnostics());
+    let h = Harness::new();
+    let source = Arc::new(warm_source(&h.journal));
+    let migrator = Migrator::with_provider(
+        &set,
+        None,
+        warm_backend(&h.journal, &source).provider(),
+        warm_options(&h),
+    )
+    .unwrap();
+    let edited = only_db.replace(
+        "  cancel: [{id: vm-11}]",
+        "  cancel: [{id: vm-11}]\n  cutover: \"2001-01-01T00:00:00Z\"",
+    );
+    let (report, events) = tokio::time::timeout(
+        Duration::from_secs(3600),
+        run_with(&migrator, CancellationToken::new(), |_, e| {
+            if matches!(e, MigrationEvent::PrecopyDone { precopy: 1, .. }) {
+                std::fs::write(&migration_file, &edited).unwrap();
+            }
+        }),
+    )
+    .await
+    .expect("the edited cutover was not seen");
+    assert_eq!(outcome(&report.unwrap(), "vm-12"), VmOutcome::Succeeded);
+    let copied = precopies(&events, "vm-12");
+    assert!(copied.last().unwrap().1, "{copied:?}");
+}
