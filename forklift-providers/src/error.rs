@@ -4,6 +4,10 @@ use forklift_core::error::PeerText;
 
 use crate::capability::{Capability, ProviderType};
 
+/// The number of CBT snapshots a VM supports during warm migration, per the guide ("A VM
+/// can support up to 28 CBT snapshots"); quoted by [`Error::SnapshotLimit`].
+pub const MAX_CBT_SNAPSHOTS: usize = 28;
+
 /// Result of provider operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -110,6 +114,22 @@ pub enum Error {
         operation: String,
         /// The task's error message.
         message: String,
+    },
+    /// A snapshot could not be created because the VM's snapshot chain is at vSphere's
+    /// depth limit (fault `TooManySnapshotLevels`). The guide: "A VM can support up to 28
+    /// CBT snapshots"; warm migration fails the VM with this error.
+    #[error(
+        "Cannot create a snapshot of VM '{}': its snapshot chain is at vSphere's limit \
+         ({}); a VM supports up to {MAX_CBT_SNAPSHOTS} CBT snapshots: remove the VM's \
+         snapshots, then migrate again",
+        PeerText(vm),
+        PeerText(fault)
+    )]
+    SnapshotLimit {
+        /// The VM.
+        vm: String,
+        /// The vSphere fault type.
+        fault: String,
     },
     /// An inventory object was not found.
     #[error("{kind} '{}' not found", PeerText(id))]

@@ -414,12 +414,27 @@ async fn vddk_disk_access_uses_moref_snapshot_and_thumbprint_with_a_fake_vddk() 
     config.vddk = Some(VddkSettings::new(&libdir));
     let provider = VsphereProvider::connect_with(config).await.unwrap();
     let vm = first_vm(&provider).await;
+
+    // The running disk's data, written where the simulator keeps it; the fake VDDK sees the
+    // simulator's datastore folder under its own tree.
+    let sim_disk = sim.disks().into_iter().find(|d| d.vm == vm.id()).unwrap();
+    let folder = sim_disk.local.parent().unwrap().parent().unwrap();
+    let ds_name = &sim_disk.file[1..sim_disk.file.find(']').unwrap()];
+    std::fs::create_dir_all(libdir.join("datastores")).unwrap();
+    let link = libdir.join("datastores").join(ds_name);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(folder, &link).unwrap();
+    let content: Vec<u8> = (0..1024 * 1024u32).map(|i| (i / 512) as u8).collect();
+    std::fs::write(&sim_disk.local, &content).unwrap();
+
     let snapshot = provider
         .create_snapshot(&vm, &SnapshotRequest::named("forklift-vddk"))
         .await
         .unwrap();
+    // Written after the snapshot: reads at the snapshot must not see it.
+    std::fs::write(&sim_disk.local, vec![0xEEu8; content.len()]).unwrap();
 
-    // The disk as the snapshot records it, materialised in the fake's datastore tree.
+    // The disk as the snapshot records it.
     let props = provider
         .client()
         .retrieve_one(
@@ -431,11 +446,7 @@ async fn vddk_disk_access_uses_moref_snapshot_and_thumbprint_with_a_fake_vddk() 
     let devices = parse_devices(props.prop("config.hardware.device").unwrap());
     let device = devices.iter().find(|d| d.is_disk()).unwrap();
     let file = device.disk.as_ref().unwrap().file.clone();
-    let (ds, path) = forklift_providers::vsphere::datastore::split_datastore_path(&file).unwrap();
-    let local = libdir.join("datastores").join(ds).join(path);
-    std::fs::create_dir_all(local.parent().unwrap()).unwrap();
-    let content: Vec<u8> = (0..1024 * 1024u32).map(|i| (i / 512) as u8).collect();
-    std::fs::write(&local, &content).unwrap();
+    assert_eq!(file, sim_disk.file);
 
     let disk = DiskRef {
         key: device.key,

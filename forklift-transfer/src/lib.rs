@@ -7,6 +7,7 @@
 //! blocks and knows nothing of plans.
 
 pub mod block;
+pub mod changed;
 pub mod confined;
 pub mod copy;
 pub mod error;

@@ -54,6 +54,10 @@ fn library() -> Option<Arc<VddkLibrary>> {
 }
 
 fn spec(password: &str) -> ConnectSpec {
+    at_snapshot(password, None)
+}
+
+fn at_snapshot(password: &str, snapshot: Option<&str>) -> ConnectSpec {
     ConnectSpec {
         server: "esxi.example.com".into(),
         port: 0,
@@ -62,7 +66,7 @@ fn spec(password: &str) -> ConnectSpec {
         user: "root".into(),
         password: password.into(),
         vm_moref: "vm-42".into(),
-        snapshot: Some("snapshot-7".into()),
+        snapshot: snapshot.map(str::to_owned),
         transports: ConnectSpec::DEFAULT_TRANSPORTS.into(),
     }
 }
@@ -256,5 +260,43 @@ async fn connect_and_open_errors_carry_vddk_text_but_no_password() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("VixDiskLib_Open"), "{err}");
+    assert!(err.to_string().contains("cannot find the file"), "{err}");
+}
+
+/// Connected at a snapshot, VDDK reads the disk as that snapshot froze it; the fake reads
+/// the frozen copy the simulator keeps in `<disk dir>/<snapshot>/<disk>-flat.vmdk`, and an
+/// unknown snapshot is an error rather than the running disk's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_connection_reads_the_snapshots_frozen_copy() {
+    let Some(library) = library() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, running) = make_disk(dir.path());
+    let frozen: Vec<u8> = running.iter().map(|b| b ^ 0xA5).collect();
+    std::fs::create_dir(dir.path().join("snapshot-7")).unwrap();
+    std::fs::write(dir.path().join("snapshot-7/disk-flat.vmdk"), &frozen).unwrap();
+    let descriptor = dir.path().join("disk.vmdk");
+    let descriptor = descriptor.to_str().unwrap();
+
+    for (snapshot, want) in [(None, &running), (Some("snapshot-7"), &frozen)] {
+        let disk = VddkDisk::open(
+            library.clone(),
+            at_snapshot("pw", snapshot),
+            descriptor,
+            OpenOptions::default(),
+        )
+        .await
+        .unwrap();
+        let mut buf = vec![0u8; 8192];
+        disk.read_at(8 * 65536, &mut buf).await.unwrap();
+        assert_eq!(&buf[..], &want[8 * 65536..8 * 65536 + 8192], "{snapshot:?}");
+    }
+    let err = VddkDisk::open(
+        library,
+        at_snapshot("pw", Some("snapshot-8")),
+        descriptor,
+        OpenOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("cannot find the file"), "{err}");
 }

@@ -7,6 +7,10 @@
 // The server certificate is made at start (ECDSA P-256, a leaf for 127.0.0.1 and ::1 signed
 // by a fresh CA): the simulator's built-in certificate is a 1024-bit RSA CA that modern TLS
 // stacks rightly refuse.
+//
+// Snapshots keep a frozen copy of each disk's data and QueryChangedDiskAreas answers from
+// it (cbt.go). -vm-disks and -disk-mib give every VM more or bigger disks (disks.go).
+// SIGTERM and SIGINT end the simulator like closing stdin, removing its datastore folders.
 package main
 
 import (
@@ -26,6 +30,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
@@ -44,6 +50,14 @@ func main() {
 	esx := flag.Bool("esx", false, "simulate a standalone ESXi host instead of vCenter")
 	username := flag.String("username", "", "accept only this user name (default: any non-empty)")
 	password := flag.String("password", "", "password of -username")
+	maxLevels := flag.Int("max-snapshot-levels", defaultMaxSnapshotLevels,
+		"snapshot chain depth past which CreateSnapshot_Task fails with TooManySnapshotLevels")
+	pageBytes := flag.Int64("cbt-page-bytes", defaultCBTPageBytes,
+		"disk range one QueryChangedDiskAreas answer covers (the client loops over startOffset)")
+	vmDisks := flag.Int("vm-disks", 1, "number of disks of every virtual machine")
+	diskMiB := flag.Int64("disk-mib", 0, "capacity of every disk in MiB (default: the simulator's 1 MiB)")
+	fillMiB := flag.Int64("fill-mib", 0, "MiB of pseudo-random data written at the start of every disk")
+	describeFile := flag.String("describe", "", "write the disks (vm, name, key, capacity, file, local path) to this file")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -65,6 +79,17 @@ func main() {
 		log.Fatalf("vcsim: create model: %v", err)
 	}
 	defer model.Remove()
+	if err := shapeDisks(*vmDisks, *diskMiB); err != nil {
+		log.Fatalf("vcsim: disks: %v", err)
+	}
+	if err := fillDisks(*fillMiB); err != nil {
+		log.Fatalf("vcsim: filling disks: %v", err)
+	}
+	if *describeFile != "" {
+		if err := describe(*describeFile); err != nil {
+			log.Fatalf("vcsim: describing disks: %v", err)
+		}
+	}
 
 	serverCert, caPEM, err := makeCertificates()
 	if err != nil {
@@ -87,6 +112,8 @@ func main() {
 	}
 	server := model.Service.NewServer()
 	defer server.Close()
+	// Set before the URL is printed, hence before any request reaches the server.
+	server.Config.Handler = newCBT(server.Config.Handler, *maxLevels, *pageBytes)
 
 	sdk := *server.URL
 	sdk.User = nil
@@ -94,9 +121,26 @@ func main() {
 	fmt.Println(caFile.Name())
 	os.Stdout.Sync()
 
-	// Serve until our parent closes stdin (or kills us): no orphan simulators.
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	// Serve until our parent closes stdin or signals us: no orphan simulators, and the
+	// deferred calls remove the datastore folders.
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case <-done:
+	case <-signals:
+	}
 }
+
+// defaultMaxSnapshotLevels is VMware's limit on the depth of a VM's snapshot chain.
+const defaultMaxSnapshotLevels = 32
+
+// defaultCBTPageBytes is the disk range one QueryChangedDiskAreas answer covers.
+const defaultCBTPageBytes = 2 << 30
 
 // makeCertificates returns a server certificate for loopback signed by a fresh CA, and the
 // CA certificate as PEM.

@@ -76,7 +76,18 @@ pub struct PropertySet<'a> {
 enum TaskState {
     Running,
     Success(Option<Node>),
-    Error(String),
+    Error(TaskFailure),
+}
+
+/// A task that ended in error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskFailure {
+    /// The task's MoRef.
+    pub task: String,
+    /// The vim25 fault type of `info.error.fault` (e.g. `TooManySnapshotLevels`), when given.
+    pub fault: Option<String>,
+    /// The task's error message (its localized message, else the fault type).
+    pub message: String,
 }
 
 /// A logged-in vim25 session.
@@ -301,18 +312,32 @@ impl Vim25Client {
 
     /// Waits for a task to finish and returns its `info.result`, if any.
     pub async fn wait_task(&self, task: &MoRef, operation: &str) -> Result<Option<Node>> {
+        match self.wait_task_outcome(task, operation).await? {
+            Ok(result) => Ok(result),
+            Err(failure) => Err(Error::Task {
+                task: failure.task,
+                operation: operation.to_owned(),
+                message: failure.message,
+            }),
+        }
+    }
+
+    /// Waits for a task; a task that ends in error is the inner `Err`, with its fault type,
+    /// for callers that map particular faults to their own errors.
+    pub(crate) async fn wait_task_outcome(
+        &self,
+        task: &MoRef,
+        operation: &str,
+    ) -> Result<std::result::Result<Option<Node>, TaskFailure>> {
         let mut delay = Duration::from_millis(50);
         let deadline = tokio::time::Instant::now() + self.task_timeout;
         loop {
             match self.task_state(task).await? {
                 TaskState::Running => {}
-                TaskState::Success(result) => return Ok(result),
-                TaskState::Error(message) => {
-                    return Err(Error::Task {
-                        task: task.value.clone(),
-                        operation: operation.to_owned(),
-                        message,
-                    });
+                TaskState::Success(result) => return Ok(Ok(result)),
+                TaskState::Error(mut failure) => {
+                    failure.task = task.value.clone();
+                    return Ok(Err(failure));
                 }
             }
             if tokio::time::Instant::now() >= deadline {
@@ -336,6 +361,10 @@ impl Vim25Client {
             Some("success") => TaskState::Success(info.child("result").cloned()),
             Some("error") => {
                 let error = info.child("error");
+                let fault = error
+                    .and_then(|e| e.child("fault"))
+                    .and_then(|f| f.xsi_type())
+                    .map(str::to_owned);
                 let message = error
                     .and_then(|e| e.child_text("localizedMessage"))
                     .filter(|m| !m.is_empty())
@@ -347,7 +376,11 @@ impl Vim25Client {
                             .map(str::to_owned)
                     })
                     .unwrap_or_else(|| "unknown error".to_owned());
-                TaskState::Error(message)
+                TaskState::Error(TaskFailure {
+                    task: String::new(),
+                    fault,
+                    message,
+                })
             }
             _ => TaskState::Running,
         })
@@ -361,6 +394,22 @@ impl Vim25Client {
             .and_then(MoRef::from_node)
             .ok_or_else(|| Error::protocol(method, "no task returned"))?;
         self.wait_task(&task, method).await
+    }
+
+    /// [`run_task`](Self::run_task) with a failed task as the inner `Err` (see
+    /// [`wait_task_outcome`](Self::wait_task_outcome)).
+    pub(crate) async fn run_task_outcome(
+        &self,
+        method: &str,
+        this: &MoRef,
+        params: &str,
+    ) -> Result<std::result::Result<Option<Node>, TaskFailure>> {
+        let response = self.invoke(method, this, params).await?;
+        let task = response
+            .child("returnval")
+            .and_then(MoRef::from_node)
+            .ok_or_else(|| Error::protocol(method, "no task returned"))?;
+        self.wait_task_outcome(&task, method).await
     }
 
     /// `VirtualMachine.QueryChangedDiskAreas`, looping over `startOffset` until `capacity`.
@@ -412,6 +461,14 @@ impl Vim25Client {
                     ));
                 };
                 if len > 0 {
+                    // Pages end at arbitrary offsets: an area running on across a page
+                    // boundary comes back as two; keep it one.
+                    if let Some(last) = areas.last_mut().filter(|last: &&mut ChangedArea| {
+                        last.offset.checked_add(last.length) == Some(offset)
+                    }) {
+                        last.length = last.length.saturating_add(len);
+                        continue;
+                    }
                     if areas.len() >= MAX_CHANGED_AREAS {
                         return Err(limit(SoapLimit::ChangedAreas));
                     }

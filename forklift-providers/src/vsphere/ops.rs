@@ -127,10 +127,14 @@ impl Snapshots for VsphereProvider {
             request.quiesce
         );
         info!(%vm, name = %request.name, "creating snapshot");
-        let result = self
+        let result = match self
             .client
-            .run_task("CreateSnapshot_Task", &vm_moref(vm), &params)
-            .await?;
+            .run_task_outcome("CreateSnapshot_Task", &vm_moref(vm), &params)
+            .await?
+        {
+            Ok(result) => result,
+            Err(failure) => return Err(snapshot_failure(vm, failure)),
+        };
         result
             .as_ref()
             .and_then(MoRef::from_node)
@@ -152,6 +156,25 @@ impl Snapshots for VsphereProvider {
             .run_task("RemoveSnapshot_Task", &snapshot_moref(snapshot), &params)
             .await
             .map(|_| ())
+    }
+}
+
+/// vSphere's fault for a snapshot chain at its depth limit.
+const TOO_MANY_SNAPSHOT_LEVELS: &str = "TooManySnapshotLevels";
+
+/// Maps a failed `CreateSnapshot_Task`: the chain limit is [`Error::SnapshotLimit`], the
+/// rest a task error.
+fn snapshot_failure(vm: &VmRef, failure: super::client::TaskFailure) -> Error {
+    if failure.fault.as_deref() == Some(TOO_MANY_SNAPSHOT_LEVELS) {
+        return Error::SnapshotLimit {
+            vm: vm.id().to_owned(),
+            fault: TOO_MANY_SNAPSHOT_LEVELS.to_owned(),
+        };
+    }
+    Error::Task {
+        task: failure.task,
+        operation: "CreateSnapshot_Task".to_owned(),
+        message: failure.message,
     }
 }
 

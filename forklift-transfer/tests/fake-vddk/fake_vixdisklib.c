@@ -13,8 +13,14 @@
  *   - QueryAllocatedBlocks with chunk >= 128 sectors and chunk-aligned ranges.
  * Credentials: the password "wrong-password" is refused, as is any other than
  * $FAKE_VDDK_PASSWORD when that is set.
- * Datastore paths "[ds] dir/disk.vmdk" resolve to <libDir>/datastores/ds/dir/disk.vmdk, and
- * every ConnectEx + Open is appended to <libDir>/connections.log as one line
+ * Datastore paths "[ds] dir/disk.vmdk" resolve to <libDir>/datastores/ds/dir/disk.vmdk; the
+ * disk's data is its flat extent "dir/disk-flat.vmdk" when that exists (as VMware's descriptor
+ * names it), else the file itself. Connected at a snapshot (ConnectEx's snapshotRef), Open
+ * reads the snapshot's frozen copy that forklift's vCenter simulator (tools/vcsim, cbt.go)
+ * keeps in "dir/<snapshotRef>/disk-flat.vmdk", and fails with FILE_NOT_FOUND without one,
+ * as VDDK fails for an unknown snapshot. Tests link <libDir>/datastores/ds to the
+ * simulator's datastore folder. Every ConnectEx + Open is appended to
+ * <libDir>/connections.log as one line
  * "server=.. port=.. vmx=.. thumbprint=.. user=.. snapshot=.. transports=.. path=..",
  * so tests can check what a caller asked for (never the password).
  */
@@ -143,6 +149,27 @@ VixError VixDiskLib_Disconnect(void *connection) {
   return VIX_OK;
 }
 
+/* Turns the resolved descriptor path into the file holding the data (see the header). */
+static void resolve_data_file(char *resolved, size_t size, const char *snapshot) {
+  char stem[8192];
+  snprintf(stem, sizeof stem, "%s", resolved);
+  size_t n = strlen(stem);
+  if (n >= 5 && strcmp(stem + n - 5, ".vmdk") == 0) stem[n - 5] = 0;
+  if (n >= 10 && strcmp(resolved + n - 10, "-flat.vmdk") == 0) stem[n - 10] = 0;
+  if (snapshot[0]) {
+    char *slash = strrchr(stem, '/');
+    if (slash)
+      snprintf(resolved, size, "%.*s/%s/%s-flat.vmdk", (int)(slash - stem), stem, snapshot,
+               slash + 1);
+    else
+      snprintf(resolved, size, "%s/%s-flat.vmdk", snapshot, stem);
+    return;
+  }
+  char flat[8300];
+  snprintf(flat, sizeof flat, "%s-flat.vmdk", stem);
+  if (access(flat, F_OK) == 0) snprintf(resolved, size, "%s", flat);
+}
+
 VixError VixDiskLib_Open(void *connection, const char *path, uint32_t flags, void **out) {
   struct connection *c = connection;
   if (!c || !path || !out) return VIX_E_INVALID_ARG;
@@ -159,6 +186,7 @@ VixError VixDiskLib_Open(void *connection, const char *path, uint32_t flags, voi
   } else {
     snprintf(resolved, sizeof resolved, "%s", path);
   }
+  resolve_data_file(resolved, sizeof resolved, c->snapshot);
   char log_path[4200];
   snprintf(log_path, sizeof log_path, "%s/connections.log", lib_dir);
   FILE *log_file = fopen(log_path, "a");
