@@ -45,6 +45,8 @@ pub(crate) struct WarmCopy {
     /// Disks copied in full (every allocated area): their image starts empty and the copy
     /// keeps a checkpoint, which marks the image as one precopies wrote.
     pub full: BTreeSet<usize>,
+    /// Bytes the provider reported changed, over every disk (what the guest dirtied).
+    pub changed: u64,
 }
 
 /// Copies every disk of the VM as the scheduler admits it; the first failure stops the

@@ -27,14 +27,15 @@ pub(crate) struct Measured {
 }
 
 impl Measured {
-    /// Records a precopy that copied `bytes` in `took`; `dirty` is `Some((bytes, since))`
-    /// for an incremental precopy (`since`: time between its snapshot and the previous).
-    pub fn precopy(&mut self, bytes: u64, took: Duration, dirty: Option<Duration>) {
+    /// Records a precopy that copied `bytes` in `took`; `dirty` is `Some((changed, since))`
+    /// for an incremental precopy: the bytes the source reported changed in the `since`
+    /// between its snapshot and the previous one.
+    pub fn precopy(&mut self, bytes: u64, took: Duration, dirty: Option<(u64, Duration)>) {
         self.copied.0 += bytes;
         self.copied.1 += took;
         self.last_copy = (bytes, took);
-        if let Some(since) = dirty {
-            self.dirty = Some((bytes, since));
+        if dirty.is_some() {
+            self.dirty = dirty;
         }
     }
 
@@ -103,7 +104,7 @@ mod tests {
         m.precopy(
             10 << 20,
             Duration::from_millis(100),
-            Some(Duration::from_secs(20)),
+            Some((10 << 20, Duration::from_secs(20))),
         );
         let f = m.forecast(Duration::from_secs(15)).unwrap();
         assert_eq!(f.dirty_bytes_per_second, (10 << 20) / 20);

@@ -2,7 +2,6 @@
 //! them, the final delta, and the cleanup of snapshots when the VM fails or is cancelled.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::render::TargetVm;
 use forklift_core::resources::Precopy;
 use forklift_providers::capability::{ALL_ALLOCATED, DiskRef, SnapshotRef, SnapshotRequest, VmRef};
+use forklift_transfer::changed::ChangedExtents;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -367,6 +367,7 @@ impl WarmStep<'_> {
             ranges: BTreeMap::new(),
             keys: BTreeMap::new(),
             full: BTreeSet::new(),
+            changed: 0,
         };
         for disk in &self.target.disks {
             let key = self.ctx.warm.key(&self.target.source_id, &disk.source);
@@ -387,15 +388,18 @@ impl WarmStep<'_> {
                     base.map_or(ALL_ALLOCATED, String::as_str),
                 )
                 .await?;
-            let ranges: Vec<Range<u64>> = areas
-                .iter()
-                .filter_map(|a| {
-                    let end = a.offset.saturating_add(a.length).min(disk.capacity);
-                    (a.offset < end).then_some(a.offset..end)
-                })
-                .collect();
+            // Sorted, merged and inside the disk, or refused.
+            let extents = ChangedExtents::from_areas(
+                areas.iter().map(|a| (a.offset, a.length)),
+                disk.capacity,
+            )
+            .map_err(|e| MigrateError::Transfer {
+                what: format!("changed areas of {} at {}", disk.source, copy.snapshot),
+                source: Box::new(e),
+            })?;
             copy.keys.insert(disk.index, key);
-            copy.ranges.insert(disk.index, ranges);
+            copy.changed += extents.bytes();
+            copy.ranges.insert(disk.index, extents.ranges().to_vec());
         }
         Ok(copy)
     }
@@ -512,8 +516,11 @@ impl WarmStep<'_> {
         warm.status.consecutive_failures = 0;
         warm.status.last_failure = None;
         let incremental = plan.full.is_empty();
-        warm.measured
-            .precopy(total, took, warm.dirty_since.filter(|_| incremental));
+        let dirty = warm
+            .dirty_since
+            .filter(|_| incremental)
+            .map(|since| (plan.changed, since));
+        warm.measured.precopy(total, took, dirty);
         if !last {
             warm.next_at = Some(Instant::now() + interval);
             let next = u64::try_from(now_unix()).unwrap_or(0) + interval.as_secs();
@@ -605,6 +612,7 @@ fn is_gone(e: &forklift_providers::Error) -> bool {
 /// Whether the source refused a snapshot because the VM has too many.
 fn is_snapshot_limit(e: &forklift_providers::Error) -> bool {
     match e {
+        forklift_providers::Error::SnapshotLimit { .. } => true,
         forklift_providers::Error::Fault { fault, message, .. } => {
             fault.contains("TooManySnapshotLevels")
                 || fault.contains("SnapshotLimit")
