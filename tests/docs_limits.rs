@@ -11,9 +11,10 @@ fn backticked(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
 }
 
-/// A span that names a source file: `vm.rs`, `src/migrate/vm.rs`, `nbd/client.rs`.
+/// A span that names a source file: `vm.rs`, `src/migrate/vm.rs`, `nbd/client.rs`, or a Go
+/// file of the tools (`tools/vcsim/main.go`).
 fn is_file(span: &str) -> bool {
-    span.ends_with(".rs") && !span.contains(' ')
+    (span.ends_with(".rs") || span.ends_with(".go")) && !span.contains(' ')
 }
 
 /// A span that names an item: `POWER_OFF_LIMIT`, `MigrateOptions::hook_retries`.
