@@ -371,6 +371,33 @@ async fn warm_source_disks_hold_data_that_a_baseline_finds() {
         std::fs::read(&disks[1].local).unwrap(),
         "each disk has its own data"
     );
+    let id1 = provider.change_ids(&vm, &s1).await.unwrap()[&disks[0].file].clone();
     provider.remove_snapshot(&vm, &s1, false).await.unwrap();
     assert!(!frozen_dir(&disks[0], &s1).exists());
+
+    // Turning change tracking off and on again starts a new series, as with VMware: the
+    // old change id is unknown to the new one.
+    let moref = forklift_providers::vsphere::MoRef::new("VirtualMachine", vm.id());
+    let off = "<spec><changeTrackingEnabled>false</changeTrackingEnabled></spec>";
+    provider
+        .client()
+        .run_task("ReconfigVM_Task", &moref, off)
+        .await
+        .unwrap();
+    provider.enable_change_tracking(&vm).await.unwrap();
+    let s2 = provider
+        .create_snapshot(&vm, &SnapshotRequest::named("after-reset"))
+        .await
+        .unwrap();
+    let id2 = provider.change_ids(&vm, &s2).await.unwrap()[&disks[0].file].clone();
+    assert!(id2.ends_with("/1") && id2 != id1, "{id1} then {id2}");
+    let err = provider
+        .changed_areas(&vm, &s2, &disk_ref(&disks[0]), &id1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Fault { fault, .. } if fault == "FileFault"),
+        "{err}"
+    );
+    provider.remove_snapshot(&vm, &s2, false).await.unwrap();
 }

@@ -252,12 +252,21 @@ mod tests {
         let changed =
             ChangedExtents::from_areas([(4096, 4096), (0, 4096), (100, 10), (10_000, 0)], 1 << 20)
                 .unwrap();
-        assert_eq!(changed.ranges(), &[0..8192]);
+        assert_eq!(
+            changed.ranges(),
+            &[Range {
+                start: 0,
+                end: 8192
+            }]
+        );
         assert_eq!(changed.bytes(), 8192);
         assert!(!changed.is_empty());
         assert_eq!(
             changed.clone().into_incremental(),
-            Incremental::Ranges(vec![0..8192])
+            Incremental::Ranges(vec![Range {
+                start: 0,
+                end: 8192
+            }])
         );
         let err = ChangedExtents::from_areas([(1 << 20, 1)], 1 << 20).unwrap_err();
         assert!(err.to_string().contains("past the end"), "{err}");

@@ -15,8 +15,12 @@
 #         VCSIM_PID       the simulator's process id
 #       Snapshots freeze each disk in <vm dir>/<snapshot moref>/<disk>-flat.vmdk, and
 #       QueryChangedDiskAreas answers from that data (tools/vcsim/cbt.go).
-#       For VDDK reads, link the datastore folder under the fake VDDK's libdir:
-#         ln -s "$(dirname "$(dirname "$local")")" "$LIBDIR/datastores/LocalDS_0"
+#   vcsim_fake_vddk LIBDIR
+#       Builds the FAKE libvixDiskLib of the tests (forklift-transfer/tests/fake-vddk) into
+#       LIBDIR/lib64 and links each datastore of VCSIM_DISKS under LIBDIR/datastores, so that
+#       a vSphere Provider with the setting vddkLibDir=LIBDIR reads the simulator's disks,
+#       at a snapshot from the snapshot's frozen copy (warm migration needs this: the
+#       datastore HTTP path reads the running disk).
 #   vcsim_stop
 #       Stops the simulator (it removes its datastore folders) and waits for it.
 
@@ -54,6 +58,22 @@ vcsim_start_warm_source() {
   VCSIM_URL=$(sed -n 1p "$out")
   VCSIM_CA=$(sed -n 2p "$out")
   export VCSIM_URL VCSIM_CA VCSIM_DISKS VCSIM_PID
+}
+
+vcsim_fake_vddk() {
+  local libdir=$1 root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  mkdir -p "$libdir/lib64" "$libdir/datastores"
+  cc -Wall -shared -fPIC -o "$libdir/lib64/libvixDiskLib.so.8.partial" \
+    "$root/forklift-transfer/tests/fake-vddk/fake_vixdisklib.c" -lpthread &&
+    mv "$libdir/lib64/libvixDiskLib.so.8.partial" "$libdir/lib64/libvixDiskLib.so.8" ||
+    { echo "fake VDDK: build failed" >&2; return 1; }
+  local file local_path ds
+  while IFS=$'\t' read -r _ _ _ _ file local_path; do
+    ds=${file#[}
+    ds=${ds%%]*}
+    ln -sfn "$(dirname "$(dirname "$local_path")")" "$libdir/datastores/$ds"
+  done < <(grep -v '^#' "$VCSIM_DISKS")
 }
 
 vcsim_stop() {

@@ -143,6 +143,9 @@ func (c *cbt) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.createSnapshot(w, r, req)
 	case *types.QueryChangedDiskAreas:
 		c.queryChangedDiskAreas(w, r, req)
+	case *types.ReconfigVM_Task:
+		c.passThrough.ServeHTTP(w, r)
+		c.resetIfTrackingOff(req.This)
 	case *types.RemoveSnapshot_Task, *types.RemoveAllSnapshots_Task, *types.Destroy_Task:
 		c.passThrough.ServeHTTP(w, r)
 		c.sweep()
@@ -506,6 +509,29 @@ func sparseCopy(src, dst string, capacity int64) error {
 		err = cerr
 	}
 	return err
+}
+
+// resetIfTrackingOff forgets the change ids of a VM whose change tracking was turned off:
+// as with VMware, turning it back on starts a new series that old ids are not part of.
+func (c *cbt) resetIfTrackingOff(ref types.ManagedObjectReference) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	var tracking bool
+	simulator.Map.WithLock(vm, func() {
+		tracking = vm.Config.ChangeTrackingEnabled != nil && *vm.Config.ChangeTrackingEnabled
+	})
+	if tracking {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.trackers {
+		if id.vm == ref.Value {
+			delete(c.trackers, id)
+		}
+	}
 }
 
 // sweep deletes the frozen copies of snapshots the simulator no longer has.

@@ -337,3 +337,35 @@ impl DiskAccess for VsphereProvider {
         Ok(Box::new(file))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vsphere::client::TaskFailure;
+
+    fn failure(fault: Option<&str>) -> TaskFailure {
+        TaskFailure {
+            task: "task-9".into(),
+            fault: fault.map(str::to_owned),
+            message: "*types.TooManySnapshotLevels".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_chain_limit_fault_is_a_snapshot_limit() {
+        let vm = VmRef::new("vm-7");
+        let err = snapshot_failure(&vm, failure(Some("TooManySnapshotLevels")));
+        assert!(
+            matches!(&err, Error::SnapshotLimit { vm, fault } if vm == "vm-7" && fault == "TooManySnapshotLevels"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("28 CBT snapshots"), "{err}");
+        for other in [None, Some("SnapshotFault"), Some("InvalidState")] {
+            let err = snapshot_failure(&vm, failure(other));
+            assert!(
+                matches!(&err, Error::Task { task, operation, .. } if task == "task-9" && operation == "CreateSnapshot_Task"),
+                "{other:?}: {err}"
+            );
+        }
+    }
+}
