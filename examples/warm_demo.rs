@@ -215,7 +215,7 @@ async fn demo() -> Result<bool, String> {
                 for (disk, n) in &bytes {
                     println!("precopy {precopy}{}: disk {disk} copied {n} bytes", if last { " (final)" } else { "" });
                 }
-                if let Some(f) = &forecast {
+                if let Some(f) = forecast.as_ref().filter(|_| !last) {
                     println!(
                         "  forecast if cut over now: final sync {:.2} s, downtime {:.2} s",
                         f.final_sync_millis as f64 / 1000.0,

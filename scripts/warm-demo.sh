@@ -28,9 +28,6 @@ dir=$(cd "$dir" && pwd)
 cd "$root"
 cargo build --quiet --example warm_demo
 libdir=$dir/vddk
-mkdir -p "$libdir/lib64" "$libdir/datastores"
-cc -Wall -shared -fPIC -o "$libdir/lib64/libvixDiskLib.so.8" \
-  forklift-transfer/tests/fake-vddk/fake_vixdisklib.c -lpthread
 
 # shellcheck source=lib/vcsim.sh
 source scripts/lib/vcsim.sh
@@ -41,13 +38,8 @@ cleanup() {
 trap cleanup EXIT
 vcsim_start_warm_source "$dir" 2 256 64
 
-# The fake VDDK resolves [ds] dir/disk.vmdk under its libdir's datastores/ folder.
-while IFS=$'\t' read -r _vm _name _key _capacity file local; do
-  [[ $_vm == \#* || -z $_vm ]] && continue
-  ds=${file#[}
-  ds=${ds%%]*}
-  ln -sfn "$(dirname "$(dirname "$local")")" "$libdir/datastores/$ds"
-done <"$VCSIM_DISKS"
+# The fake VDDK reads the simulator's datastores (at a snapshot: its frozen copy).
+vcsim_fake_vddk "$libdir"
 
 status=0
 "$root/target/debug/examples/warm_demo" "$dir" "$libdir" || status=$?
