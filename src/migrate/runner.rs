@@ -306,28 +306,41 @@ impl Migrator {
     ) -> Result<Prepared, MigrateError> {
         let inputs = &self.inputs;
         let bundle = &inputs.bundle;
-        let inventory = provider.inventory()?.collect_inventory().await?;
-        // A resumed warm VM still holds the snapshot the interrupted run took.
-        let plan = &bundle.plan;
-        let status_path = self.options.destination.status_path(
-            plan.metadata.namespace_or_empty(),
-            plan.metadata.name_or_empty(),
-        )?;
-        let inventory = super::warm::discount_own_snapshots(
-            inventory,
-            &StatusWriter::previous(&status_path).await,
-        );
-        let mut conditions = validation::validate(
-            &bundle.plan,
-            &PlanResources::of(bundle),
-            &inventory,
-            None,
-            &self
-                .options
-                .validation
-                .clone()
-                .unwrap_or_else(|| validation::Settings::for_bundle(bundle)),
-        );
+        let mut inventory = provider.inventory()?.collect_inventory().await?;
+        let settings = self
+            .options
+            .validation
+            .clone()
+            .unwrap_or_else(|| validation::Settings::for_bundle(bundle));
+        let validate = |inventory: &forklift_core::inventory::SourceInventory| {
+            validation::validate(
+                &bundle.plan,
+                &PlanResources::of(bundle),
+                inventory,
+                None,
+                &settings,
+            )
+        };
+        let mut conditions = validate(&inventory);
+        // A resumed warm VM still holds the snapshot its interrupted run took: not a
+        // stranger's. Only then is the earlier status read (a refused plan touches nothing
+        // else), and the plan validated again without our snapshots.
+        if bundle.plan.spec.is_warm()
+            && conditions
+                .iter()
+                .any(|c| c.type_ == validation::kind::VM_HAS_SNAPSHOTS)
+        {
+            let plan = &bundle.plan;
+            let status_path = self.options.destination.status_path(
+                plan.metadata.namespace_or_empty(),
+                plan.metadata.name_or_empty(),
+            )?;
+            inventory = super::warm::discount_own_snapshots(
+                inventory,
+                &StatusWriter::previous(&status_path).await,
+            );
+            conditions = validate(&inventory);
+        }
         let context = RenderContext {
             migration_uid: inputs.migration.metadata.uid.clone(),
             executor: super::warm::profile_for(self.executor_profile(), provider),
