@@ -172,6 +172,7 @@ fn migrate_error(error: forklift::migrate::MigrateError, message: String) -> PyE
     match error {
         E::Cancelled => CancelledError::new_err(message),
         E::UnknownVm { .. } => PyLookupError::new_err(message),
+        E::InvalidCutover { .. } => pyo3::exceptions::PyValueError::new_err(message),
         E::Plan(_) | E::SourceProviderNotFound { .. } => ManifestError::new_err(message),
         E::NotReady { conditions } => {
             let err = ValidationError::new_err(message);

@@ -161,6 +161,14 @@ impl MigrationEvents {
         }
     }
 
+    /// Sets the cutover of the warm VMs to `at` (RFC 3339) or now when None, as editing the
+    /// Migration's `spec.cutover` does; raises `ValueError` naming the time when it is not
+    /// RFC 3339.
+    #[pyo3(signature = (at = None))]
+    fn cutover(&self, at: Option<&str>) -> Result<()> {
+        Ok(self.migrator.cutover(at)?)
+    }
+
     /// Cancels one VM, found by its id, its source name or its target name (as events show
     /// it); returns that VM (`id`, `sourceName`, `targetName`), raises `LookupError` naming
     /// the reference when the plan has no such VM.

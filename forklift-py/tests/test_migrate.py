@@ -300,3 +300,18 @@ def test_a_failed_vm_resumes_its_disk_and_restart_copies_from_zero(tmp_path: Pat
     assert disk.summary.bytes_resumed == disk.summary.bytes_total
     assert disk.summary.bytes_written == 0 and disk.verified
     assert Path(disk.path).read_bytes() == (tmp_path / "disk.raw").read_bytes()
+
+
+def test_cutover_takes_rfc3339_or_an_aware_datetime_and_refuses_other_times(tmp_path: Path) -> None:
+    import datetime
+
+    migration = forklift.start_migration(manifests(tmp_path), tmp_path / "out")
+    with pytest.raises(ValueError, match="spec.cutover \"noon\" is not an RFC 3339 time"):
+        migration.cutover("noon")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        migration.cutover(datetime.datetime(2026, 1, 1))
+    migration.cutover(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    migration.cutover("2026-01-01T00:00:00Z")
+    migration.cutover()
+    # A cold plan has nothing to cut over: it runs as before.
+    assert [vm.outcome for vm in migration.result(timeout=60).vms] == ["succeeded"]

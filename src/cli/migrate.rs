@@ -68,6 +68,10 @@ pub struct MigrateArgs {
     /// text (refused otherwise).
     #[arg(long)]
     allow_plain_http: bool,
+    /// Seconds between the precopies of a warm migration (by default the
+    /// ForkliftController's controller_precopy_interval, in minutes: 60).
+    #[arg(long, value_name = "SECONDS", value_parser = super::copy::parse_seconds)]
+    precopy_interval: Option<f64>,
 }
 
 /// Where the plan's hooks run.
@@ -119,6 +123,7 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     options.restart = args.restart;
     options.copy.io_timeout = std::time::Duration::from_secs_f64(args.io_timeout);
     options.allow_plain_http = args.allow_plain_http;
+    options.precopy_interval = args.precopy_interval.map(Duration::from_secs_f64);
     if args.hooks.policy() == HookPolicy::Run {
         options.hooks = Some(Arc::new(AnsibleHookRunner::default()));
     }

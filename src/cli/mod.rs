@@ -24,6 +24,7 @@ mod schedule;
 mod status;
 mod template;
 mod terminal;
+mod warm_progress;
 
 /// What `forklift --help` says runs today. `tests/docs_say_what_runs.rs` checks the source
 /// types against `forklift_providers::implemented_provider_types`.

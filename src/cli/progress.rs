@@ -185,6 +185,28 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                     ),
                 );
             }
+            MigrationEvent::PrecopyDone {
+                vm,
+                precopy,
+                last,
+                bytes,
+                forecast,
+            } => {
+                // The next precopy's copies start this VM's bars over.
+                for entry in disks.values_mut().filter(|d| d.vm == vm) {
+                    entry.bar.reset();
+                    entry.printed = None;
+                }
+                for line in super::warm_progress::precopy_lines(
+                    &name_of(&names, &vm),
+                    precopy,
+                    last,
+                    &bytes,
+                    forecast.as_ref(),
+                ) {
+                    say(&multi, line);
+                }
+            }
             MigrationEvent::VmCompleted {
                 vm,
                 target_name,

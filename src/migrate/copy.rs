@@ -1,12 +1,13 @@
 //! The `CopyDisks` phase: each disk the scheduler admits is copied on a task of its own,
 //! from the provider's disk access into the destination's disk, and optionally verified.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use forklift_core::render::TargetVm;
-use forklift_providers::capability::{DiskRef, VmRef};
+use forklift_providers::capability::{DiskRef, SnapshotRef, VmRef};
 use forklift_transfer::block::BlockSource;
 use forklift_transfer::copy;
 use forklift_transfer::copy::verify::{VerifyOptions, verify};
@@ -26,6 +27,26 @@ pub(crate) struct CopyJob<'a> {
     pub disks: &'a BTreeMap<usize, DestinationDisk>,
     pub report: &'a mut VmReport,
     pub cancel: &'a CancellationToken,
+    /// A warm precopy: what to copy of each disk, at which snapshot. `None`: every disk
+    /// as it is now (cold).
+    pub warm: Option<&'a WarmCopy>,
+}
+
+/// One warm precopy's copy: the snapshot to read and the areas of each disk to copy,
+/// written in place into the destination's disks.
+#[derive(Debug, Clone)]
+pub(crate) struct WarmCopy {
+    /// The snapshot the disks are read at.
+    pub snapshot: SnapshotRef,
+    /// Byte ranges to copy, by disk index.
+    pub ranges: BTreeMap<usize, Vec<Range<u64>>>,
+    /// Provider device keys, by disk index.
+    pub keys: BTreeMap<usize, i32>,
+    /// Disks copied in full (every allocated area): their image starts empty and the copy
+    /// keeps a checkpoint, which marks the image as one precopies wrote.
+    pub full: BTreeSet<usize>,
+    /// Bytes the provider reported changed, over every disk (what the guest dirtied).
+    pub changed: u64,
 }
 
 /// Copies every disk of the VM as the scheduler admits it; the first failure stops the
@@ -41,6 +62,7 @@ pub(crate) async fn copy_disks(
         disks,
         report,
         cancel,
+        warm,
     } = job;
     let disk_access = ctx.provider.disks()?;
     let vm_ref = VmRef::new(target.source_id.clone());
@@ -72,8 +94,10 @@ pub(crate) async fn copy_disks(
                     let _ = reports.send(done(index)).await;
                     continue;
                 };
-                let disk_ref = DiskRef { key: 0, file: disk.source.clone(), capacity: disk.capacity };
-                let opened = disk_access.open_disk(&vm_ref, &disk_ref, None).await;
+                let key = warm.and_then(|w| w.keys.get(&index).copied()).unwrap_or(0);
+                let disk_ref = DiskRef { key, file: disk.source.clone(), capacity: disk.capacity };
+                let snapshot = warm.map(|w| &w.snapshot);
+                let opened = disk_access.open_disk(&vm_ref, &disk_ref, snapshot).await;
                 let source: Arc<dyn BlockSource> = match opened {
                     Ok(source) => Arc::from(source),
                     Err(e) => {
@@ -90,6 +114,10 @@ pub(crate) async fn copy_disks(
                     claim: disk.claim_name.clone(),
                     task: disk.source.clone(),
                     sink: sink.clone(),
+                    warm: warm.map(|w| WarmDisk {
+                        ranges: w.ranges.get(&index).cloned().unwrap_or_default(),
+                        full: w.full.contains(&index),
+                    }),
                 };
                 copying.push(index);
                 running.spawn(one.run(source, siblings.clone()));
@@ -166,6 +194,13 @@ struct DiskCopy {
     claim: String,
     task: String,
     sink: DestinationDisk,
+    warm: Option<WarmDisk>,
+}
+
+/// A disk's part of a warm precopy.
+struct WarmDisk {
+    ranges: Vec<Range<u64>>,
+    full: bool,
 }
 
 impl DiskCopy {
@@ -188,6 +223,20 @@ impl DiskCopy {
         options.checkpoint = self.sink.checkpoint.clone();
         options.checksums = ctx.verify;
         options.target_is_zero = self.sink.zero_initialized;
+        // A warm precopy writes only the areas it was handed, in place. Only a full one
+        // keeps the checkpoint (the next precopy's ranges are another copy's) and may
+        // count on an empty image; verification compares whole disks, so warm disks are
+        // compared after the cutover by whoever wants to (`qemu-img compare`).
+        let warm = self.warm.is_some();
+        if let Some(w) = &self.warm {
+            options.incremental = Some(copy::Incremental::Ranges(w.ranges.clone()));
+            options.checksums = false;
+            if !w.full {
+                options.checkpoint = None;
+                options.target_is_zero = false;
+                options.request_size = options.request_size.min(super::warm::DELTA_REQUEST_SIZE);
+            }
+        }
         let (status, events) = (ctx.status.clone(), ctx.events.clone());
         let (vm, claim, task) = (self.vm.clone(), self.claim.clone(), self.task.clone());
         options.progress = Some(Arc::new(move |p: &copy::Progress| {
@@ -205,7 +254,7 @@ impl DiskCopy {
         let copied = copy::copy(source.clone(), self.sink.sink.clone(), &options, cancel)
             .await
             .map_err(|e| transfer_error(&what, e))?;
-        let verified = match (&self.sink.readback, ctx.verify) {
+        let verified = match (&self.sink.readback, ctx.verify && !warm) {
             (Some(readback), true) => {
                 let check = verify(
                     source,

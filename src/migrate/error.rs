@@ -31,6 +31,56 @@ pub enum MigrateError {
         /// Every condition validation and render set.
         conditions: Vec<Condition>,
     },
+    /// The source refused a snapshot because the VM holds as many as it may (vSphere: 32
+    /// in a chain, 28 recommended by the guide).
+    #[error(
+        "VM {vm}: cannot take a warm migration snapshot: the VM has reached its snapshot limit; remove its snapshots and migrate again"
+    )]
+    SnapshotLimit {
+        /// Source VM name.
+        vm: String,
+        /// The provider's refusal.
+        #[source]
+        source: Box<forklift_providers::Error>,
+    },
+    /// A Migration's cutover time is not an RFC 3339 timestamp.
+    #[error(
+        "Migration {migration}: {field} {value:?} is not an RFC 3339 time (such as 2026-12-02T15:00:00Z)"
+    )]
+    InvalidCutover {
+        /// `namespace/name` of the Migration.
+        migration: String,
+        /// The field: `spec.cutover` or `spec.vmCutover[ID]`.
+        field: String,
+        /// Its value.
+        value: String,
+    },
+    /// The source reported no change id for a disk after a snapshot, so the next precopy
+    /// could not ask what changed.
+    #[error(
+        "VM {vm}: snapshot {snapshot} has no change id for disk {disk}; is changed block tracking on?"
+    )]
+    ChangeIdMissing {
+        /// Source VM name.
+        vm: String,
+        /// The disk's backing file.
+        disk: String,
+        /// The snapshot.
+        snapshot: String,
+    },
+    /// A precopy failed on every attempt.
+    #[error("VM {vm}: precopy {precopy} failed {attempts} times")]
+    PrecopyFailed {
+        /// Source VM name.
+        vm: String,
+        /// 1-based precopy number.
+        precopy: usize,
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        source: Box<MigrateError>,
+    },
     /// The source provider failed.
     #[error("Source provider")]
     Provider(#[source] Box<forklift_providers::Error>),

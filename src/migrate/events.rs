@@ -49,6 +49,20 @@ pub enum MigrationEvent {
         /// Name on the target.
         target_name: String,
     },
+    /// A warm VM's precopy copied what changed (the first: every allocated area).
+    #[serde(rename_all = "camelCase")]
+    PrecopyDone {
+        /// Source VM id.
+        vm: String,
+        /// 1-based precopy number.
+        precopy: usize,
+        /// Whether it was the final one, with the source off.
+        last: bool,
+        /// Bytes copied per disk (backing file).
+        bytes: Vec<(String, u64)>,
+        /// The downtime forecast after it, once one can be made.
+        forecast: Option<forklift_core::resources::DowntimeForecast>,
+    },
     /// A VM entered a phase.
     #[serde(rename_all = "camelCase")]
     PhaseStarted {

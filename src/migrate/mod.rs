@@ -34,6 +34,7 @@ mod status;
 mod tests;
 mod time;
 mod vm;
+pub mod warm;
 
 pub use destination::{
     Destination, DestinationDisk, DestinationError, LocalDestination, ObjectKind,

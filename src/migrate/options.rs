@@ -49,6 +49,9 @@ pub struct MigrateOptions {
     /// password travels in clear text; see
     /// [`ProviderConfig::allow_plain_http`](forklift_providers::ProviderConfig::allow_plain_http).
     pub allow_plain_http: bool,
+    /// Wait between warm precopies; `None` takes the ForkliftController's
+    /// `controller_precopy_interval` (minutes, default 60).
+    pub precopy_interval: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for MigrateOptions {
@@ -76,6 +79,7 @@ impl MigrateOptions {
             hook_retries: DEFAULT_HOOK_RETRIES,
             validation: None,
             allow_plain_http: false,
+            precopy_interval: None,
         }
     }
 

@@ -1,7 +1,9 @@
 //! What a run needs beyond the plan's bundle: the Migration that runs it and its source
 //! provider, which a run cannot do without.
 
-use forklift_core::manifest::{ManifestSet, PlanBundle};
+use std::path::PathBuf;
+
+use forklift_core::manifest::{ManifestSet, ObjectKey, PlanBundle};
 use forklift_core::resources::{Migration, ObjectMeta, ObjectReference, Provider};
 
 use super::MigrateError;
@@ -15,6 +17,9 @@ pub struct PlanInputs {
     pub migration: Migration,
     /// Its source provider.
     pub source_provider: Provider,
+    /// The file the Migration was read from, watched for a new cutover time while the run
+    /// goes; `None` when it came from elsewhere (text, stdin) or was made up.
+    pub migration_file: Option<PathBuf>,
 }
 
 impl PlanInputs {
@@ -27,6 +32,16 @@ impl PlanInputs {
                 provider: bundle.plan.spec.provider.source.qualified_name(),
             }
         })?;
+        let migration_file = bundle.migration().and_then(|m| {
+            let key = ObjectKey {
+                kind: "Migration".into(),
+                namespace: m.metadata.namespace_or_empty().to_owned(),
+                name: m.metadata.name_or_empty().to_owned(),
+            };
+            let origin = set.origin(&key)?;
+            let path = PathBuf::from(&origin.source);
+            path.is_file().then_some(path)
+        });
         let migration = bundle.migration().cloned().unwrap_or_else(|| {
             let (namespace, name) = (
                 bundle.plan.metadata.namespace_or_empty().to_owned(),
@@ -50,6 +65,7 @@ impl PlanInputs {
             bundle,
             migration,
             source_provider,
+            migration_file,
         })
     }
 

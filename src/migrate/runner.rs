@@ -42,6 +42,8 @@ pub struct Migrator {
     source: SourceProvider,
     options: MigrateOptions,
     vms: Mutex<Vec<VmHandle>>,
+    /// The Migration's cutover times, as the manifest says now or [`Self::cutover`] set.
+    cutover: tokio::sync::watch::Sender<super::warm::CutoverTimes>,
 }
 
 /// One VM of the plan, as [`Migrator::cancel_vm`] finds it, with its cancel handle.
@@ -164,12 +166,33 @@ impl Migrator {
                 token: CancellationToken::new(),
             })
             .collect();
+        let cutover =
+            tokio::sync::watch::Sender::new(super::warm::CutoverTimes::of(&inputs.migration));
         Self {
             inputs,
             source,
             options,
             vms: Mutex::new(vms),
+            cutover,
         }
+    }
+
+    /// Sets the cutover of the plan's warm VMs to `at` (RFC 3339), or now when `None`, as
+    /// editing the Migration's `spec.cutover` does: each VM cuts over when its precopy
+    /// pauses (`CopyingPaused`). Per-VM `vmCutover` times keep precedence.
+    pub fn cutover(&self, at: Option<&str>) -> Result<(), MigrateError> {
+        let at = match at {
+            Some(at) => {
+                let mut times = self.cutover.borrow().clone();
+                times.cutover = Some(at.to_owned());
+                // Refuse a bad time here rather than fail the VMs with it.
+                times.for_vm("")?;
+                at.to_owned()
+            }
+            None => super::time::now_rfc3339(),
+        };
+        self.cutover.send_modify(|times| times.cutover = Some(at));
+        Ok(())
     }
 
     /// The plan's resolved inputs.
@@ -283,8 +306,27 @@ impl Migrator {
         events: &mpsc::Sender<MigrationEvent>,
     ) -> Result<Prepared, MigrateError> {
         let bundle = &self.inputs.bundle;
-        let inventory = provider.inventory()?.collect_inventory().await?;
-        let (spec, conditions) = self.render_against(&inventory);
+        let mut inventory = provider.inventory()?.collect_inventory().await?;
+        let (mut spec, mut conditions) = self.render_against(&inventory, provider);
+        // A resumed warm VM still holds the snapshot its interrupted run took: not a
+        // stranger's. Only then is the earlier status read (a refused plan touches nothing
+        // else), and the plan validated and rendered again without our snapshots.
+        if bundle.plan.spec.is_warm()
+            && conditions
+                .iter()
+                .any(|c| c.type_ == validation::kind::VM_HAS_SNAPSHOTS)
+        {
+            let plan = &bundle.plan;
+            let status_path = self.options.destination.status_path(
+                plan.metadata.namespace_or_empty(),
+                plan.metadata.name_or_empty(),
+            )?;
+            inventory = super::warm::discount_own_snapshots(
+                inventory,
+                &StatusWriter::previous(&status_path).await,
+            );
+            (spec, conditions) = self.render_against(&inventory, provider);
+        }
         let ready = is_ready(&conditions);
         let _ = events
             .send(MigrationEvent::Validated {
@@ -306,12 +348,17 @@ impl Migrator {
             conditions,
             sched_vms,
             policy,
+            inventory,
         })
     }
 
     /// Validation and render against `inventory`: the spec this engine would execute and
     /// every condition (validation's and render's, each once).
-    fn render_against(&self, inventory: &SourceInventory) -> (TargetSpec, Vec<Condition>) {
+    fn render_against(
+        &self,
+        inventory: &SourceInventory,
+        provider: &Provider,
+    ) -> (TargetSpec, Vec<Condition>) {
         let inputs = &self.inputs;
         let bundle = &inputs.bundle;
         let mut conditions = validation::validate(
@@ -327,7 +374,7 @@ impl Migrator {
         );
         let context = RenderContext {
             migration_uid: inputs.migration.metadata.uid.clone(),
-            executor: self.executor_profile(),
+            executor: super::warm::profile_for(self.executor_profile(), provider),
             ..RenderContext::default()
         };
         let spec = render(RenderInput::for_plan(bundle, inventory, None, &context));
@@ -350,7 +397,7 @@ impl Migrator {
         let result = async {
             let provider = guard.0.as_ref().ok_or(MigrateError::ProviderConsumed)?;
             let inventory = provider.inventory()?.collect_inventory().await?;
-            Ok(self.render_against(&inventory))
+            Ok(self.render_against(&inventory, provider))
         }
         .await;
         guard.close().await;
@@ -369,6 +416,7 @@ impl Migrator {
             conditions,
             sched_vms,
             policy,
+            inventory,
         } = self.prepare(provider, events).await?;
         self.resolve_vms(&spec);
         let plan = &self.inputs.bundle.plan;
@@ -379,6 +427,28 @@ impl Migrator {
         )?;
         let previous = StatusWriter::previous(&status_path).await;
         let (writer, status) = StatusWriter::spawn(plan, status_path, previous.clone());
+        let interval = self
+            .options
+            .precopy_interval
+            .unwrap_or_else(|| self.inputs.bundle.settings.precopy_interval());
+        let warm =
+            super::warm::WarmRun::new(interval, &inventory, &previous, self.cutover.subscribe());
+        // The Migration's file is read again for a new cutover time while the run goes.
+        let watching = CancellationToken::new();
+        let _stop_watching = watching.clone().drop_guard();
+        if let Some(path) = &self.inputs.migration_file {
+            let meta = &self.inputs.migration.metadata;
+            tokio::spawn(super::warm::watch_migration_file(
+                path.clone(),
+                (
+                    meta.namespace_or_empty().to_owned(),
+                    meta.name_or_empty().to_owned(),
+                ),
+                crate::input::DEFAULT_MAX_INPUT_SIZE,
+                self.cutover.clone(),
+                watching,
+            ));
+        }
         let ctx = Arc::new(RunContext {
             bundle: self.inputs.bundle.clone(),
             provider: provider.clone(),
@@ -390,6 +460,7 @@ impl Migrator {
             hook_retries: self.options.hook_retries,
             status: status.clone(),
             events: events.clone(),
+            warm,
         });
 
         // Decide per VM: skipped (done before), cancelled up front, or to run.
@@ -649,4 +720,5 @@ struct Prepared {
     conditions: Vec<Condition>,
     sched_vms: Vec<forklift_core::scheduling::SchedVm>,
     policy: Policy,
+    inventory: forklift_core::inventory::SourceInventory,
 }

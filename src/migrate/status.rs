@@ -16,7 +16,7 @@ use std::time::Duration;
 use forklift_core::render::StepPlan;
 use forklift_core::resources::{
     Category, Condition, Plan, PlanMigrationStatus, PlanStatus, Progress, Step, Task, VmError,
-    VmStatus,
+    VmStatus, WarmStatus,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -65,6 +65,10 @@ enum StatusEvent {
         vm: String,
         outcome: VmOutcome,
         error: Option<String>,
+    },
+    Warm {
+        vm: String,
+        warm: Box<WarmStatus>,
     },
 }
 
@@ -205,6 +209,15 @@ impl StatusHandle {
         .await;
     }
 
+    /// Replaces the VM's warm migration status (`status.migration.vms[].warm`).
+    pub async fn set_warm(&self, vm: &str, warm: WarmStatus) {
+        self.send(StatusEvent::Warm {
+            vm: vm.to_owned(),
+            warm: Box::new(warm),
+        })
+        .await;
+    }
+
     /// Marks the VM completed with `outcome`; `error` when a phase failed.
     pub async fn complete(&self, vm: &str, outcome: VmOutcome, error: Option<String>) {
         self.send(StatusEvent::Complete {
@@ -304,7 +317,8 @@ fn apply(vms: &mut PreviousStatus, event: StatusEvent) -> bool {
         StatusEvent::Phase { vm, .. }
         | StatusEvent::DiskTasks { vm, .. }
         | StatusEvent::DiskProgress { vm, .. }
-        | StatusEvent::Complete { vm, .. } => vm.clone(),
+        | StatusEvent::Complete { vm, .. }
+        | StatusEvent::Warm { vm, .. } => vm.clone(),
     };
     if let StatusEvent::Begin { status, steps } = event {
         vms.insert(vm, begun(*status, &steps));
@@ -325,6 +339,7 @@ fn apply(vms: &mut PreviousStatus, event: StatusEvent) -> bool {
             ..
         } => disk_progress(status, &task, bytes_done, done),
         StatusEvent::Complete { outcome, error, .. } => complete(status, outcome, error),
+        StatusEvent::Warm { warm, .. } => status.warm = Some(*warm),
     }
     *status != before
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use forklift_core::inventory::PowerState;
-use forklift_core::itinerary::Phase;
+use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{DiskObject, TargetVm};
 use forklift_core::resources::HookStep;
@@ -85,8 +85,12 @@ pub struct VmReport {
     pub error: Option<String>,
     /// The phases that ran, in order (the failed one last when it failed).
     pub phases: Vec<PhaseRecord>,
-    /// Copied disks.
+    /// Copied disks (a warm VM: one entry per disk and precopy).
     pub disks: Vec<DiskReport>,
+    /// A warm VM's precopies and downtime forecast (predicted and actual), as its status
+    /// records them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm: Option<forklift_core::resources::WarmStatus>,
 }
 
 impl VmReport {
@@ -100,6 +104,7 @@ impl VmReport {
             error: None,
             phases: Vec::new(),
             disks: Vec::new(),
+            warm: None,
         }
     }
 
@@ -127,6 +132,8 @@ pub(crate) struct RunContext {
     pub hook_retries: u32,
     pub status: StatusHandle,
     pub events: mpsc::Sender<MigrationEvent>,
+    /// What warm VMs share (precopy interval, cutover times, resume points).
+    pub warm: Arc<super::warm::WarmRun>,
 }
 
 impl RunContext {
@@ -147,6 +154,8 @@ pub(crate) struct VmState {
     pub disks: BTreeMap<usize, DestinationDisk>,
     /// The source's power state before the migration touched it.
     pub restore_power: Option<PowerState>,
+    /// A warm VM's precopies and snapshots.
+    pub warm: super::warm::WarmVm,
 }
 
 /// Runs every phase of `target` in render's order; disks are copied as the scheduler admits
@@ -166,7 +175,10 @@ pub(crate) async fn migrate_vm(
     .await;
     let mut state = VmState::default();
     let mut result = Ok(());
-    for &phase in &target.phases {
+    // An index, not an iterator: the warm itinerary loops back (AddCheckpoint → CopyDisks)
+    // and jumps to the cutover (CopyingPaused → StorePowerState).
+    let mut at = 0;
+    while let Some(&phase) = target.phases.get(at) {
         if cancel.is_cancelled() {
             result = Err(MigrateError::Cancelled);
             break;
@@ -188,9 +200,11 @@ pub(crate) async fn migrate_vm(
             report: &mut report,
             cancel: &cancel,
         };
-        let outcome = if phase == Phase::CopyDisks {
+        let outcome = if phase == Phase::CopyDisks || super::warm::handles(phase) {
             // The copy watches the token and stops its disk tasks itself (bounded): dropping
             // it here would leave them running, holding the files and the event sender.
+            // Warm phases are not dropped either: a snapshot taken must be recorded so that
+            // it is removed; the pause between precopies watches the token itself.
             step_ctx.run(phase, &mut admitted, &reports).await
         } else {
             tokio::select! {
@@ -210,6 +224,7 @@ pub(crate) async fn migrate_vm(
                     .await;
                 }
                 report.phases.push(PhaseRecord { phase, skipped });
+                super::warm::after_phase(&ctx, &target, &mut state.warm, phase).await;
             }
             Err(e) => {
                 report.phases.push(PhaseRecord {
@@ -220,8 +235,18 @@ pub(crate) async fn migrate_vm(
                 break;
             }
         }
+        at = match state.warm.take_jump() {
+            Some(next) => match target.phases.iter().position(|p| *p == next) {
+                Some(i) => i,
+                None => {
+                    result = Err(MigrateError::PhaseNotSupported { phase: next });
+                    break;
+                }
+            },
+            None => at + 1,
+        };
     }
-    finish(&ctx, &target, &mut report, &state, result).await;
+    finish(&ctx, &target, &mut report, &mut state, result).await;
     // Ends the watchers that link this VM's token to its cancel handle.
     cancel.cancel();
     report
@@ -251,10 +276,33 @@ impl Step<'_> {
             Phase::StorePowerState => self.store_power_state().await,
             Phase::PowerOffSource => self.power_off_source().await,
             Phase::WaitForPowerOff => self.wait_for_power_off().await,
-            Phase::CreateDataVolumes => self.create_disks().await.map(|()| None),
-            Phase::CopyDisks => super::copy::copy_disks(self.copy_job(), admitted, reports)
+            Phase::CreateDataVolumes => {
+                self.create_disks().await?;
+                super::warm::prepare_images(
+                    self.ctx,
+                    self.target,
+                    &mut self.state.warm,
+                    &mut self.state.disks,
+                )
                 .await
-                .map(|()| None),
+                .map(|()| None)
+            }
+            Phase::CopyDisks if self.target.itinerary != ItineraryKind::Warm => {
+                super::copy::copy_disks(self.copy_job(), admitted, reports)
+                    .await
+                    .map(|()| None)
+            }
+            phase if phase == Phase::CopyDisks || super::warm::handles(phase) => {
+                let step = super::warm::WarmStep {
+                    ctx: self.ctx,
+                    target: self.target,
+                    warm: &mut self.state.warm,
+                    disks: &self.state.disks,
+                    report: self.report,
+                    cancel: self.cancel,
+                };
+                super::warm::run_phase(step, phase, admitted, reports).await
+            }
             Phase::CreateVM => self.create_vm().await.map(|()| None),
             phase => Err(MigrateError::PhaseNotSupported { phase }),
         }
@@ -271,6 +319,7 @@ impl Step<'_> {
             disks: &self.state.disks,
             report: self.report,
             cancel: self.cancel,
+            warm: None,
         }
     }
 
@@ -467,14 +516,23 @@ async fn finish(
     ctx: &RunContext,
     target: &TargetVm,
     report: &mut VmReport,
-    state: &VmState,
+    state: &mut VmState,
     result: Result<(), MigrateError>,
 ) {
-    let (outcome, error) = match &result {
+    let (outcome, mut error) = match &result {
         Ok(()) => (VmOutcome::Succeeded, None),
         Err(MigrateError::Cancelled) => (VmOutcome::Canceled, None),
         Err(e) => (VmOutcome::Failed, Some(e.chain())),
     };
+    // Never leave a warm migration's snapshot behind; say which could not be removed.
+    let left = super::warm::clean_up(ctx, target, &mut state.warm).await;
+    if target.itinerary == ItineraryKind::Warm {
+        report.warm = Some(state.warm.status.clone());
+    }
+    if !left.is_empty() && outcome == VmOutcome::Failed {
+        let note = format!("snapshots left on the source: {}", left.join(", "));
+        error = Some(error.map_or(note.clone(), |e| format!("{e}; {note}")));
+    }
     if outcome == VmOutcome::Succeeded {
         // Only now may the disks' checkpoints go: until the VM succeeded, a re-run resumes
         // each disk from its checkpoint. A checkpoint that cannot be removed only makes the

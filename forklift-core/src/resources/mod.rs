@@ -45,10 +45,10 @@ pub use meta::{ObjectMeta, ObjectReference, OwnerReference, ProviderPair, Ref};
 pub use migration::{Migration, MigrationSpec, MigrationStatus, VmCutover};
 pub use nad::{NetworkAttachmentDefinition, NetworkAttachmentDefinitionSpec, ROUTE_ANNOTATION};
 pub use plan::{
-    HookRef, HookStep, MapRefs, MigrationSnapshot, MigrationType, Plan, PlanMigrationStatus,
-    PlanSpec, PlanStatus, PlanVm, PowerState, Precopy, PrecopyDelta, Progress, SnapshotMapRefs,
-    SnapshotProviderRefs, SnapshotRef, Step, TagMapping, TargetPowerState, Task, TaskError,
-    VmError, VmStatus, WarmStatus,
+    DowntimeForecast, HookRef, HookStep, MapRefs, MigrationSnapshot, MigrationType, Plan,
+    PlanMigrationStatus, PlanSpec, PlanStatus, PlanVm, PowerState, Precopy, PrecopyDelta, Progress,
+    SnapshotMapRefs, SnapshotProviderRefs, SnapshotRef, Step, TagMapping, TargetPowerState, Task,
+    TaskError, VmError, VmStatus, WarmStatus,
 };
 pub use provider::{Provider, ProviderSpec, ProviderStatus, ProviderType};
 pub use secret::{Secret, SecretBytes};

@@ -675,6 +675,39 @@ pub struct WarmStatus {
     /// Precopies so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub precopies: Vec<Precopy>,
+    /// Why the last precopy failed (ours; upstream keeps only the counters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
+    /// Snapshots of this migration that could not be removed after a failure or cancel
+    /// (ours): they must be removed by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots_left: Vec<String>,
+    /// The downtime forecast of the last precopy, and after cutover what it was (ours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<DowntimeForecast>,
+}
+
+/// The predicted final sync and downtime of a warm migration, from the measured precopies
+/// (ours, not upstream's). Durations in milliseconds, rates in bytes per second.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DowntimeForecast {
+    /// Bytes the guest dirtied per second, measured between the last two snapshots.
+    pub dirty_bytes_per_second: u64,
+    /// Copy throughput of the last precopy.
+    pub copy_bytes_per_second: u64,
+    /// Bytes the final delta is expected to copy.
+    pub final_bytes: u64,
+    /// Predicted duration of the final delta copy.
+    pub final_sync_millis: u64,
+    /// Predicted downtime: power-off, final delta and VM creation.
+    pub downtime_millis: u64,
+    /// Measured final delta copy, once cutover ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_final_sync_millis: Option<u64>,
+    /// Measured downtime (power-off asked until the target VM exists), once cutover ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_downtime_millis: Option<u64>,
 }
 
 /// One precopy round.
@@ -699,6 +732,12 @@ pub struct Precopy {
     /// Per-disk change IDs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deltas: Vec<PrecopyDelta>,
+    /// When the snapshot was removed (RFC 3339; ours: upstream records the task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<String>,
+    /// Whether this is the final precopy, taken with the source off (ours).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last: bool,
 }
 
 /// A disk's change ID after a precopy.
@@ -709,6 +748,13 @@ pub struct PrecopyDelta {
     pub disk: String,
     /// Change ID.
     pub delta_id: String,
+    /// Bytes this precopy copied for the disk (ours).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_copied: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import os
 from typing import (
     TYPE_CHECKING,
@@ -131,6 +132,19 @@ class Migration:
             source_name=str(found["sourceName"]),
             target_name=None if found["targetName"] is None else str(found["targetName"]),
         )
+
+    def cutover(self, at: Union[str, datetime.datetime, None] = None) -> None:
+        """Cuts the warm VMs over at ``at`` (an RFC 3339 string or a timezone-aware
+        ``datetime``), or now when None, as setting the Migration's ``spec.cutover`` does:
+        each VM cuts over when its current precopy is done. Per-VM ``vmCutover`` times in the
+        Migration keep precedence.
+
+        Raises ``ValueError`` for a time that is not RFC 3339 or a naive ``datetime``."""
+        if isinstance(at, datetime.datetime):
+            if at.tzinfo is None:
+                raise ValueError("cutover needs a timezone-aware datetime")
+            at = at.isoformat()
+        self._events.cutover(at)
 
     def done(self) -> bool:
         """Whether the migration has finished."""

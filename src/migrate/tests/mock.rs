@@ -79,6 +79,13 @@ impl MemoryDisk {
         }
     }
 
+    /// A disk of `size` bytes whose reads never complete.
+    pub fn hanging(name: &str, size: u64) -> Self {
+        let mut disk = Self::new(name, vec![0; usize::try_from(size).unwrap()]);
+        disk.hang = true;
+        disk
+    }
+
     pub fn data(&self) -> Vec<u8> {
         self.data.lock().unwrap().clone()
     }
@@ -145,6 +152,8 @@ pub struct MockBackend {
     pub stuck_guests: BTreeSet<String>,
     /// VMs that ignore even a hard power-off.
     pub unstoppable: BTreeSet<String>,
+    /// Snapshots and change tracking (warm migration); `None`: the provider has neither.
+    pub warm: Option<Arc<super::warm_mock::WarmSource>>,
 }
 
 impl MockBackend {
@@ -162,6 +171,7 @@ impl MockBackend {
             no_guest_shutdown: BTreeSet::new(),
             stuck_guests: BTreeSet::new(),
             unstoppable: BTreeSet::new(),
+            warm: None,
         }
     }
 
@@ -199,6 +209,18 @@ impl ProviderBackend for MockBackend {
 
     fn disks(&self) -> Option<&dyn DiskAccess> {
         Some(self)
+    }
+
+    fn snapshots(&self) -> Option<&dyn forklift_providers::capability::Snapshots> {
+        self.warm
+            .as_deref()
+            .map(|w| w as &dyn forklift_providers::capability::Snapshots)
+    }
+
+    fn change_tracking(&self) -> Option<&dyn forklift_providers::capability::ChangeTracking> {
+        self.warm
+            .as_deref()
+            .map(|w| w as &dyn forklift_providers::capability::ChangeTracking)
     }
 }
 
@@ -263,8 +285,11 @@ impl DiskAccess for MockBackend {
         &self,
         vm: &VmRef,
         disk: &DiskRef,
-        _snapshot: Option<&SnapshotRef>,
+        snapshot: Option<&SnapshotRef>,
     ) -> forklift_providers::Result<Box<dyn BlockSource>> {
+        if let (Some(warm), Some(snapshot)) = (&self.warm, snapshot) {
+            return warm.open(vm, disk, snapshot);
+        }
         self.journal.push(format!("open_disk {vm} {}", disk.file));
         let behaviour = self.disks.lock().unwrap().get(&disk.file).cloned();
         match behaviour {

@@ -4,6 +4,8 @@
 
 mod mock;
 mod rerun;
+mod warm;
+mod warm_mock;
 
 use std::sync::Arc;
 
