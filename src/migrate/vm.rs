@@ -256,6 +256,9 @@ impl Step<'_> {
                 .await
                 .map(|()| None),
             Phase::CreateVM => self.create_vm().await.map(|()| None),
+            Phase::ConvertOpenstackSnapshot => Ok(Some(
+                "CopyDisks read the images as raw; nothing is left to convert".to_owned(),
+            )),
             phase => Err(MigrateError::PhaseNotSupported { phase }),
         }
     }

@@ -111,6 +111,11 @@ impl OpenstackConfig {
             config.url.as_str()
         };
         let mut this = Self::new(&config.name, url, os.auth.clone())?;
+        if this.auth_url.scheme() == "http" && !config.allow_plain_http {
+            return Err(Error::PlainHttp {
+                url: url.to_owned(),
+            });
+        }
         this.region = os.region_name.clone().filter(|r| !r.is_empty());
         if let Some(interface) = config.settings.get(INTERFACE_SETTING) {
             this.interface = interface.parse()?;

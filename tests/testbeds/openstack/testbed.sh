@@ -156,7 +156,7 @@ up() {
   local s
   for s in api conductor scheduler; do (cd nova && spawn $s.pid $s.out nova-$s $N); done
   (cd nova && spawn compute.pid compute.out "$PY" "$HERE/python/nova_compute.py" $N)
-  for s in api scheduler volume; do (cd cinder && spawn $s.pid $s.out cinder-$s --config-file "$STATE/cinder.conf"); done
+  for s in api scheduler volume; do (cd cinder && PYTHONPATH="$HERE/python/ext" spawn $s.pid $s.out cinder-$s --config-file "$STATE/cinder.conf"); done
   local u
   for u in http://127.0.0.1:9292/ http://127.0.0.1:8778/ http://127.0.0.1:9696/ http://127.0.0.1:8774/ http://127.0.0.1:8776/; do
     wait_http $u
