@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use forklift::core::credentials::{OpenStackAuth, SecretString};
+use forklift::providers::Error;
 use forklift::providers::openstack::{
     Interface, OpenstackError, OpenstackProvider, Service, Session,
 };
-use forklift::providers::Error;
 
 use super::support::testbed;
 
@@ -96,7 +96,10 @@ async fn a_wrong_password_is_a_refusal_naming_the_method() {
     let err = expect_openstack(open(auth).await);
     assert!(matches!(err, OpenstackError::AuthRefused { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.starts_with("OpenStack password authentication"), "{text}");
+    assert!(
+        text.starts_with("OpenStack password authentication"),
+        "{text}"
+    );
     assert!(text.contains("HTTP 401"), "{text}");
     assert!(!text.contains("not-the-password"), "{text}");
 
@@ -136,7 +139,10 @@ async fn an_unknown_project_is_told_apart_from_wrong_credentials() {
         project_id: "00000000000000000000000000000000".into(),
     };
     let err = expect_openstack(open(auth).await);
-    assert!(matches!(err, OpenstackError::UnknownProject { .. }), "{err}");
+    assert!(
+        matches!(err, OpenstackError::UnknownProject { .. }),
+        "{err}"
+    );
     assert!(
         err.to_string()
             .starts_with("OpenStack token with user ID authentication"),

@@ -71,7 +71,10 @@ pub async fn image(session: &Session, format: &str, data: Vec<u8>) -> String {
     )
     .await;
     let id = body["id"].as_str().unwrap().to_owned();
-    let url = session.url(Service::Image, &format!("/images/{id}/file")).await.unwrap();
+    let url = session
+        .url(Service::Image, &format!("/images/{id}/file"))
+        .await
+        .unwrap();
     let token = session.token().await.unwrap();
     let response = session
         .http()
@@ -83,50 +86,111 @@ pub async fn image(session: &Session, format: &str, data: Vec<u8>) -> String {
         .await
         .unwrap();
     assert!(response.status().is_success(), "{:?}", response.status());
-    wait_for(session, Service::Image, &format!("/images/{id}"), "/status", "active").await;
+    wait_for(
+        session,
+        Service::Image,
+        &format!("/images/{id}"),
+        "/status",
+        "active",
+    )
+    .await;
     id
 }
 
 /// A network with one /24 subnet; returns (network, subnet).
 pub async fn network(session: &Session, octet: u8) -> (String, String) {
-    let net = post(session, Service::Network, "/networks",
-        json!({"network": {"name": unique("net")}})).await;
+    let net = post(
+        session,
+        Service::Network,
+        "/networks",
+        json!({"network": {"name": unique("net")}}),
+    )
+    .await;
     let net = net["network"]["id"].as_str().unwrap().to_owned();
-    let subnet = post(session, Service::Network, "/subnets", json!({"subnet": {
+    let subnet = post(
+        session,
+        Service::Network,
+        "/subnets",
+        json!({"subnet": {
         "network_id": net, "ip_version": 4, "cidr": format!("10.{octet}.0.0/24"),
-        "gateway_ip": format!("10.{octet}.0.1"), "dns_nameservers": ["10.0.0.53"]}})).await;
+        "gateway_ip": format!("10.{octet}.0.1"), "dns_nameservers": ["10.0.0.53"]}}),
+    )
+    .await;
     (net, subnet["subnet"]["id"].as_str().unwrap().to_owned())
 }
 
 pub async fn volume_type(session: &Session) -> (String, String) {
     let name = unique("vt");
-    let body = post(session, Service::Volume, "/types",
-        json!({"volume_type": {"name": name}})).await;
+    let body = post(
+        session,
+        Service::Volume,
+        "/types",
+        json!({"volume_type": {"name": name}}),
+    )
+    .await;
     (body["volume_type"]["id"].as_str().unwrap().to_owned(), name)
 }
 
 pub async fn volume(session: &Session, size: u32, volume_type: &str) -> String {
-    let body = post(session, Service::Volume, "/volumes", json!({"volume": {
-        "name": unique("vol"), "size": size, "volume_type": volume_type}})).await;
+    let body = post(
+        session,
+        Service::Volume,
+        "/volumes",
+        json!({"volume": {
+        "name": unique("vol"), "size": size, "volume_type": volume_type}}),
+    )
+    .await;
     let id = body["volume"]["id"].as_str().unwrap().to_owned();
-    wait_for(session, Service::Volume, &format!("/volumes/{id}"), "/volume/status", "available").await;
+    wait_for(
+        session,
+        Service::Volume,
+        &format!("/volumes/{id}"),
+        "/volume/status",
+        "available",
+    )
+    .await;
     id
 }
 
 /// Boots a server from `image` on `network` and waits until it is ACTIVE.
 pub async fn server(session: &Session, image: &str, flavor: &str, network: &str) -> String {
-    let body = post(session, Service::Compute, "/servers", json!({"server": {
+    let body = post(
+        session,
+        Service::Compute,
+        "/servers",
+        json!({"server": {
         "name": unique("srv"), "imageRef": image, "flavorRef": flavor,
-        "networks": [{"uuid": network}]}})).await;
+        "networks": [{"uuid": network}]}}),
+    )
+    .await;
     let id = body["server"]["id"].as_str().unwrap().to_owned();
-    wait_for(session, Service::Compute, &format!("/servers/{id}"), "/server/status", "ACTIVE").await;
+    wait_for(
+        session,
+        Service::Compute,
+        &format!("/servers/{id}"),
+        "/server/status",
+        "ACTIVE",
+    )
+    .await;
     id
 }
 
 pub async fn attach(session: &Session, server: &str, volume: &str) {
-    post(session, Service::Compute, &format!("/servers/{server}/os-volume_attachments"),
-        json!({"volumeAttachment": {"volumeId": volume}})).await;
-    wait_for(session, Service::Volume, &format!("/volumes/{volume}"), "/volume/status", "in-use").await;
+    post(
+        session,
+        Service::Compute,
+        &format!("/servers/{server}/os-volume_attachments"),
+        json!({"volumeAttachment": {"volumeId": volume}}),
+    )
+    .await;
+    wait_for(
+        session,
+        Service::Volume,
+        &format!("/volumes/{volume}"),
+        "/volume/status",
+        "in-use",
+    )
+    .await;
 }
 
 /// Images, volumes and snapshots of the project whose names start with `prefix`.

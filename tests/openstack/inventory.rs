@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::Command;
 
 use forklift::core::inventory::{ConcernCategory, SourceInventory};
-use forklift::providers::openstack::{OpenstackError, Service};
 use forklift::providers::capability::PowerControl;
 use forklift::providers::capability::VmRef;
+use forklift::providers::openstack::{OpenstackError, Service};
 
 use super::cloud;
 use super::support::{Testbed, testbed};
@@ -85,11 +85,22 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
     assert!(run.status.success(), "{stderr}");
     assert!(!stderr.contains(&tb.get("user.password")), "{stderr}");
     let inventory = SourceInventory::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let vm = inventory.vms.iter().find(|v| v.id == server).expect("the server");
+    let vm = inventory
+        .vms
+        .iter()
+        .find(|v| v.id == server)
+        .expect("the server");
     assert_eq!((vm.cpu_count, vm.memory_mib), (1, 256));
-    let disks: Vec<_> = vm.disks.iter().map(|d| (d.id.as_str(), d.storage.as_str())).collect();
-    assert_eq!(disks, [(image.as_str(), ""), (volume.as_str(), type_id.as_str())]);
-    assert_eq!(vm.disks[0].capacity, 1 << 30, "flavor root disk (raw images have no virtual size)");
+    let disks: Vec<_> = vm
+        .disks
+        .iter()
+        .map(|d| (d.id.as_str(), d.storage.as_str()))
+        .collect();
+    assert_eq!(
+        disks,
+        [(image.as_str(), ""), (volume.as_str(), type_id.as_str())]
+    );
+    assert_eq!(vm.disks[0].capacity, 1 << 20, "the image's virtual size");
     assert_eq!(vm.disks[1].capacity, 1 << 30);
     let ext = vm.openstack().unwrap();
     assert!(ext.image_booted());
@@ -101,7 +112,12 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
     assert!(ip.ip.starts_with("10.21.0."), "{ip:?}");
     assert_eq!((ip.prefix_length, ip.gateway.as_str()), (24, "10.21.0.1"));
     assert!(inventory.networks.iter().any(|n| n.id == net));
-    assert!(inventory.storages.iter().any(|st| st.id == type_id && st.name == type_name));
+    assert!(
+        inventory
+            .storages
+            .iter()
+            .any(|st| st.id == type_id && st.name == type_name)
+    );
     let _ = subnet;
 }
 
@@ -114,23 +130,50 @@ async fn servers_in_error_are_refused() {
     let s = provider.session();
     let (net, _) = cloud::network(s, 22).await;
     let image = cloud::image(s, "raw", vec![1; 4096]).await;
-    let huge = cloud::post(s, Service::Compute, "/flavors", serde_json::json!({"flavor": {
-        "name": super::support::unique("huge"), "vcpus": 1, "ram": 64 * 1024 * 1024, "disk": 1}})).await;
+    let huge = cloud::post(
+        s,
+        Service::Compute,
+        "/flavors",
+        serde_json::json!({"flavor": {
+        "name": super::support::unique("huge"), "vcpus": 1, "ram": 40_000, "disk": 1}}),
+    )
+    .await;
     let huge = huge["flavor"]["id"].as_str().unwrap().to_owned();
-    let body = cloud::post(s, Service::Compute, "/servers", serde_json::json!({"server": {
+    let body = cloud::post(
+        s,
+        Service::Compute,
+        "/servers",
+        serde_json::json!({"server": {
         "name": super::support::unique("err"), "imageRef": image, "flavorRef": huge,
-        "networks": [{"uuid": net}]}})).await;
+        "networks": [{"uuid": net}]}}),
+    )
+    .await;
     let id = body["server"]["id"].as_str().unwrap().to_owned();
-    cloud::wait_for(s, Service::Compute, &format!("/servers/{id}"), "/server/status", "ERROR").await;
+    cloud::wait_for(
+        s,
+        Service::Compute,
+        &format!("/servers/{id}"),
+        "/server/status",
+        "ERROR",
+    )
+    .await;
 
     use forklift::providers::capability::InventorySource;
     let inventory = provider.collect_inventory().await.unwrap();
     let vm = inventory.vms.iter().find(|v| v.id == id).unwrap();
-    let concern = vm.concerns.iter().find(|c| c.id == "openstack.server.error").unwrap();
+    let concern = vm
+        .concerns
+        .iter()
+        .find(|c| c.id == "openstack.server.error")
+        .unwrap();
     assert_eq!(concern.category, ConcernCategory::Critical);
 
-    let err = provider.power_off(&VmRef::new(id.clone())).await.unwrap_err();
-    let forklift::providers::Error::Openstack(OpenstackError::ServerInError { fault, .. }) = &err else {
+    let err = provider
+        .power_off(&VmRef::new(id.clone()))
+        .await
+        .unwrap_err();
+    let forklift::providers::Error::Openstack(OpenstackError::ServerInError { fault, .. }) = &err
+    else {
         panic!("{err}")
     };
     assert!(fault.is_some(), "{err}");

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use forklift::providers::capability::{DiskAccess, PowerControl};
 use forklift::providers::capability::{DiskRef, VmRef};
 use forklift::providers::openstack::{CreatedKind, Service};
-use forklift::providers::capability::{DiskAccess, PowerControl};
 use forklift::transfer::BlockSource;
 
 use super::cloud;
@@ -27,13 +27,24 @@ fn run(cmd: &mut Command) {
 fn qcow2_with_ext4(dir: &Path) -> PathBuf {
     let content = dir.join("content");
     std::fs::create_dir_all(&content).unwrap();
-    let text: String = (0..20_000).map(|i| format!("line {i} of the migrated guest\n")).collect();
+    let text: String = (0..20_000)
+        .map(|i| format!("line {i} of the migrated guest\n"))
+        .collect();
     std::fs::write(content.join("hello.txt"), text).unwrap();
     let raw = dir.join("disk.raw");
-    std::fs::File::create(&raw).unwrap().set_len(48 << 20).unwrap();
-    run(Command::new("mke2fs").args(["-q", "-t", "ext4", "-F", "-d"]).arg(&content).arg(&raw));
+    std::fs::File::create(&raw)
+        .unwrap()
+        .set_len(48 << 20)
+        .unwrap();
+    run(Command::new("mke2fs")
+        .args(["-q", "-t", "ext4", "-F", "-d"])
+        .arg(&content)
+        .arg(&raw));
     let qcow2 = dir.join("disk.qcow2");
-    run(Command::new("qemu-img").args(["convert", "-f", "raw", "-O", "qcow2"]).arg(&raw).arg(&qcow2));
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(&qcow2));
     qcow2
 }
 
@@ -152,7 +163,9 @@ async fn migrate_copies_an_image_booted_server_and_leaves_nothing_behind() {
         provider.power_state(&vm).await.unwrap(),
         forklift::core::inventory::PowerState::Off
     );
-    let srv = cloud::get(s, Service::Compute, &format!("/servers/{server}")).await.unwrap();
+    let srv = cloud::get(s, Service::Compute, &format!("/servers/{server}"))
+        .await
+        .unwrap();
     let srv_name = srv["server"]["name"].as_str().unwrap().to_owned();
     let left = cloud::named(s, &format!("forklift-{srv_name}")).await;
     assert!(left.is_empty(), "left behind: {left:?}");
@@ -189,7 +202,11 @@ async fn volumes_go_through_snapshot_volume_and_image_and_are_cleaned_up() {
     let kinds: Vec<_> = created.iter().map(|c| c.kind).collect();
     assert_eq!(
         kinds,
-        [CreatedKind::Snapshot, CreatedKind::Volume, CreatedKind::Image]
+        [
+            CreatedKind::Snapshot,
+            CreatedKind::Volume,
+            CreatedKind::Image
+        ]
     );
     // Nothing is left in the staging folder: the source was its only holder.
     let staged: Vec<_> = std::fs::read_dir(tb.state.join("staging"))
@@ -207,9 +224,19 @@ async fn volumes_go_through_snapshot_volume_and_image_and_are_cleaned_up() {
             CreatedKind::Volume => (Service::Volume, format!("/volumes/{}", c.id)),
             CreatedKind::Snapshot => (Service::Volume, format!("/snapshots/{}", c.id)),
         };
-        assert!(cloud::get(s, path.0, &path.1).await.is_none(), "{c:?} remains");
+        assert!(
+            cloud::get(s, path.0, &path.1).await.is_none(),
+            "{c:?} remains"
+        );
     }
     // The source volume is untouched and still attached.
-    cloud::wait_for(s, Service::Volume, &format!("/volumes/{volume}"), "/volume/status", "in-use").await;
+    cloud::wait_for(
+        s,
+        Service::Volume,
+        &format!("/volumes/{volume}"),
+        "/volume/status",
+        "in-use",
+    )
+    .await;
     let _ = unique;
 }

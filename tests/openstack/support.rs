@@ -25,7 +25,10 @@ impl Testbed {
         for key in path.split('.') {
             value = &value[key];
         }
-        value.as_str().unwrap_or_else(|| panic!("fixture {path}")).to_owned()
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("fixture {path}"))
+            .to_owned()
     }
 
     /// Password authentication of the tests' user, scoped to its project.
@@ -87,7 +90,10 @@ pub fn testbed() -> &'static Testbed {
              packages; logs in {})",
             state.display()
         );
-        eprintln!("OpenStack testbed up in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "OpenStack testbed up in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         let fixtures = std::fs::read_to_string(state.join("fixtures.json")).unwrap();
         Testbed {
             fixtures: serde_json::from_str(&fixtures).unwrap(),

@@ -243,3 +243,176 @@ pub async fn open_staged(path: &Path, disk_format: &str) -> Result<Box<dyn Block
     removed.map_err(io_error(path))?;
     Ok(source)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sha2::Digest;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// Serves `data`; every answer stops after `cut` bytes of body (closing the connection)
+    /// and honours `Range: bytes=N-`. Returns the URL and the Range headers seen.
+    async fn flaky_server(
+        data: Vec<u8>,
+        cut: usize,
+    ) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v2/images/i/file", listener.local_addr().unwrap());
+        let ranges = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = ranges.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let start = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("range: bytes="))
+                    .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok());
+                seen.lock().unwrap().push(format!("{start:?}"));
+                let from = start.unwrap_or(0);
+                let status = if start.is_some() {
+                    "206 Partial Content"
+                } else {
+                    "200 OK"
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    data.len() - from
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let end = (from + cut).min(data.len());
+                let _ = socket.write_all(&data[from..end]).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        (url, ranges)
+    }
+
+    fn expected(data: &[u8]) -> Expected {
+        Expected {
+            image: "i".into(),
+            size: data.len() as u64,
+            hash: Some(("sha512".into(), hex::encode(sha2::Sha512::digest(data)))),
+        }
+    }
+
+    #[tokio::test]
+    async fn dropped_connections_resume_with_range_requests() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let (url, ranges) = flaky_server(data.clone(), 120_000).await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img");
+        let resumes = download(
+            &reqwest::Client::new(),
+            &url,
+            &SecretString::new("t"),
+            &expected(&data),
+            &path,
+        )
+        .await
+        .unwrap();
+        assert_eq!(resumes, 2);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        assert_eq!(
+            *ranges.lock().unwrap(),
+            ["None", "Some(120000)", "Some(240000)"]
+        );
+    }
+
+    #[tokio::test]
+    async fn data_that_does_not_match_glance_hash_is_refused() {
+        let data = vec![9u8; 10_000];
+        let (url, _) = flaky_server(data.clone(), usize::MAX / 2).await;
+        let mut wrong = expected(&data);
+        wrong.hash = Some(("sha512".into(), "00".repeat(64)));
+        let dir = tempfile::tempdir().unwrap();
+        let err = download(
+            &reqwest::Client::new(),
+            &url,
+            &SecretString::new("t"),
+            &wrong,
+            &dir.path().join("img"),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, OpenstackError::Checksum { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_dropping_hits_the_resume_limit() {
+        let data = vec![1u8; 100_000];
+        let (url, ranges) = flaky_server(data.clone(), 1).await;
+        let dir = tempfile::tempdir().unwrap();
+        let err = download(
+            &reqwest::Client::new(),
+            &url,
+            &SecretString::new("t"),
+            &expected(&data),
+            &dir.path().join("img"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenstackError::Limit {
+                    limit: OpenstackLimit::DownloadResumes,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            ranges.lock().unwrap().len(),
+            MAX_DOWNLOAD_RESUMES as usize + 1
+        );
+    }
+
+    #[test]
+    fn images_beyond_the_size_limit_are_refused_before_download() {
+        let image = Image {
+            id: "big".into(),
+            size: Some(MAX_IMAGE_BYTES + 1),
+            ..Image::default()
+        };
+        assert!(matches!(
+            Expected::of(&image),
+            Err(OpenstackError::Limit {
+                limit: OpenstackLimit::ImageBytes,
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn unknown_hash_algorithms_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = expected(b"x");
+        e.hash = Some(("md4".into(), "00".into()));
+        let err = download(
+            &reqwest::Client::new(),
+            "http://127.0.0.1:9/",
+            &SecretString::new("t"),
+            &e,
+            &dir.path().join("img"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, OpenstackError::UnsupportedHash { .. }),
+            "{err}"
+        );
+    }
+}

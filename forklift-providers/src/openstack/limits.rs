@@ -39,6 +39,10 @@ pub const VOLUME_READY_LIMIT: Duration = Duration::from_secs(1_800);
 /// `os-volume_upload_image` copying the data).
 pub const IMAGE_ACTIVE_LIMIT: Duration = Duration::from_secs(3_600);
 
+/// How long an image Nova's `createImage` made may stay `queued` once the server has no
+/// task left: Nova has finished (or given up on) the snapshot without uploading its data.
+pub const SNAPSHOT_UPLOAD_GRACE: Duration = Duration::from_secs(15);
+
 /// Longest wait for a deleted resource to disappear during cleanup.
 pub const DELETE_LIMIT: Duration = Duration::from_secs(300);
 

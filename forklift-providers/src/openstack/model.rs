@@ -32,6 +32,9 @@ pub struct Server {
     /// Compute host (admin only).
     #[serde(rename = "OS-EXT-SRV-ATTR:host")]
     pub host: Option<String>,
+    /// Nova's task in progress (`image_uploading`…); null when idle.
+    #[serde(rename = "OS-EXT-STS:task_state")]
+    pub task_state: Option<String>,
     /// The fault of a server in ERROR.
     pub fault: Option<Fault>,
 }

@@ -15,7 +15,9 @@ use super::OpenstackProvider;
 use super::error::{OpenstackError, Refusal};
 use super::http::{Service, Session, decode};
 use super::image::{Expected, download, open_staged, staging_path};
-use super::limits::{DELETE_LIMIT, IMAGE_ACTIVE_LIMIT, POLL_INTERVAL, VOLUME_READY_LIMIT};
+use super::limits::{
+    DELETE_LIMIT, IMAGE_ACTIVE_LIMIT, POLL_INTERVAL, SNAPSHOT_UPLOAD_GRACE, VOLUME_READY_LIMIT,
+};
 use super::model::{Image, Server, Snapshot, Volume};
 use crate::capability::{DiskAccess, DiskRef, SnapshotRef, VmRef};
 use crate::error::Result;
@@ -275,6 +277,45 @@ impl OpenstackProvider {
         .await
     }
 
+    /// Waits until Nova's snapshot task of `vm` is over; an image still `queued` for
+    /// [`SNAPSHOT_UPLOAD_GRACE`] after that will never receive data (Nova gave up).
+    async fn wait_server_snapshot(&self, vm: &VmRef, image: &str) -> Result<(), OpenstackError> {
+        let started = tokio::time::Instant::now();
+        let mut idle_since = None;
+        loop {
+            let status = self.image(image).await?.status;
+            if status != "queued" {
+                return Ok(());
+            }
+            let server = self.server(vm).await?;
+            match (&server.task_state, idle_since) {
+                (Some(_), _) => idle_since = None,
+                (None, None) => idle_since = Some(tokio::time::Instant::now()),
+                (None, Some(since)) if since.elapsed() >= SNAPSHOT_UPLOAD_GRACE => {
+                    return Err(OpenstackError::ResourceFailed {
+                        what: format!("image {image} of server {vm}'s snapshot"),
+                        status,
+                        fault: Some(
+                            "Nova finished the snapshot task without uploading data; see \
+                             nova-compute's log"
+                                .to_owned(),
+                        ),
+                    });
+                }
+                (None, Some(_)) => {}
+            }
+            if started.elapsed() >= IMAGE_ACTIVE_LIMIT {
+                return Err(OpenstackError::WaitTimeout {
+                    what: format!("image {image}"),
+                    wanted: "active",
+                    seconds: IMAGE_ACTIVE_LIMIT.as_secs(),
+                    last: status,
+                });
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// Nova `createImage` of an image-booted server; returns the new image's ID.
     async fn snapshot_server(&self, server: &Server, name: &str) -> Result<String, OpenstackError> {
         let answer = self
@@ -382,6 +423,7 @@ impl OpenstackProvider {
         let image_id = if server.image_id() == Some(disk.file.as_str()) {
             let id = self.snapshot_server(&server, &name).await?;
             self.created.record(CreatedKind::Image, &id).await;
+            self.wait_server_snapshot(vm, &id).await?;
             id
         } else if server.volumes_attached.iter().any(|v| v.id == disk.file) {
             let id = self.upload_volume(&disk.file, &name).await?;

@@ -133,7 +133,7 @@ up() {
   ( glance-manage --config-file glance-api.conf db_sync >glance/dbsync.log 2>&1 && wal glance.db ) & jobs+=($!)
   ( placement-manage --config-dir placement db sync >placement/dbsync.log 2>&1 && wal placement.db ) & jobs+=($!)
   ( nova-manage $N api_db sync >nova/dbsync.log 2>&1
-    nova-manage $N cell_v2 map_cell0 --database_connection "sqlite:///$STATE/nova_cell0.db" >>nova/dbsync.log 2>&1
+    nova-manage $N cell_v2 map_cell0 --database_connection "sqlite:///$STATE/nova_cell0.db?timeout=60" >>nova/dbsync.log 2>&1
     nova-manage $N cell_v2 create_cell --name cell1 >>nova/dbsync.log 2>&1
     nova-manage $N db sync >>nova/dbsync.log 2>&1
     wal nova_api.db && wal nova.db && wal nova_cell0.db ) & jobs+=($!)

@@ -31,7 +31,9 @@ class ImageCopyingFakeDriver(fake.FakeDriver):
             base = api.get(context, instance.image_ref)
             meta['disk_format'] = base.get('disk_format') or 'raw'
             meta['container_format'] = base.get('container_format') or 'bare'
-            data = b''.join(api.download(context, instance.image_ref))
+            buffer = io.BytesIO()
+            api.download(context, instance.image_ref, data=buffer)
+            data = buffer.getvalue()
         api.update(context, image_id, meta, data=io.BytesIO(data), purge_props=False)
 
 
