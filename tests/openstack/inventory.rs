@@ -121,7 +121,8 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
     let _ = subnet;
 }
 
-/// A server Nova could not schedule is in ERROR: the inventory raises a Critical concern
+/// A server Nova could not schedule (its flavor wants more disk than the fake host has) is in
+/// ERROR: the inventory raises a Critical concern
 /// (validation refuses the VM) and power operations refuse it with Nova's fault.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_in_error_are_refused() {
@@ -135,7 +136,7 @@ async fn servers_in_error_are_refused() {
         Service::Compute,
         "/flavors",
         serde_json::json!({"flavor": {
-        "name": super::support::unique("huge"), "vcpus": 1, "ram": 40_000, "disk": 1}}),
+        "name": super::support::unique("huge"), "vcpus": 1, "ram": 256, "disk": 10_000_000}}),
     )
     .await;
     let huge = huge["flavor"]["id"].as_str().unwrap().to_owned();

@@ -1,11 +1,11 @@
 """forklift: migrate virtual machines onto KubeVirt (the Forklift / MTV engine, in Rust).
 
-Runs end to end today: sources ``vsphere`` (VMware vSphere) and ``ova`` (directories of
+Runs end to end today: sources ``vsphere`` (VMware vSphere), ``openstack`` (OpenStack) and ``ova`` (directories of
 .ova/.ovf packages), migrated by :func:`migrate` into a local folder bundle (disk images,
 DataVolume and VirtualMachine YAML, plan status); cold migrations without guest conversion
 (the plan sets ``skipGuestConversion: true``).
 
-Planned: sources ``ovirt``, ``openstack``, ``openshift``, ``hyperv``, ``ec2`` and ``nutanix``
+Planned: sources ``ovirt``, ``openshift``, ``hyperv``, ``ec2`` and ``nutanix``
 (:func:`validate` and :func:`render` cover them already), deploying to a cluster, guest
 conversion (virt-v2v), warm and live migration. :func:`render` (``executor="local"``, the
 default) shows what :func:`migrate` does, refusals included; ``executor="mtv"`` shows what
