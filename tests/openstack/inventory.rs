@@ -51,7 +51,7 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
     let tb = testbed();
     let provider = tb.provider().await;
     let s = provider.session();
-    let (net, subnet) = cloud::network(s, 21).await;
+    let (net, _) = cloud::network(s, 21).await;
     let (type_id, type_name) = cloud::volume_type(s).await;
     let image = cloud::image(s, "raw", vec![0x5a; 1 << 20]).await;
     let flavor = cloud::flavor(s).await;
@@ -104,7 +104,7 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
     assert_eq!(vm.disks[1].capacity, 1 << 30);
     let ext = vm.openstack().unwrap();
     assert!(ext.image_booted());
-    assert_eq!(ext.volumes, [volume.clone()]);
+    assert_eq!(ext.volumes, std::slice::from_ref(&volume));
     assert_eq!(vm.nics.len(), 1);
     assert_eq!(vm.nics[0].network.id, net);
     assert_eq!(vm.nics[0].mac.len(), 17);
@@ -118,7 +118,6 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
             .iter()
             .any(|st| st.id == type_id && st.name == type_name)
     );
-    let _ = subnet;
 }
 
 /// A server Nova could not schedule (its flavor wants more disk than the fake host has) is in

@@ -12,7 +12,7 @@ use forklift::transfer::BlockSource;
 
 use super::cloud;
 use super::inventory::provider_manifests;
-use super::support::{testbed, unique};
+use super::support::testbed;
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();
@@ -238,5 +238,4 @@ async fn volumes_go_through_snapshot_volume_and_image_and_are_cleaned_up() {
         "in-use",
     )
     .await;
-    let _ = unique;
 }

@@ -263,7 +263,7 @@ pub enum OpenstackError {
         path: String,
         /// Why.
         #[source]
-        source: forklift_transfer::Error,
+        source: Box<forklift_transfer::Error>,
     },
     /// Local I/O on the image staging folder failed.
     #[error("I/O on {path}")]

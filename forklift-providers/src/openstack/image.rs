@@ -238,7 +238,7 @@ pub async fn open_staged(path: &Path, disk_format: &str) -> Result<Box<dyn Block
     let removed = tokio::fs::remove_file(path).await;
     let source = opened.map_err(|source| OpenstackError::OpenImage {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source),
     })?;
     removed.map_err(io_error(path))?;
     Ok(source)
