@@ -146,6 +146,16 @@ pub enum OpenStackAuth {
         /// `domainName`.
         domain_name: String,
     },
+    /// `authType: password` with `userID`, `password`, `projectID`: the user and project by
+    /// ID instead of by name and domain.
+    PasswordWithUserId {
+        /// `userID`.
+        user_id: String,
+        /// `password`.
+        password: SecretString,
+        /// `projectID`.
+        project_id: String,
+    },
     /// `authType: token` with `token`, `userID`, `projectID`.
     TokenWithUserId {
         /// `token`.
@@ -192,6 +202,7 @@ impl OpenStackAuth {
     pub fn method_name(&self) -> &'static str {
         match self {
             OpenStackAuth::Password { .. } => auth::OS_PASSWORD,
+            OpenStackAuth::PasswordWithUserId { .. } => auth::OS_PASSWORD_USER_ID,
             OpenStackAuth::TokenWithUserId { .. } => auth::OS_TOKEN_USER_ID,
             OpenStackAuth::TokenWithUserName { .. } => auth::OS_TOKEN_USER_NAME,
             OpenStackAuth::ApplicationCredentialId { .. } => auth::OS_APPCRED_ID,
@@ -239,6 +250,7 @@ mod auth {
     pub(super) const OVIRT: &str = "oVirt";
     pub(super) const KUBEVIRT: &str = "KubeVirt token";
     pub(super) const OS_PASSWORD: &str = "OpenStack password";
+    pub(super) const OS_PASSWORD_USER_ID: &str = "OpenStack password with user ID";
     pub(super) const OS_TOKEN_USER_ID: &str = "OpenStack token with user ID";
     pub(super) const OS_TOKEN_USER_NAME: &str = "OpenStack token with user name";
     pub(super) const OS_TOKEN: &str = "OpenStack token (with user ID or user name)";
@@ -361,6 +373,11 @@ fn user_password(keys: &Keys<'_>, auth_type: &'static str) -> Result<UserPasswor
 fn openstack(keys: &Keys<'_>) -> Result<OpenStackCredentials> {
     let auth_type = keys.optional("authType")?;
     let auth = match auth_type.as_deref().unwrap_or("password") {
+        "password" if keys.optional("userID")?.is_some() => OpenStackAuth::PasswordWithUserId {
+            user_id: keys.required("userID", auth::OS_PASSWORD_USER_ID)?,
+            password: keys.secret("password", auth::OS_PASSWORD_USER_ID)?,
+            project_id: keys.required("projectID", auth::OS_PASSWORD_USER_ID)?,
+        },
         "password" => OpenStackAuth::Password {
             username: keys.required("username", auth::OS_PASSWORD)?,
             password: keys.secret("password", auth::OS_PASSWORD)?,

@@ -142,6 +142,9 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("Cancelled")]
     Cancelled,
+    /// The OpenStack provider failed (authentication, an API refusal, a wait, an image).
+    #[error(transparent)]
+    Openstack(#[from] crate::openstack::OpenstackError),
     /// The OVA provider failed (scan, package, descriptor or disk).
     #[error(transparent)]
     Ova(#[from] crate::ova::Error),

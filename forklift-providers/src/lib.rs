@@ -15,12 +15,18 @@
 //!   simulator (`tools/vcsim`) with a fake `libvixDiskLib`; real vCenter needs the real VDDK
 //!   library for VDDK access.
 //!
-//! Planned: oVirt / RHV, OpenStack, KubeVirt / OpenShift, Hyper-V and EC2, whose plans
+//! - [`openstack`] (`openstack`): Keystone v3 (the guide's five Secret methods), inventory
+//!   from Nova, Cinder, Glance and Neutron, power control, and disk data through Glance
+//!   images (Nova `createImage`, Cinder snapshot → volume → image upload). Tested against
+//!   real OpenStack services (tests/testbeds/openstack).
+//!
+//! Planned: oVirt / RHV, KubeVirt / OpenShift, Hyper-V and EC2, whose plans
 //! `forklift-core` already models, validates and renders (dry run), and Nutanix.
 //! [`open_provider`] refuses them as not implemented yet.
 
 pub mod capability;
 pub mod error;
+pub mod openstack;
 pub mod ova;
 pub mod vsphere;
 

@@ -40,6 +40,14 @@ and CDI); cold migrations without guest conversion (the plan sets skipGuestConve
 Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
 and render cover them already), guest conversion (virt-v2v), warm and live migration, copy
 offload, volume populators. `migrate` refuses a planned source as not
+datastore HTTP interface), `openstack` (Keystone v3; disk data through Glance images) and
+`ova` (directories of .ova/.ovf packages), into the destination
+`local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
+cold migrations without guest conversion (the plan sets skipGuestConversion: true).
+
+Planned: sources `ovirt`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
+and render cover them already), deploying to a cluster, guest conversion (virt-v2v), warm and
+live migration, copy offload. `migrate` refuses a planned source as not
 implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
 condition, which `render` and `validate` show without running anything.";
 

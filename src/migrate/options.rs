@@ -164,7 +164,13 @@ pub(crate) fn merge_conditions(
 }
 
 fn engine_profile(destination_starts_vms: bool, hooks: HookPolicy) -> ExecutorProfile {
-    let mut capabilities = Vec::new();
+    // The engine fills every disk itself, so a volume populator's job (OpenStack's Glance
+    // image data) is its CopyDisks, which reads qcow2 images as raw (qemu-nbd): the
+    // ConvertOpenstackSnapshot conversion is done by then.
+    let mut capabilities = vec![
+        ExecutorCapability::VolumePopulator,
+        ExecutorCapability::ImageConversion,
+    ];
     if hooks == HookPolicy::Run {
         capabilities.push(ExecutorCapability::HookRunner);
     }

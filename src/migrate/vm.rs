@@ -304,6 +304,9 @@ impl Step<'_> {
                 super::warm::run_phase(step, phase, admitted, reports).await
             }
             Phase::CreateVM => self.create_vm().await.map(|()| None),
+            Phase::ConvertOpenstackSnapshot => Ok(Some(
+                "CopyDisks read the images as raw; nothing is left to convert".to_owned(),
+            )),
             phase => Err(MigrateError::PhaseNotSupported { phase }),
         }
     }

@@ -86,6 +86,14 @@ fn openstack_five_auth_types() {
         ),
         (
             &[
+                ("userID", "u-1"),
+                ("password", "hunter2"),
+                ("projectID", "p-1"),
+            ],
+            "OpenStack password with user ID",
+        ),
+        (
+            &[
                 ("authType", "token"),
                 ("token", "tok-123"),
                 ("userID", "u"),

@@ -24,18 +24,26 @@ pub async fn collect_inventory(
 /// migrate end to end and the others as planned; a test of the `forklift` package holds them
 /// to it, and a test here holds this list to [`open_provider`].
 pub fn implemented_provider_types() -> &'static [ProviderType] {
-    &[ProviderType::VSphere, ProviderType::Ova]
+    &[
+        ProviderType::VSphere,
+        ProviderType::OpenStack,
+        ProviderType::Ova,
+    ]
 }
 
 /// Opens a provider: the one place where a provider type becomes an implementation.
 ///
-/// Connecting providers (vSphere) log in here, so configuration and credential errors
+/// Connecting providers (vSphere, OpenStack) log in here, so configuration and credential errors
 /// surface immediately. Types outside [`implemented_provider_types`] are configuration
 /// errors.
 pub async fn open_provider(config: &ProviderConfig) -> Result<Provider> {
     match config.provider_type {
         ProviderType::VSphere => {
             let provider = crate::vsphere::VsphereProvider::connect(config).await?;
+            Ok(Provider::from_backend(Arc::new(provider)))
+        }
+        ProviderType::OpenStack => {
+            let provider = crate::openstack::OpenstackProvider::connect(config).await?;
             Ok(Provider::from_backend(Arc::new(provider)))
         }
         ProviderType::Ova => Ok(Provider::from_backend(Arc::new(

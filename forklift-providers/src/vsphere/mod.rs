@@ -19,7 +19,7 @@ pub mod inventory;
 pub mod limits;
 mod ops;
 mod soap;
-mod tls;
+pub(crate) mod tls;
 pub mod xml;
 
 pub use client::{ObjectContent, PropertySet, ServiceContent, Vim25Client};
