@@ -32,24 +32,18 @@ const LONG_ABOUT: &str = "\
 Migrate virtual machines onto KubeVirt: the Forklift / MTV engine, re-implemented in Rust.
 
 Runs end to end today: sources `vsphere` (VMware vSphere; disk data through VDDK or the
-datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destinations
-`local:DIR` (a deployable folder bundle: disk images, DataVolume and VirtualMachine YAML, plan
-status; `forklift deploy DIR` pushes it to a cluster) and `kubevirt` (a cluster with KubeVirt
-and CDI); cold migrations without guest conversion (the plan sets skipGuestConversion: true).
-
-Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
-and render cover them already), guest conversion (virt-v2v), warm and live migration, copy
-offload, volume populators. `migrate` refuses a planned source as not
 datastore HTTP interface), `openstack` (Keystone v3; disk data through Glance images) and
-`ova` (directories of .ova/.ovf packages), into the destination
-`local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
-cold migrations without guest conversion (the plan sets skipGuestConversion: true).
+`ova` (directories of .ova/.ovf packages), into the destinations `local:DIR` (a deployable
+folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status; `forklift deploy
+DIR` pushes it to a cluster) and `kubevirt` (a cluster with KubeVirt and CDI); cold
+migrations without guest conversion (the plan sets skipGuestConversion: true), and warm
+migrations (precopies, then cutover) from `vsphere`.
 
-Planned: sources `ovirt`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
-and render cover them already), deploying to a cluster, guest conversion (virt-v2v), warm and
-live migration, copy offload. `migrate` refuses a planned source as not
-implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
-condition, which `render` and `validate` show without running anything.";
+Planned: sources `ovirt`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate and render
+cover them already), guest conversion (virt-v2v), warm migration from other sources, live
+migration, copy offload. `migrate` refuses a planned source as not implemented yet, and a
+plan needing a planned feature with a Critical ...NotAvailable condition, which `render` and
+`validate` show without running anything.";
 
 /// The version `--version` and `forklift version` print: the package version and the commit
 /// the binary was built from (see build.rs).
