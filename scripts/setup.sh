@@ -46,6 +46,9 @@ if [ ${#pip_missing[@]} -gt 0 ]; then
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
+# Guest conversion: virt-v2v, libguestfs-tools, a kernel for the appliance, debootstrap.
+bash "$(dirname "$0")/setup-v2v.sh"
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo is required (install a Rust toolchain with rustup)" >&2
   exit 1

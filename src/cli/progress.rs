@@ -68,6 +68,9 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                 tracing::debug!(%vm, %phase, %reason, "phase skipped");
             }
             MigrationEvent::PhaseStarted { vm, phase, .. } => tracing::info!(%vm, %phase, "phase"),
+            MigrationEvent::ConversionProgress { vm, seconds, stage } => {
+                say(&multi, format!("{vm}: conversion [{seconds:6.1}] {stage}"));
+            }
             MigrationEvent::DiskProgress {
                 disk,
                 bytes_done,

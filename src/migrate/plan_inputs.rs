@@ -2,7 +2,7 @@
 //! provider, which a run cannot do without.
 
 use forklift_core::manifest::{ManifestSet, PlanBundle};
-use forklift_core::resources::{Migration, ObjectMeta, ObjectReference, Provider};
+use forklift_core::resources::{Migration, ObjectMeta, ObjectReference, Provider, Secret};
 
 use super::MigrateError;
 
@@ -15,6 +15,8 @@ pub struct PlanInputs {
     pub migration: Migration,
     /// Its source provider.
     pub source_provider: Provider,
+    /// Every Secret of the set (the VMs' LUKS passphrases among them).
+    pub secrets: Vec<Secret>,
 }
 
 impl PlanInputs {
@@ -50,6 +52,7 @@ impl PlanInputs {
             bundle,
             migration,
             source_provider,
+            secrets: set.all::<Secret>().cloned().collect(),
         })
     }
 

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::MigrateError;
+use super::convert::{ConversionRequest, Converter};
 use super::destination::{Destination, DestinationDisk, ObjectKind};
 use super::events::{MigrationEvent, VmOutcome};
 use super::hooks::{HookContext, HookRunner};
@@ -125,6 +126,10 @@ pub(crate) struct RunContext {
     /// `None` when the caller gave no hook runner; render then refuses plans with hooks.
     pub hooks: Option<Arc<dyn HookRunner>>,
     pub hook_retries: u32,
+    /// `None` when the caller gave no converter; render then refuses plans that need one.
+    pub converter: Option<Arc<dyn Converter>>,
+    /// Every Secret of the manifests (LUKS passphrases).
+    pub secrets: Vec<forklift_core::resources::Secret>,
     pub status: StatusHandle,
     pub events: mpsc::Sender<MigrationEvent>,
 }
@@ -147,6 +152,8 @@ pub(crate) struct VmState {
     pub disks: BTreeMap<usize, DestinationDisk>,
     /// The source's power state before the migration touched it.
     pub restore_power: Option<PowerState>,
+    /// The conversion `CreateGuestConversionPod` prepared for `ConvertGuest`.
+    pub conversion: Option<ConversionRequest>,
 }
 
 /// Runs every phase of `target` in render's order; disks are copied as the scheduler admits
@@ -255,6 +262,23 @@ impl Step<'_> {
             Phase::CopyDisks => super::copy::copy_disks(self.copy_job(), admitted, reports)
                 .await
                 .map(|()| None),
+            Phase::CreateGuestConversionPod => {
+                self.state.conversion =
+                    Some(super::convert::step::prepare(self.ctx, self.target).await?);
+                Ok(None)
+            }
+            Phase::ConvertGuest => {
+                let request =
+                    self.state
+                        .conversion
+                        .take()
+                        .ok_or(MigrateError::PhaseNotSupported {
+                            phase: Phase::ConvertGuest,
+                        })?;
+                super::convert::step::convert(self.ctx, self.target, &request, self.cancel)
+                    .await
+                    .map(|_| None)
+            }
             Phase::CreateVM => self.create_vm().await.map(|()| None),
             phase => Err(MigrateError::PhaseNotSupported { phase }),
         }
