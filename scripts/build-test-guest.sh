@@ -12,14 +12,14 @@
 #   catalog/testguest.ova         OVA (OVF + manifest + streamOptimized VMDK) of guest.img
 #   catalog-luks/testguest-luks.ova   the same guest with luks-data.img as its second disk
 #
-# Usage: build-test-guest.sh [CACHE_ROOT]   (default: target/test-guest)
+# Usage: build-test-guest.sh [CACHE_ROOT]   (default: target/tmp/test-guest, where the tests keep it)
 # The result is cached in CACHE_ROOT/<hash of this script>: built once, reused by every later
 # test run until this script changes. Concurrent callers wait on a lock for the first build.
 # Needs root (debootstrap) and scripts/setup-v2v.sh's packages.
 set -euo pipefail
 
 ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
-CACHE_ROOT=$(realpath -m "${1:-$ROOT_DIR/target/test-guest}")
+CACHE_ROOT=$(realpath -m "${1:-$ROOT_DIR/target/tmp/test-guest}")
 HASH=$(sha256sum "$0" | cut -c1-16)
 OUT=$CACHE_ROOT/$HASH
 # libguestfs on this kind of machine: /dev/kvm exists but hangs guest kernels; force TCG.

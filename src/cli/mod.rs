@@ -1,5 +1,6 @@
 //! Command-line verbs. Each verb lives in its own module and stays a few lines over the library.
 
+mod converter;
 mod copy;
 mod inventory;
 mod manifests;
@@ -26,10 +27,11 @@ Migrate virtual machines onto KubeVirt: the Forklift / MTV engine, re-implemente
 Runs end to end today: sources `vsphere` (VMware vSphere; disk data through VDDK or the
 datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destination
 `local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
-cold migrations without guest conversion (the plan sets skipGuestConversion: true).
+cold migrations, with guest conversion by this machine's virt-v2v (`--converter virt-v2v`)
+or without it (the plan sets skipGuestConversion: true).
 
 Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
-and render cover them already), deploying to a cluster, guest conversion (virt-v2v), warm and
+and render cover them already), deploying to a cluster, warm and
 live migration, copy offload, volume populators. `migrate` refuses a planned source as not
 implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
 condition, which `render` and `validate` show without running anything.";
@@ -71,15 +73,18 @@ enum Command {
     Template(template::TemplateCommand),
     /// Build an OVA catalog, migrate it to a local bundle and verify it (the main job).
     Demo(demo::DemoArgs),
-    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle.
+    /// Run a plan (OVA or vSphere source, cold) into a local bundle, converting its guests
+    /// with virt-v2v (--converter virt-v2v) or copying them raw (skipGuestConversion: true).
     ///
     /// Runs exactly the phases `forklift render` shows, VM by VM, and writes the bundle to
     /// `local:DIR`: disk images, DataVolume and VirtualMachine YAML, and the Plan with its
     /// status in DIR/.forklift/<namespace>/<plan>.status.yaml. The sources are `vsphere` and
-    /// `ova`; the others are planned. Guest conversion (virt-v2v) is not implemented yet, so
-    /// the plan must set skipGuestConversion: true (raw copy; with useCompatibilityMode: true
-    /// the VMs get SATA disks and e1000e NICs) or it is refused with
-    /// GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
+    /// `ova`; the others are planned. Guests that need conversion are converted in place
+    /// after the copy by this machine's virt-v2v with --converter virt-v2v (libguestfs under
+    /// TCG unless --libguestfs-default-backend; its log is kept next to the plan status);
+    /// without it the plan must set skipGuestConversion: true (raw copy; with
+    /// useCompatibilityMode: true the VMs get SATA disks and e1000e NICs) or it is refused
+    /// with GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
     /// A plan with hooks is refused with HookRunnerNotAvailable unless --hooks local runs their
     /// playbooks on this machine with ansible-playbook. The DataVolumes keep the source render gives
     /// them, so `kubectl apply` alone does not load the images yet.

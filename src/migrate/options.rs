@@ -100,8 +100,9 @@ impl MigrateOptions {
     }
 
     /// What a runner with these options can do. The engine copies every disk itself; it
-    /// has no guest converter, no warm or live migration, no copy offload or populators
-    /// yet, so render refuses plans that need them; it runs hooks only with a hook runner.
+    /// has no warm or live migration, no copy offload or populators yet, so render refuses
+    /// plans that need them; it runs hooks only with a hook runner, and converts guests only
+    /// with a converter whose programs are found.
     pub fn executor_profile(&self) -> ExecutorProfile {
         let mut profile = engine_profile(self.destination.starts_vms(), self.hook_policy());
         if self.converter.as_ref().is_some_and(|c| c.check().is_ok()) {
