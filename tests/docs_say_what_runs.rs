@@ -138,9 +138,7 @@ fn migrate_help_states_how_guests_are_converted_or_copied_raw() {
     let text = help(&["migrate", "--help"]);
     // Without a converter (the default) the engine cannot convert: the help names the flag
     // that adds one, and the raw-copy alternative.
-    assert!(
-        !local_executor_profile(HookPolicy::Refuse).has(ExecutorCapability::GuestConversion)
-    );
+    assert!(!local_executor_profile(HookPolicy::Refuse).has(ExecutorCapability::GuestConversion));
     assert!(text.contains("--converter virt-v2v"), "{text}");
     assert!(text.contains("skipGuestConversion: true"), "{text}");
 }

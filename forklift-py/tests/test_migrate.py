@@ -300,3 +300,18 @@ def test_a_failed_vm_resumes_its_disk_and_restart_copies_from_zero(tmp_path: Pat
     assert disk.summary.bytes_resumed == disk.summary.bytes_total
     assert disk.summary.bytes_written == 0 and disk.verified
     assert Path(disk.path).read_bytes() == (tmp_path / "disk.raw").read_bytes()
+
+
+def test_conversion_is_refused_unless_a_converter_is_given(tmp_path: Path) -> None:
+    # The same plan without raw copy: its guests need conversion.
+    text = MANIFESTS.format(catalog=catalog(tmp_path)).replace(
+        "skipGuestConversion: true", "skipGuestConversion: false"
+    )
+    objects = forklift.loads(text)
+    with pytest.raises(forklift.ValidationError) as refused:
+        forklift.migrate(objects, tmp_path / "out")
+    [condition] = [c for c in refused.value.conditions if c.type == "GuestConversionNotAvailable"]
+    assert "--converter virt-v2v" in condition.message
+    assert 'converter="virt-v2v"' in condition.message
+    with pytest.raises(ValueError, match="converter must be"):
+        forklift.migrate(objects, tmp_path / "out", converter="qemu-img")  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ pub enum OutputLine {
     Warning(String),
     /// `virt-v2v: This guest has virtio drivers installed.`
     VirtioInstalled,
-    /// `  i_osinfo = debian12` and the like, from the inspection summary.
+    /// `i_osinfo = debian12` and the like, from the inspection summary.
     Inspection {
         /// The field without its `i_` prefix (`osinfo`, `type`, `product_name`).
         field: String,
@@ -31,7 +31,18 @@ pub fn parse_line(line: &str) -> OutputLine {
     let trimmed = line.trim_end();
     if let Some(rest) = trimmed.strip_prefix('[') {
         if let Some((secs, text)) = rest.split_once(']') {
-            if let Ok(seconds) = secs.trim().parse::<f64>() {
+            // virt-v2v prints one decimal (`[  12.3]`); the appliance kernel's messages, in
+            // the same output with -v, print six (`[    0.000000]`).
+            let one_decimal = secs.trim().split_once('.').is_some_and(|(whole, frac)| {
+                !whole.is_empty()
+                    && whole.chars().all(|c| c.is_ascii_digit())
+                    && frac.len() == 1
+                    && frac.chars().all(|c| c.is_ascii_digit())
+            });
+            if let Some(seconds) = one_decimal
+                .then(|| secs.trim().parse::<f64>().ok())
+                .flatten()
+            {
                 let text = text.trim();
                 if !text.is_empty() {
                     return OutputLine::Stage {
@@ -52,16 +63,13 @@ pub fn parse_line(line: &str) -> OutputLine {
             }
         }
     }
-    let indented = trimmed.trim_start();
-    if trimmed.len() > indented.len() {
-        if let Some((field, value)) = indented.split_once(" = ") {
-            if let Some(field) = field.strip_prefix("i_") {
-                if field.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                    return OutputLine::Inspection {
-                        field: field.to_owned(),
-                        value: value.trim().to_owned(),
-                    };
-                }
+    if let Some((field, value)) = trimmed.trim_start().split_once(" = ") {
+        if let Some(field) = field.strip_prefix("i_") {
+            if !field.is_empty() && field.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                return OutputLine::Inspection {
+                    field: field.to_owned(),
+                    value: value.trim().to_owned(),
+                };
             }
         }
     }
@@ -112,9 +120,22 @@ mod tests {
             parse_line("libguestfs: trace: v2v: launch"),
             OutputLine::Other
         );
-        assert_eq!(parse_line("i_osinfo = x"), OutputLine::Other);
+        assert_eq!(
+            parse_line("i_type = linux"),
+            OutputLine::Inspection {
+                field: "type".into(),
+                value: "linux".into()
+            }
+        );
+        assert_eq!(parse_line("i_ = x"), OutputLine::Other);
+        assert_eq!(parse_line("i_Type = x"), OutputLine::Other);
         assert_eq!(parse_line("[abc] x"), OutputLine::Other);
         assert_eq!(parse_line("[ 1.0]"), OutputLine::Other);
+        // The appliance kernel's log, interleaved with -v.
+        assert_eq!(
+            parse_line("[    0.000000] Command line: panic=1 console=ttyS0"),
+            OutputLine::Other
+        );
         assert_eq!(parse_line("guest: warning: x"), OutputLine::Other);
     }
 }
