@@ -7,8 +7,8 @@
 #                                 the cloud kernel, /etc/fstab, open-vm-tools (VMware tools, which
 #                                 conversion removes) and a static IP for the VMware NIC
 #                                 (ens192, 00:50:56:aa:bb:cc) in /etc/network/interfaces
-#   luks-data.img                 raw 64 MiB data disk: LUKS2 (passphrase in luks-passphrase)
-#                                 holding an ext4 filesystem labelled "data"
+#   luks-data.img                 raw 64 MiB data disk: one MBR partition, LUKS2 (passphrase
+#                                 in luks-passphrase) holding an ext4 filesystem "data"
 #   catalog/testguest.ova         OVA (OVF + manifest + streamOptimized VMDK) of guest.img
 #   catalog-luks/testguest-luks.ova   the same guest with luks-data.img as its second disk
 #
@@ -104,12 +104,13 @@ command "update-grub"
 EOF
 rm -f "$W/rootfs.tar"
 
-# The LUKS data disk: guestfish reads the passphrase from stdin (format, then open).
+# The LUKS data disk: one partition holding the LUKS volume (virt-v2v's inspection opens
+# encrypted partitions); guestfish reads the passphrase from stdin (format, then open).
 printf '%s' "$PASSPHRASE" >"$OUT/luks-passphrase"
 truncate -s 64M "$OUT/luks-data.img"
 printf '%s\n%s\n' "$PASSPHRASE" "$PASSPHRASE" |
   guestfish --keys-from-stdin -a "$OUT/luks-data.img" \
-    run : luks-format /dev/sda 0 : luks-open /dev/sda data : \
+    run : part-disk /dev/sda mbr : luks-format /dev/sda1 0 : luks-open /dev/sda1 data : \
     mkfs ext4 /dev/mapper/data label:data : mount /dev/mapper/data / : \
     write /secret.txt "data behind LUKS" : umount / : luks-close /dev/mapper/data \
     >>"$W/guestfish.log" 2>&1

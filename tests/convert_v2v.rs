@@ -222,7 +222,14 @@ async fn ova_guest_is_converted_unlocked_inspected_and_boots_with_virtio() {
         copy < create && create < convert && convert < create_vm,
         "{phases:?}"
     );
-    assert!(vm.phases.iter().all(|p| p.skipped.is_none()), "{phases:?}");
+    // The conversion ran (the OVA source has no power control: those phases are skipped).
+    assert!(
+        vm.phases
+            .iter()
+            .filter(|p| p.phase.to_string().contains("Guest"))
+            .all(|p| p.skipped.is_none()),
+        "{phases:?}"
+    );
     // virt-v2v's stages arrived as progress events.
     let stages: Vec<&str> = events
         .iter()
