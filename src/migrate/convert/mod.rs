@@ -162,6 +162,22 @@ pub enum ConvertError {
         /// Its full log.
         log: PathBuf,
     },
+    /// No passphrase opened an encrypted volume of the guest.
+    #[error(
+        "Conversion of {vm}: none of the {keys} passphrase(s) of the VM's luks Secret opens its \
+         encrypted volume (virt-v2v: {said}); check the Secret, or use nbdeClevis; log {}",
+        .log.display()
+    )]
+    LuksKeyRejected {
+        /// Target VM name.
+        vm: String,
+        /// How many passphrases were offered.
+        keys: usize,
+        /// What virt-v2v said (control characters escaped).
+        said: String,
+        /// Its full log.
+        log: PathBuf,
+    },
     /// The conversion ran longer than its limit.
     #[error("Conversion of {vm} exceeded {seconds} s; log {}", .log.display())]
     TimedOut {

@@ -127,8 +127,10 @@ impl VirtV2vConverter {
                         path: path.clone(),
                         source,
                     })?;
-                args.push("--key".into());
-                args.push(format!("all:file:{}", path.display()));
+                for selector in key_selectors(request.disks.len()) {
+                    args.push("--key".into());
+                    args.push(format!("{selector}:file:{}", path.display()));
+                }
             }
         }
         // Passphrases are never asked on a terminal: with none matching, the conversion
@@ -307,6 +309,14 @@ impl VirtV2vConverter {
         })?;
         let _ = log.flush().await;
         if !status.success() {
+            if let Some(said) = seen.luks_rejected.take() {
+                return Err(ConvertError::LuksKeyRejected {
+                    vm,
+                    keys: request.luks_keys.len(),
+                    said,
+                    log: request.log.clone(),
+                });
+            }
             return Err(ConvertError::Failed {
                 vm,
                 status: status.to_string(),
@@ -330,6 +340,23 @@ impl VirtV2vConverter {
     }
 }
 
+/// Partitions per disk a LUKS key is offered to by device name.
+pub const MAX_KEY_PARTITIONS: usize = 16;
+
+/// The devices every LUKS key is offered to: `all` (virt-v2v from 2.3 on), and, for the
+/// versions before it (Debian 12's 2.2 reads `all` as a device name), each disk and its first
+/// [`MAX_KEY_PARTITIONS`] partitions by the names libguestfs gives them (`/dev/sda`,
+/// `/dev/sda1`...: disks in the domain's order). Selectors naming no device are ignored.
+fn key_selectors(disks: usize) -> Vec<String> {
+    let mut selectors = vec!["all".to_owned()];
+    for index in 0..disks {
+        let disk = format!("/dev/{}", super::domain::scsi_name(index));
+        selectors.extend((1..=MAX_KEY_PARTITIONS).map(|p| format!("{disk}{p}")));
+        selectors.push(disk);
+    }
+    selectors
+}
+
 /// What the output said so far.
 #[derive(Default)]
 struct Seen {
@@ -342,6 +369,8 @@ struct Seen {
     tail: VecDeque<String>,
     /// The lines saying what failed (`virt-v2v: error: ...`), quoted first.
     errors: Vec<String>,
+    /// What virt-v2v said when no key opened an encrypted volume.
+    luks_rejected: Option<String>,
 }
 
 impl Seen {
@@ -354,6 +383,10 @@ impl Seen {
             self.tail.push_back(line.to_owned());
             if line.starts_with("virt-v2v") && line.contains(": error: ") && self.errors.len() < 5 {
                 self.errors.push(line.to_owned());
+            }
+            let rejected = LUKS_REJECTIONS.iter().any(|p| line.contains(p));
+            if rejected && self.luks_rejected.is_none() {
+                self.luks_rejected = Some(escape_peer_text(line.trim()).into_owned());
             }
         }
         match parse_line(line) {
@@ -401,6 +434,14 @@ impl Seen {
             .join("\n")
     }
 }
+
+/// What virt-v2v (and cryptsetup) print when no key opens an encrypted volume: asking for a
+/// passphrase it cannot read (there is no terminal, stdin is empty), or a key rejected.
+const LUKS_REJECTIONS: [&str; 3] = [
+    "could not read key from user",
+    "could not find key to open LUKS",
+    "No key available with this passphrase",
+];
 
 /// libguestfs' and the appliance's debug lines (`-v -x`), which say little to a user.
 fn is_debug_noise(line: &str) -> bool {

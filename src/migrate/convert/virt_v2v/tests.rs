@@ -75,7 +75,7 @@ env | grep -E '^(LIBGUESTFS_|VIRTIO_WIN)' | sort > {seen}/env
 while [ $# -gt 0 ]; do
   case "$1" in
     libvirtxml) cp "$2" {seen}/domain.xml ;;
-    all:file:*) f=${{1#all:file:}}; cat "$f" >> {seen}/keys; echo >> {seen}/keys; stat -c %a "$f" >> {seen}/modes ;;
+    *:file:*) f=${{1#*:file:}}; cat "$f" >> {seen}/keys; echo >> {seen}/keys; stat -c %a "$f" >> {seen}/modes ;;
   esac
   shift
 done
@@ -139,14 +139,18 @@ echo "[  60.0] Finishing off""#,
         !args.contains("alpha-pass") && !args.contains("beta-pass"),
         "{args}"
     );
-    assert_eq!(
-        std::fs::read_to_string(seen.join("keys")).unwrap(),
-        "alpha-pass\nbeta-pass\n"
+    // Each key is offered to `all` and, for virt-v2v 2.2, to the disk and its partitions.
+    let per_key = 2 + MAX_KEY_PARTITIONS;
+    assert!(args.contains(" --key all:file:") && args.contains(" --key /dev/sda1:file:"));
+    assert!(
+        args.contains(" --key /dev/sda:file:") && !args.contains("/dev/sdb"),
+        "{args}"
     );
-    assert_eq!(
-        std::fs::read_to_string(seen.join("modes")).unwrap(),
-        "600\n600\n"
-    );
+    let keys = std::fs::read_to_string(seen.join("keys")).unwrap();
+    assert_eq!(keys.lines().filter(|k| *k == "alpha-pass").count(), per_key);
+    assert_eq!(keys.lines().filter(|k| *k == "beta-pass").count(), per_key);
+    let modes = std::fs::read_to_string(seen.join("modes")).unwrap();
+    assert!(modes.lines().all(|m| m == "600"), "{modes}");
     let env = std::fs::read_to_string(seen.join("env")).unwrap();
     assert_eq!(
         env,
@@ -188,7 +192,7 @@ async fn a_failed_conversion_quotes_the_error_and_the_last_lines_escaped() {
         dir.path(),
         "virt-v2v-in-place",
         r#"echo "[   0.0] Setting up the source"
-echo "virt-v2v-in-place: error: libguestfs error: could not find key to open LUKS encrypted /dev/sda2" >&2
+echo "virt-v2v-in-place: error: inspection could not detect the source guest (or physical machine)" >&2
 i=0; while [ $i -lt 200 ]; do echo "libguestfs: trace: noise $i"; echo "line $i"; i=$((i+1)); done
 printf 'evil \033[2J end\n'
 exit 1"#,
@@ -202,7 +206,7 @@ exit 1"#,
     };
     let lines: Vec<&str> = tail.lines().collect();
     assert!(
-        lines[0].contains("could not find key to open LUKS encrypted /dev/sda2"),
+        lines[0].contains("inspection could not detect the source guest"),
         "{tail}"
     );
     assert_eq!(lines.len(), CONVERSION_ERROR_LINES + 1, "{tail}");
@@ -210,7 +214,7 @@ exit 1"#,
     assert!(!tail.contains('\u{1b}'), "{tail}");
     assert!(lines.last().unwrap().starts_with("evil "), "{tail}");
     assert!(log.is_file());
-    assert!(err.to_string().contains("could not find key"), "{err}");
+    assert!(err.to_string().contains("could not detect"), "{err}");
     assert!(!request.work_dir.exists());
 }
 
@@ -326,4 +330,24 @@ async fn output_lines_are_cut_at_the_limit() {
     let log = std::fs::read_to_string(&request.log).unwrap();
     let longest = log.lines().map(str::len).max().unwrap();
     assert_eq!(longest, MAX_OUTPUT_LINE);
+}
+
+#[tokio::test]
+async fn a_rejected_passphrase_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = script(
+        dir.path(),
+        "virt-v2v-in-place",
+        "echo 'getline: Inappropriate ioctl for device' >&2\n\
+         echo '/usr/bin/virt-v2v-in-place: could not read key from user' >&2\n\
+         echo 'umount-all: noise'\nexit 1",
+    );
+    let converter = VirtV2vConverter::with_programs(&fake, "/nonexistent");
+    let (result, _) = run(&converter, &request(dir.path()), &CancellationToken::new()).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, ConvertError::LuksKeyRejected { keys: 2, said, .. } if said.ends_with("could not read key from user")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("luks Secret"), "{err}");
 }
