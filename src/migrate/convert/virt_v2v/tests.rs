@@ -351,3 +351,27 @@ async fn a_rejected_passphrase_is_named_as_such() {
     );
     assert!(err.to_string().contains("luks Secret"), "{err}");
 }
+
+#[test]
+fn only_the_first_warnings_are_kept() {
+    let mut seen = Seen::default();
+    for i in 0..MAX_CONVERSION_WARNINGS + 10 {
+        seen.take(&format!("virt-v2v-in-place: warning: number {i}"));
+    }
+    assert_eq!(seen.warnings.len(), MAX_CONVERSION_WARNINGS);
+    assert_eq!(seen.warnings[0], "number 0");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_help_that_hangs_counts_as_the_option_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow-help");
+    std::fs::write(&path, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = tokio::time::Instant::now();
+    assert!(!supports(&path, "--no-fstrim").await);
+    assert!(started.elapsed() >= HELP_TIME_LIMIT);
+    let fast = script(dir.path(), "fast", "");
+    std::fs::write(&fast, "#!/bin/sh\necho '  --no-fstrim   Do not trim'\n").unwrap();
+    assert!(supports(&fast, "--no-fstrim").await);
+}
