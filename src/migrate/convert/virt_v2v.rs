@@ -1,21 +1,19 @@
 //! The [`Converter`] that runs the real virt-v2v.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use forklift_core::error::escape_peer_text;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use seen::{Seen, read_lines};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::output::{OutputLine, parse_line};
 use super::request::ConversionRequest;
 use super::{
-    CONVERSION_ERROR_LINES, CONVERSION_TIME_LIMIT, ConversionProgress, ConversionReport,
-    ConvertError, Converter, MAX_CONVERSION_WARNINGS, MAX_OUTPUT_LINE, domain_xml,
+    CONVERSION_TIME_LIMIT, ConversionProgress, ConversionReport, ConvertError, Converter,
+    domain_xml,
 };
 use crate::migrate::hooks::which;
 
@@ -357,141 +355,6 @@ fn key_selectors(disks: usize) -> Vec<String> {
     selectors
 }
 
-/// What the output said so far.
-#[derive(Default)]
-struct Seen {
-    osinfo: Option<String>,
-    os_type: Option<String>,
-    product_name: Option<String>,
-    virtio: bool,
-    warnings: Vec<String>,
-    /// The last lines that are not libguestfs' own debug output.
-    tail: VecDeque<String>,
-    /// The lines saying what failed (`virt-v2v: error: ...`), quoted first.
-    errors: Vec<String>,
-    /// What virt-v2v said when no key opened an encrypted volume.
-    luks_rejected: Option<String>,
-}
-
-impl Seen {
-    /// Records `line`; a new stage is returned as progress.
-    fn take(&mut self, line: &str) -> Option<ConversionProgress> {
-        if !is_debug_noise(line) {
-            if self.tail.len() == CONVERSION_ERROR_LINES {
-                self.tail.pop_front();
-            }
-            self.tail.push_back(line.to_owned());
-            if line.starts_with("virt-v2v") && line.contains(": error: ") && self.errors.len() < 5 {
-                self.errors.push(line.to_owned());
-            }
-            let rejected = LUKS_REJECTIONS.iter().any(|p| line.contains(p));
-            if rejected && self.luks_rejected.is_none() {
-                self.luks_rejected = Some(escape_peer_text(line.trim()).into_owned());
-            }
-        }
-        match parse_line(line) {
-            OutputLine::Stage { seconds, text } => {
-                return Some(ConversionProgress {
-                    seconds,
-                    stage: text,
-                });
-            }
-            OutputLine::Warning(text) => {
-                if self.warnings.len() < MAX_CONVERSION_WARNINGS {
-                    self.warnings.push(text);
-                }
-            }
-            OutputLine::VirtioInstalled => self.virtio = true,
-            OutputLine::Inspection { field, value } => {
-                let slot = match field.as_str() {
-                    "osinfo" => &mut self.osinfo,
-                    "type" => &mut self.os_type,
-                    "product_name" => &mut self.product_name,
-                    _ => return None,
-                };
-                // The first inspection is the source guest's; later ones repeat it.
-                if slot.is_none() && !value.is_empty() && value != "unknown" {
-                    *slot = Some(value);
-                }
-            }
-            OutputLine::Other => {}
-        }
-        None
-    }
-
-    fn tail(&self) -> String {
-        let mut lines: Vec<&str> = self.errors.iter().map(String::as_str).collect();
-        lines.extend(
-            self.tail
-                .iter()
-                .map(String::as_str)
-                .filter(|l| !self.errors.iter().any(|e| e == l)),
-        );
-        lines
-            .iter()
-            .map(|l| escape_peer_text(l))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-/// What virt-v2v (and cryptsetup) print when no key opens an encrypted volume: asking for a
-/// passphrase it cannot read (there is no terminal, stdin is empty), or a key rejected.
-const LUKS_REJECTIONS: [&str; 3] = [
-    "could not read key from user",
-    "could not find key to open LUKS",
-    "No key available with this passphrase",
-];
-
-/// libguestfs' and the appliance's debug lines (`-v -x`), which say little to a user.
-fn is_debug_noise(line: &str) -> bool {
-    const PREFIXES: [&str; 6] = [
-        "libguestfs: ",
-        "guestfsd: ",
-        "commandrvf: ",
-        "supermin: ",
-        "nbdkit: ",
-        "chroot: ",
-    ];
-    PREFIXES.iter().any(|p| line.starts_with(p))
-}
-
-/// Sends every line of `reader` (each cut to [`MAX_OUTPUT_LINE`] bytes, lossy UTF-8).
-async fn read_lines(mut reader: impl AsyncRead + Unpin, lines: mpsc::Sender<String>) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut line: Vec<u8> = Vec::new();
-    let mut dropping = false;
-    loop {
-        let n = match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                let text = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
-                    .to_owned();
-                if lines.send(text).await.is_err() {
-                    return;
-                }
-                line.clear();
-                dropping = false;
-            } else if !dropping {
-                if line.len() < MAX_OUTPUT_LINE {
-                    line.push(b);
-                } else {
-                    dropping = true;
-                }
-            }
-        }
-    }
-    if !line.is_empty() {
-        let _ = lines
-            .send(String::from_utf8_lossy(&line).into_owned())
-            .await;
-    }
-}
-
 /// `virt-v2v -o local` wrote `<out>/<name>-sda`...: each replaces the copied disk it came from.
 async fn move_converted(request: &ConversionRequest) -> Result<(), ConvertError> {
     let out = request.work_dir.join("out");
@@ -559,5 +422,6 @@ fn kill_group(pgid: Option<u32>) {
     }
 }
 
+mod seen;
 #[cfg(test)]
 mod tests;

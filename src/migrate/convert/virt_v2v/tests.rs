@@ -6,8 +6,10 @@ use std::path::Path;
 
 use forklift_core::credentials::SecretString;
 
+use super::seen::Seen;
 use super::*;
 use crate::migrate::convert::request::{ConversionDisk, ConversionNic};
+use crate::migrate::convert::{CONVERSION_ERROR_LINES, MAX_CONVERSION_WARNINGS, MAX_OUTPUT_LINE};
 
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
