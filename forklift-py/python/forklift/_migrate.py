@@ -43,8 +43,6 @@ HookCallback = Callable[[Dict[str, Any], Dict[str, Any]], object]
 and target as a dict; what it returns (as text) is the hook's output, an exception fails it."""
 Hooks = Union[Literal["local"], HookCallback]
 """What runs a plan's hooks: ``"local"`` (a local ``ansible-playbook``) or a callback."""
-GuestConverter = Literal["virt-v2v"]
-"""What converts the guests: ``"virt-v2v"`` (this machine's virt-v2v, in place after the copy)."""
 
 
 class MigrationCopyOptions(TypedDict, total=False):
@@ -159,7 +157,7 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
-    converter: Optional[GuestConverter] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,
@@ -226,7 +224,7 @@ def migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
-    converter: Optional[GuestConverter] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
     **copy: Unpack[MigrationCopyOptions],
@@ -278,7 +276,7 @@ async def async_migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
-    converter: Optional[GuestConverter] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
     **copy: Unpack[MigrationCopyOptions],
