@@ -49,6 +49,9 @@ fi
 # The OpenStack testbed's services (tests/testbeds/openstack).
 bash "$(dirname "$0")/setup-openstack.sh"
 
+# Guest conversion: virt-v2v, libguestfs-tools, a kernel for the appliance, debootstrap.
+bash "$(dirname "$0")/setup-v2v.sh"
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo is required (install a Rust toolchain with rustup)" >&2
   exit 1

@@ -315,3 +315,18 @@ def test_cutover_takes_rfc3339_or_an_aware_datetime_and_refuses_other_times(tmp_
     migration.cutover()
     # A cold plan has nothing to cut over: it runs as before.
     assert [vm.outcome for vm in migration.result(timeout=60).vms] == ["succeeded"]
+
+
+def test_conversion_is_refused_unless_a_converter_is_given(tmp_path: Path) -> None:
+    # The same plan without raw copy: its guests need conversion.
+    text = MANIFESTS.format(catalog=catalog(tmp_path)).replace(
+        "skipGuestConversion: true", "skipGuestConversion: false"
+    )
+    objects = forklift.loads(text)
+    with pytest.raises(forklift.ValidationError) as refused:
+        forklift.migrate(objects, tmp_path / "out")
+    [condition] = [c for c in refused.value.conditions if c.type == "GuestConversionNotAvailable"]
+    assert "--converter virt-v2v" in condition.message
+    assert 'converter="virt-v2v"' in condition.message
+    with pytest.raises(ValueError, match="converter must be"):
+        forklift.migrate(objects, tmp_path / "out", converter="qemu-img")  # type: ignore[arg-type]

@@ -64,6 +64,8 @@ pub struct MigrateArgs {
     hooks: HooksArg,
     #[command(flatten)]
     strict: super::loading::StrictArg,
+    #[command(flatten)]
+    converter: super::converter::ConverterArg,
     /// Let a vSphere source's spec.url be plain http://, which sends the password in clear
     /// text (refused otherwise).
     #[arg(long)]
@@ -127,6 +129,7 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     if args.hooks.policy() == HookPolicy::Run {
         options.hooks = Some(Arc::new(AnsibleHookRunner::default()));
     }
+    options.converter = args.converter.converter();
     let migrator = match Migrator::new(&set, args.plan.as_deref(), options) {
         Ok(m) => m,
         Err(e) => {

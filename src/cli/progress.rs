@@ -104,6 +104,9 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                 tracing::debug!(%vm, %phase, %reason, "phase skipped");
             }
             MigrationEvent::PhaseStarted { vm, phase, .. } => tracing::info!(%vm, %phase, "phase"),
+            MigrationEvent::ConversionProgress { vm, seconds, stage } => {
+                say(&multi, format!("{vm}: conversion [{seconds:6.1}] {stage}"));
+            }
             MigrationEvent::DiskProgress {
                 vm,
                 disk,
@@ -130,7 +133,9 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                 let due = entry
                     .printed
                     .is_none_or(|at| at.elapsed() >= PLAIN_PROGRESS_INTERVAL);
-                if plain_progress && due && bytes_done < bytes_total {
+                // Each disk gets at least one line, even a copy that ends before its first
+                // progress tick; a finished one gets no other (its summary line follows).
+                if plain_progress && due && (bytes_done < bytes_total || entry.printed.is_none()) {
                     entry.printed = Some(Instant::now());
                     let percent = bytes_done * 100 / bytes_total.max(1);
                     let eta = entry.bar.eta().as_secs();
@@ -173,10 +178,11 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                 say(
                     &multi,
                     format!(
-                        "{label}: {} MiB written, {} MiB skipped{resumed}, {:.1} MiB/s{}",
+                        "{label}: {} MiB written, {} MiB skipped{resumed}, {}{}",
                         summary.bytes_written >> 20,
                         (summary.bytes_skipped + summary.bytes_zeroed) >> 20,
-                        summary.mib_per_s,
+                        // Data read, not the disk's size: skipped ranges cost nothing.
+                        rate(summary.bytes_read as f64 / summary.seconds.max(1e-9)),
                         if verified {
                             ", verified against the source"
                         } else {

@@ -6,6 +6,7 @@ use forklift_core::itinerary::Phase;
 use forklift_core::manifest::PlanSelectError;
 use forklift_core::resources::Condition;
 
+use super::convert::ConvertError;
 use super::destination::DestinationError;
 use super::hooks::HookError;
 
@@ -104,6 +105,9 @@ pub enum MigrateError {
     /// A hook failed (after its retries).
     #[error(transparent)]
     Hook(#[from] HookError),
+    /// The guest conversion could not run or failed.
+    #[error(transparent)]
+    Conversion(#[from] ConvertError),
     /// A VM names a Hook the manifests do not hold.
     #[error("Hook {hook} not found")]
     HookNotFound {

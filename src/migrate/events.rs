@@ -112,6 +112,16 @@ pub enum MigrationEvent {
         /// Whether the image was re-read and compared with the source.
         verified: bool,
     },
+    /// The guest conversion entered a stage (virt-v2v's progress lines).
+    #[serde(rename_all = "camelCase")]
+    ConversionProgress {
+        /// Source VM id.
+        vm: String,
+        /// Seconds since the converter started.
+        seconds: f64,
+        /// The stage (`Inspecting the source`, `Converting ... to run on KVM`).
+        stage: String,
+    },
     /// A VM an earlier run recorded as migrated is migrated again, because the destination
     /// no longer holds its disks as that run left them.
     #[serde(rename_all = "camelCase")]

@@ -408,7 +408,8 @@ fn tempdir(hook: &str) -> Result<PathBuf, HookError> {
     Ok(dir)
 }
 
-fn which(program: &std::path::Path) -> Option<PathBuf> {
+/// The program's path when it can be found (as a path, or in `PATH`).
+pub(crate) fn which(program: &std::path::Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return program.is_file().then(|| program.to_path_buf());
     }

@@ -21,6 +21,7 @@
 //!
 //! [`ExecutorProfile`]: forklift_core::render::ExecutorProfile
 
+pub mod convert;
 mod copy;
 mod destination;
 mod error;

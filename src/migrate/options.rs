@@ -12,6 +12,7 @@ use forklift_core::validation;
 use forklift_transfer::copy::CopyOptions;
 use serde::Serialize;
 
+use super::convert::Converter;
 use super::destination::Destination;
 use super::events::VmOutcome;
 use super::hooks::HookRunner;
@@ -42,6 +43,13 @@ pub struct MigrateOptions {
     pub hooks: Option<Arc<dyn HookRunner>>,
     /// How many times a failed hook is run again before its VM fails.
     pub hook_retries: u32,
+    /// What converts the guests. `None` (the default): nothing does, and a plan that needs
+    /// conversion is refused before anything is touched (Critical
+    /// `GuestConversionNotAvailable`) unless it sets `skipGuestConversion`.
+    /// [`VirtV2vConverter`](super::convert::VirtV2vConverter) (`forklift migrate --converter
+    /// virt-v2v`) runs the real virt-v2v; the engine has the capability only when its
+    /// programs are found ([`Converter::check`]).
+    pub converter: Option<Arc<dyn Converter>>,
     /// Validation settings (feature gates, limits); `None` takes them from the manifests'
     /// ForkliftController, with upstream's defaults when there is none.
     pub validation: Option<validation::Settings>,
@@ -63,6 +71,7 @@ impl std::fmt::Debug for MigrateOptions {
             .field("restart", &self.restart)
             .field("hooks", &self.hook_policy())
             .field("hook_retries", &self.hook_retries)
+            .field("converter", &self.converter)
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +86,7 @@ impl MigrateOptions {
             restart: false,
             hooks: None,
             hook_retries: DEFAULT_HOOK_RETRIES,
+            converter: None,
             validation: None,
             allow_plain_http: false,
             precopy_interval: None,
@@ -94,10 +104,20 @@ impl MigrateOptions {
     }
 
     /// What a runner with these options can do. The engine copies every disk itself; it
-    /// has no guest converter, no warm or live migration, no copy offload or populators
-    /// yet, so render refuses plans that need them; it runs hooks only with a hook runner.
+    /// has no warm or live migration, no copy offload or populators yet, so render refuses
+    /// plans that need them; it runs hooks only with a hook runner, and converts guests only
+    /// with a converter whose programs are found.
     pub fn executor_profile(&self) -> ExecutorProfile {
-        engine_profile(self.destination.starts_vms(), self.hook_policy())
+        let mut profile = engine_profile(self.destination.starts_vms(), self.hook_policy());
+        if self.converter.as_ref().is_some_and(|c| c.check().is_ok()) {
+            profile = ExecutorProfile::engine(
+                profile
+                    .capabilities
+                    .into_iter()
+                    .chain([ExecutorCapability::GuestConversion]),
+            );
+        }
+        profile
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use forklift_core::manifest::{ManifestSet, ObjectKey, PlanBundle};
-use forklift_core::resources::{Migration, ObjectMeta, ObjectReference, Provider};
+use forklift_core::resources::{Migration, ObjectMeta, ObjectReference, Provider, Secret};
 
 use super::MigrateError;
 
@@ -20,6 +20,8 @@ pub struct PlanInputs {
     /// The file the Migration was read from, watched for a new cutover time while the run
     /// goes; `None` when it came from elsewhere (text, stdin) or was made up.
     pub migration_file: Option<PathBuf>,
+    /// Every Secret of the set (the VMs' LUKS passphrases among them).
+    pub secrets: Vec<Secret>,
 }
 
 impl PlanInputs {
@@ -66,6 +68,7 @@ impl PlanInputs {
             migration,
             source_provider,
             migration_file,
+            secrets: set.all::<Secret>().cloned().collect(),
         })
     }
 

@@ -385,6 +385,7 @@ impl Migrator {
             .iter()
             .chain(spec.vms.iter().flat_map(|v| v.conditions.iter()));
         merge_conditions(&mut conditions, rendered.cloned());
+        super::convert::explain_missing(&mut conditions, self.options.converter.as_deref());
         (spec, conditions)
     }
 
@@ -458,6 +459,8 @@ impl Migrator {
             restart: self.options.restart,
             hooks: self.options.hooks.clone(),
             hook_retries: self.options.hook_retries,
+            converter: self.options.converter.clone(),
+            secrets: self.inputs.secrets.clone(),
             status: status.clone(),
             events: events.clone(),
             warm,

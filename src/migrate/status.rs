@@ -70,6 +70,11 @@ enum StatusEvent {
         vm: String,
         warm: Box<WarmStatus>,
     },
+    Converted {
+        vm: String,
+        operating_system: Option<String>,
+        warnings: Option<Condition>,
+    },
 }
 
 impl StatusEvent {
@@ -218,6 +223,22 @@ impl StatusHandle {
         .await;
     }
 
+    /// Records a successful guest conversion: the disks were copied and converted, the
+    /// inspected OS (`operatingSystem`), and a `ConversionHasWarnings` condition when it warned.
+    pub async fn converted(
+        &self,
+        vm: &str,
+        operating_system: Option<String>,
+        warnings: Option<Condition>,
+    ) {
+        self.send(StatusEvent::Converted {
+            vm: vm.to_owned(),
+            operating_system,
+            warnings,
+        })
+        .await;
+    }
+
     /// Marks the VM completed with `outcome`; `error` when a phase failed.
     pub async fn complete(&self, vm: &str, outcome: VmOutcome, error: Option<String>) {
         self.send(StatusEvent::Complete {
@@ -318,7 +339,8 @@ fn apply(vms: &mut PreviousStatus, event: StatusEvent) -> bool {
         | StatusEvent::DiskTasks { vm, .. }
         | StatusEvent::DiskProgress { vm, .. }
         | StatusEvent::Complete { vm, .. }
-        | StatusEvent::Warm { vm, .. } => vm.clone(),
+        | StatusEvent::Warm { vm, .. }
+        | StatusEvent::Converted { vm, .. } => vm.clone(),
     };
     if let StatusEvent::Begin { status, steps } = event {
         vms.insert(vm, begun(*status, &steps));
@@ -340,6 +362,20 @@ fn apply(vms: &mut PreviousStatus, event: StatusEvent) -> bool {
         } => disk_progress(status, &task, bytes_done, done),
         StatusEvent::Complete { outcome, error, .. } => complete(status, outcome, error),
         StatusEvent::Warm { warm, .. } => status.warm = Some(*warm),
+        StatusEvent::Converted {
+            operating_system,
+            warnings,
+            ..
+        } => {
+            status.disks_copied = true;
+            if let Some(os) = operating_system {
+                status.operating_system = os;
+            }
+            if let Some(condition) = warnings {
+                status.conditions.retain(|c| c.type_ != condition.type_);
+                status.conditions.push(condition);
+            }
+        }
     }
     *status != before
 }

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::MigrateError;
+use super::convert::{ConversionRequest, Converter};
 use super::destination::{Destination, DestinationDisk, ObjectKind};
 use super::events::{MigrationEvent, VmOutcome};
 use super::hooks::{HookContext, HookRunner};
@@ -130,6 +131,10 @@ pub(crate) struct RunContext {
     /// `None` when the caller gave no hook runner; render then refuses plans with hooks.
     pub hooks: Option<Arc<dyn HookRunner>>,
     pub hook_retries: u32,
+    /// `None` when the caller gave no converter; render then refuses plans that need one.
+    pub converter: Option<Arc<dyn Converter>>,
+    /// Every Secret of the manifests (LUKS passphrases).
+    pub secrets: Vec<forklift_core::resources::Secret>,
     pub status: StatusHandle,
     pub events: mpsc::Sender<MigrationEvent>,
     /// What warm VMs share (precopy interval, cutover times, resume points).
@@ -156,6 +161,8 @@ pub(crate) struct VmState {
     pub restore_power: Option<PowerState>,
     /// A warm VM's precopies and snapshots.
     pub warm: super::warm::WarmVm,
+    /// The conversion `CreateGuestConversionPod` prepared for `ConvertGuest`.
+    pub conversion: Option<ConversionRequest>,
 }
 
 /// Runs every phase of `target` in render's order; disks are copied as the scheduler admits
@@ -302,6 +309,23 @@ impl Step<'_> {
                     cancel: self.cancel,
                 };
                 super::warm::run_phase(step, phase, admitted, reports).await
+            }
+            Phase::CreateGuestConversionPod => {
+                self.state.conversion =
+                    Some(super::convert::step::prepare(self.ctx, self.target).await?);
+                Ok(None)
+            }
+            Phase::ConvertGuest => {
+                let request =
+                    self.state
+                        .conversion
+                        .take()
+                        .ok_or(MigrateError::PhaseNotSupported {
+                            phase: Phase::ConvertGuest,
+                        })?;
+                super::convert::step::convert(self.ctx, self.target, &request, self.cancel)
+                    .await
+                    .map(|_| None)
             }
             Phase::CreateVM => self.create_vm().await.map(|()| None),
             Phase::ConvertOpenstackSnapshot => Ok(Some(

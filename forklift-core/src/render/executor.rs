@@ -81,7 +81,9 @@ impl ExecutorCapability {
         match self {
             Self::GuestConversion => {
                 "The guests need conversion (virt-v2v) and this engine has no guest converter; \
-                 set skipGuestConversion (raw copy, with useCompatibilityMode for SATA and \
+                 convert them with this machine's virt-v2v (`forklift migrate --converter \
+                 virt-v2v`, Python: `migrate(..., converter=\"virt-v2v\")`), or set \
+                 skipGuestConversion (raw copy, with useCompatibilityMode for SATA and \
                  e1000e devices) to migrate without conversion."
             }
             Self::VirtV2vDiskCopy => {

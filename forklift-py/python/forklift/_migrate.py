@@ -171,6 +171,7 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,
@@ -204,6 +205,12 @@ def start_migration(
     callable runs them in Python: it is called from a forklift thread with the Hook resource
     and the context (``step``, ``planName``, ``vmName``, ``targetName``...); its return value
     is the hook's output and an exception fails the VM with the exception's message.
+    Guests are converted only when asked: ``converter="virt-v2v"`` converts the copied disks in
+    place with this machine's virt-v2v (virtio drivers, VMware tools removed, LUKS unlocked
+    with the VM's ``luks`` Secret; libguestfs forced to TCG), records the inspected OS in the
+    VM's status and keeps virt-v2v's log next to the plan status; without it a plan that needs
+    conversion fails with :class:`~forklift.ValidationError` (``GuestConversionNotAvailable``)
+    unless it sets ``skipGuestConversion``.
     ``request_size``, ``requests``, ``retries``, ``reconnects`` and ``io_timeout`` (seconds
     an NBD request may wait without a byte from the server) tune the disk copies as in
     :class:`~forklift.CopyOptions`. ``allow_plain_http`` lets a vSphere source's ``spec.url``
@@ -222,6 +229,7 @@ def start_migration(
         cancel=cancel,
         verify=verify,
         hooks=hooks,
+        converter=converter,
         request_size=request_size,
         requests=requests,
         retries=retries,
@@ -246,6 +254,7 @@ def migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
     kubeconfig: Optional[PathLike] = None,
@@ -258,9 +267,10 @@ def migrate(
 
     What runs today: a cold plan from a ``vsphere`` or ``ova`` source into the local folder
     ``destination``, or onto a cluster with ``destination="kubevirt"`` (``kubeconfig=``...,
-    see :func:`start_migration`). Guest conversion (virt-v2v) is not implemented yet, so the plan must set
-    ``skipGuestConversion: true`` (MTV's raw copy mode; with ``useCompatibilityMode: true`` the
-    VMs get SATA disks and e1000e NICs); otherwise, and for warm plans or other sources, it
+    see :func:`start_migration`), its guests converted with ``converter="virt-v2v"``, or copied
+    raw when the plan sets ``skipGuestConversion: true`` (MTV's raw copy mode; with
+    ``useCompatibilityMode: true`` the VMs get SATA disks and e1000e NICs); otherwise, and for
+    warm plans or other sources, it
     fails with :class:`~forklift.ValidationError` (a Critical ``GuestConversionNotAvailable``,
     ``WarmMigrationNotAvailable``... condition) or :class:`~forklift.ProviderError` (a source
     type not implemented yet) before anything moves. Each DataVolume of a local bundle takes
@@ -276,6 +286,7 @@ def migrate(
         cancel=cancel,
         verify=verify,
         hooks=hooks,
+        converter=converter,
         allow_plain_http=allow_plain_http,
         restart=restart,
         kubeconfig=kubeconfig,
@@ -303,6 +314,7 @@ async def async_migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
     kubeconfig: Optional[PathLike] = None,
@@ -319,6 +331,7 @@ async def async_migrate(
         cancel=cancel,
         verify=verify,
         hooks=hooks,
+        converter=converter,
         allow_plain_http=allow_plain_http,
         restart=restart,
         kubeconfig=kubeconfig,

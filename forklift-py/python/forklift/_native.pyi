@@ -260,6 +260,7 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Union[Literal["local"], Callable[[Dict[str, Any], Dict[str, Any]], object], None] = None,
+    converter: Optional[Literal["virt-v2v"]] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,

@@ -259,6 +259,10 @@ impl Destination for LocalDestination {
         format!("local:{}", self.root.display())
     }
 
+    fn local_disk_path(&self, namespace: &str, claim: &str) -> Option<PathBuf> {
+        self.disk_path(namespace, claim).ok()
+    }
+
     async fn open_disk(
         &self,
         namespace: &str,

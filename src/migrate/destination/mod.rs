@@ -132,6 +132,13 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         size: u64,
     ) -> Result<DestinationDisk, DestinationError>;
 
+    /// The local file holding disk `claim`, for a guest converter that works on files;
+    /// `None` (the default) when the destination keeps its disks elsewhere.
+    fn local_disk_path(&self, namespace: &str, claim: &str) -> Option<PathBuf> {
+        let _ = (namespace, claim);
+        None
+    }
+
     /// Writes one object render produced.
     async fn write_object(
         &self,

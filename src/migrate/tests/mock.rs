@@ -315,12 +315,18 @@ pub struct MemoryDestination {
     pub disks: Mutex<BTreeMap<String, Arc<MemoryDisk>>>,
     pub objects: Mutex<BTreeMap<String, serde_json::Value>>,
     pub status_dir: PathBuf,
+    /// Whether disks have (fake) local files, for a guest converter.
+    pub local_files: bool,
 }
 
 #[async_trait]
 impl Destination for MemoryDestination {
     fn describe(&self) -> String {
         "memory".into()
+    }
+
+    fn local_disk_path(&self, _namespace: &str, claim: &str) -> Option<PathBuf> {
+        self.local_files.then(|| self.status_dir.join(claim))
     }
 
     async fn open_disk(

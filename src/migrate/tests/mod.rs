@@ -2,6 +2,7 @@
 //! Each test checks what the runner did through the journal of capability calls, so a
 //! skipped or reordered phase fails it.
 
+mod convert;
 mod mock;
 mod rerun;
 mod warm;
