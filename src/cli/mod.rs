@@ -42,9 +42,10 @@ migrations, with guest conversion by this machine's virt-v2v when asked (`migrat
 migrations (precopies, then cutover) from `vsphere`.
 
 Planned: sources `ovirt`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate and render
-cover them already), warm migration from other sources, live migration, copy offload. `migrate` refuses a planned source as not implemented yet, and a
-plan needing a planned feature with a Critical ...NotAvailable condition, which `render` and
-`validate` show without running anything.";
+cover them already), warm migration from other sources, live migration, copy offload.
+`migrate` refuses a planned source as not implemented yet, and a plan needing a planned
+feature with a Critical ...NotAvailable condition, which `render` and `validate` show
+without running anything.";
 
 /// The version `--version` and `forklift version` print: the package version and the commit
 /// the binary was built from (see build.rs).
@@ -54,16 +55,6 @@ const VERSION: &str = concat!(
     env!("FORKLIFT_COMMIT"),
     ")"
 );
-datastore HTTP interface) and `ova` (directories of .ova/.ovf packages), into the destination
-`local:DIR` (a folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status);
-cold migrations, with guest conversion by this machine's virt-v2v (`--converter virt-v2v`)
-or without it (the plan sets skipGuestConversion: true).
-
-Planned: sources `ovirt`, `openstack`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate
-and render cover them already), deploying to a cluster, warm and
-live migration, copy offload, volume populators. `migrate` refuses a planned source as not
-implemented yet, and a plan needing a planned feature with a Critical ...NotAvailable
-condition, which `render` and `validate` show without running anything.";
 
 /// Migrate virtual machines onto KubeVirt.
 #[derive(Debug, Parser)]
@@ -106,21 +97,20 @@ enum Command {
     Template(template::TemplateCommand),
     /// Build an OVA catalog, migrate it to a local bundle and verify it (the main job).
     Demo(demo::DemoArgs),
-    /// Run a plan (OVA or vSphere source, cold, skipGuestConversion: true) into a local bundle
-    /// or onto a cluster (`--destination kubevirt`).
-    /// Run a plan (OVA or vSphere source, cold) into a local bundle, converting its guests
-    /// with virt-v2v (--converter virt-v2v) or copying them raw (skipGuestConversion: true).
+    /// Run a plan into a local bundle or onto a cluster (--destination kubevirt), guests
+    /// converted by virt-v2v (--converter virt-v2v) or copied raw (skipGuestConversion: true).
     ///
     /// Runs exactly the phases `forklift render` shows, VM by VM, and writes the bundle to
     /// `local:DIR` (or applies the objects to the cluster of --kubeconfig, uploading each disk
     /// through CDI's upload proxy): disk images, DataVolume and VirtualMachine YAML, and the Plan with its
-    /// status in DIR/.forklift/<namespace>/<plan>.status.yaml. The sources are `vsphere` and
-    /// `ova`; the others are planned. Guests that need conversion are converted in place
+    /// status in DIR/.forklift/<namespace>/<plan>.status.yaml. The sources are `vsphere`,
+    /// `openstack` and `ova`; the others are planned. Guests that need conversion are converted in place
     /// after the copy by this machine's virt-v2v with --converter virt-v2v (libguestfs under
     /// TCG unless --libguestfs-default-backend; its log is kept next to the plan status);
     /// without it the plan must set skipGuestConversion: true (raw copy; with
     /// useCompatibilityMode: true the VMs get SATA disks and e1000e NICs) or it is refused
-    /// with GuestConversionNotAvailable; warm plans are refused with WarmMigrationNotAvailable.
+    /// with GuestConversionNotAvailable; warm plans run from sources with snapshots and change
+    /// tracking (vSphere) and are refused with WarmMigrationNotAvailable from others.
     /// A plan with hooks is refused with HookRunnerNotAvailable unless --hooks local runs their
     /// playbooks on this machine with ansible-playbook. Each DataVolume takes its disk through
     /// CDI's upload API: `--destination kubevirt` uploads it at once, `forklift deploy DIR`
