@@ -30,6 +30,7 @@ pub mod resources;
 pub mod scheduling;
 pub mod sizing;
 pub mod template;
+pub mod time;
 pub mod validation;
 
 pub use error::{Error, Result};

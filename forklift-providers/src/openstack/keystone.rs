@@ -294,32 +294,18 @@ async fn request_token(
 /// Parses Keystone's `expires_at` (`2026-12-02T15:48:33.000000Z`, UTC); `None` when it is
 /// not in that form (the token is then never renewed ahead of time, only on a 401).
 pub fn parse_expiry(text: &str) -> Option<SystemTime> {
-    let text = text.trim().trim_end_matches('Z');
-    let text = text.strip_suffix("+00:00").unwrap_or(text);
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut t = time.splitn(3, ':').map(|p| p.parse::<u64>().ok());
-    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    // Days from the civil date (proleptic Gregorian), H. Hinnant's algorithm.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    let text = text.trim();
+    // Keystone's times are UTC; some releases leave out the zone.
+    let has_zone = text.ends_with(['Z', 'z'])
+        || text
+            .get(text.len().saturating_sub(6)..)
+            .is_some_and(|tail| tail.starts_with(['+', '-']));
+    let secs = if has_zone {
+        forklift_core::time::parse_rfc3339(text)?
+    } else {
+        forklift_core::time::parse_rfc3339(&format!("{text}Z"))?
+    };
+    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
 #[cfg(test)]
