@@ -614,14 +614,7 @@ impl Migrator {
 
     /// The VM's status entry for a new run, keyed by its inventory id.
     fn vm_status(&self, target: &TargetVm) -> VmStatus {
-        let base = self
-            .inputs
-            .bundle
-            .plan
-            .spec
-            .vms
-            .iter()
-            .find(|v| v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name))
+        let base = super::vm::plan_vm(&self.inputs.bundle.plan, target)
             .cloned()
             .unwrap_or_else(PlanVm::default);
         let mut status = VmStatus::for_vm(base);

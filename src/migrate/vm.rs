@@ -620,3 +620,14 @@ async fn finish(
     })
     .await;
 }
+
+/// The plan's entry for `target`: by inventory id, or by name for an entry without one.
+pub(crate) fn plan_vm<'a>(
+    plan: &'a forklift_core::resources::Plan,
+    target: &TargetVm,
+) -> Option<&'a forklift_core::resources::PlanVm> {
+    plan.spec
+        .vms
+        .iter()
+        .find(|v| v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name))
+}

@@ -175,13 +175,7 @@ pub(crate) async fn convert(
 }
 
 fn plan_vm(ctx: &RunContext, target: &TargetVm) -> Option<PlanVm> {
-    ctx.bundle
-        .plan
-        .spec
-        .vms
-        .iter()
-        .find(|v| v.id == target.source_id || (v.id.is_empty() && v.name == target.source_name))
-        .cloned()
+    crate::migrate::vm::plan_vm(&ctx.bundle.plan, target).cloned()
 }
 
 /// Every value of the VM's `luks` Secret, in key order (upstream mounts each key as a file
