@@ -159,9 +159,25 @@ fn guestfish(disks: &[&Path], script: &str) -> String {
 }
 
 /// Boots `disk` with virtio devices under TCG (a snapshot: the disk is not changed) and
-/// waits for the login prompt; returns the seconds it took.
+/// waits for the login prompt; returns the seconds it took. A qemu that ends before the
+/// prompt is started once more, after printing how it ended: under a loaded CI machine a TCG
+/// qemu has been seen to exit a second into the kernel, which says nothing about the guest.
 fn boots_to_login(disk: &Path) -> f64 {
+    match boot_once(disk) {
+        Ok(seconds) => seconds,
+        Err(first) => {
+            eprintln!("first boot ended without a login prompt; booting once more:\n{first}");
+            boot_once(disk)
+                .unwrap_or_else(|again| panic!("qemu ended without a login prompt:\n{again}"))
+        }
+    }
+}
+
+/// One boot: the seconds to the login prompt, or how qemu ended (status, its stderr, the
+/// console) when it ended first.
+fn boot_once(disk: &Path) -> Result<f64, String> {
     let started = Instant::now();
+    let stderr_file = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-machine", "q35,accel=tcg", "-m", "1024", "-smp", "2"])
         .args(["-nographic", "-serial", "mon:stdio", "-nic", "none"])
@@ -172,7 +188,7 @@ fn boots_to_login(disk: &Path) -> f64 {
         ))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr_file.reopen().unwrap())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
@@ -183,8 +199,11 @@ fn boots_to_login(disk: &Path) -> f64 {
         let mut buf = [0u8; 4096];
         loop {
             match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
+                Ok(0) => break,
                 Ok(n) => console.extend_from_slice(&buf[..n]),
+                // A signal meant for another thread is no reason to stop reading.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
             }
             if console.windows(6).any(|w| w == b"login:") {
                 let _ = tx.send(Ok(()));
@@ -195,10 +214,23 @@ fn boots_to_login(disk: &Path) -> f64 {
     });
     let result = rx.recv_timeout(BOOT_LIMIT);
     let _ = child.kill();
-    let _ = child.wait();
+    let status = child.wait();
     match result {
-        Ok(Ok(())) => started.elapsed().as_secs_f64(),
-        Ok(Err(console)) => panic!("qemu ended without a login prompt:\n{console}"),
+        Ok(Ok(())) => Ok(started.elapsed().as_secs_f64()),
+        Ok(Err(console)) => {
+            let stderr = std::fs::read_to_string(stderr_file.path()).unwrap_or_default();
+            let tail: String = console
+                .chars()
+                .rev()
+                .take(2000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Err(format!(
+                "qemu {status:?}; stderr: {stderr}\nconsole (end): {tail}"
+            ))
+        }
         Err(_) => panic!("no login prompt within {BOOT_LIMIT:?}"),
     }
 }
