@@ -90,10 +90,8 @@ pub fn tee(
                     "cannot write events to {target}: {error}; no more events are written"
                 );
             }
-            if forward.send(event).await.is_err() {
-                // The display has gone; keep writing events.
-                continue;
-            }
+            // When the display has gone, events are still written.
+            let _ = forward.send(event).await;
         }
     });
     received

@@ -295,8 +295,11 @@ fn disk_progress(vm: &VmStatus) -> String {
     if total <= 0 {
         return "-".to_owned();
     }
-    let unit = step.annotations.get("unit").map_or("", String::as_str);
-    format!("{done}/{total} {unit} ({}%)", done * 100 / total).replace("  ", " ")
+    let unit = step
+        .annotations
+        .get("unit")
+        .map_or(String::new(), |unit| format!(" {unit}"));
+    format!("{done}/{total}{unit} ({}%)", done * 100 / total)
 }
 
 fn print(plan: &Plan, format: Format) {
