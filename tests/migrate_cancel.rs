@@ -146,15 +146,7 @@ fn sigint_at_any_point_exits_130_within_bound() {
         sigint(&child);
         let status = wait_bounded(&mut child, EXIT_BOUND, &what);
         seen.extend(lines.try_iter());
-        // A SIGINT that lands before the handler is installed (the first ~100 ms, before the
-        // manifests are loaded) ends the process by the signal itself: a shell reports that as
-        // 130 too, and nothing has been touched yet.
-        let killed_early = wait_line.is_none()
-            && std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGINT);
-        assert!(
-            status.code() == Some(130) || killed_early,
-            "{what}: {status:?}\n{seen:#?}"
-        );
+        assert_eq!(status.code(), Some(130), "{what}: {status:?}\n{seen:#?}");
     }
 }
 

@@ -106,6 +106,21 @@ impl HooksArg {
 /// 1 when one failed or the plan has blockers, 2 when inputs cannot be loaded, 130 when
 /// interrupted by SIGINT (Ctrl-C; the run stops and cleans up, a second Ctrl-C exits at once).
 pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("forklift migrate: {e}");
+            return Outcome::Failed.into();
+        }
+    };
+    // Ctrl-C is ours from the first moment: one that lands while the manifests load still
+    // exits 130 after a clean stop, never by the signal's default action.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let cancel = CancellationToken::new();
+    if let Err(e) = watch_sigint(&runtime, cancel.clone(), interrupted.clone()) {
+        eprintln!("forklift migrate: cannot watch for Ctrl-C: {e}");
+        return Outcome::Failed.into();
+    }
     let set = match args.strict.load(&args.manifests, max_input_size) {
         Ok(set) => set,
         Err(e) => {
@@ -137,13 +152,6 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             return Outcome::BadInput.into();
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("forklift migrate: {e}");
-            return Outcome::Failed.into();
-        }
-    };
     let events = match args.events.as_deref().map(EventSink::open).transpose() {
         Ok(sink) => sink,
         Err(e) => {
@@ -155,22 +163,11 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     if args.dry_run {
         return dry_run(&runtime, &migrator);
     }
-    let interrupted = Arc::new(AtomicBool::new(false));
+    if interrupted.load(Ordering::SeqCst) {
+        return Outcome::Interrupted.into();
+    }
     let code = runtime.block_on(async {
         let (tx, rx) = mpsc::channel(256);
-        let cancel = CancellationToken::new();
-        let (on_signal, flag) = (cancel.clone(), interrupted.clone());
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-                on_signal.cancel();
-                eprintln!("forklift migrate: interrupted; stopping (Ctrl-C again to exit at once)");
-            }
-            // The second Ctrl-C does not wait for the run's cleanup.
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(Outcome::Interrupted.code().into());
-            }
-        });
         let rx = match events {
             Some(sink) => super::events::tee(rx, sink),
             None => rx,
@@ -239,4 +236,27 @@ fn dry_run(runtime: &tokio::runtime::Runtime, migrator: &Migrator) -> ExitCode {
         Outcome::Failed
     }
     .into()
+}
+
+/// Watches for SIGINT from now on: the first cancels the run (and sets `interrupted`), the
+/// second exits at once without waiting for the run's cleanup.
+fn watch_sigint(
+    runtime: &tokio::runtime::Runtime,
+    cancel: CancellationToken,
+    interrupted: Arc<AtomicBool>,
+) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered before returning, so no SIGINT after this call takes the default action.
+    let mut sigint = runtime.block_on(async { signal(SignalKind::interrupt()) })?;
+    runtime.spawn(async move {
+        if sigint.recv().await.is_some() {
+            interrupted.store(true, Ordering::SeqCst);
+            cancel.cancel();
+            eprintln!("forklift migrate: interrupted; stopping (Ctrl-C again to exit at once)");
+        }
+        if sigint.recv().await.is_some() {
+            std::process::exit(Outcome::Interrupted.code().into());
+        }
+    });
+    Ok(())
 }
