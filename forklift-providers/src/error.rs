@@ -145,6 +145,9 @@ pub enum Error {
     /// The OpenStack provider failed (authentication, an API refusal, a wait, an image).
     #[error(transparent)]
     Openstack(#[from] crate::openstack::OpenstackError),
+    /// Disk data through ovirt-imageio failed (TLS, the ticket, an answer, retries).
+    #[error(transparent)]
+    Imageio(#[from] crate::imageio::Error),
     /// The OVA provider failed (scan, package, descriptor or disk).
     #[error(transparent)]
     Ova(#[from] crate::ova::Error),
