@@ -72,7 +72,6 @@ fn assert_identical(raw: &Path, qcow2: &Path) {
 struct Served {
     dir: tempfile::TempDir,
     image: PathBuf,
-    size: u64,
     daemon: ImageioDaemon,
     _export: NbdExport,
 }
@@ -101,7 +100,6 @@ impl Served {
         Self {
             dir,
             image,
-            size,
             daemon,
             _export: export,
         }

@@ -96,23 +96,26 @@ fn redact_any(url: &url::Url) -> String {
     }
 }
 
-/// Whether a transport error is a TLS refusal: a `rustls::Error` somewhere in its chain
-/// (directly, or inside the `io::Error` hyper wraps it in).
+/// Whether a transport error is a TLS refusal: a `rustls::Error` somewhere in its chain,
+/// looking inside every `io::Error` too (hyper wraps the handshake error in two of them, and
+/// `io::Error::source` skips the error it wraps).
 fn is_tls_refusal(error: &reqwest::Error) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
+    fn holds_rustls(e: &(dyn std::error::Error + 'static), depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
         if e.is::<rustls::Error>() {
             return true;
         }
         let wrapped = e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref);
-        if wrapped.is_some_and(|inner| inner.is::<rustls::Error>()) {
+        if wrapped.is_some_and(|inner| holds_rustls(inner, depth + 1)) {
             return true;
         }
-        current = e.source();
+        e.source().is_some_and(|next| holds_rustls(next, depth + 1))
     }
-    false
+    holds_rustls(error, 0)
 }
 
 impl ImageioDisk {
@@ -207,7 +210,14 @@ impl ImageioDisk {
         }
     }
 
+    /// The ticket ID (the URL's last segment, checked by `check_url`).
+    fn ticket(&self) -> &str {
+        self.url.path().rsplit('/').next().unwrap_or_default()
+    }
+
     fn transport(&self, operation: &'static str, source: reqwest::Error) -> Error {
+        // reqwest names the URL, ticket included, in its messages.
+        let source = source.without_url();
         if is_tls_refusal(&source) {
             Error::Tls {
                 url: self.shown.clone(),
@@ -288,7 +298,9 @@ impl ImageioDisk {
                 _ => break,
             }
         }
-        let body = excerpt(&String::from_utf8_lossy(&body));
+        // imageio's messages name the ticket ("No such ticket ID"): it is a credential.
+        let body = String::from_utf8_lossy(&body).replace(self.ticket(), "(ticket)");
+        let body = excerpt(&body);
         match status {
             403 | 404 => Error::TicketGone {
                 url: self.shown.clone(),
@@ -556,15 +568,10 @@ impl BlockSource for ImageioDisk {
     }
 
     fn block_sizes(&self) -> BlockSizes {
-        let preferred = self
-            .options
-            .preferred_read
-            .clamp(4096, MAX_READ_BYTES)
-            .next_power_of_two()
-            .min(MAX_READ_BYTES);
+        // imageio has no alignment; the copy's request size decides the read size.
         BlockSizes {
             minimum: 1,
-            preferred,
+            preferred: 4096,
             maximum: MAX_READ_BYTES,
         }
     }

@@ -100,8 +100,6 @@ pub struct ImageioOptions {
     /// The size the caller expects (the disk's provisioned size from the engine); another
     /// size fails [`ImageioDisk::open`] with [`Error::SizeMismatch`].
     pub expected_size: Option<u64>,
-    /// Preferred read size reported to the copy pipeline (a power of two, 4 KiB–32 MiB).
-    pub preferred_read: u32,
 }
 
 impl Default for ImageioOptions {
@@ -112,7 +110,6 @@ impl Default for ImageioOptions {
             stall_timeout: limits::DEFAULT_STALL_TIMEOUT,
             retries: limits::MAX_READ_RETRIES,
             expected_size: None,
-            preferred_read: 1024 * 1024,
         }
     }
 }
