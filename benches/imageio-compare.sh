@@ -8,7 +8,8 @@
 #   CA); both tools download it to a new raw file on tmpfs and end with a flush (forklift:
 #   fsync of the file; imageio's client: NBD FLUSH to the qemu-nbd it writes through).
 #
-# Goal: forklift <= 0.8x imageio's time. The tools take turns for ROUNDS rounds; each row
+# Goal: forklift <= 0.8x imageio's time. The row forklift-4M reads 4 MiB per request (imageio's
+# client's buffer size) instead of the copy's default 1 MiB. The tools take turns for ROUNDS rounds; each row
 # shows the fastest run, the median of all runs, peak RSS, the tool's CPU seconds and the
 # CPU seconds the servers (imageio daemon + qemu-nbd) spent during the run. Every output is
 # compared with `qemu-img compare` against the source once per tool.
@@ -140,13 +141,16 @@ echo "versions: $("$FORKLIFT" version), ovirt-imageio $("$PY" -c 'import importl
 for _ in $(seq 1 "$ROUNDS"); do
   once "$FORKLIFT" copy "$URL" --ca-file "$CA" "$WORK/dst.raw" $FORKLIFT_ARGS
   keep forklift
+  # The same with imageio's client's read size (4 MiB): fewer, larger requests to the daemon.
+  once "$FORKLIFT" copy "$URL" --ca-file "$CA" "$WORK/dst.raw" --request-size 4M $FORKLIFT_ARGS
+  keep forklift-4M
   once "$PY" -c 'import sys; from ovirt_imageio import client; client.download(sys.argv[1], sys.argv[2], sys.argv[3], fmt="raw")' \
     "$URL" "$WORK/dst.raw" "$CA"
   keep imageio
 done
 
 row() {
-  printf "%-9s %8.2f s %8.2f s median %8.1f MiB RSS %6.2f s CPU %6.2f s servers" \
+  printf "%-11s %8.2f s %8.2f s median %8.1f MiB RSS %6.2f s CPU %6.2f s servers" \
     "$1" "${TIME[$1]}" "$(median "$1")" "$(echo "${RSS[$1]} / 1024" | bc -l)" "${CPU[$1]}" "${SRV[$1]}"
   if [ "$1" != imageio ]; then
     printf "   %.2fx imageio (median %.2fx)" "$(echo "${TIME[$1]} / ${TIME[imageio]}" | bc -l)" \
@@ -155,4 +159,5 @@ row() {
   echo
 }
 row forklift
+row forklift-4M
 row imageio

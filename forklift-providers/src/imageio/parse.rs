@@ -1,5 +1,5 @@
 //! imageio's answers over bytes (sans-IO): the `OPTIONS` features, the extents JSON, and the
-//! `Content-Range` of a ranged GET. The disk ([`super::disk`]) only moves bytes.
+//! `Content-Range` of a ranged GET. The disk (`ImageioDisk`) only moves bytes.
 //!
 //! ```text
 //!   OPTIONS /images/ID        {"features": ["checksum", "extents"], "max_readers": 8, ...}
