@@ -28,6 +28,7 @@ pub mod capability;
 pub mod error;
 pub mod openstack;
 pub mod ova;
+pub mod ovirt;
 pub mod vsphere;
 
 pub use capability::{
