@@ -49,6 +49,9 @@ fi
 # The OpenStack testbed's services (tests/testbeds/openstack).
 bash "$(dirname "$0")/setup-openstack.sh"
 
+# The oVirt image I/O daemon (PyPI ovirt-imageio in a venv) for the oVirt data-path tests.
+bash "$(dirname "$0")/setup-ovirt.sh"
+
 # Guest conversion: virt-v2v, libguestfs-tools, a kernel for the appliance, debootstrap.
 bash "$(dirname "$0")/setup-v2v.sh"
 

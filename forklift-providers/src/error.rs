@@ -148,6 +148,9 @@ pub enum Error {
     /// The oVirt provider failed (SSO, an engine fault, a wait, an image transfer).
     #[error(transparent)]
     Ovirt(#[from] crate::ovirt::OvirtError),
+    /// Disk data through ovirt-imageio failed (TLS, the ticket, an answer, retries).
+    #[error(transparent)]
+    Imageio(#[from] crate::imageio::Error),
     /// The OVA provider failed (scan, package, descriptor or disk).
     #[error(transparent)]
     Ova(#[from] crate::ova::Error),

@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 /// Arguments of `forklift copy`.
 #[derive(Debug, clap::Args)]
 pub struct CopyArgs {
-    /// Source: an NBD URI (nbd://, nbds://, nbd+unix://) or a path (raw, qcow2, VMDK, device).
+    /// Source: an NBD URI (nbd://, nbds://, nbd+unix://), an oVirt image transfer URL
+    /// (https://HOST:PORT/images/TICKET, read through ovirt-imageio; needs --ca-file or
+    /// --insecure-skip-verify) or a path (raw, qcow2, VMDK, device).
     src: String,
     /// Destination: an NBD URI or a path; a missing file is created (raw, or by extension
     /// .qcow2/.vmdk/.vhdx).
@@ -67,6 +69,49 @@ pub struct CopyArgs {
     /// calls instead of copy lanes (one task per pair of connections).
     #[arg(long)]
     no_lanes: bool,
+    /// CA certificate (PEM) that signed the ovirt-imageio daemon's certificate, for an
+    /// https://HOST:PORT/images/TICKET source (the engine's CA).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Do not verify the ovirt-imageio daemon's certificate at all.
+    #[arg(long, conflicts_with = "ca_file")]
+    insecure_skip_verify: bool,
+}
+
+/// Whether `spec` is an ovirt-imageio transfer URL (`https://HOST:PORT/images/TICKET`);
+/// other https URLs stay refused as an unsupported scheme by `open_source`.
+fn is_imageio_url(spec: &str) -> Option<url::Url> {
+    let url = url::Url::parse(spec).ok()?;
+    (url.scheme() == "https" && url.path().starts_with("/images/")).then_some(url)
+}
+
+/// Opens an ovirt-imageio image as a source, trusting `--ca-file` or nothing
+/// (`--insecure-skip-verify`); `--connections` sets its HTTP connections.
+async fn open_imageio(
+    url: &url::Url,
+    args: &CopyArgs,
+) -> forklift_transfer::Result<Arc<dyn forklift_transfer::block::BlockSource>> {
+    use forklift_providers::imageio::{ImageioDisk, ImageioOptions, ImageioTls};
+    let tls = match (&args.ca_file, args.insecure_skip_verify) {
+        (Some(path), _) => ImageioTls::CaPem(std::fs::read(path).map_err(|e| {
+            forklift_transfer::Error::io(forklift_transfer::error::Op::Connect, e)
+                .with_target(path.display().to_string())
+        })?),
+        (None, true) => ImageioTls::InsecureSkipVerify,
+        (None, false) => {
+            return Err(forklift_transfer::Error::invalid_input(
+                "an https://HOST:PORT/images/TICKET source needs --ca-file FILE (the CA that \
+                 signed the imageio daemon's certificate) or --insecure-skip-verify",
+            ));
+        }
+    };
+    let options = ImageioOptions {
+        connections: args
+            .connections
+            .unwrap_or(forklift_providers::imageio::limits::DEFAULT_CONNECTIONS),
+        ..ImageioOptions::default()
+    };
+    Ok(Arc::new(ImageioDisk::open(url, &tls, options).await?))
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -157,8 +202,12 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
         },
         bitmap: args.bitmap.clone(),
     };
-    let source = open_source(&args.src, &open).await?;
-    let size = source.source.size();
+    let imageio = is_imageio_url(&args.src);
+    let source = match &imageio {
+        Some(url) => open_imageio(url, &args).await?,
+        None => open_source(&args.src, &open).await?.source,
+    };
+    let size = source.size();
     let destination = open_sink(
         &args.dst,
         size,
@@ -183,13 +232,9 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
         Arc::new(move |p: &Progress| bar.set_position(p.bytes_done))
             as forklift_transfer::copy::ProgressFn
     });
-    let report = forklift_transfer::copy(
-        source.source.clone(),
-        destination.sink.clone(),
-        &options,
-        &cancel,
-    )
-    .await?;
+    let report =
+        forklift_transfer::copy(source.clone(), destination.sink.clone(), &options, &cancel)
+            .await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -197,12 +242,16 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
         eprintln!("forklift copy: {why}; copied from scratch");
     }
     let mut summary = serde_json::to_value(&report.summary).unwrap_or_default();
-    summary["source"] = args.src.clone().into();
+    // An imageio URL holds the ticket, a credential: it is shown redacted.
+    summary["source"] = match imageio {
+        Some(_) => source.describe().into(),
+        None => args.src.clone().into(),
+    };
     summary["destination"] = args.dst.clone().into();
     let mut identical = true;
     if args.verify {
         let verified = verify(
-            source.source.clone(),
+            source.clone(),
             destination.source.clone(),
             report.block_map.as_ref(),
             &VerifyOptions::default(),
