@@ -67,7 +67,10 @@ async fn a_transfer_already_open_on_the_disk_is_refused_with_the_engines_words()
         panic!("the disk opened");
     };
     let text = forklift::core::error::chain(&err);
-    assert!(text.contains("HTTP 409") && text.contains("is locked"), "{text}");
+    assert!(
+        text.contains("HTTP 409") && text.contains("is locked"),
+        "{text}"
+    );
     provider.close().await.unwrap();
     // Only the stale transfer of "another client" remains open.
     assert_eq!(setup.engine.open_transfers().len(), 1);

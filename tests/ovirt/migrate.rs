@@ -97,7 +97,11 @@ async fn migrate_copies_two_vms_through_image_transfers_and_closes_them() {
         .collect();
     assert_eq!(targets.len(), 3, "{files:#?}");
     // PVC names follow the default template `<plan>-<vm>-disk-<index>` (generated suffix).
-    let names = ["rhv-plan-web-disk-0-", "rhv-plan-web-disk-1-", "rhv-plan-db-disk-0-"];
+    let names = [
+        "rhv-plan-web-disk-0-",
+        "rhv-plan-web-disk-1-",
+        "rhv-plan-db-disk-0-",
+    ];
     for ((_, _, source), name) in setup.disks.iter().zip(names) {
         let target = targets
             .iter()

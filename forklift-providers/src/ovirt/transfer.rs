@@ -129,11 +129,8 @@ impl Drop for OpenTransfer {
             // No runtime: close() cancels it, as it is still listed.
             return;
         };
-        let (id, engine, transfers) = (
-            self.id.clone(),
-            self.engine.clone(),
-            self.transfers.clone(),
-        );
+        let (id, engine, transfers) =
+            (self.id.clone(), self.engine.clone(), self.transfers.clone());
         let task = runtime.spawn(async move {
             match end(&engine, &id, "finalize").await {
                 Ok(()) => transfers.remove(&id),
@@ -203,7 +200,15 @@ pub async fn open(
         engine: engine.clone(),
         transfers: transfers.clone(),
     };
-    match open_image(engine, &created.id, &disk_id, tls, attachment.disk.provisioned_size).await {
+    match open_image(
+        engine,
+        &created.id,
+        &disk_id,
+        tls,
+        attachment.disk.provisioned_size,
+    )
+    .await
+    {
         Ok(image) => Ok(TransferSource {
             image,
             _transfer: guard,

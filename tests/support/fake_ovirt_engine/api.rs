@@ -110,7 +110,11 @@ fn vm_json(vm: &EngineVm, follow: &[String]) -> Value {
     if vm.status == "up" {
         value["host"] = link("hosts", HOST);
     }
-    let wants = |name: &str| follow.iter().any(|f| f == name || f.starts_with(&format!("{name}.")));
+    let wants = |name: &str| {
+        follow
+            .iter()
+            .any(|f| f == name || f.starts_with(&format!("{name}.")))
+    };
     if wants("disk_attachments") {
         let inline = follow.iter().any(|f| f == "disk_attachments.disk");
         value["disk_attachments"] = json!({"disk_attachment": vm.disks.iter()
@@ -183,41 +187,74 @@ pub(super) fn route(
     query: &BTreeMap<String, String>,
     body: &Value,
 ) -> Answer {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     match (method.clone(), parts.as_slice()) {
-        (Method::GET, []) => answer(StatusCode::OK, &json!({
+        (Method::GET, []) => answer(
+            StatusCode::OK,
+            &json!({
             "product_info": {"name": "oVirt Engine", "vendor": "ovirt.org",
                 "version": {"build": "2", "full_version": "4.5.2.1-1.el8", "major": "4",
                     "minor": "5", "revision": "1"}},
             "special_objects": {}, "summary": {}, "time": 0,
-            "link": [{"href": format!("{API}/vms"), "rel": "vms"}]})),
-        (Method::GET, ["datacenters"]) => page("data_center", vec![json!({
+            "link": [{"href": format!("{API}/vms"), "rel": "vms"}]}),
+        ),
+        (Method::GET, ["datacenters"]) => page(
+            "data_center",
+            vec![json!({
             "href": format!("{API}/datacenters/{DC}"), "id": DC, "name": "Default",
-            "status": "up", "local": "false"})], query),
-        (Method::GET, ["clusters"]) => page("cluster", vec![json!({
+            "status": "up", "local": "false"})],
+            query,
+        ),
+        (Method::GET, ["clusters"]) => page(
+            "cluster",
+            vec![json!({
             "href": format!("{API}/clusters/{CLUSTER}"), "id": CLUSTER, "name": "Default",
             "bios_type": "q35_sea_bios",
             "cpu": {"architecture": "x86_64", "type": "Secure Intel Cascadelake Server Family"},
-            "version": {"major": "4", "minor": "7"}, "data_center": link("datacenters", DC)})], query),
-        (Method::GET, ["options", "ServerCPUList"]) => answer(StatusCode::OK, &json!({
+            "version": {"major": "4", "minor": "7"}, "data_center": link("datacenters", DC)})],
+            query,
+        ),
+        (Method::GET, ["options", "ServerCPUList"]) => answer(
+            StatusCode::OK,
+            &json!({
             "name": "ServerCPUList", "type": "string", "values": {"system_option_value": [{
                 "value": "1:Intel Nehalem Family:vmx,nx,model_Nehalem:Nehalem:x86_64; 21:Secure Intel Cascadelake Server Family:vmx,md-clear,mds-no,model_Cascadelake-Server-noTSX:Cascadelake-Server-noTSX,+md-clear:x86_64",
-                "version": query.get("version").cloned().unwrap_or_default()}]}})),
-        (Method::GET, ["hosts"]) => page("host", vec![json!({
+                "version": query.get("version").cloned().unwrap_or_default()}]}}),
+        ),
+        (Method::GET, ["hosts"]) => page(
+            "host",
+            vec![json!({
             "href": format!("{API}/hosts/{HOST}"), "id": HOST, "name": "host1",
             "address": "192.0.2.10", "status": "up", "cluster": link("clusters", CLUSTER),
-            "version": {"full_version": "vdsm-4.50.2.2-1.el8", "major": "4", "minor": "50"}})], query),
-        (Method::GET, ["storagedomains"]) => page("storage_domain", vec![json!({
+            "version": {"full_version": "vdsm-4.50.2.2-1.el8", "major": "4", "minor": "50"}})],
+            query,
+        ),
+        (Method::GET, ["storagedomains"]) => page(
+            "storage_domain",
+            vec![json!({
             "href": format!("{API}/storagedomains/{STORAGE_DOMAIN}"), "id": STORAGE_DOMAIN,
             "name": "nfs-data", "type": "data", "available": 107374182400_i64,
             "used": 21474836480_i64, "storage": {"type": "nfs", "address": "192.0.2.20",
-            "path": "/exports/data"}})], query),
-        (Method::GET, ["networks"]) => page("network", vec![json!({
+            "path": "/exports/data"}})],
+            query,
+        ),
+        (Method::GET, ["networks"]) => page(
+            "network",
+            vec![json!({
             "href": format!("{API}/networks/{NETWORK}"), "id": NETWORK, "name": "ovirtmgmt",
-            "data_center": link("datacenters", DC), "usages": {"usage": ["vm", "management"]}})], query),
-        (Method::GET, ["vnicprofiles"]) => answer(StatusCode::OK, &json!({"vnic_profile": [{
+            "data_center": link("datacenters", DC), "usages": {"usage": ["vm", "management"]}})],
+            query,
+        ),
+        (Method::GET, ["vnicprofiles"]) => answer(
+            StatusCode::OK,
+            &json!({"vnic_profile": [{
             "href": format!("{API}/vnicprofiles/{PROFILE}"), "id": PROFILE, "name": "ovirtmgmt",
-            "pass_through": {"mode": "disabled"}, "network": link("networks", NETWORK)}]})),
+            "pass_through": {"mode": "disabled"}, "network": link("networks", NETWORK)}]}),
+        ),
         (Method::GET, ["vms"]) => {
             let ids: Vec<String> = state.vms.iter().map(|v| v.id.clone()).collect();
             for id in &ids {
@@ -255,11 +292,17 @@ pub(super) fn route(
                 vm.status = now.to_owned();
                 vm.target = Some((target.to_owned(), 1));
             }
-            answer(StatusCode::OK, &json!({"status": "complete",
-                "job": {"href": format!("{API}/jobs/{id}"), "id": id}}))
+            answer(
+                StatusCode::OK,
+                &json!({"status": "complete",
+                "job": {"href": format!("{API}/jobs/{id}"), "id": id}}),
+            )
         }
-        (Method::GET, ["imagetransfers"]) => answer(StatusCode::OK, &json!({"image_transfer":
-            state.transfers.iter().map(transfer_json).collect::<Vec<_>>()})),
+        (Method::GET, ["imagetransfers"]) => answer(
+            StatusCode::OK,
+            &json!({"image_transfer":
+            state.transfers.iter().map(transfer_json).collect::<Vec<_>>()}),
+        ),
         (Method::POST, ["imagetransfers"]) => create_transfer(state, body),
         (Method::GET, ["imagetransfers", id]) => {
             let Some(index) = state.transfers.iter().position(|t| t.id == *id) else {
@@ -301,36 +344,69 @@ pub(super) fn route(
                 shared.tickets.remove(id);
                 t.ticket = false;
             }
-            t.phase = if *action == "finalize" { "finished_success" } else { "cancelled_user" }.into();
+            t.phase = if *action == "finalize" {
+                "finished_success"
+            } else {
+                "cancelled_user"
+            }
+            .into();
             answer(StatusCode::OK, &json!({"status": "complete"}))
         }
-        _ => fault(404, "Not Found", &format!("{method} {API}{path} is not served")),
+        _ => fault(
+            404,
+            "Not Found",
+            &format!("{method} {API}{path} is not served"),
+        ),
     }
 }
 
 fn create_transfer(state: &mut State, body: &Value) -> Answer {
-    let disk = body.pointer("/disk/id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let direction = body.get("direction").and_then(Value::as_str).unwrap_or("upload");
+    let disk = body
+        .pointer("/disk/id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let direction = body
+        .get("direction")
+        .and_then(Value::as_str)
+        .unwrap_or("upload");
     let format = body.get("format").and_then(Value::as_str).unwrap_or("cow");
     if direction != "download" || format != "raw" {
-        return fault(400, "Bad Request",
-            &format!("this engine serves raw downloads only (got {direction}, {format})"));
+        return fault(
+            400,
+            "Bad Request",
+            &format!("this engine serves raw downloads only (got {direction}, {format})"),
+        );
     }
     let Some((vm, d)) = find_disk(state, &disk) else {
         return not_found(&format!("disks/{disk}"));
     };
     if d.lun_size.is_some() {
-        return fault(409, "Operation Failed",
-            "[Cannot transfer Virtual Disk: The operation is not supported for LUN disks.]");
+        return fault(
+            409,
+            "Operation Failed",
+            "[Cannot transfer Virtual Disk: The operation is not supported for LUN disks.]",
+        );
     }
     if vm.status != "down" {
-        return fault(409, "Operation Failed",
-            &format!("[Cannot transfer Virtual Disk: VM {} is running.]", vm.name));
+        return fault(
+            409,
+            "Operation Failed",
+            &format!("[Cannot transfer Virtual Disk: VM {} is running.]", vm.name),
+        );
     }
-    if state.transfers.iter().any(|t| t.disk == disk
-        && matches!(t.phase.as_str(), "initializing" | "transferring")) {
-        return fault(409, "Operation Failed",
-            &format!("[Cannot transfer Virtual Disk: Disk {disk} is locked. Please try again later.]"));
+    if state
+        .transfers
+        .iter()
+        .any(|t| t.disk == disk && matches!(t.phase.as_str(), "initializing" | "transferring"))
+    {
+        return fault(
+            409,
+            "Operation Failed",
+            &format!(
+                "[Cannot transfer Virtual Disk: Disk {disk} is locked. Please try again later.]"
+            ),
+        );
     }
     let id = state.id();
     let transfer = Transfer {

@@ -323,7 +323,12 @@ async fn request(shared: &Shared, req: Request<Incoming>) -> Answer {
         if query.is_empty() {
             String::new()
         } else {
-            format!("?{}", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&query).finish())
+            format!(
+                "?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&query)
+                    .finish()
+            )
         }
     ));
     match path.as_str() {
@@ -367,7 +372,11 @@ async fn request(shared: &Shared, req: Request<Incoming>) -> Answer {
             };
             let valid = token.as_ref().is_some_and(|t| state.tokens.contains(t));
             if !valid {
-                return fault(401, "Unauthorized", "The access token is missing or invalid.");
+                return fault(
+                    401,
+                    "Unauthorized",
+                    "The access token is missing or invalid.",
+                );
             }
             if state.faults.expire_token_once {
                 state.faults.expire_token_once = false;
