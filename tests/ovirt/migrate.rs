@@ -128,3 +128,39 @@ async fn migrate_copies_two_vms_through_image_transfers_and_closes_them() {
     let state = setup.engine.state.lock().unwrap();
     assert_eq!(state.logins, state.logouts);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn validate_flags_direct_luns_on_old_engines_and_empty_luns() {
+    let setup = Setup::start().await;
+    setup.engine.faults(|f| f.old_engine = true);
+    {
+        let mut state = setup.engine.state.lock().unwrap();
+        let vm = state.vms.iter_mut().find(|v| v.id == VM2).unwrap();
+        let mut lun = vm.disks[0].clone();
+        lun.id = "d2000000-0000-4000-8000-0000000000ff".into();
+        lun.lun_size = Some(0);
+        lun.bootable = false;
+        vm.disks.push(lun);
+    }
+    let manifests = setup.dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    setup.provider_manifests(&manifests);
+    plan_manifests(&manifests, &[VM1, VM2]);
+    let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
+        .args(["validate", "--manifests"])
+        .arg(&manifests)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stdout}\n{stderr}");
+    // The LUN needs engine 4.5.2.1; its logical unit reports no size.
+    for condition in ["VMStorageNotSupported", "InvalidDiskSizes"] {
+        assert!(
+            stdout.contains(condition),
+            "{condition}:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(stdout.contains(VM2), "{stdout}");
+    assert!(!stdout.contains(VM1), "only db is concerned:\n{stdout}");
+}

@@ -198,7 +198,7 @@ pub(super) fn route(
             &json!({
             "product_info": {"name": "oVirt Engine", "vendor": "ovirt.org",
                 "version": {"build": "2", "full_version": "4.5.2.1-1.el8", "major": "4",
-                    "minor": "5", "revision": "1"}},
+                    "minor": "5", "revision": if state.faults.old_engine { "0" } else { "1" }}},
             "special_objects": {}, "summary": {}, "time": 0,
             "link": [{"href": format!("{API}/vms"), "rel": "vms"}]}),
         ),

@@ -56,6 +56,8 @@ pub struct Faults {
     pub vanish_when_stopped: BTreeSet<String>,
     /// Also answer `proxy_url` only (no `transfer_url`), as through the engine's proxy.
     pub proxy_only: bool,
+    /// Report engine 4.5.2.0, before direct LUN disks could be migrated (4.5.2.1).
+    pub old_engine: bool,
 }
 
 /// A disk of the engine.
