@@ -134,3 +134,33 @@ async fn a_vm_gone_mid_run_fails_that_vm_and_the_other_migrates() {
     assert!(setup.engine.open_transfers().is_empty());
     assert_eq!(setup.tickets.tickets_on_daemon(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listings_follow_every_page_and_stop_at_a_short_one() {
+    use forklift::providers::capability::InventorySource;
+    let setup = Setup::start().await;
+    {
+        let mut state = setup.engine.state.lock().unwrap();
+        let template = state.vms[1].clone();
+        for i in 0..230 {
+            let mut vm = template.clone();
+            vm.id = format!("1a2b3c4d-9999-4000-8000-{i:012}");
+            vm.name = format!("bulk-{i}");
+            vm.disks.clear();
+            state.vms.push(vm);
+        }
+    }
+    let provider = setup.provider().await;
+    let inventory = provider.collect_inventory().await.unwrap();
+    assert_eq!(inventory.vms.len(), 232);
+    let pages: Vec<String> = setup
+        .engine
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /ovirt-engine/api/vms?"))
+        .collect();
+    // 100 + 100 + 32: the third, short page ends the listing.
+    assert_eq!(pages.len(), 3, "{pages:#?}");
+    assert!(pages[2].contains("search=page+3"), "{pages:#?}");
+    provider.close().await.unwrap();
+}
