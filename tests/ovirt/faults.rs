@@ -99,7 +99,11 @@ async fn a_wrong_ca_is_refused_for_the_engine_and_for_imageio() {
     let Err(err) = provider.open_disk(&vm, &disk_ref(&setup, 2), None).await else {
         panic!("the disk opened");
     };
-    eprintln!("{}", forklift::core::error::chain(&err));
+    let text = forklift::core::error::chain(&err);
+    assert!(
+        text.contains("not trusted") && !text.contains(&setup.engine.transfers()[0].id),
+        "the refusal is named and the ticket (the transfer ID here) not shown: {text}"
+    );
     provider.close().await.unwrap();
     assert!(setup.engine.open_transfers().is_empty());
     assert_eq!(setup.engine.transfers()[0].phase, "cancelled_user");

@@ -66,3 +66,18 @@ pub async fn wait_status(engine: &Engine, vm: &VmRef, wanted: &'static str) -> R
         tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_statuses_map_to_power_states_and_ids_stay_one_segment() {
+        assert_eq!(power_state("down"), PowerState::Off);
+        assert_eq!(power_state("up"), PowerState::On);
+        assert_eq!(power_state("powering_down"), PowerState::On);
+        assert_eq!(power_state("suspended"), PowerState::Suspended);
+        assert_eq!(power_state("image_locked"), PowerState::Unknown);
+        assert_eq!(path_id("../vms?x=1"), "..%2Fvms%3Fx%3D1");
+    }
+}
