@@ -4,11 +4,13 @@
 //!
 //! - [`core`]: resources, inventory model, naming, validation and rendering (no I/O);
 //! - [`transfer`]: the async block-transfer engine (NBD, VDDK, VMDK, copy pipeline);
-//! - [`providers`]: the source providers: OVA and VMware vSphere today, the others planned.
+//! - [`providers`]: the source providers: OVA, VMware vSphere, OpenStack and oVirt today, the
+//!   others planned.
 //!
 //! ## What runs end to end today
 //!
-//! [`migrate`] runs a plan from an OVA (`ova`) or VMware vSphere (`vsphere`) source
+//! [`migrate`] runs a plan from an OVA (`ova`), VMware vSphere (`vsphere`), OpenStack
+//! (`openstack`) or oVirt / RHV (`ovirt`) source
 //! ([`providers::implemented_provider_types`]) into a local folder bundle
 //! ([`migrate::LocalDestination`]: raw disk images, DataVolume and VirtualMachine YAML, the
 //! plan's status). Migrations are cold, and without guest conversion: a plan runs only with
@@ -18,7 +20,7 @@
 //! ([`core::render::ExecutorCapability::condition_type`]). Hooks run locally
 //! ([`migrate::hooks`]).
 //!
-//! Planned: oVirt / RHV, OpenStack, KubeVirt / OpenShift, Hyper-V, EC2 and Nutanix sources
+//! Planned: KubeVirt / OpenShift, Hyper-V, EC2 and Nutanix sources
 //! (validated and rendered already, refused by [`providers::open_provider`]); guest conversion
 //! (virt-v2v); warm and live migration.
 //!

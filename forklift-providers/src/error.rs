@@ -145,6 +145,9 @@ pub enum Error {
     /// The OpenStack provider failed (authentication, an API refusal, a wait, an image).
     #[error(transparent)]
     Openstack(#[from] crate::openstack::OpenstackError),
+    /// The oVirt provider failed (SSO, an engine fault, a wait, an image transfer).
+    #[error(transparent)]
+    Ovirt(#[from] crate::ovirt::OvirtError),
     /// Disk data through ovirt-imageio failed (TLS, the ticket, an answer, retries).
     #[error(transparent)]
     Imageio(#[from] crate::imageio::Error),

@@ -29,6 +29,7 @@ pub mod error;
 pub mod imageio;
 pub mod openstack;
 pub mod ova;
+pub mod ovirt;
 pub mod vsphere;
 
 pub use capability::{

@@ -33,7 +33,8 @@ const LONG_ABOUT: &str = "\
 Migrate virtual machines onto KubeVirt: the Forklift / MTV engine, re-implemented in Rust.
 
 Runs end to end today: sources `vsphere` (VMware vSphere; disk data through VDDK or the
-datastore HTTP interface), `openstack` (Keystone v3; disk data through Glance images) and
+datastore HTTP interface), `openstack` (Keystone v3; disk data through Glance images),
+`ovirt` (oVirt / RHV engine API v4; disk data through image transfers and ovirt-imageio) and
 `ova` (directories of .ova/.ovf packages), into the destinations `local:DIR` (a deployable
 folder bundle: disk images, DataVolume and VirtualMachine YAML, plan status; `forklift deploy
 DIR` pushes it to a cluster) and `kubevirt` (a cluster with KubeVirt and CDI); cold
@@ -41,7 +42,7 @@ migrations, with guest conversion by this machine's virt-v2v when asked (`migrat
 --converter virt-v2v`) or copied raw (the plan sets skipGuestConversion: true), and warm
 migrations (precopies, then cutover) from `vsphere`.
 
-Planned: sources `ovirt`, `openshift`, `hyperv`, `ec2` and `nutanix` (validate and render
+Planned: sources `openshift`, `hyperv`, `ec2` and `nutanix` (validate and render
 cover them already), warm migration from other sources, live migration, copy offload.
 `migrate` refuses a planned source as not implemented yet, and a plan needing a planned
 feature with a Critical ...NotAvailable condition, which `render` and `validate` show

@@ -28,6 +28,7 @@ pub fn implemented_provider_types() -> &'static [ProviderType] {
         ProviderType::VSphere,
         ProviderType::OpenStack,
         ProviderType::Ova,
+        ProviderType::OVirt,
     ]
 }
 
@@ -44,6 +45,10 @@ pub async fn open_provider(config: &ProviderConfig) -> Result<Provider> {
         }
         ProviderType::OpenStack => {
             let provider = crate::openstack::OpenstackProvider::connect(config).await?;
+            Ok(Provider::from_backend(Arc::new(provider)))
+        }
+        ProviderType::OVirt => {
+            let provider = crate::ovirt::OvirtProvider::connect(config).await?;
             Ok(Provider::from_backend(Arc::new(provider)))
         }
         ProviderType::Ova => Ok(Provider::from_backend(Arc::new(

@@ -146,7 +146,7 @@ impl VsphereConfig {
 
 /// How the secret's TLS settings choose certificate checking: skipping wins over a CA
 /// bundle, which wins over a pinned thumbprint; with none of them, the system roots.
-fn trust(tls: &TlsSettings) -> Result<TlsTrust> {
+pub(crate) fn trust(tls: &TlsSettings) -> Result<TlsTrust> {
     Ok(if tls.insecure_skip_verify {
         TlsTrust::InsecureSkipVerify
     } else if let Some(ca) = &tls.ca_cert {

@@ -12,7 +12,7 @@
 //! ```
 
 mod client;
-mod config;
+pub(crate) mod config;
 pub mod datastore;
 pub mod devices;
 pub mod inventory;

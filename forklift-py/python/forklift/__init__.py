@@ -1,13 +1,13 @@
 """forklift: migrate virtual machines onto KubeVirt (the Forklift / MTV engine, in Rust).
 
-Runs end to end today: sources ``vsphere`` (VMware vSphere), ``openstack`` (OpenStack) and ``ova`` (directories of
+Runs end to end today: sources ``vsphere`` (VMware vSphere), ``openstack`` (OpenStack), ``ovirt`` (oVirt / RHV) and ``ova`` (directories of
 .ova/.ovf packages), migrated by :func:`migrate` into a local folder bundle (disk images,
 DataVolume and VirtualMachine YAML, plan status; :func:`deploy` pushes it to a cluster) or
 onto a cluster with KubeVirt and CDI (``destination="kubevirt"``); cold migrations without
 guest conversion (the plan sets ``skipGuestConversion: true``).
 
 Warm migration runs for ``vsphere`` sources (precopies from changed-block tracking, then
-the cutover). Planned: sources ``ovirt``, ``openshift``, ``hyperv``, ``ec2`` and ``nutanix``
+the cutover). Planned: sources ``openshift``, ``hyperv``, ``ec2`` and ``nutanix``
 (:func:`validate` and :func:`render` cover them already), guest conversion (virt-v2v), warm
 migration from other sources and live migration. :func:`render` (``executor="local"``, the
 default) shows what :func:`migrate` does, refusals included; ``executor="mtv"`` shows what

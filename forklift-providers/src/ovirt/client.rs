@@ -1,0 +1,493 @@
+//! The authenticated JSON client of the oVirt engine API v4: one [`Engine`] holds the SSO
+//! token (password grant; renewed before its `exp`, and once on a 401; revoked at
+//! [`Engine::logout`]), sends `Version: 4` and `Accept: application/json`, bounds every
+//! answer ([`MAX_RESPONSE_BYTES`]) and every listing ([`MAX_PAGES`], [`MAX_ITEMS`]), and turns
+//! faults into [`OvirtError::Api`] quoting the engine's `reason` and `detail`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use forklift_core::credentials::SecretString;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::config::OvirtConfig;
+use super::error::{OvirtError, Result};
+use super::limits::{
+    MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_PAGES, MAX_RESPONSE_BYTES, OvirtLimit, PAGE_SIZE,
+    TOKEN_RENEW_MARGIN,
+};
+
+/// An SSO access token and when it expires.
+struct Token {
+    value: SecretString,
+    /// Seconds since the epoch, when the engine said (`exp`, milliseconds on the wire).
+    expires_at: Option<u64>,
+}
+
+impl Token {
+    fn expires_within(&self, margin: Duration) -> bool {
+        let Some(at) = self.expires_at else {
+            return false;
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        now + margin.as_secs() >= at
+    }
+}
+
+/// An authenticated session with one oVirt engine.
+pub struct Engine {
+    http: reqwest::Client,
+    config: Arc<OvirtConfig>,
+    token: tokio::sync::Mutex<Option<Arc<Token>>>,
+    renew_margin: Duration,
+    renewals: AtomicU64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("api_url", &self.config.api_url.as_str())
+            .field("user", &self.config.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a response body, refusing a successful one beyond [`MAX_RESPONSE_BYTES`] and
+/// keeping only the start of an error body.
+async fn read_limited(
+    mut response: reqwest::Response,
+    operation: &str,
+    url: &str,
+) -> Result<Vec<u8>> {
+    let limit = if response.status().is_success() {
+        MAX_RESPONSE_BYTES
+    } else {
+        MAX_ERROR_BODY_BYTES
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|source| OvirtError::Transport {
+            operation: operation.to_owned(),
+            url: url.to_owned(),
+            source,
+        })?
+    {
+        if body.len() + chunk.len() > limit {
+            if limit == MAX_ERROR_BODY_BYTES {
+                body.extend_from_slice(&chunk[..limit - body.len()]);
+                break;
+            }
+            return Err(OvirtError::Limit {
+                operation: operation.to_owned(),
+                limit: OvirtLimit::ResponseBytes,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The `reason` and `detail` of an engine fault body (`{"reason": …, "detail": …}`, also
+/// nested as `{"fault": {…}}` in action answers), else the body's start as the reason.
+pub(crate) fn fault_of(body: &[u8]) -> (String, String) {
+    const QUOTED_CHARS: usize = 500;
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        let fault = value.get("fault").unwrap_or(&value);
+        let text = |key: &str| {
+            fault
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (reason, detail) = (text("reason"), text("detail"));
+        if !reason.is_empty() || !detail.is_empty() {
+            return (reason, detail);
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (text.chars().take(QUOTED_CHARS).collect(), String::new())
+}
+
+/// Reads an SSO token answer: `access_token` and `exp` (milliseconds since the epoch, a
+/// string or a number), or `error` / `error_description`.
+pub(crate) fn parse_token(url: &str, status: u16, body: &[u8]) -> Result<(String, Option<u64>)> {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    if let Some(code) = text("error") {
+        return Err(OvirtError::SsoRefused {
+            url: url.to_owned(),
+            status,
+            code,
+            message: text("error_description").unwrap_or_default(),
+        });
+    }
+    if !(200..300).contains(&status) {
+        return Err(OvirtError::SsoRefused {
+            url: url.to_owned(),
+            status,
+            code: String::new(),
+            message: fault_of(body).0,
+        });
+    }
+    let token = text("access_token").filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(OvirtError::BadToken {
+            url: url.to_owned(),
+            reason: "no access_token",
+        });
+    };
+    let exp = match value.get("exp") {
+        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    Ok((token, exp.map(|ms| ms / 1000)))
+}
+
+impl Engine {
+    /// Logs in (SSO password grant).
+    pub async fn open(http: reqwest::Client, config: Arc<OvirtConfig>) -> Result<Self> {
+        let engine = Self {
+            http,
+            config,
+            token: tokio::sync::Mutex::new(None),
+            renew_margin: TOKEN_RENEW_MARGIN,
+            renewals: AtomicU64::new(0),
+        };
+        let token = engine.login().await?;
+        *engine.token.lock().await = Some(Arc::new(token));
+        Ok(engine)
+    }
+
+    /// This engine, renewing its token when it expires within `margin` instead of
+    /// [`TOKEN_RENEW_MARGIN`].
+    pub fn with_renew_margin(mut self, margin: Duration) -> Self {
+        self.renew_margin = margin;
+        self
+    }
+
+    /// How many times the token was renewed after the first login.
+    pub fn renewals(&self) -> u64 {
+        self.renewals.load(Ordering::Relaxed)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OvirtConfig {
+        &self.config
+    }
+
+    /// The HTTP client (TLS as configured), shared with the imageio data path.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    async fn login(&self) -> Result<Token> {
+        let url = self.config.token_url();
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "password")
+            .append_pair("scope", "ovirt-app-api")
+            .append_pair("username", &self.config.user)
+            .append_pair("password", self.config.password.expose())
+            .finish();
+        let operation = "SSO login";
+        let response = self
+            .http
+            .post(&url)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|source| OvirtError::Transport {
+                operation: operation.to_owned(),
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let body = read_limited(response, operation, &url).await?;
+        let (value, expires_at) = parse_token(&url, status, &body)?;
+        Ok(Token {
+            value: SecretString::new(value),
+            expires_at,
+        })
+    }
+
+    /// The current token, renewed first when it expires within the renewal margin.
+    async fn token(&self) -> Result<Arc<Token>> {
+        let mut current = self.token.lock().await;
+        match current.as_ref() {
+            Some(token) if !token.expires_within(self.renew_margin) => Ok(token.clone()),
+            _ => {
+                tracing::debug!(user = %self.config.user, "renewing the oVirt SSO token");
+                let token = Arc::new(self.login().await?);
+                *current = Some(token.clone());
+                self.renewals.fetch_add(1, Ordering::Relaxed);
+                Ok(token)
+            }
+        }
+    }
+
+    /// Replaces the token after the engine refused it (expired or revoked early).
+    async fn renew_after_refusal(&self, refused: &Arc<Token>) -> Result<()> {
+        let mut current = self.token.lock().await;
+        if current.as_ref().is_none_or(|c| Arc::ptr_eq(c, refused)) {
+            *current = Some(Arc::new(self.login().await?));
+            self.renewals.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Revokes the SSO token; the engine is not used afterwards.
+    pub async fn logout(&self) -> Result<()> {
+        let Some(token) = self.token.lock().await.take() else {
+            return Ok(());
+        };
+        let url = self.config.logout_url();
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("scope", "")
+            .append_pair("token", token.value.expose())
+            .finish();
+        let response = self
+            .http
+            .post(&url)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|source| OvirtError::Transport {
+                operation: "SSO logout".to_owned(),
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let body = read_limited(response, "SSO logout", &url).await?;
+        if !(200..300).contains(&status) {
+            let (reason, detail) = fault_of(&body);
+            return Err(OvirtError::Api {
+                operation: "SSO logout".to_owned(),
+                status,
+                reason,
+                detail,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends one request to an API path (or an engine `href`); a 401 renews the token once
+    /// and retries. Error statuses become [`OvirtError::Api`].
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        operation: &str,
+    ) -> Result<Vec<u8>> {
+        let url = self.config.url(path);
+        let mut retried = false;
+        loop {
+            let token = self.token().await?;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token.value.expose())
+                .header("Version", "4")
+                .header("Accept", "application/json");
+            if let Some(body) = body {
+                request = request
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string());
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|source| OvirtError::Transport {
+                    operation: operation.to_owned(),
+                    url: url.clone(),
+                    source,
+                })?;
+            let status = response.status().as_u16();
+            let body = read_limited(response, operation, &url).await?;
+            if status == 401 && !retried {
+                retried = true;
+                self.renew_after_refusal(&token).await?;
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                let (reason, detail) = fault_of(&body);
+                return Err(OvirtError::Api {
+                    operation: operation.to_owned(),
+                    status,
+                    reason,
+                    detail,
+                });
+            }
+            return Ok(body);
+        }
+    }
+
+    /// GETs a path and decodes the JSON answer.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, operation: &str) -> Result<T> {
+        let body = self.send(Method::GET, path, None, operation).await?;
+        decode(operation, &body)
+    }
+
+    /// POSTs a JSON body and decodes the JSON answer.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+        operation: &str,
+    ) -> Result<T> {
+        let answer = self.send(Method::POST, path, Some(body), operation).await?;
+        if answer.iter().all(u8::is_ascii_whitespace) {
+            return decode(operation, b"null");
+        }
+        decode(operation, &answer)
+    }
+
+    /// Lists a collection: `key` names the array in the answer (`vm`, `disk`...). With
+    /// `paged`, pages are asked for with `search=page N` and `max=` ([`PAGE_SIZE`]) until a
+    /// short page; `query` adds parameters (e.g. `follow=`).
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        query: &str,
+        paged: bool,
+        operation: &str,
+    ) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut params = if paged {
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("search", &format!("page {page}"))
+                    .append_pair("max", &PAGE_SIZE.to_string())
+                    .finish()
+            } else {
+                String::new()
+            };
+            if !query.is_empty() {
+                if !params.is_empty() {
+                    params.push('&');
+                }
+                params.push_str(query);
+            }
+            let target = if params.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{params}")
+            };
+            let answer: Value = self.get(&target, operation).await?;
+            let values = match answer.get(key) {
+                Some(Value::Array(values)) => values.clone(),
+                _ => Vec::new(),
+            };
+            let count = values.len();
+            if items.len() + count > MAX_ITEMS {
+                return Err(OvirtError::Limit {
+                    operation: operation.to_owned(),
+                    limit: OvirtLimit::Items,
+                });
+            }
+            for value in values {
+                items.push(
+                    serde_json::from_value(value).map_err(|source| OvirtError::Json {
+                        operation: operation.to_owned(),
+                        source,
+                    })?,
+                );
+            }
+            if !paged || count < PAGE_SIZE {
+                return Ok(items);
+            }
+        }
+        Err(OvirtError::Limit {
+            operation: operation.to_owned(),
+            limit: OvirtLimit::Pages,
+        })
+    }
+}
+
+/// Decodes a JSON answer.
+pub(crate) fn decode<T: DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|source| OvirtError::Json {
+        operation: operation.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_quote_reason_and_detail_or_the_body() {
+        assert_eq!(
+            fault_of(br#"{"reason": "Operation Failed", "detail": "[Cannot run VM]"}"#),
+            ("Operation Failed".into(), "[Cannot run VM]".into())
+        );
+        assert_eq!(
+            fault_of(br#"{"status": "failed", "fault": {"reason": "r", "detail": "d"}}"#),
+            ("r".into(), "d".into())
+        );
+        assert_eq!(
+            fault_of(b"<html>\n Not  Found </html>"),
+            ("<html> Not Found </html>".into(), String::new())
+        );
+        assert_eq!(fault_of(&[b'x'; 2000]).0.len(), 500);
+    }
+
+    #[test]
+    fn sso_answers_give_a_token_with_its_expiry_or_a_refusal() {
+        let (token, exp) = parse_token(
+            "u",
+            200,
+            br#"{"access_token": "abc", "exp": "1700000000000", "token_type": "bearer"}"#,
+        )
+        .unwrap();
+        assert_eq!((token.as_str(), exp), ("abc", Some(1_700_000_000)));
+        let (_, exp) = parse_token("u", 200, br#"{"access_token": "a", "exp": 5000}"#).unwrap();
+        assert_eq!(exp, Some(5));
+        let err = parse_token(
+            "u",
+            400,
+            br#"{"error": "access_denied", "error_description": "Cannot authenticate user"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("access_denied")
+                && err.to_string().contains("Cannot authenticate user"),
+            "{err}"
+        );
+        assert!(matches!(
+            parse_token("u", 200, br#"{"token_type": "bearer"}"#),
+            Err(OvirtError::BadToken { .. })
+        ));
+    }
+
+    #[test]
+    fn tokens_expire_within_the_margin() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let t = |at| Token {
+            value: SecretString::new("t"),
+            expires_at: at,
+        };
+        assert!(t(Some(now + 30)).expires_within(Duration::from_secs(60)));
+        assert!(!t(Some(now + 600)).expires_within(Duration::from_secs(60)));
+        assert!(!t(None).expires_within(Duration::from_secs(60)));
+    }
+}

@@ -1,0 +1,140 @@
+//! Errors of the oVirt provider: every failure names the operation and quotes the engine's
+//! own fault (`reason`, `detail`) escaped through [`PeerText`].
+
+use forklift_core::error::PeerText;
+
+use super::limits::OvirtLimit;
+
+/// Result of oVirt operations.
+pub type Result<T, E = OvirtError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to an oVirt engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OvirtError {
+    /// The SSO endpoint refused the user name and password.
+    #[error(
+        "oVirt SSO at {url} refused the credentials (HTTP {status}, {}): {}",
+        PeerText(code),
+        PeerText(message)
+    )]
+    SsoRefused {
+        /// The SSO token URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// SSO error code (`access_denied`, `invalid_grant`...).
+        code: String,
+        /// SSO error description.
+        message: String,
+    },
+    /// The SSO answer holds no usable token.
+    #[error("Unexpected answer of oVirt SSO at {url}: {reason}")]
+    BadToken {
+        /// The SSO token URL.
+        url: String,
+        /// What was missing.
+        reason: &'static str,
+    },
+    /// The request did not get an answer (connection, TLS, timeout).
+    #[error("oVirt engine: {operation} ({url}) failed")]
+    Transport {
+        /// What was asked.
+        operation: String,
+        /// URL requested.
+        url: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The engine refused a request; its fault is quoted.
+    #[error(
+        "oVirt engine refused {operation} (HTTP {status}): {}{}",
+        PeerText(reason),
+        if detail.is_empty() { String::new() } else { format!(": {}", PeerText(detail)) }
+    )]
+    Api {
+        /// What was asked.
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// The fault's `reason` (else the body's start).
+        reason: String,
+        /// The fault's `detail`.
+        detail: String,
+    },
+    /// An answer is not the JSON this client reads.
+    #[error("oVirt engine: unexpected answer to {operation}")]
+    Json {
+        /// What was asked.
+        operation: String,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An answer grew past one of the limits of [`limits`](super::limits).
+    #[error("oVirt engine: {operation}: {limit}")]
+    Limit {
+        /// What was asked.
+        operation: String,
+        /// The limit reached.
+        limit: OvirtLimit,
+    },
+    /// A VM or transfer did not reach a state within its time limit.
+    #[error(
+        "{what} did not become {wanted} within {seconds} s (last: {})",
+        PeerText(last)
+    )]
+    WaitTimeout {
+        /// The resource, e.g. `VM 3f2… (web)`.
+        what: String,
+        /// The state waited for.
+        wanted: &'static str,
+        /// The limit, in seconds.
+        seconds: u64,
+        /// The last state seen.
+        last: String,
+    },
+    /// An image transfer ended in a failure or cancelled phase.
+    #[error(
+        "Image transfer {transfer} of disk {disk} went to phase {}",
+        PeerText(phase)
+    )]
+    TransferFailed {
+        /// Transfer ID.
+        transfer: String,
+        /// Disk ID.
+        disk: String,
+        /// The phase it went to.
+        phase: String,
+    },
+    /// A transferring image transfer names neither a `transfer_url` nor a `proxy_url`.
+    #[error("Image transfer {transfer} is transferring but names no transfer_url or proxy_url")]
+    NoTransferUrl {
+        /// Transfer ID.
+        transfer: String,
+    },
+    /// The VM has no disk attachment with this disk ID.
+    #[error("VM {vm} has no disk '{}'", PeerText(disk))]
+    UnknownDisk {
+        /// VM ID.
+        vm: String,
+        /// The disk asked for.
+        disk: String,
+    },
+}
+
+impl OvirtError {
+    /// The HTTP status of an engine refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the engine answered 404 (the object is gone).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
