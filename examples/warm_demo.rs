@@ -1,5 +1,5 @@
 //! The warm migration demo (`scripts/warm-demo.sh` runs it): migrates the simulator's VM
-//! warm into a local folder while writing into its disks between precopies, sets the cutover
+//! warm into a local folder while its guest writes steadily into its disks, sets the cutover
 //! by editing the Migration manifest, then compares every target image with its source.
 //!
 //! Environment (from `scripts/lib/vcsim.sh`): `VCSIM_URL`, `VCSIM_CA`, `VCSIM_DISKS`.
@@ -14,6 +14,8 @@ mod warm_sim;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use forklift::migrate::{LocalDestination, MigrateOptions, MigrationEvent, Migrator, VmOutcome};
@@ -47,15 +49,28 @@ fn disks(path: &str) -> Result<Vec<Disk>, String> {
         .collect()
 }
 
-/// Writes `count` areas of 64 KiB spread over the first `span` bytes, as a guest would.
-fn guest_writes(disk: &Disk, seed: u64, count: u64, span: u64) -> Result<u64, String> {
-    let area = 64 * 1024;
-    for i in 0..count {
-        let offset = (i * 7919 + seed * 104_729) * area % span / area * area;
-        warm_sim::guest_write(&disk.local, offset, area as usize, seed as u8)
-            .map_err(|e| format!("{}: {e}", disk.local.display()))?;
-    }
-    Ok(count * area)
+/// The guest: from its start until `stop`, writes a 64 KiB area into each disk every
+/// 100 ms (a steady 640 KiB/s per disk, about 1% of a 256 MiB disk per 4 s), spread over
+/// the first 64 MiB. Returns the bytes written.
+fn guest(disks: Vec<PathBuf>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Result<u64, String>> {
+    std::thread::spawn(move || {
+        let area: u64 = 64 * 1024;
+        let span: u64 = 64 << 20;
+        let mut written = 0;
+        for i in 0u64.. {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            for (d, local) in disks.iter().enumerate() {
+                let offset = (i * 7919 + d as u64 * 104_729) * area % span;
+                warm_sim::guest_write(local, offset, area as usize, (i as u8) ^ (d as u8))
+                    .map_err(|e| format!("{}: {e}", local.display()))?;
+                written += area;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(written)
+    })
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -113,13 +128,24 @@ async fn demo() -> Result<bool, String> {
     let run = migrator.run(tx, CancellationToken::new());
     tokio::pin!(run);
     let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writer = None;
     let result = loop {
         tokio::select! {
             result = &mut run => break result,
             Some(event) = rx.recv() => {
+                // A guest asked to shut down stops writing (the source is off a second later,
+                // long before the final snapshot).
+                if let MigrationEvent::PhaseStarted { phase, .. } = &event {
+                    if phase == "PowerOffSource" {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    continue;
+                }
                 if let MigrationEvent::SourcePoweredOff { power_off, .. } = &event {
-                    println!("source powered off: {:?} in {:.2} s {}", power_off.method,
-                        power_off.millis as f64 / 1000.0, power_off.reason);
+                    println!("source powered off: {:?} in {:.2} s{}", power_off.method,
+                        power_off.millis as f64 / 1000.0,
+                        if power_off.reason.is_empty() { String::new() } else { format!(" ({})", power_off.reason) });
                     continue;
                 }
                 let MigrationEvent::PrecopyDone { precopy, last, bytes, forecast, .. } = event else {
@@ -139,14 +165,11 @@ async fn demo() -> Result<bool, String> {
                         f.power_off_millis as f64 / 1000.0,
                     );
                 }
-                // The guest writes into both disks after each precopy (1% and 0.5% of
-                // 256 MiB) ...
-                if precopy <= 3 {
-                    let mut total = 0;
-                    for (i, disk) in disks.iter().enumerate() {
-                        total += guest_writes(disk, precopy as u64 * 10 + i as u64, 40 / (i as u64 + 1), 64 << 20)?;
-                    }
-                    println!("  guest wrote {total} bytes");
+                // The guest starts writing after the first precopy ...
+                if precopy == 1 {
+                    let locals = disks.iter().map(|d| d.local.clone()).collect();
+                    writer = Some(guest(locals, stop.clone()));
+                    println!("  the guest writes 64 KiB into each disk every 100 ms");
                 }
                 // ... and the cutover is set in the Migration manifest after the third.
                 if precopy == 3 {
@@ -157,6 +180,11 @@ async fn demo() -> Result<bool, String> {
             }
         }
     };
+    stop.store(true, Ordering::SeqCst);
+    if let Some(writer) = writer {
+        let written = writer.join().map_err(|_| "the guest writer panicked")??;
+        println!("the guest wrote {written} bytes in all");
+    }
     let report = result.map_err(|e| forklift::core::error::chain(&e))?;
     println!("migration took {:.1} s", started.elapsed().as_secs_f64());
     let Some(vm) = report.vms.first() else {

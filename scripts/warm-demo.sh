@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Warm migration demo: starts the vCenter simulator (tools/vcsim) with one VM of two 256 MiB
 # disks (64 MiB of data each), migrates it warm into DIR/out with a precopy every 2 s while
-# writing new data into both disks between precopies, sets the cutover by editing the
+# the guest writes steadily into both disks (until it is asked to shut down), sets the cutover by editing the
 # Migration manifest, and compares every target image with its source (qemu-img compare).
 # The VM stays on (its simulated VMware Tools run): the cutover asks the guest to shut down.
 # Prints one line per precopy and disk, how the source was powered off, the forecast and
