@@ -16,14 +16,19 @@
 # Goal: the incremental precopy's copy <= 3% of the full copy's.
 #
 # Usage: benches/warm-precopy.sh          (SIZE_MIB=1024 DIRTY_PERMILLE=10 ROUNDS=5)
+#        PROFILE=dev benches/warm-precopy.sh   with a debug build (slower copies)
 # Needs: Go (Debian's golang + golang-github-vmware-govmomi-dev), cc; see scripts/setup.sh.
 set -euo pipefail
 SIZE_MIB=${SIZE_MIB:-1024}
 export ROUNDS=${ROUNDS:-5} DIRTY_PERMILLE=${DIRTY_PERMILLE:-10}
+PROFILE=${PROFILE:-release}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/forklift-warm-bench.XXXXXX")
 cd "$root"
-cargo build --quiet --release --example warm_bench
+cargo build --quiet --profile "$PROFILE" --example warm_bench
+out=release
+[[ $PROFILE == dev ]] && out=debug
+echo "build: $PROFILE"
 
 # shellcheck source=../scripts/lib/vcsim.sh
 source scripts/lib/vcsim.sh
@@ -34,4 +39,4 @@ cleanup() {
 trap cleanup EXIT
 vcsim_start_warm_source "$dir" 1 "$SIZE_MIB" "$SIZE_MIB"
 vcsim_fake_vddk "$dir/vddk"
-"$root/target/release/examples/warm_bench" "$dir" "$dir/vddk"
+"$root/target/$out/examples/warm_bench" "$dir" "$dir/vddk"

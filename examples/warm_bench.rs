@@ -57,7 +57,9 @@ fn env(name: &str) -> Result<String, String> {
 
 fn env_number(name: &str, default: u64) -> Result<u64, String> {
     match std::env::var(name) {
-        Ok(v) => v.parse().map_err(|_| format!("{name}={v:?} is not a number")),
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a number")),
         Err(_) => Ok(default),
     }
 }

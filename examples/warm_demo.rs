@@ -52,7 +52,10 @@ fn disks(path: &str) -> Result<Vec<Disk>, String> {
 /// The guest: from its start until `stop`, writes a 64 KiB area into each disk every
 /// 100 ms (a steady 640 KiB/s per disk, about 1% of a 256 MiB disk per 4 s), spread over
 /// the first 64 MiB. Returns the bytes written.
-fn guest(disks: Vec<PathBuf>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Result<u64, String>> {
+fn guest(
+    disks: Vec<PathBuf>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Result<u64, String>> {
     std::thread::spawn(move || {
         let area: u64 = 64 * 1024;
         let span: u64 = 64 << 20;

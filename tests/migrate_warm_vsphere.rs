@@ -276,7 +276,10 @@ async fn cutover_shuts_a_guest_with_tools_down_and_powers_one_without_off() {
         vm.warm.clone().unwrap()
     };
     let event = |disk: &SimDisk| {
-        let found: Vec<_> = powered_off.iter().filter(|(vm, _)| *vm == disk.vm).collect();
+        let found: Vec<_> = powered_off
+            .iter()
+            .filter(|(vm, _)| *vm == disk.vm)
+            .collect();
         assert_eq!(found.len(), 1, "{powered_off:?}");
         found[0].1.clone()
     };
@@ -307,7 +310,12 @@ async fn cutover_shuts_a_guest_with_tools_down_and_powers_one_without_off() {
     for disk in [with_tools, without] {
         let vm = forklift::providers::capability::VmRef::new(disk.vm.clone());
         let state = provider.power().unwrap().power_state(&vm).await.unwrap();
-        assert_eq!(state, forklift::core::inventory::PowerState::Off, "{}", disk.vm);
+        assert_eq!(
+            state,
+            forklift::core::inventory::PowerState::Off,
+            "{}",
+            disk.vm
+        );
         let target = report
             .vms
             .iter()

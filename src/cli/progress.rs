@@ -214,7 +214,10 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                 }
             }
             MigrationEvent::SourcePoweredOff { vm, power_off } => {
-                say(&multi, super::warm_progress::power_off_line(&name_of(&names, &vm), &power_off));
+                say(
+                    &multi,
+                    super::warm_progress::power_off_line(&name_of(&names, &vm), &power_off),
+                );
             }
             MigrationEvent::VmCompleted {
                 vm,

@@ -37,7 +37,9 @@ pub(super) fn power_off_line(vm: &str, power_off: &SourcePowerOff) -> String {
     let how = match power_off.method {
         PowerOffMethod::GuestShutdown => "guest shutdown",
         PowerOffMethod::HardPowerOff => "hard power-off",
-        PowerOffMethod::HardPowerOffAfterTimeout => "hard power-off after the guest shutdown timed out",
+        PowerOffMethod::HardPowerOffAfterTimeout => {
+            "hard power-off after the guest shutdown timed out"
+        }
         _ => "already off",
     };
     let mut line = format!("{vm}: source off in {:.1} s: {how}", secs(power_off.millis));
@@ -88,13 +90,19 @@ mod tests {
             reason: "ToolsUnavailable: \u{1b}[2Jno tools".into(),
         };
         let line = power_off_line("vm-1", &hard);
-        assert!(line.starts_with("vm-1: source off in 1.3 s: hard power-off ("), "{line}");
+        assert!(
+            line.starts_with("vm-1: source off in 1.3 s: hard power-off ("),
+            "{line}"
+        );
         assert!(!line.contains('\u{1b}'), "{line}");
         let guest = SourcePowerOff {
             method: PowerOffMethod::GuestShutdown,
             millis: 2000,
             reason: String::new(),
         };
-        assert_eq!(power_off_line("vm-2", &guest), "vm-2: source off in 2.0 s: guest shutdown");
+        assert_eq!(
+            power_off_line("vm-2", &guest),
+            "vm-2: source off in 2.0 s: guest shutdown"
+        );
     }
 }

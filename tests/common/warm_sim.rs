@@ -42,7 +42,11 @@ pub fn datastore_of(file: &str) -> &str {
 /// Secret, Providers, maps and a warm Plan (raw copy, target namespace `apps`) of the VMs
 /// named `vms`, whose NICs are on `network`.
 pub fn manifests(source: &Source<'_>, vms: &[&str], network: &str) -> String {
-    let ca: String = source.ca_pem.lines().map(|l| format!("    {l}\n")).collect();
+    let ca: String = source
+        .ca_pem
+        .lines()
+        .map(|l| format!("    {l}\n"))
+        .collect();
     let vms: Vec<String> = vms.iter().map(|name| format!("{{name: {name}}}")).collect();
     format!(
         r#"apiVersion: v1

@@ -242,13 +242,19 @@ mod tests {
         // 4 MiB dirtied every 2 s, copied in 40 ms: 100 MiB/s for deltas (the full copy's
         // 100 MiB/s over 10 s does not count; it would not change this one, see below).
         let m = measured(3, 4 * MIB, 40 * MS);
-        let f = m.forecast(at(Duration::from_secs(2), Duration::ZERO)).unwrap();
+        let f = m
+            .forecast(at(Duration::from_secs(2), Duration::ZERO))
+            .unwrap();
         assert_eq!(f.dirty_bytes_per_second, 2 * MIB);
         assert_eq!(f.copy_bytes_per_second, 100 * MIB);
         assert_eq!(f.final_bytes, 4 * MIB);
         assert_eq!(f.copy_millis, 40);
         assert_eq!(
-            (f.snapshot_create_millis, f.snapshot_remove_millis, f.change_query_millis),
+            (
+                f.snapshot_create_millis,
+                f.snapshot_remove_millis,
+                f.change_query_millis
+            ),
             (300, 100, 20)
         );
         assert_eq!(f.final_sync_millis, 100 + 300 + 20 + 40 + 100);
@@ -297,7 +303,9 @@ mod tests {
         for _ in 0..FORECAST_WINDOW {
             m.precopy(0, 10 * MS, Some((0, Duration::from_secs(2), 20 * MS)));
         }
-        let f = m.forecast(at(Duration::from_secs(2), Duration::ZERO)).unwrap();
+        let f = m
+            .forecast(at(Duration::from_secs(2), Duration::ZERO))
+            .unwrap();
         assert_eq!((f.dirty_bytes_per_second, f.final_bytes), (0, 0));
         assert_eq!(f.copy_millis, 10);
     }

@@ -41,8 +41,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use cutover::{CUTOVER_POLL_INTERVAL, MAX_DOWNTIME_ANNOTATION};
-pub use forecast::{FORECAST_GUEST_SHUTDOWN, FORECAST_VM_CREATION, FORECAST_WINDOW};
 pub(crate) use cutover::{CutoverTimes, watch_migration_file};
+pub use forecast::{FORECAST_GUEST_SHUTDOWN, FORECAST_VM_CREATION, FORECAST_WINDOW};
 pub(crate) use phases::{WarmStep, after_phase, clean_up, handles, prepare_images, run_phase};
 
 /// How many times a failed precopy is tried again before its VM fails (upstream's

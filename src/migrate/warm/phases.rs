@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_core::inventory::PowerState;
 use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::render::TargetVm;
-use forklift_core::inventory::PowerState;
 use forklift_core::resources::{Precopy, SourcePowerOff};
 use forklift_providers::capability::{ALL_ALLOCATED, DiskRef, SnapshotRef, SnapshotRequest, VmRef};
 use forklift_transfer::changed::ChangedExtents;

@@ -20,7 +20,11 @@ async fn the_forecast_is_built_from_measured_latencies_and_matches_the_final_syn
     };
     // The guest rewrites 4 areas before each snapshot after the first.
     for before in 2..=4 {
-        source.write_before("vm-12", before, write(DB, before * 4 * AREA, 4 * AREA, 0x50));
+        source.write_before(
+            "vm-12",
+            before,
+            write(DB, before * 4 * AREA, 4 * AREA, 0x50),
+        );
     }
     let set = manifests(WARM, "", &migration("  cancel: [{id: vm-11}]"));
     let mut options = warm_options(&h);
@@ -87,6 +91,9 @@ async fn the_forecast_is_built_from_measured_latencies_and_matches_the_final_syn
     let predicted = f.final_sync_millis;
     assert!(predicted >= 520, "{f:?}");
     let ratio = actual as f64 / predicted as f64;
-    assert!((0.75..=1.25).contains(&ratio), "actual {actual} ms, forecast {predicted} ms: {f:?}");
+    assert!(
+        (0.75..=1.25).contains(&ratio),
+        "actual {actual} ms, forecast {predicted} ms: {f:?}"
+    );
     assert!(f.actual_downtime_millis.unwrap() >= actual + power_off.millis);
 }
