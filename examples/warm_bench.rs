@@ -121,7 +121,7 @@ async fn bench() -> Result<(), String> {
     println!(
         "disk {file}: {} MiB; {dirty_areas} areas of 64 KiB ({} MiB, {permille}‰) rewritten between precopies 1 and 2",
         capacity >> 20,
-        dirty_areas * area >> 20
+        (dirty_areas * area) >> 20
     );
     let mut results = Vec::new();
     for round in 1..=rounds {

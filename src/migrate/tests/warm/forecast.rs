@@ -64,7 +64,7 @@ async fn the_forecast_is_built_from_measured_latencies_and_matches_the_final_syn
     let before = forecasts[2].clone().unwrap();
     assert!(!before.source_off);
     assert_eq!(before.power_off_millis, 5000);
-    assert_eq!(before.dirty_bytes_per_second > 0, true);
+    assert!(before.dirty_bytes_per_second > 0, "{before:?}");
 
     // Once the source is off (the mock's guest shuts down at once), the forecast counts
     // the measured power-off and the measured latencies: one create, two removals, the
