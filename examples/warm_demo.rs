@@ -1,19 +1,24 @@
 //! The warm migration demo (`scripts/warm-demo.sh` runs it): migrates the simulator's VM
-//! warm into a local folder while writing into its disks between precopies, sets the cutover
+//! warm into a local folder while its guest writes steadily into its disks, sets the cutover
 //! by editing the Migration manifest, then compares every target image with its source.
 //!
 //! Environment (from `scripts/lib/vcsim.sh`): `VCSIM_URL`, `VCSIM_CA`, `VCSIM_DISKS`.
+//! The VM stays on: the simulator runs it with VMware Tools (`VCSIM_ARGS` in the script), so
+//! the cutover asks its guest to shut down. Prints each precopy, the forecast, then the
+//! forecast and actual final sync with their ratio, and the downtime.
 //! Arguments: `DIR LIBDIR` (work folder, fake VDDK libdir). Exit 0 only when every target
 //! disk equals its source at the cutover.
 
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+#[path = "../tests/common/warm_sim.rs"]
+mod warm_sim;
+
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use forklift::migrate::{LocalDestination, MigrateOptions, MigrationEvent, Migrator, VmOutcome};
-use forklift::providers::capability::VmRef;
-use forklift::providers::{ProviderConfig, open_provider};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -44,84 +49,31 @@ fn disks(path: &str) -> Result<Vec<Disk>, String> {
         .collect()
 }
 
-fn manifests(url: &str, ca: &str, libdir: &Path, disk: &Disk, network: &str) -> String {
-    let ca: String = ca.lines().map(|l| format!("    {l}\n")).collect();
-    let datastore = disk.file[1..disk.file.find(']').unwrap_or(1)].to_owned();
-    format!(
-        r#"apiVersion: v1
-kind: Secret
-metadata: {{name: vcsim-secret, namespace: demo}}
-type: Opaque
-stringData:
-  user: administrator@vsphere.local
-  password: Sim-Passw0rd
-  cacert: |
-{ca}---
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {{name: vcsim, namespace: demo}}
-spec:
-  type: vsphere
-  url: {url}
-  secret: {{name: vcsim-secret, namespace: demo}}
-  settings: {{sdkEndpoint: vcenter, vddkInitImage: "quay.io/example/vddk:8", vddkLibDir: "{libdir}"}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {{name: host, namespace: demo}}
-spec: {{type: openshift, url: ""}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {{name: net, namespace: demo}}
-spec:
-  provider: {{source: {{name: vcsim, namespace: demo}}, destination: {{name: host, namespace: demo}}}}
-  map: [{{source: {{id: "{network}"}}, destination: {{type: pod}}}}]
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {{name: sto, namespace: demo}}
-spec:
-  provider: {{source: {{name: vcsim, namespace: demo}}, destination: {{name: host, namespace: demo}}}}
-  map: [{{source: {{name: {datastore}}}, destination: {{storageClass: standard}}}}]
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Plan
-metadata: {{name: warm-demo, namespace: demo}}
-spec:
-  type: warm
-  skipGuestConversion: true
-  targetNamespace: demo
-  provider: {{source: {{name: vcsim, namespace: demo}}, destination: {{name: host, namespace: demo}}}}
-  map: {{network: {{name: net, namespace: demo}}, storage: {{name: sto, namespace: demo}}}}
-  vms: [{{name: {vm}}}]
-"#,
-        libdir = libdir.display(),
-        vm = disk.vm_name,
-    )
-}
-
-fn migration(cutover: Option<&str>) -> String {
-    let cutover = cutover.map_or(String::new(), |at| format!("  cutover: \"{at}\"\n"));
-    format!(
-        "apiVersion: forklift.konveyor.io/v1beta1\nkind: Migration\nmetadata: {{name: warm-demo, namespace: demo}}\nspec:\n  plan: {{name: warm-demo, namespace: demo}}\n{cutover}"
-    )
-}
-
-/// Writes `count` areas of 64 KiB spread over the first `span` bytes, as a guest would.
-fn guest_writes(disk: &Disk, seed: u64, count: u64, span: u64) -> Result<u64, String> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&disk.local)
-        .map_err(|e| format!("{}: {e}", disk.local.display()))?;
-    let area = 64 * 1024;
-    for i in 0..count {
-        let offset = (i * 7919 + seed * 104_729) * area % span / area * area;
-        let data: Vec<u8> = (0..area).map(|b| (b as u8) ^ (seed as u8) | 1).collect();
-        file.write_all_at(&data, offset)
-            .map_err(|e| format!("{}: {e}", disk.local.display()))?;
-    }
-    Ok(count * area)
+/// The guest: from its start until `stop`, writes a 64 KiB area into each disk every
+/// 100 ms (a steady 640 KiB/s per disk, about 1% of a 256 MiB disk per 4 s), spread over
+/// the first 64 MiB. Returns the bytes written.
+fn guest(
+    disks: Vec<PathBuf>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Result<u64, String>> {
+    std::thread::spawn(move || {
+        let area: u64 = 64 * 1024;
+        let span: u64 = 64 << 20;
+        let mut written = 0;
+        for i in 0u64.. {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            for (d, local) in disks.iter().enumerate() {
+                let offset = (i * 7919 + d as u64 * 104_729) * area % span;
+                warm_sim::guest_write(local, offset, area as usize, (i as u8) ^ (d as u8))
+                    .map_err(|e| format!("{}: {e}", local.display()))?;
+                written += area;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(written)
+    })
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -151,50 +103,25 @@ async fn demo() -> Result<bool, String> {
     let disks = disks(&env("VCSIM_DISKS")?)?;
     let first = disks.first().ok_or("the simulator lists no disk")?;
 
-    // The VM's network; CBT on; the source off (the simulator's guest has no VMware Tools,
-    // and a running VM without them is refused; precopies do not need it running).
-    let probe = forklift::core::manifest::ManifestSet::parse(
-        "probe",
-        &manifests(&url, &ca, &libdir, first, ""),
-    );
-    let config = ProviderConfig::from_manifests(&probe, "demo/vcsim").map_err(|e| e.to_string())?;
-    let provider = open_provider(&config).await.map_err(|e| e.to_string())?;
-    let inventory = provider
-        .inventory()
-        .map_err(|e| e.to_string())?
-        .collect_inventory()
+    // CBT on; the VM stays on (its VMware Tools run, so the cutover asks the guest to shut
+    // down; the simulator's guest takes a second).
+    let source = warm_sim::Source {
+        url: &url,
+        ca_pem: &ca,
+        libdir: &libdir,
+        datastore: warm_sim::datastore_of(&first.file),
+    };
+    let network = warm_sim::prepare(&source, &[&first.vm], false)
         .await
         .map_err(|e| e.to_string())?;
-    let vm = inventory
-        .vms
-        .iter()
-        .find(|v| v.id == first.vm)
-        .ok_or("the VM is not in the inventory")?;
-    let network = vm
-        .nics
-        .first()
-        .map(|n| n.network.id.clone())
-        .unwrap_or_default();
-    let vm_ref = VmRef::new(vm.id.clone());
-    let enable = async {
-        provider
-            .change_tracking()?
-            .enable_change_tracking(&vm_ref)
-            .await?;
-        provider.power()?.power_off(&vm_ref).await?;
-        provider.close().await
-    };
-    enable
-        .await
-        .map_err(|e: forklift::providers::Error| e.to_string())?;
 
     let manifests_dir = dir.join("manifests");
     std::fs::create_dir_all(&manifests_dir).map_err(|e| e.to_string())?;
     let plan_file = manifests_dir.join("plan.yaml");
     let migration_file = manifests_dir.join("migration.yaml");
-    std::fs::write(&plan_file, manifests(&url, &ca, &libdir, first, &network))
-        .map_err(|e| e.to_string())?;
-    std::fs::write(&migration_file, migration(None)).map_err(|e| e.to_string())?;
+    let plan = warm_sim::manifests(&source, &[&first.vm_name], &network);
+    std::fs::write(&plan_file, plan).map_err(|e| e.to_string())?;
+    std::fs::write(&migration_file, warm_sim::migration(None)).map_err(|e| e.to_string())?;
     let set = forklift::manifests::load_paths(&[&plan_file, &migration_file]);
     let out = dir.join("out");
     let mut options = MigrateOptions::new(LocalDestination::new(&out));
@@ -203,46 +130,64 @@ async fn demo() -> Result<bool, String> {
     let (tx, mut rx) = mpsc::channel(4096);
     let run = migrator.run(tx, CancellationToken::new());
     tokio::pin!(run);
-    let mut written: Vec<u64> = Vec::new();
     let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writer = None;
     let result = loop {
         tokio::select! {
             result = &mut run => break result,
             Some(event) = rx.recv() => {
+                // A guest asked to shut down stops writing (the source is off a second later,
+                // long before the final snapshot).
+                if let MigrationEvent::PhaseStarted { phase, .. } = &event {
+                    if phase == "PowerOffSource" {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    continue;
+                }
+                if let MigrationEvent::SourcePoweredOff { power_off, .. } = &event {
+                    println!("source powered off: {:?} in {:.2} s{}", power_off.method,
+                        power_off.millis as f64 / 1000.0,
+                        if power_off.reason.is_empty() { String::new() } else { format!(" ({})", power_off.reason) });
+                    continue;
+                }
                 let MigrationEvent::PrecopyDone { precopy, last, bytes, forecast, .. } = event else {
                     continue;
                 };
                 for (disk, n) in &bytes {
                     println!("precopy {precopy}{}: disk {disk} copied {n} bytes", if last { " (final)" } else { "" });
                 }
-                if let Some(f) = forecast.as_ref().filter(|_| !last) {
+                if last {
+                    continue;
+                }
+                if let Some(f) = &forecast {
                     println!(
-                        "  forecast if cut over now: final sync {:.2} s, downtime {:.2} s",
+                        "  forecast if cut over now: final sync {:.3} s, downtime {:.2} s (guest shutdown assumed {:.0} s)",
                         f.final_sync_millis as f64 / 1000.0,
-                        f.downtime_millis as f64 / 1000.0
+                        f.downtime_millis as f64 / 1000.0,
+                        f.power_off_millis as f64 / 1000.0,
                     );
                 }
-                match precopy {
-                    // The guest writes into both disks between precopies (1% and 0.5% of 256 MiB)...
-                    1 | 2 => {
-                        let mut total = 0;
-                        for (i, disk) in disks.iter().enumerate() {
-                            total += guest_writes(disk, precopy as u64 * 10 + i as u64, 40 / (i as u64 + 1), 64 << 20)?;
-                        }
-                        written.push(total);
-                        println!("  guest wrote {total} bytes");
-                    }
-                    _ => {}
+                // The guest starts writing after the first precopy ...
+                if precopy == 1 {
+                    let locals = disks.iter().map(|d| d.local.clone()).collect();
+                    writer = Some(guest(locals, stop.clone()));
+                    println!("  the guest writes 64 KiB into each disk every 100 ms");
                 }
                 // ... and the cutover is set in the Migration manifest after the third.
-                if precopy == 3 && !last {
-                    let now = forklift_now();
-                    std::fs::write(&migration_file, migration(Some(&now))).map_err(|e| e.to_string())?;
+                if precopy == 3 {
+                    let now = forklift::core::time::format_rfc3339(unix_now());
+                    std::fs::write(&migration_file, warm_sim::migration(Some(&now))).map_err(|e| e.to_string())?;
                     println!("  cutover set to {now} in {}", migration_file.display());
                 }
             }
         }
     };
+    stop.store(true, Ordering::SeqCst);
+    if let Some(writer) = writer {
+        let written = writer.join().map_err(|_| "the guest writer panicked")??;
+        println!("the guest wrote {written} bytes in all");
+    }
     let report = result.map_err(|e| forklift::core::error::chain(&e))?;
     println!("migration took {:.1} s", started.elapsed().as_secs_f64());
     let Some(vm) = report.vms.first() else {
@@ -257,12 +202,29 @@ async fn demo() -> Result<bool, String> {
         return Ok(false);
     }
     if let Some(f) = vm.warm.as_ref().and_then(|w| w.forecast.as_ref()) {
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        let actual = f.actual_final_sync_millis.unwrap_or_default();
         println!(
-            "final sync: forecast {:.2} s, actual {:.2} s; downtime: forecast {:.2} s, actual {:.2} s",
-            f.final_sync_millis as f64 / 1000.0,
-            f.actual_final_sync_millis.unwrap_or_default() as f64 / 1000.0,
-            f.downtime_millis as f64 / 1000.0,
-            f.actual_downtime_millis.unwrap_or_default() as f64 / 1000.0,
+            "final sync (source off until the final snapshot is removed): forecast {:.3} s, actual {:.3} s, actual/forecast {:.2}",
+            secs(f.final_sync_millis),
+            secs(actual),
+            actual as f64 / f.final_sync_millis.max(1) as f64,
+        );
+        println!(
+            "  forecast parts: snapshot remove {:.3} s (x2), create {:.3} s, change query {:.3} s, copy {:.3} s of {} bytes ({} B/s dirtied, {} B/s copied)",
+            secs(f.snapshot_remove_millis),
+            secs(f.snapshot_create_millis),
+            secs(f.change_query_millis),
+            secs(f.copy_millis),
+            f.final_bytes,
+            f.dirty_bytes_per_second,
+            f.copy_bytes_per_second,
+        );
+        println!(
+            "downtime: forecast {:.2} s, actual {:.2} s (power-off {:.2} s measured)",
+            secs(f.downtime_millis),
+            secs(f.actual_downtime_millis.unwrap_or_default()),
+            secs(f.actual_power_off_millis.unwrap_or_default()),
         );
     }
     let mut identical = true;
@@ -292,17 +254,9 @@ async fn demo() -> Result<bool, String> {
     Ok(identical)
 }
 
-/// Now as RFC 3339, the way a user would write the cutover.
-fn forklift_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let output = Command::new("date")
-        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
-        .output();
-    output
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| "2000-01-01T00:00:00Z".to_owned())
+/// Seconds since the epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

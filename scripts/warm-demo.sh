@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Warm migration demo: starts the vCenter simulator (tools/vcsim) with one VM of two 256 MiB
 # disks (64 MiB of data each), migrates it warm into DIR/out with a precopy every 2 s while
-# writing new data into both disks between precopies, sets the cutover by editing the
+# the guest writes steadily into both disks (until it is asked to shut down), sets the cutover by editing the
 # Migration manifest, and compares every target image with its source (qemu-img compare).
-# Prints one line per precopy and disk, the forecast and actual downtime. Exit 0 only when
-# every target disk equals its source at the cutover.
+# The VM stays on (its simulated VMware Tools run): the cutover asks the guest to shut down.
+# Prints one line per precopy and disk, how the source was powered off, the forecast and
+# actual final sync (source off until the final snapshot is removed) with their ratio, and
+# the forecast and actual downtime. Exit 0 only when every target disk equals its source
+# at the cutover.
 #
 #   scripts/warm-demo.sh [--dir DIR]     (DIR keeps the manifests, the target and the
 #                                         sources; a temporary folder otherwise)
@@ -36,7 +39,8 @@ cleanup() {
   if ((keep == 0)); then rm -rf "$dir"; fi
 }
 trap cleanup EXIT
-vcsim_start_warm_source "$dir" 2 256 64
+# The VM runs VMware Tools: the cutover asks its guest to shut down (it takes 1 s).
+vcsim_start_warm_source "$dir" 2 256 64 -tools-running '*' -guest-shutdown 1s
 
 # The fake VDDK reads the simulator's datastores (at a snapshot: its frozen copy).
 vcsim_fake_vddk "$libdir"

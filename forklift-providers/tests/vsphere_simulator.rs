@@ -161,7 +161,14 @@ async fn power_snapshot_and_cbt_round_trip() {
     provider.power_off(&vm).await.unwrap(); // idempotent
     provider.power_on(&vm).await.unwrap();
     assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::On);
-    provider.shutdown_guest(&vm).await.unwrap();
+    // This simulator's guests run no VMware Tools (tools/vcsim -tools-running): vSphere
+    // refuses to ask such a guest to shut down.
+    let refused = provider.shutdown_guest(&vm).await.unwrap_err();
+    assert!(
+        format!("{refused:?}").contains("ToolsUnavailable"),
+        "{refused:?}"
+    );
+    assert_eq!(provider.power_state(&vm).await.unwrap(), PowerState::On);
 
     // CBT: enable through ReconfigVM_Task, read back through the property collector.
     provider.enable_change_tracking(&vm).await.unwrap();

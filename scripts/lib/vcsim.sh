@@ -2,11 +2,13 @@
 # Starts forklift's vCenter simulator (tools/vcsim) as a warm-migration source, for scripts
 # such as scripts/warm-demo.sh. Source this file, then:
 #
-#   vcsim_start_warm_source WORKDIR [DISKS [DISK_MIB [FILL_MIB]]]
+#   vcsim_start_warm_source WORKDIR [DISKS [DISK_MIB [FILL_MIB [VCSIM_FLAG...]]]]
 #       Builds tools/vcsim (Debian's Go and govmomi, GOPATH mode) into WORKDIR/bin if its
 #       sources are newer, starts it with one VM (DC0_H0_VM0 on a standalone host) of DISKS
 #       disks (default 2) of DISK_MIB MiB (default 256), the first FILL_MIB MiB of each
-#       (default 64) holding pseudo-random data, and sets:
+#       (default 64) holding pseudo-random data, with any further simulator flags (such as
+#       -tools-running '*' -guest-shutdown 1s: VMware Tools running, ShutdownGuest works),
+#       and sets:
 #         VCSIM_URL       SDK URL (https://127.0.0.1:PORT/sdk; any user, any password)
 #         VCSIM_CA        PEM file of the CA that signed the server certificate
 #         VCSIM_DISKS     tab-separated file, one line per disk after a '#' header:
@@ -26,6 +28,7 @@
 
 vcsim_start_warm_source() {
   local workdir=$1 disks=${2:-2} disk_mib=${3:-256} fill_mib=${4:-64}
+  shift $(($# < 4 ? $# : 4))
   local root
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   mkdir -p "$workdir/bin"
@@ -40,7 +43,7 @@ vcsim_start_warm_source() {
   rm -f "$fifo" "$out"
   mkfifo "$fifo"
   "$binary" -cluster 0 -host 0 -standalone-host 1 -vm 1 -vm-disks "$disks" \
-    -disk-mib "$disk_mib" -fill-mib "$fill_mib" -describe "$VCSIM_DISKS" \
+    -disk-mib "$disk_mib" -fill-mib "$fill_mib" -describe "$VCSIM_DISKS" "$@" \
     <"$fifo" >"$out" 2>"$workdir/vcsim.log" &
   VCSIM_PID=$!
   # Hold the fifo open: the simulator stops when its stdin closes.

@@ -213,6 +213,12 @@ pub async fn show(mut events: mpsc::Receiver<MigrationEvent>, bars: bool) {
                     say(&multi, line);
                 }
             }
+            MigrationEvent::SourcePoweredOff { vm, power_off } => {
+                say(
+                    &multi,
+                    super::warm_progress::power_off_line(&name_of(&names, &vm), &power_off),
+                );
+            }
             MigrationEvent::VmCompleted {
                 vm,
                 target_name,

@@ -1,6 +1,7 @@
 //! What `forklift migrate` prints about a warm VM's precopies and its downtime forecast.
 
-use forklift_core::resources::DowntimeForecast;
+use forklift_core::error::PeerText;
+use forklift_core::resources::{DowntimeForecast, PowerOffMethod, SourcePowerOff};
 
 /// One line per disk (`vm-11: precopy 2: disk [ds] web/a.vmdk copied 65536 bytes`), then
 /// the forecast after it when one could be made, or predicted against actual after the
@@ -28,6 +29,24 @@ pub(super) fn precopy_lines(
         ));
     }
     lines
+}
+
+/// How the source was powered off at the cutover (`vm-11: source off in 1.2 s: guest
+/// shutdown`); the reason is the source's text, escaped.
+pub(super) fn power_off_line(vm: &str, power_off: &SourcePowerOff) -> String {
+    let how = match power_off.method {
+        PowerOffMethod::GuestShutdown => "guest shutdown",
+        PowerOffMethod::HardPowerOff => "hard power-off",
+        PowerOffMethod::HardPowerOffAfterTimeout => {
+            "hard power-off after the guest shutdown timed out"
+        }
+        _ => "already off",
+    };
+    let mut line = format!("{vm}: source off in {:.1} s: {how}", secs(power_off.millis));
+    if !power_off.reason.is_empty() {
+        line.push_str(&format!(" ({})", PeerText(&power_off.reason)));
+    }
+    line
 }
 
 fn secs(millis: u64) -> f64 {
@@ -60,6 +79,30 @@ mod tests {
         assert_eq!(
             precopy_lines("vm-1", 3, true, &bytes[..1], Some(&forecast)),
             ["vm-1: precopy 3 (final): disk a.vmdk copied 65536 bytes"]
+        );
+    }
+
+    #[test]
+    fn the_power_off_line_says_how_and_escapes_the_sources_reason() {
+        let hard = SourcePowerOff {
+            method: PowerOffMethod::HardPowerOff,
+            millis: 1300,
+            reason: "ToolsUnavailable: \u{1b}[2Jno tools".into(),
+        };
+        let line = power_off_line("vm-1", &hard);
+        assert!(
+            line.starts_with("vm-1: source off in 1.3 s: hard power-off ("),
+            "{line}"
+        );
+        assert!(!line.contains('\u{1b}'), "{line}");
+        let guest = SourcePowerOff {
+            method: PowerOffMethod::GuestShutdown,
+            millis: 2000,
+            reason: String::new(),
+        };
+        assert_eq!(
+            power_off_line("vm-2", &guest),
+            "vm-2: source off in 2.0 s: guest shutdown"
         );
     }
 }

@@ -63,6 +63,14 @@ pub enum MigrationEvent {
         /// The downtime forecast after it, once one can be made.
         forecast: Option<forklift_core::resources::DowntimeForecast>,
     },
+    /// The source VM reported `poweredOff` after the migration asked it to power off.
+    #[serde(rename_all = "camelCase")]
+    SourcePoweredOff {
+        /// Source VM id.
+        vm: String,
+        /// How: the guest shut down, or a hard power-off (and why).
+        power_off: forklift_core::resources::SourcePowerOff,
+    },
     /// A VM entered a phase.
     #[serde(rename_all = "camelCase")]
     PhaseStarted {

@@ -10,7 +10,7 @@ use forklift_core::inventory::PowerState;
 use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::manifest::PlanBundle;
 use forklift_core::render::{DiskObject, TargetVm};
-use forklift_core::resources::HookStep;
+use forklift_core::resources::{HookStep, PowerOffMethod, SourcePowerOff};
 use forklift_providers::Provider;
 use forklift_providers::capability::{PowerControl, VmRef};
 use forklift_transfer::copy;
@@ -163,6 +163,8 @@ pub(crate) struct VmState {
     pub warm: super::warm::WarmVm,
     /// The conversion `CreateGuestConversionPod` prepared for `ConvertGuest`.
     pub conversion: Option<ConversionRequest>,
+    /// How the source is being powered off, and since when.
+    pub power_off: Option<(SourcePowerOff, tokio::time::Instant)>,
 }
 
 /// Runs every phase of `target` in render's order; disks are copied as the scheduler admits
@@ -231,7 +233,8 @@ pub(crate) async fn migrate_vm(
                     .await;
                 }
                 report.phases.push(PhaseRecord { phase, skipped });
-                super::warm::after_phase(&ctx, &target, &mut state.warm, phase).await;
+                let power_off = state.power_off.as_ref().map(|(p, _)| p);
+                super::warm::after_phase(&ctx, &target, &mut state.warm, power_off, phase).await;
             }
             Err(e) => {
                 report.phases.push(PhaseRecord {
@@ -384,11 +387,20 @@ impl Step<'_> {
         };
         let vm = self.vm_ref();
         // Upstream asks the guest first and powers off when the guest cannot be asked.
+        let started = tokio::time::Instant::now();
+        let mut record = SourcePowerOff {
+            method: PowerOffMethod::GuestShutdown,
+            ..SourcePowerOff::default()
+        };
         if let Err(e) = power.shutdown_guest(&vm).await {
-            tracing::info!(vm = %self.target.source_name, error = %forklift_core::error::chain(&e),
+            let reason = forklift_core::error::chain(&e);
+            tracing::info!(vm = %self.target.source_name, error = %reason,
                 "guest shutdown refused; powering off");
             power.power_off(&vm).await?;
+            record.method = PowerOffMethod::HardPowerOff;
+            record.reason = format!("the guest shutdown was refused: {reason}");
         }
+        self.state.power_off = Some((record, started));
         Ok(None)
     }
 
@@ -414,6 +426,21 @@ impl Step<'_> {
                 forced = true;
             }
             tokio::time::sleep(POWER_POLL_INTERVAL).await;
+        }
+        if let Some((record, since)) = self.state.power_off.as_mut() {
+            if forced {
+                record.method = PowerOffMethod::HardPowerOffAfterTimeout;
+                record.reason = format!(
+                    "the guest did not shut down in {} s",
+                    GUEST_SHUTDOWN_GRACE.as_secs()
+                );
+            }
+            record.millis = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let event = MigrationEvent::SourcePoweredOff {
+                vm: self.report.id.clone(),
+                power_off: record.clone(),
+            };
+            self.ctx.emit(event).await;
         }
         Ok(None)
     }

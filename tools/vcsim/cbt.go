@@ -95,6 +95,7 @@ type cbt struct {
 	seed        maphash.Seed
 	trackers    map[diskID]*tracker
 	snapshots   map[string]*frozenSnapshot
+	tools       *guestTools
 	passThrough http.Handler
 }
 
@@ -109,11 +110,16 @@ func newCBT(next http.Handler, maxLevels int, pageBytes int64) *cbt {
 		seed:        maphash.MakeSeed(),
 		trackers:    map[diskID]*tracker{},
 		snapshots:   map[string]*frozenSnapshot{},
+		tools:       &guestTools{running: map[string]bool{}},
 		passThrough: next,
 	}
 }
 
 func (c *cbt) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == toolsControlPath {
+		c.tools.control(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/sdk") {
 		c.passThrough.ServeHTTP(w, r)
 		return
@@ -135,6 +141,8 @@ func (c *cbt) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.createSnapshot(w, r, req)
 	case *types.QueryChangedDiskAreas:
 		c.queryChangedDiskAreas(w, r, req)
+	case *types.ShutdownGuest:
+		c.shutdownGuest(w, r, req)
 	case *types.ReconfigVM_Task:
 		c.passThrough.ServeHTTP(w, r)
 		c.resetIfTrackingOff(req.This)

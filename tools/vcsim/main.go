@@ -9,7 +9,8 @@
 // stacks rightly refuse.
 //
 // Snapshots keep a frozen copy of each disk's data and QueryChangedDiskAreas answers from
-// it (cbt.go). -vm-disks and -disk-mib give every VM more or bigger disks (disks.go).
+// it (cbt.go). ShutdownGuest needs running VMware Tools (-tools-running, guest.go).
+// -vm-disks and -disk-mib give every VM more or bigger disks (disks.go).
 // SIGTERM and SIGINT end the simulator like closing stdin, removing its datastore folders.
 package main
 
@@ -57,6 +58,8 @@ func main() {
 	vmDisks := flag.Int("vm-disks", 1, "number of disks of every virtual machine")
 	diskMiB := flag.Int64("disk-mib", 0, "capacity of every disk in MiB (default: the simulator's 1 MiB)")
 	fillMiB := flag.Int64("fill-mib", 0, "MiB of pseudo-random data written at the start of every disk")
+	toolsRunning := flag.String("tools-running", "", "VMs (comma-separated names, or *) whose VMware Tools run: ShutdownGuest works for them (guest.go)")
+	guestShutdown := flag.Duration("guest-shutdown", 0, "how long a guest with running tools takes to power off after ShutdownGuest")
 	describeFile := flag.String("describe", "", "write the disks (vm, name, key, capacity, file, local path) to this file")
 	flag.Parse()
 
@@ -85,6 +88,7 @@ func main() {
 	if err := fillDisks(*fillMiB); err != nil {
 		log.Fatalf("vcsim: filling disks: %v", err)
 	}
+	tools := setToolsRunning(*toolsRunning, *guestShutdown)
 	if *describeFile != "" {
 		if err := describe(*describeFile); err != nil {
 			log.Fatalf("vcsim: describing disks: %v", err)
@@ -113,7 +117,9 @@ func main() {
 	server := model.Service.NewServer()
 	defer server.Close()
 	// Set before the URL is printed, hence before any request reaches the server.
-	server.Config.Handler = newCBT(server.Config.Handler, *maxLevels, *pageBytes)
+	handler := newCBT(server.Config.Handler, *maxLevels, *pageBytes)
+	handler.tools = tools
+	server.Config.Handler = handler
 
 	sdk := *server.URL
 	sdk.User = nil

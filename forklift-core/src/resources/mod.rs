@@ -50,6 +50,7 @@ pub use plan::{
     SnapshotMapRefs, SnapshotProviderRefs, SnapshotRef, Step, TagMapping, TargetPowerState, Task,
     TaskError, VmError, VmStatus, WarmStatus,
 };
+pub use plan::{PowerOffMethod, SourcePowerOff};
 pub use provider::{Provider, ProviderSpec, ProviderStatus, ProviderType};
 pub use secret::{Secret, SecretBytes};
 

@@ -685,6 +685,38 @@ pub struct WarmStatus {
     /// The downtime forecast of the last precopy, and after cutover what it was (ours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<DowntimeForecast>,
+    /// How the source was powered off at the cutover (ours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_off: Option<SourcePowerOff>,
+}
+
+/// How the source VM was powered off at the cutover (ours).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourcePowerOff {
+    /// What powered it off.
+    pub method: PowerOffMethod,
+    /// From asking the source to power off until it reported `poweredOff`.
+    pub millis: u64,
+    /// Why the guest was not (only) asked to shut down, when it was not.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// What powered the source VM off (upstream asks the guest, then powers off hard).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum PowerOffMethod {
+    /// It was off already: nothing was done.
+    #[default]
+    AlreadyOff,
+    /// The guest shut down when asked (VMware Tools running).
+    GuestShutdown,
+    /// The guest could not be asked (no running tools): powered off hard at once.
+    HardPowerOff,
+    /// The guest was asked but did not shut down in time: powered off hard.
+    HardPowerOffAfterTimeout,
 }
 
 /// The predicted final sync and downtime of a warm migration, from the measured precopies
@@ -692,19 +724,47 @@ pub struct WarmStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DowntimeForecast {
-    /// Bytes the guest dirtied per second, measured between the last two snapshots.
+    /// Bytes the guest dirtied per second, measured between the snapshots of the recent
+    /// incremental precopies.
     pub dirty_bytes_per_second: u64,
-    /// Copy throughput of the last precopy.
+    /// Delta copy throughput of the recent incremental precopies (not the first, full one).
     pub copy_bytes_per_second: u64,
     /// Bytes the final delta is expected to copy.
     pub final_bytes: u64,
-    /// Predicted duration of the final delta copy.
+    /// Predicted final sync: removing the previous snapshot, taking the final one, reading
+    /// its changes, copying them and removing it.
     pub final_sync_millis: u64,
-    /// Predicted downtime: power-off, final delta and VM creation.
+    /// Predicted downtime: power-off, final sync and VM creation.
     pub downtime_millis: u64,
-    /// Measured final delta copy, once cutover ran.
+    /// Whether the forecast was made once the source was off, just before the final sync
+    /// (then `power_off_millis` was measured); otherwise after a precopy, for a cutover now.
+    #[serde(default)]
+    pub source_off: bool,
+    /// Power-off time the forecast counts: 0 for a source already off, the measured one
+    /// once the source is off, else an assumed guest shutdown.
+    #[serde(default)]
+    pub power_off_millis: u64,
+    /// Part of `final_sync_millis`: taking the final snapshot (measured on recent ones).
+    #[serde(default)]
+    pub snapshot_create_millis: u64,
+    /// Part of `final_sync_millis`, twice: removing a snapshot (measured on recent ones).
+    #[serde(default)]
+    pub snapshot_remove_millis: u64,
+    /// Part of `final_sync_millis`: reading change ids and changed areas (measured on
+    /// recent incremental precopies).
+    #[serde(default)]
+    pub change_query_millis: u64,
+    /// Part of `final_sync_millis`: copying `final_bytes`.
+    #[serde(default)]
+    pub copy_millis: u64,
+    /// Measured final sync, once cutover ran: from the source reported off until the final
+    /// snapshot was removed (removing the previous snapshot, taking the final one, reading
+    /// its changes, copying them, removing it), as `final_sync_millis` counts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual_final_sync_millis: Option<u64>,
+    /// Measured power-off, once cutover ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_power_off_millis: Option<u64>,
     /// Measured downtime (power-off asked until the target VM exists), once cutover ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual_downtime_millis: Option<u64>,

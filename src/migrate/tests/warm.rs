@@ -8,6 +8,8 @@ use std::time::Duration;
 use forklift_core::itinerary::Phase;
 use forklift_core::resources::{Plan, WarmStatus};
 
+mod forecast;
+
 use super::warm_mock::{AREA, WarmSource, Write};
 use super::*;
 use crate::migrate::LocalDestination;

@@ -59,6 +59,24 @@ pub struct WarmSource {
     pub hang_from: Mutex<Option<usize>>,
     /// Removing a snapshot fails.
     pub removal_fails: AtomicBool,
+    /// How long the source takes to answer (none by default).
+    pub latency: Mutex<Latency>,
+}
+
+/// How long the source takes for each kind of call (slept on tokio's clock, so paused-time
+/// tests measure exactly these).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Latency {
+    pub create: std::time::Duration,
+    pub remove: std::time::Duration,
+    /// Each of `change_ids` and `changed_areas` (per disk).
+    pub query: std::time::Duration,
+}
+
+impl WarmSource {
+    fn latency(&self) -> Latency {
+        *self.latency.lock().unwrap()
+    }
 }
 
 impl WarmSource {
@@ -165,6 +183,7 @@ impl Snapshots for WarmSource {
     ) -> forklift_providers::Result<SnapshotRef> {
         self.journal
             .push(format!("create_snapshot {vm} {}", request.name));
+        tokio::time::sleep(self.latency().create).await;
         let mut s = self.state.lock().unwrap();
         if s.held.get(vm.id()).map_or(0, BTreeSet::len) >= self.limit {
             return Err(forklift_providers::Error::Fault {
@@ -211,6 +230,7 @@ impl Snapshots for WarmSource {
     ) -> forklift_providers::Result<()> {
         self.journal
             .push(format!("remove_snapshot {vm} {snapshot}"));
+        tokio::time::sleep(self.latency().remove).await;
         if self.removal_fails.load(Ordering::SeqCst) {
             return Err(forklift_providers::Error::protocol(
                 "RemoveSnapshot_Task",
@@ -238,6 +258,7 @@ impl ChangeTracking for WarmSource {
         vm: &VmRef,
         snapshot: &SnapshotRef,
     ) -> forklift_providers::Result<BTreeMap<String, String>> {
+        tokio::time::sleep(self.latency().query).await;
         if !self.holds(vm, snapshot) {
             return Err(not_found(snapshot));
         }
@@ -259,6 +280,7 @@ impl ChangeTracking for WarmSource {
             "changed_areas {vm} {} key {} since {change_id_since}",
             disk.file, disk.key
         ));
+        tokio::time::sleep(self.latency().query).await;
         if !self.holds(vm, snapshot) {
             return Err(not_found(snapshot));
         }

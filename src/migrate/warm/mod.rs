@@ -42,6 +42,7 @@ use tokio::time::Instant;
 
 pub use cutover::{CUTOVER_POLL_INTERVAL, MAX_DOWNTIME_ANNOTATION};
 pub(crate) use cutover::{CutoverTimes, watch_migration_file};
+pub use forecast::{FORECAST_GUEST_SHUTDOWN, FORECAST_VM_CREATION, FORECAST_WINDOW};
 pub(crate) use phases::{WarmStep, after_phase, clean_up, handles, prepare_images, run_phase};
 
 /// How many times a failed precopy is tried again before its VM fails (upstream's
@@ -186,6 +187,10 @@ pub(crate) struct WarmVm {
     stale: Vec<SnapshotRef>,
     /// Dirty bytes and seconds between snapshots, and copy throughput, for the forecast.
     measured: forecast::Measured,
+    /// Time spent reading change ids and changed areas for the current precopy.
+    query_took: Duration,
+    /// When the source was reported off at the cutover: the final sync starts.
+    off_at: Option<Instant>,
 }
 
 impl WarmVm {

@@ -5,16 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_core::inventory::PowerState;
 use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::render::TargetVm;
-use forklift_core::resources::Precopy;
+use forklift_core::resources::{Precopy, SourcePowerOff};
 use forklift_providers::capability::{ALL_ALLOCATED, DiskRef, SnapshotRef, SnapshotRequest, VmRef};
 use forklift_transfer::changed::ChangedExtents;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::forecast::millis;
+use super::forecast::{At, FORECAST_GUEST_SHUTDOWN, millis};
 use super::{
     PRECOPY_RETRIES, PRECOPY_RETRY_DELAY, SNAPSHOT_CLEANUP_LIMIT, SNAPSHOT_DESCRIPTION,
     SNAPSHOT_NAME, WarmVm,
@@ -91,15 +92,7 @@ pub(crate) async fn run_phase(
             let gate = first.then_some((admitted, reports));
             step.precopy(gate).await?;
         }
-        Phase::Finalize => {
-            let started = Instant::now();
-            step.precopy(None).await?;
-            let took = started.elapsed();
-            if let Some(forecast) = step.warm.status.forecast.as_mut() {
-                forecast.actual_final_sync_millis = Some(millis(took));
-            }
-            step.publish().await;
-        }
+        Phase::Finalize => step.precopy(None).await?,
         Phase::CopyingPaused => step.pause().await?,
         Phase::RemovePreviousSnapshot
         | Phase::RemovePenultimateSnapshot
@@ -255,6 +248,7 @@ impl WarmStep<'_> {
             quiesce: !last,
         };
         let start = now_rfc3339();
+        let asked = Instant::now();
         let created = snapshots.create_snapshot(&self.vm_ref(), &request).await;
         let snapshot = created.map_err(|e| {
             if is_snapshot_limit(&e) {
@@ -267,6 +261,8 @@ impl WarmStep<'_> {
             }
         })?;
         let now = Instant::now();
+        self.warm.measured.snapshot_created(now - asked);
+        self.warm.query_took = Duration::ZERO;
         self.warm.dirty_since = self.warm.snapshot_at.map(|t| now - t);
         self.warm.snapshot_at = Some(now);
         tracing::info!(vm = %self.target.source_name, %snapshot, last, "snapshot taken");
@@ -298,11 +294,13 @@ impl WarmStep<'_> {
         let Some(snapshot) = self.warm.current.clone() else {
             return Ok(());
         };
+        let asked = Instant::now();
         self.ctx
             .provider
             .snapshots()?
             .remove_snapshot(&self.vm_ref(), &snapshot, true)
             .await?;
+        self.warm.measured.snapshot_removed(asked.elapsed());
         self.warm.current = None;
         mark_removed(&mut self.warm.status.precopies, &snapshot);
         self.publish().await;
@@ -320,12 +318,14 @@ impl WarmStep<'_> {
         if !precopy.deltas.is_empty() {
             return Ok(());
         }
+        let asked = Instant::now();
         let ids = self
             .ctx
             .provider
             .change_tracking()?
             .change_ids(&self.vm_ref(), &snapshot)
             .await?;
+        self.warm.query_took += asked.elapsed();
         let mut deltas = Vec::new();
         for disk in &self.target.disks {
             let id = ids
@@ -362,6 +362,7 @@ impl WarmStep<'_> {
                 })?;
         let tracking = self.ctx.provider.change_tracking()?;
         let vm = self.vm_ref();
+        let asked = Instant::now();
         let mut copy = WarmCopy {
             snapshot,
             ranges: BTreeMap::new(),
@@ -401,6 +402,7 @@ impl WarmStep<'_> {
             copy.changed += extents.bytes();
             copy.ranges.insert(disk.index, extents.ranges().to_vec());
         }
+        self.warm.query_took += asked.elapsed();
         Ok(copy)
     }
 
@@ -516,19 +518,27 @@ impl WarmStep<'_> {
         warm.status.consecutive_failures = 0;
         warm.status.last_failure = None;
         let incremental = plan.full.is_empty();
-        let dirty = warm
+        let measured = warm
             .dirty_since
-            .filter(|_| incremental)
-            .map(|since| (plan.changed, since));
-        warm.measured.precopy(total, took, dirty);
+            .filter(|_| incremental && !last)
+            .map(|since| (plan.changed, since, warm.query_took));
+        warm.measured.precopy(total, took, measured);
         if !last {
             warm.next_at = Some(Instant::now() + interval);
             let next = u64::try_from(now_unix()).unwrap_or(0) + interval.as_secs();
             warm.status.next_precopy_at = Some(format_rfc3339(next));
-            if let Some(forecast) = warm
-                .measured
-                .forecast(warm.snapshot_at.map_or(Duration::ZERO, |t| t.elapsed()))
-            {
+        }
+        if !last {
+            // If the cutover came now: the guest, when running, writes until it is off.
+            let power_off = self.assumed_power_off().await;
+            let warm = &mut *self.warm;
+            let since = warm.snapshot_at.map_or(Duration::ZERO, |t| t.elapsed());
+            let at = At {
+                dirty_window: since + power_off,
+                power_off,
+                source_off: false,
+            };
+            if let Some(forecast) = warm.measured.forecast(at) {
                 warm.status.forecast = Some(forecast);
             }
         }
@@ -543,6 +553,20 @@ impl WarmStep<'_> {
         };
         self.ctx.emit(event).await;
         self.publish().await;
+    }
+
+    /// The power-off a cutover now would take: none for a source that is off, else the
+    /// assumed guest shutdown (a source whose state cannot be read counts as running).
+    async fn assumed_power_off(&self) -> Duration {
+        let state = match self.ctx.provider.power() {
+            Ok(power) => power.power_state(&self.vm_ref()).await.ok(),
+            Err(_) => None,
+        };
+        if state == Some(PowerState::Off) {
+            Duration::ZERO
+        } else {
+            FORECAST_GUEST_SHUTDOWN
+        }
     }
 
     /// `CopyingPaused`: waits for the next precopy, or cuts over (jumps to
@@ -622,26 +646,57 @@ fn is_snapshot_limit(e: &forklift_providers::Error) -> bool {
     }
 }
 
-/// Called after each phase of the VM that succeeded: the downtime of a warm VM ends when
-/// its target VM exists.
+/// Called after each phase of the VM that succeeded (or had nothing to do), with how the
+/// source was powered off once it was: when the source is off the final sync starts and
+/// the forecast is made again with the measured power-off; the final sync ends when the
+/// final snapshot is removed, the downtime when the target VM exists.
 pub(crate) async fn after_phase(
     ctx: &RunContext,
     target: &TargetVm,
     warm: &mut WarmVm,
+    power_off: Option<&SourcePowerOff>,
     phase: Phase,
 ) {
-    if phase != Phase::CreateVM {
+    if target.itinerary != ItineraryKind::Warm {
         return;
     }
     let Some(cutover) = warm.cutover_at else {
         return;
     };
-    if let Some(forecast) = warm.status.forecast.as_mut() {
-        forecast.actual_downtime_millis = Some(millis(cutover.elapsed()));
-        ctx.status
-            .set_warm(&target.source_id, warm.status.clone())
-            .await;
+    let now = Instant::now();
+    match phase {
+        Phase::WaitForPowerOff => {
+            warm.off_at = Some(now);
+            let record = power_off.cloned().unwrap_or_default();
+            let took = Duration::from_millis(record.millis);
+            let at = At {
+                dirty_window: warm.snapshot_at.map_or(Duration::ZERO, |t| now - t),
+                power_off: took,
+                source_off: true,
+            };
+            if let Some(mut forecast) = warm.measured.forecast(at) {
+                forecast.actual_power_off_millis = Some(record.millis);
+                warm.status.forecast = Some(forecast);
+            }
+            warm.status.power_off = Some(record);
+        }
+        Phase::RemoveFinalSnapshot => {
+            let (Some(off), Some(forecast)) = (warm.off_at, warm.status.forecast.as_mut()) else {
+                return;
+            };
+            forecast.actual_final_sync_millis = Some(millis(now - off));
+        }
+        Phase::CreateVM => {
+            let Some(forecast) = warm.status.forecast.as_mut() else {
+                return;
+            };
+            forecast.actual_downtime_millis = Some(millis(now - cutover));
+        }
+        _ => return,
     }
+    ctx.status
+        .set_warm(&target.source_id, warm.status.clone())
+        .await;
 }
 
 /// Removes the snapshots the VM still holds (on every outcome: a failed or cancelled
