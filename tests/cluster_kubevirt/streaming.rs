@@ -211,3 +211,25 @@ async fn an_oversized_api_answer_fails_the_request_instead_of_being_read() {
     let text = forklift_core::error::chain(&result.unwrap_err().source);
     assert!(!text.contains("length limit exceeded"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_rewritten_in_place_is_staged_and_others_are_streamed() {
+    use forklift::migrate::Destination;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FakeCluster::start(faults(|_| {}), &dir.path().join("uploaded")).await;
+    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    // Warm precopies write the same disk again: it gets a local image and a checkpoint.
+    let warm = destination
+        .open_rewritable_disk("apps", "warm-disk", 1 << 20)
+        .await
+        .unwrap();
+    assert!(warm.checkpoint.is_some());
+    assert!(Path::new(&warm.location).is_file(), "{}", warm.location);
+    // A cold disk is streamed: no local image, no checkpoint.
+    let cold = destination
+        .open_disk("apps", "cold-disk", 1 << 20)
+        .await
+        .unwrap();
+    assert!(cold.checkpoint.is_none());
+    assert_eq!(cold.location, "upload of DataVolume apps/cold-disk");
+}
