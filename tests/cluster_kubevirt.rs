@@ -102,7 +102,13 @@ async fn the_demo_plan_lands_on_the_cluster_and_a_rerun_adopts_it() {
                 disk.path,
                 format!("upload of DataVolume {namespace}/{}", disk.claim)
             );
-            assert!(!dir.path().join("staging").join(namespace).join("disks").exists());
+            assert!(
+                !dir.path()
+                    .join("staging")
+                    .join(namespace)
+                    .join("disks")
+                    .exists()
+            );
             disks += 1;
         }
     }

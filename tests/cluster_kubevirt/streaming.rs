@@ -81,9 +81,12 @@ async fn a_proxy_failing_mid_stream_fails_the_vm_with_its_answer_and_cleans_up()
     )
     .await;
     let destination = KubevirtDestination::new(options(&cluster, dir.path()));
-    let report = tokio::time::timeout(CANCEL_LIMIT, migrate(&set, MigrateOptions::new(destination)))
-        .await
-        .expect("a failed upload does not hang the run");
+    let report = tokio::time::timeout(
+        CANCEL_LIMIT,
+        migrate(&set, MigrateOptions::new(destination)),
+    )
+    .await
+    .expect("a failed upload does not hang the run");
     let vm = &report.vms[0];
     assert_eq!(vm.outcome, VmOutcome::Failed, "{report:#?}");
     let error = vm.error.as_deref().unwrap_or_default();
@@ -103,7 +106,11 @@ async fn a_proxy_failing_mid_stream_fails_the_vm_with_its_answer_and_cleans_up()
 }
 
 /// Runs the plan and cancels it once the proxy holds the upload; returns the report.
-async fn cancel_mid_upload(set: &ManifestSet, destination: KubevirtDestination, cluster: &FakeCluster) -> PlanReport {
+async fn cancel_mid_upload(
+    set: &ManifestSet,
+    destination: KubevirtDestination,
+    cluster: &FakeCluster,
+) -> PlanReport {
     let migrator = Migrator::new(set, Some(PLAN), MigrateOptions::new(destination)).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });

@@ -956,12 +956,9 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
         }
     }
     tokio::io::AsyncWriteExt::flush(&mut file).await.unwrap();
-    shared
-        .state
-        .lock()
-        .unwrap()
-        .requests
-        .push(format!("PROXY RECEIVED {path} {namespace}/{pvc} {received}"));
+    shared.state.lock().unwrap().requests.push(format!(
+        "PROXY RECEIVED {path} {namespace}/{pvc} {received}"
+    ));
     // The import: progress updates, then Succeeded (or Failed), each a watch event.
     let (fail, stall) = {
         let faults = &shared.state.lock().unwrap().faults;

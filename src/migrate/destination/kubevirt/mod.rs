@@ -44,12 +44,15 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 pub use client::{
-    API_CONNECT_TIMEOUT, API_READ_TIMEOUT, API_RESPONSE_LIMIT, Cluster, ClusterConfig, DATA_VOLUME_SUCCEEDED_LIMIT,
-    FIELD_MANAGER, REQUIRED_APIS, Resource, UPLOAD_READY_LIMIT, WATCH_REQUEST_SECONDS,
+    API_CONNECT_TIMEOUT, API_READ_TIMEOUT, API_RESPONSE_LIMIT, Cluster, ClusterConfig,
+    DATA_VOLUME_SUCCEEDED_LIMIT, FIELD_MANAGER, REQUIRED_APIS, Resource, UPLOAD_READY_LIMIT,
+    WATCH_REQUEST_SECONDS,
 };
 pub use deploy::{DeployError, DeployFailure, DeployReport, MAX_BUNDLE_OBJECT_SIZE, deploy_bundle};
 pub use error::{Action, ClusterError};
-pub use stream::{STREAM_CHANNEL_CHUNKS, STREAM_SEND_TIMEOUT, STREAM_WINDOW, StreamBody, StreamSink};
+pub use stream::{
+    STREAM_CHANNEL_CHUNKS, STREAM_SEND_TIMEOUT, STREAM_WINDOW, StreamBody, StreamSink,
+};
 pub use upload::{
     UPLOAD_ASYNC_PATH, UPLOAD_ATTEMPTS, UPLOAD_CONNECT_TIMEOUT, UPLOAD_PATH,
     UPLOAD_PROGRESS_INTERVAL, UPLOAD_READ_TIMEOUT, UPLOAD_RESPONSE_LIMIT, UPLOAD_RETRY_DELAY,
@@ -422,24 +425,24 @@ impl Deployer {
         let Some(existing) = cluster.get(resource, namespace, name).await? else {
             return Ok(false);
         };
-            let labels = existing.metadata.labels.clone().unwrap_or_default();
-            let applied = self
-                .applied
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&(resource.kind, namespace.to_owned(), name.to_owned()))
-                .cloned();
-            let same = applied.is_none_or(|wanted| {
-                OWNER_LABELS
-                    .iter()
-                    .all(|key| wanted.get(*key) == labels.get(*key))
-            });
-            if labels.contains_key(keys::PLAN_NAME) && same {
-                cluster.delete(resource, namespace, name).await?;
-                tracing::info!(%namespace, kind = resource.kind, %name, "deleted");
-                return Ok(true);
-            }
-            Ok(false)
+        let labels = existing.metadata.labels.clone().unwrap_or_default();
+        let applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(resource.kind, namespace.to_owned(), name.to_owned()))
+            .cloned();
+        let same = applied.is_none_or(|wanted| {
+            OWNER_LABELS
+                .iter()
+                .all(|key| wanted.get(*key) == labels.get(*key))
+        });
+        if labels.contains_key(keys::PLAN_NAME) && same {
+            cluster.delete(resource, namespace, name).await?;
+            tracing::info!(%namespace, kind = resource.kind, %name, "deleted");
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 
@@ -476,6 +479,9 @@ pub fn data_volumes_of(vm: &Value) -> Vec<String> {
 /// `(namespace, claim)` of a disk.
 type DiskKey = (String, String);
 
+/// A streamed disk's upload task.
+type UploadTask = tokio::task::JoinHandle<Result<(), ClusterError>>;
+
 /// The `kubevirt` destination.
 #[derive(Debug, Clone)]
 pub struct KubevirtDestination {
@@ -488,7 +494,7 @@ pub struct KubevirtDestination {
     /// Disks staged although the destination streams (warm precopies rewrite them).
     staged: Arc<Mutex<BTreeSet<DiskKey>>>,
     /// Uploads of streamed disks under way (each ends with its DataVolume `Succeeded`).
-    uploads: Arc<Mutex<BTreeMap<DiskKey, tokio::task::JoinHandle<Result<(), ClusterError>>>>>,
+    uploads: Arc<Mutex<BTreeMap<DiskKey, UploadTask>>>,
 }
 
 impl KubevirtDestination {
@@ -574,7 +580,9 @@ impl KubevirtDestination {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn cluster_error(e: ClusterError) -> DestinationError {

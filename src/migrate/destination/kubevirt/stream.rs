@@ -264,9 +264,7 @@ impl BlockSink for StreamSink {
 
     async fn write_zeroes(&self, offset: u64, length: u64, flags: ZeroFlags) -> Result<()> {
         if flags.fast {
-            return Err(Error::unsupported(
-                "a streamed upload has no fast zeroing",
-            ));
+            return Err(Error::unsupported("a streamed upload has no fast zeroing"));
         }
         self.put(offset, Piece::Zero(length)).await
     }
@@ -286,33 +284,30 @@ pub fn body_stream(
     size: u64,
     sent: Arc<AtomicU64>,
 ) -> impl futures::Stream<Item = BodyChunk> + Send + 'static {
-    futures::stream::unfold(
-        (chunks, 0u64, false),
-        move |(mut chunks, total, done)| {
-            let sent = sent.clone();
-            async move {
-                if done {
-                    return None;
-                }
-                match chunks.recv().await {
-                    Some(Ok(chunk)) => {
-                        let total = total + chunk.len() as u64;
-                        sent.store(total, Ordering::Relaxed);
-                        Some((Ok(chunk), (chunks, total, false)))
-                    }
-                    Some(Err(e)) => Some((Err(e), (chunks, total, true))),
-                    None if total < size => Some((
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            format!("the copy stopped after {total} of {size} bytes"),
-                        )),
-                        (chunks, total, true),
-                    )),
-                    None => None,
-                }
+    futures::stream::unfold((chunks, 0u64, false), move |(mut chunks, total, done)| {
+        let sent = sent.clone();
+        async move {
+            if done {
+                return None;
             }
-        },
-    )
+            match chunks.recv().await {
+                Some(Ok(chunk)) => {
+                    let total = total + chunk.len() as u64;
+                    sent.store(total, Ordering::Relaxed);
+                    Some((Ok(chunk), (chunks, total, false)))
+                }
+                Some(Err(e)) => Some((Err(e), (chunks, total, true))),
+                None if total < size => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("the copy stopped after {total} of {size} bytes"),
+                    )),
+                    (chunks, total, true),
+                )),
+                None => None,
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -207,7 +207,11 @@ impl UploadProxy {
         }
     }
 
-    async fn judge(&self, answer: reqwest::Response, data_volume: &str) -> Result<(), ClusterError> {
+    async fn judge(
+        &self,
+        answer: reqwest::Response,
+        data_volume: &str,
+    ) -> Result<(), ClusterError> {
         let status = answer.status();
         if status.is_success() {
             return Ok(());
