@@ -19,6 +19,10 @@
 //! Memory: at most [`STREAM_WINDOW`] bytes held ahead of the stream position plus
 //! [`STREAM_CHANNEL_CHUNKS`] chunks (each at most a copy request) queued for the body,
 //! whatever the disk's size.
+//!
+//! Progress: the copy's progress events count bytes this sink accepted, which run ahead of
+//! the bytes the proxy took by at most that much; the upload itself logs the bytes handed
+//! to the connection every [`UPLOAD_PROGRESS_INTERVAL`](super::UPLOAD_PROGRESS_INTERVAL).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
