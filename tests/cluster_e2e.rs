@@ -45,9 +45,7 @@ fn the_demo_plan_runs_against_a_real_cluster() {
         .arg("--manifests")
         .arg(demo.join("manifests.yaml"))
         .arg("--destination")
-        .arg("kubevirt")
-        .arg("--staging")
-        .arg(dir.path().join("staging"));
+        .arg("kubevirt");
     cluster_args(&mut migrate);
     let output = migrate.output().unwrap();
     assert!(

@@ -4,6 +4,8 @@
 
 #[path = "support/fake_apiserver/mod.rs"]
 mod fake_apiserver;
+#[path = "cluster_kubevirt/streaming.rs"]
+mod streaming;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +39,7 @@ fn options(cluster: &FakeCluster, dir: &Path) -> KubevirtOptions {
         upload_proxy_url: None,
         upload_proxy_ca: None,
         staging: dir.join("staging"),
+        stage_disks: false,
         data_volume_limit: None,
     }
 }
@@ -94,8 +97,18 @@ async fn the_demo_plan_lands_on_the_cluster_and_a_rerun_adopts_it() {
                 .nth(disk.index)
                 .unwrap();
             assert_eq!(sha256_file(&uploaded).unwrap(), expected.sha256);
-            // The staged image is gone once its VM succeeded.
-            assert!(!Path::new(&disk.path).exists(), "{}", disk.path);
+            // Streamed from the copy into the upload: nothing was staged.
+            assert_eq!(
+                disk.path,
+                format!("upload of DataVolume {namespace}/{}", disk.claim)
+            );
+            assert!(
+                !dir.path()
+                    .join("staging")
+                    .join(namespace)
+                    .join("disks")
+                    .exists()
+            );
             disks += 1;
         }
     }
@@ -110,6 +123,18 @@ async fn the_demo_plan_lands_on_the_cluster_and_a_rerun_adopts_it() {
     };
     assert!(first("PATCH /apis/cdi.kubevirt.io") < first("uploadtokenrequests"));
     assert!(first("uploadtokenrequests") < first("PROXY POST /v1beta1/upload"));
+    // The proxy serves upload-async: every disk went there.
+    let received: Vec<_> = requests
+        .iter()
+        .filter(|r| r.starts_with("PROXY RECEIVED"))
+        .collect();
+    assert_eq!(received.len(), 3, "{received:?}");
+    assert!(
+        received
+            .iter()
+            .all(|r| r.starts_with("PROXY RECEIVED /v1beta1/upload-async ")),
+        "{received:?}"
+    );
     assert!(first("PROXY POST") < first("watch=true"));
     assert!(first("watch=true") < first("PATCH /apis/kubevirt.io/v1"));
 

@@ -10,8 +10,9 @@ use crate::convert::to_python;
 use crate::error::{Error, Result};
 
 /// The destination options of `destination="kubevirt"`: the kubeconfig as kubectl finds it
-/// unless given, the upload proxy from CDIConfig unless given, disks staged under `staging`
-/// (default: a directory of this user under the temporary directory).
+/// unless given, the upload proxy from CDIConfig unless given; disks streamed from the copy
+/// into their upload, or staged under `staging` when it is given (the plan status is kept
+/// there, by default in a directory of this user under the temporary directory).
 pub(crate) fn kubevirt_options(
     kubeconfig: Option<PathBuf>,
     upload_proxy_url: Option<String>,
@@ -24,6 +25,7 @@ pub(crate) fn kubevirt_options(
         cluster: ClusterConfig { kubeconfig },
         upload_proxy_url,
         upload_proxy_ca,
+        stage_disks: staging.is_some(),
         staging: staging
             .unwrap_or_else(|| std::env::temp_dir().join(format!("forklift-staging-{uid}"))),
         data_volume_limit: None,

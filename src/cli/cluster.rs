@@ -19,8 +19,10 @@ pub(super) struct ClusterArgs {
     /// status.uploadProxyCA when set, and the system's roots.
     #[arg(long, value_name = "FILE")]
     upload_proxy_ca: Option<PathBuf>,
-    /// Where disks are staged before their upload and the plan status is kept (default: a
-    /// directory of this user under the system's temporary directory).
+    /// Stage each disk in DIR before its upload (resumable from a checkpoint) instead of
+    /// streaming it from the copy into the upload; the plan status is kept there too
+    /// (without it: disks are streamed, the status kept in a directory of this user under
+    /// the system's temporary directory).
     #[arg(long, value_name = "DIR")]
     staging: Option<PathBuf>,
 }
@@ -40,6 +42,7 @@ impl ClusterArgs {
                 .staging
                 .clone()
                 .unwrap_or_else(|| std::env::temp_dir().join(format!("forklift-staging-{uid}"))),
+            stage_disks: self.staging.is_some(),
             data_volume_limit: None,
         }
     }

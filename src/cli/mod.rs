@@ -114,7 +114,8 @@ enum Command {
     /// tracking (vSphere) and are refused with WarmMigrationNotAvailable from others.
     /// A plan with hooks is refused with HookRunnerNotAvailable unless --hooks local runs their
     /// playbooks on this machine with ansible-playbook. Each DataVolume takes its disk through
-    /// CDI's upload API: `--destination kubevirt` uploads it at once, `forklift deploy DIR`
+    /// CDI's upload API: `--destination kubevirt` streams it from the copy into the upload
+    /// (with --staging DIR: copies it there first, then uploads it), `forklift deploy DIR`
     /// later.
     Migrate(migrate::MigrateArgs),
     /// Push a local bundle to a cluster: apply its DataVolumes, upload their images through

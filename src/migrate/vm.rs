@@ -454,11 +454,17 @@ impl Step<'_> {
                     .discard_checkpoint(&namespace, &disk.claim_name)
                     .await?;
             }
-            let opened = self
-                .ctx
-                .destination
-                .open_disk(&namespace, &disk.claim_name, disk.capacity)
-                .await?;
+            let destination = &self.ctx.destination;
+            let opened = if self.target.itinerary == ItineraryKind::Warm {
+                // Precopies rewrite it in place.
+                destination
+                    .open_rewritable_disk(&namespace, &disk.claim_name, disk.capacity)
+                    .await?
+            } else {
+                destination
+                    .open_disk(&namespace, &disk.claim_name, disk.capacity)
+                    .await?
+            };
             let object = match &disk.object {
                 DiskObject::DataVolume(dv) => serde_json::to_value(dv),
                 DiskObject::PersistentVolumeClaim(pvc) => serde_json::to_value(pvc),
@@ -565,7 +571,8 @@ impl Step<'_> {
 /// Records how the VM ended. On success the disks' checkpoints go. On failure or cancel, a
 /// running source is powered back on; a failed VM's target objects are removed when the
 /// plan asks for it (upstream's deleteVmOnFailMigration), a cancelled VM's are kept so the
-/// next run resumes it.
+/// next run resumes it, unless the destination removes on cancel as upstream does
+/// (`Destination::removes_on_cancel`, the cluster).
 async fn finish(
     ctx: &RunContext,
     target: &TargetVm,
@@ -622,7 +629,11 @@ async fn finish(
         // the next run. A cancelled VM did not fail: it keeps its images and checkpoints, so
         // the next run resumes its disks (`--restart` copies them from zero), as does a VM
         // whose plan sets deleteVmOnFailMigration: false.
-        if outcome == VmOutcome::Failed && (plan_wants || vm_wants) {
+        // A destination that removes on cancel (the cluster, as upstream) does so for a
+        // cancelled VM too.
+        let removes = outcome == VmOutcome::Failed
+            || (outcome == VmOutcome::Canceled && ctx.destination.removes_on_cancel());
+        if removes && (plan_wants || vm_wants) {
             let claims: Vec<String> = target.disks.iter().map(|d| d.claim_name.clone()).collect();
             if let Err(e) = ctx
                 .destination
@@ -631,6 +642,9 @@ async fn finish(
             {
                 tracing::warn!(vm = %target.source_name, error = %forklift_core::error::chain(&e),
                     "cleanup after failure failed");
+                // What could not be removed is said in the VM's status.
+                let note = format!("cleanup: {}", forklift_core::error::chain(&e));
+                error = Some(error.map_or(note.clone(), |e| format!("{e}; {note}")));
             }
         }
     }

@@ -188,9 +188,9 @@ def start_migration(
     path) for a deployable bundle, or ``"kubevirt"`` for a cluster with KubeVirt and CDI.
 
     With ``"kubevirt"`` the kubeconfig is ``kubeconfig``, else found as kubectl finds it
-    (``KUBECONFIG``, ``~/.kube/config``, in-cluster); disks are staged in ``staging`` and
-    uploaded through CDI's upload proxy (``upload_proxy_url`` / ``upload_proxy_ca``, else
-    CDIConfig's status); a refusal of the cluster fails the VM, and its ``error`` in the report
+    (``KUBECONFIG``, ``~/.kube/config``, in-cluster); disks are streamed from the copy into
+    CDI's upload proxy (``upload_proxy_url`` / ``upload_proxy_ca``, else CDIConfig's status),
+    or, when ``staging`` is given, staged there first and uploaded from the staged images; a refusal of the cluster fails the VM, and its ``error`` in the report
     says what was refused and what to do. A local directory named
     ``kubevirt`` is written as ``"local:kubevirt"`` or ``"./kubevirt"``.
 

@@ -132,6 +132,18 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         size: u64,
     ) -> Result<DestinationDisk, DestinationError>;
 
+    /// Like [`open_disk`](Self::open_disk), for a disk written in place more than once (warm
+    /// precopies): a destination that streams disks keeps this one where it can be
+    /// rewritten. The default opens it as any other.
+    async fn open_rewritable_disk(
+        &self,
+        namespace: &str,
+        claim: &str,
+        size: u64,
+    ) -> Result<DestinationDisk, DestinationError> {
+        self.open_disk(namespace, claim, size).await
+    }
+
     /// The local file holding disk `claim`, for a guest converter that works on files;
     /// `None` (the default) when the destination keeps its disks elsewhere.
     fn local_disk_path(&self, namespace: &str, claim: &str) -> Option<PathBuf> {
@@ -178,6 +190,13 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         vm: &str,
         claims: &[String],
     ) -> Result<(), DestinationError>;
+
+    /// Whether a cancelled VM's objects are removed like a failed one's (when the plan asks
+    /// for deleteVmOnFailMigration), as upstream does. `false` (the default) keeps them so
+    /// the next run resumes the VM's disks from their checkpoints.
+    fn removes_on_cancel(&self) -> bool {
+        false
+    }
 
     /// Where the plan's status file is kept; `Err` when the plan's namespace or name cannot
     /// name a file safely (its directory is created).

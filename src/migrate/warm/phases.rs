@@ -143,7 +143,7 @@ pub(crate) async fn prepare_images(
                 .await?;
             let reopened = ctx
                 .destination
-                .open_disk(&namespace, &disk.claim_name, disk.capacity)
+                .open_rewritable_disk(&namespace, &disk.claim_name, disk.capacity)
                 .await?;
             disks.insert(disk.index, reopened);
         }

@@ -15,8 +15,12 @@
 //!   their events after the `resourceVersion` given, in order.
 //! - `UploadTokenRequest` issues a random token for a PVC; the upload proxy (HTTPS, a test
 //!   CA) checks `Authorization: Bearer <token>` on `POST /v1beta1/upload` and
-//!   `/v1beta1/upload-async`, writes the body to `<uploads>/<namespace>/<pvc>.img`, then moves
-//!   the DataVolume through `status.progress` updates to `Succeeded`.
+//!   `/v1beta1/upload-async` (404 when [`Faults::upload_async`] is off, as on CDI before
+//!   1.21), writes the body to `<uploads>/<namespace>/<pvc>.img`, then moves the DataVolume
+//!   through `status.progress` updates to `Succeeded`. A `POST` without a token is answered
+//!   401 on a served route, as CDI's proxy does.
+//! - Injected misbehaviour: an upload held after some bytes ([`Faults::hold_upload_after`]),
+//!   an oversized answer to a `GET` ([`Faults::oversized_get`]).
 
 #![allow(dead_code)]
 
@@ -60,6 +64,17 @@ pub struct Faults {
     pub stall_import: bool,
     /// How many uploads the proxy answers `503` (with a 100 KiB body) before accepting one.
     pub proxy_failures: u32,
+    /// Whether the proxy serves `/v1beta1/upload-async` (CDI before 1.21 does not: 404).
+    pub upload_async: bool,
+    /// After this many bytes of an upload the proxy stops reading it (a stalled upload
+    /// server), until the client goes away.
+    pub hold_upload_after: Option<u64>,
+    /// After this many bytes of an upload the proxy answers `500` without reading the rest
+    /// (an upload server that crashed mid-stream).
+    pub refuse_upload_after: Option<u64>,
+    /// Plurals whose `GET` of one object answers with a body this large, in bytes (a
+    /// hostile or broken API server).
+    pub oversized_get: BTreeMap<String, usize>,
 }
 
 impl Default for Faults {
@@ -73,6 +88,10 @@ impl Default for Faults {
             fail_import: false,
             stall_import: false,
             proxy_failures: 0,
+            upload_async: true,
+            hold_upload_after: None,
+            refuse_upload_after: None,
+            oversized_get: BTreeMap::new(),
         }
     }
 }
@@ -447,6 +466,24 @@ async fn api_request(shared: &Shared, req: Request<Incoming>) -> Answer {
         Ok(body) => body.to_bytes(),
         Err(_) => return status(400, "BadRequest", "cannot read the body"),
     };
+    let oversized = shared
+        .state
+        .lock()
+        .unwrap()
+        .faults
+        .oversized_get
+        .get(&target.plural)
+        .copied();
+    if let (Some(size), "get") = (oversized, verb) {
+        // A well-formed object padded with one huge annotation.
+        let padding = "x".repeat(size);
+        return answer(
+            StatusCode::OK,
+            &json!({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+                "metadata": {"name": target.name, "namespace": target.namespace,
+                    "annotations": {"padding": padding}}}),
+        );
+    }
     match (verb, target.plural.as_str()) {
         ("get", "namespaces") => {
             if shared
@@ -818,12 +855,18 @@ async fn watch(shared: &Shared, target: &Target, query: &BTreeMap<String, String
 
 async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
     let path = req.uri().path().to_owned();
+    // Requests without a token (a client probing which routes are served) are told apart.
+    let label = if req.headers().contains_key("authorization") {
+        "PROXY"
+    } else {
+        "PROXY UNAUTHENTICATED"
+    };
     shared
         .state
         .lock()
         .unwrap()
         .requests
-        .push(format!("PROXY {} {path}", req.method()));
+        .push(format!("{label} {} {path}", req.method()));
     let text = |code: u16, body: &str| {
         Response::builder()
             .status(code)
@@ -833,8 +876,9 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
     if req.method() == Method::GET && path == "/healthz" {
         return text(200, "OK");
     }
+    let upload_async = shared.state.lock().unwrap().faults.upload_async;
     if req.method() != Method::POST
-        || !(path == "/v1beta1/upload" || path == "/v1beta1/upload-async")
+        || !(path == "/v1beta1/upload" || (upload_async && path == "/v1beta1/upload-async"))
     {
         return text(404, "not found");
     }
@@ -881,6 +925,11 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
     std::fs::create_dir_all(&dir).unwrap();
     let file_path = dir.join(format!("{pvc}.img"));
     let mut file = tokio::fs::File::create(&file_path).await.unwrap();
+    let (hold, crash) = {
+        let faults = &shared.state.lock().unwrap().faults;
+        (faults.hold_upload_after, faults.refuse_upload_after)
+    };
+    let mut received = 0u64;
     let mut body = req.into_body();
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
@@ -890,9 +939,26 @@ async fn proxy_request(shared: &Shared, req: Request<Incoming>) -> Answer {
             tokio::io::AsyncWriteExt::write_all(&mut file, data)
                 .await
                 .unwrap();
+            received += data.len() as u64;
+        }
+        if crash.is_some_and(|c| received >= c) {
+            return text(500, "the upload server crashed");
+        }
+        if hold.is_some_and(|h| received >= h) {
+            shared
+                .state
+                .lock()
+                .unwrap()
+                .requests
+                .push(format!("PROXY HOLD {namespace}/{pvc} {received}"));
+            // Reads no more; the client gives up (or the test ends).
+            std::future::pending::<()>().await;
         }
     }
     tokio::io::AsyncWriteExt::flush(&mut file).await.unwrap();
+    shared.state.lock().unwrap().requests.push(format!(
+        "PROXY RECEIVED {path} {namespace}/{pvc} {received}"
+    ));
     // The import: progress updates, then Succeeded (or Failed), each a watch event.
     let (fail, stall) = {
         let faults = &shared.state.lock().unwrap().faults;

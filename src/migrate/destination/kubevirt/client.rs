@@ -30,6 +30,15 @@ pub const WATCH_REQUEST_SECONDS: u32 = 30;
 /// How long a DataVolume may take to reach `Succeeded` once its image is uploaded.
 pub const DATA_VOLUME_SUCCEEDED_LIMIT: Duration = Duration::from_secs(30 * 60);
 
+/// How long a DataVolume's upload server may take to become ready (phase `UploadReady`)
+/// before a streamed disk is sent to it.
+pub const UPLOAD_READY_LIMIT: Duration = Duration::from_secs(10 * 60);
+
+/// The largest API answer read, in bytes: every response body, a watch's whole stream
+/// included (one watch request lasts [`WATCH_REQUEST_SECONDS`] on one DataVolume). A larger
+/// one fails the request instead of growing memory (kube-rs itself caps nothing).
+pub const API_RESPONSE_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The APIs the destination needs: `(group/version, what provides it)`.
 pub const REQUIRED_APIS: [(&str, &str); 3] = [
     ("cdi.kubevirt.io/v1beta1", "CDI"),
@@ -163,8 +172,14 @@ impl Cluster {
         kube_config.connect_timeout = Some(API_CONNECT_TIMEOUT);
         kube_config.read_timeout = Some(API_READ_TIMEOUT);
         let server = kube_config.cluster_url.to_string();
-        let client =
-            kube::Client::try_from(kube_config).map_err(|e| ClusterError::Client(Box::new(e)))?;
+        // kube-rs reads whole answers and watch lines without a cap: every response body
+        // goes through `Limited`, which fails the request past API_RESPONSE_LIMIT.
+        let client = kube::client::ClientBuilder::try_from(kube_config)
+            .map_err(|e| ClusterError::Client(Box::new(e)))?
+            .with_layer(&tower_http::map_response_body::MapResponseBodyLayer::new(
+                |body| http_body_util::Limited::new(body, API_RESPONSE_LIMIT),
+            ))
+            .build();
         Ok(Self { client, server })
     }
 
@@ -389,13 +404,39 @@ impl Cluster {
         namespace: &str,
         name: &str,
         limit: Duration,
+        progress: impl FnMut(&str, &str),
+    ) -> Result<(), ClusterError> {
+        self.wait_phase(namespace, name, "Succeeded", limit, progress)
+            .await
+    }
+
+    /// Watches the DataVolume until its upload server is ready (phase `UploadReady`, as
+    /// `virtctl image-upload` waits before sending); fails on phase `Failed` or after
+    /// [`UPLOAD_READY_LIMIT`].
+    pub async fn wait_upload_ready(&self, namespace: &str, name: &str) -> Result<(), ClusterError> {
+        self.wait_phase(namespace, name, "UploadReady", UPLOAD_READY_LIMIT, |phase, _| {
+            tracing::info!(%namespace, data_volume = %name, %phase, "waiting for the upload server");
+        })
+        .await
+    }
+
+    /// Watches the DataVolume until phase `wanted`.
+    async fn wait_phase(
+        &self,
+        namespace: &str,
+        name: &str,
+        wanted: &'static str,
+        limit: Duration,
         mut progress: impl FnMut(&str, &str),
     ) -> Result<(), ClusterError> {
         let resource = Resource::DATA_VOLUME;
         let full_name = format!("{namespace}/{name}");
         let deadline = tokio::time::Instant::now() + limit;
         let api = self.api(resource, namespace);
-        let mut last = Observed::default();
+        let mut last = Observed {
+            wanted,
+            ..Observed::default()
+        };
         let current = self.get(resource, namespace, name).await?.ok_or_else(|| {
             ClusterError::DataVolumeFailed {
                 data_volume: full_name.clone(),
@@ -460,6 +501,7 @@ impl Cluster {
                 }
                 Err(_) => {
                     return Err(ClusterError::DataVolumeTimeout {
+                        wanted,
                         data_volume: full_name,
                         seconds: limit.as_secs(),
                         phase: last.phase,
@@ -500,6 +542,7 @@ impl From<Box<ClusterError>> for WatchStop {
 /// What a DataVolume watch has seen so far.
 #[derive(Default)]
 struct Observed {
+    wanted: &'static str,
     phase: String,
     progress: String,
 }
@@ -527,7 +570,7 @@ impl Observed {
             self.progress = percent;
         }
         match self.phase.as_str() {
-            "Succeeded" => Ok(true),
+            phase if phase == self.wanted => Ok(true),
             "Failed" => Err(ClusterError::DataVolumeFailed {
                 data_volume: full_name.to_owned(),
                 message: last_condition_message(status),

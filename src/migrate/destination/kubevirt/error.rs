@@ -176,6 +176,45 @@ pub enum ClusterError {
         #[source]
         source: Box<reqwest::Error>,
     },
+    /// A streamed disk could not be sent to the upload proxy (the connection failed or the
+    /// copy feeding it stopped).
+    #[error("Streaming DataVolume {} to the CDI upload proxy {url} failed after {sent} of {size} bytes", PeerText(.data_volume))]
+    UploadStream {
+        /// The proxy URL.
+        url: String,
+        /// The DataVolume.
+        data_volume: String,
+        /// Bytes handed to the connection.
+        sent: u64,
+        /// The disk's size.
+        size: u64,
+        /// Why.
+        #[source]
+        source: Box<reqwest::Error>,
+    },
+    /// Asking the upload proxy which upload route it serves failed.
+    #[error("Cannot reach the CDI upload proxy {url}")]
+    UploadProbe {
+        /// The proxy URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: Box<reqwest::Error>,
+    },
+    /// An error also handed to the writers of a streamed disk (so both see the same one).
+    #[error(transparent)]
+    Shared(std::sync::Arc<ClusterError>),
+    /// Objects a cleanup could not delete (it went on with the others).
+    #[error("Cleanup could not delete {} (deleted: {})", PeerText(&.left.join(", ")), PeerText(&if .deleted.is_empty() { "nothing".to_owned() } else { .deleted.join(", ") }))]
+    CleanupIncomplete {
+        /// `Kind namespace/name` of what was deleted.
+        deleted: Vec<String>,
+        /// `Kind namespace/name` of what is left.
+        left: Vec<String>,
+        /// Why the first of them was left.
+        #[source]
+        first: Box<ClusterError>,
+    },
     /// The upload proxy refused a disk.
     #[error("The CDI upload proxy refused DataVolume {}: HTTP {status}: {}", PeerText(.data_volume), PeerText(.body))]
     UploadRefused {
@@ -210,8 +249,10 @@ pub enum ClusterError {
         message: String,
     },
     /// The DataVolume did not reach Succeeded in time.
-    #[error("DataVolume {} did not reach phase Succeeded within {seconds} s (last phase {})", PeerText(.data_volume), PeerText(.phase))]
+    #[error("DataVolume {} did not reach phase {wanted} within {seconds} s (last phase {})", PeerText(.data_volume), PeerText(.phase))]
     DataVolumeTimeout {
+        /// The phase waited for.
+        wanted: &'static str,
         /// `namespace/name`.
         data_volume: String,
         /// The limit.
@@ -228,6 +269,14 @@ pub enum ClusterError {
         name: String,
         /// The missing field.
         field: &'static str,
+    },
+    /// A DataVolume the VirtualMachine needs holds no disk and this run streamed none into it.
+    #[error("DataVolume {} of VirtualMachine {} holds no disk and this run did not copy one into it", PeerText(.data_volume), PeerText(.vm))]
+    NotCopied {
+        /// The DataVolume.
+        data_volume: String,
+        /// The VirtualMachine.
+        vm: String,
     },
     /// A staged disk image that the VirtualMachine needs is not there.
     #[error("No staged image for DataVolume {} of VirtualMachine {}: its disk was not copied by this run", PeerText(.data_volume), PeerText(.vm))]

@@ -2,11 +2,12 @@
 //!
 //! Per VM, in the itinerary's order: the target namespace is made sure of (created when
 //! allowed, [`ClusterError::NamespaceNotAllowed`] otherwise); each disk's DataVolume is
-//! server-side applied (field manager [`FIELD_MANAGER`]) with `source: upload: {}`; the
-//! copy pipeline fills a staged image of each disk; then, before the VirtualMachine, each
-//! image goes through CDI's upload API (an `UploadTokenRequest`, then `POST /v1beta1/upload`
-//! to the upload proxy with the token) and the DataVolume is watched until `Succeeded`; last
-//! the VirtualMachine is applied as render produced it (its `runStrategy` decides whether
+//! server-side applied (field manager [`FIELD_MANAGER`]) with `source: upload: {}`; once its
+//! upload server is ready (`UploadReady`), an `UploadTokenRequest` gives a token and the
+//! copy pipeline streams the disk straight into the upload proxy's request body
+//! (`POST /v1beta1/upload-async`, or `/v1beta1/upload` where that is not served; see
+//! `stream.rs` and `upload.rs`); the DataVolume is watched until `Succeeded`; last the
+//! VirtualMachine is applied as render produced it (its `runStrategy` decides whether
 //! KubeVirt starts it).
 //!
 //! The same [`Deployer`] pushes a local bundle (`forklift deploy`, see `deploy.rs`).
@@ -17,14 +18,20 @@
 //! again. Removal (a failed VM whose plan asks for deleteVmOnFailMigration) deletes only
 //! objects carrying this plan's labels.
 //!
-//! Disks are staged in a local directory (`--staging`, see [`KubevirtOptions::staging`])
-//! because the copy pipeline writes blocks out of order and resumes from checkpoints, while
-//! the upload proxy takes one ordered stream; the staged image of a disk is removed once its
-//! VM succeeded.
+//! A streamed disk cannot resume: an interrupted copy starts again from zero. With
+//! [`KubevirtOptions::stage_disks`] (`--staging DIR`) each disk is instead copied to a local
+//! image first (resumable from its checkpoint) and uploaded from it before the
+//! VirtualMachine; the staged image is removed once its VM succeeded.
+//!
+//! Cancel and failure follow upstream's cleanup: when the plan (or the VM) sets
+//! `deleteVmOnFailMigration`, what this run created for the VM (its VirtualMachine and
+//! DataVolumes) is deleted on failure and on cancel alike ([`Destination::removes_on_cancel`]);
+//! what could not be deleted is reported ([`ClusterError::CleanupIncomplete`]).
 
 mod client;
 mod deploy;
 mod error;
+mod stream;
 mod upload;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,14 +44,19 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 pub use client::{
-    API_CONNECT_TIMEOUT, API_READ_TIMEOUT, Cluster, ClusterConfig, DATA_VOLUME_SUCCEEDED_LIMIT,
-    FIELD_MANAGER, REQUIRED_APIS, Resource, WATCH_REQUEST_SECONDS,
+    API_CONNECT_TIMEOUT, API_READ_TIMEOUT, API_RESPONSE_LIMIT, Cluster, ClusterConfig,
+    DATA_VOLUME_SUCCEEDED_LIMIT, FIELD_MANAGER, REQUIRED_APIS, Resource, UPLOAD_READY_LIMIT,
+    WATCH_REQUEST_SECONDS,
 };
 pub use deploy::{DeployError, DeployFailure, DeployReport, MAX_BUNDLE_OBJECT_SIZE, deploy_bundle};
 pub use error::{Action, ClusterError};
+pub use stream::{
+    STREAM_CHANNEL_CHUNKS, STREAM_SEND_TIMEOUT, STREAM_WINDOW, StreamBody, StreamSink,
+};
 pub use upload::{
-    UPLOAD_ATTEMPTS, UPLOAD_CONNECT_TIMEOUT, UPLOAD_READ_TIMEOUT, UPLOAD_RESPONSE_LIMIT,
-    UPLOAD_RETRY_DELAY, UploadProxy,
+    UPLOAD_ASYNC_PATH, UPLOAD_ATTEMPTS, UPLOAD_CONNECT_TIMEOUT, UPLOAD_PATH,
+    UPLOAD_PROGRESS_INTERVAL, UPLOAD_READ_TIMEOUT, UPLOAD_RESPONSE_LIMIT, UPLOAD_RETRY_DELAY,
+    UploadProxy,
 };
 
 use super::{Destination, DestinationDisk, DestinationError, LocalDestination, ObjectKind};
@@ -78,8 +90,11 @@ pub struct KubevirtOptions {
     /// A PEM CA bundle trusted for the upload proxy; `None` uses CDIConfig
     /// `status.uploadProxyCA` when set, and the system's roots.
     pub upload_proxy_ca: Option<PathBuf>,
-    /// Where disks are staged before upload (and the plan status kept).
+    /// Where the plan status is kept (and disks staged, with `stage_disks`).
     pub staging: PathBuf,
+    /// Copy each disk to a local image under `staging` first and upload it from there
+    /// (resumable), instead of streaming it from the copy into the upload.
+    pub stage_disks: bool,
     /// How long a DataVolume may take to reach `Succeeded` after its upload.
     pub data_volume_limit: Option<Duration>,
 }
@@ -266,6 +281,43 @@ impl Deployer {
             .await
     }
 
+    /// Streams `body` into the DataVolume `name` once its upload server is ready, then
+    /// waits for it to succeed. Any failure is also handed to the disk's writers.
+    pub async fn upload_stream(
+        &self,
+        namespace: &str,
+        name: &str,
+        body: StreamBody,
+    ) -> Result<(), ClusterError> {
+        let prepared = async {
+            let cluster = self.cluster().await?;
+            let proxy = self.proxy().await?;
+            cluster.wait_upload_ready(namespace, name).await?;
+            let token = cluster.upload_token(namespace, name).await?;
+            Ok::<_, ClusterError>((cluster, proxy, token))
+        }
+        .await;
+        let (cluster, proxy, token) = match prepared {
+            Ok(ready) => ready,
+            Err(e) => {
+                let e = Arc::new(e);
+                body.outcome.send_replace(Some(e.clone()));
+                return Err(ClusterError::Shared(e));
+            }
+        };
+        tracing::info!(%namespace, data_volume = %name, proxy = %proxy.url(), "streaming the disk");
+        proxy.upload_stream(body, name, &token).await?;
+        let limit = self
+            .options
+            .data_volume_limit
+            .unwrap_or(DATA_VOLUME_SUCCEEDED_LIMIT);
+        cluster
+            .wait_data_volume(namespace, name, limit, |phase, progress| {
+                tracing::info!(%namespace, data_volume = %name, %phase, %progress, "DataVolume");
+            })
+            .await
+    }
+
     /// Applies the VirtualMachine as rendered (its runStrategy / running says whether it
     /// starts).
     pub async fn apply_vm(
@@ -326,38 +378,71 @@ impl Deployer {
     }
 
     /// Deletes the VirtualMachine and DataVolumes, those carrying a plan's labels only (and,
-    /// for objects this process applied, the same plan and VM labels).
+    /// for objects this process applied, the same plan and VM labels). Goes on past a
+    /// failure; returns what it deleted (`Kind namespace/name`), or
+    /// [`ClusterError::CleanupIncomplete`] naming what is left.
     pub async fn remove(
         &self,
         namespace: &str,
         vm: &str,
         claims: &[String],
-    ) -> Result<(), ClusterError> {
+    ) -> Result<Vec<String>, ClusterError> {
         let cluster = self.cluster().await?;
         let targets = std::iter::once((Resource::VIRTUAL_MACHINE, vm))
             .chain(claims.iter().map(|c| (Resource::DATA_VOLUME, c.as_str())));
+        let (mut deleted, mut left, mut first) = (Vec::new(), Vec::new(), None);
         for (resource, name) in targets {
-            let Some(existing) = cluster.get(resource, namespace, name).await? else {
-                continue;
-            };
-            let labels = existing.metadata.labels.clone().unwrap_or_default();
-            let applied = self
-                .applied
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&(resource.kind, namespace.to_owned(), name.to_owned()))
-                .cloned();
-            let same = applied.is_none_or(|wanted| {
-                OWNER_LABELS
-                    .iter()
-                    .all(|key| wanted.get(*key) == labels.get(*key))
-            });
-            if labels.contains_key(keys::PLAN_NAME) && same {
-                cluster.delete(resource, namespace, name).await?;
-                tracing::info!(%namespace, kind = resource.kind, %name, "deleted");
+            let what = format!("{} {namespace}/{name}", resource.kind);
+            match self.remove_one(cluster, resource, namespace, name).await {
+                Ok(true) => deleted.push(what),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(%namespace, kind = resource.kind, %name,
+                        error = %forklift_core::error::chain(&e), "cannot delete");
+                    left.push(what);
+                    first.get_or_insert(e);
+                }
             }
         }
-        Ok(())
+        match first {
+            None => Ok(deleted),
+            Some(first) => Err(ClusterError::CleanupIncomplete {
+                deleted,
+                left,
+                first: Box::new(first),
+            }),
+        }
+    }
+
+    /// Deletes one object when it is this plan's; whether it did.
+    async fn remove_one(
+        &self,
+        cluster: &Cluster,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<bool, ClusterError> {
+        let Some(existing) = cluster.get(resource, namespace, name).await? else {
+            return Ok(false);
+        };
+        let labels = existing.metadata.labels.clone().unwrap_or_default();
+        let applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(resource.kind, namespace.to_owned(), name.to_owned()))
+            .cloned();
+        let same = applied.is_none_or(|wanted| {
+            OWNER_LABELS
+                .iter()
+                .all(|key| wanted.get(*key) == labels.get(*key))
+        });
+        if labels.contains_key(keys::PLAN_NAME) && same {
+            cluster.delete(resource, namespace, name).await?;
+            tracing::info!(%namespace, kind = resource.kind, %name, "deleted");
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 
@@ -391,13 +476,25 @@ pub fn data_volumes_of(vm: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `(namespace, claim)` of a disk.
+type DiskKey = (String, String);
+
+/// A streamed disk's upload task.
+type UploadTask = tokio::task::JoinHandle<Result<(), ClusterError>>;
+
 /// The `kubevirt` destination.
 #[derive(Debug, Clone)]
 pub struct KubevirtDestination {
     deployer: Arc<Deployer>,
     staging: LocalDestination,
     /// Disk sizes by `(namespace, claim)`, from `open_disk`, for the DataVolume annotation.
-    sizes: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+    sizes: Arc<Mutex<BTreeMap<DiskKey, u64>>>,
+    /// Bodies of streamed disks opened but whose upload has not started.
+    bodies: Arc<Mutex<BTreeMap<DiskKey, StreamBody>>>,
+    /// Disks staged although the destination streams (warm precopies rewrite them).
+    staged: Arc<Mutex<BTreeSet<DiskKey>>>,
+    /// Uploads of streamed disks under way (each ends with its DataVolume `Succeeded`).
+    uploads: Arc<Mutex<BTreeMap<DiskKey, UploadTask>>>,
 }
 
 impl KubevirtDestination {
@@ -408,6 +505,63 @@ impl KubevirtDestination {
             deployer: Arc::new(Deployer::new(options)),
             staging,
             sizes: Arc::default(),
+            bodies: Arc::default(),
+            staged: Arc::default(),
+            uploads: Arc::default(),
+        }
+    }
+
+    /// Whether disk `key` is (or was) copied to a staged image.
+    fn is_staged(&self, key: &DiskKey) -> bool {
+        !self.streaming() || lock(&self.staged).contains(key)
+    }
+
+    fn streaming(&self) -> bool {
+        !self.deployer.options.stage_disks
+    }
+
+    /// Starts the upload of a streamed disk whose DataVolume was just applied, or drains
+    /// its body when the DataVolume already holds the disk.
+    fn start_upload(&self, namespace: &str, claim: &str, needs_image: bool) {
+        let key = (namespace.to_owned(), claim.to_owned());
+        let Some(body) = lock(&self.bodies).remove(&key) else {
+            return;
+        };
+        let deployer = self.deployer.clone();
+        let (ns, name) = key.clone();
+        let task = tokio::spawn(async move {
+            if needs_image {
+                deployer.upload_stream(&ns, &name, body).await
+            } else {
+                // The copy still runs (its VM was not skipped); its bytes are not needed.
+                let mut chunks = body.chunks;
+                while chunks.recv().await.is_some() {}
+                Ok(())
+            }
+        });
+        if let Some(earlier) = lock(&self.uploads).insert(key, task) {
+            earlier.abort();
+        }
+    }
+
+    /// Stops the uploads of `claims` (a cleanup follows).
+    async fn stop_uploads(&self, namespace: &str, claims: &[String]) {
+        let mut stopped = Vec::new();
+        {
+            let mut uploads = lock(&self.uploads);
+            let mut bodies = lock(&self.bodies);
+            for claim in claims {
+                let key = (namespace.to_owned(), claim.clone());
+                bodies.remove(&key);
+                if let Some(task) = uploads.remove(&key) {
+                    task.abort();
+                    stopped.push(task);
+                }
+            }
+        }
+        for task in stopped {
+            // Aborted: it ends at its next await.
+            let _ = task.await;
         }
     }
 
@@ -423,6 +577,12 @@ impl KubevirtDestination {
             .get(&(namespace.to_owned(), claim.to_owned()))
             .copied()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn cluster_error(e: ClusterError) -> DestinationError {
@@ -443,11 +603,32 @@ impl Destination for KubevirtDestination {
     ) -> Result<DestinationDisk, DestinationError> {
         // Connect (and check the APIs) before copying anything.
         self.deployer.cluster().await.map_err(cluster_error)?;
-        self.sizes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((namespace.to_owned(), claim.to_owned()), size);
-        self.staging.open_disk(namespace, claim, size).await
+        let key = (namespace.to_owned(), claim.to_owned());
+        lock(&self.sizes).insert(key.clone(), size);
+        if self.is_staged(&key) {
+            return self.staging.open_disk(namespace, claim, size).await;
+        }
+        let (sink, body) = StreamSink::new(format!("{namespace}/{claim}"), size);
+        lock(&self.bodies).insert(key, body);
+        Ok(DestinationDisk {
+            sink,
+            readback: None,
+            // A streamed upload cannot resume: no checkpoint.
+            checkpoint: None,
+            zero_initialized: false,
+            location: format!("upload of DataVolume {namespace}/{claim}"),
+        })
+    }
+
+    async fn open_rewritable_disk(
+        &self,
+        namespace: &str,
+        claim: &str,
+        size: u64,
+    ) -> Result<DestinationDisk, DestinationError> {
+        // A stream is sent once: a disk rewritten in place is staged and uploaded whole.
+        lock(&self.staged).insert((namespace.to_owned(), claim.to_owned()));
+        self.open_disk(namespace, claim, size).await
     }
 
     async fn write_object(
@@ -466,14 +647,25 @@ impl Destination for KubevirtDestination {
                         field: "disk opened before it",
                     })
                 })?;
-                self.deployer
+                let needs_image = self
+                    .deployer
                     .apply_data_volume(namespace, name, object, size)
                     .await
-                    .map(drop)
-                    .map_err(cluster_error)
+                    .map_err(cluster_error)?;
+                self.start_upload(namespace, name, needs_image);
+                Ok(())
             }
             ObjectKind::VirtualMachine => {
                 for dv in data_volumes_of(object) {
+                    let key = (namespace.to_owned(), dv.clone());
+                    let upload = lock(&self.uploads).remove(&key);
+                    if let Some(upload) = upload {
+                        upload
+                            .await
+                            .map_err(DestinationError::Task)?
+                            .map_err(cluster_error)?;
+                        continue;
+                    }
                     let held = self
                         .deployer
                         .data_volume_size(namespace, &dv)
@@ -485,6 +677,12 @@ impl Destination for KubevirtDestination {
                     };
                     if done {
                         continue;
+                    }
+                    if !self.is_staged(&key) {
+                        return Err(cluster_error(ClusterError::NotCopied {
+                            data_volume: dv,
+                            vm: name.to_owned(),
+                        }));
                     }
                     let image = self.staging.disk_path(namespace, &dv)?;
                     if !image.is_file() {
@@ -551,11 +749,19 @@ impl Destination for KubevirtDestination {
         vm: &str,
         claims: &[String],
     ) -> Result<(), DestinationError> {
-        self.deployer
-            .remove(namespace, vm, claims)
-            .await
-            .map_err(cluster_error)?;
-        self.staging.remove_vm(namespace, vm, claims).await
+        self.stop_uploads(namespace, claims).await;
+        let removed = self.deployer.remove(namespace, vm, claims).await;
+        // Staged images go whatever the cluster said.
+        self.staging.remove_vm(namespace, vm, claims).await?;
+        let deleted = removed.map_err(cluster_error)?;
+        tracing::info!(%namespace, %vm, deleted = %deleted.join(", "), "removed from the cluster");
+        Ok(())
+    }
+
+    fn removes_on_cancel(&self) -> bool {
+        // Upstream deletes a cancelled VM's objects like a failed one's; a streamed disk has
+        // nothing to resume from anyway.
+        true
     }
 
     fn status_path(&self, plan_namespace: &str, plan: &str) -> Result<PathBuf, DestinationError> {

@@ -1,12 +1,29 @@
-//! Sending a disk image to CDI's upload proxy (`POST /v1beta1/upload`, bearer token), as
-//! `virtctl image-upload` does.
+//! Sending a disk image to CDI's upload proxy (bearer token), as `virtctl image-upload`
+//! does: `POST /v1beta1/upload-async` where the proxy serves it (the answer comes once the
+//! bytes are received; the DataVolume's phase tells the rest), `POST /v1beta1/upload`
+//! (answered once the data is written) where it does not. Which one is served is probed
+//! once per proxy with a bodiless, tokenless `POST`: CDI's proxy refuses that with 400/401
+//! on a route it serves and 404/405 on one it does not, and nothing is uploaded.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::sync::OnceCell;
 
 use super::error::ClusterError;
+use super::stream::{StreamBody, body_stream};
+
+/// The synchronous upload route.
+pub const UPLOAD_PATH: &str = "/v1beta1/upload";
+
+/// The asynchronous upload route (CDI ≥ 1.21).
+pub const UPLOAD_ASYNC_PATH: &str = "/v1beta1/upload-async";
+
+/// How often a streamed upload logs the bytes sent.
+pub const UPLOAD_PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How many times one image is sent before the upload fails (connection errors and 5xx
 /// answers are retried; TLS failures and 4xx answers are not).
@@ -29,6 +46,8 @@ pub const UPLOAD_RESPONSE_LIMIT: usize = 16 * 1024;
 pub struct UploadProxy {
     http: reqwest::Client,
     url: url::Url,
+    /// The route uploads go to, probed on first use.
+    route: Arc<OnceCell<url::Url>>,
 }
 
 impl UploadProxy {
@@ -61,12 +80,148 @@ impl UploadProxy {
             origin: "the TLS configuration".to_owned(),
             source: Box::new(e),
         })?;
-        Ok(Self { http, url })
+        Ok(Self {
+            http,
+            url,
+            route: Arc::default(),
+        })
     }
 
     /// The proxy's URL.
     pub fn url(&self) -> &url::Url {
         &self.url
+    }
+
+    /// The route uploads go to: [`UPLOAD_ASYNC_PATH`] unless the proxy answers the probe
+    /// with 404 or 405, then [`UPLOAD_PATH`].
+    pub async fn route(&self) -> Result<&url::Url, ClusterError> {
+        self.route
+            .get_or_try_init(|| async {
+                let join = |path: &str| {
+                    self.url
+                        .join(path)
+                        .map_err(|source| ClusterError::UploadProxyUrl {
+                            url: self.url.to_string(),
+                            source,
+                        })
+                };
+                let probe = join(UPLOAD_ASYNC_PATH)?;
+                let answer = self
+                    .http
+                    .post(probe.clone())
+                    .header(reqwest::header::CONTENT_LENGTH, 0)
+                    .send()
+                    .await
+                    .map_err(|e| self.probe_error(e))?;
+                let status = answer.status().as_u16();
+                // The answer is read (capped) so the connection can be reused.
+                read_limited(answer).await;
+                if matches!(status, 404 | 405) {
+                    tracing::info!(proxy = %self.url, status, "upload-async is not served; using upload");
+                    join(UPLOAD_PATH)
+                } else {
+                    Ok(probe)
+                }
+            })
+            .await
+    }
+
+    fn probe_error(&self, e: reqwest::Error) -> ClusterError {
+        if is_tls_failure(&e) {
+            ClusterError::UploadTls {
+                url: self.url.to_string(),
+                source: Box::new(e),
+            }
+        } else {
+            ClusterError::UploadProbe {
+                url: self.url.to_string(),
+                source: Box::new(e),
+            }
+        }
+    }
+
+    /// Sends the streamed disk `body` for `data_volume` with `token`. Not retried: the
+    /// bytes came from the copy once. Logs the bytes sent every
+    /// [`UPLOAD_PROGRESS_INTERVAL`].
+    pub async fn upload_stream(
+        &self,
+        body: StreamBody,
+        data_volume: &str,
+        token: &str,
+    ) -> Result<(), ClusterError> {
+        let endpoint = self.route().await?.clone();
+        let StreamBody {
+            chunks,
+            size,
+            outcome,
+        } = body;
+        let sent = Arc::new(AtomicU64::new(0));
+        let request = self
+            .http
+            .post(endpoint)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(body_stream(
+                chunks,
+                size,
+                sent.clone(),
+            )))
+            .send();
+        let mut request = std::pin::pin!(request);
+        let mut ticks = tokio::time::interval(UPLOAD_PROGRESS_INTERVAL);
+        ticks.tick().await;
+        let answer = loop {
+            tokio::select! {
+                answer = &mut request => break answer,
+                _ = ticks.tick() => {
+                    tracing::info!(%data_volume, sent = sent.load(Ordering::Relaxed), size, "uploading");
+                }
+            }
+        };
+        let result = match answer {
+            Ok(answer) => self.judge(answer, data_volume).await,
+            Err(e) if is_tls_failure(&e) => Err(ClusterError::UploadTls {
+                url: self.url.to_string(),
+                source: Box::new(e),
+            }),
+            Err(e) => Err(ClusterError::UploadStream {
+                url: self.url.to_string(),
+                data_volume: data_volume.to_owned(),
+                sent: sent.load(Ordering::Relaxed),
+                size,
+                source: Box::new(e),
+            }),
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(%data_volume, sent = sent.load(Ordering::Relaxed), size, "uploaded");
+                Ok(())
+            }
+            Err(e) => {
+                // Writers still filling the sink learn why the upload ended.
+                let e = Arc::new(e);
+                outcome.send_replace(Some(e.clone()));
+                Err(ClusterError::Shared(e))
+            }
+        }
+    }
+
+    async fn judge(
+        &self,
+        answer: reqwest::Response,
+        data_volume: &str,
+    ) -> Result<(), ClusterError> {
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = read_limited(answer).await;
+        Err(ClusterError::UploadRefused {
+            data_volume: data_volume.to_owned(),
+            status: status.as_u16(),
+            body,
+        })
     }
 
     /// Sends `image` for `data_volume` with `token`, retrying transient failures.
@@ -76,13 +231,7 @@ impl UploadProxy {
         data_volume: &str,
         token: &str,
     ) -> Result<(), ClusterError> {
-        let endpoint =
-            self.url
-                .join("/v1beta1/upload")
-                .map_err(|source| ClusterError::UploadProxyUrl {
-                    url: self.url.to_string(),
-                    source,
-                })?;
+        let endpoint = self.route().await?.clone();
         let mut attempt = 1;
         loop {
             match self.send(&endpoint, image, data_volume, token).await {
@@ -129,16 +278,7 @@ impl UploadProxy {
             .send()
             .await
             .map_err(|e| self.transport_error(e, image))?;
-        let status = answer.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = read_limited(answer).await;
-        Err(ClusterError::UploadRefused {
-            data_volume: data_volume.to_owned(),
-            status: status.as_u16(),
-            body,
-        })
+        self.judge(answer, data_volume).await
     }
 
     fn transport_error(&self, e: reqwest::Error, image: &Path) -> ClusterError {
