@@ -409,7 +409,7 @@ async fn ova_guest_is_converted_unlocked_inspected_and_boots_with_virtio() {
          cat /etc/udev/rules.d/70-persistent-net.rules\n\
          echo --customized--\n\
          cat /etc/forklift-customized\n\
-         sh \"ls /usr/lib/virt-sysprep/scripts/\"\n",
+         sh \"cat /usr/lib/virt-sysprep/scripts/*\"\n",
     );
     for module in ["virtio_blk", "virtio_net", "virtio_scsi"] {
         assert!(checks.contains(module), "{module} missing:\n{checks}");
