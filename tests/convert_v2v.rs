@@ -1,8 +1,11 @@
 //! End to end with the real virt-v2v: a Debian guest built from Debian packages
 //! (scripts/build-test-guest.sh, cached between runs), exported as a VMware OVA, migrated by
 //! the runner with conversion; the converted disk is checked with guestfish and booted to a
-//! login prompt under qemu with virtio devices (TCG). LUKS: the Secret's passphrase unlocks
-//! the data volume; a wrong one fails the VM with a clear message.
+//! login prompt under qemu with virtio devices (TCG), its static IP up on the NIC whose name
+//! the conversion pinned to its MAC. The plan's customizationScripts run in the same
+//! conversion (a `run` script's file is checked with guestfish, a `firstboot` script reports
+//! the guest's addresses on the serial console at that boot). LUKS: the Secret's passphrase
+//! unlocks the data volume; a wrong one fails the VM with a clear message.
 //!
 //! Runs whenever virt-v2v is installed (scripts/setup.sh installs it); on a machine without
 //! it the tests say so and pass.
@@ -13,7 +16,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use forklift::demo::manifests::{PLAN, demo_manifests};
-use forklift::migrate::convert::{LIBGUESTFS_TCG_ENV, VirtV2vConverter};
+use forklift::migrate::convert::{
+    ConversionProgress, ConversionReport, ConversionRequest, ConvertError, Converter,
+    LIBGUESTFS_TCG_ENV, VirtV2vConverter,
+};
 use forklift::migrate::{
     LocalDestination, MigrateError, MigrateOptions, MigrationEvent, Migrator, PlanReport, VmOutcome,
 };
@@ -25,6 +31,11 @@ use tokio_util::sync::CancellationToken;
 const PASSPHRASE: &str = "forklift-luks-test";
 /// The static IP in the guest's /etc/network/interfaces.
 const STATIC_IP: &str = "192.168.122.50";
+/// The guest's VMware NIC (build-test-guest.sh) and the name its configuration uses.
+const MAC: &str = "00:50:56:aa:bb:cc";
+const NIC: &str = "ens192";
+/// The line the plan's first-boot script prints on the serial console before `ip -br addr`.
+const FIRSTBOOT_MARK: &str = "forklift-firstboot-addresses";
 /// How long the converted guest may take to reach its login prompt under TCG.
 const BOOT_LIMIT: Duration = Duration::from_secs(240);
 
@@ -83,8 +94,9 @@ fn guest() -> &'static Path {
     })
 }
 
-/// The demo's manifests for `catalog` with conversion on, the VM `vm`, and `extra`.
-fn manifests(catalog: &Path, vm: &str, luks: Option<&str>) -> ManifestSet {
+/// The demo's manifests for `catalog` with conversion on, the VM `vm`, its LUKS Secret, and
+/// with `customize` the plan's customizationScripts ConfigMap.
+fn manifests(catalog: &Path, vm: &str, luks: Option<&str>, customize: bool) -> ManifestSet {
     let mut text = demo_manifests(catalog, &[vm.to_owned()]).replace(
         "  skipGuestConversion: true\n  useCompatibilityMode: true\n",
         "",
@@ -101,8 +113,25 @@ fn manifests(catalog: &Path, vm: &str, luks: Option<&str>) -> ManifestSet {
             "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: luks-keys\n  namespace: forklift-demo\ntype: Opaque\nstringData:\n  key1: {passphrase}\n"
         ));
     }
+    if customize {
+        text = text.replace(
+            "  targetNamespace:",
+            "  customizationScripts:\n    name: guest-scripts\n    namespace: forklift-demo\n  targetNamespace:",
+        );
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guest-scripts\n  namespace: forklift-demo\ndata:\n  \
+             10_linux_run_marker.sh: |\n    echo converted-by-forklift > /etc/forklift-customized\n  \
+             20_linux_firstboot_report.sh: |\n    {{ echo {FIRSTBOOT_MARK}; ip -br -4 addr; echo {FIRSTBOOT_MARK}-end; }} > /dev/ttyS0\n  \
+             30_win_firstboot_never.ps1: |\n    Write-Output 'not for Linux guests'\n"
+        ));
+    }
     let set = ManifestSet::parse("test", &text);
-    assert!(!set.has_errors(), "{:?}", set.diagnostics());
+    // The ConfigMap is kept verbatim (not a forklift kind): reported, not blocking.
+    assert!(
+        forklift::manifests::blocking_errors(&set).is_empty(),
+        "{:?}",
+        set.diagnostics()
+    );
     set
 }
 
@@ -111,7 +140,9 @@ async fn migrate(
     out: &Path,
 ) -> (Result<PlanReport, MigrateError>, Vec<MigrationEvent>) {
     let mut options = MigrateOptions::new(LocalDestination::new(out));
-    options.converter = Some(std::sync::Arc::new(VirtV2vConverter::default()));
+    options.converter = Some(std::sync::Arc::new(WithStaticIp(
+        VirtV2vConverter::default(),
+    )));
     let migrator = Migrator::new(set, Some(PLAN), options).unwrap();
     let (tx, mut rx) = mpsc::channel(1024);
     let collect = tokio::spawn(async move {
@@ -123,6 +154,36 @@ async fn migrate(
     });
     let result = migrator.run(tx, CancellationToken::new()).await;
     (result, collect.await.unwrap())
+}
+
+/// The real virt-v2v converter, told the guest's static IP as a vSphere inventory's guest
+/// networks would (render derives `--mac` specs from them for vSphere; an OVA carries no guest
+/// IPs, and upstream preserves static IPs for vSphere and Hyper-V only).
+#[derive(Debug)]
+struct WithStaticIp(VirtV2vConverter);
+
+#[async_trait::async_trait]
+impl Converter for WithStaticIp {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn check(&self) -> Result<(), ConvertError> {
+        self.0.check()
+    }
+
+    async fn convert(
+        &self,
+        request: &ConversionRequest,
+        progress: mpsc::Sender<ConversionProgress>,
+        cancel: &CancellationToken,
+    ) -> Result<ConversionReport, ConvertError> {
+        let mut request = request.clone();
+        request
+            .static_ips
+            .push(format!("{MAC}:ip:{STATIC_IP},192.168.122.1,24"));
+        self.0.convert(&request, progress, cancel).await
+    }
 }
 
 /// Runs a guestfish script read-only on `disks`, with the OS mounted; returns its output.
@@ -158,13 +219,14 @@ fn guestfish(disks: &[&Path], script: &str) -> String {
     text
 }
 
-/// Boots `disk` with virtio devices under TCG (a snapshot: the disk is not changed) and
-/// waits for the login prompt; returns the seconds it took. A qemu that ends before the
-/// prompt is started once more, after printing how it ended: under a loaded CI machine a TCG
-/// qemu has been seen to exit a second into the kernel, which says nothing about the guest.
-fn boots_to_login(disk: &Path) -> f64 {
+/// Boots `disk` with virtio devices under TCG (a snapshot: the disk is not changed), its NIC
+/// with the source's MAC, and waits for the login prompt and the end of the first-boot
+/// script's report; returns the seconds it took and the console. A qemu that ends before is
+/// started once more, after printing how it ended: under a loaded CI machine a TCG qemu has
+/// been seen to exit a second into the kernel, which says nothing about the guest.
+fn boots_to_login(disk: &Path) -> (f64, String) {
     match boot_once(disk) {
-        Ok(seconds) => seconds,
+        Ok(booted) => booted,
         Err(first) => {
             eprintln!("first boot ended without a login prompt; booting once more:\n{first}");
             boot_once(disk)
@@ -173,14 +235,17 @@ fn boots_to_login(disk: &Path) -> f64 {
     }
 }
 
-/// One boot: the seconds to the login prompt, or how qemu ended (status, its stderr, the
-/// console) when it ended first.
-fn boot_once(disk: &Path) -> Result<f64, String> {
+/// One boot: the seconds to the login prompt and the first-boot report, with the console; or
+/// how qemu ended (status, its stderr, the console) when it ended first.
+fn boot_once(disk: &Path) -> Result<(f64, String), String> {
     let started = Instant::now();
     let stderr_file = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-machine", "q35,accel=tcg", "-m", "1024", "-smp", "2"])
-        .args(["-nographic", "-serial", "mon:stdio", "-nic", "none"])
+        .args(["-nographic", "-serial", "mon:stdio"])
+        // A virtio NIC with the VMware NIC's MAC; user networking with no way out.
+        .args(["-netdev", "user,id=n0,restrict=on", "-device"])
+        .arg(format!("virtio-net-pci,netdev=n0,mac={MAC}"))
         .arg("-drive")
         .arg(format!(
             "file={},format=raw,if=virtio,snapshot=on",
@@ -193,6 +258,7 @@ fn boot_once(disk: &Path) -> Result<f64, String> {
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let end_mark = format!("{FIRSTBOOT_MARK}-end");
     std::thread::spawn(move || {
         use std::io::Read;
         let mut console = Vec::new();
@@ -205,20 +271,29 @@ fn boot_once(disk: &Path) -> Result<f64, String> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }
-            if console.windows(6).any(|w| w == b"login:") {
-                let _ = tx.send(Ok(()));
+            let text = String::from_utf8_lossy(&console);
+            if text.contains("login:") && text.contains(&end_mark) {
+                let _ = tx.send(Ok(text.into_owned()));
                 return;
             }
+            let _ = tx.send(Err(None));
         }
-        let _ = tx.send(Err(String::from_utf8_lossy(&console).into_owned()));
+        let _ = tx.send(Err(Some(String::from_utf8_lossy(&console).into_owned())));
     });
-    let result = rx.recv_timeout(BOOT_LIMIT);
+    let deadline = started + BOOT_LIMIT;
+    let result = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Err(None)) => continue,
+            other => break other,
+        }
+    };
     let _ = child.kill();
     let status = child.wait();
     match result {
-        Ok(Ok(())) => Ok(started.elapsed().as_secs_f64()),
+        Ok(Ok(console)) => Ok((started.elapsed().as_secs_f64(), console)),
         Ok(Err(console)) => {
             let stderr = std::fs::read_to_string(stderr_file.path()).unwrap_or_default();
+            let console = console.unwrap_or_default();
             let tail: String = console
                 .chars()
                 .rev()
@@ -231,7 +306,7 @@ fn boot_once(disk: &Path) -> Result<f64, String> {
                 "qemu {status:?}; stderr: {stderr}\nconsole (end): {tail}"
             ))
         }
-        Err(_) => panic!("no login prompt within {BOOT_LIMIT:?}"),
+        Err(_) => panic!("no login prompt and first-boot report within {BOOT_LIMIT:?}"),
     }
 }
 
@@ -248,6 +323,7 @@ async fn ova_guest_is_converted_unlocked_inspected_and_boots_with_virtio() {
         &guest.join("catalog-luks"),
         "testguest-luks",
         Some(PASSPHRASE),
+        true,
     );
     let started = Instant::now();
     let (report, events) = migrate(&set, &out).await;
@@ -328,7 +404,12 @@ async fn ova_guest_is_converted_unlocked_inspected_and_boots_with_virtio() {
          echo --tools--\n\
          sh \"dpkg-query -W -f='${Status}' open-vm-tools 2>/dev/null; echo; ls /usr/bin/vmtoolsd 2>&1 || true\"\n\
          echo --network--\n\
-         cat /etc/network/interfaces\n",
+         cat /etc/network/interfaces\n\
+         echo --udev--\n\
+         cat /etc/udev/rules.d/70-persistent-net.rules\n\
+         echo --customized--\n\
+         cat /etc/forklift-customized\n\
+         sh \"cat /usr/lib/virt-sysprep/scripts/*\"\n",
     );
     for module in ["virtio_blk", "virtio_net", "virtio_scsi"] {
         assert!(checks.contains(module), "{module} missing:\n{checks}");
@@ -346,10 +427,41 @@ async fn ova_guest_is_converted_unlocked_inspected_and_boots_with_virtio() {
         checks.contains(&format!("address {STATIC_IP}/24")),
         "{checks}"
     );
+    // The NIC with the static IP's MAC keeps the name its configuration uses.
+    assert!(
+        checks.contains(&format!(
+            "SUBSYSTEM==\"net\",ACTION==\"add\",ATTR{{address}}==\"{MAC}\",NAME=\"{NIC}\""
+        )),
+        "{checks}"
+    );
+    // The plan's scripts: the run script ran, the first-boot one is installed, the Windows
+    // one is not.
+    let customized = checks.split("--customized--").nth(1).unwrap();
+    assert!(customized.contains("converted-by-forklift"), "{customized}");
+    assert!(
+        customized.contains("20_linux_firstboot_report"),
+        "{customized}"
+    );
+    assert!(!customized.contains("win_firstboot"), "{customized}");
 
-    // It boots, on virtio, to a login prompt.
-    let seconds = boots_to_login(&root);
+    // It boots, on virtio, to a login prompt, with the static IP up on the pinned NIC as the
+    // plan's first-boot script reports it.
+    let (seconds, console) = boots_to_login(&root);
     eprintln!("converted guest reached its login prompt in {seconds:.1} s");
+    let addresses = console
+        .split(FIRSTBOOT_MARK)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no first-boot report on the console:\n{console}"));
+    let nic = addresses
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(NIC))
+        .unwrap_or_else(|| panic!("no {NIC} in the guest's addresses:\n{addresses}"));
+    assert!(
+        nic.contains(&format!("{STATIC_IP}/24")),
+        "{STATIC_IP} not on {NIC}: {nic}"
+    );
+    // An OVA's VM gets no preference, as upstream (its builder has no OS map).
+    assert!(!vm_yaml.contains("preference:"), "{vm_yaml}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,6 +476,7 @@ async fn a_wrong_luks_passphrase_fails_the_vm_with_a_clear_message() {
         &guest.join("catalog-luks"),
         "testguest-luks",
         Some("not-the-passphrase"),
+        false,
     );
     let started = Instant::now();
     let (report, _) = migrate(&set, &dir.path().join("out")).await;

@@ -329,3 +329,55 @@ fn hooks_are_refused_unless_validate_and_render_are_told_they_run() {
     );
     assert!(!render(&["--hooks", "local"]).contains("HookRunnerNotAvailable"));
 }
+
+#[test]
+fn conversion_is_refused_unless_validate_and_render_are_told_a_converter_runs() {
+    let manifests = format!("{COMMON}---{}", plan("vm-101", ""));
+    let conversion = |extra: &[&str]| -> Option<String> {
+        let (_, out, err) = run(&manifests, extra);
+        let report: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        report["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "GuestConversionNotAvailable")
+            .map(|c| c["message"].as_str().unwrap().to_owned())
+    };
+    assert!(conversion(&[]).is_some());
+    let installed = Command::new("sh")
+        .args(["-c", "command -v virt-v2v-in-place || command -v virt-v2v"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let with = conversion(&["--converter", "virt-v2v"]);
+    if installed {
+        assert_eq!(with, None);
+    } else {
+        // Configured but not runnable: the refusal says why.
+        assert!(with.unwrap().contains("not installed"));
+    }
+
+    // render describes the same run: the conversion phases instead of the refusal.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.yaml"), &manifests).unwrap();
+    let render = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
+            .args(["render", "--json", "--manifests"])
+            .arg(dir.path())
+            .arg("--inventory")
+            .arg(examples().join("vsphere-source.json"))
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(render(&[]).contains("GuestConversionNotAvailable"));
+    if installed {
+        let converted = render(&["--converter", "virt-v2v"]);
+        assert!(
+            !converted.contains("GuestConversionNotAvailable"),
+            "{converted}"
+        );
+        assert!(converted.contains("ConvertGuest"), "{converted}");
+    }
+}

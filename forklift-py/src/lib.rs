@@ -16,6 +16,7 @@
 
 mod cluster;
 mod convert;
+mod converter;
 mod copy;
 mod error;
 mod inventory;

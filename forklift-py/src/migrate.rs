@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use forklift::migrate::convert::{Converter, VirtV2vConverter};
 use forklift::migrate::hooks::{AnsibleHookRunner, CallbackHookRunner, HookRunner};
 use forklift::migrate::kubevirt::KubevirtDestination;
 use forklift::migrate::{LocalDestination, MigrateOptions, MigrationEvent, Migrator};
@@ -217,7 +216,7 @@ pub(crate) fn start_migration(
     cancel: Option<PyRef<'_, CancelToken>>,
     verify: bool,
     hooks: Option<Py<PyAny>>,
-    converter: Option<String>,
+    converter: Option<Py<PyAny>>,
     request_size: Option<u32>,
     requests: Option<usize>,
     retries: Option<u32>,
@@ -277,7 +276,9 @@ pub(crate) fn start_migration(
     if let Some(hooks) = hooks {
         options.hooks = Some(hook_runner(hooks)?);
     }
-    options.converter = converter.as_deref().map(guest_converter).transpose()?;
+    options.converter = converter
+        .map(crate::converter::guest_converter)
+        .transpose()?;
     let migrator = Arc::new(Migrator::new(&set, plan, options)?);
     let queue = Arc::new(EventQueue::default());
     let context = Context::new(cancel.as_deref());
@@ -307,18 +308,6 @@ pub(crate) fn start_migration(
         task: task.handle(),
     };
     Ok((task, events))
-}
-
-/// The converter `converter=` asks for: `"virt-v2v"` runs this machine's virt-v2v (libguestfs
-/// under TCG). Without `converter=` a plan that needs conversion is refused unless it sets
-/// skipGuestConversion.
-fn guest_converter(name: &str) -> Result<Arc<dyn Converter>> {
-    match name {
-        "virt-v2v" => Ok(Arc::new(VirtV2vConverter::default())),
-        other => Err(Error::Value(format!(
-            "converter must be \"virt-v2v\", not {other:?}"
-        ))),
-    }
 }
 
 /// The runner `hooks=` asks for: `"local"` runs the playbooks on this machine with

@@ -145,6 +145,7 @@ fn objects(objects: &Bound<'_, PyAny>) -> Result<Vec<Value>> {
     pvc_name_template = None,
     executor = "local",
     hooks = None,
+    converter = None,
 ))]
 #[allow(
     clippy::too_many_arguments,
@@ -170,9 +171,13 @@ pub(crate) fn validate(
     pvc_name_template: Option<String>,
     executor: &str,
     hooks: Option<&str>,
+    converter: Option<Py<PyAny>>,
 ) -> Result<Vec<Condition>> {
     let hooks = hook_policy(hooks)?;
-    let local = executor_profile(executor, hooks)? != ExecutorProfile::mtv();
+    let converter = converter
+        .map(crate::converter::guest_converter)
+        .transpose()?;
+    let local = executor_profile(executor, hooks, None)? != ExecutorProfile::mtv();
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     py.detach(|| {
         let bundle = plan_bundle(objects, plan)?;
@@ -211,6 +216,7 @@ pub(crate) fn validate(
                 &source,
                 destination.as_ref(),
                 hooks,
+                converter.as_deref(),
             );
         }
         Ok(conditions.iter().map(Condition::from).collect())
@@ -218,10 +224,17 @@ pub(crate) fn validate(
 }
 
 /// The engine a dry run describes: `"local"` is `migrate` on this machine (running hooks as
-/// `hooks` says), `"mtv"` MTV's controller.
-fn executor_profile(name: &str, hooks: HookPolicy) -> Result<ExecutorProfile> {
+/// `hooks` says, converting guests with `converter`), `"mtv"` MTV's controller.
+fn executor_profile(
+    name: &str,
+    hooks: HookPolicy,
+    converter: Option<&dyn forklift::migrate::convert::Converter>,
+) -> Result<ExecutorProfile> {
     match name {
-        "local" => Ok(forklift::migrate::local_executor_profile(hooks)),
+        "local" => Ok(forklift::migrate::with_converter(
+            forklift::migrate::local_executor_profile(hooks),
+            converter,
+        )),
         "mtv" => Ok(ExecutorProfile::mtv()),
         other => Err(Error::Value(format!(
             "executor must be \"local\" or \"mtv\", not {other:?}"
@@ -235,7 +248,7 @@ fn executor_profile(name: &str, hooks: HookPolicy) -> Result<ExecutorProfile> {
 /// as multi-document YAML for `kubectl apply -f -`; `has_blockers` tells whether a condition
 /// of the plan or of a VM blocks the migration.
 #[pyfunction]
-#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None, executor = "local", hooks = None))]
+#[pyo3(signature = (objects, inventory, *, plan = None, destination = None, migration_uid = None, executor = "local", hooks = None, converter = None))]
 #[allow(
     clippy::too_many_arguments,
     reason = "mirrors the keyword arguments of forklift.render"
@@ -249,8 +262,12 @@ pub(crate) fn render<'py>(
     migration_uid: Option<String>,
     executor: &str,
     hooks: Option<&str>,
+    converter: Option<Py<PyAny>>,
 ) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>, String, bool)> {
-    let executor = executor_profile(executor, hook_policy(hooks)?)?;
+    let converter = converter
+        .map(crate::converter::guest_converter)
+        .transpose()?;
+    let executor = executor_profile(executor, hook_policy(hooks)?, converter.as_deref())?;
     let (objects, source, destination) = plan_arguments(objects, inventory, destination)?;
     let (target, manifests, yaml, has_blockers) =
         py.detach(|| -> Result<(Value, Value, String, bool)> {

@@ -330,3 +330,54 @@ def test_conversion_is_refused_unless_a_converter_is_given(tmp_path: Path) -> No
     assert 'converter="virt-v2v"' in condition.message
     with pytest.raises(ValueError, match="converter must be"):
         forklift.migrate(objects, tmp_path / "out", converter="qemu-img")  # type: ignore[arg-type]
+
+
+def test_a_python_converter_converts_the_copied_disks_and_validate_and_render_agree(
+    tmp_path: Path,
+) -> None:
+    text = MANIFESTS.format(catalog=catalog(tmp_path)).replace(
+        "skipGuestConversion: true", "skipGuestConversion: false"
+    )
+    objects = forklift.loads(text)
+    inventory = forklift.inventory("mtv/ova", manifests=objects)
+    calls: List[Dict[str, Any]] = []
+
+    def convert(disks: List[Dict[str, Any]], vm: Dict[str, Any]) -> Dict[str, Any]:
+        calls.append({"disks": disks, "vm": vm})
+        for disk in disks:
+            with open(disk["path"], "r+b") as image:
+                image.write(b"converted")
+        return {"osinfo": "debian12", "osType": "linux", "warnings": ["made up by the test"]}
+
+    # validate and render describe the run with a converter: no refusal, the conversion phases.
+    refusal = "GuestConversionNotAvailable"
+    assert refusal in {c.type for c in forklift.validate(objects, inventory)}
+    assert refusal not in {c.type for c in forklift.validate(objects, inventory, converter=convert)}
+    rendered = forklift.render(objects, inventory, converter=convert).to_dict()
+    assert refusal not in {c["type"] for c in rendered["conditions"]}
+    assert "ConvertGuest" in str(rendered)
+
+    report = forklift.migrate(objects, tmp_path / "out", converter=convert)
+    [vm] = report.vms
+    assert vm.outcome == "succeeded", report.to_dict()
+    [call] = calls
+    assert [d["path"] for d in call["disks"]] == [d.path for d in vm.disks]
+    assert call["vm"]["name"] == vm.target_name and "macs" in call["vm"]
+    assert Path(vm.disks[0].path).read_bytes().startswith(b"converted")
+    status = Path(report.status_path).read_text()
+    assert "operatingSystem: debian12_64Guest" in status
+    assert "made up by the test" in status
+
+
+def test_a_failing_python_converter_fails_the_vm_with_its_message(tmp_path: Path) -> None:
+    text = MANIFESTS.format(catalog=catalog(tmp_path)).replace(
+        "skipGuestConversion: true", "skipGuestConversion: false"
+    )
+
+    def convert(disks: List[Dict[str, Any]], vm: Dict[str, Any]) -> None:
+        raise RuntimeError("no drivers for this guest")
+
+    report = forklift.migrate(forklift.loads(text), tmp_path / "out", converter=convert)
+    [vm] = report.vms
+    assert vm.outcome == "failed"
+    assert vm.error is not None and "no drivers for this guest" in vm.error

@@ -53,15 +53,24 @@ pub struct RenderArgs {
     as_mtv: bool,
     #[command(flatten)]
     hooks: HooksArg,
+    #[command(flatten)]
+    converter: super::converter::ConverterArg,
 }
 
 /// The engine a dry run describes: `forklift migrate` here (with hooks run or refused as
-/// `--hooks` says), or MTV's controller.
-pub(super) fn executor(as_mtv: bool, hooks: HooksArg) -> ExecutorProfile {
+/// `--hooks` says, guests converted or refused as `--converter` says), or MTV's controller.
+pub(super) fn executor(
+    as_mtv: bool,
+    hooks: HooksArg,
+    converter: super::converter::ConverterArg,
+) -> ExecutorProfile {
     if as_mtv {
         ExecutorProfile::mtv()
     } else {
-        forklift::migrate::local_executor_profile(hooks.policy())
+        forklift::migrate::with_converter(
+            forklift::migrate::local_executor_profile(hooks.policy()),
+            converter.converter().as_deref(),
+        )
     }
 }
 
@@ -136,7 +145,7 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
     let context = RenderContext {
         vsphere_osmap: loaded.config_map_data(&bundle.settings.vsphere_osmap_configmap_name),
         ovirt_osmap: loaded.config_map_data(&bundle.settings.ovirt_osmap_configmap_name),
-        executor: executor(args.as_mtv, args.hooks),
+        executor: executor(args.as_mtv, args.hooks, args.converter),
         ..RenderContext::default()
     };
     let spec = render(RenderInput::for_plan(

@@ -54,6 +54,8 @@ pub struct ValidateArgs {
     #[command(flatten)]
     hooks: HooksArg,
     #[command(flatten)]
+    converter: super::converter::ConverterArg,
+    #[command(flatten)]
     strict: super::loading::StrictArg,
     /// Let the live source's spec.url be plain http:// (vSphere), which sends the password
     /// in clear text (refused otherwise).
@@ -135,6 +137,7 @@ fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), S
             &source,
             destination.as_ref(),
             args.hooks.policy(),
+            args.converter.converter().as_deref(),
         );
     }
     let ready = is_ready(&conditions);

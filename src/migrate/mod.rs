@@ -45,7 +45,7 @@ pub use error::MigrateError;
 pub use events::{MigrationEvent, VmOutcome};
 pub use options::{
     DEFAULT_HOOK_RETRIES, HookPolicy, MigrateOptions, PlanReport, add_local_refusals,
-    local_executor_profile,
+    local_executor_profile, with_converter,
 };
 pub use plan_inputs::PlanInputs;
 pub use runner::{CancelledVm, Migrator};

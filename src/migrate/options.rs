@@ -108,16 +108,10 @@ impl MigrateOptions {
     /// plans that need them; it runs hooks only with a hook runner, and converts guests only
     /// with a converter whose programs are found.
     pub fn executor_profile(&self) -> ExecutorProfile {
-        let mut profile = engine_profile(self.destination.starts_vms(), self.hook_policy());
-        if self.converter.as_ref().is_some_and(|c| c.check().is_ok()) {
-            profile = ExecutorProfile::engine(
-                profile
-                    .capabilities
-                    .into_iter()
-                    .chain([ExecutorCapability::GuestConversion]),
-            );
-        }
-        profile
+        with_converter(
+            engine_profile(self.destination.starts_vms(), self.hook_policy()),
+            self.converter.as_deref(),
+        )
     }
 }
 
@@ -143,6 +137,26 @@ pub fn local_executor_profile(hooks: HookPolicy) -> ExecutorProfile {
     engine_profile(false, hooks)
 }
 
+/// `profile` for a run with `converter`: it gains `GuestConversion` when a converter is
+/// configured and [can run](Converter::check), so render (and `validate`, `render --converter`)
+/// describe the conversion phases a run with it executes; without one, plans that need
+/// conversion are refused.
+pub fn with_converter(
+    profile: ExecutorProfile,
+    converter: Option<&dyn Converter>,
+) -> ExecutorProfile {
+    if converter.is_some_and(|c| c.check().is_ok()) {
+        ExecutorProfile::engine(
+            profile
+                .capabilities
+                .into_iter()
+                .chain([ExecutorCapability::GuestConversion]),
+        )
+    } else {
+        profile
+    }
+}
+
 /// Adds to validation's `conditions` the refusals of `forklift migrate` on this machine: one
 /// Critical condition per capability the plan needs and this engine lacks (render decides
 /// which, with [`local_executor_profile`] and `hooks`). `Ready` is dropped when one is
@@ -153,9 +167,10 @@ pub fn add_local_refusals(
     source: &SourceInventory,
     destination: Option<&DestinationInventory>,
     hooks: HookPolicy,
+    converter: Option<&dyn Converter>,
 ) {
     let context = RenderContext {
-        executor: local_executor_profile(hooks),
+        executor: with_converter(local_executor_profile(hooks), converter),
         ..RenderContext::default()
     };
     let spec = render(RenderInput::for_plan(bundle, source, destination, &context));
@@ -165,6 +180,7 @@ pub fn add_local_refusals(
             .into_iter()
             .filter(ExecutorCapability::is_missing_condition),
     );
+    super::convert::explain_missing(conditions, converter);
 }
 
 /// Adds to validation's `conditions` each of `more` not already there; drops `Ready` when

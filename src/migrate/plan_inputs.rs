@@ -22,6 +22,8 @@ pub struct PlanInputs {
     pub migration_file: Option<PathBuf>,
     /// Every Secret of the set (the VMs' LUKS passphrases among them).
     pub secrets: Vec<Secret>,
+    /// The scripts of the plan's `customizationScripts` ConfigMap, run after conversions.
+    pub customization_scripts: Vec<super::convert::customize::CustomizationScript>,
 }
 
 impl PlanInputs {
@@ -63,7 +65,9 @@ impl PlanInputs {
                 },
             )
         });
+        let customization_scripts = super::convert::customize::plan_scripts(set, &bundle.plan)?;
         Ok(Self {
+            customization_scripts,
             bundle,
             migration,
             source_provider,

@@ -461,6 +461,7 @@ impl Migrator {
             hook_retries: self.options.hook_retries,
             converter: self.options.converter.clone(),
             secrets: self.inputs.secrets.clone(),
+            customization_scripts: self.inputs.customization_scripts.clone(),
             status: status.clone(),
             events: events.clone(),
             warm,

@@ -135,6 +135,8 @@ pub(crate) struct RunContext {
     pub converter: Option<Arc<dyn Converter>>,
     /// Every Secret of the manifests (LUKS passphrases).
     pub secrets: Vec<forklift_core::resources::Secret>,
+    /// The plan's customization scripts, run after each conversion.
+    pub customization_scripts: Vec<super::convert::customize::CustomizationScript>,
     pub status: StatusHandle,
     pub events: mpsc::Sender<MigrationEvent>,
     /// What warm VMs share (precopy interval, cutover times, resume points).
@@ -165,6 +167,8 @@ pub(crate) struct VmState {
     pub conversion: Option<ConversionRequest>,
     /// How the source is being powered off, and since when.
     pub power_off: Option<(SourcePowerOff, tokio::time::Instant)>,
+    /// The preference `ConvertGuest` chose from the inspected OS, for `CreateVM`.
+    pub preference: Option<forklift_core::render::kubevirt::Matcher>,
 }
 
 /// Runs every phase of `target` in render's order; disks are copied as the scheduler admits
@@ -326,9 +330,12 @@ impl Step<'_> {
                         .ok_or(MigrateError::PhaseNotSupported {
                             phase: Phase::ConvertGuest,
                         })?;
-                super::convert::step::convert(self.ctx, self.target, &request, self.cancel)
-                    .await
-                    .map(|_| None)
+                let report =
+                    super::convert::step::convert(self.ctx, self.target, &request, self.cancel)
+                        .await?;
+                self.state.preference =
+                    super::convert::step::preference_after(self.ctx, self.target, &report);
+                Ok(None)
             }
             Phase::CreateVM => self.create_vm().await.map(|()| None),
             Phase::ConvertOpenstackSnapshot => Ok(Some(
@@ -497,7 +504,13 @@ impl Step<'_> {
             .ok_or_else(|| MigrateError::NotRendered {
                 vm: self.target.source_name.clone(),
             })?;
-        let object = serde_json::to_value(vm).map_err(|e| MigrateError::Serialize {
+        // The inspected OS decides the preference, as upstream creates the VM after the
+        // conversion.
+        let mut vm = vm.clone();
+        if let Some(preference) = self.state.preference.take() {
+            vm.spec.preference = Some(preference);
+        }
+        let object = serde_json::to_value(&vm).map_err(|e| MigrateError::Serialize {
             what: self.target.target_name.clone(),
             source: e,
         })?;

@@ -1249,20 +1249,14 @@ fn instance_type_and_preference(
         }
     });
 
-    let os_key = match facts.kind {
-        ProviderType::VSphere => input
-            .context
-            .detected_os
-            .get(&vm.id)
-            .cloned()
-            .unwrap_or_else(|| vm.guest_os.clone()),
-        _ => vm.guest_os.clone(),
-    };
-    let preference_name = match facts.kind {
-        ProviderType::VSphere => facts.vsphere_osmap.preference(&os_key),
-        ProviderType::OVirt => facts.ovirt_osmap.preference(&os_key),
-        _ => None,
-    };
+    let detected = input.context.detected_os.get(&vm.id).map(String::as_str);
+    let os_key = super::osmap::os_key(facts.kind, detected, &vm.guest_os).to_owned();
+    let preference_name = super::osmap::preference_for(
+        facts.kind,
+        &facts.vsphere_osmap,
+        &facts.ovirt_osmap,
+        &os_key,
+    );
     let preference = preference_name.and_then(|name| {
         let known = input.destination.map(|d| &d.preferences);
         let namespaced = known.is_some_and(|l| {

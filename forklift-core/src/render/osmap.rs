@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::resources::ProviderType;
+
 /// Default `forklift-vsphere-osmap`: VMware guest id → preference name.
 pub const VSPHERE_DEFAULT: &[(&str, &str)] = &[
     ("genericLinuxGuest", "linux"),
@@ -138,6 +140,37 @@ impl OsMap {
     }
 }
 
+/// The OS-map key of a VM, as upstream's builders take it: for vSphere the OS virt-v2v
+/// detected (`status.vms[].operatingSystem`, a guest id) when there is one, else the
+/// inventory's guest id; for every other provider the inventory's OS (oVirt's `osType`).
+pub fn os_key<'a>(
+    provider: ProviderType,
+    detected: Option<&'a str>,
+    inventory_os: &'a str,
+) -> &'a str {
+    match (provider, detected) {
+        (ProviderType::VSphere, Some(os)) => os,
+        _ => inventory_os,
+    }
+}
+
+/// The preference name of a VM of `provider` whose OS-map key is `os_key` ([`os_key`]): the
+/// vSphere map for vSphere, the oVirt map for oVirt; none for the other providers (OVA,
+/// OpenStack, OpenShift, Hyper-V), whose upstream builders use no preference. The one place
+/// render and the runner (after a conversion) pick a preference.
+pub fn preference_for<'m>(
+    provider: ProviderType,
+    vsphere: &'m OsMap,
+    ovirt: &'m OsMap,
+    os_key: &str,
+) -> Option<&'m str> {
+    match provider {
+        ProviderType::VSphere => vsphere.preference(os_key),
+        ProviderType::OVirt => ovirt.preference(os_key),
+        _ => None,
+    }
+}
+
 /// Maps an OS detected by virt-v2v inspection (osinfo id such as `rhel9.2`, `win2k19`) to the
 /// VMware guest id used as the vSphere osmap key. `inspector_name` is the inspector's `<name>`
 /// (e.g. `linux`, `windows`).
@@ -198,6 +231,47 @@ pub fn vsphere_guest_id_for_osinfo(osinfo: &str, inspector_name: &str) -> String
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_detected_os_picks_the_preference_of_vsphere_vms_only() {
+        let (vsphere, ovirt) = (OsMap::vsphere_default(), OsMap::ovirt_default());
+        // What virt-v2v inspected (rhel9.2 → rhel9_64Guest) wins over the inventory's guest id.
+        let detected = vsphere_guest_id_for_osinfo("rhel9.2", "linux");
+        let key = os_key(ProviderType::VSphere, Some(&detected), "rhel8_64Guest");
+        assert_eq!(key, "rhel9_64Guest");
+        assert_eq!(
+            preference_for(ProviderType::VSphere, &vsphere, &ovirt, key),
+            Some("rhel.9")
+        );
+        let debian = vsphere_guest_id_for_osinfo("debian12", "linux");
+        assert_eq!(
+            preference_for(ProviderType::VSphere, &vsphere, &ovirt, &debian),
+            Some("debian")
+        );
+        let windows = vsphere_guest_id_for_osinfo("win2k19", "windows");
+        assert_eq!(
+            preference_for(ProviderType::VSphere, &vsphere, &ovirt, &windows),
+            Some("windows.2k19")
+        );
+        // Without a detected OS: the inventory's.
+        assert_eq!(
+            os_key(ProviderType::VSphere, None, "rhel8_64Guest"),
+            "rhel8_64Guest"
+        );
+        // oVirt keys by its osType even when an OS was detected; OVA has no preference.
+        assert_eq!(
+            os_key(ProviderType::OVirt, Some("rhel9_64Guest"), "rhel_8x64"),
+            "rhel_8x64"
+        );
+        assert_eq!(
+            preference_for(ProviderType::OVirt, &vsphere, &ovirt, "rhel_8x64"),
+            Some("rhel.8")
+        );
+        assert_eq!(
+            preference_for(ProviderType::Ova, &vsphere, &ovirt, &debian),
+            None
+        );
+    }
     use super::*;
 
     #[test]

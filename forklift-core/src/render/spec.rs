@@ -87,7 +87,9 @@ pub struct RenderContext {
 }
 
 impl RenderContext {
-    pub(super) fn os_maps(&self, settings: &ForkliftControllerSettings) -> (OsMap, OsMap) {
+    /// The vSphere and oVirt OS maps render uses: the defaults, with the OS-map config maps
+    /// of this context applied as the settings name them.
+    pub fn os_maps(&self, settings: &ForkliftControllerSettings) -> (OsMap, OsMap) {
         let vsphere = match &self.vsphere_osmap {
             Some(data) => OsMap::vsphere_default().with_config_map(
                 &settings.vsphere_osmap_configmap_name,

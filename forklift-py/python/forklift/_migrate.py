@@ -15,6 +15,7 @@ from typing import (
     Generator,
     Iterable,
     Iterator,
+    List,
     Literal,
     Optional,
     TypedDict,
@@ -44,6 +45,15 @@ HookCallback = Callable[[Dict[str, Any], Dict[str, Any]], object]
 and target as a dict; what it returns (as text) is the hook's output, an exception fails it."""
 Hooks = Union[Literal["local"], HookCallback]
 """What runs a plan's hooks: ``"local"`` (a local ``ansible-playbook``) or a callback."""
+ConverterCallback = Callable[[List[Dict[str, Any]], Dict[str, Any]], Optional[Dict[str, Any]]]
+"""``converter(disks, vm)``: ``disks`` are the copied raw images in the VM's order
+(``{"path", "claim"}``), ``vm`` what the conversion knows of the VM (``name``, ``firmware``,
+``macs``, ``memoryMib``, ``vcpus``, ``root``, ``staticIps``, ``nbdeClevis``, ``luksKeys`` (a
+count), ``env``). It converts the images in place and returns ``None`` or a dict with any of
+``osinfo``, ``osType``, ``productName``, ``virtioDrivers``, ``warnings``; an exception fails
+the VM with its message."""
+Converter = Union[Literal["virt-v2v"], ConverterCallback]
+"""What converts guests: ``"virt-v2v"`` (this machine's virt-v2v) or a callback."""
 
 
 class MigrationCopyOptions(TypedDict, total=False):
@@ -171,7 +181,7 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
-    converter: Optional[Literal["virt-v2v"]] = None,
+    converter: Optional[Converter] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,
@@ -210,7 +220,9 @@ def start_migration(
     with the VM's ``luks`` Secret; libguestfs forced to TCG), records the inspected OS in the
     VM's status and keeps virt-v2v's log next to the plan status; without it a plan that needs
     conversion fails with :class:`~forklift.ValidationError` (``GuestConversionNotAvailable``)
-    unless it sets ``skipGuestConversion``.
+    unless it sets ``skipGuestConversion``. A callable converts in Python (see
+    :data:`ConverterCallback`): it is called from a forklift thread for each VM after its
+    disks are copied; what it returns is recorded as virt-v2v's findings are.
     ``request_size``, ``requests``, ``retries``, ``reconnects`` and ``io_timeout`` (seconds
     an NBD request may wait without a byte from the server) tune the disk copies as in
     :class:`~forklift.CopyOptions`. ``allow_plain_http`` lets a vSphere source's ``spec.url``
@@ -254,7 +266,7 @@ def migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
-    converter: Optional[Literal["virt-v2v"]] = None,
+    converter: Optional[Converter] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
     kubeconfig: Optional[PathLike] = None,
@@ -314,7 +326,7 @@ async def async_migrate(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Optional[Hooks] = None,
-    converter: Optional[Literal["virt-v2v"]] = None,
+    converter: Optional[Converter] = None,
     allow_plain_http: bool = False,
     restart: bool = False,
     kubeconfig: Optional[PathLike] = None,

@@ -223,6 +223,7 @@ def validate(
     pvc_name_template: Optional[str] = None,
     executor: str = "local",
     hooks: Optional[Literal["local"]] = None,
+    converter: Union[Literal["virt-v2v"], Callable[[List[Dict[str, Any]], Dict[str, Any]], object], None] = None,
 ) -> List[Condition]: ...
 def render(
     objects: Iterable[Any],
@@ -233,6 +234,7 @@ def render(
     migration_uid: Optional[str] = None,
     executor: str = "local",
     hooks: Optional[Literal["local"]] = None,
+    converter: Union[Literal["virt-v2v"], Callable[[List[Dict[str, Any]], Dict[str, Any]], object], None] = None,
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], str, bool]: ...
 def start_inventory(
     objects: Iterable[Any],
@@ -260,7 +262,7 @@ def start_migration(
     cancel: Optional[CancelToken] = None,
     verify: bool = False,
     hooks: Union[Literal["local"], Callable[[Dict[str, Any], Dict[str, Any]], object], None] = None,
-    converter: Optional[Literal["virt-v2v"]] = None,
+    converter: Union[Literal["virt-v2v"], Callable[[List[Dict[str, Any]], Dict[str, Any]], object], None] = None,
     request_size: Optional[int] = None,
     requests: Optional[int] = None,
     retries: Optional[int] = None,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Literal, Optional, Union
 
 from . import _native
 from ._model import Node, Resource, unwrap
 from ._native import Condition
 from .exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from ._migrate import Converter
 
 __all__ = ["Target", "is_ready", "render", "validate"]
 
@@ -50,6 +53,7 @@ def validate(
     strict: bool = False,
     executor: str = "local",
     hooks: Optional[Literal["local"]] = None,
+    converter: Optional[Converter] = None,
 ) -> List[Condition]:
     """Validates a plan the way MTV's plan controller does; returns its conditions.
 
@@ -69,7 +73,9 @@ def validate(
     conversion, warm migration, copy offload...), ``"mtv"`` validates for MTV's controller
     only. ``hooks="local"`` describes :func:`migrate` given ``hooks=`` (a plan's hooks run);
     without it a plan with hooks gets the Critical ``HookRunnerNotAvailable``, as
-    :func:`migrate` without ``hooks=`` refuses it.
+    :func:`migrate` without ``hooks=`` refuses it. ``converter`` (``"virt-v2v"`` or a
+    callable) describes :func:`migrate` given ``converter=``: a plan that needs conversion is
+    then not refused (unless virt-v2v is not installed, which the condition says).
 
     Every condition is returned, in the order MTV sets them; ``is_ready(conditions)`` tells
     whether any blocks the plan. With ``strict``, blockers raise
@@ -94,6 +100,7 @@ def validate(
         pvc_name_template=pvc_name_template,
         executor=executor,
         hooks=hooks,
+        converter=converter,
     )
     if strict and not is_ready(conditions):
         blockers = "; ".join(f"{c.type}: {c.message}" for c in conditions if c.is_blocker)
@@ -149,6 +156,7 @@ def render(
     migration_uid: Optional[str] = None,
     executor: str = "local",
     hooks: Optional[Literal["local"]] = None,
+    converter: Optional[Converter] = None,
 ) -> Target:
     """Renders exactly what a plan will create (a dry run), without touching anything.
 
@@ -161,7 +169,8 @@ def render(
     migration yet: plans that need those get a Critical ``...NotAvailable`` condition), and
     ``"mtv"`` is what MTV's controller would do (virt-v2v, populators, warm precopies).
     ``hooks="local"`` describes :func:`migrate` given ``hooks=``; without it a plan with hooks
-    gets the Critical ``HookRunnerNotAvailable``.
+    gets the Critical ``HookRunnerNotAvailable``. ``converter`` describes :func:`migrate`
+    given ``converter=``: the conversion phases instead of ``GuestConversionNotAvailable``.
     """
     report, manifests, yaml, has_blockers = _native.render(
         [unwrap(obj) for obj in objects],
@@ -171,5 +180,6 @@ def render(
         migration_uid=migration_uid,
         executor=executor,
         hooks=hooks,
+        converter=converter,
     )
     return Target(report, manifests, yaml, has_blockers)

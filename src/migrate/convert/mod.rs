@@ -19,6 +19,8 @@
 //! local` when the in-place program is absent) on a libvirt domain XML generated from the
 //! inventory: firmware, disks in order, NICs.
 
+mod callback;
+pub mod customize;
 mod domain;
 mod output;
 mod request;
@@ -34,6 +36,10 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use callback::{
+    CallbackConverter, CallbackDisk, CallbackResult, CallbackVm, ConversionCallback,
+    ConversionFuture, callback_vm,
+};
 pub use domain::domain_xml;
 pub use output::{OutputLine, parse_line};
 pub use request::{ConversionDisk, ConversionNic, ConversionRequest, Firmware};
@@ -79,6 +85,9 @@ pub struct ConversionReport {
     pub virtio_drivers: bool,
     /// What it warned about (at most [`MAX_CONVERSION_WARNINGS`]).
     pub warnings: Vec<String>,
+    /// What the customization after it did: the plan's scripts it ran or installed (by
+    /// name), and whether it pinned interface names; empty when nothing was customized.
+    pub customized: Vec<String>,
     /// Where its full log is.
     pub log: PathBuf,
     /// Wall time in seconds.
@@ -162,6 +171,50 @@ pub enum ConvertError {
         /// Its full log.
         log: PathBuf,
     },
+    /// virt-customize (the customization after the conversion) exited with a failure.
+    #[error("Customization of {vm} after its conversion failed ({status}); log {}:\n{tail}", .log.display())]
+    CustomizeFailed {
+        /// Target VM name.
+        vm: String,
+        /// Exit status.
+        status: String,
+        /// The last lines of its output (control characters escaped).
+        tail: String,
+        /// The full log (conversion and customization).
+        log: PathBuf,
+    },
+    /// The plan's `customizationScripts` ConfigMap is not in the manifests.
+    #[error("The customizationScripts ConfigMap {config_map} of the plan is not in the manifests")]
+    CustomizationScriptsNotFound {
+        /// `namespace/name` of the ConfigMap.
+        config_map: String,
+    },
+    /// The `customizationScripts` ConfigMap holds more scripts than are taken.
+    #[error(
+        "The customizationScripts ConfigMap {config_map} holds {count} scripts; at most {max} are run"
+    )]
+    TooManyCustomizationScripts {
+        /// `namespace/name` of the ConfigMap.
+        config_map: String,
+        /// How many of its keys are scripts.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A script of the `customizationScripts` ConfigMap is larger than allowed.
+    #[error(
+        "Script {script} of the customizationScripts ConfigMap {config_map} has {bytes} bytes; at most {max} are allowed"
+    )]
+    CustomizationScriptTooLarge {
+        /// `namespace/name` of the ConfigMap.
+        config_map: String,
+        /// The script's key.
+        script: String,
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
     /// No passphrase opened an encrypted volume of the guest.
     #[error(
         "Conversion of {vm}: none of the {keys} passphrase(s) of the VM's luks Secret opens its \
@@ -177,6 +230,14 @@ pub enum ConvertError {
         said: String,
         /// Its full log.
         log: PathBuf,
+    },
+    /// A conversion callback (user code) failed.
+    #[error("Conversion of {vm} by the callback failed: {message}")]
+    Callback {
+        /// Target VM name.
+        vm: String,
+        /// What it said.
+        message: String,
     },
     /// The conversion ran longer than its limit.
     #[error("Conversion of {vm} exceeded {seconds} s; log {}", .log.display())]

@@ -59,6 +59,9 @@ pub struct ConversionRequest {
     pub env: BTreeMap<String, String>,
     /// XFS-compatibility mode (`xfsCompatibility`): no `--no-fstrim`.
     pub xfs_compatibility: bool,
+    /// The plan's `customizationScripts`, run by virt-customize after the conversion as
+    /// upstream's naming rules say.
+    pub customization_scripts: Vec<super::customize::CustomizationScript>,
     /// Where the converter's full log goes (kept next to the plan's status).
     pub log: PathBuf,
     /// A private directory for the domain XML and key files, removed afterwards.

@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 
 use forklift_core::credentials::SecretString;
+use forklift_core::render::RenderContext;
 use forklift_core::render::TargetVm;
-use forklift_core::render::osmap::vsphere_guest_id_for_osinfo;
+use forklift_core::render::kubevirt::Matcher;
+use forklift_core::render::osmap::{os_key, preference_for, vsphere_guest_id_for_osinfo};
 use forklift_core::resources::{Category, Condition, PlanVm, Secret};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -121,6 +123,7 @@ pub(crate) async fn prepare(
         clevis,
         env,
         xfs_compatibility: ctx.bundle.plan.spec.xfs_compatibility,
+        customization_scripts: ctx.customization_scripts.clone(),
         log: log_path(ctx, target)?,
         work_dir: work_dir(target),
     })
@@ -172,6 +175,35 @@ pub(crate) async fn convert(
     tracing::info!(vm = %target.source_name, osinfo = ?report.osinfo, virtio = report.virtio_drivers,
         seconds = report.seconds, log = %report.log.display(), "guest converted");
     Ok(report)
+}
+
+/// The preference of the VirtualMachine once the guest was inspected: render's choice
+/// ([`preference_for`]) with the OS virt-v2v found as the OS-map key, as upstream's builders
+/// create the VM after the conversion. `None` when the OS maps give none (OVA and the other
+/// providers without preferences, an OS not in the map); an instance type's preference kind
+/// is kept as render chose it.
+pub(crate) fn preference_after(
+    ctx: &RunContext,
+    target: &TargetVm,
+    report: &ConversionReport,
+) -> Option<Matcher> {
+    let provider = ctx.bundle.source_provider()?.spec.type_?;
+    let detected = report
+        .osinfo
+        .as_deref()
+        .map(|osinfo| vsphere_guest_id_for_osinfo(osinfo, report.os_type.as_deref().unwrap_or("")));
+    let (vsphere, ovirt) = RenderContext::default().os_maps(&ctx.bundle.settings);
+    let key = os_key(provider, detected.as_deref(), "");
+    let name = preference_for(provider, &vsphere, &ovirt, key)?;
+    let kind = target
+        .virtual_machine
+        .as_ref()
+        .and_then(|vm| vm.spec.preference.as_ref())
+        .map_or("VirtualMachineClusterPreference", |p| p.kind.as_str());
+    Some(Matcher {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+    })
 }
 
 fn plan_vm(ctx: &RunContext, target: &TargetVm) -> Option<PlanVm> {

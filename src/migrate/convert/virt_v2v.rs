@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::customize::{self, GuestFamily};
 use super::request::ConversionRequest;
 use super::{
     CONVERSION_TIME_LIMIT, ConversionProgress, ConversionReport, ConvertError, Converter,
@@ -35,6 +36,7 @@ pub const LIBGUESTFS_TCG_ENV: [(&str, &str); 2] = [
 pub struct VirtV2vConverter {
     in_place: PathBuf,
     virt_v2v: PathBuf,
+    virt_customize: PathBuf,
     force_tcg: bool,
     time_limit: Duration,
 }
@@ -44,6 +46,7 @@ impl Default for VirtV2vConverter {
         Self {
             in_place: PathBuf::from("virt-v2v-in-place"),
             virt_v2v: PathBuf::from("virt-v2v"),
+            virt_customize: PathBuf::from("virt-customize"),
             force_tcg: true,
             time_limit: CONVERSION_TIME_LIMIT,
         }
@@ -66,6 +69,13 @@ impl VirtV2vConverter {
             virt_v2v: virt_v2v.into(),
             ..Self::default()
         }
+    }
+
+    /// Runs the customization after the conversion with this program instead of
+    /// `virt-customize` from `PATH`.
+    pub fn with_customize_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.virt_customize = program.into();
+        self
     }
 
     /// Lets libguestfs choose its backend (KVM where it works) instead of forcing TCG; for
@@ -93,25 +103,11 @@ impl VirtV2vConverter {
         })
     }
 
-    /// The arguments of one conversion (after the program), with key files written into
-    /// the request's work directory.
-    async fn args(
-        &self,
-        mode: &Mode,
-        request: &ConversionRequest,
-        domain: &Path,
-    ) -> Result<Vec<String>, ConvertError> {
-        // -v -x: the full libguestfs log, kept in the log file (upstream's conversion pods run
-        // with them too); the inspection summary it prints names the guest's OS.
-        let mut args: Vec<String> = vec!["-v".into(), "-x".into(), "-i".into()];
-        args.push("libvirtxml".into());
-        args.push(domain.display().to_string());
-        args.push("--root".into());
-        args.push(request.root.clone().unwrap_or_else(|| "first".into()));
-        for spec in &request.static_ips {
-            args.push("--mac".into());
-            args.push(spec.clone());
-        }
+    /// The LUKS arguments of `request` (`--key` per passphrase file and device, or
+    /// `--key all:clevis`), with the key files written into its work directory; virt-v2v and
+    /// virt-customize take the same.
+    async fn key_args(request: &ConversionRequest) -> Result<Vec<String>, ConvertError> {
+        let mut args = Vec::new();
         if request.clevis {
             args.push("--key".into());
             args.push("all:clevis".into());
@@ -131,29 +127,54 @@ impl VirtV2vConverter {
                 }
             }
         }
-        // Passphrases are never asked on a terminal: with none matching, the conversion
-        // fails (stdin is empty) instead of waiting for a user.
+        // Passphrases are never asked on a terminal: with none matching, the run fails
+        // (stdin is empty) instead of waiting for a user.
         args.push("--keys-from-stdin".into());
-        let program = match mode {
-            Mode::InPlace(p) | Mode::LocalOutput(p) => p,
-        };
-        if !request.xfs_compatibility && supports(program, "--no-fstrim").await {
-            args.push("--no-fstrim".into());
-        }
-        if let Mode::LocalOutput(_) = mode {
-            args.extend([
-                "-o".into(),
-                "local".into(),
-                "-os".into(),
-                request.work_dir.join("out").display().to_string(),
-                "-of".into(),
-                "raw".into(),
-                "-on".into(),
-                request.vm_name.clone(),
-            ]);
-        }
         Ok(args)
     }
+}
+
+/// The arguments of one conversion (after the program): upstream's common arguments
+/// (`--root`, `--mac` per preserved static IP, the LUKS `keys`), `--no-fstrim` when the
+/// program has it and XFS compatibility is off, and the output of `-o local` mode. Nothing
+/// here differs for Windows guests, as upstream: their static IPs are the same `--mac` specs
+/// (render keeps only manual ones), and the legacy driver ISO is the `VIRTIO_WIN` variable of
+/// `request.env`.
+fn v2v_args(
+    mode: &Mode,
+    request: &ConversionRequest,
+    domain: &Path,
+    keys: &[String],
+    no_fstrim: bool,
+) -> Vec<String> {
+    // -v -x: the full libguestfs log, kept in the log file (upstream's conversion pods run
+    // with them too); the inspection summary it prints names the guest's OS.
+    let mut args: Vec<String> = vec!["-v".into(), "-x".into(), "-i".into()];
+    args.push("libvirtxml".into());
+    args.push(domain.display().to_string());
+    args.push("--root".into());
+    args.push(request.root.clone().unwrap_or_else(|| "first".into()));
+    for spec in &request.static_ips {
+        args.push("--mac".into());
+        args.push(spec.clone());
+    }
+    args.extend(keys.iter().cloned());
+    if !request.xfs_compatibility && no_fstrim {
+        args.push("--no-fstrim".into());
+    }
+    if let Mode::LocalOutput(_) = mode {
+        args.extend([
+            "-o".into(),
+            "local".into(),
+            "-os".into(),
+            request.work_dir.join("out").display().to_string(),
+            "-of".into(),
+            "raw".into(),
+            "-on".into(),
+            request.vm_name.clone(),
+        ]);
+    }
+    args
 }
 
 #[async_trait]
@@ -210,10 +231,12 @@ impl VirtV2vConverter {
     ) -> Result<ConversionReport, ConvertError> {
         let vm = request.vm_name.clone();
         let started = Instant::now();
-        let args = self.args(mode, request, domain).await?;
+        let keys = Self::key_args(request).await?;
         let program = match mode {
             Mode::InPlace(p) | Mode::LocalOutput(p) => p.clone(),
         };
+        let no_fstrim = supports(&program, "--no-fstrim").await;
+        let args = v2v_args(mode, request, domain, &keys, no_fstrim);
         if let Some(parent) = request.log.parent() {
             tokio::fs::create_dir_all(parent)
                 .await
@@ -230,19 +253,151 @@ impl VirtV2vConverter {
                 path: request.log.clone(),
                 source,
             })?;
-        let _ = log
+        let deadline = tokio::time::sleep(self.time_limit);
+        tokio::pin!(deadline);
+        let mut seen = Seen::default();
+        let mut run = Supervised {
+            request,
+            log: &mut log,
+            seen: &mut seen,
+            progress: &progress,
+            cancel,
+            deadline: deadline.as_mut(),
+            time_limit: self.time_limit,
+        };
+        let status = run.command(self, &program, &args).await?;
+        if !status.success() {
+            if let Some(said) = run.seen.luks_rejected.take() {
+                return Err(ConvertError::LuksKeyRejected {
+                    vm,
+                    keys: request.luks_keys.len(),
+                    said,
+                    log: request.log.clone(),
+                });
+            }
+            return Err(ConvertError::Failed {
+                vm,
+                status: status.to_string(),
+                tail: run.seen.tail(),
+                log: request.log.clone(),
+            });
+        }
+        if let Mode::LocalOutput(_) = mode {
+            move_converted(request).await?;
+        }
+        let family = GuestFamily::of(run.seen.os_type.as_deref());
+        let customized = self.customize(&mut run, &keys, family).await?;
+        Ok(ConversionReport {
+            converter: program.display().to_string(),
+            osinfo: seen.osinfo,
+            os_type: seen.os_type,
+            product_name: seen.product_name,
+            virtio_drivers: seen.virtio,
+            warnings: seen.warnings,
+            customized,
+            log: request.log.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Runs virt-customize on the converted disks when the guest has something to customize
+    /// (see [`super::customize`]); returns the customizations it made.
+    async fn customize(
+        &self,
+        run: &mut Supervised<'_>,
+        keys: &[String],
+        family: GuestFamily,
+    ) -> Result<Vec<String>, ConvertError> {
+        let request = run.request;
+        let vm = request.vm_name.clone();
+        let dir = request.work_dir.join("customize");
+        let (writes, files) = customize::plan_files(
+            family,
+            &request.static_ips,
+            &request.customization_scripts,
+            &dir,
+        );
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let program = which(&self.virt_customize).ok_or_else(|| ConvertError::NotInstalled {
+            program: self.virt_customize.display().to_string(),
+        })?;
+        for (path, text) in &writes {
+            let io = |source| ConvertError::Io {
+                vm: vm.clone(),
+                path: path.clone(),
+                source,
+            };
+            if let Some(parent) = path.parent() {
+                tokio::fs::create_dir_all(parent).await.map_err(io)?;
+            }
+            tokio::fs::write(path, text)
+                .await
+                .map_err(|source| ConvertError::Io {
+                    vm: vm.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        let disks: Vec<PathBuf> = request.disks.iter().map(|d| d.path.clone()).collect();
+        let args = customize::customize_args(&files, &disks, keys);
+        let status = run.command(self, &program, &args).await?;
+        if !status.success() {
+            return Err(ConvertError::CustomizeFailed {
+                vm,
+                status: status.to_string(),
+                tail: run.seen.tail(),
+                log: request.log.clone(),
+            });
+        }
+        let mut done: Vec<String> = files
+            .scripts
+            .iter()
+            .filter_map(|(_, p)| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        if files.keep_ifnames.is_some() {
+            done.push("interface names pinned to MACs".into());
+        }
+        Ok(done)
+    }
+}
+
+/// One conversion's programs as they run one after the other: their output goes to the log
+/// and to `seen`, stages to `progress`; all share one deadline and the cancellation.
+struct Supervised<'a> {
+    request: &'a ConversionRequest,
+    log: &'a mut tokio::fs::File,
+    seen: &'a mut Seen,
+    progress: &'a mpsc::Sender<ConversionProgress>,
+    cancel: &'a CancellationToken,
+    deadline: std::pin::Pin<&'a mut tokio::time::Sleep>,
+    time_limit: Duration,
+}
+
+impl Supervised<'_> {
+    /// Runs `program args` to its end, unless the deadline or the cancellation comes first.
+    async fn command(
+        &mut self,
+        converter: &VirtV2vConverter,
+        program: &Path,
+        args: &[String],
+    ) -> Result<std::process::ExitStatus, ConvertError> {
+        let vm = self.request.vm_name.clone();
+        let _ = self
+            .log
             .write_all(format!("# {} {}\n", program.display(), args.join(" ")).as_bytes())
             .await;
-        let mut cmd = tokio::process::Command::new(&program);
-        cmd.args(&args)
-            .envs(&request.env)
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .envs(&self.request.env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so that stopping it also stops the appliance's qemu.
             .process_group(0)
             .kill_on_drop(true);
-        if self.force_tcg {
+        if converter.force_tcg {
             cmd.envs(LIBGUESTFS_TCG_ENV);
         }
         tracing::info!(vm = %vm, program = %program.display(), "converting the guest");
@@ -267,36 +422,33 @@ impl VirtV2vConverter {
             tokio::spawn(read_lines(reader, line_tx.clone()));
         }
         drop(line_tx);
-        let mut seen = Seen::default();
-        let deadline = tokio::time::sleep(self.time_limit);
-        tokio::pin!(deadline);
         let stopped = loop {
             tokio::select! {
                 line = line_rx.recv() => match line {
                     Some(line) => {
-                        let _ = log.write_all(line.as_bytes()).await;
-                        let _ = log.write_all(b"\n").await;
-                        if let Some(p) = seen.take(&line) {
-                            let _ = progress.send(p).await;
+                        let _ = self.log.write_all(line.as_bytes()).await;
+                        let _ = self.log.write_all(b"\n").await;
+                        if let Some(p) = self.seen.take(&line) {
+                            let _ = self.progress.send(p).await;
                         }
                     }
                     None => break None,
                 },
-                () = &mut deadline => break Some(false),
-                () = cancel.cancelled() => break Some(true),
+                () = self.deadline.as_mut() => break Some(false),
+                () = self.cancel.cancelled() => break Some(true),
             }
         };
         if let Some(cancelled) = stopped {
             kill_group(pgid);
             let _ = child.kill().await;
-            let _ = log.flush().await;
+            let _ = self.log.flush().await;
             return Err(if cancelled {
                 ConvertError::Cancelled { vm }
             } else {
                 ConvertError::TimedOut {
                     vm,
                     seconds: self.time_limit.as_secs(),
-                    log: request.log.clone(),
+                    log: self.request.log.clone(),
                 }
             });
         }
@@ -305,36 +457,8 @@ impl VirtV2vConverter {
             program: "wait".into(),
             source,
         })?;
-        let _ = log.flush().await;
-        if !status.success() {
-            if let Some(said) = seen.luks_rejected.take() {
-                return Err(ConvertError::LuksKeyRejected {
-                    vm,
-                    keys: request.luks_keys.len(),
-                    said,
-                    log: request.log.clone(),
-                });
-            }
-            return Err(ConvertError::Failed {
-                vm,
-                status: status.to_string(),
-                tail: seen.tail(),
-                log: request.log.clone(),
-            });
-        }
-        if let Mode::LocalOutput(_) = mode {
-            move_converted(request).await?;
-        }
-        Ok(ConversionReport {
-            converter: program.display().to_string(),
-            osinfo: seen.osinfo,
-            os_type: seen.os_type,
-            product_name: seen.product_name,
-            virtio_drivers: seen.virtio,
-            warnings: seen.warnings,
-            log: request.log.clone(),
-            seconds: started.elapsed().as_secs_f64(),
-        })
+        let _ = self.log.flush().await;
+        Ok(status)
     }
 }
 

@@ -15,6 +15,8 @@ use crate::migrate::convert::{
 #[derive(Debug, Default)]
 struct ScriptedConverter {
     fail: bool,
+    /// The osinfo id it reports (default `rhel9.2`).
+    osinfo: Option<&'static str>,
     requests: Mutex<Vec<ConversionRequest>>,
 }
 
@@ -52,11 +54,12 @@ impl Converter for ScriptedConverter {
         }
         Ok(ConversionReport {
             converter: "scripted".into(),
-            osinfo: Some("rhel9.2".into()),
+            osinfo: Some(self.osinfo.unwrap_or("rhel9.2").into()),
             os_type: Some("linux".into()),
             product_name: Some("Red Hat Enterprise Linux 9.2".into()),
             virtio_drivers: true,
             warnings: vec!["the guest agent could not be installed".into()],
+            customized: Vec::new(),
             log: request.log.clone(),
             seconds: 2.0,
         })
@@ -137,6 +140,34 @@ async fn a_converter_converts_after_the_copy_and_status_records_what_it_found() 
     let objects = h.destination.objects.lock().unwrap();
     let vm_object = objects.get(&vm.target_name).unwrap();
     assert_eq!(vm_object["metadata"]["labels"]["guestConverted"], "true");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_inspected_os_picks_the_preference_of_the_virtual_machine() {
+    // The inventory says RHEL 9 (render's preference: rhel.9); virt-v2v finds Debian 12.
+    let h = harness(true);
+    let converter = Arc::new(ScriptedConverter {
+        osinfo: Some("debian12"),
+        ..ScriptedConverter::default()
+    });
+    let set = manifests("", "", "");
+    let (report, _) = run(&migrator(&h, &set, converter), CancellationToken::new()).await;
+    let report = report.unwrap();
+    assert!(report.succeeded(), "{report:#?}");
+    let status = std::fs::read_to_string(&report.status_path).unwrap();
+    assert!(
+        status.contains("operatingSystem: debian12_64Guest"),
+        "{status}"
+    );
+    let objects = h.destination.objects.lock().unwrap();
+    for vm in &report.vms {
+        let object = objects.get(&vm.target_name).unwrap();
+        assert_eq!(
+            object["spec"]["preference"],
+            serde_json::json!({"name": "debian", "kind": "VirtualMachineClusterPreference"}),
+            "{object:#}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

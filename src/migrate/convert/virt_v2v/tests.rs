@@ -54,6 +54,14 @@ async fn run(
     Result<ConversionReport, ConvertError>,
     Vec<ConversionProgress>,
 ) {
+    // A stand-in virt-customize records what it was asked to do.
+    let dir = request.work_dir.parent().unwrap();
+    let customize = script(
+        dir,
+        "virt-customize",
+        &format!("echo \"$@\" > {}/customize-args", dir.display()),
+    );
+    let converter = converter.clone().with_customize_program(customize);
     let (tx, mut rx) = mpsc::channel(64);
     let collect = tokio::spawn(async move {
         let mut all = Vec::new();
@@ -164,6 +172,24 @@ echo "[  60.0] Finishing off""#,
         "{domain}"
     );
     assert!(domain.contains("00:50:56:aa:bb:cc"), "{domain}");
+    // The customization after it: the static IP's MAC map and the pinning script, on the
+    // converted disk, with the same keys.
+    assert_eq!(report.customized, ["interface names pinned to MACs"]);
+    let customize = std::fs::read_to_string(dir.path().join("customize-args")).unwrap();
+    let work = request.work_dir.join("customize");
+    assert!(
+        customize.starts_with(&format!(
+            "--verbose --format raw --upload {}/macToIP:/tmp/macToIP --run {}/keep_ifnames.sh --add {} ",
+            work.display(),
+            work.display(),
+            request.disks[0].path.display()
+        )),
+        "{customize}"
+    );
+    assert!(
+        customize.contains(" --key all:file:") && customize.ends_with("--keys-from-stdin\n"),
+        "{customize}"
+    );
     // The work directory (domain, key files) is gone; the full log stays.
     assert!(!request.work_dir.exists());
     let log = std::fs::read_to_string(&request.log).unwrap();
@@ -384,4 +410,61 @@ async fn an_option_the_help_lists_is_supported() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert!(supports(&path, "--no-fstrim").await);
     assert!(!supports(&path, "--no-such-option").await);
+}
+
+#[test]
+fn the_command_line_builder_passes_upstream_settings_for_windows_guests_too() {
+    // A Windows guest with two manual IPs on one NIC (render's V2V_multipleIPsPerNic case),
+    // its root on the second disk, the legacy driver ISO and XFS compatibility.
+    let mut request = ConversionRequest {
+        vm_name: "win".into(),
+        root: Some("/dev/sdb".into()),
+        static_ips: vec![
+            "00:50:56:aa:bb:cc:ip:10.0.0.5,10.0.0.1,24,10.0.0.2".into(),
+            "00:50:56:aa:bb:cc:ip:10.0.0.6,10.0.0.1,24,10.0.0.2".into(),
+        ],
+        xfs_compatibility: true,
+        work_dir: "/w".into(),
+        ..ConversionRequest::default()
+    };
+    request.env.insert(
+        "VIRTIO_WIN".into(),
+        "/usr/local/virtio-win-legacy.iso".into(),
+    );
+    let keys = vec!["--key".to_owned(), "all:clevis".to_owned()];
+    let in_place = Mode::InPlace("/usr/bin/virt-v2v-in-place".into());
+    let args = v2v_args(&in_place, &request, Path::new("/w/domain.xml"), &keys, true);
+    assert_eq!(
+        args,
+        [
+            "-v",
+            "-x",
+            "-i",
+            "libvirtxml",
+            "/w/domain.xml",
+            "--root",
+            "/dev/sdb",
+            "--mac",
+            "00:50:56:aa:bb:cc:ip:10.0.0.5,10.0.0.1,24,10.0.0.2",
+            "--mac",
+            "00:50:56:aa:bb:cc:ip:10.0.0.6,10.0.0.1,24,10.0.0.2",
+            "--key",
+            "all:clevis",
+        ]
+    );
+    // The legacy ISO travels in the environment virt-v2v reads, not as an argument.
+    assert!(!args.iter().any(|a| a.contains("virtio-win")));
+    // Without XFS compatibility: --no-fstrim when the program has it; -o local output.
+    request.xfs_compatibility = false;
+    let local = Mode::LocalOutput("/usr/bin/virt-v2v".into());
+    let args = v2v_args(&local, &request, Path::new("/w/domain.xml"), &[], true);
+    assert!(args.contains(&"--no-fstrim".to_owned()), "{args:?}");
+    assert!(
+        args.ends_with(
+            &["-o", "local", "-os", "/w/out", "-of", "raw", "-on", "win"].map(String::from)
+        ),
+        "{args:?}"
+    );
+    let args = v2v_args(&in_place, &request, Path::new("/w/domain.xml"), &[], false);
+    assert!(!args.contains(&"--no-fstrim".to_owned()), "{args:?}");
 }
