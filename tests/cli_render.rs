@@ -115,7 +115,10 @@ fn schedule_prints_the_admission_order() {
     let lines: Vec<&str> = stdout.lines().collect();
     // The table on stdout, as kubectl prints one; the policy and the total on stderr.
     assert!(lines[0].starts_with("ORDER   VM"), "{stdout}");
-    assert!(stderr.contains("Policy: at most 1 VMs in flight per host"), "{stderr}");
+    assert!(
+        stderr.contains("Policy: at most 1 VMs in flight per host"),
+        "{stderr}"
+    );
     // 30 GiB at 1 GiB/s = 30 s for vm-101, then 50 s for vm-202 on the same host.
     assert!(
         lines[1].starts_with("1       vm-101") && lines[1].ends_with("00:00:00   00:00:30"),

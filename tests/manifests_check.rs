@@ -25,12 +25,18 @@ fn bundled_examples_check_clean() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(has_row(&stdout, &["ok", "Plan", "openshift-mtv/web-tier"]), "{stdout}");
+    assert!(
+        has_row(&stdout, &["ok", "Plan", "openshift-mtv/web-tier"]),
+        "{stdout}"
+    );
     assert!(
         has_row(&stdout, &["ok", "Provider", "openshift-mtv/vsphere"]),
         "{stdout}"
     );
-    assert!(stdout.starts_with("STATUS "), "a table with its header:\n{stdout}");
+    assert!(
+        stdout.starts_with("STATUS "),
+        "a table with its header:\n{stdout}"
+    );
     assert_eq!(stdout.lines().count(), 13, "one line per object:\n{stdout}");
     assert!(
         stderr.contains("12 objects, 0 errors, 0 warnings"),
@@ -97,7 +103,9 @@ fn stdin_and_normalized_output() {
 
 /// Whether a table row starts with these cells.
 fn has_row(table: &str, cells: &[&str]) -> bool {
-    table
-        .lines()
-        .any(|line| line.split_whitespace().take(cells.len()).eq(cells.iter().copied()))
+    table.lines().any(|line| {
+        line.split_whitespace()
+            .take(cells.len())
+            .eq(cells.iter().copied())
+    })
 }

@@ -68,7 +68,11 @@ fn run(manifests: &str, extra: &[&str]) -> (i32, String, String) {
         .arg(examples().join("vsphere-source.json"))
         .args(extra)
         // The report as JSON unless the test asks for another format.
-        .args(if extra.contains(&"--output") { &[][..] } else { &["-o", "json"][..] })
+        .args(if extra.contains(&"--output") {
+            &[][..]
+        } else {
+            &["-o", "json"][..]
+        })
         .output()
         .unwrap();
     (

@@ -57,7 +57,10 @@ impl Condition {
     /// The offending items (VM references, NIC or disk names...), each with the VM it names.
     #[getter]
     fn items(&self) -> Vec<ConditionItem> {
-        self.items.iter().map(|t| ConditionItem::from(t.as_str())).collect()
+        self.items
+            .iter()
+            .map(|t| ConditionItem::from(t.as_str()))
+            .collect()
     }
 
     /// A condition from the plain dict a Plan's status (or a report) holds.

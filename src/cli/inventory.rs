@@ -70,8 +70,9 @@ impl InventoryArgs {
             (_, format) => Some(format.unwrap_or_default()),
         };
         let written = written.and_then(|()| match format {
-            Some(format) => super::output::print(&Inventory(&inventory), format)
-                .map_err(|e| e.to_string()),
+            Some(format) => {
+                super::output::print(&Inventory(&inventory), format).map_err(|e| e.to_string())
+            }
             None => Ok(()),
         });
         match written {
@@ -127,7 +128,11 @@ impl super::output::Printable for Inventory<'_> {
     }
 
     fn names(&self) -> Vec<String> {
-        self.0.vms.iter().map(|vm| format!("vm/{}", vm.name)).collect()
+        self.0
+            .vms
+            .iter()
+            .map(|vm| format!("vm/{}", vm.name))
+            .collect()
     }
 }
 

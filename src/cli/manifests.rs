@@ -50,12 +50,7 @@ impl ManifestsCommand {
     }
 }
 
-fn check(
-    paths: &[PathBuf],
-    format: Format,
-    strict: bool,
-    max_input_size: u64,
-) -> ExitCode {
+fn check(paths: &[PathBuf], format: Format, strict: bool, max_input_size: u64) -> ExitCode {
     let set = manifests::load_paths_with_limit(paths, max_input_size);
     let text = match format {
         Format::Json => set.to_json().map_err(|e| e.to_string()),
@@ -75,7 +70,15 @@ fn check(
             .collect()),
     };
     match text {
-        Ok(text) => print!("{}{}", text, if text.ends_with('\n') || text.is_empty() { "" } else { "\n" }),
+        Ok(text) => print!(
+            "{}{}",
+            text,
+            if text.ends_with('\n') || text.is_empty() {
+                ""
+            } else {
+                "\n"
+            }
+        ),
         Err(e) => {
             eprintln!("error: {}", terminal::line(&e));
             return Outcome::Failed.into();

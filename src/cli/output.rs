@@ -99,9 +99,12 @@ pub fn compact_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_js
     Ok(terminal::json(&serde_json::to_string(value)?).into_owned())
 }
 
-/// YAML, each line escaped.
-pub fn yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_yaml_ng::Error> {
-    Ok(terminal::lines(&serde_yaml_ng::to_string(value)?))
+/// YAML, each line escaped. The value goes through JSON first, so that YAML and JSON carry
+/// the same structure: serde_yaml writes enums as YAML tags (`!ova`), which other YAML
+/// readers do not turn into the map JSON has.
+pub fn yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, OutputError> {
+    let value = serde_json::to_value(value)?;
+    Ok(terminal::lines(&serde_yaml_ng::to_string(&value)?))
 }
 
 /// kubectl's `-o name` of an object: `kind.group/name` (`virtualmachine.kubevirt.io/web`),
@@ -194,10 +197,29 @@ mod tests {
         let json = render(&thing, Format::Json).unwrap();
         assert!(json.contains("\"thingName\""), "{json}");
         assert!(!json.contains('\u{1b}'), "{json}");
-        assert!(render(&thing, Format::Yaml).unwrap().starts_with("thingName:"));
+        assert!(
+            render(&thing, Format::Yaml)
+                .unwrap()
+                .starts_with("thingName:")
+        );
         assert_eq!(render(&thing, Format::Name).unwrap(), "thing/a\\x1b[2J\n");
         assert_eq!(render(&thing, Format::Table).unwrap(), "NAME\na\\x1b[2J\n");
-        assert!(render(&thing, Format::Wide).unwrap().starts_with("NAME       MORE\n"));
+        assert!(
+            render(&thing, Format::Wide)
+                .unwrap()
+                .starts_with("NAME       MORE\n")
+        );
+    }
+
+    #[test]
+    fn yaml_writes_enums_as_json_does() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        enum Ext {
+            Ova { skipped: u8 },
+        }
+        let text = yaml(&Ext::Ova { skipped: 1 }).unwrap();
+        assert_eq!(text, "ova:\n  skipped: 1\n");
     }
 
     #[test]

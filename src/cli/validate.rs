@@ -99,7 +99,9 @@ pub fn run(args: ValidateArgs, max_input_size: u64) -> ExitCode {
         Ok((text, ready)) => {
             print!("{text}");
             if !ready {
-                eprintln!("forklift validate: the plan is not ready (a Critical or Error condition blocks it)");
+                eprintln!(
+                    "forklift validate: the plan is not ready (a Critical or Error condition blocks it)"
+                );
             }
             if ready { Outcome::Ok } else { Outcome::Failed }.into()
         }
@@ -171,8 +173,7 @@ fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), S
         ready,
         conditions: &conditions,
     };
-    let text =
-        super::output::render(&report, args.output.format()).map_err(|e| e.to_string())?;
+    let text = super::output::render(&report, args.output.format()).map_err(|e| e.to_string())?;
     Ok((text, ready))
 }
 

@@ -245,7 +245,10 @@ mod tests {
             type_: "pod".into(),
             ..Ref::by_id("vm-1").identified("vm-1", "it's web")
         };
-        for r in [Ref::by_id("vm-3002").identified("vm-3002", "Billing_App_01"), typed] {
+        for r in [
+            Ref::by_id("vm-3002").identified("vm-3002", "Billing_App_01"),
+            typed,
+        ] {
             assert_eq!(Ref::from_item(&r.to_string()), Some(r));
         }
         assert_eq!(Ref::from_item("openshift-mtv/net"), None);
