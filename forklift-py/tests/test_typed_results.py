@@ -102,7 +102,7 @@ def test_native_results_have_to_dict(tmp_path: Path) -> None:
     source.write_bytes(b"\x01" * 65536)
     summary = forklift.copy(source, tmp_path / "dst.raw")
     assert summary.to_dict()["bytesWritten"] == summary.bytes_written == 65536
-    _, diagnostics = _native.parse_manifests("x.yaml", "kind: Plan\nspec: [\n")
+    _, diagnostics = _native.parse_manifests("x.yaml", "kind: Plan\nspec: [\n", False)
     assert diagnostics[0].to_dict()["severity"] == "error"
 
 
@@ -140,7 +140,8 @@ def test_help_lists_every_option(function: Any) -> None:
     assert options, function
     section = text[text.index("Options:"):]
     for name in options:
-        assert f"\n    {name}\n        " in section, f"{function.__name__}: {name} undocumented\n{section}"
+        # The option's name on a line of its own, its text indented below.
+        assert re.search(rf"\n( +){name}\n\1    \S", section), f"{function.__name__}: {name} undocumented\n{section}"
 
 
 # The typed results under mypy --strict: the good file passes, each misspelling is an error.

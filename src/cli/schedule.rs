@@ -46,14 +46,22 @@ struct Schedule {
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Entry {
+    /// Admission order, from 1.
     order: usize,
+    /// Source VM id.
     vm: String,
+    /// Its host, when known.
     host: Option<String>,
+    /// The disk admitted (disk-by-disk admission only).
     #[serde(skip_serializing_if = "Option::is_none")]
     disk: Option<String>,
+    /// Disks admitted with this entry.
     disks: usize,
+    /// Their bytes.
     size_bytes: u64,
+    /// Start, in seconds from the plan's start, at the assumed throughput.
     start_seconds: u64,
+    /// End, in seconds from the plan's start.
     end_seconds: u64,
 }
 

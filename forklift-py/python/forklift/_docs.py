@@ -10,7 +10,7 @@ import inspect
 import textwrap
 from typing import Any, Callable, Mapping, TypeVar
 
-__all__ = ["options", "section"]
+__all__ = ["document", "options", "section"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,11 +24,17 @@ def section(docs: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
+def document(function: Callable[..., Any], docs: Mapping[str, str]) -> None:
+    """Appends the "Options" section of ``docs`` to ``function``'s docstring (for ``async def``
+    functions, which a decorator would hide from ``mypy.stubtest``)."""
+    function.__doc__ = inspect.cleandoc(function.__doc__ or "") + section(docs)
+
+
 def options(docs: Mapping[str, str]) -> Callable[[F], F]:
     """Appends the "Options" section of ``docs`` to the decorated function's docstring."""
 
     def apply(function: F) -> F:
-        function.__doc__ = inspect.cleandoc(function.__doc__ or "") + section(docs)
+        document(function, docs)
         return function
 
     return apply

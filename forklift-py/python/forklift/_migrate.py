@@ -315,7 +315,6 @@ def migrate(
         raise
 
 
-@_docs.options(MIGRATE_OPTION_DOCS)
 async def async_migrate(
     objects: Iterable[ObjectLike],
     destination: PathLike,
@@ -360,3 +359,5 @@ async def async_migrate(
         migration.cancel()
         raise
 
+
+_docs.document(async_migrate, MIGRATE_OPTION_DOCS)

@@ -123,7 +123,6 @@ def copy(source: Disk, destination: Disk, **options: Unpack[CopyOptions]) -> Cop
     return _tasks.run(start_copy(source, destination, **options))
 
 
-@_docs.options(COPY_OPTION_DOCS)
 async def async_copy(
     source: Disk, destination: Disk, **options: Unpack[CopyOptions]
 ) -> CopySummary:
@@ -132,3 +131,6 @@ async def async_copy(
     Cancelling the awaiting task cancels the copy.
     """
     return await _tasks.wait(start_copy(source, destination, **options))
+
+
+_docs.document(async_copy, COPY_OPTION_DOCS)
