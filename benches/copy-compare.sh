@@ -118,7 +118,7 @@ keep() {
 run_all() {
   local scenario=$1 src=$2 dst=$3; shift 3
   for _ in $(seq 1 "$ROUNDS"); do
-    once "$FORKLIFT" copy "$src" "$dst" $FORKLIFT_ARGS "$@"
+    once "$FORKLIFT" copy -o json "$src" "$dst" $FORKLIFT_ARGS "$@"
     keep "$scenario" forklift
     cp "$WORK/out.txt" "$WORK/forklift-$scenario.json"
     if [ "$scenario" != c ]; then

@@ -53,6 +53,8 @@ fn copies_a_sparse_file_verifies_it_and_prints_a_json_summary() {
         "--verify",
         "--checkpoint",
         ckpt.to_str().unwrap(),
+        "-o",
+        "json",
     ];
     let first = summary(&forklift(&args));
     assert_eq!(std::fs::read(&dst).unwrap(), data);

@@ -19,6 +19,8 @@ fn dry_run_prints_what_render_prints_and_changes_nothing() {
         "--destination",
         &format!("local:{}", out.display()),
         "--dry-run",
+        "-o",
+        "yaml",
     ]);
     assert_eq!(dry.status.code(), Some(0), "{dry:?}");
     assert!(!out.exists(), "a dry run created {}", out.display());
@@ -36,7 +38,7 @@ fn dry_run_prints_what_render_prints_and_changes_nothing() {
         text(&manifests),
         "--provider",
         "ova-demo",
-        "--output",
+        "--output-file",
         text(&inventory),
     ]);
     assert!(collected.status.success(), "{collected:?}");
@@ -46,6 +48,8 @@ fn dry_run_prints_what_render_prints_and_changes_nothing() {
         text(&manifests),
         "--inventory",
         text(&inventory),
+        "-o",
+        "yaml",
     ]);
     assert!(rendered.status.success(), "{rendered:?}");
     assert_eq!(yaml, String::from_utf8(rendered.stdout).unwrap());

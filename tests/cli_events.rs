@@ -33,6 +33,8 @@ fn events_file_holds_every_event_in_order_and_stdout_keeps_the_report() {
         &out,
         "--events",
         text(&file),
+        "-o",
+        "json",
     ]);
     assert!(output.status.success(), "{output:?}");
     let events = events(&std::fs::read_to_string(&file).unwrap());

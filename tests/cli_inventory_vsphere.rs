@@ -57,7 +57,7 @@ fn inventory_verb_collects_the_simulator_as_json() {
     let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
         .args(["inventory", "--manifests"])
         .arg(dir.path())
-        .args(["--provider", "vcsim", "-o"])
+        .args(["--provider", "vcsim", "--output-file"])
         .arg(&out)
         .output()
         .unwrap();
@@ -123,7 +123,7 @@ spec:
 "#;
     std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["validate", "--manifests"])
+        .args(["validate", "-o", "json", "--manifests"])
         .arg(dir.path())
         .output()
         .unwrap();

@@ -20,6 +20,12 @@ fn run(verb: &str, dir: &Path) -> (Option<i32>, String, String) {
         .arg(format!("{FIXTURES}/vsphere-source.json"))
         .arg("--destination")
         .arg(format!("{FIXTURES}/destination.json"))
+        // validate's report as JSON, render's objects as YAML; schedule's table.
+        .args(match verb {
+            "validate" => &["-o", "json"][..],
+            "render" => &["-o", "yaml"][..],
+            _ => &[][..],
+        })
         .output()
         .expect("run forklift");
     (

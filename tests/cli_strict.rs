@@ -35,7 +35,7 @@ fn typo() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
             text(&demo.join("manifests.yaml")),
             "--provider",
             "ova-demo",
-            "-o",
+            "--output-file",
             text(&inventory),
         ]);
         assert!(collected.status.success(), "{collected:?}");

@@ -82,7 +82,7 @@ impl Demo {
                 text(&self.manifests()),
                 "--provider",
                 "ova-demo",
-                "--output",
+                "--output-file",
                 text(&path),
             ],
         );

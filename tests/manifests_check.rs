@@ -25,12 +25,19 @@ fn bundled_examples_check_clean() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Plan openshift-mtv/web-tier"), "{stdout}");
     assert!(
-        stdout.contains("Provider openshift-mtv/vsphere"),
+        has_row(&stdout, &["ok", "Plan", "openshift-mtv/web-tier"]),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().count(), 12, "one line per object:\n{stdout}");
+    assert!(
+        has_row(&stdout, &["ok", "Provider", "openshift-mtv/vsphere"]),
+        "{stdout}"
+    );
+    assert!(
+        stdout.starts_with("STATUS "),
+        "a table with its header:\n{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 13, "one line per object:\n{stdout}");
     assert!(
         stderr.contains("12 objects, 0 errors, 0 warnings"),
         "{stderr}"
@@ -58,7 +65,7 @@ fn errors_name_file_document_and_field_and_fail() {
     assert!(stderr.contains("Unknown kind ConfigMap"), "{stderr}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("unknown ConfigMap c"),
+        has_row(&stdout, &["unknown", "ConfigMap", "c"]),
         "unknown kinds are listed, not dropped: {stdout}"
     );
 }
@@ -92,4 +99,13 @@ fn stdin_and_normalized_output() {
     let list: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
+}
+
+/// Whether a table row starts with these cells.
+fn has_row(table: &str, cells: &[&str]) -> bool {
+    table.lines().any(|line| {
+        line.split_whitespace()
+            .take(cells.len())
+            .eq(cells.iter().copied())
+    })
 }

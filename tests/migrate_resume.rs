@@ -324,7 +324,8 @@ fn a_killed_cli_run_resumes_and_restart_copies_from_zero() {
     )
     .unwrap();
     let report_of = |out: &Path, extra: &[&str]| -> serde_json::Value {
-        let output = forklift_migrate(&manifests, out, extra).output().unwrap();
+        let extra = [extra, &["-o", "json"][..]].concat();
+        let output = forklift_migrate(&manifests, out, &extra).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert_eq!(output.status.code(), Some(0), "{stderr}");
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))

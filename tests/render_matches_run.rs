@@ -44,7 +44,7 @@ impl Setup {
             &setup.path("manifests"),
             "--provider",
             "ova-demo",
-            "-o",
+            "--output-file",
             &setup.path("inventory.json"),
         ]);
         assert_eq!(code, Some(0), "{err}");
@@ -82,6 +82,8 @@ impl Setup {
             &self.path("manifests"),
             "--destination",
             &destination,
+            "-o",
+            "json",
         ]);
         (
             code,

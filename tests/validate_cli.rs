@@ -67,6 +67,12 @@ fn run(manifests: &str, extra: &[&str]) -> (i32, String, String) {
         .arg("--inventory")
         .arg(examples().join("vsphere-source.json"))
         .args(extra)
+        // The report as JSON unless the test asks for another format.
+        .args(if extra.contains(&"--output") {
+            &[][..]
+        } else {
+            &["-o", "json"][..]
+        })
         .output()
         .unwrap();
     (
@@ -228,6 +234,7 @@ spec:
         .arg("--inventory")
         .arg(&inventory)
         .arg("--as-mtv")
+        .args(["-o", "json"])
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&output.stdout);
@@ -313,7 +320,7 @@ fn hooks_are_refused_unless_validate_and_render_are_told_they_run() {
     std::fs::write(dir.path().join("all.yaml"), &manifests).unwrap();
     let render = |extra: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
-            .args(["render", "--summary", "--manifests"])
+            .args(["render", "--manifests"])
             .arg(dir.path())
             .arg("--inventory")
             .arg(examples().join("vsphere-source.json"))

@@ -40,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     conditions = forklift.validate(manifests, args.inventory, executor="mtv")
     for condition in conditions:
         marker = "BLOCKER" if condition.is_blocker else condition.category
-        items = f" {list(condition.items)}" if condition.items else ""
+        items = f" {[str(item) for item in condition.items]}" if condition.items else ""
         print(f"  [{marker}] {condition.type}: {condition.message}{items}")
     if not forklift.is_ready(conditions):
         print("The plan is not ready: fix the blockers above.")

@@ -18,7 +18,8 @@ use crate::task::{self, CancelToken, Context, OnCancel, Task};
 
 /// How far a copy has come (passed to the `progress` callback).
 #[pyclass(module = "forklift._native", frozen, get_all)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopyProgress {
     /// Bytes of the disk dealt with (copied, zeroed, skipped or resumed).
     bytes_done: u64,
@@ -48,6 +49,11 @@ impl CopyProgress {
         }
     }
 
+    /// The progress as a plain dict (camelCase keys, as the CLI's JSON).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::serialize(py, self)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<CopyProgress {}/{} bytes>",
@@ -72,7 +78,8 @@ impl From<&Progress> for CopyProgress {
 
 /// What a finished copy did.
 #[pyclass(module = "forklift._native", frozen, get_all)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopySummary {
     /// Size of the source disk.
     bytes_total: u64,
@@ -100,6 +107,11 @@ pub struct CopySummary {
 
 #[pymethods]
 impl CopySummary {
+    /// The summary as a plain dict (camelCase keys, as `forklift copy -o json` prints it).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::serialize(py, self)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<CopySummary {} bytes: {} written, {} zeroed, {} skipped in {:.3}s>",

@@ -15,6 +15,7 @@
 //! ```
 
 mod cluster;
+mod condition_item;
 mod convert;
 mod converter;
 mod copy;
@@ -59,6 +60,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Task>()?;
     m.add_class::<manifests::Diagnostic>()?;
     m.add_class::<plan::Condition>()?;
+    m.add_class::<condition_item::ConditionItem>()?;
     m.add_class::<copy::CopyProgress>()?;
     m.add_class::<migrate::MigrationEvents>()?;
     m.add_class::<copy::CopySummary>()?;

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// One finding of manifest loading: severity, stable code, location and message.
 #[pyclass(module = "forklift._native", frozen, get_all, eq)]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     /// `"error"` or `"warning"`.
     severity: String,
@@ -40,6 +40,11 @@ impl Diagnostic {
     #[getter]
     fn is_error(&self) -> bool {
         self.severity == "error"
+    }
+
+    /// The diagnostic as a plain dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::serialize(py, self)
     }
 
     fn __str__(&self) -> &str {

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::condition_item::ConditionItem;
 use crate::convert::{from_python, to_python};
 use crate::error::{Error, Result};
 use crate::manifests::reparse;
@@ -44,7 +45,6 @@ pub struct Condition {
     #[pyo3(get)]
     durable: bool,
     /// The offending items (VM references, NIC or disk names...).
-    #[pyo3(get)]
     items: Vec<String>,
     /// Whether the condition blocks the plan (true and Critical or Error).
     #[pyo3(get)]
@@ -54,6 +54,24 @@ pub struct Condition {
 
 #[pymethods]
 impl Condition {
+    /// The offending items (VM references, NIC or disk names...), each with the VM it names.
+    #[getter]
+    fn items(&self) -> Vec<ConditionItem> {
+        self.items
+            .iter()
+            .map(|t| ConditionItem::from(t.as_str()))
+            .collect()
+    }
+
+    /// A condition from the plain dict a Plan's status (or a report) holds.
+    #[staticmethod]
+    fn from_dict(data: &Bound<'_, PyAny>) -> Result<Self> {
+        let value = from_python(data, "condition")?;
+        let condition: resources::Condition = serde_json::from_value(value)
+            .map_err(|err| Error::Value(format!("Invalid condition: {err}")))?;
+        Ok(Self::from(&condition))
+    }
+
     /// The condition as the plain dict written in a Plan's status.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.data)

@@ -251,9 +251,18 @@ impl Task {
         !matches!(lock(&self.shared.inner).outcome, Outcome::Pending)
     }
 
-    /// Asks the operation to stop; it then fails with `CancelledError`.
-    fn cancel(&self) {
+    /// Asks the operation to stop; it then fails with `CancelledError`. Returns False when
+    /// it had already finished (nothing to cancel), as `concurrent.futures.Future.cancel`.
+    fn cancel(&self) -> bool {
+        let pending = !self.done();
         self.shared.context.token.cancel();
+        pending
+    }
+
+    /// Whether the operation is still under way (neither finished nor cancelled), as
+    /// `concurrent.futures.Future.running`.
+    fn running(&self) -> bool {
+        !self.done() && !self.shared.context.token.is_cancelled()
     }
 
     /// Whether `cancel()` was called on the task or its `CancelToken`.

@@ -64,6 +64,6 @@ def test_the_kubevirt_destination_fails_the_vm_naming_the_unreachable_cluster(tm
     )
     (vm,) = report.vms
     assert vm.outcome == "failed"
-    assert "is unreachable" in vm.error, vm.error
+    assert vm.error is not None and "is unreachable" in vm.error, vm.error
     # Nothing was copied towards a cluster that cannot be reached.
     assert not any((tmp_path / "staging").rglob("*.img"))

@@ -39,6 +39,7 @@ def test_skipped_packages_are_listed_with_their_reason(tmp_path: Path) -> None:
     (root / "empty.ova").write_bytes(b"")
     inv = forklift.inventory(provider(root))
     assert [vm.name for vm in inv.vms] == ["App Server"]
+    assert inv.ext is not None
     skipped = sorted((s.path, s.reason) for s in inv.ext.ova.skipped)
     assert skipped == [("empty.ova", "empty"), ("pipe.ova", "notRegularFile"), ("zero.ova", "link")]
 

@@ -33,7 +33,8 @@ def test_validate_returns_mtv_conditions(manifests: forklift.Manifests, inventor
     assert "Ready" in types and forklift.is_ready(conditions)
     renamed = next(c for c in conditions if c.type == "TargetNameNotValid")
     assert (renamed.category, renamed.status, renamed.is_blocker) == ("Warn", "True", False)
-    assert renamed.items == ["id:vm-3002 name:'Billing_App_01' "]
+    assert [item.text for item in renamed.items] == ["id:vm-3002 name:'Billing_App_01' "]
+    assert (renamed.items[0].id, renamed.items[0].name) == ("vm-3002", "Billing_App_01")
     assert renamed.to_dict()["type"] == "TargetNameNotValid"
     assert "TargetNameNotValid" in repr(renamed)
 

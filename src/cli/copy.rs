@@ -1,5 +1,5 @@
 //! `forklift copy SRC DST`: copy a disk between NBD exports, files, devices and images,
-//! printing a JSON summary.
+//! printing a summary (a table, or `-o json|yaml|wide|name`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +76,8 @@ pub struct CopyArgs {
     /// Do not verify the ovirt-imageio daemon's certificate at all.
     #[arg(long, conflicts_with = "ca_file")]
     insecure_skip_verify: bool,
+    #[command(flatten)]
+    output: super::output::OutputArg,
 }
 
 /// Whether `spec` is an ovirt-imageio transfer URL (`https://HOST:PORT/images/TICKET`);
@@ -112,6 +114,67 @@ async fn open_imageio(
         ..ImageioOptions::default()
     };
     Ok(Arc::new(ImageioDisk::open(url, &tls, options).await?))
+}
+
+/// What `forklift copy` prints: the copy's summary, where from and where to, and the
+/// verification when asked.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CopyResult<'a> {
+    #[serde(flatten)]
+    summary: &'a forklift_transfer::copy::CopySummary,
+    source: &'a str,
+    destination: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<&'a forklift_transfer::copy::verify::VerifyReport>,
+}
+
+impl super::output::Printable for CopyResult<'_> {
+    fn rows(&self, wide: bool) -> Vec<Vec<String>> {
+        use forklift_core::sizing::quantity;
+        let s = self.summary;
+        let mut titles = vec![
+            "SOURCE",
+            "DESTINATION",
+            "SIZE",
+            "WRITTEN",
+            "ZEROED",
+            "SKIPPED",
+            "SECONDS",
+            "MIB/S",
+        ];
+        if wide {
+            titles.extend(["READ", "RESUMED", "REQUEST-SIZE", "REQUESTS", "VERIFIED"]);
+        }
+        let mut row = vec![
+            self.source.to_owned(),
+            self.destination.to_owned(),
+            quantity(s.bytes_total),
+            quantity(s.bytes_written),
+            quantity(s.bytes_zeroed),
+            quantity(s.bytes_skipped),
+            format!("{:.2}", s.seconds),
+            format!("{:.1}", s.mib_per_s),
+        ];
+        if wide {
+            row.extend([
+                quantity(s.bytes_read),
+                quantity(s.bytes_resumed),
+                quantity(u64::from(s.request_size)),
+                s.requests.to_string(),
+                match self.verify {
+                    Some(v) if v.is_identical() => "identical".to_owned(),
+                    Some(v) => format!("{} blocks differ", v.blocks_mismatched),
+                    None => "-".to_owned(),
+                },
+            ]);
+        }
+        vec![super::output::header(&titles), row]
+    }
+
+    fn names(&self) -> Vec<String> {
+        vec![self.destination.to_owned()]
+    }
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -241,30 +304,35 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
     if let Some(why) = &report.summary.checkpoint_discarded {
         eprintln!("forklift copy: {why}; copied from scratch");
     }
-    let mut summary = serde_json::to_value(&report.summary).unwrap_or_default();
-    // An imageio URL holds the ticket, a credential: it is shown redacted.
-    summary["source"] = match imageio {
-        Some(_) => source.describe().into(),
-        None => args.src.clone().into(),
-    };
-    summary["destination"] = args.dst.clone().into();
-    let mut identical = true;
-    if args.verify {
-        let verified = verify(
-            source.clone(),
-            destination.source.clone(),
-            report.block_map.as_ref(),
-            &VerifyOptions::default(),
-            &cancel,
+    let verified = if args.verify {
+        Some(
+            verify(
+                source.clone(),
+                destination.source.clone(),
+                report.block_map.as_ref(),
+                &VerifyOptions::default(),
+                &cancel,
+            )
+            .await?,
         )
-        .await?;
-        identical = verified.is_identical();
-        summary["verify"] = serde_json::to_value(&verified).unwrap_or_default();
+    } else {
+        None
+    };
+    let identical = verified.as_ref().is_none_or(|v| v.is_identical());
+    // An imageio URL holds the ticket, a credential: it is shown redacted.
+    let shown_source = match imageio {
+        Some(_) => source.describe(),
+        None => args.src.clone(),
+    };
+    let result = CopyResult {
+        summary: &report.summary,
+        source: &shown_source,
+        destination: &args.dst,
+        verify: verified.as_ref(),
+    };
+    if let Err(e) = super::output::print(&result, args.output.format()) {
+        eprintln!("forklift copy: {e}");
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).unwrap_or_default()
-    );
     Ok(if identical {
         Outcome::Ok
     } else {

@@ -1,5 +1,6 @@
-//! `forklift inventory --manifests PATH... --provider NAME [-o FILE]`: connect to a source
-//! provider described by Provider + Secret manifests and write its inventory as JSON.
+//! `forklift inventory -f PATH... --provider NAME [-o FORMAT] [--output-file FILE]`: connect
+//! to a source provider described by Provider + Secret manifests and print its inventory (a
+//! table of VMs, or `-o json|yaml|wide|name`), or write it as JSON for `validate`/`render`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,9 +21,12 @@ pub struct InventoryArgs {
     /// The Provider to collect: `name`, or `namespace/name` when the name is not unique.
     #[arg(long)]
     provider: String,
-    /// Write the inventory here instead of standard output.
-    #[arg(short = 'o', long = "output")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: super::output::OutputArg,
+    /// Write the inventory as JSON to FILE (what `validate` and `render` read with
+    /// --inventory); standard output then gets nothing unless `-o` is given too.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     /// Let a vSphere Provider's spec.url be plain http://, which sends the password in clear
     /// text (refused otherwise).
     #[arg(long)]
@@ -55,16 +59,22 @@ impl InventoryArgs {
             // The provider's configuration was read: failing to reach it is a failure.
             Err(e) => return fail_with_causes(&e, Outcome::Failed),
         };
-        // Names come from the server: keep their control characters off the terminal.
-        let json = terminal::json(&inventory.to_json()).into_owned() + "\n";
-        let written = match &self.output {
-            Some(path) => std::fs::write(path, json)
+        let written = match &self.output_file {
+            // The file is data for `validate` and `render`, not the terminal: written as is.
+            Some(path) => std::fs::write(path, inventory.to_json() + "\n")
                 .map_err(|e| format!("cannot write {}: {e}", path.display())),
-            None => {
-                print!("{json}");
-                Ok(())
-            }
+            None => Ok(()),
         };
+        let format = match (&self.output_file, self.output.explicit()) {
+            (Some(_), None) => None,
+            (_, format) => Some(format.unwrap_or_default()),
+        };
+        let written = written.and_then(|()| match format {
+            Some(format) => {
+                super::output::print(&Inventory(&inventory), format).map_err(|e| e.to_string())
+            }
+            None => Ok(()),
+        });
         match written {
             Ok(()) => {
                 eprintln!(
@@ -80,6 +90,57 @@ impl InventoryArgs {
             }
             Err(e) => fail(&e, Outcome::Failed),
         }
+    }
+}
+
+/// An inventory as `inventory` prints it: one row per VM.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct Inventory<'a>(&'a SourceInventory);
+
+impl super::output::Printable for Inventory<'_> {
+    fn rows(&self, wide: bool) -> Vec<Vec<String>> {
+        use super::output::{cell, header};
+        let mut titles = vec!["NAME", "ID", "POWER", "CPUS", "MEMORY", "DISKS", "NICS"];
+        if wide {
+            titles.extend(["HOST", "FIRMWARE", "GUEST-OS", "PATH"]);
+        }
+        let mut rows = vec![header(&titles)];
+        for vm in &self.0.vms {
+            let mut row = vec![
+                cell(&vm.name),
+                cell(&vm.id),
+                word(&vm.power_state),
+                vm.cpu_count.to_string(),
+                forklift_core::sizing::quantity(vm.memory_mib.saturating_mul(1 << 20)),
+                vm.disks.len().to_string(),
+                vm.nics.len().to_string(),
+            ];
+            if wide {
+                row.push(cell(&vm.host));
+                row.push(word(&vm.firmware));
+                row.push(cell(&vm.guest_os));
+                row.push(cell(&vm.path));
+            }
+            rows.push(row);
+        }
+        rows
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0
+            .vms
+            .iter()
+            .map(|vm| format!("vm/{}", vm.name))
+            .collect()
+    }
+}
+
+/// A value's serde spelling (`on`, `efi`...), the word the JSON carries.
+fn word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "-".to_owned(),
     }
 }
 

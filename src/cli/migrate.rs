@@ -40,13 +40,15 @@ pub struct MigrateArgs {
     /// Show progress bars.
     #[arg(long)]
     progress: bool,
+    #[command(flatten)]
+    output: super::output::OutputArg,
     /// Change nothing: read the source's inventory, validate and print what the run would
-    /// create, as `render` prints it (YAML on stdout, the table and conditions on stderr);
-    /// exit 1 when the plan is blocked.
+    /// create, as `render` prints it (the table, or `-o yaml` for the objects; conditions on
+    /// stderr); exit 1 when the plan is blocked.
     #[arg(long, conflicts_with_all = ["events", "progress", "verify", "restart"])]
     dry_run: bool,
     /// Write every event as one JSON object per line to FILE (`-`: standard output, where
-    /// the plan report then follows as one last line instead of pretty-printed JSON).
+    /// the plan report then follows as one last JSON line unless `-o` asks for another format).
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
     /// Re-read every copied disk and compare it with the source.
@@ -161,7 +163,7 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     };
     let events_on_stdout = events.as_ref().is_some_and(EventSink::is_stdout);
     if args.dry_run {
-        return dry_run(&runtime, &migrator);
+        return dry_run(&runtime, &migrator, args.output.format());
     }
     if interrupted.load(Ordering::SeqCst) {
         return Outcome::Interrupted.into();
@@ -185,12 +187,11 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
         let interrupted = interrupted.load(Ordering::SeqCst);
         match result {
             Ok(report) => {
-                let json = if events_on_stdout {
-                    serde_json::to_string(&report)
-                } else {
-                    serde_json::to_string_pretty(&report)
-                };
-                println!("{}", terminal::json(&json.unwrap_or_default()));
+                print_report(
+                    &super::migrate_report::Report(&report),
+                    args.output.explicit(),
+                    events_on_stdout,
+                );
                 if interrupted {
                     Outcome::Interrupted
                 } else if report.succeeded() {
@@ -202,8 +203,11 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
             }
             Err(_) if interrupted => Outcome::Interrupted.into(),
             Err(MigrateError::NotReady { conditions }) => {
-                let json = serde_json::json!({"ready": false, "conditions": conditions});
-                println!("{}", terminal::json(&json.to_string()));
+                let report = super::validate::Report {
+                    ready: false,
+                    conditions: &conditions,
+                };
+                print_report(&report, args.output.explicit(), events_on_stdout);
                 Outcome::Failed.into()
             }
             Err(e) => {
@@ -217,8 +221,30 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     code
 }
 
+/// Prints the plan report (or the conditions of a blocked plan) as `-o` says; with
+/// `--events -` and no `-o`, as one last JSON line after the events.
+fn print_report<T: super::output::Printable>(
+    report: &T,
+    format: Option<super::output::Format>,
+    events_on_stdout: bool,
+) {
+    let printed = match format {
+        None if events_on_stdout => super::output::compact_json(report)
+            .map(|line| println!("{line}"))
+            .map_err(super::output::OutputError::from),
+        format => super::output::print(report, format.unwrap_or_default()),
+    };
+    if let Err(e) = printed {
+        eprintln!("forklift migrate: {e}");
+    }
+}
+
 /// `--dry-run`: what the run would create, printed as `render` prints it; nothing changes.
-fn dry_run(runtime: &tokio::runtime::Runtime, migrator: &Migrator) -> ExitCode {
+fn dry_run(
+    runtime: &tokio::runtime::Runtime,
+    migrator: &Migrator,
+    format: super::output::Format,
+) -> ExitCode {
     let (spec, conditions) = match runtime.block_on(migrator.dry_run()) {
         Ok(result) => result,
         Err(e) => {
@@ -226,8 +252,9 @@ fn dry_run(runtime: &tokio::runtime::Runtime, migrator: &Migrator) -> ExitCode {
             return Outcome::of_migrate(&e).into();
         }
     };
-    if let Err(code) = super::render::print_spec(&spec, super::render::SpecFormat::Manifests) {
-        return code;
+    if let Err(e) = super::render::print_spec(&spec, format) {
+        eprintln!("forklift migrate: {e}");
+        return Outcome::Failed.into();
     }
     super::render::print_conditions(conditions.iter().map(|c| (String::new(), c)));
     if forklift_core::validation::is_ready(&conditions) {

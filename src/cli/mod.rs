@@ -18,7 +18,9 @@ mod demo;
 mod events;
 pub mod exit;
 mod migrate;
+mod migrate_report;
 mod name;
+mod output;
 mod progress;
 mod render;
 mod schedule;
@@ -83,7 +85,8 @@ enum Command {
     Version,
     /// Print a shell completion script: `source <(forklift completion bash)`.
     Completion(completion::CompletionArgs),
-    /// Collect a source provider's inventory as JSON.
+    /// Collect a source provider's inventory: a table of its VMs, `-o json` (or
+    /// `--output-file FILE`) for the JSON `validate` and `render` read.
     Inventory(inventory::InventoryArgs),
     /// Work with Forklift manifests.
     #[command(subcommand)]

@@ -13,6 +13,7 @@ use forklift_core::resources::{Condition, Provider};
 
 use super::exit::Outcome;
 use super::migrate::HooksArg;
+use super::output::{self, Format};
 use super::terminal;
 
 /// Arguments shared by `render` and `schedule`: where the plan and inventories come from.
@@ -40,12 +41,14 @@ pub struct PlanSource {
 pub struct RenderArgs {
     #[command(flatten)]
     source: PlanSource,
-    /// Print only the table of names and sizes.
-    #[arg(long)]
+    #[command(flatten)]
+    output: super::output::OutputArg,
+    /// Deprecated: the table is the default output now.
+    #[arg(long, hide = true)]
     summary: bool,
-    /// Print the whole TargetSpec (names, sizes, modes, itinerary, conditions) as JSON
-    /// instead of manifests.
-    #[arg(long, conflicts_with = "summary")]
+    /// Print the whole TargetSpec (names, sizes, modes, itinerary, phases, conditions) as
+    /// JSON instead of the objects to create (`-o json` prints those).
+    #[arg(long, conflicts_with_all = ["summary", "output"])]
     json: bool,
     /// Render what MTV's controller would do (virt-v2v conversion and disk copy, volume
     /// populators, warm precopies) instead of what `forklift migrate` does on this machine.
@@ -154,15 +157,19 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
         loaded.destination.as_ref(),
         &context,
     ));
-    let format = if args.json {
-        SpecFormat::Json
-    } else if args.summary {
-        SpecFormat::Summary
+    if args.summary {
+        eprintln!("forklift render: --summary is deprecated: the table is the default output");
+    }
+    let printed = if args.json {
+        output::pretty_json(&spec)
+            .map(|json| println!("{json}"))
+            .map_err(output::OutputError::from)
     } else {
-        SpecFormat::Manifests
+        print_spec(&spec, args.output.format())
     };
-    if let Err(code) = print_spec(&spec, format) {
-        return code;
+    if let Err(e) = printed {
+        eprintln!("error: {e}");
+        return Outcome::Failed.into();
     }
     let conditions =
         spec.conditions
@@ -185,34 +192,54 @@ pub fn run(args: RenderArgs, max_input_size: u64) -> ExitCode {
     .into()
 }
 
-/// How a rendered spec is printed.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum SpecFormat {
-    /// kubectl-ready YAML on stdout, the table of names and sizes on stderr.
-    Manifests,
-    /// Only the table, on stdout.
-    Summary,
-    /// The whole TargetSpec as JSON.
-    Json,
+/// The objects a rendered plan creates, printed as kubectl prints objects.
+struct Rendered<'a>(&'a TargetSpec);
+
+impl serde::Serialize for Rendered<'_> {
+    /// `-o json`: the objects as one `v1` `List`, as `kubectl get -o json` prints several.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": self.0.manifests(),
+        })
+        .serialize(serializer)
+    }
 }
 
-/// Prints `spec` as `format` says; `Err` carries the exit code when it cannot be written.
-pub(super) fn print_spec(spec: &TargetSpec, format: SpecFormat) -> Result<(), ExitCode> {
-    match format {
-        SpecFormat::Json => match serde_json::to_string_pretty(spec) {
-            Ok(text) => println!("{}", terminal::json(&text)),
-            Err(e) => {
-                eprintln!("error: cannot write JSON: {e}");
-                return Err(Outcome::Failed.into());
-            }
-        },
-        SpecFormat::Summary => print!("{}", terminal::lines(&spec.table())),
-        SpecFormat::Manifests => {
-            print!("{}", spec.to_yaml());
-            eprint!("{}", terminal::lines(&spec.table()));
-        }
+impl output::Printable for Rendered<'_> {
+    fn rows(&self, wide: bool) -> Vec<Vec<String>> {
+        self.0.rows(wide)
     }
-    Ok(())
+
+    fn names(&self) -> Vec<String> {
+        self.0
+            .manifests()
+            .iter()
+            .map(|m| {
+                let text = |key: &str| m.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+                let name = m
+                    .pointer("/metadata/name")
+                    .or_else(|| m.pointer("/metadata/generateName"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                output::object_name(text("apiVersion"), text("kind"), name)
+            })
+            .collect()
+    }
+}
+
+/// Prints what a rendered plan creates in `format`: the table of names and sizes (default,
+/// `wide`), the objects as kubectl-ready multi-document YAML (`yaml`, with the table on
+/// stderr) or a `v1` `List` (`json`), or their names.
+pub(super) fn print_spec(spec: &TargetSpec, format: Format) -> Result<(), output::OutputError> {
+    let rendered = Rendered(spec);
+    if format == Format::Yaml {
+        print!("{}", terminal::lines(&spec.to_yaml()));
+        eprint!("{}", output::table(&spec.rows(false)));
+        return Ok(());
+    }
+    output::print(&rendered, format)
 }
 
 /// Prints conditions on stderr, one line each (`Critical who: Type: message`) and their

@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use forklift_core::scheduling::{
-    Granularity, SchedVm, Unit, plan_policy, plan_vms, simulate_throughput,
-};
+use forklift_core::scheduling::{Granularity, Unit, plan_policy, plan_vms, simulate_throughput};
 
 use super::exit::Outcome;
+use super::output::Format;
 use super::render::{PlanSource, load};
 
 /// Arguments of `forklift schedule`.
@@ -23,6 +22,89 @@ pub struct ScheduleArgs {
     /// Assumed copy throughput per disk, MiB/s.
     #[arg(long, default_value_t = 100)]
     throughput: u64,
+    #[command(flatten)]
+    output: super::output::OutputArg,
+}
+
+/// The simulated admission order: what `schedule` prints.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Schedule {
+    /// The policy, in words.
+    policy: String,
+    /// Its in-flight limit.
+    limit: u32,
+    /// Whether disks are admitted one by one (else VM by VM).
+    per_disk: bool,
+    /// Every admission, in order.
+    entries: Vec<Entry>,
+    /// When the last transfer ends, in seconds from the start.
+    total_seconds: u64,
+}
+
+/// One admission: a VM, or one of its disks when disks are admitted one by one.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    /// Admission order, from 1.
+    order: usize,
+    /// Source VM id.
+    vm: String,
+    /// Its host, when known.
+    host: Option<String>,
+    /// The disk admitted (disk-by-disk admission only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk: Option<String>,
+    /// Disks admitted with this entry.
+    disks: usize,
+    /// Their bytes.
+    size_bytes: u64,
+    /// Start, in seconds from the plan's start, at the assumed throughput.
+    start_seconds: u64,
+    /// End, in seconds from the plan's start.
+    end_seconds: u64,
+}
+
+impl super::output::Printable for Schedule {
+    fn rows(&self, wide: bool) -> Vec<Vec<String>> {
+        let mut titles = vec![
+            "ORDER",
+            "VM",
+            "HOST",
+            if self.per_disk { "DISK" } else { "DISKS" },
+            "START",
+            "END",
+        ];
+        if wide {
+            titles.push("SIZE");
+        }
+        let mut rows = vec![super::output::header(&titles)];
+        for e in &self.entries {
+            let mut row = vec![
+                e.order.to_string(),
+                e.vm.clone(),
+                e.host.clone().unwrap_or_else(|| "-".to_owned()),
+                e.disk.clone().unwrap_or_else(|| e.disks.to_string()),
+                clock(Duration::from_secs(e.start_seconds)),
+                clock(Duration::from_secs(e.end_seconds)),
+            ];
+            if wide {
+                row.push(forklift_core::sizing::quantity(e.size_bytes));
+            }
+            rows.push(row);
+        }
+        rows
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| match &e.disk {
+                Some(disk) => format!("disk/{}/{disk}", e.vm),
+                None => format!("vm/{}", e.vm),
+            })
+            .collect()
+    }
 }
 
 fn clock(d: Duration) -> String {
@@ -65,45 +147,55 @@ pub fn run(args: ScheduleArgs, max_input_size: u64) -> ExitCode {
             return Outcome::BadInput.into();
         }
     };
-    println!("Policy: {policy}");
     let per_disk = policy.unit == Unit::Disk && policy.granularity == Granularity::PerDisk;
-    println!(
-        "{:<5} {:<24} {:<16} {:<40} {:>8} {:>8}",
-        "ORDER",
-        "VM",
-        "HOST",
-        if per_disk { "DISK" } else { "DISKS" },
-        "START",
-        "END"
-    );
-    let row = |order: usize, vm: &str, unit: &dyn Fn(&SchedVm) -> String, start, end| {
-        let found = vms.iter().find(|v| v.id == vm);
-        println!(
-            "{:<5} {:<24} {:<16} {:<40} {:>8} {:>8}",
-            order + 1,
-            vm,
-            found.and_then(|v| v.host.as_deref()).unwrap_or("-"),
-            found.map(unit).unwrap_or_default(),
-            clock(start),
-            clock(end)
-        );
+    let find = |id: &str| vms.iter().find(|v| v.id == id);
+    let entry = |order: usize, vm: &str, disk: Option<usize>, start: Duration, end: Duration| {
+        let found = find(vm);
+        let disks: Vec<&forklift_core::scheduling::SchedDisk> = match (found, disk) {
+            (Some(v), Some(i)) => v.disks.get(i).into_iter().collect(),
+            (Some(v), None) => v.disks.iter().collect(),
+            (None, _) => Vec::new(),
+        };
+        Entry {
+            order: order + 1,
+            vm: vm.to_owned(),
+            host: found.and_then(|v| v.host.clone()),
+            disk: disk.and_then(|_| disks.first().map(|d| d.id.clone())),
+            disks: disks.len(),
+            size_bytes: disks.iter().map(|d| d.size_bytes).sum(),
+            start_seconds: start.as_secs(),
+            end_seconds: end.as_secs(),
+        }
     };
-    if per_disk {
-        for run in &sim.disks {
-            let disk_id = |v: &SchedVm| v.disks[run.disk].id.clone();
-            row(run.order, &run.vm, &disk_id, run.start, run.end);
-        }
+    let entries = if per_disk {
+        sim.disks
+            .iter()
+            .map(|run| entry(run.order, &run.vm, Some(run.disk), run.start, run.end))
+            .collect()
     } else {
-        for run in &sim.vms {
-            row(
-                run.order,
-                &run.vm,
-                &|v| v.disks.len().to_string(),
-                run.start,
-                run.end,
-            );
-        }
+        sim.vms
+            .iter()
+            .map(|run| entry(run.order, &run.vm, None, run.start, run.end))
+            .collect()
+    };
+    let schedule = Schedule {
+        policy: policy.to_string(),
+        limit: policy.limit,
+        per_disk,
+        entries,
+        total_seconds: sim.makespan.as_secs(),
+    };
+    let format = args.output.format();
+    let table = matches!(format, Format::Table | Format::Wide);
+    if table {
+        eprintln!("Policy: {policy}");
     }
-    println!("Total: {}", clock(sim.makespan));
+    if let Err(e) = super::output::print(&schedule, format) {
+        eprintln!("error: {e}");
+        return Outcome::Failed.into();
+    }
+    if table {
+        eprintln!("Total: {}", clock(sim.makespan));
+    }
     Outcome::Ok.into()
 }

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use forklift::migrate::LocalDestination;
 use forklift_core::resources::{Plan, Step, VmStatus};
 
 use super::exit::Outcome;
+use super::output::{Format, table};
 use super::terminal;
 
 /// How often `--watch` looks at the status file for a change.
@@ -33,21 +34,6 @@ pub struct StatusArgs {
     /// (Ctrl-C stops earlier).
     #[arg(short = 'w', long)]
     watch: bool,
-}
-
-/// Output formats of `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// One row per VM.
-    Table,
-    /// The table with more columns.
-    Wide,
-    /// The Plan and its status as JSON.
-    Json,
-    /// The Plan and its status as YAML.
-    Yaml,
-    /// `plan/NAMESPACE/NAME`.
-    Name,
 }
 
 /// Why a status could not be shown.
@@ -358,38 +344,4 @@ fn print(plan: &Plan, format: Format) {
             print!("{}", table(&rows));
         }
     }
-}
-
-/// Left-aligned columns separated by three spaces, as kubectl prints them; every cell
-/// escaped (VM names and errors come from the source).
-fn table<R: AsRef<[String]>>(rows: &[R]) -> String {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.as_ref().iter().map(|c| terminal::line(c)).collect())
-        .collect();
-    let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            cells
-                .iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in &cells {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 < row.len() {
-                line.push_str(&format!("{cell:<width$}   ", width = widths[i]));
-            } else {
-                line.push_str(cell);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }

@@ -1,6 +1,6 @@
 //! `forklift validate`: will this plan run? MTV's conditions, offline.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use forklift::manifests::ManifestSet;
 use forklift_core::inventory::{DestinationInventory, SourceInventory};
 use forklift_core::manifest::PlanBundle;
@@ -12,16 +12,6 @@ use std::process::ExitCode;
 use super::exit::Outcome;
 use super::migrate::HooksArg;
 use super::terminal;
-
-/// Output format.
-#[derive(Debug, Clone, Copy, Default, ValueEnum)]
-pub enum Output {
-    /// JSON.
-    #[default]
-    Json,
-    /// YAML.
-    Yaml,
-}
 
 /// Arguments of `forklift validate`.
 #[derive(Debug, Args)]
@@ -44,9 +34,8 @@ pub struct ValidateArgs {
     /// overrides the `vddk_image` of a ForkliftController among the manifests.
     #[arg(long, env = "VDDK_IMAGE", default_value = "")]
     vddk_image: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    output: Output,
+    #[command(flatten)]
+    output: super::output::OutputArg,
     /// Validate for MTV's controller: leave out the conditions that say what `forklift
     /// migrate` on this machine cannot do (conversion, warm precopies, copy offload...).
     #[arg(long)]
@@ -63,17 +52,59 @@ pub struct ValidateArgs {
     allow_plain_http: bool,
 }
 
+/// What `validate` (and `migrate` on a blocked plan) prints: whether the plan is ready and
+/// its conditions.
 #[derive(serde::Serialize)]
-struct Report<'a> {
-    ready: bool,
-    conditions: &'a [Condition],
+pub(super) struct Report<'a> {
+    /// No condition blocks the plan.
+    pub ready: bool,
+    /// Every condition, in the order MTV sets them.
+    pub conditions: &'a [Condition],
+}
+
+impl super::output::Printable for Report<'_> {
+    fn rows(&self, wide: bool) -> Vec<Vec<String>> {
+        use super::output::{cell, header};
+        let mut titles = vec!["TYPE", "CATEGORY", "REASON", "MESSAGE"];
+        if wide {
+            titles.extend(["STATUS", "ITEMS", "SUGGESTION"]);
+        }
+        let mut rows = vec![header(&titles)];
+        for c in self.conditions {
+            let mut row = vec![
+                c.type_.clone(),
+                c.category.to_string(),
+                cell(&c.reason),
+                cell(&c.message),
+            ];
+            if wide {
+                row.push(c.status.to_string());
+                row.push(cell(&c.items.join(", ")));
+                row.push(cell(&c.suggestion));
+            }
+            rows.push(row);
+        }
+        rows
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.conditions
+            .iter()
+            .map(|c| format!("condition/{}", c.type_))
+            .collect()
+    }
 }
 
 /// Runs the verb: 0 ready, 1 a blocker, 2 inputs not loadable.
 pub fn run(args: ValidateArgs, max_input_size: u64) -> ExitCode {
     match execute(&args, max_input_size) {
         Ok((text, ready)) => {
-            println!("{text}");
+            print!("{text}");
+            if !ready {
+                eprintln!(
+                    "forklift validate: the plan is not ready (a Critical or Error condition blocks it)"
+                );
+            }
             if ready { Outcome::Ok } else { Outcome::Failed }.into()
         }
         Err(Stop { outcome, message }) => {
@@ -145,13 +176,8 @@ fn execute(args: &ValidateArgs, max_input_size: u64) -> Result<(String, bool), S
         ready,
         conditions: &conditions,
     };
-    let text = match args.output {
-        Output::Json => serde_json::to_string_pretty(&report)
-            .map(|json| terminal::json(&json).into_owned())
-            .map_err(|e| e.to_string())?,
-        Output::Yaml => serde_yaml_ng::to_string(&report).map_err(|e| e.to_string())?,
-    };
-    Ok((text.trim_end().to_owned(), ready))
+    let text = super::output::render(&report, args.output.format()).map_err(|e| e.to_string())?;
+    Ok((text, ready))
 }
 
 /// Collects the inventory of the plan's source provider through the provider factory.

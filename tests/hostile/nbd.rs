@@ -213,7 +213,7 @@ const RSS_LIMIT_MIB: u64 = 64;
 fn copy_from(uri: &str, dir: &Path, extra: &[&str]) -> Bounded {
     let out = dir.join("out.img");
     let out = out.to_str().expect("UTF-8 path");
-    let mut args = vec!["copy", uri, out];
+    let mut args = vec!["copy", "-o", "json", uri, out];
     args.extend_from_slice(extra);
     run_bounded(forklift(dir, &args), TIME_LIMIT, RSS_LIMIT_MIB)
 }

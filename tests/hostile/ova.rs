@@ -116,6 +116,8 @@ impl Catalog {
                     manifests.to_str().unwrap(),
                     "--provider",
                     "ova-demo",
+                    "-o",
+                    "json",
                 ],
             ),
             TIME_LIMIT,

@@ -251,7 +251,15 @@ spec:
 fn inventory(server: &HostileSoap, plain_http: bool) -> Bounded {
     let dir = tempfile::tempdir().unwrap();
     manifests(dir.path(), &server.url);
-    let mut args = vec!["inventory", "--manifests", ".", "--provider", "vc"];
+    let mut args = vec![
+        "inventory",
+        "-o",
+        "json",
+        "--manifests",
+        ".",
+        "--provider",
+        "vc",
+    ];
     if plain_http {
         args.push("--allow-plain-http");
     }

@@ -77,7 +77,7 @@ async fn inventory_verb_reads_servers_volumes_and_ports() {
     let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
         .args(["inventory", "--allow-plain-http", "--manifests"])
         .arg(dir.path())
-        .args(["--provider", "openstack", "-o"])
+        .args(["--provider", "openstack", "--output-file"])
         .arg(&out)
         .output()
         .unwrap();

@@ -210,48 +210,8 @@ impl TargetSpec {
 
     /// A short human table: one line per disk with names and sizes.
     pub fn table(&self) -> String {
-        let mut rows = vec![[
-            "VM".to_owned(),
-            "TARGET".to_owned(),
-            "DISK".to_owned(),
-            "CLAIM".to_owned(),
-            "CLASS".to_owned(),
-            "MODE".to_owned(),
-            "CAPACITY".to_owned(),
-            "REQUEST".to_owned(),
-        ]];
-        for vm in &self.vms {
-            let source = if vm.source_name.is_empty() {
-                vm.source_id.clone()
-            } else {
-                vm.source_name.clone()
-            };
-            if vm.disks.is_empty() {
-                rows.push([
-                    source.clone(),
-                    vm.target_name.clone(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                ]);
-            }
-            for d in &vm.disks {
-                rows.push([
-                    source.clone(),
-                    vm.target_name.clone(),
-                    d.index.to_string(),
-                    d.claim_name.clone(),
-                    d.storage_class.clone(),
-                    format!("{}/{}", d.volume_mode, short_access(d.access_mode)),
-                    crate::sizing::quantity(d.capacity),
-                    crate::sizing::quantity(d.requested_bytes),
-                ]);
-            }
-        }
-        let widths: Vec<usize> = (0..8)
+        let rows = self.rows(false);
+        let widths: Vec<usize> = (0..rows[0].len())
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
         let mut out = String::new();
@@ -265,6 +225,48 @@ impl TargetSpec {
             out.push('\n');
         }
         out
+    }
+
+    /// The rows of [`table`](Self::table), the header first: one per disk (or per VM
+    /// without disks). `wide` adds each disk's source and volume name.
+    pub fn rows(&self, wide: bool) -> Vec<Vec<String>> {
+        let mut header = vec![
+            "VM", "TARGET", "DISK", "CLAIM", "CLASS", "MODE", "CAPACITY", "REQUEST",
+        ];
+        if wide {
+            header.extend(["SOURCE", "VOLUME"]);
+        }
+        let mut rows = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
+        for vm in &self.vms {
+            let source = if vm.source_name.is_empty() {
+                vm.source_id.clone()
+            } else {
+                vm.source_name.clone()
+            };
+            if vm.disks.is_empty() {
+                let mut row = vec![source.clone(), vm.target_name.clone()];
+                row.resize(if wide { 10 } else { 8 }, "-".to_owned());
+                rows.push(row);
+            }
+            for d in &vm.disks {
+                let mut row = vec![
+                    source.clone(),
+                    vm.target_name.clone(),
+                    d.index.to_string(),
+                    d.claim_name.clone(),
+                    d.storage_class.clone(),
+                    format!("{}/{}", d.volume_mode, short_access(d.access_mode)),
+                    crate::sizing::quantity(d.capacity),
+                    crate::sizing::quantity(d.requested_bytes),
+                ];
+                if wide {
+                    row.push(d.source.clone());
+                    row.push(d.volume_name.clone());
+                }
+                rows.push(row);
+            }
+        }
+        rows
     }
 }
 

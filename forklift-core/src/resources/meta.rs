@@ -185,6 +185,26 @@ impl Ref {
         self.id.is_empty() && self.name.is_empty()
     }
 
+    /// Reads a condition item written in upstream's `Ref.String()` form (see the `Display`
+    /// impl) back into a reference; `None` for an item of another form (`namespace/name`, a
+    /// storage class, a host...).
+    pub fn from_item(item: &str) -> Option<Self> {
+        let (type_, rest) = match item.strip_prefix('(') {
+            Some(rest) => rest.split_once(") ")?,
+            None => ("", item),
+        };
+        let (id, rest) = rest.strip_prefix("id:")?.split_once(" name:'")?;
+        let name = rest
+            .strip_suffix("' ")
+            .or_else(|| rest.strip_suffix('\''))?;
+        Some(Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            namespace: String::new(),
+            type_: type_.to_owned(),
+        })
+    }
+
     /// The reference completed with the found object's ID and name, as upstream's inventory
     /// lookup (`Finder.VM(ref)`) writes them into the plan's reference: condition items then
     /// name the VM as the inventory does.
@@ -213,4 +233,25 @@ pub struct ProviderPair {
     pub source: ObjectReference,
     /// The destination provider.
     pub destination: ObjectReference,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ref;
+
+    #[test]
+    fn condition_items_read_back_into_references() {
+        let typed = Ref {
+            type_: "pod".into(),
+            ..Ref::by_id("vm-1").identified("vm-1", "it's web")
+        };
+        for r in [
+            Ref::by_id("vm-3002").identified("vm-3002", "Billing_App_01"),
+            typed,
+        ] {
+            assert_eq!(Ref::from_item(&r.to_string()), Some(r));
+        }
+        assert_eq!(Ref::from_item("openshift-mtv/net"), None);
+        assert_eq!(Ref::from_item("esx-1 (3 VMs)"), None);
+    }
 }

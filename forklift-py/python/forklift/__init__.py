@@ -18,21 +18,40 @@ long operations run on one process-wide runtime with the GIL released, return a
 :class:`Task` or wait for one, and can be stopped with a :class:`CancelToken`. Each blocking
 call has an ``async_`` variant for asyncio programs. Errors are :class:`ForkliftError`
 subclasses (see :mod:`forklift.exceptions`) or built-in exceptions where the meaning is the same.
+
+Results are typed: :func:`migrate` returns a :class:`PlanReport`, :func:`inventory` an
+:class:`Inventory`, :func:`render` a :class:`Target`, a migration's events are
+:class:`MigrationEvent` objects, all frozen dataclasses whose ``to_dict()`` gives the
+library's JSON (camelCase keys, as the CLI's ``-o json``); ``help(forklift.copy)`` (and
+``migrate``, ``validate``, ``render``) lists every option.
 """
 
 from __future__ import annotations
 
 from . import exceptions
 from ._cluster import deploy
-from ._inventory import async_inventory, inventory, start_inventory
+from ._inventory import (
+    Inventory,
+    InventoryDisk,
+    InventoryHost,
+    InventoryNetwork,
+    InventoryNic,
+    InventoryStorage,
+    InventoryVm,
+    async_inventory,
+    inventory,
+    start_inventory,
+)
 from ._manifests import Manifests, dump, dumps, load, loads
-from ._migrate import CancelledVm, Migration, MigrationCopyOptions, MigrationEvent, async_migrate, migrate, start_migration
+from ._migrate import CancelledVm, Migration, MigrationCopyOptions, async_migrate, migrate, start_migration
 from ._model import Node, NodeList, Resource
-from ._plan import Target, is_ready, render, validate
+from ._plan import Target, TargetDisk, TargetVm, is_ready, render, validate
+from ._results import DiskCopySummary, DiskReport, MigrationEvent, PhaseRecord, PlanReport, Result, VmReport
 from ._transfer import CopyOptions, async_copy, copy, start_copy
 from ._native import (
     CancelToken,
     Condition,
+    ConditionItem,
     CopyProgress,
     CopySummary,
     Diagnostic,
@@ -60,18 +79,34 @@ __all__ = [
     "CancelledVm",
     "ClusterError",
     "Condition",
+    "ConditionItem",
     "CopyOptions",
     "CopyProgress",
     "CopySummary",
     "Diagnostic",
+    "DiskCopySummary",
+    "DiskReport",
+    "Inventory",
+    "InventoryDisk",
+    "InventoryHost",
+    "InventoryNetwork",
+    "InventoryNic",
+    "InventoryStorage",
+    "InventoryVm",
     "Manifests",
     "Migration",
     "MigrationCopyOptions",
     "MigrationEvent",
     "Node",
     "NodeList",
+    "PhaseRecord",
+    "PlanReport",
     "Resource",
+    "Result",
     "Target",
+    "TargetDisk",
+    "TargetVm",
+    "VmReport",
     "adjust_name",
     "async_copy",
     "async_inventory",

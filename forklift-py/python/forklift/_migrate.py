@@ -22,9 +22,10 @@ from typing import (
     Union,
 )
 
-from . import _native
-from ._model import Node, Resource, unwrap
+from . import _docs, _native
+from ._model import Resource, unwrap
 from ._native import CancelToken
+from ._results import MigrationEvent, PlanReport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -56,6 +57,33 @@ Converter = Union[Literal["virt-v2v"], ConverterCallback]
 """What converts guests: ``"virt-v2v"`` (this machine's virt-v2v) or a callback."""
 
 
+MIGRATE_OPTION_DOCS: Dict[str, str] = {
+    "plan": "The plan to run, ``name`` or ``namespace/name``, when ``objects`` hold several.",
+    "on_event": "(migrate, async_migrate) Called with every MigrationEvent, in the calling thread "
+    "(on the event loop for async_migrate); an exception it raises cancels the migration.",
+    "cancel": "A CancelToken: cancels every VM when triggered.",
+    "verify": "Re-read every copied disk and compare it with the source (default False).",
+    "hooks": '"local" runs the plan\'s hooks with a local ansible-playbook; a callable '
+    "``hooks(hook, context)`` runs them in Python; without it a plan with hooks is refused "
+    "(HookRunnerNotAvailable).",
+    "converter": '"virt-v2v" converts the guests in place with this machine\'s virt-v2v; without '
+    "it a plan that needs conversion is refused unless it sets skipGuestConversion.",
+    "request_size": "Bytes per disk-copy request (a power of two, 4 KiB to 32 MiB; default 1 MiB).",
+    "requests": "Disk-copy requests in flight per disk (default 16).",
+    "retries": "Attempts per block for recoverable errors (default 3).",
+    "reconnects": "Times a lost NBD connection is reopened before the disk fails (default 3).",
+    "io_timeout": "Seconds an NBD request may wait without a byte from the server (default 300; 0: forever).",
+    "allow_plain_http": "Let a vSphere source's spec.url be plain http:// (the password then "
+    "travels in clear text; refused otherwise).",
+    "restart": "Copy every disk from zero, discarding the checkpoints an earlier run left (default False).",
+    "kubeconfig": 'With destination="kubevirt": the kubeconfig (else KUBECONFIG, ~/.kube/config, in-cluster).',
+    "upload_proxy_url": "With kubevirt: CDI's upload proxy URL (else CDIConfig's status).",
+    "upload_proxy_ca": "With kubevirt: the upload proxy's CA file (else CDIConfig's status).",
+    "staging": "With kubevirt: where disks are staged before their upload.",
+}
+"""What each keyword option of :func:`migrate` does (shown by ``help()``)."""
+
+
 class MigrationCopyOptions(TypedDict, total=False):
     """How :func:`migrate` and :func:`async_migrate` copy disks (see :class:`~forklift.CopyOptions`)."""
 
@@ -64,26 +92,6 @@ class MigrationCopyOptions(TypedDict, total=False):
     retries: Optional[int]
     reconnects: Optional[int]
     io_timeout: Optional[float]
-
-
-class MigrationEvent(Node):
-    """One event of a running migration, with attribute access to its fields.
-
-    ``kind`` is the event's type: ``validated``, ``planStarted``, ``vmStarted``,
-    ``phaseStarted``, ``phaseSkipped``, ``diskProgress``, ``diskCopied``, ``vmCompleted``,
-    ``planCompleted``...
-    """
-
-    __slots__ = ()
-
-    @property
-    def kind(self) -> str:
-        """The event's type."""
-        return str(self._data.get("event", ""))
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{key}={value!r}" for key, value in self._data.items() if key != "event")
-        return f"<MigrationEvent {self.kind}: {fields}>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +120,7 @@ class Migration:
 
     def __iter__(self) -> Iterator[MigrationEvent]:
         for event in self._events:
-            yield MigrationEvent(event)
+            yield MigrationEvent.from_dict(event)
 
     async def __aiter__(self) -> AsyncIterator[MigrationEvent]:
         loop = asyncio.get_running_loop()
@@ -120,12 +128,12 @@ class Migration:
             event = await loop.run_in_executor(None, self._events.next)
             if event is None:
                 return
-            yield MigrationEvent(event)
+            yield MigrationEvent.from_dict(event)
 
     def next_event(self, timeout: Optional[float] = None) -> Optional[MigrationEvent]:
         """The next event, None once the migration ended; ``TimeoutError`` after ``timeout`` s."""
         event = self._events.next(timeout)
-        return None if event is None else MigrationEvent(event)
+        return None if event is None else MigrationEvent.from_dict(event)
 
     def cancel(self) -> None:
         """Cancels the whole migration; ``result()`` then raises :class:`~forklift.CancelledError`."""
@@ -164,15 +172,16 @@ class Migration:
         """Waits until the migration finishes or ``timeout`` seconds pass; returns whether it did."""
         return self._task.wait(timeout)
 
-    def result(self, timeout: Optional[float] = None) -> Node:
+    def result(self, timeout: Optional[float] = None) -> PlanReport:
         """Waits for the end and returns the plan report (``vms``, ``conditions``, bytes, seconds)."""
-        return Node(self._task.result(timeout))
+        return PlanReport.from_dict(self._task.result(timeout))
 
-    def __await__(self) -> Generator[Any, None, Node]:
+    def __await__(self) -> Generator[Any, None, PlanReport]:
         data: Dict[str, Any] = yield from self._task.__await__()
-        return Node(data)
+        return PlanReport.from_dict(data)
 
 
+@_docs.options(MIGRATE_OPTION_DOCS)
 def start_migration(
     objects: Iterable[ObjectLike],
     destination: PathLike,
@@ -257,6 +266,7 @@ def start_migration(
     return Migration(task, events)
 
 
+@_docs.options(MIGRATE_OPTION_DOCS)
 def migrate(
     objects: Iterable[ObjectLike],
     destination: PathLike,
@@ -274,7 +284,7 @@ def migrate(
     upload_proxy_ca: Optional[PathLike] = None,
     staging: Optional[PathLike] = None,
     **copy: Unpack[MigrationCopyOptions],
-) -> Node:
+) -> PlanReport:
     """Migrates a plan (see :func:`start_migration`) and returns the plan report.
 
     What runs today: a cold plan from a ``vsphere`` or ``ova`` source into the local folder
@@ -334,7 +344,7 @@ async def async_migrate(
     upload_proxy_ca: Optional[PathLike] = None,
     staging: Optional[PathLike] = None,
     **copy: Unpack[MigrationCopyOptions],
-) -> Node:
+) -> PlanReport:
     """:func:`migrate` for asyncio: events are delivered on the event loop."""
     migration = start_migration(
         objects,
@@ -361,3 +371,5 @@ async def async_migrate(
         migration.cancel()
         raise
 
+
+_docs.document(async_migrate, MIGRATE_OPTION_DOCS)

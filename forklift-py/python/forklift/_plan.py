@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Literal, Optional, Union
 
-from . import _native
+from . import _docs, _native
 from ._model import Node, Resource, unwrap
 from ._native import Condition
+from ._results import Result
 from .exceptions import ValidationError
 
 if TYPE_CHECKING:
     from ._migrate import Converter
 
-__all__ = ["Target", "is_ready", "render", "validate"]
+__all__ = ["Target", "TargetDisk", "TargetVm", "is_ready", "render", "validate"]
 
 ObjectLike = Union[Resource, Dict[str, Any]]
-InventoryLike = Union[Dict[str, Any], Node, str, "os.PathLike[str]"]
+InventoryLike = Union[Dict[str, Any], Node, Result, str, "os.PathLike[str]"]
+"""An inventory: a dict, :class:`~forklift.Inventory`, JSON text or the path of a JSON file."""
 
 
 def _inventory(inventory: Optional[InventoryLike]) -> Any:
@@ -29,9 +32,38 @@ def _inventory(inventory: Optional[InventoryLike]) -> Any:
     if isinstance(inventory, str) and not inventory.lstrip().startswith("{"):
         with open(inventory, encoding="utf-8") as file:
             return file.read()
+    if isinstance(inventory, Result):
+        return inventory.to_dict()
     return unwrap(inventory)
 
 
+PLAN_OPTION_DOCS: Dict[str, str] = {
+    "plan": "The plan, ``name`` or ``namespace/name``, when ``objects`` hold several.",
+    "destination": "The destination inventory (dict, JSON text or path); without it cluster-side "
+    "checks are skipped.",
+    "assume_ready": "Resources without status count as Ready (default True for offline manifests).",
+    "feature_ocp_live_migration": "The ForkliftController feature gate (default off).",
+    "feature_ovirt_warm_migration": "The ForkliftController feature gate (default off).",
+    "feature_copy_offload": "The ForkliftController feature gate (default off).",
+    "feature_static_udn_ip_addresses": "The ForkliftController feature gate (default off).",
+    "vddk_image": "The controller's global VDDK image, used when the provider sets none.",
+    "migration_service_account": "The controller's migration service account.",
+    "controller_namespace_restricted": "Whether the controller may only use its own namespace.",
+    "max_vms_per_plan": "Guide limit: VMs per plan.",
+    "max_disks_per_plan": "Guide limit: disks per plan.",
+    "max_vms_per_esxi_host": "Guide limit: VMs per ESXi host.",
+    "pvc_name_template": "The ForkliftController's PVC name template.",
+    "strict": "(validate) Raise ValidationError carrying every condition when a blocker exists.",
+    "migration_uid": "(render) The Migration's uid used in generated names and labels.",
+    "executor": '"local" (default) describes forklift.migrate on this machine, refusals included; '
+    '"mtv" describes MTV\'s controller.',
+    "hooks": '"local" describes migrate given hooks= (a plan\'s hooks run); without it a plan with '
+    "hooks gets the Critical HookRunnerNotAvailable.",
+}
+"""What each keyword option of :func:`validate` and :func:`render` does (shown by ``help()``)."""
+
+
+@_docs.options(PLAN_OPTION_DOCS)
 def validate(
     objects: Iterable[ObjectLike],
     inventory: InventoryLike,
@@ -115,38 +147,120 @@ def is_ready(conditions: Iterable[Condition]) -> bool:
     return not any(condition.is_blocker for condition in conditions)
 
 
-class Target(Node):
-    """What a plan will create: ``plan``, ``target_namespace``, ``vms`` (per VM: ``target_name``,
-    ``virtual_machine``, ``disks``, ``interfaces``, ``hooks``, ``itinerary``, ``phases``,
-    ``conditions``) and the plan-level ``conditions``, with attribute access.
+@dataclasses.dataclass(frozen=True)
+class TargetDisk(Result):
+    """One disk a VM gets: its claim, size and modes."""
+
+    index: int
+    """Disk index in the provider's order."""
+    source: str
+    """The source disk (file, volume or id)."""
+    capacity: int
+    """Source capacity in bytes."""
+    claim_name: str
+    """Name of the DataVolume / PVC (empty when generated)."""
+    generate_name_prefix: Optional[str]
+    """``generateName`` prefix, when the name is generated."""
+    volume_name: str
+    """Volume name in the VirtualMachine."""
+    storage_class: str
+    """Storage class of the claim."""
+    requested_bytes: int
+    """Bytes the claim requests (overhead included)."""
+    volume_mode: str
+    """``Filesystem`` or ``Block``."""
+    volume_mode_origin: str
+    """Where the volume mode came from."""
+    access_mode: str
+    """``ReadWriteOnce``, ``ReadWriteMany``..."""
+    access_mode_origin: str
+    """Where the access mode came from."""
+    transfer_path: str
+    """How the disk is created (``VsphereDataVolume``, ``OvirtImageio``...)."""
+    object: Resource
+    """The DataVolume or PVC to create."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetVm(Result):
+    """What one VM becomes."""
+
+    source_id: str
+    """Source VM id (empty when the VM is not in the inventory)."""
+    source_name: str
+    """Source VM name."""
+    target_name: str
+    """Name of the target VirtualMachine."""
+    renamed: bool
+    """Whether the target name differs from the source name."""
+    virtual_machine: Optional[Resource]
+    """The VirtualMachine to create (None when the VM cannot be rendered)."""
+    disks: List[TargetDisk]
+    """One entry per migrated disk, in disk order."""
+    interfaces: List[Dict[str, Any]]
+    """One entry per mapped NIC."""
+    hooks: List[Dict[str, Any]]
+    """Hooks in execution order."""
+    itinerary: str
+    """The itinerary the VM follows."""
+    flags: str
+    """The predicate flags that select its phases."""
+    phases: List[str]
+    """The phases it walks through."""
+    pipeline: List[Dict[str, Any]]
+    """The pipeline steps shown in status."""
+    steps: List[Dict[str, Any]]
+    """The status pipeline with skipped steps and why."""
+    conversion_env: Dict[str, str]
+    """Environment of the conversion derived from the plan."""
+    conditions: List[Condition]
+    """Conditions that apply to this VM."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Target(Result):
+    """What a plan will create: ``plan``, ``target_namespace``, ``vms`` (per VM its target name,
+    VirtualMachine, disks, interfaces, hooks, itinerary, phases, conditions) and the plan-level
+    ``conditions``; ``manifests`` and ``to_yaml()`` give the objects to create.
     """
 
-    __slots__ = ("_manifests", "_yaml", "_has_blockers")
+    plan: str
+    """Plan name."""
+    target_namespace: str
+    """Target namespace."""
+    vms: List[TargetVm]
+    """One entry per plan VM, in plan order."""
+    conditions: List[Condition]
+    """Conditions about the plan as a whole."""
 
-    def __init__(self, report: Dict[str, Any], manifests: List[Dict[str, Any]], yaml: str, has_blockers: bool) -> None:
-        super().__init__(report)
-        object.__setattr__(self, "_manifests", manifests)
-        object.__setattr__(self, "_yaml", yaml)
-        object.__setattr__(self, "_has_blockers", has_blockers)
+    @classmethod
+    def _of(cls, report: Dict[str, Any], manifests: List[Dict[str, Any]], yaml: str, has_blockers: bool) -> "Target":
+        target = cls.from_dict(report)
+        object.__setattr__(target, "_manifests", manifests)
+        object.__setattr__(target, "_yaml", yaml)
+        object.__setattr__(target, "_has_blockers", has_blockers)
+        return target
 
     @property
     def manifests(self) -> List[Resource]:
         """The DataVolumes, PVCs and VirtualMachines to create, in creation order."""
-        return [Resource(manifest) for manifest in self._manifests]
+        manifests: List[Dict[str, Any]] = getattr(self, "_manifests", [])
+        return [Resource(manifest) for manifest in manifests]
 
     @property
     def has_blockers(self) -> bool:
         """Whether a condition of the plan or of a VM blocks the migration."""
-        return bool(self._has_blockers)
+        return bool(getattr(self, "_has_blockers", False))
 
     def to_yaml(self) -> str:
         """The manifests as multi-document YAML, ready for ``kubectl apply -f -``."""
-        return str(self._yaml)
+        return str(getattr(self, "_yaml", ""))
 
     def __repr__(self) -> str:
-        return f"<Target {self._data.get('plan')}: {len(self._data.get('vms', []))} VMs, {len(self._manifests)} manifests>"
+        return f"<Target {self.plan}: {len(self.vms)} VMs, {len(self.manifests)} manifests>"
 
 
+@_docs.options({key: PLAN_OPTION_DOCS[key] for key in ("plan", "destination", "migration_uid", "executor", "hooks")})
 def render(
     objects: Iterable[ObjectLike],
     inventory: InventoryLike,
@@ -182,4 +296,4 @@ def render(
         hooks=hooks,
         converter=converter,
     )
-    return Target(report, manifests, yaml, has_blockers)
+    return Target._of(report, manifests, yaml, has_blockers)

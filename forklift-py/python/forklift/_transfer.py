@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable, Optional, TypedDict, Union
+from typing import TYPE_CHECKING, Callable, Dict, Optional, TypedDict, Union
 
-from . import _native, _tasks
+from . import _docs, _native, _tasks
 from ._native import CancelToken, CopyProgress, CopySummary, Task
 
 if TYPE_CHECKING:
@@ -17,44 +17,54 @@ Disk = Union[str, "os.PathLike[str]"]
 ProgressCallback = Callable[[CopyProgress], object]
 
 
+COPY_OPTION_DOCS: Dict[str, str] = {
+    "progress": "Called with a CopyProgress at most every ``progress_interval`` seconds and once "
+    "at the end, from a forklift thread; an exception it raises cancels the copy and is re-raised.",
+    "cancel": "A CancelToken: cancels the copy when triggered.",
+    "request_size": "Bytes per request (a power of two, 4 KiB to 32 MiB; default 1 MiB); other "
+    "values raise ValueError, as ``forklift copy --request-size`` refuses them.",
+    "requests": "Requests in flight (default 16); buffers use ``requests * request_size`` bytes.",
+    "sparse_granularity": "Zero-detection granularity in bytes: 0 (off) or a power of two from "
+    "512 to 32 MiB (default 4096); other values raise ValueError.",
+    "connections": "NBD connections per export when multi-conn is allowed (default min(4, CPUs)).",
+    "bitmap": "Copy only the ranges dirty in this qemu dirty bitmap.",
+    "checkpoint": "File that lets an interrupted copy resume (read if present, updated while copying).",
+    "checksums": "Keep a CRC32 per block (default False).",
+    "flush": "Flush the destination at the end (default True).",
+    "lanes": "Between two NBD exports, one thread drives each pair of connections (default True).",
+    "retries": "Attempts per block for recoverable errors (default 3).",
+    "reconnects": "Times a lost NBD connection is reopened before the copy fails (default 3; 0: never).",
+    "io_timeout": "Seconds requests to an NBD server may wait without a byte from it before the "
+    "connection counts as lost and is reopened (default 300; 0: forever).",
+    "progress_interval": "Seconds between progress callbacks (default 0.25).",
+}
+"""What each keyword option of :func:`copy` does (shown by ``help()``)."""
+
+
 class CopyOptions(TypedDict, total=False):
     """Keyword options of :func:`start_copy`, :func:`copy` and :func:`async_copy`."""
 
     progress: Optional[ProgressCallback]
-    """Called with a :class:`CopyProgress` at most every ``progress_interval`` seconds."""
     cancel: Optional[CancelToken]
-    """Cancels the copy when triggered."""
     request_size: Optional[int]
-    """Bytes per request (a power of two, 4 KiB to 32 MiB; default 1 MiB); other values raise
-    :class:`ValueError`, as ``forklift copy --request-size`` refuses them."""
     requests: Optional[int]
-    """Requests in flight (default 16); buffers use ``requests * request_size`` bytes."""
     sparse_granularity: Optional[int]
-    """Zero-detection granularity in bytes: 0 (off) or a power of two from 512 to 32 MiB
-    (default 4096); other values raise :class:`ValueError`."""
     connections: Optional[int]
-    """NBD connections per export when multi-conn is allowed (default min(4, CPUs))."""
     bitmap: Optional[str]
-    """Copy only the ranges dirty in this qemu dirty bitmap."""
     checkpoint: Optional[Disk]
-    """File that lets an interrupted copy resume."""
     checksums: bool
-    """Keep a CRC32 per block (default False)."""
     flush: bool
-    """Flush the destination at the end (default True)."""
     lanes: bool
-    """Between two NBD exports, one thread drives each pair of connections (default True)."""
     retries: Optional[int]
-    """Attempts per block for recoverable errors (default 3)."""
     reconnects: Optional[int]
-    """Times a lost NBD connection is reopened before the copy fails (default 3; 0: never)."""
     io_timeout: Optional[float]
-    """Seconds requests to an NBD server may wait without a byte from it before the connection
-    counts as lost and is reopened (default 300; 0: forever)."""
     progress_interval: Optional[float]
-    """Seconds between progress callbacks (default 0.25)."""
 
 
+CopyOptions.__doc__ = (CopyOptions.__doc__ or "") + _docs.section(COPY_OPTION_DOCS)
+
+
+@_docs.options(COPY_OPTION_DOCS)
 def start_copy(
     source: Disk, destination: Disk, **options: Unpack[CopyOptions]
 ) -> Task[CopySummary]:
@@ -98,8 +108,14 @@ def start_copy(
     )
 
 
+@_docs.options(COPY_OPTION_DOCS)
 def copy(source: Disk, destination: Disk, **options: Unpack[CopyOptions]) -> CopySummary:
-    """Copies ``source`` into ``destination`` and returns what was done (see :func:`start_copy`).
+    """Copies ``source`` into ``destination`` and returns what was done.
+
+    ``source`` is an image path (raw, qcow2, VMDK, VHDX, VDI: detected) or an NBD URI
+    (``nbd://``, ``nbds://``, ``nbd+unix://``, ``nbds+unix://``); ``destination`` the same, a
+    missing path created with the source's size (see :func:`start_copy`). The result is a
+    :class:`CopySummary` (``to_dict()`` gives ``forklift copy -o json``'s keys).
 
     Blocks with the GIL released; Ctrl-C or ``cancel`` stops the copy with
     :class:`~forklift.CancelledError` (``KeyboardInterrupt`` for Ctrl-C).
@@ -115,3 +131,6 @@ async def async_copy(
     Cancelling the awaiting task cancels the copy.
     """
     return await _tasks.wait(start_copy(source, destination, **options))
+
+
+_docs.document(async_copy, COPY_OPTION_DOCS)
