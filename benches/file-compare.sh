@@ -25,6 +25,7 @@ set -euo pipefail
 SIZE_GIB=${SIZE_GIB:-4}
 DATA_MIB=${DATA_MIB:-1024}
 ROUNDS=${ROUNDS:-5}
+CASES=${CASES:-d e}   # which cases run
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
@@ -43,7 +44,7 @@ for tool in nbdcopy qemu-img qemu-nbd /usr/bin/time base64; do
   command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
 done
 [ -x "$FORKLIFT" ] || (cd "$ROOT" && cargo build --release -q -p forklift)
-[ -x "$VMDK_COPY" ] || (cd "$ROOT" && cargo build --release -q -p forklift-transfer --example vmdk_copy)
+[[ "$CASES" != *e* ]] || [ -x "$VMDK_COPY" ] || (cd "$ROOT" && cargo build --release -q -p forklift-transfer --example vmdk_copy)
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
   "load $(cut -d' ' -f1-3 /proc/loadavg); target $(findmnt -n -o FSTYPE -T "$WORK") at $WORK;" \
@@ -117,6 +118,7 @@ row() { # SCENARIO TOOL BASELINE
 }
 
 for round in $(seq 1 "$ROUNDS"); do
+  [[ "$CASES" == *d* ]] || break
   once "$FORKLIFT" copy "$uri" "$WORK/dst.raw"; keep d forklift
   [ "$round" = 1 ] && { check "forklift (d)"; cp "$WORK/out.txt" "$WORK/forklift-d.json"; }
   once nbdcopy --flush "$uri" "$WORK/dst.raw"; keep d nbdcopy
@@ -124,6 +126,9 @@ for round in $(seq 1 "$ROUNDS"); do
   once sh -c 'qemu-img convert -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
   keep d qemu-img
   [ "$round" = 1 ] && check "qemu-img (d)"
+done
+for round in $(seq 1 "$ROUNDS"); do
+  [[ "$CASES" == *e* ]] || break
   once "$VMDK_COPY" "$WORK/src.vmdk" "$WORK/dst.raw"; keep e forklift
   [ "$round" = 1 ] && { check "forklift (e)"; cp "$WORK/out.txt" "$WORK/forklift-e.json"; }
   once sh -c 'qemu-img convert -W -m 8 -f vmdk -O raw "$1" "$2" && sync "$2"' sh \
@@ -133,13 +138,17 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-row d forklift nbdcopy
-row d nbdcopy
-row d qemu-img
-printf "(d)  forklift / qemu-img: %.2fx (median %.2fx)\n" \
-  "$(echo "${TIME[d/forklift]} / ${TIME[d/qemu-img]}" | bc -l)" \
-  "$(echo "$(median d forklift) / $(median d qemu-img)" | bc -l)"
-row e forklift qemu-img
-row e qemu-img
+if [[ "$CASES" == *d* ]]; then
+  row d forklift nbdcopy
+  row d nbdcopy
+  row d qemu-img
+  printf "(d)  forklift / qemu-img: %.2fx (median %.2fx)\n" \
+    "$(echo "${TIME[d/forklift]} / ${TIME[d/qemu-img]}" | bc -l)" \
+    "$(echo "$(median d forklift) / $(median d qemu-img)" | bc -l)"
+fi
+if [[ "$CASES" == *e* ]]; then
+  row e forklift qemu-img
+  row e qemu-img
+fi
 echo "forklift JSON summaries:"
-for s in d e; do echo "  ($s) $(tr -d '\n ' <"$WORK/forklift-$s.json")"; done
+for s in $CASES; do echo "  ($s) $(tr -d '\n ' <"$WORK/forklift-$s.json")"; done

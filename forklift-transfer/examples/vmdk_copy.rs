@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(input), Some(output)) = (args.next(), args.next()) else {
         return Err("usage: vmdk_copy DISK.vmdk OUT.raw".into());
     };
-    let source = VmdkSource::new(VmdkImage::open(&input)?);
+    let source = VmdkSource::new(VmdkImage::open(std::path::Path::new(&input))?);
     let sink = LocalDisk::create(&output, source.size())?;
     let report = copy(
         Arc::new(source),
