@@ -25,7 +25,10 @@ pub fn scaled_demo_vms(count: usize) -> Vec<DemoVm> {
                     href: format!("demo-vm-{i:02}-disk1.vmdk"),
                     size: 64 << 20,
                     files: vec![
-                        ("etc/hostname".into(), format!("demo-vm-{i:02}\n").into_bytes()),
+                        (
+                            "etc/hostname".into(),
+                            format!("demo-vm-{i:02}\n").into_bytes(),
+                        ),
                         ("usr/lib/app.bin".into(), pseudo_random(1000 + i, 8 << 20)),
                     ],
                 },

@@ -203,7 +203,9 @@ mod tests {
     }
 
     fn pattern(i: u64, length: usize) -> Vec<u8> {
-        (0..length).map(|j| (i as usize * 31 + j / 4096) as u8).collect()
+        (0..length)
+            .map(|j| (i as usize * 31 + j / 4096) as u8)
+            .collect()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
