@@ -11,7 +11,7 @@ pub const MAX_DEMO_VMS: usize = 100;
 /// `count` demo VMs of two disks each, named `demo-vm-01`, `demo-vm-02`, …; `count` is
 /// clamped to 1..=[`MAX_DEMO_VMS`].
 pub fn scaled_demo_vms(count: usize) -> Vec<DemoVm> {
-    (1..=count.clamp(1, MAX_DEMO_VMS) as u64)
+    (1..=vm_count(count) as u64)
         .map(|i| DemoVm {
             name: format!("demo-vm-{i:02}"),
             id: format!("5b0c7e1a-2d3f-4a6b-9c8d-{i:012x}"),
@@ -54,23 +54,30 @@ pub fn scaled_demo_vms(count: usize) -> Vec<DemoVm> {
         .collect()
 }
 
+/// `count` clamped to 1..=[`MAX_DEMO_VMS`].
+fn vm_count(count: usize) -> usize {
+    count.clamp(1, MAX_DEMO_VMS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn scaled_catalog_has_distinct_vms_disks_and_content() {
-        let vms = scaled_demo_vms(20);
-        assert_eq!(vms.len(), 20);
-        assert_eq!(vms.iter().map(|vm| vm.disks.len()).sum::<usize>(), 40);
+        // Three VMs only: each carries 36 MiB of generated content.
+        let vms = scaled_demo_vms(3);
+        assert_eq!(vms.len(), 3);
+        assert_eq!(vms.iter().map(|vm| vm.disks.len()).sum::<usize>(), 6);
         let names: std::collections::BTreeSet<_> = vms.iter().map(|vm| &vm.name).collect();
         let ids: std::collections::BTreeSet<_> = vms.iter().map(|vm| &vm.id).collect();
         let macs: std::collections::BTreeSet<_> = vms.iter().map(|vm| &vm.nics[0].mac).collect();
-        assert_eq!((names.len(), ids.len(), macs.len()), (20, 20, 20));
+        assert_eq!((names.len(), ids.len(), macs.len()), (3, 3, 3));
         assert_ne!(vms[0].disks[1].files[0].1, vms[1].disks[1].files[0].1);
         assert!(vms.iter().any(|vm| vm.packaging == Packaging::Ova));
         assert!(vms.iter().any(|vm| vm.packaging == Packaging::ExtractedOvf));
-        assert_eq!(scaled_demo_vms(0).len(), 1);
-        assert_eq!(scaled_demo_vms(usize::MAX).len(), MAX_DEMO_VMS);
+        assert_eq!(vm_count(0), 1);
+        assert_eq!(vm_count(20), 20);
+        assert_eq!(vm_count(usize::MAX), MAX_DEMO_VMS);
     }
 }
