@@ -19,6 +19,10 @@ use crate::block::{
 use crate::copy::checkpoint::TargetIdentity;
 use crate::error::{Error, ErrorKind, Op, Result};
 
+mod writeback;
+pub use writeback::WRITEBACK_WINDOW;
+use writeback::Writeback;
+
 /// The extended attribute that holds a checkpoint's generation on a target file.
 const GENERATION_XATTR: &std::ffi::CStr = c"user.forklift.checkpoint";
 
@@ -100,6 +104,8 @@ pub struct LocalDisk {
     block_device: bool,
     writable: bool,
     zero_initialized: bool,
+    /// Writeback started behind the writer (see the `writeback` module).
+    writeback: Arc<Writeback>,
 }
 
 impl LocalDisk {
@@ -146,6 +152,7 @@ impl LocalDisk {
             block_device: false,
             writable: true,
             zero_initialized: true,
+            writeback: Arc::default(),
         })
     }
 
@@ -184,6 +191,7 @@ impl LocalDisk {
             block_device,
             writable,
             zero_initialized: false,
+            writeback: Arc::default(),
         })
     }
 
@@ -401,8 +409,10 @@ impl BlockSink for LocalDisk {
         let length = buf.len() as u64;
         check_range(offset, length, self.size)
             .map_err(|e| e.with_op(Op::Write).with_target(self.target()))?;
+        let writeback = self.writeback.clone();
         self.blocking(Op::Write, offset, length, move |file| {
             file.write_all_at(&buf, offset)?;
+            writeback.after_write(file, offset, length)?;
             Ok(buf)
         })
         .await
@@ -460,8 +470,13 @@ impl BlockSink for LocalDisk {
         if !self.writable {
             return Ok(());
         }
-        self.blocking(Op::Flush, 0, 0, |file| file.sync_data())
-            .await
+        let writeback = self.writeback.clone();
+        self.blocking(Op::Flush, 0, 0, move |file| {
+            file.sync_data()?;
+            writeback.after_flush(file);
+            Ok(())
+        })
+        .await
     }
 
     fn is_zero_initialized(&self) -> bool {

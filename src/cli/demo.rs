@@ -18,6 +18,10 @@ pub struct DemoArgs {
     /// Hide the progress bars.
     #[arg(long)]
     quiet: bool,
+    /// Build a larger catalog instead: N VMs of two disks each (1 to 100), for whole-plan
+    /// benchmarks (`benches/plan-compare.sh`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=forklift::demo::scaled::MAX_DEMO_VMS as i64))]
+    vms: Option<u16>,
 }
 
 /// Runs the demo; exits non-zero on any failure.
@@ -32,7 +36,12 @@ pub fn run(args: DemoArgs) -> ExitCode {
     runtime.block_on(async {
         let (tx, rx) = mpsc::channel(256);
         let shown = tokio::spawn(super::progress::show(rx, !args.quiet));
-        let result = forklift::demo::run_demo(&args.dir, tx, CancellationToken::new()).await;
+        let vms = match args.vms {
+            Some(n) => forklift::demo::scaled::scaled_demo_vms(usize::from(n)),
+            None => forklift::demo::catalog::demo_vms(),
+        };
+        let result =
+            forklift::demo::run_demo_with(&args.dir, vms, tx, CancellationToken::new()).await;
         let _ = shown.await;
         match result {
             Ok(report) => {

@@ -4,9 +4,10 @@
 pub mod catalog;
 pub mod manifests;
 mod run;
+pub mod scaled;
 mod ustar;
 
-pub use run::{DemoReport, run_demo};
+pub use run::{DemoReport, run_demo, run_demo_with};
 
 use std::path::{Path, PathBuf};
 

@@ -37,9 +37,19 @@ pub async fn run_demo(
     events: mpsc::Sender<MigrationEvent>,
     cancel: CancellationToken,
 ) -> Result<DemoReport, DemoError> {
+    run_demo_with(dir, demo_vms(), events, cancel).await
+}
+
+/// [`run_demo`] with another catalog, such as
+/// [`scaled_demo_vms`](super::scaled::scaled_demo_vms) for whole-plan benchmarks.
+pub async fn run_demo_with(
+    dir: &Path,
+    vms: Vec<super::catalog::DemoVm>,
+    events: mpsc::Sender<MigrationEvent>,
+    cancel: CancellationToken,
+) -> Result<DemoReport, DemoError> {
     let dir = std::path::absolute(dir).map_err(|e| DemoError::io(dir, e))?;
     let catalog = dir.join("catalog");
-    let vms = demo_vms();
     let checksums = {
         let (catalog, work, vms) = (catalog.clone(), dir.join("work"), vms.clone());
         tokio::task::spawn_blocking(move || build_catalog(&catalog, &work, &vms))

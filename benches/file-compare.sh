@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Compares copies into a raw file on a real disk (the path of every local-destination
+# migration) in one run, tools taking turns round by round, and prints fastest and median
+# wall time, MiB/s of data, peak RSS and CPU seconds, with ratios:
+#
+#   (d) qcow2 SIZE virtual, DATA of data, served by `qemu-nbd -t -r` -> raw file:
+#       forklift copy   vs  nbdcopy --flush  and  qemu-img convert -W -m 8 + sync FILE
+#   (e) streamOptimized VMDK of the same disk -> raw file (the OVA path: the native VMDK
+#       reader and the copy engine, example `vmdk_copy`):
+#       forklift        vs  qemu-img convert -O raw -W -m 8 + sync FILE
+#
+# Every tool ends with its data durable: forklift and nbdcopy --flush call fdatasync,
+# qemu-img is followed by `sync FILE` (fsync) inside the timed run. The target is deleted
+# before each run (outside the timing), so every tool creates a new sparse file. Sources stay
+# in the page cache after the first round, alike for every tool.
+# Half of the data pieces are random (incompressible), half base64 text (compresses to
+# about 3/4), so VMDK inflation does realistic work.
+#
+# Goals: (d) forklift <= 0.9x nbdcopy --flush, (e) <= 0.8x qemu-img; RSS <= 64 MiB.
+# Usage: benches/file-compare.sh   (SIZE_GIB=4 DATA_MIB=1024 ROUNDS=5, DIR=/var/tmp: a real disk)
+# Needs: qemu-utils, libnbd-bin (nbdcopy), /usr/bin/time; a release build of forklift and
+# of the example (built if missing).
+set -euo pipefail
+
+SIZE_GIB=${SIZE_GIB:-4}
+DATA_MIB=${DATA_MIB:-1024}
+ROUNDS=${ROUNDS:-5}
+CASES=${CASES:-d e}   # which cases run
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
+VMDK_COPY=${VMDK_COPY:-$TARGET/release/examples/vmdk_copy}
+WORK=$(mktemp -d "${DIR:-/var/tmp}/forklift-file-bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in nbdcopy qemu-img qemu-nbd /usr/bin/time base64; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
+done
+[ -x "$FORKLIFT" ] || (cd "$ROOT" && cargo build --release -q -p forklift)
+[[ "$CASES" != *e* ]] || [ -x "$VMDK_COPY" ] || (cd "$ROOT" && cargo build --release -q -p forklift-transfer --example vmdk_copy)
+
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  "load $(cut -d' ' -f1-3 /proc/loadavg); target $(findmnt -n -o FSTYPE -T "$WORK") at $WORK;" \
+  "size ${SIZE_GIB} GiB, data ${DATA_MIB} MiB, fastest and median of $ROUNDS runs"
+echo "versions: $("$FORKLIFT" version), $(nbdcopy --version | head -1), $(qemu-img --version | head -1)"
+
+# The source disk: DATA_MIB in 64 MiB pieces spread over SIZE_GIB.
+raw=$WORK/src.raw
+truncate -s "${SIZE_GIB}G" "$raw"
+pieces=$((DATA_MIB / 64)); stride=$((SIZE_GIB * 1024 / pieces))
+head -c $((48 << 20)) /dev/urandom | base64 -w 0 | head -c $((64 << 20)) >"$WORK/text.bin"
+for i in $(seq 0 $((pieces - 1))); do
+  if [ $((i % 2)) = 0 ]; then
+    dd if=/dev/urandom of="$raw" bs=1M count=64 seek=$((i * stride)) conv=notrunc status=none
+  else
+    dd if="$WORK/text.bin" of="$raw" bs=1M count=64 seek=$((i * stride)) conv=notrunc status=none
+  fi
+done
+qemu-img convert -q -f raw -O qcow2 "$raw" "$WORK/src.qcow2"
+qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$raw" "$WORK/src.vmdk"
+expected=$(sha256sum <"$raw" | cut -d' ' -f1)
+rm -f "$raw" "$WORK/text.bin"
+
+sock=$WORK/src.sock
+qemu-nbd -t -r -e 8 -f qcow2 -k "$sock" "$WORK/src.qcow2" >/dev/null 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 500); do [ -S "$sock" ] && break; sleep 0.02; done
+uri="nbd+unix:///?socket=$sock"
+
+# once CMD... : one timed run into $WORK/dst.raw (deleted first); sets RUN_SECONDS, RUN_RSS
+# (KiB, the largest process of the run) and RUN_CPU (CPU seconds of the run's processes).
+once() {
+  rm -f "$WORK/dst.raw"
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
+    echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
+  end=$(date +%s.%N)
+  RUN_SECONDS=$(echo "$end - $start" | bc -l)
+  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
+  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
+}
+check() { # TOOL: the copy must be byte-identical to the source
+  local got
+  got=$(sha256sum <"$WORK/dst.raw" | cut -d' ' -f1)
+  [ "$got" = "$expected" ] || { echo "$1 produced a different image" >&2; exit 1; }
+}
+
+declare -A TIME RSS CPU ALL
+median() {
+  tr ' ' '\n' <<<"${ALL[$1/$2]}" | grep -v '^$' | sort -g |
+    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+keep() {
+  local key="$1/$2"
+  ALL[$key]+="$RUN_SECONDS "
+  if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
+    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS; CPU[$key]=$RUN_CPU
+  fi
+}
+row() { # SCENARIO TOOL BASELINE
+  local key="$1/$2"
+  printf "%-4s %-10s %7.2f s %6.0f MiB/s data %6.1f MiB RSS %6.2f s CPU %7.2f s median" \
+    "$1" "$2" "${TIME[$key]}" "$(echo "$DATA_MIB / ${TIME[$key]}" | bc -l)" \
+    "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "$(median "$1" "$2")"
+  if [ "$2" = forklift ]; then
+    printf "   %.2fx %s (median %.2fx)" "$(echo "${TIME[$key]} / ${TIME[$1/$3]}" | bc -l)" "$3" \
+      "$(echo "$(median "$1" "$2") / $(median "$1" "$3")" | bc -l)"
+  fi
+  echo
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  [[ "$CASES" == *d* ]] || break
+  once "$FORKLIFT" copy "$uri" "$WORK/dst.raw"; keep d forklift
+  [ "$round" = 1 ] && { check "forklift (d)"; cp "$WORK/out.txt" "$WORK/forklift-d.json"; }
+  once nbdcopy --flush "$uri" "$WORK/dst.raw"; keep d nbdcopy
+  [ "$round" = 1 ] && check nbdcopy
+  once sh -c 'qemu-img convert -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
+  keep d qemu-img
+  [ "$round" = 1 ] && check "qemu-img (d)"
+done
+for round in $(seq 1 "$ROUNDS"); do
+  [[ "$CASES" == *e* ]] || break
+  once "$VMDK_COPY" "$WORK/src.vmdk" "$WORK/dst.raw"; keep e forklift
+  [ "$round" = 1 ] && { check "forklift (e)"; cp "$WORK/out.txt" "$WORK/forklift-e.json"; }
+  once sh -c 'qemu-img convert -W -m 8 -f vmdk -O raw "$1" "$2" && sync "$2"' sh \
+    "$WORK/src.vmdk" "$WORK/dst.raw"
+  keep e qemu-img
+  [ "$round" = 1 ] && check "qemu-img (e)"
+done
+
+echo
+if [[ "$CASES" == *d* ]]; then
+  row d forklift nbdcopy
+  row d nbdcopy
+  row d qemu-img
+  printf "(d)  forklift / qemu-img: %.2fx (median %.2fx)\n" \
+    "$(echo "${TIME[d/forklift]} / ${TIME[d/qemu-img]}" | bc -l)" \
+    "$(echo "$(median d forklift) / $(median d qemu-img)" | bc -l)"
+fi
+if [[ "$CASES" == *e* ]]; then
+  row e forklift qemu-img
+  row e qemu-img
+fi
+echo "forklift JSON summaries:"
+for s in $CASES; do echo "  ($s) $(tr -d '\n ' <"$WORK/forklift-$s.json")"; done

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# (f) A whole plan end to end against qemu-img on the same disks with the same parallelism.
+#
+# `forklift demo --vms VMS` builds an OVA catalog of VMS VMs with two streamOptimized disks
+# each (half packed as .ova, half as extracted .ovf) and its manifests. Then, round by
+# round, taking turns:
+#   forklift  `forklift migrate -f manifests.yaml --destination local:DIR` into a fresh DIR
+#             (every disk copied into a raw file and flushed; OVA VMs are admitted 20 at
+#             a time, controller_max_vm_inflight, and a VM's disks copy in parallel);
+#   qemu-img  `qemu-img convert -W -m 8 -O raw DISK.vmdk DISK.raw && sync DISK.raw` for every
+#             disk of the same catalog, min(VMS, 20) VMs' disks at a time (xargs -P).
+# Prints each side's fastest and median wall time, MiB/s of data written, peak RSS and CPU.
+# Goal: forklift <= 1.0x qemu-img; RSS <= 64 MiB.
+# Usage: benches/plan-compare.sh   (VMS=20 ROUNDS=5, DIR=/var/tmp: a real disk)
+set -euo pipefail
+
+VMS=${VMS:-20}
+ROUNDS=${ROUNDS:-5}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
+WORK=$(mktemp -d "${DIR:-/var/tmp}/forklift-plan-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+for tool in qemu-img jq xargs /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
+done
+[ -x "$FORKLIFT" ] || (cd "$ROOT" && cargo build --release -q -p forklift)
+
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  "load $(cut -d' ' -f1-3 /proc/loadavg); $(findmnt -n -o FSTYPE -T "$WORK") at $WORK; $VMS VMs;" \
+  "fastest and median of $ROUNDS runs"
+"$FORKLIFT" demo --vms "$VMS" --dir "$WORK/demo" --quiet | head -2
+# The same streamOptimized disks qemu-img reads: an .ova's stay in the builder's work folder.
+find "$WORK/demo/work" "$WORK/demo/catalog" -name '*.vmdk' | sort >"$WORK/disks.txt"
+disks=$(wc -l <"$WORK/disks.txt")
+parallel=$(( (VMS < 20 ? VMS : 20) * 2 ))
+
+once() { # DIR CMD...: one timed run into a fresh DIR; sets RUN_SECONDS, RUN_RSS, RUN_CPU
+  local dir=$1; shift
+  rm -rf "$dir"; mkdir -p "$dir"
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
+    echo "$* failed:" >&2; tail -20 "$WORK/err.txt" >&2; exit 1; }
+  end=$(date +%s.%N)
+  RUN_SECONDS=$(echo "$end - $start" | bc -l)
+  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
+  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
+}
+declare -A TIME RSS CPU ALL
+keep() {
+  ALL[$1]+="$RUN_SECONDS "
+  if [ -z "${TIME[$1]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$1]}" | bc -l)" = 1 ]; then
+    TIME[$1]=$RUN_SECONDS; RSS[$1]=$RUN_RSS; CPU[$1]=$RUN_CPU
+  fi
+}
+median() {
+  tr ' ' '\n' <<<"${ALL[$1]}" | grep -v '^$' | sort -g |
+    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+data_mib=0
+for _ in $(seq 1 "$ROUNDS"); do
+  once "$WORK/out" "$FORKLIFT" migrate -f "$WORK/demo/manifests.yaml" \
+    --destination "local:$WORK/out"
+  keep forklift
+  jq -e '.vms | all(.outcome == "Succeeded")' "$WORK/out.txt" >/dev/null ||
+    { echo "forklift migrate did not succeed" >&2; exit 1; }
+  data_mib=$(jq '.bytesWritten / 1048576' "$WORK/out.txt")
+  plan_seconds=$(jq '.seconds' "$WORK/out.txt")
+  once "$WORK/base" xargs -a "$WORK/disks.txt" -P "$parallel" -I{} sh -c \
+    'out="$1/$(basename "$2" .vmdk).raw"; qemu-img convert -W -m 8 -f vmdk -O raw "$2" "$out" && sync "$out"' \
+    sh "$WORK/base" {}
+  keep qemu-img
+done
+
+echo
+echo "$VMS VMs, $disks disks, $(printf %.0f "$data_mib") MiB of data written per run; qemu-img $parallel at a time"
+for t in forklift qemu-img; do
+  printf "%-9s %7.2f s %6.0f MiB/s data %7.1f MiB RSS %7.2f s CPU %7.2f s median\n" "$t" \
+    "${TIME[$t]}" "$(echo "$data_mib / ${TIME[$t]}" | bc -l)" "$(echo "${RSS[$t]} / 1024" | bc -l)" \
+    "${CPU[$t]}" "$(median "$t")"
+done
+printf "forklift / qemu-img: %.2fx (median %.2fx); last plan report: %.2f s\n" \
+  "$(echo "${TIME[forklift]} / ${TIME[qemu-img]}" | bc -l)" \
+  "$(echo "$(median forklift) / $(median qemu-img)" | bc -l)" "$plan_seconds"
