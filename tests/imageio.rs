@@ -426,7 +426,7 @@ fn the_cli_copies_an_imageio_url_and_hides_the_ticket() {
     let target = served.target("cli.raw");
     let ca = served.daemon.ca_file();
     let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["copy", &url, "--ca-file"])
+        .args(["copy", "-o", "json", &url, "--ca-file"])
         .arg(&ca)
         .arg(&target)
         .env_remove("RUST_LOG")

@@ -19,7 +19,7 @@ async fn inventory_verb_reads_the_engine_in_one_followed_listing() {
     let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
         .args(["inventory", "--manifests"])
         .arg(&manifests)
-        .args(["--provider", "rhv", "-o"])
+        .args(["--provider", "rhv", "--output-file"])
         .arg(&out)
         .output()
         .unwrap();
@@ -147,7 +147,7 @@ async fn validate_flags_direct_luns_on_old_engines_and_empty_luns() {
     setup.provider_manifests(&manifests);
     plan_manifests(&manifests, &[VM1, VM2]);
     let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["validate", "--manifests"])
+        .args(["validate", "-o", "json", "--manifests"])
         .arg(&manifests)
         .output()
         .unwrap();
