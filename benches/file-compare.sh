@@ -119,7 +119,7 @@ row() { # SCENARIO TOOL BASELINE
 
 for round in $(seq 1 "$ROUNDS"); do
   [[ "$CASES" == *d* ]] || break
-  once "$FORKLIFT" copy "$uri" "$WORK/dst.raw"; keep d forklift
+  once "$FORKLIFT" copy -o json "$uri" "$WORK/dst.raw"; keep d forklift
   [ "$round" = 1 ] && { check "forklift (d)"; cp "$WORK/out.txt" "$WORK/forklift-d.json"; }
   once nbdcopy --flush "$uri" "$WORK/dst.raw"; keep d nbdcopy
   [ "$round" = 1 ] && check nbdcopy

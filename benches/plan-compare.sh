@@ -62,7 +62,7 @@ median() {
 
 data_mib=0
 for _ in $(seq 1 "$ROUNDS"); do
-  once "$WORK/out" "$FORKLIFT" migrate -f "$WORK/demo/manifests.yaml" \
+  once "$WORK/out" "$FORKLIFT" migrate -o json -f "$WORK/demo/manifests.yaml" \
     --destination "local:$WORK/out"
   keep forklift
   jq -e '.vms | all(.outcome == "Succeeded")' "$WORK/out.txt" >/dev/null ||

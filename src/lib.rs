@@ -13,16 +13,18 @@
 //! (`openstack`) or oVirt / RHV (`ovirt`) source
 //! ([`providers::implemented_provider_types`]) into a local folder bundle
 //! ([`migrate::LocalDestination`]: raw disk images, DataVolume and VirtualMachine YAML, the
-//! plan's status). Migrations are cold, and without guest conversion: a plan runs only with
-//! `skipGuestConversion: true` (MTV's raw copy mode). Plans that need conversion, warm or
-//! live migration, copy offload or volume populators are refused before anything is touched,
-//! with a Critical `...NotAvailable` condition
-//! ([`core::render::ExecutorCapability::condition_type`]). Hooks run locally
-//! ([`migrate::hooks`]).
+//! plan's status) or onto a KubeVirt cluster. Migrations are cold, or warm where the source
+//! offers snapshots and changed blocks (vSphere). Guest conversion runs when a converter is
+//! given ([`migrate::convert`]: the real virt-v2v, or a caller's own); without one, a plan
+//! needs `skipGuestConversion: true` (MTV's raw copy mode). What cannot run here (a plan that
+//! needs conversion without a converter, warm from a source without changed blocks, live
+//! migration, copy offload) is refused before anything is touched, with a Critical
+//! `...NotAvailable` condition ([`core::render::ExecutorCapability::condition_type`]). Hooks
+//! run locally ([`migrate::hooks`]).
 //!
 //! Planned: KubeVirt / OpenShift, Hyper-V, EC2 and Nutanix sources
-//! (validated and rendered already, refused by [`providers::open_provider`]); guest conversion
-//! (virt-v2v); warm and live migration.
+//! (validated and rendered already, refused by [`providers::open_provider`]); warm migration
+//! from oVirt (incremental backups); live migration.
 //!
 //! Destinations: a local bundle ([`migrate::LocalDestination`]) whose DataVolumes take their
 //! data through CDI's upload API (`forklift deploy` pushes it), or a cluster
