@@ -59,6 +59,9 @@ PLAN_OPTION_DOCS: Dict[str, str] = {
     '"mtv" describes MTV\'s controller.',
     "hooks": '"local" describes migrate given hooks= (a plan\'s hooks run); without it a plan with '
     "hooks gets the Critical HookRunnerNotAvailable.",
+    "converter": '"virt-v2v" or a callable describes migrate given converter= (the conversion '
+    "phases run); without it a plan that needs conversion gets the Critical "
+    "GuestConversionNotAvailable.",
 }
 """What each keyword option of :func:`validate` and :func:`render` does (shown by ``help()``)."""
 
@@ -260,7 +263,7 @@ class Target(Result):
         return f"<Target {self.plan}: {len(self.vms)} VMs, {len(self.manifests)} manifests>"
 
 
-@_docs.options({key: PLAN_OPTION_DOCS[key] for key in ("plan", "destination", "migration_uid", "executor", "hooks")})
+@_docs.options({key: PLAN_OPTION_DOCS[key] for key in ("plan", "destination", "migration_uid", "executor", "hooks", "converter")})
 def render(
     objects: Iterable[ObjectLike],
     inventory: InventoryLike,
