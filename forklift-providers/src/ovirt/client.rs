@@ -191,6 +191,27 @@ impl Engine {
         &self.http
     }
 
+    /// POSTs an SSO form (login, logout) and maps a transport failure to `operation`.
+    async fn post_form(
+        &self,
+        url: &str,
+        form: String,
+        operation: &str,
+    ) -> std::result::Result<reqwest::Response, OvirtError> {
+        self.http
+            .post(url)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|source| OvirtError::Transport {
+                operation: operation.to_owned(),
+                url: url.to_owned(),
+                source,
+            })
+    }
+
     async fn login(&self) -> Result<Token> {
         let url = self.config.token_url();
         let form = url::form_urlencoded::Serializer::new(String::new())
@@ -200,19 +221,7 @@ impl Engine {
             .append_pair("password", self.config.password.expose())
             .finish();
         let operation = "SSO login";
-        let response = self
-            .http
-            .post(&url)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .map_err(|source| OvirtError::Transport {
-                operation: operation.to_owned(),
-                url: url.clone(),
-                source,
-            })?;
+        let response = self.post_form(&url, form, operation).await?;
         let status = response.status().as_u16();
         let body = read_limited(response, operation, &url).await?;
         let (value, expires_at) = parse_token(&url, status, &body)?;
@@ -257,19 +266,7 @@ impl Engine {
             .append_pair("scope", "")
             .append_pair("token", token.value.expose())
             .finish();
-        let response = self
-            .http
-            .post(&url)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .map_err(|source| OvirtError::Transport {
-                operation: "SSO logout".to_owned(),
-                url: url.clone(),
-                source,
-            })?;
+        let response = self.post_form(&url, form, "SSO logout").await?;
         let status = response.status().as_u16();
         let body = read_limited(response, "SSO logout", &url).await?;
         if !(200..300).contains(&status) {
