@@ -3,6 +3,12 @@
 # Idempotent and quiet when everything is already present.
 set -euo pipefail
 
+# One setup at a time on a machine (apt and pip are machine-wide): .ci/run and scripts/test.sh
+# start it in the background beside the build, so a second caller waits here for the first
+# and then finds everything present.
+exec 8>"${TMPDIR:-/tmp}/forklift-setup.lock"
+flock 8
+
 APT_PACKAGES=(
   qemu-utils            # qemu-img, qemu-nbd: image conversion and NBD exports in tests
   nbdkit                # nbdkit servers and filters for fault injection

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Runs the workspace's test binaries several at a time, each exactly as `cargo test` would.
+
+`cargo test` runs its test binaries one after another. Most of forklift's integration suites
+spend their time waiting on real peers (qemu-nbd, the vCenter simulator, OpenStack's services,
+virt-v2v's appliance), so on a 2-core machine two binaries at a time finish the suite sooner.
+
+    record  DIR BINARY ARGS...   (cargo's target runner) write how cargo would run BINARY, with
+                                 its environment and working folder, into DIR; run nothing
+    run     DIR [--jobs N]       run every recorded binary, N at a time (default 2), the ones
+                                 that took longest last time first; print each one's output
+                                 whole when it ends, then a table of wall and CPU seconds;
+                                 exit 1 if any failed
+
+scripts/test.sh uses it as:
+
+    CARGO_TARGET_<HOST>_RUNNER="python3 scripts/test-queue.py record DIR" cargo test ...
+    python3 scripts/test-queue.py run DIR
+
+Wall times of the last run are kept in DIR/../test-times.json to order the next one.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def record(queue: Path, argv: list[str]) -> int:
+    queue.mkdir(parents=True, exist_ok=True)
+    entry = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+    # Cargo runs its binaries one at a time, so a counter file needs no lock.
+    number = len(list(queue.glob("*.json")))
+    (queue / f"{number:04}.json").write_text(json.dumps(entry))
+    return 0
+
+
+def label(entry: dict[str, Any]) -> str:
+    binary = Path(entry["argv"][0]).name
+    # cargo names test binaries NAME-HASH; the hash stays while the target's name, kind and
+    # profile do, so it tells apart two targets of one package with the same name.
+    name, _, digest = binary.rpartition("-")
+    package = entry["env"].get("CARGO_PKG_NAME", Path(entry["cwd"]).name)
+    return f"{package}/{name or binary} ({digest[:6]})"
+
+
+def run(queue: Path, jobs: int) -> int:
+    entries = [json.loads(p.read_text()) for p in sorted(queue.glob("*.json"))]
+    times_file = queue.parent / "test-times.json"
+    try:
+        last = json.loads(times_file.read_text())
+    except (OSError, ValueError):
+        last = {}
+    # Longest first, so the long suites overlap the many short ones instead of ending alone.
+    entries.sort(key=lambda e: -float(last.get(label(e), 0.0)))
+    lock = threading.Lock()
+    results: dict[str, tuple[int, float, float]] = {}
+    pending = list(entries)
+    started_all = time.monotonic()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                entry = pending.pop(0)
+            name = label(entry)
+            with tempfile.TemporaryFile() as out:
+                started = time.monotonic()
+                proc = subprocess.Popen(
+                    entry["argv"],
+                    cwd=entry["cwd"],
+                    env=entry["env"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+                # wait4: this binary's own CPU time, apart from the ones running beside it.
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                wall = time.monotonic() - started
+                out.seek(0)
+                text = out.read().decode("utf-8", "replace")
+            cpu = usage.ru_utime + usage.ru_stime
+            with lock:
+                results[name] = (proc.returncode, wall, cpu)
+                done = len(results)
+                outcome = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+                print(f"\n==== [{done}/{len(entries)}] {name}: {outcome} in {wall:.1f} s", flush=True)
+                sys.stdout.write(text)
+                sys.stdout.flush()
+
+    threads = [threading.Thread(target=worker) for _ in range(max(1, jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = time.monotonic() - started_all
+
+    print(f"\n==== test binaries: {len(entries)} in {total:.0f} s, {jobs} at a time")
+    for name, (code, wall, cpu) in sorted(results.items(), key=lambda r: -r[1][1]):
+        mark = "" if code == 0 else "  FAILED"
+        print(f"{wall:8.1f} s wall {cpu:8.1f} s cpu  {name}{mark}")
+    try:
+        times_file.write_text(json.dumps({n: r[1] for n, r in results.items()}, indent=1))
+    except OSError:
+        pass
+    failed = [n for n, r in results.items() if r[0] != 0]
+    if failed:
+        print(f"==== FAILED: {', '.join(sorted(failed))}")
+        return 1
+    return 0
+
+
+def main() -> int:
+    if len(sys.argv) >= 4 and sys.argv[1] == "record":
+        return record(Path(sys.argv[2]), sys.argv[3:])
+    if len(sys.argv) >= 3 and sys.argv[1] == "run":
+        jobs = 2
+        if len(sys.argv) == 5 and sys.argv[3] == "--jobs":
+            jobs = int(sys.argv[4])
+        return run(Path(sys.argv[2]), jobs)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
