@@ -2,6 +2,7 @@
 //! proxy of tests/support/fake_apiserver (schema-validating, server-side apply, watches,
 //! TLS upload proxy with bearer tokens), and every error a user can act on.
 
+mod common;
 #[path = "support/fake_apiserver/mod.rs"]
 mod fake_apiserver;
 #[path = "cluster_kubevirt/streaming.rs"]
@@ -618,27 +619,7 @@ async fn an_oversized_bundle_manifest_is_refused_before_anything_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_vm_is_removed_from_the_cluster_when_the_plan_asks() {
     let dir = tempfile::tempdir().unwrap();
-    build_catalog(
-        &dir.path().join("catalog"),
-        &dir.path().join("work"),
-        &demo_vms(),
-    )
-    .unwrap();
-    // Corrupt one disk of Demo_DB_01: its grains no longer inflate, so its copy fails.
-    let vmdk = dir.path().join("catalog/demo-db-01/demo-db-disk2.vmdk");
-    let mut bytes = std::fs::read(&vmdk).unwrap();
-    let len = bytes.len();
-    bytes[len / 4..len / 2].fill(0x5a);
-    std::fs::write(&vmdk, &bytes).unwrap();
-    let file = std::fs::File::options().write(true).open(&vmdk).unwrap();
-    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
-        .unwrap();
-    let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
-    let text = demo_manifests(&dir.path().join("catalog"), &names).replace(
-        "  warm: false\n",
-        "  warm: false\n  deleteVmOnFailMigration: true\n",
-    );
-    let set = ManifestSet::parse("test", &text);
+    let set = common::demo_with_a_failing_db(dir.path());
     let (cluster, destination) = cluster_destination(dir.path(), Faults::default()).await;
     let report = migrate(&set, MigrateOptions::new(destination)).await;
     let db = report
