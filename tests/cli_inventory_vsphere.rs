@@ -1,11 +1,11 @@
 //! `forklift inventory` end to end: Provider + Secret manifests → a live vim25 server
 //! (govmomi's vCenter simulator) → inventory JSON.
 
+mod common;
 #[path = "../forklift-providers/tests/common/vcsim.rs"]
 mod vcsim;
 
-use std::process::Command;
-
+use common::{forklift, text};
 use forklift::core::inventory::SourceInventory;
 use vcsim::Vcsim;
 
@@ -54,13 +54,15 @@ fn inventory_verb_collects_the_simulator_as_json() {
     let dir = tempfile::tempdir().unwrap();
     manifests(&sim, dir.path());
     let out = dir.path().join("inventory.json");
-    let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["inventory", "--manifests"])
-        .arg(dir.path())
-        .args(["--provider", "vcsim", "--output-file"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = forklift(&[
+        "inventory",
+        "--manifests",
+        text(dir.path()),
+        "--provider",
+        "vcsim",
+        "--output-file",
+        text(&out),
+    ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(!stderr.contains("Sim-Passw0rd"));
@@ -71,12 +73,13 @@ fn inventory_verb_collects_the_simulator_as_json() {
     assert_eq!(inventory.vms.len(), 4);
     assert!(stderr.contains("vcsim: 4 VMs, 4 hosts"), "{stderr}");
 
-    let missing = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["inventory", "--manifests"])
-        .arg(dir.path())
-        .args(["--provider", "nope"])
-        .output()
-        .unwrap();
+    let missing = forklift(&[
+        "inventory",
+        "--manifests",
+        text(dir.path()),
+        "--provider",
+        "nope",
+    ]);
     assert!(!missing.status.success());
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("Provider 'nope' not found"), "{stderr}");
@@ -122,11 +125,7 @@ spec:
   vms: [{name: DC0_H0_VM0}, {name: no-such-vm}]
 "#;
     std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["validate", "-o", "json", "--manifests"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let run = forklift(&["validate", "-o", "json", "--manifests", text(dir.path())]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     // 1: the plan has a blocker (the missing VM), so validation ran on live data.

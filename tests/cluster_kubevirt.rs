@@ -2,13 +2,14 @@
 //! proxy of tests/support/fake_apiserver (schema-validating, server-side apply, watches,
 //! TLS upload proxy with bearer tokens), and every error a user can act on.
 
+mod common;
 #[path = "support/fake_apiserver/mod.rs"]
 mod fake_apiserver;
 #[path = "cluster_kubevirt/streaming.rs"]
 mod streaming;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use fake_apiserver::{FakeCluster, Faults};
 use forklift::demo::catalog::{CatalogChecksums, build_catalog, demo_vms, sha256_file};
@@ -44,21 +45,54 @@ fn options(cluster: &FakeCluster, dir: &Path) -> KubevirtOptions {
     }
 }
 
+/// A cluster with `faults` (uploads under `dir/uploaded`) and a destination onto it.
+async fn cluster_destination(dir: &Path, faults: Faults) -> (FakeCluster, KubevirtDestination) {
+    let cluster = FakeCluster::start(faults, &dir.join("uploaded")).await;
+    let destination = KubevirtDestination::new(options(&cluster, dir));
+    (cluster, destination)
+}
+
 async fn migrate(set: &ManifestSet, options: MigrateOptions) -> PlanReport {
+    migrate_until(set, options, CancellationToken::new()).await
+}
+
+/// Runs the demo plan of `set` until it ends or `cancel` fires, draining its events.
+async fn migrate_until(
+    set: &ManifestSet,
+    options: MigrateOptions,
+    cancel: CancellationToken,
+) -> PlanReport {
     let migrator = Migrator::new(set, Some(PLAN), options).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let report = migrator.run(tx, CancellationToken::new()).await.unwrap();
+    let report = migrator.run(tx, cancel).await.unwrap();
     drain.await.unwrap();
     report
+}
+
+/// `forklift deploy BUNDLE --kubeconfig KUBECONFIG`, for more arguments to be added.
+fn deploy_command(bundle: &Path, kubeconfig: &Path) -> Command {
+    let mut command = forklift();
+    command
+        .arg("deploy")
+        .arg(bundle)
+        .arg("--kubeconfig")
+        .arg(kubeconfig);
+    command
+}
+
+/// Runs `command` off the runtime's threads (the test cluster is served on them).
+async fn run_blocking(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_plan_lands_on_the_cluster_and_a_rerun_adopts_it() {
     let dir = tempfile::tempdir().unwrap();
     let (sums, set) = demo(dir.path());
-    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("uploaded")).await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let (cluster, destination) = cluster_destination(dir.path(), Faults::default()).await;
     let report = migrate(&set, MigrateOptions::new(destination.clone())).await;
     assert!(report.succeeded(), "{report:#?}");
     let mut disks = 0;
@@ -193,25 +227,10 @@ async fn deploy_with(
     faults: Faults,
     extra: &[&str],
 ) -> (i32, String, String, FakeCluster, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = {
-        let dir = dir.path().to_path_buf();
-        tokio::task::spawn_blocking(move || small_bundle(&dir))
-            .await
-            .unwrap()
-    };
-    let cluster = FakeCluster::start(faults, &dir.path().join("uploaded")).await;
-    let kubeconfig = cluster.kubeconfig(dir.path());
-    let mut command = forklift();
-    command
-        .arg("deploy")
-        .arg(&bundle)
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .args(extra);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    let (dir, bundle, cluster) = bundle_and_cluster(faults).await;
+    let mut command = deploy_command(&bundle, &cluster.kubeconfig(dir.path()));
+    command.args(extra);
+    let output = run_blocking(command).await;
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -242,18 +261,7 @@ async fn deploy_pushes_a_bundle_and_a_second_deploy_adopts_it() {
     assert!(cluster.state.lock().unwrap().namespaces.contains("apps"));
     // Deploy again: the DataVolume is adopted, not uploaded again.
     let kubeconfig = cluster.kubeconfig(dir.path());
-    let bundle = dir.path().join("bundle");
-    let output = tokio::task::spawn_blocking(move || {
-        forklift()
-            .arg("deploy")
-            .arg(&bundle)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = run_blocking(deploy_command(&dir.path().join("bundle"), &kubeconfig)).await;
     assert!(output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("\"adopted\": [\n    \"apps/web-disk-0\"")
@@ -284,13 +292,7 @@ async fn an_unreachable_api_server_is_named() {
         .port();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n")).unwrap();
-    let output = forklift()
-        .arg("deploy")
-        .arg(&bundle)
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .output()
-        .unwrap();
+    let output = run_blocking(deploy_command(&bundle, &kubeconfig)).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -306,6 +308,14 @@ async fn small_bundle_blocking(dir: &Path) -> PathBuf {
     tokio::task::spawn_blocking(move || small_bundle(&dir))
         .await
         .unwrap()
+}
+
+/// A fresh small bundle and a cluster with `faults` (uploads under `up`), in a new folder.
+async fn bundle_and_cluster(faults: Faults) -> (tempfile::TempDir, PathBuf, FakeCluster) {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = small_bundle_blocking(dir.path()).await;
+    let cluster = FakeCluster::start(faults, &dir.path().join("up")).await;
+    (dir, bundle, cluster)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,24 +407,12 @@ async fn an_untrusted_upload_proxy_is_a_tls_failure_and_what_was_created_is_repo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_ca_flag_makes_an_unadvertised_proxy_trusted() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = small_bundle_blocking(dir.path()).await;
-    let cluster =
-        FakeCluster::start(faults(|f| f.advertise_ca = false), &dir.path().join("up")).await;
-    let (kubeconfig, ca) = (cluster.kubeconfig(dir.path()), cluster.ca_file(dir.path()));
-    let output = tokio::task::spawn_blocking(move || {
-        forklift()
-            .arg("deploy")
-            .arg(&bundle)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .arg("--upload-proxy-ca")
-            .arg(&ca)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (dir, bundle, cluster) = bundle_and_cluster(faults(|f| f.advertise_ca = false)).await;
+    let mut command = deploy_command(&bundle, &cluster.kubeconfig(dir.path()));
+    command
+        .arg("--upload-proxy-ca")
+        .arg(cluster.ca_file(dir.path()));
+    let output = run_blocking(command).await;
     assert!(
         output.status.success(),
         "{}",
@@ -438,9 +436,7 @@ async fn an_exceeded_quota_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_field_owned_by_another_manager_conflicts_and_foreign_objects_are_not_adopted() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = small_bundle_blocking(dir.path()).await;
-    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("up")).await;
+    let (dir, bundle, cluster) = bundle_and_cluster(Faults::default()).await;
     // Someone else's DataVolume of the same name: never adopted.
     cluster.seed(
         "datavolumes",
@@ -452,20 +448,7 @@ async fn a_field_owned_by_another_manager_conflicts_and_foreign_objects_are_not_
         "kubectl",
     );
     let kubeconfig = cluster.kubeconfig(dir.path());
-    let run = |bundle: PathBuf, kubeconfig: PathBuf| async move {
-        tokio::task::spawn_blocking(move || {
-            forklift()
-                .arg("deploy")
-                .arg(&bundle)
-                .arg("--kubeconfig")
-                .arg(&kubeconfig)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    };
-    let output = run(bundle.clone(), kubeconfig.clone()).await;
+    let output = run_blocking(deploy_command(&bundle, &kubeconfig)).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr
@@ -483,7 +466,7 @@ async fn a_field_owned_by_another_manager_conflicts_and_foreign_objects_are_not_
         "spec": {"storage": {"storageClassName": "fast"}}}),
         "kubectl",
     );
-    let output = run(bundle, kubeconfig).await;
+    let output = run_blocking(deploy_command(&bundle, &kubeconfig)).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -561,9 +544,7 @@ async fn deploy_in_process(
     std::time::Duration,
     tempfile::TempDir,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = small_bundle_blocking(dir.path()).await;
-    let cluster = FakeCluster::start(faults, &dir.path().join("up")).await;
+    let (dir, bundle, cluster) = bundle_and_cluster(faults).await;
     let mut options = options(&cluster, dir.path());
     options.data_volume_limit = limit;
     let deployer = forklift::migrate::kubevirt::Deployer::new(options);
@@ -628,18 +609,7 @@ async fn an_oversized_bundle_manifest_is_refused_before_anything_is_sent() {
         .set_len(forklift::migrate::kubevirt::MAX_BUNDLE_OBJECT_SIZE + 1)
         .unwrap();
     let cluster = FakeCluster::start(Faults::default(), &dir.path().join("up")).await;
-    let kubeconfig = cluster.kubeconfig(dir.path());
-    let output = tokio::task::spawn_blocking(move || {
-        forklift()
-            .arg("deploy")
-            .arg(&bundle)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = run_blocking(deploy_command(&bundle, &cluster.kubeconfig(dir.path()))).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("web.yaml"), "{stderr}");
@@ -649,29 +619,8 @@ async fn an_oversized_bundle_manifest_is_refused_before_anything_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_vm_is_removed_from_the_cluster_when_the_plan_asks() {
     let dir = tempfile::tempdir().unwrap();
-    build_catalog(
-        &dir.path().join("catalog"),
-        &dir.path().join("work"),
-        &demo_vms(),
-    )
-    .unwrap();
-    // Corrupt one disk of Demo_DB_01: its grains no longer inflate, so its copy fails.
-    let vmdk = dir.path().join("catalog/demo-db-01/demo-db-disk2.vmdk");
-    let mut bytes = std::fs::read(&vmdk).unwrap();
-    let len = bytes.len();
-    bytes[len / 4..len / 2].fill(0x5a);
-    std::fs::write(&vmdk, &bytes).unwrap();
-    let file = std::fs::File::options().write(true).open(&vmdk).unwrap();
-    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
-        .unwrap();
-    let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
-    let text = demo_manifests(&dir.path().join("catalog"), &names).replace(
-        "  warm: false\n",
-        "  warm: false\n  deleteVmOnFailMigration: true\n",
-    );
-    let set = ManifestSet::parse("test", &text);
-    let cluster = FakeCluster::start(Faults::default(), &dir.path().join("uploaded")).await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let set = common::demo_with_a_failing_db(dir.path());
+    let (cluster, destination) = cluster_destination(dir.path(), Faults::default()).await;
     let report = migrate(&set, MigrateOptions::new(destination)).await;
     let db = report
         .vms
@@ -724,15 +673,9 @@ async fn a_failed_vm_is_removed_from_the_cluster_when_the_plan_asks() {
 async fn the_readme_commands_deploy_the_demo_and_migrate_onto_a_cluster() {
     let dir = tempfile::tempdir().unwrap();
     let demo_dir = dir.path().join("demo-out");
-    let run = |command: Command| async move {
-        let mut command = command;
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
-    };
     let mut demo = forklift();
     demo.arg("demo").arg("--dir").arg(&demo_dir);
-    let output = run(demo).await;
+    let output = run_blocking(demo).await;
     assert!(
         output.status.success(),
         "{}",
@@ -740,13 +683,8 @@ async fn the_readme_commands_deploy_the_demo_and_migrate_onto_a_cluster() {
     );
 
     let cluster = FakeCluster::start(Faults::default(), &dir.path().join("deployed")).await;
-    let mut deploy = forklift();
-    deploy
-        .arg("deploy")
-        .arg(demo_dir.join("out"))
-        .arg("--kubeconfig")
-        .arg(cluster.kubeconfig(dir.path()));
-    let output = run(deploy).await;
+    let deploy = deploy_command(&demo_dir.join("out"), &cluster.kubeconfig(dir.path()));
+    let output = run_blocking(deploy).await;
     assert!(
         output.status.success(),
         "{}",
@@ -790,7 +728,7 @@ async fn the_readme_commands_deploy_the_demo_and_migrate_onto_a_cluster() {
         .arg(other.kubeconfig(&other_dir))
         .arg("--staging")
         .arg(dir.path().join("staging"));
-    let output = run(migrate).await;
+    let output = run_blocking(migrate).await;
     assert!(
         output.status.success(),
         "{}",
@@ -817,18 +755,7 @@ async fn a_bundle_image_symlinked_out_of_the_bundle_is_not_sent() {
     std::fs::remove_file(&image).unwrap();
     std::os::unix::fs::symlink(&secret, &image).unwrap();
     let cluster = FakeCluster::start(Faults::default(), &dir.path().join("up")).await;
-    let kubeconfig = cluster.kubeconfig(dir.path());
-    let output = tokio::task::spawn_blocking(move || {
-        forklift()
-            .arg("deploy")
-            .arg(&bundle)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = run_blocking(deploy_command(&bundle, &cluster.kubeconfig(dir.path()))).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("web-disk-0.img"), "{stderr}");

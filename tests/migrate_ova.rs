@@ -1,6 +1,8 @@
 //! End to end: an OVA catalog built with real tools (mke2fs, qemu-img), migrated by the
 //! runner into a local destination, with re-run, cancel, hooks and failure cleanup.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -270,24 +272,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_vm_is_cleaned_up_when_the_plan_asks() {
     let dir = tempfile::tempdir().unwrap();
-    catalog(dir.path());
-    // Corrupt the extracted VM's second disk: its grains no longer inflate.
-    let vmdk = dir.path().join("catalog/demo-db-01/demo-db-disk2.vmdk");
-    let mut bytes = std::fs::read(&vmdk).unwrap();
-    let len = bytes.len();
-    for b in &mut bytes[len / 4..len / 2] {
-        *b = 0x5a;
-    }
-    std::fs::write(&vmdk, &bytes).unwrap();
-    let file = std::fs::File::options().write(true).open(&vmdk).unwrap();
-    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
-        .unwrap();
-    let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
-    let text = demo_manifests(&dir.path().join("catalog"), &names).replace(
-        "  warm: false\n",
-        "  warm: false\n  deleteVmOnFailMigration: true\n",
-    );
-    let set = ManifestSet::parse("test", &text);
+    let set = common::demo_with_a_failing_db(dir.path());
     let out = dir.path().join("out");
     let (report, _) = run(&set, MigrateOptions::new(LocalDestination::new(&out))).await;
     let report = report.unwrap();

@@ -1,7 +1,11 @@
 //! `forklift validate` end to end: the real binary over manifests and the example inventories.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+
+use common::{forklift, text};
 
 const COMMON: &str = r#"
 apiVersion: forklift.konveyor.io/v1beta1
@@ -60,26 +64,55 @@ fn examples() -> PathBuf {
 fn run(manifests: &str, extra: &[&str]) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .arg("validate")
-        .arg("--manifests")
-        .arg(dir.path())
-        .arg("--inventory")
-        .arg(examples().join("vsphere-source.json"))
-        .args(extra)
-        // The report as JSON unless the test asks for another format.
-        .args(if extra.contains(&"--output") {
-            &[][..]
-        } else {
-            &["-o", "json"][..]
-        })
-        .output()
-        .unwrap();
+    let inventory = examples().join("vsphere-source.json");
+    let args = [
+        "validate",
+        "--manifests",
+        text(dir.path()),
+        "--inventory",
+        text(&inventory),
+    ];
+    // The report as JSON unless the test asks for another format.
+    let format: &[&str] = if extra.contains(&"--output") {
+        &[]
+    } else {
+        &["-o", "json"]
+    };
+    let output = forklift(&[&args[..], extra, format].concat());
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
     )
+}
+
+/// The report's conditions of `validate` over `manifests` (see [`run`]).
+fn conditions(manifests: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let (_, out, err) = run(manifests, extra);
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    report["conditions"].as_array().unwrap().clone()
+}
+
+/// The types of [`conditions`].
+fn types(manifests: &str, extra: &[&str]) -> Vec<String> {
+    conditions(manifests, extra)
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `forklift render` of the manifests in `dir` with the example vSphere inventory.
+fn render(dir: &Path, extra: &[&str]) -> Output {
+    let inventory = examples().join("vsphere-source.json");
+    let args = [
+        "render",
+        "--manifests",
+        text(dir),
+        "--inventory",
+        text(&inventory),
+    ];
+    forklift(&[&args[..], extra].concat())
 }
 
 #[test]
@@ -228,15 +261,17 @@ spec:
     )
     .unwrap();
     std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["validate", "--manifests"])
-        .arg(dir.path().join("all.yaml"))
-        .arg("--inventory")
-        .arg(&inventory)
-        .arg("--as-mtv")
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
+    let all = dir.path().join("all.yaml");
+    let output = forklift(&[
+        "validate",
+        "--manifests",
+        text(&all),
+        "--inventory",
+        text(&inventory),
+        "--as-mtv",
+        "-o",
+        "json",
+    ]);
     let out = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -260,19 +295,7 @@ fn copy_offload_needs_the_forklift_controller_of_the_manifests() {
     );
     assert_ne!(offloaded, COMMON);
     let manifests = format!("{offloaded}---{}", plan("vm-101", ""));
-    let types = |manifests: &str| -> Vec<String> {
-        let (_, out, err) = run(manifests, &[]);
-        let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| {
-            panic!("{e}: {out}{err}");
-        });
-        report["conditions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["type"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let without = types(&manifests);
+    let without = types(&manifests, &[]);
     assert!(
         without.iter().any(|t| t == "CopyOffloadDisabled"),
         "{without:?}"
@@ -284,7 +307,7 @@ fn copy_offload_needs_the_forklift_controller_of_the_manifests() {
     )
     .unwrap();
     assert!(controller.contains("feature_copy_offload: \"true\""));
-    let with = types(&format!("{manifests}\n---\n{controller}"));
+    let with = types(&format!("{manifests}\n---\n{controller}"), &[]);
     assert!(!with.iter().any(|t| t == "CopyOffloadDisabled"), "{with:?}");
 }
 
@@ -299,36 +322,15 @@ fn hooks_are_refused_unless_validate_and_render_are_told_they_run() {
          metadata: {{name: pre, namespace: openshift-mtv}}\n\
          spec: {{image: quay.io/konveyor/hook-runner, playbook: LSBob3N0czogbG9jYWxob3N0Cg==}}\n"
     );
-    let types = |extra: &[&str]| -> Vec<String> {
-        let (_, out, err) = run(&manifests, extra);
-        let report: serde_json::Value =
-            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
-        report["conditions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["type"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let refusal = "HookRunnerNotAvailable".to_owned();
-    assert!(types(&[]).contains(&refusal));
-    assert!(!types(&["--hooks", "local"]).contains(&refusal));
-    assert!(!types(&["--as-mtv"]).contains(&refusal));
+    assert!(types(&manifests, &[]).contains(&refusal));
+    assert!(!types(&manifests, &["--hooks", "local"]).contains(&refusal));
+    assert!(!types(&manifests, &["--as-mtv"]).contains(&refusal));
 
     // render describes the same run.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("all.yaml"), &manifests).unwrap();
-    let render = |extra: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
-            .args(["render", "--manifests"])
-            .arg(dir.path())
-            .arg("--inventory")
-            .arg(examples().join("vsphere-source.json"))
-            .args(extra)
-            .output()
-            .unwrap();
-        String::from_utf8(output.stderr).unwrap()
-    };
+    let render = |extra: &[&str]| String::from_utf8(render(dir.path(), extra).stderr).unwrap();
     let refused = render(&[]);
     assert!(
         refused.contains("Critical HookRunnerNotAvailable") && refused.contains("--hooks local"),
@@ -341,12 +343,7 @@ fn hooks_are_refused_unless_validate_and_render_are_told_they_run() {
 fn conversion_is_refused_unless_validate_and_render_are_told_a_converter_runs() {
     let manifests = format!("{COMMON}---{}", plan("vm-101", ""));
     let conversion = |extra: &[&str]| -> Option<String> {
-        let (_, out, err) = run(&manifests, extra);
-        let report: serde_json::Value =
-            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
-        report["conditions"]
-            .as_array()
-            .unwrap()
+        conditions(&manifests, extra)
             .iter()
             .find(|c| c["type"] == "GuestConversionNotAvailable")
             .map(|c| c["message"].as_str().unwrap().to_owned())
@@ -368,15 +365,8 @@ fn conversion_is_refused_unless_validate_and_render_are_told_a_converter_runs() 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("all.yaml"), &manifests).unwrap();
     let render = |extra: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_forklift"))
-            .args(["render", "--json", "--manifests"])
-            .arg(dir.path())
-            .arg("--inventory")
-            .arg(examples().join("vsphere-source.json"))
-            .args(extra)
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap()
+        let args = [&["--json"], extra].concat();
+        String::from_utf8(render(dir.path(), &args).stdout).unwrap()
     };
     assert!(render(&[]).contains("GuestConversionNotAvailable"));
     if installed {

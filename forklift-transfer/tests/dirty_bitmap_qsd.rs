@@ -3,6 +3,8 @@
 //! that bitmap, guest writes made with `qemu-io` through the export, and a delta copy onto
 //! the previous full copy.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -15,40 +17,11 @@ use forklift_transfer::open::{OpenOptions, open_sink, open_source};
 use forklift_transfer::{CopyOptions, copy};
 use tokio_util::sync::CancellationToken;
 
+use common::{have, run};
+
 const MIB: u64 = 1024 * 1024;
 /// Granularity of the bitmap: qemu uses the qcow2 cluster size, 64 KiB.
 const GRANULE: u64 = 64 * 1024;
-
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is missing (scripts/setup.sh installs it)"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A qemu-storage-daemon serving one qcow2 image, with its QMP monitor; killed on drop.
 struct StorageDaemon {

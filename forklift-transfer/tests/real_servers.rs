@@ -5,49 +5,59 @@
 //! tool skips the test locally but fails it in CI (`CI=true`), where `scripts/setup.sh`
 //! installs qemu-utils, nbdkit, libnbd-bin and openssl.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_transfer::copy::checkpoint::BlockMap;
 use forklift_transfer::copy::verify::{VerifyOptions, verify};
 use forklift_transfer::nbd::{ConnectOptions, NbdClient, NbdUri};
 use forklift_transfer::open::{OpenOptions, open_sink, open_source};
 use forklift_transfer::qemu::{ImageFormat, QemuNbdImage, QemuNbdOptions};
 use forklift_transfer::{
-    BlockSink, BlockSource, CopyOptions, ErrorKind, ExtentFlags, Incremental, MetaContext, copy,
+    BlockSink, BlockSource, CopyOptions, CopyReport, ErrorKind, ExtentFlags, Incremental,
+    MetaContext, copy,
 };
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-/// Whether `tool` is installed; in CI a missing tool is a failure, not a skip.
-fn have(tool: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is missing (scripts/setup.sh installs it)"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
+use common::{have, run};
+
+/// An empty raw image of `size` (qemu-img's notation) at `path`.
+fn raw_image(path: &str, size: &str) {
+    run("qemu-img", &["create", "-q", "-f", "raw", path, size]);
 }
 
-fn run(program: &str, args: &[&str]) {
-    let output = std::process::Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// Copies all of `source` to `sink` with `options`, uncancelled; the copy must succeed.
+async fn copy_all(
+    source: Arc<dyn BlockSource>,
+    sink: Arc<dyn BlockSink>,
+    options: &CopyOptions,
+) -> CopyReport {
+    copy(source, sink, options, &CancellationToken::new())
+        .await
+        .unwrap()
+}
+
+/// Reads `source` and `target` back (over `map`'s blocks when given): they must be the same.
+async fn assert_identical(
+    source: Arc<dyn BlockSource>,
+    target: Arc<dyn BlockSource>,
+    map: Option<&BlockMap>,
+) {
+    let checked = verify(
+        source,
+        target,
+        map,
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(checked.is_identical(), "{checked:?}");
 }
 
 fn compare(a: &Path, b: &Path) {
@@ -124,6 +134,36 @@ async fn client(uri: &str, contexts: Vec<MetaContext>) -> Arc<NbdClient> {
     )
 }
 
+/// nbdkit's pattern plugin and an empty memory disk, both of `size` (nbdkit's notation),
+/// with a client of each (the sink's asks for `sink_contexts`); the servers live as long as
+/// the first value.
+async fn pattern_and_memory(
+    dir: &Path,
+    size: &str,
+    sink_contexts: Vec<MetaContext>,
+) -> ([Server; 2], Arc<NbdClient>, Arc<NbdClient>) {
+    let size = format!("size={size}");
+    let pattern = nbdkit(dir, "pattern", &["pattern", &size]).await;
+    let memory = nbdkit(dir, "memory", &["memory", &size]).await;
+    let source = client(&pattern.uri, vec![MetaContext::BaseAllocation]).await;
+    let sink = client(&memory.uri, sink_contexts).await;
+    ([pattern, memory], source, sink)
+}
+
+/// Copies `source` into the NBD export `sink` serves, disconnects (flushing it), and
+/// compares the image `expected` with the export's file `target`.
+async fn copy_and_compare(
+    source: Arc<dyn BlockSource>,
+    sink: Arc<NbdClient>,
+    options: &CopyOptions,
+    expected: &Path,
+    target: &Path,
+) {
+    copy_all(source, sink.clone(), options).await;
+    sink.disconnect().await;
+    compare(expected, target);
+}
+
 fn small() -> CopyOptions {
     CopyOptions {
         request_size: 256 * 1024,
@@ -189,14 +229,7 @@ async fn qemu_nbd_raw_and_qcow2_copies_are_identical() {
         )
         .await
         .unwrap();
-        let report = copy(
-            opened.source.clone(),
-            sink.sink.clone(),
-            &small(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+        let report = copy_all(opened.source.clone(), sink.sink.clone(), &small()).await;
         drop(sink);
         compare(&source, &destination);
         let s = report.summary;
@@ -224,9 +257,7 @@ async fn qemu_nbd_raw_and_qcow2_copies_are_identical() {
     )
     .await
     .unwrap();
-    let report = copy(raw_client, sink.sink, &small(), &CancellationToken::new())
-        .await
-        .unwrap();
+    let report = copy_all(raw_client, sink.sink, &small()).await;
     assert!(report.summary.bytes_read < 4 << 20, "{:?}", report.summary);
     compare(&raw, &dir.path().join("again.raw"));
 }
@@ -322,17 +353,15 @@ async fn qemu_nbd_dirty_bitmap_and_allocation_depth() {
     let sink = open_sink(base.to_str().unwrap(), 64 << 20, &OpenOptions::default())
         .await
         .unwrap();
-    let report = copy(
+    let report = copy_all(
         nbd.clone(),
         sink.sink.clone(),
         &CopyOptions {
             incremental: Some(Incremental::Bitmap("b0".into())),
             ..small()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(report.summary.bytes_read, 512 << 10, "{:?}", report.summary);
     drop(sink);
     compare(&source, &base);
@@ -388,14 +417,7 @@ async fn qemu_nbd_multi_conn_writes_and_flushes() {
     .await
     .unwrap();
     assert_eq!(image.client().connection_count(), 4);
-    copy(
-        Arc::new(image),
-        sink.clone(),
-        &small(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    copy_all(Arc::new(image), sink.clone(), &small()).await;
     sink.disconnect().await;
     drop(served);
     compare(&source, &target);
@@ -548,9 +570,7 @@ async fn qemu_nbd_tls_with_x509_certificates() {
     )
     .await
     .unwrap();
-    copy(nbd, sink.sink, &small(), &CancellationToken::new())
-        .await
-        .unwrap();
+    copy_all(nbd, sink.sink, &small()).await;
     compare(&source, &dir.path().join("out.raw"));
 
     let plain = NbdClient::connect_uri(&served.uri, &ConnectOptions::default())
@@ -587,7 +607,7 @@ async fn lanes_from_tls_into_tcp_copy_exactly() {
     for lanes in [true, false] {
         let target = dir.path().join(format!("lanes-{lanes}.raw"));
         let path = target.to_str().unwrap();
-        run("qemu-img", &["create", "-q", "-f", "raw", path, "64M"]);
+        raw_image(path, "64M");
         let (_server, uri, _) = qemu_nbd_tcp(&["-f", "raw", "--persistent", path]).await;
         let sink = Arc::new(
             NbdClient::connect(&uri, &ConnectOptions::default())
@@ -596,11 +616,7 @@ async fn lanes_from_tls_into_tcp_copy_exactly() {
         );
         let nbd = client(&tls_uri, vec![MetaContext::BaseAllocation]).await;
         let options = CopyOptions { lanes, ..small() };
-        copy(nbd, sink.clone(), &options, &CancellationToken::new())
-            .await
-            .unwrap();
-        sink.disconnect().await;
-        compare(&source, &target);
+        copy_and_compare(nbd, sink, &options, &source, &target).await;
     }
 }
 
@@ -610,21 +626,17 @@ async fn nbdkit_pattern_sparse_random_and_memory() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pattern = nbdkit(dir.path(), "pattern", &["pattern", "size=48M"]).await;
-    let memory = nbdkit(dir.path(), "memory", &["memory", "size=48M"]).await;
-    let source = client(&pattern.uri, vec![MetaContext::BaseAllocation]).await;
-    let sink = client(&memory.uri, vec![MetaContext::BaseAllocation]).await;
-    let report = copy(
+    let (_servers, source, sink) =
+        pattern_and_memory(dir.path(), "48M", vec![MetaContext::BaseAllocation]).await;
+    let report = copy_all(
         source.clone(),
         sink.clone(),
         &CopyOptions {
             checksums: true,
             ..small()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(report.summary.bytes_written, 48 << 20);
     // The pattern plugin writes each 8-byte offset as a big-endian number.
     let mut probe = vec![0u8; 8];
@@ -632,16 +644,7 @@ async fn nbdkit_pattern_sparse_random_and_memory() {
         .await
         .unwrap();
     assert_eq!(u64::from_be_bytes(probe.try_into().unwrap()), 40 << 20);
-    let checked = verify(
-        source,
-        sink,
-        report.block_map.as_ref(),
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(checked.is_identical());
+    assert_identical(source, sink, report.block_map.as_ref()).await;
 
     let sparse = nbdkit(
         dir.path(),
@@ -654,27 +657,11 @@ async fn nbdkit_pattern_sparse_random_and_memory() {
     let sink = open_sink(target.to_str().unwrap(), 256 << 20, &OpenOptions::default())
         .await
         .unwrap();
-    let report = copy(
-        source.clone(),
-        sink.sink.clone(),
-        &small(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let report = copy_all(source.clone(), sink.sink.clone(), &small()).await;
     let s = report.summary;
     assert!(s.bytes_read < 128 << 20, "holes are skipped: {s:?}");
     assert!(s.bytes_skipped > 128 << 20, "{s:?}");
-    let checked = verify(
-        source,
-        sink.source,
-        None,
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(checked.is_identical(), "{checked:?}");
+    assert_identical(source, sink.source, None).await;
 }
 
 /// Without zero detection, between Unix sockets, READ payloads pass from socket to socket
@@ -690,30 +677,11 @@ async fn passthrough_without_zero_detection_copies_exactly() {
         sparse_granularity: 0,
         ..small()
     };
-    let pattern = nbdkit(dir.path(), "pattern", &["pattern", "size=40M"]).await;
-    let memory = nbdkit(dir.path(), "memory", &["memory", "size=40M"]).await;
-    let source = client(&pattern.uri, vec![MetaContext::BaseAllocation]).await;
-    let sink = client(&memory.uri, vec![]).await;
-    let report = copy(
-        source.clone(),
-        sink.clone(),
-        &options,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let (_servers, source, sink) = pattern_and_memory(dir.path(), "40M", vec![]).await;
+    let report = copy_all(source.clone(), sink.clone(), &options).await;
     assert_eq!(report.summary.bytes_written, 40 << 20);
     assert_eq!(report.summary.bytes_zeroed, 0, "no zero detection");
-    let checked = verify(
-        source,
-        sink,
-        None,
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(checked.is_identical(), "{checked:?}");
+    assert_identical(source, sink, None).await;
 
     let image = qcow2_with_bitmap(dir.path());
     let served = qemu_nbd(
@@ -723,10 +691,7 @@ async fn passthrough_without_zero_detection_copies_exactly() {
     )
     .await;
     let target = dir.path().join("target.raw");
-    run(
-        "qemu-img",
-        &["create", "-q", "-f", "raw", target.to_str().unwrap(), "64M"],
-    );
+    raw_image(target.to_str().unwrap(), "64M");
     let destination = qemu_nbd(
         dir.path(),
         "dst",
@@ -736,11 +701,7 @@ async fn passthrough_without_zero_detection_copies_exactly() {
     let sink = client(&destination.uri, vec![]).await;
     // Without allocation extents every block is read, holes and all.
     let source = client(&served.uri, vec![]).await;
-    copy(source, sink.clone(), &options, &CancellationToken::new())
-        .await
-        .unwrap();
-    sink.disconnect().await;
-    compare(&image, &target);
+    copy_and_compare(source, sink, &options, &image, &target).await;
 }
 
 #[tokio::test]
@@ -773,20 +734,9 @@ async fn nbdkit_error_and_delay_filters_are_survived() {
         request_size: 64 * 1024,
         ..small()
     };
-    copy(source, sink.clone(), &options, &CancellationToken::new())
-        .await
-        .unwrap();
+    copy_all(source, sink.clone(), &options).await;
     let clean = nbdkit(dir.path(), "clean", &["pattern", "size=16M"]).await;
-    let checked = verify(
-        client(&clean.uri, vec![]).await,
-        sink,
-        None,
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(checked.is_identical());
+    assert_identical(client(&clean.uri, vec![]).await, sink, None).await;
 
     let broken = nbdkit(
         dir.path(),
@@ -817,17 +767,7 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
     }
     let dir = tempfile::tempdir().unwrap();
     let source_file = dir.path().join("source.raw");
-    run(
-        "qemu-img",
-        &[
-            "create",
-            "-q",
-            "-f",
-            "raw",
-            source_file.to_str().unwrap(),
-            "64M",
-        ],
-    );
+    raw_image(source_file.to_str().unwrap(), "64M");
     run(
         "qemu-io",
         &[
@@ -841,10 +781,7 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
         ],
     );
     let target = dir.path().join("target.raw");
-    run(
-        "qemu-img",
-        &["create", "-q", "-f", "raw", target.to_str().unwrap(), "64M"],
-    );
+    raw_image(target.to_str().unwrap(), "64M");
     // The rate filter makes the copy take over a second whatever the machine's speed, so the
     // kill, made once the checkpoint shows progress, lands mid-copy.
     let slow = nbdkit(
@@ -903,9 +840,7 @@ async fn killed_destination_mid_copy_resumes_to_identical_image() {
     )
     .await;
     let source = client(&slow.uri, vec![MetaContext::BaseAllocation]).await;
-    let report = copy(source, sink.clone(), &options, &CancellationToken::new())
-        .await
-        .unwrap();
+    let report = copy_all(source, sink.clone(), &options).await;
     assert!(report.summary.bytes_resumed > 0, "{:?}", report.summary);
     assert!(
         report.summary.bytes_read < 50 << 20,
@@ -955,10 +890,7 @@ async fn slow_copy_rig(dir: &Path, fill: u8) -> (PathBuf, PathBuf, Server) {
     let source = dir.join("source.raw");
     let target = dir.join("target.raw");
     for image in [&source, &target] {
-        run(
-            "qemu-img",
-            &["create", "-q", "-f", "raw", image.to_str().unwrap(), "32M"],
-        );
+        raw_image(image.to_str().unwrap(), "32M");
     }
     let write = format!("write -P {fill:#x} 0 24M");
     run(

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use forklift::demo::catalog::{build_catalog, demo_vms, sha256_file};
-use forklift::demo::manifests::{PLAN, demo_manifests};
+use forklift::demo::manifests::demo_manifests;
 use forklift::migrate::kubevirt::KubevirtDestination;
-use forklift::migrate::{MigrateOptions, Migrator, PlanReport, VmOutcome};
+use forklift::migrate::{MigrateOptions, PlanReport, VmOutcome};
 use forklift_core::manifest::ManifestSet;
 use tokio_util::sync::CancellationToken;
 
 use super::fake_apiserver::FakeCluster;
-use super::{faults, migrate, options};
+use super::{cluster_destination, faults, migrate, migrate_until, options};
 
 /// How long a cancelled run may take to return (it must not hang on the held upload).
 const CANCEL_LIMIT: Duration = Duration::from_secs(30);
@@ -40,6 +40,16 @@ fn received(cluster: &FakeCluster) -> Vec<String> {
         .collect()
 }
 
+/// The checksum of what the proxy received for the first disk of the report's first VM.
+fn first_upload_sha(cluster: &FakeCluster, report: &PlanReport) -> String {
+    let vm = &report.vms[0];
+    let file = cluster
+        .uploads
+        .join(&vm.namespace)
+        .join(format!("{}.img", vm.disks[0].claim));
+    sha256_file(&file).unwrap()
+}
+
 fn count(cluster: &FakeCluster, plural: &str) -> usize {
     let state = cluster.state.lock().unwrap();
     state.objects.keys().filter(|(p, _, _)| p == plural).count()
@@ -49,38 +59,28 @@ fn count(cluster: &FakeCluster, plural: &str) -> usize {
 async fn a_proxy_without_upload_async_gets_the_synchronous_route() {
     let dir = tempfile::tempdir().unwrap();
     let (sha, set) = web_only(dir.path(), "");
-    let cluster = FakeCluster::start(
-        faults(|f| f.upload_async = false),
-        &dir.path().join("uploaded"),
-    )
-    .await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let (cluster, destination) =
+        cluster_destination(dir.path(), faults(|f| f.upload_async = false)).await;
     let report = migrate(&set, MigrateOptions::new(destination)).await;
     assert!(report.succeeded(), "{report:#?}");
-    let vm = &report.vms[0];
     let got = received(&cluster);
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
         got[0].starts_with("PROXY RECEIVED /v1beta1/upload "),
         "{got:?}"
     );
-    let file = cluster
-        .uploads
-        .join(&vm.namespace)
-        .join(format!("{}.img", vm.disks[0].claim));
-    assert_eq!(sha256_file(&file).unwrap(), sha);
+    assert_eq!(first_upload_sha(&cluster, &report), sha);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_failing_mid_stream_fails_the_vm_with_its_answer_and_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     let (_, set) = web_only(dir.path(), "");
-    let cluster = FakeCluster::start(
+    let (cluster, destination) = cluster_destination(
+        dir.path(),
         faults(|f| f.refuse_upload_after = Some(4 << 20)),
-        &dir.path().join("uploaded"),
     )
     .await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
     let report = tokio::time::timeout(
         CANCEL_LIMIT,
         migrate(&set, MigrateOptions::new(destination)),
@@ -111,9 +111,6 @@ async fn cancel_mid_upload(
     destination: KubevirtDestination,
     cluster: &FakeCluster,
 ) -> PlanReport {
-    let migrator = Migrator::new(set, Some(PLAN), MigrateOptions::new(destination)).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     let state = cluster.state.clone();
@@ -129,24 +126,18 @@ async fn cancel_mid_upload(
         }
         trigger.cancel();
     });
-    let report = tokio::time::timeout(CANCEL_LIMIT, migrator.run(tx, cancel))
+    let run = migrate_until(set, MigrateOptions::new(destination), cancel);
+    tokio::time::timeout(CANCEL_LIMIT, run)
         .await
         .expect("a cancel during an upload does not hang")
-        .unwrap();
-    drain.await.unwrap();
-    report
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_mid_upload_deletes_what_the_run_created() {
     let dir = tempfile::tempdir().unwrap();
     let (_, set) = web_only(dir.path(), "");
-    let cluster = FakeCluster::start(
-        faults(|f| f.hold_upload_after = Some(1 << 20)),
-        &dir.path().join("uploaded"),
-    )
-    .await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let (cluster, destination) =
+        cluster_destination(dir.path(), faults(|f| f.hold_upload_after = Some(1 << 20))).await;
     let report = cancel_mid_upload(&set, destination, &cluster).await;
     assert_eq!(report.vms[0].outcome, VmOutcome::Canceled, "{report:#?}");
     // Upstream: a cancelled VM's DataVolumes (and VM) go when deleteVmOnFailMigration is set
@@ -166,12 +157,8 @@ async fn cancel_mid_upload_deletes_what_the_run_created() {
 async fn a_cancel_that_keeps_objects_is_adopted_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let (sha, set) = web_only(dir.path(), "  deleteVmOnFailMigration: false\n");
-    let cluster = FakeCluster::start(
-        faults(|f| f.hold_upload_after = Some(1 << 20)),
-        &dir.path().join("uploaded"),
-    )
-    .await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let (cluster, destination) =
+        cluster_destination(dir.path(), faults(|f| f.hold_upload_after = Some(1 << 20))).await;
     let report = cancel_mid_upload(&set, destination, &cluster).await;
     assert_eq!(report.vms[0].outcome, VmOutcome::Canceled, "{report:#?}");
     // Kept, as the plan says.
@@ -184,12 +171,7 @@ async fn a_cancel_that_keeps_objects_is_adopted_by_the_next_run() {
     assert!(again.succeeded(), "{again:#?}");
     assert_eq!(count(&cluster, "datavolumes"), 1);
     assert_eq!(count(&cluster, "virtualmachines"), 1);
-    let vm = &again.vms[0];
-    let file = cluster
-        .uploads
-        .join(&vm.namespace)
-        .join(format!("{}.img", vm.disks[0].claim));
-    assert_eq!(sha256_file(&file).unwrap(), sha);
+    assert_eq!(first_upload_sha(&cluster, &again), sha);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,8 +205,7 @@ async fn an_oversized_api_answer_fails_the_request_instead_of_being_read() {
 async fn a_disk_rewritten_in_place_is_staged_and_others_are_streamed() {
     use forklift::migrate::Destination;
     let dir = tempfile::tempdir().unwrap();
-    let cluster = FakeCluster::start(faults(|_| {}), &dir.path().join("uploaded")).await;
-    let destination = KubevirtDestination::new(options(&cluster, dir.path()));
+    let (_cluster, destination) = cluster_destination(dir.path(), faults(|_| {})).await;
     // Warm precopies write the same disk again: it gets a local image and a checkpoint.
     let warm = destination
         .open_rewritable_disk("apps", "warm-disk", 1 << 20)

@@ -33,3 +33,26 @@ pub fn demo() -> &'static Path {
     });
     dir
 }
+
+/// The demo catalog built under `dir/catalog` with a disk of Demo_DB_01 corrupted (its grains
+/// no longer inflate, so its copy fails), and the demo plan with `deleteVmOnFailMigration`.
+pub fn demo_with_a_failing_db(dir: &Path) -> forklift_core::manifest::ManifestSet {
+    use forklift::demo::catalog::{build_catalog, demo_vms};
+    let catalog = dir.join("catalog");
+    build_catalog(&catalog, &dir.join("work"), &demo_vms()).unwrap();
+    let vmdk = catalog.join("demo-db-01/demo-db-disk2.vmdk");
+    let mut bytes = std::fs::read(&vmdk).unwrap();
+    let len = bytes.len();
+    bytes[len / 4..len / 2].fill(0x5a);
+    std::fs::write(&vmdk, &bytes).unwrap();
+    // Back-dated: the OVA scan skips a file modified moments ago as still being written.
+    let file = std::fs::File::options().write(true).open(&vmdk).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
+    let names: Vec<String> = demo_vms().iter().map(|v| v.name.clone()).collect();
+    let text = forklift::demo::manifests::demo_manifests(&catalog, &names).replace(
+        "  warm: false\n",
+        "  warm: false\n  deleteVmOnFailMigration: true\n",
+    );
+    forklift_core::manifest::ManifestSet::parse("test", &text)
+}

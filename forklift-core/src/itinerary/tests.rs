@@ -254,26 +254,21 @@ fn live_itinerary_service_exports_need_both_flags() {
 
 #[test]
 fn selection_order() {
-    assert_eq!(
-        ItineraryKind::select(true, true, true, true),
-        ItineraryKind::ResumeConversion
-    );
-    assert_eq!(
-        ItineraryKind::select(false, true, false, true),
-        ItineraryKind::OnlyConversion
-    );
-    assert_eq!(
-        ItineraryKind::select(false, false, true, true),
-        ItineraryKind::Live
-    );
-    assert_eq!(
-        ItineraryKind::select(false, false, false, true),
-        ItineraryKind::Warm
-    );
-    assert_eq!(
-        ItineraryKind::select(false, false, false, false),
-        ItineraryKind::Cold
-    );
+    // (resume conversion, only conversion, live, warm) → the itinerary, first match wins.
+    for (flags, expected) in [
+        ((true, true, true, true), ItineraryKind::ResumeConversion),
+        ((false, true, false, true), ItineraryKind::OnlyConversion),
+        ((false, false, true, true), ItineraryKind::Live),
+        ((false, false, false, true), ItineraryKind::Warm),
+        ((false, false, false, false), ItineraryKind::Cold),
+    ] {
+        let (resume, only, live, warm) = flags;
+        assert_eq!(
+            ItineraryKind::select(resume, only, live, warm),
+            expected,
+            "{flags:?}"
+        );
+    }
 }
 
 #[test]

@@ -524,26 +524,10 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         s.spec().conversion_temp_storage_class = "standard".into()
     }),
     ("SSHNotReady", "ProviderSSHNotReady", Category::Warn, |s| {
-        s.providers[0]
-            .spec
-            .settings
-            .insert("esxiCloneMethod".into(), "ssh".into());
-        s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
-        s.source.hosts[0].ext = Some(HostExt::Vsphere(VsphereHostExt {
-            ssh_ready: Some(false),
-            ..Default::default()
-        }));
+        ssh_offload(s, false)
     }),
     ("SSHReady", "ProviderSSHReady", Category::Advisory, |s| {
-        s.providers[0]
-            .spec
-            .settings
-            .insert("esxiCloneMethod".into(), "ssh".into());
-        s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
-        s.source.hosts[0].ext = Some(HostExt::Vsphere(VsphereHostExt {
-            ssh_ready: Some(true),
-            ..Default::default()
-        }));
+        ssh_offload(s, true)
     }),
     ("RestrictedPodSecurity", "", Category::Warn, |s| {
         s.settings.controller_namespace_restricted = true
@@ -862,6 +846,19 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
         },
     ),
 ];
+
+/// Copy offload cloning over SSH, with the ESXi host's SSH `ready` or not.
+fn ssh_offload(s: &mut Scenario, ready: bool) {
+    s.providers[0]
+        .spec
+        .settings
+        .insert("esxiCloneMethod".into(), "ssh".into());
+    s.storage_maps[0].spec.map[0].offload_plugin = Some(xcopy());
+    s.source.hosts[0].ext = Some(HostExt::Vsphere(VsphereHostExt {
+        ssh_ready: Some(ready),
+        ..Default::default()
+    }));
+}
 
 fn xcopy() -> OffloadPlugin {
     OffloadPlugin {

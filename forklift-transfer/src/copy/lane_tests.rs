@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::tests::{nbd, options, pattern, servers};
+use super::tests::{copy_all, nbd, options, pattern, servers};
 use super::*;
 use crate::nbd::server::{Faults, ServerConfig, TestServer};
 
@@ -21,7 +21,7 @@ async fn copy_once(
     let dst = TestServer::start(sink.clone(), vec![0x5a; data.len()])
         .await
         .unwrap();
-    let report = copy(
+    let report = copy_all(
         nbd(&src).await,
         nbd(&dst).await,
         &CopyOptions {
@@ -29,10 +29,8 @@ async fn copy_once(
             checksums: true,
             ..options()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     (dst.data(), report.summary)
 }
 
@@ -83,9 +81,7 @@ async fn blocks_failing_in_a_lane_are_retried_without_losing_a_connection() {
     });
     let (source, sink) = (nbd(&src).await, nbd(&dst).await);
     let connections = (src.connections(), dst.connections());
-    copy(source, sink, &options(), &CancellationToken::new())
-        .await
-        .unwrap();
+    copy_all(source, sink, &options()).await;
     assert!(dst.data() == data);
     assert_eq!((src.connections(), dst.connections()), connections);
 }
@@ -117,9 +113,7 @@ async fn cancelled_lanes_drain_and_hand_their_connections_back() {
 
     // The same clients, on the connections the lanes gave back.
     src.set_faults(Faults::default());
-    copy(source, sink, &options(), &CancellationToken::new())
-        .await
-        .unwrap();
+    copy_all(source, sink, &options()).await;
     assert!(dst.data() == data);
     assert_eq!((src.connections(), dst.connections()), connections);
 }
@@ -134,17 +128,15 @@ async fn a_lost_sink_is_reopened_while_the_source_keeps_its_connections() {
     });
     let (source, sink) = (nbd(&src).await, nbd(&dst).await);
     let source_connections = src.connections();
-    copy(
+    copy_all(
         source,
         sink,
         &CopyOptions {
             checkpoint_interval: Duration::from_millis(1),
             ..options()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(dst.data() == data);
     assert!(dst.connections() > 2, "the sink reconnected");
     assert_eq!(

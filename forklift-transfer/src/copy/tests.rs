@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::verify::{VerifyOptions, verify};
+use super::verify::{VerifyOptions, VerifyReport, verify};
 use super::*;
 use crate::block::{BlockSizes, check_range};
 use crate::nbd::server::{Faults, ServerConfig, TestServer};
@@ -93,22 +93,48 @@ pub(super) async fn nbd(server: &TestServer) -> Arc<NbdClient> {
     )
 }
 
+/// Copies all of `source` to `sink` with `options`, uncancelled; the copy must succeed.
+pub(super) async fn copy_all(
+    source: Arc<dyn BlockSource>,
+    sink: Arc<dyn BlockSink>,
+    options: &CopyOptions,
+) -> CopyReport {
+    copy(source, sink, options, &CancellationToken::new())
+        .await
+        .unwrap()
+}
+
+/// Compares `source` with `target` (over `map`'s blocks when given) with the default options.
+async fn verify_all(
+    source: Arc<dyn BlockSource>,
+    target: Arc<dyn BlockSource>,
+    map: Option<&BlockMap>,
+) -> VerifyReport {
+    verify(
+        source,
+        target,
+        map,
+        &VerifyOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn memory_to_memory_copies_exactly_and_counts() {
     let data = pattern(3 * 1024 * 1024 + 4000);
     let source = Arc::new(MemDisk(Mutex::new(data.clone())));
     let sink = Arc::new(MemDisk(Mutex::new(vec![0xee; data.len()])));
-    let report = copy(
+    let report = copy_all(
         source,
         sink.clone(),
         &CopyOptions {
             checksums: true,
             ..options()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(*sink.0.lock().unwrap(), data);
     let s = report.summary;
     assert_eq!(s.bytes_total, data.len() as u64);
@@ -127,14 +153,7 @@ async fn memory_to_memory_copies_exactly_and_counts() {
 async fn nbd_to_nbd_writes_zero_runs_without_zeroing_the_target_first() {
     let data = pattern(4 << 20);
     let (src, dst) = servers(&data, 0xff).await;
-    let report = copy(
-        nbd(&src).await,
-        nbd(&dst).await,
-        &options(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let report = copy_all(nbd(&src).await, nbd(&dst).await, &options()).await;
     assert_eq!(dst.data(), data);
     let s = &report.summary;
     assert_eq!(
@@ -169,7 +188,7 @@ async fn nbd_to_nbd_uses_extents_fast_zero_and_verifies() {
     });
     let source = nbd(&src).await;
     let sink = nbd(&dst).await;
-    let report = copy(
+    let report = copy_all(
         source.clone(),
         sink.clone(),
         &CopyOptions {
@@ -177,10 +196,8 @@ async fn nbd_to_nbd_uses_extents_fast_zero_and_verifies() {
             zero_target_first: true,
             ..options()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(dst.data(), data);
     let s = &report.summary;
     assert!(
@@ -193,27 +210,11 @@ async fn nbd_to_nbd_uses_extents_fast_zero_and_verifies() {
     );
     assert_eq!(s.bytes_zeroed, 0);
 
-    let verified = verify(
-        source.clone(),
-        sink.clone(),
-        report.block_map.as_ref(),
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let verified = verify_all(source.clone(), sink.clone(), report.block_map.as_ref()).await;
     assert!(verified.is_identical(), "{verified:?}");
     assert_eq!(verified.bytes_checked, data.len() as u64);
     sink.write(70 * 1024, vec![1; 1024]).await.unwrap();
-    let verified = verify(
-        source,
-        sink,
-        report.block_map.as_ref(),
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let verified = verify_all(source, sink, report.block_map.as_ref()).await;
     assert_eq!(verified.blocks_mismatched, 1);
     assert_eq!(verified.mismatches, vec![(65536, 65536)]);
 }
@@ -252,17 +253,15 @@ async fn incremental_copies_only_dirty_ranges() {
         Incremental::Ranges(dirty.iter().map(|&(s, l)| s..s + l).collect()),
     ] {
         let sink = Arc::new(MemDisk(Mutex::new(old.clone())));
-        let report = copy(
+        let report = copy_all(
             source.clone(),
             sink.clone(),
             &CopyOptions {
                 incremental: Some(incremental),
                 ..options()
             },
-            &CancellationToken::new(),
         )
-        .await
-        .unwrap();
+        .await;
         let result = sink.0.lock().unwrap().clone();
         let block = 65536;
         for (i, (got, old)) in result.chunks(block).zip(old.chunks(block)).enumerate() {
@@ -326,28 +325,13 @@ async fn disconnect_mid_copy_resumes_to_identical_image() {
         "progress was checkpointed"
     );
 
-    let report = copy(
-        nbd(&src).await,
-        nbd(&dst).await,
-        &opts,
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let report = copy_all(nbd(&src).await, nbd(&dst).await, &opts).await;
     assert_eq!(dst.data(), data);
     let s = report.summary;
     assert!(s.bytes_resumed > 0, "{s:?}");
     assert!(s.bytes_read + s.bytes_resumed <= data.len() as u64, "{s:?}");
     assert!(Checkpoint::load(&checkpoint).unwrap().unwrap().complete);
-    let verified = verify(
-        nbd(&src).await,
-        nbd(&dst).await,
-        report.block_map.as_ref(),
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let verified = verify_all(nbd(&src).await, nbd(&dst).await, report.block_map.as_ref()).await;
     assert!(
         verified.is_identical(),
         "block map survives the resume: {verified:?}"
@@ -367,7 +351,7 @@ async fn lost_connections_are_reopened_and_the_copy_ends_identical() {
         ..Default::default()
     });
     let (source, sink) = (nbd(&src).await, nbd(&dst).await);
-    let report = copy(
+    let report = copy_all(
         source.clone(),
         sink.clone(),
         &CopyOptions {
@@ -376,21 +360,11 @@ async fn lost_connections_are_reopened_and_the_copy_ends_identical() {
             checkpoint_interval: Duration::from_millis(1),
             ..options()
         },
-        &CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(dst.data(), data);
     assert!(src.connections() >= 2 && dst.connections() >= 2);
-    let verified = verify(
-        source,
-        sink,
-        report.block_map.as_ref(),
-        &VerifyOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let verified = verify_all(source, sink, report.block_map.as_ref()).await;
     assert!(verified.is_identical(), "{verified:?}");
 }
 
@@ -451,14 +425,7 @@ async fn recoverable_errors_are_retried_and_cancellation_stops() {
         ..Default::default()
     });
     let sink = Arc::new(MemDisk(Mutex::new(vec![0; 1 << 20])));
-    copy(
-        nbd(&src).await,
-        sink.clone(),
-        &options(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    copy_all(nbd(&src).await, sink.clone(), &options()).await;
     assert_eq!(*sink.0.lock().unwrap(), data);
 
     src.set_faults(Faults {
@@ -499,9 +466,7 @@ async fn progress_reaches_the_total_and_checkpoint_mismatch_is_refused() {
     };
     let source = Arc::new(MemDisk(Mutex::new(data.clone())));
     let sink = Arc::new(MemDisk(Mutex::new(vec![0; 1 << 20])));
-    copy(source, sink, &opts, &CancellationToken::new())
-        .await
-        .unwrap();
+    copy_all(source, sink, &opts).await;
     let last = *events.lock().unwrap().last().unwrap();
     assert_eq!(last.bytes_done, 1 << 20);
     assert_eq!(last.bytes_total, 1 << 20);
@@ -529,7 +494,7 @@ async fn a_hung_server_times_out_and_the_copy_reconnects() {
             ..Default::default()
         });
         let started = std::time::Instant::now();
-        copy(
+        copy_all(
             nbd(&src).await,
             nbd(&dst).await,
             &CopyOptions {
@@ -537,10 +502,8 @@ async fn a_hung_server_times_out_and_the_copy_reconnects() {
                 lanes,
                 ..options()
             },
-            &CancellationToken::new(),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(dst.data(), data, "lanes: {lanes}");
         assert!(src.connections() >= 3 && dst.connections() >= 3);
         assert!(started.elapsed() < Duration::from_secs(20));
@@ -563,12 +526,7 @@ async fn a_checkpoint_for_a_replaced_target_is_discarded() {
     let source = Arc::new(MemDisk(Mutex::new(data.clone())));
     let run = |sink: LocalDisk| {
         let (source, opts) = (source.clone(), opts.clone());
-        async move {
-            copy(source, Arc::new(sink), &opts, &CancellationToken::new())
-                .await
-                .unwrap()
-                .summary
-        }
+        async move { copy_all(source, Arc::new(sink), &opts).await.summary }
     };
     let first = run(LocalDisk::create(&image, data.len() as u64).unwrap()).await;
     assert_eq!(first.checkpoint_discarded, None);

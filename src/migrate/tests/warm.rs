@@ -64,6 +64,17 @@ fn warm_options(h: &Harness) -> MigrateOptions {
     options
 }
 
+/// A migrator of `set` over the warm test source, with the warm test options.
+fn warm_migrator(h: &Harness, source: &Arc<WarmSource>, set: &ManifestSet) -> Migrator {
+    Migrator::with_provider(
+        set,
+        None,
+        warm_backend(&h.journal, source).provider(),
+        warm_options(h),
+    )
+    .unwrap()
+}
+
 /// Runs `migrator`, calling `on_event` with each event (and the migrator) as it comes.
 async fn run_with(
     migrator: &Migrator,
@@ -143,13 +154,7 @@ async fn precopies_copy_only_what_changed_and_the_cutover_copies_the_last_change
     source.write_before("vm-11", 2, write(A, 1 << 20, AREA, 0xaa));
     source.write_before("vm-11", 3, write(B, 3 * AREA, 2 * AREA, 0xbb));
     let set = manifests(WARM, "", "");
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let started = tokio::time::Instant::now();
     let (report, events) = run_with(&migrator, CancellationToken::new(), |m, e| {
         // The cutover is set while the run goes, once vm-11's second precopy is done.
@@ -246,13 +251,7 @@ async fn a_cutover_time_in_the_past_cuts_over_after_the_first_precopy() {
     let h = Harness::new();
     let source = Arc::new(warm_source(&h.journal));
     let set = manifests(WARM, "", &migration("  cutover: \"2000-01-01T00:00:00Z\""));
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let started = tokio::time::Instant::now();
     let (report, events) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
     assert!(report.unwrap().succeeded());
@@ -268,13 +267,7 @@ async fn a_bad_cutover_time_fails_the_vms_naming_the_field() {
     let h = Harness::new();
     let source = Arc::new(warm_source(&h.journal));
     let set = manifests(WARM, "", &migration("  cutover: \"tomorrow noon\""));
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
     let report = report.unwrap();
     let web = report.vms.iter().find(|v| v.id == "vm-11").unwrap();
@@ -301,13 +294,7 @@ async fn cancelling_mid_precopy_removes_the_snapshots() {
     let source = Arc::new(warm_source(&h.journal));
     *source.hang_from.lock().unwrap() = Some(2);
     let set = manifests(WARM, "", "");
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let cancel = CancellationToken::new();
     let on_second = cancel.clone();
     let (report, _) = run_with(&migrator, cancel, |_, e| {
@@ -352,13 +339,7 @@ async fn a_failing_precopy_is_retried_then_fails_the_vm_reporting_snapshots_it_c
         "",
         &migration("  cutover: \"2000-01-01T00:00:00Z\"\n  cancel: [{id: vm-11}]"),
     );
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
     let report = report.unwrap();
     assert_eq!(outcome(&report, "vm-12"), VmOutcome::Succeeded);
@@ -376,13 +357,7 @@ async fn a_failing_precopy_is_retried_then_fails_the_vm_reporting_snapshots_it_c
     source
         .removal_fails
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
     let report = report.unwrap();
     let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
@@ -403,13 +378,7 @@ async fn the_snapshot_limit_fails_the_vm_clearly() {
     let h = Harness::new();
     let source = Arc::new(WarmSource::new(&h.journal, 0).disk("vm-12", DB, data(3)));
     let set = manifests(WARM, "", &migration("  cancel: [{id: vm-11}]"));
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
     let report = report.unwrap();
     let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
@@ -629,13 +598,7 @@ async fn editing_the_migration_file_cuts_over() {
     assert!(!set.has_errors(), "{:?}", set.diagnostics());
     let h = Harness::new();
     let source = Arc::new(warm_source(&h.journal));
-    let migrator = Migrator::with_provider(
-        &set,
-        None,
-        warm_backend(&h.journal, &source).provider(),
-        warm_options(&h),
-    )
-    .unwrap();
+    let migrator = warm_migrator(&h, &source, &set);
     let edited = only_db.replace(
         "  cancel: [{id: vm-11}]",
         "  cancel: [{id: vm-11}]\n  cutover: \"2001-01-01T00:00:00Z\"",
