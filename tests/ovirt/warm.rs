@@ -24,6 +24,11 @@ const MIB: u64 = 1 << 20;
 /// Provider, maps and a WARM plan of `vms`, with a ForkliftController that enables
 /// `controller_ovirt_warm_migration` (off by default, as upstream's environment default).
 fn warm_plan(setup: &Setup, vms: &[&str]) -> ManifestSet {
+    warm_plan_gated(setup, vms, true)
+}
+
+/// [`warm_plan`], with the ForkliftController only when `gate`.
+fn warm_plan_gated(setup: &Setup, vms: &[&str], gate: bool) -> ManifestSet {
     let dir = setup.dir.path().join("manifests");
     std::fs::create_dir_all(&dir).unwrap();
     setup.provider_manifests(&dir);
@@ -35,6 +40,7 @@ fn warm_plan(setup: &Setup, vms: &[&str]) -> ManifestSet {
     let controller = "apiVersion: forklift.konveyor.io/v1beta1\nkind: ForkliftController\n\
         metadata: {name: forklift-controller, namespace: konveyor-forklift}\n\
         spec: {controller_ovirt_warm_migration: 'true'}\n";
+    let controller = if gate { controller } else { "" };
     let set = ManifestSet::parse("ovirt-warm", &format!("{provider}---\n{plan}---\n{controller}"));
     assert!(!set.has_errors(), "{:?}", set.diagnostics());
     set
@@ -231,4 +237,31 @@ async fn a_backup_failing_mid_way_fails_the_vm_and_leaves_nothing_open() {
     assert_nothing_open(&setup);
     // The source was not powered off: no cutover happened.
     assert_eq!(setup.engine.vm_status(VM2).as_deref(), Some("up"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_plan_without_the_ovirt_warm_feature_is_refused_before_anything_starts() {
+    let setup = Setup::start().await;
+    // No ForkliftController: the feature gate is off by default.
+    let set = warm_plan_gated(&setup, &[VM1], false);
+    let migrator = Migrator::new(&set, None, options(&setup)).unwrap();
+    let (tx, _rx) = mpsc::channel(4096);
+    match migrator.run(tx, CancellationToken::new()).await {
+        Err(forklift::migrate::MigrateError::NotReady { conditions }) => {
+            assert!(
+                conditions.iter().any(|c| c.type_ == "WarmMigrationNotReady"),
+                "{conditions:#?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let requests = setup.engine.requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.starts_with("POST /ovirt-engine/api")),
+        "{requests:#?}"
+    );
+    assert!(setup.engine.backups().is_empty());
+    assert_eq!(setup.engine.vm_status(VM1).as_deref(), Some("up"));
 }
