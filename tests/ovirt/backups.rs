@@ -49,7 +49,11 @@ async fn incremental_backup_answers_the_areas_written_since_its_checkpoint() {
     // qcow2() wrote 512 KiB at 0, 5 MiB and 15 MiB.
     assert_eq!(
         allocated,
-        [area(0, MIB / 2), area(5 * MIB, MIB / 2), area(15 * MIB, MIB / 2)]
+        [
+            area(0, MIB / 2),
+            area(5 * MIB, MIB / 2),
+            area(15 * MIB, MIB / 2)
+        ]
     );
     provider.remove_snapshot(&vm, &first, true).await.unwrap();
     run(std::process::Command::new("qemu-io")
@@ -166,7 +170,7 @@ async fn ineligible_disks_in_progress_backups_and_vanished_vms_leave_nothing_ope
         .changed_areas(&vm1, &open, &disk_ref(&setup, 0, 24), ALL_ALLOCATED)
         .await
         .unwrap();
-    assert_eq!(provider.open_backups(), [open.0.clone()]);
+    assert_eq!(provider.open_backups(), std::slice::from_ref(&open.0));
     provider.close().await.unwrap();
     assert!(setup.engine.open_backups().is_empty());
     assert!(setup.engine.open_transfers().is_empty());
@@ -185,9 +189,15 @@ async fn disk_snapshots_are_taken_without_memory_and_removed() {
     {
         let state = setup.engine.state.lock().unwrap();
         let taken = &state.snapshots[0];
-        assert_eq!((taken.id.as_str(), taken.status.as_str()), (id.as_str(), "ok"));
+        assert_eq!(
+            (taken.id.as_str(), taken.status.as_str()),
+            (id.as_str(), "ok")
+        );
         assert_eq!(taken.description, "forklift test");
-        assert_eq!(taken.disks, [setup.disks[0].1.clone(), setup.disks[1].1.clone()]);
+        assert_eq!(
+            taken.disks,
+            [setup.disks[0].1.clone(), setup.disks[1].1.clone()]
+        );
     }
     provider.remove_disk_snapshot(&vm, &id).await.unwrap();
     assert!(setup.engine.state.lock().unwrap().snapshots.is_empty());

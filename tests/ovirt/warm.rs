@@ -41,7 +41,10 @@ fn warm_plan_gated(setup: &Setup, vms: &[&str], gate: bool) -> ManifestSet {
         metadata: {name: forklift-controller, namespace: konveyor-forklift}\n\
         spec: {controller_ovirt_warm_migration: 'true'}\n";
     let controller = if gate { controller } else { "" };
-    let set = ManifestSet::parse("ovirt-warm", &format!("{provider}---\n{plan}---\n{controller}"));
+    let set = ManifestSet::parse(
+        "ovirt-warm",
+        &format!("{provider}---\n{plan}---\n{controller}"),
+    );
     assert!(!set.has_errors(), "{:?}", set.diagnostics());
     set
 }
@@ -195,7 +198,10 @@ async fn warm_plan_of_two_vms_copies_dirty_extents_and_matches_at_cutover() {
     assert_nothing_open(&setup);
     // Every transfer was bound to a backup and finalized.
     let transfers = setup.engine.transfers();
-    assert!(transfers.iter().all(|t| t.backup.is_some()), "{transfers:#?}");
+    assert!(
+        transfers.iter().all(|t| t.backup.is_some()),
+        "{transfers:#?}"
+    );
     assert!(
         transfers.iter().all(|t| t.phase == "finished_success"),
         "{transfers:#?}"
@@ -249,7 +255,9 @@ async fn a_warm_plan_without_the_ovirt_warm_feature_is_refused_before_anything_s
     match migrator.run(tx, CancellationToken::new()).await {
         Err(forklift::migrate::MigrateError::NotReady { conditions }) => {
             assert!(
-                conditions.iter().any(|c| c.type_ == "WarmMigrationNotReady"),
+                conditions
+                    .iter()
+                    .any(|c| c.type_ == "WarmMigrationNotReady"),
                 "{conditions:#?}"
             );
         }
@@ -264,4 +272,47 @@ async fn a_warm_plan_without_the_ovirt_warm_feature_is_refused_before_anything_s
     );
     assert!(setup.engine.backups().is_empty());
     assert_eq!(setup.engine.vm_status(VM1).as_deref(), Some("up"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forklift_migrate_runs_a_warm_ovirt_plan_whose_cutover_has_come() {
+    let setup = Setup::start().await;
+    let _ = warm_plan(&setup, &[VM2]);
+    let dir = setup.dir.path().join("manifests");
+    // The cutover time has passed: one precopy, then the final one with the source off.
+    let plan = std::fs::read_to_string(dir.join("plan.yaml")).unwrap();
+    let plan = plan.replace("warm: false", "warm: true") + "  cutover: \"2000-01-01T00:00:00Z\"\n";
+    std::fs::write(dir.join("plan.yaml"), plan).unwrap();
+    std::fs::write(
+        dir.join("controller.yaml"),
+        "apiVersion: forklift.konveyor.io/v1beta1\nkind: ForkliftController\n\
+         metadata: {name: forklift-controller, namespace: konveyor-forklift}\nspec: {}\n",
+    )
+    .unwrap();
+    let out = setup.dir.path().join("out");
+    let migrate = Command::new(env!("CARGO_BIN_EXE_forklift"))
+        .args(["migrate", "--manifests"])
+        .arg(&dir)
+        .arg("--destination")
+        .arg(format!("local:{}", out.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&migrate.stderr);
+    assert!(migrate.status.success(), "{stderr}");
+    let mut files = Vec::new();
+    super::support::files_under(&out, &mut files);
+    let target = files
+        .iter()
+        .find(|p| p.to_string_lossy().contains("rhv-plan-db-disk-0-"))
+        .filter(|p| !p.extension().is_some_and(|e| e == "yaml" || e == "json"))
+        .unwrap_or_else(|| panic!("{files:#?}"));
+    run(Command::new("qemu-img")
+        .args(["compare", "-f", "qcow2", "-F", "raw"])
+        .arg(&setup.disks[2].2)
+        .arg(target));
+    let backups = setup.engine.backups();
+    assert_eq!(backups.len(), 2, "{backups:#?}");
+    assert_eq!(backups[1].from.as_deref(), Some(backups[0].to.as_str()));
+    assert_eq!(setup.engine.vm_status(VM2).as_deref(), Some("down"));
+    assert_nothing_open(&setup);
 }

@@ -73,7 +73,11 @@ pub async fn start(
         body["from_checkpoint_id"] = json!(from);
     }
     let started: Result<Backup> = engine
-        .post(&backups_path(vm), &body, &format!("start a backup of VM {vm}"))
+        .post(
+            &backups_path(vm),
+            &body,
+            &format!("start a backup of VM {vm}"),
+        )
         .await;
     match started {
         Err(OvirtError::Api {
@@ -97,7 +101,10 @@ pub async fn start(
 /// Reads a backup.
 pub async fn get(engine: &Engine, vm: &VmRef, id: &str) -> Result<Backup> {
     engine
-        .get(&backup_path(vm, id), &format!("read backup {id} of VM {vm}"))
+        .get(
+            &backup_path(vm, id),
+            &format!("read backup {id} of VM {vm}"),
+        )
         .await
 }
 
@@ -250,7 +257,10 @@ mod tests {
             },
             ..DiskAttachment::default()
         };
-        assert_eq!(not_incremental(&attachment("incremental", "cow", "image")), None);
+        assert_eq!(
+            not_incremental(&attachment("incremental", "cow", "image")),
+            None
+        );
         assert!(
             not_incremental(&attachment("none", "cow", "image"))
                 .unwrap()

@@ -84,7 +84,13 @@ impl OvirtProvider {
             .await?
             .into_iter()
             .filter(|a| a.disk.storage_type != "lun")
-            .map(|a| if a.disk.id.is_empty() { a.id } else { a.disk.id })
+            .map(|a| {
+                if a.disk.id.is_empty() {
+                    a.id
+                } else {
+                    a.disk.id
+                }
+            })
             .collect();
         Ok(snapshots::create(&self.engine, vm, description, &disks).await?)
     }

@@ -65,7 +65,10 @@ async fn wait_ok(engine: &Engine, vm: &VmRef, id: &str) -> Result<()> {
     let started = Instant::now();
     loop {
         let snapshot: Snapshot = engine
-            .get(&snapshot_path(vm, id), &format!("read snapshot {id} of VM {vm}"))
+            .get(
+                &snapshot_path(vm, id),
+                &format!("read snapshot {id} of VM {vm}"),
+            )
             .await?;
         match snapshot.snapshot_status.as_str() {
             "ok" => return Ok(()),

@@ -365,8 +365,7 @@ impl ChangeTracking for OvirtProvider {
         let source = self.backup_source(&open, disk).await?;
         let image = source.image();
         let size = image.size();
-        let (context, wanted): (MetaContext, fn(&Extent) -> bool) = if change_id == ALL_ALLOCATED
-        {
+        let (context, wanted): (MetaContext, fn(&Extent) -> bool) = if change_id == ALL_ALLOCATED {
             (MetaContext::BaseAllocation, |e| !e.flags.is_zero())
         } else if open.from.as_deref() == Some(change_id) {
             (MetaContext::DirtyBitmap(change_id.to_owned()), |e| {

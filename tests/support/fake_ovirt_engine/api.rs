@@ -349,7 +349,10 @@ pub(super) fn route(
                         }
                     }
                 }
-                match shared.tickets.add_backup(id, &image, size, bitmap.as_deref()) {
+                match shared
+                    .tickets
+                    .add_backup(id, &image, size, bitmap.as_deref())
+                {
                     Ok(url) => {
                         let t = &mut state.transfers[index];
                         t.transfer_url = url;
@@ -428,7 +431,7 @@ fn create_transfer(state: &mut State, body: &Value) -> Answer {
     }
     if let Some(backup) = &backup {
         if let Err(refused) = super::backups::transfer_source(state, backup, &disk) {
-            return refused;
+            return *refused;
         }
     } else if vm.status != "down" {
         return fault(

@@ -249,7 +249,10 @@ fn start(state: &mut State, vm: &str, body: &Value) -> Answer {
             return fault(
                 409,
                 "Operation Failed",
-                &format!("[Cannot backup VM. Disk {} is not enabled for incremental backup.]", disk.alias),
+                &format!(
+                    "[Cannot backup VM. Disk {} is not enabled for incremental backup.]",
+                    disk.alias
+                ),
             );
         }
     }
@@ -258,7 +261,11 @@ fn start(state: &mut State, vm: &str, body: &Value) -> Answer {
         .and_then(Value::as_str)
         .map(str::to_owned);
     if let Some(from) = &from {
-        if !state.checkpoints.iter().any(|c| c.vm == vm && c.id == *from) {
+        if !state
+            .checkpoints
+            .iter()
+            .any(|c| c.vm == vm && c.id == *from)
+        {
             return fault(
                 400,
                 "Bad Request",
@@ -383,27 +390,27 @@ pub(super) fn transfer_source(
     state: &State,
     backup: &str,
     disk: &str,
-) -> Result<(PathBuf, Option<String>), Answer> {
+) -> Result<(PathBuf, Option<String>), Box<Answer>> {
     let Some(b) = state.backups.iter().find(|b| b.id == backup) else {
-        return Err(not_found(&format!("backups/{backup}")));
+        return Err(Box::new(not_found(&format!("backups/{backup}"))));
     };
     if b.phase != "ready" {
-        return Err(fault(
+        return Err(Box::new(fault(
             409,
             "Operation Failed",
             &format!(
                 "[Cannot transfer Virtual Disk: backup {backup} is {}.]",
                 b.phase
             ),
-        ));
+        )));
     }
     match b.disks.iter().find(|(d, _)| d == disk) {
         Some((_, frozen)) => Ok((frozen.clone(), b.from.clone())),
-        None => Err(fault(
+        None => Err(Box::new(fault(
             409,
             "Operation Failed",
             &format!("[Cannot transfer Virtual Disk: disk {disk} is not in backup {backup}.]"),
-        )),
+        ))),
     }
 }
 

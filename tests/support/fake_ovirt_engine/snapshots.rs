@@ -34,7 +34,11 @@ pub fn snapshot_json(s: &EngineSnapshot) -> Value {
 }
 
 fn not_found(what: &str) -> Answer {
-    fault(404, "Operation Failed", &format!("Entity not found: {what}"))
+    fault(
+        404,
+        "Operation Failed",
+        &format!("Entity not found: {what}"),
+    )
 }
 
 /// Routes the snapshot requests; `None` for other paths.
@@ -55,7 +59,11 @@ pub(super) fn route(
     Some(match (method.clone(), &parts[3..]) {
         (Method::POST, []) => {
             if body.get("persist_memorystate").and_then(Value::as_bool) != Some(false) {
-                return Some(fault(400, "Bad Request", "persist_memorystate must be false here"));
+                return Some(fault(
+                    400,
+                    "Bad Request",
+                    "persist_memorystate must be false here",
+                ));
             }
             let disks: Vec<String> = body
                 .pointer("/disk_attachments/disk_attachment")
@@ -70,7 +78,11 @@ pub(super) fn route(
             if let Some(d) = disks.iter().find(|d| !vm_disks.contains(d)) {
                 return Some(not_found(&format!("disks/{d}")));
             }
-            if state.snapshots.iter().any(|s| s.vm == vm && s.status == "locked") {
+            if state
+                .snapshots
+                .iter()
+                .any(|s| s.vm == vm && s.status == "locked")
+            {
                 return Some(fault(
                     409,
                     "Operation Failed",
@@ -94,7 +106,11 @@ pub(super) fn route(
             answer(StatusCode::CREATED, &value)
         }
         (Method::GET, [id]) => {
-            let Some(at) = state.snapshots.iter().position(|s| s.vm == vm && s.id == *id) else {
+            let Some(at) = state
+                .snapshots
+                .iter()
+                .position(|s| s.vm == vm && s.id == *id)
+            else {
                 return Some(not_found(&format!("vms/{vm}/snapshots/{id}")));
             };
             if state.snapshots[at].removing {
@@ -106,7 +122,11 @@ pub(super) fn route(
             answer(StatusCode::OK, &snapshot_json(s))
         }
         (Method::DELETE, [id]) => {
-            let Some(s) = state.snapshots.iter_mut().find(|s| s.vm == vm && s.id == *id) else {
+            let Some(s) = state
+                .snapshots
+                .iter_mut()
+                .find(|s| s.vm == vm && s.id == *id)
+            else {
                 return Some(not_found(&format!("vms/{vm}/snapshots/{id}")));
             };
             s.status = "locked".into();
