@@ -8,10 +8,17 @@
 //!        │             follow=disk_attachments.disk,nics,reported_devices,snapshots,
 //!        │             storage domains, networks, vNIC profiles → SourceInventory
 //!        ├─ power: start / stop / shutdown actions, status polled (bounded)
-//!        └─ disks: POST /imagetransfers (download, raw) → wait `transferring` →
-//!                  imageio BlockSource on transfer_url (else proxy_url); the transfer is
-//!                  finalized when the source is dropped and cancelled on failure; close()
-//!                  ends any still open, then logs out.
+//!        ├─ disks: POST /imagetransfers (download, raw) → wait `transferring` →
+//!        │         imageio BlockSource on transfer_url (else proxy_url); the transfer is
+//!        │         finalized when the source is dropped and cancelled on failure; close()
+//!        │         finalizes open backups, ends any transfer still open, then logs out.
+//!        ├─ warm (`warm`, engine calls in `backup`): a precopy point is an incremental
+//!        │         backup (POST /vms/ID/backups from the last precopy's checkpoint →
+//!        │         `ready`); its disks are read through image transfers bound to it, the
+//!        │         changed areas are their dirty (or, for a full copy, non-zero) extents;
+//!        │         removing the point finalizes its transfers and the backup
+//!        └─ disk snapshots (`snapshots`): POST /vms/ID/snapshots without memory → `ok`,
+//!                  DELETE → gone; provider calls, not used by the migration flows.
 //! ```
 
 mod backup;
