@@ -142,12 +142,12 @@ impl ProviderBackend for OvirtProvider {
         Some(self)
     }
 
-    /// Warm precopy points: incremental backups ([`warm`]).
+    /// Warm precopy points: incremental backups (`ovirt/warm.rs`).
     fn snapshots(&self) -> Option<&dyn crate::capability::Snapshots> {
         Some(self)
     }
 
-    /// Checkpoints and dirty extents of incremental backups ([`warm`]).
+    /// Checkpoints and dirty extents of incremental backups (`ovirt/warm.rs`).
     fn change_tracking(&self) -> Option<&dyn crate::capability::ChangeTracking> {
         Some(self)
     }
