@@ -8,6 +8,8 @@ mod fake_ovirt_engine;
 #[path = "../support/imageio/mod.rs"]
 mod imageio;
 
+mod backups;
 mod faults;
 mod migrate;
 mod support;
+mod warm;

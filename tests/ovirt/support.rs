@@ -69,6 +69,24 @@ impl Tickets for DaemonTickets {
         self.daemon.remove_ticket(id);
         self.exports.lock().unwrap().remove(id);
     }
+
+    fn add_backup(
+        &self,
+        id: &str,
+        image: &Path,
+        size: u64,
+        bitmap: Option<&str>,
+    ) -> Result<String, String> {
+        let socket = self.dir.join(format!("{id}.sock"));
+        let export = NbdExport::start(image, "qcow2", &socket, bitmap);
+        let mut ticket = TicketSpec::read(id, &export.url(), size);
+        if bitmap.is_some() {
+            ticket = ticket.dirty();
+        }
+        self.daemon.add_ticket(&ticket);
+        self.exports.lock().unwrap().insert(id.to_owned(), export);
+        Ok(self.daemon.image_url(id).to_string())
+    }
 }
 
 impl DaemonTickets {
@@ -99,6 +117,7 @@ fn disk(id: &str, image: &Path, mib: u64, bootable: bool) -> EngineDisk {
         interface: "virtio_scsi",
         bootable,
         lun_size: None,
+        backup: "incremental",
     }
 }
 

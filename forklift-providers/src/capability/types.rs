@@ -96,6 +96,10 @@ pub struct SnapshotRequest {
     pub memory: bool,
     /// Quiesce the guest file systems through the guest tools.
     pub quiesce: bool,
+    /// The change id the copies of this snapshot will ask changes since (the last
+    /// completed precopy's), for sources that fix it when the point is taken: an oVirt
+    /// incremental backup's `from_checkpoint_id`. vSphere ignores it.
+    pub since: Option<String>,
 }
 
 impl SnapshotRequest {
@@ -106,6 +110,7 @@ impl SnapshotRequest {
             description: "forklift".into(),
             memory: false,
             quiesce: false,
+            since: None,
         }
     }
 }

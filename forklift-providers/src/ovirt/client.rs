@@ -353,6 +353,20 @@ impl Engine {
         decode(operation, &answer)
     }
 
+    /// PUTs a JSON body (an update) and decodes the JSON answer.
+    pub async fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+        operation: &str,
+    ) -> Result<T> {
+        let answer = self.send(Method::PUT, path, Some(body), operation).await?;
+        if answer.iter().all(u8::is_ascii_whitespace) {
+            return decode(operation, b"null");
+        }
+        decode(operation, &answer)
+    }
+
     /// Lists a collection: `key` names the array in the answer (`vm`, `disk`...). With
     /// `paged`, pages are asked for with `search=page N` and `max=` ([`PAGE_SIZE`]) until a
     /// short page; `query` adds parameters (e.g. `follow=`).

@@ -122,6 +122,63 @@ pub enum OvirtError {
         /// The disk asked for.
         disk: String,
     },
+    /// The engine refused a backup because the VM is already being backed up (HTTP 409):
+    /// another backup application's, or one an earlier run left open.
+    #[error(
+        "VM {vm} is already being backed up (another backup is in progress; finalize it \
+         or wait for it): {}",
+        PeerText(detail)
+    )]
+    BackupInProgress {
+        /// VM ID.
+        vm: String,
+        /// The engine's fault detail.
+        detail: String,
+    },
+    /// A backup went to a phase other than the one waited for (`failed`, or finalized by
+    /// someone else).
+    #[error("Backup {backup} of VM {vm} went to phase {}", PeerText(phase))]
+    BackupFailed {
+        /// Backup ID.
+        backup: String,
+        /// VM ID.
+        vm: String,
+        /// The phase it went to.
+        phase: String,
+    },
+    /// A disk cannot take part in incremental backup, so the VM cannot be migrated warm.
+    #[error(
+        "Disk '{}' of VM {vm} cannot be migrated warm: {reason} (warm migration from oVirt \
+         reads incremental backups: the disk needs incremental backup enabled and the qcow2 \
+         (cow) format)",
+        PeerText(disk)
+    )]
+    NotIncremental {
+        /// VM ID.
+        vm: String,
+        /// The disk's ID (and alias).
+        disk: String,
+        /// What is missing, e.g. `its backup mode is 'none'`.
+        reason: String,
+    },
+    /// A disk snapshot went to a status other than `ok` while being created.
+    #[error("Snapshot {snapshot} of VM {vm} went to status {}", PeerText(status))]
+    SnapshotFailed {
+        /// Snapshot ID.
+        snapshot: String,
+        /// VM ID.
+        vm: String,
+        /// The status it went to.
+        status: String,
+    },
+    /// A backup this provider did not start, or that is gone, was asked about.
+    #[error("Backup {backup} of VM {vm} is not one this provider holds open")]
+    UnknownBackup {
+        /// Backup ID.
+        backup: String,
+        /// VM ID.
+        vm: String,
+    },
 }
 
 impl OvirtError {

@@ -222,6 +222,8 @@ fn convert_vm(objects: &Objects, vm: &Vm) -> CoreVm {
             rdm: lun,
             bus: bus(&attachment.interface),
             serial: disk.id.clone(),
+            // Warm migration reads incremental backups (ovirt/warm.rs).
+            change_tracking_enabled: super::backup::not_incremental(attachment).is_none(),
             ..Disk::default()
         });
     }
@@ -294,6 +296,8 @@ fn convert_vm(objects: &Objects, vm: &Vm) -> CoreVm {
             .iter()
             .filter(|s| s.snapshot_type != "active")
             .count() as u32,
+        // Direct LUNs are not copied, so they need no backup.
+        change_tracking_enabled: disks.iter().all(|d| d.rdm || d.change_tracking_enabled),
         disks,
         nics,
         guest_networks,

@@ -39,6 +39,20 @@ pub const TRANSFER_READY_LIMIT: Duration = Duration::from_secs(300);
 /// Longest wait for a finalized or cancelled image transfer to end.
 pub const TRANSFER_END_LIMIT: Duration = Duration::from_secs(300);
 
+/// Longest wait for a backup to reach `ready` (the engine adds the checkpoint's bitmaps
+/// and exports the disks).
+pub const BACKUP_READY_LIMIT: Duration = Duration::from_secs(300);
+
+/// Longest wait for a finalized backup to reach `succeeded` (or be forgotten).
+pub const BACKUP_END_LIMIT: Duration = Duration::from_secs(300);
+
+/// Longest wait for a disk snapshot to be created (`snapshot_status` `ok`) or removed.
+pub const SNAPSHOT_LIMIT: Duration = Duration::from_secs(600);
+
+/// Most checkpoints of one VM read or removed after a backup (the chain is walked to
+/// remove the ones an earlier precopy made and no later one needs).
+pub const MAX_CHECKPOINTS: usize = 1_000;
+
 /// A limit of [this module](self) that an engine's answers reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,6 +63,8 @@ pub enum OvirtLimit {
     Pages,
     /// [`MAX_ITEMS`].
     Items,
+    /// [`MAX_CHECKPOINTS`].
+    Checkpoints,
 }
 
 impl std::fmt::Display for OvirtLimit {
@@ -60,6 +76,7 @@ impl std::fmt::Display for OvirtLimit {
                 "pages in one listing (the engine keeps answering full pages)",
             ),
             Self::Items => (MAX_ITEMS as u64, "items in one listing"),
+            Self::Checkpoints => (MAX_CHECKPOINTS as u64, "checkpoints of one VM"),
         };
         write!(
             f,

@@ -8,12 +8,20 @@
 //!        │             follow=disk_attachments.disk,nics,reported_devices,snapshots,
 //!        │             storage domains, networks, vNIC profiles → SourceInventory
 //!        ├─ power: start / stop / shutdown actions, status polled (bounded)
-//!        └─ disks: POST /imagetransfers (download, raw) → wait `transferring` →
-//!                  imageio BlockSource on transfer_url (else proxy_url); the transfer is
-//!                  finalized when the source is dropped and cancelled on failure; close()
-//!                  ends any still open, then logs out.
+//!        ├─ disks: POST /imagetransfers (download, raw) → wait `transferring` →
+//!        │         imageio BlockSource on transfer_url (else proxy_url); the transfer is
+//!        │         finalized when the source is dropped and cancelled on failure; close()
+//!        │         finalizes open backups, ends any transfer still open, then logs out.
+//!        ├─ warm (`warm`, engine calls in `backup`): a precopy point is an incremental
+//!        │         backup (POST /vms/ID/backups from the last precopy's checkpoint →
+//!        │         `ready`); its disks are read through image transfers bound to it, the
+//!        │         changed areas are their dirty (or, for a full copy, non-zero) extents;
+//!        │         removing the point finalizes its transfers and the backup
+//!        └─ disk snapshots (`snapshots`): POST /vms/ID/snapshots without memory → `ok`,
+//!                  DELETE → gone; provider calls, not used by the migration flows.
 //! ```
 
+mod backup;
 mod client;
 mod config;
 pub mod error;
@@ -21,7 +29,9 @@ pub mod inventory;
 pub mod limits;
 pub mod model;
 mod ops;
+mod snapshots;
 mod transfer;
+mod warm;
 
 use std::sync::Arc;
 
@@ -39,6 +49,8 @@ pub struct OvirtProvider {
     engine: Arc<Engine>,
     /// Image transfers opened and not ended yet.
     transfers: Arc<transfer::Transfers>,
+    /// Backups (warm precopy points) started and not finalized yet.
+    backups: warm::Backups,
 }
 
 impl OvirtProvider {
@@ -63,6 +75,7 @@ impl OvirtProvider {
         Ok(Self {
             engine: Arc::new(engine),
             transfers: Arc::default(),
+            backups: warm::Backups::default(),
         })
     }
 
@@ -70,15 +83,46 @@ impl OvirtProvider {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    /// Takes a disk-only snapshot (no memory) of every image disk of `vm` and returns its
+    /// ID once the engine reports it `ok`.
+    pub async fn create_disk_snapshot(&self, vm: &VmRef, description: &str) -> Result<String> {
+        let disks: Vec<String> = backup::disk_attachments(&self.engine, vm)
+            .await?
+            .into_iter()
+            .filter(|a| a.disk.storage_type != "lun")
+            .map(|a| {
+                if a.disk.id.is_empty() {
+                    a.id
+                } else {
+                    a.disk.id
+                }
+            })
+            .collect();
+        Ok(snapshots::create(&self.engine, vm, description, &disks).await?)
+    }
+
+    /// Removes a disk snapshot and waits until the engine forgot it.
+    pub async fn remove_disk_snapshot(&self, vm: &VmRef, snapshot: &str) -> Result<()> {
+        Ok(snapshots::remove(&self.engine, vm, snapshot).await?)
+    }
+
+    /// IDs of the backups this provider started and has not finalized yet.
+    pub fn open_backups(&self) -> Vec<String> {
+        self.backups.open_ids()
+    }
 }
 
 #[async_trait::async_trait]
 impl ProviderBackend for OvirtProvider {
-    /// Ends every image transfer still open (waiting for those being finalized), then
-    /// revokes the SSO token; the first failure is returned after both were tried.
+    /// Finalizes every backup still open (its transfers first), ends every image transfer
+    /// still open (waiting for those being finalized), then revokes the SSO token; the
+    /// first failure is returned after all were tried.
     async fn close(&self) -> Result<()> {
+        let backups = self.backups.end_all(self).await;
         let ended = self.transfers.end_all(&self.engine).await;
         self.engine.logout().await?;
+        backups?;
         Ok(ended?)
     }
 
@@ -97,25 +141,32 @@ impl ProviderBackend for OvirtProvider {
     fn disks(&self) -> Option<&dyn crate::capability::DiskAccess> {
         Some(self)
     }
+
+    /// Warm precopy points: incremental backups (`ovirt/warm.rs`).
+    fn snapshots(&self) -> Option<&dyn crate::capability::Snapshots> {
+        Some(self)
+    }
+
+    /// Checkpoints and dirty extents of incremental backups (`ovirt/warm.rs`).
+    fn change_tracking(&self) -> Option<&dyn crate::capability::ChangeTracking> {
+        Some(self)
+    }
 }
 
 #[async_trait::async_trait]
 impl crate::capability::DiskAccess for OvirtProvider {
-    /// Opens the disk whose ID is `disk.file` through a new image transfer; snapshots are
-    /// not read this way (warm migration is not implemented for oVirt).
+    /// Opens the disk whose ID is `disk.file` through a new image transfer; with a
+    /// snapshot (a backup this provider started), through the backup's image transfer.
     async fn open_disk(
         &self,
         vm: &VmRef,
         disk: &crate::capability::DiskRef,
         snapshot: Option<&crate::capability::SnapshotRef>,
     ) -> Result<Box<dyn forklift_transfer::block::BlockSource>> {
-        if snapshot.is_some() {
-            return Err(Error::unsupported(
-                Some(ProviderType::OVirt),
-                crate::capability::Capability::Snapshots,
-            ));
+        if let Some(snapshot) = snapshot {
+            return Ok(Box::new(self.open_backup_disk(vm, disk, snapshot).await?));
         }
-        let source = transfer::open(&self.engine, &self.transfers, vm, disk).await?;
+        let source = transfer::open(&self.engine, &self.transfers, vm, disk, None).await?;
         Ok(Box::new(source))
     }
 }

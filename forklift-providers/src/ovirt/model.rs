@@ -45,6 +45,7 @@ pub struct List<T> {
     #[serde(alias = "disk_attachment", alias = "nic", alias = "reported_device")]
     #[serde(alias = "snapshot", alias = "storage_domain", alias = "logical_unit")]
     #[serde(alias = "ip", alias = "custom_property", alias = "system_option_value")]
+    #[serde(alias = "disk")]
     pub items: Vec<T>,
 }
 
@@ -316,6 +317,9 @@ pub struct Disk {
     pub storage_domains: List<Ref>,
     /// Direct LUN storage.
     pub lun_storage: LunStorage,
+    /// Incremental backup mode (`incremental` or `none`): warm migration needs
+    /// `incremental` (and the `cow` format).
+    pub backup: String,
 }
 
 /// `lun_storage` of a direct LUN disk.
@@ -404,6 +408,10 @@ pub struct Snapshot {
     pub id: String,
     /// `active`, `regular`, `preview`, `stateless`.
     pub snapshot_type: String,
+    /// `ok`, `locked` (being created or removed), `in_preview`.
+    pub snapshot_status: String,
+    /// Description.
+    pub description: String,
 }
 
 /// A storage domain.
@@ -482,6 +490,34 @@ pub struct ImageTransfer {
     pub transfer_url: String,
     /// URL through the engine's imageio proxy.
     pub proxy_url: String,
+}
+
+/// A VM backup (`/vms/ID/backups/ID`), the point a warm precopy reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Backup {
+    /// ID.
+    pub id: String,
+    /// `initializing`, `starting`, `ready`, `finalizing`, `succeeded`, `failed`.
+    pub phase: String,
+    /// The checkpoint the backup is incremental from (empty for a full backup).
+    pub from_checkpoint_id: String,
+    /// The checkpoint the backup creates.
+    pub to_checkpoint_id: String,
+    /// The disks backed up.
+    pub disks: List<Ref>,
+}
+
+/// A VM checkpoint (`/vms/ID/checkpoints`): the point an incremental backup starts from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Checkpoint {
+    /// ID.
+    pub id: String,
+    /// The checkpoint before it (empty for the first of the chain).
+    pub parent_id: String,
+    /// `created` or `invalid`.
+    pub state: String,
 }
 
 /// A system option value (`/options/ServerCPUList`).

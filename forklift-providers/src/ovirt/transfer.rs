@@ -8,6 +8,7 @@
 //! source leaked or a drop outside a runtime).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -114,15 +115,16 @@ async fn end(engine: &Engine, id: &str, action: &'static str) -> Result<()> {
 #[derive(Debug)]
 pub struct OpenTransfer {
     id: String,
-    /// Cleared when the transfer was already cancelled.
-    armed: bool,
+    /// Cleared when the transfer was already ended (cancelled, or finished by
+    /// [`TransferSource::finish`]).
+    armed: AtomicBool,
     engine: Arc<Engine>,
     transfers: Arc<Transfers>,
 }
 
 impl Drop for OpenTransfer {
     fn drop(&mut self) {
-        if !self.armed {
+        if !self.armed.swap(false, Ordering::AcqRel) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -143,13 +145,16 @@ impl Drop for OpenTransfer {
     }
 }
 
-/// Creates a download transfer of `disk` of `vm`, waits until it is `transferring`, and
-/// opens its image; the transfer is cancelled if anything on the way fails.
+/// Creates a download transfer of `disk` of `vm` (bound to `backup` when given: the disk
+/// as of that backup, with its dirty extents when the backup is incremental), waits until
+/// it is `transferring`, and opens its image; the transfer is cancelled if anything on the
+/// way fails.
 pub async fn open(
     engine: &Arc<Engine>,
     transfers: &Arc<Transfers>,
     vm: &VmRef,
     disk: &DiskRef,
+    backup: Option<&str>,
 ) -> crate::error::Result<TransferSource> {
     let tls = match &engine.config().trust {
         crate::vsphere::TlsTrust::CustomCa(pem) => ImageioTls::CaPem(pem.clone()),
@@ -178,10 +183,14 @@ pub async fn open(
     } else {
         attachment.disk.id.clone()
     };
+    let mut body = json!({"disk": {"id": disk_id}, "direction": "download", "format": "raw"});
+    if let Some(backup) = backup {
+        body["backup"] = json!({ "id": backup });
+    }
     let created: ImageTransfer = engine
         .post(
             "/imagetransfers",
-            &json!({"disk": {"id": disk_id}, "direction": "download", "format": "raw"}),
+            &body,
             &format!("start an image transfer of disk {disk_id}"),
         )
         .await?;
@@ -194,9 +203,9 @@ pub async fn open(
         .into());
     }
     transfers.add(&created.id, &disk_id);
-    let mut guard = OpenTransfer {
+    let guard = OpenTransfer {
         id: created.id.clone(),
-        armed: true,
+        armed: AtomicBool::new(true),
         engine: engine.clone(),
         transfers: transfers.clone(),
     };
@@ -215,7 +224,7 @@ pub async fn open(
         }),
         Err(e) => {
             // Cancel now rather than finalize on drop.
-            guard.armed = false;
+            guard.armed.store(false, Ordering::Release);
             drop(guard);
             if let Err(cancel) = end(engine, &created.id, "cancel").await {
                 tracing::warn!(transfer = %created.id, "cannot cancel the image transfer: {cancel}");
@@ -285,6 +294,27 @@ async fn open_image(
 pub struct TransferSource {
     image: ImageioDisk,
     _transfer: OpenTransfer,
+}
+
+impl TransferSource {
+    /// Finalizes the transfer now and waits until it ended (rather than when the source is
+    /// dropped); a second call, or the drop afterwards, does nothing.
+    pub async fn finish(&self) -> Result<()> {
+        let guard = &self._transfer;
+        if !guard.armed.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let ended = end(&guard.engine, &guard.id, "finalize").await;
+        if ended.is_ok() {
+            guard.transfers.remove(&guard.id);
+        }
+        ended
+    }
+
+    /// The image, for its dirty and allocation extents.
+    pub fn image(&self) -> &ImageioDisk {
+        &self.image
+    }
 }
 
 #[async_trait]

@@ -246,6 +246,12 @@ impl WarmStep<'_> {
             memory: false,
             // Quiescing needs the guest running (upstream quiesces precopies).
             quiesce: !last,
+            // What the next copy asks changes since: an oVirt backup starts from it.
+            since: self
+                .target
+                .disks
+                .iter()
+                .find_map(|d| self.warm.base.get(&d.source).cloned()),
         };
         let start = now_rfc3339();
         let asked = Instant::now();

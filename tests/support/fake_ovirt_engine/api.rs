@@ -58,7 +58,7 @@ fn follows(query: &BTreeMap<String, String>) -> Vec<String> {
 fn disk_json(d: &EngineDisk) -> Value {
     let mut disk = json!({
         "href": format!("{API}/disks/{}", d.id), "id": d.id, "alias": d.alias, "name": d.alias,
-        "format": d.format, "sparse": "true", "shareable": "false", "status": "ok",
+        "format": d.format, "backup": d.backup, "sparse": "true", "shareable": "false", "status": "ok",
         "provisioned_size": d.provisioned_size.to_string(), "actual_size": d.actual_size.to_string(),
         "storage_type": if d.lun_size.is_some() { "lun" } else { "image" },
         "actions": {"link": [{"href": format!("{API}/disks/{}/copy", d.id), "rel": "copy"}]},
@@ -104,7 +104,8 @@ fn vm_json(vm: &EngineVm, follow: &[String]) -> Value {
         "template": link("templates", "00000000-0000-0000-0000-000000000000"),
         "actions": {"link": (["start", "stop", "shutdown", "backup"].iter()
             .map(|a| json!({"href": format!("{API}/vms/{id}/{a}"), "rel": a})).collect::<Vec<_>>())},
-        "link": (["diskattachments", "nics", "reporteddevices", "snapshots"].iter()
+        "link": (["diskattachments", "nics", "reporteddevices", "snapshots", "backups",
+            "checkpoints"].iter()
             .map(|s| sub(s)).collect::<Vec<_>>()),
     });
     if vm.status == "up" {
@@ -165,6 +166,9 @@ fn transfer_json(t: &Transfer) -> Value {
             .map(|a| json!({"href": format!("{API}/imagetransfers/{}/{a}", t.id), "rel": a}))
             .collect::<Vec<_>>())},
     });
+    if let Some(backup) = &t.backup {
+        value["backup"] = json!({"id": backup});
+    }
     if t.phase == "transferring" && !t.transfer_url.is_empty() {
         value["proxy_url"] = json!(t.transfer_url);
         value["transfer_url"] = json!(t.transfer_url);
@@ -192,6 +196,12 @@ pub(super) fn route(
         .split('/')
         .filter(|p| !p.is_empty())
         .collect();
+    if let Some(answer) = super::backups::route(state, method, &parts, body) {
+        return answer;
+    }
+    if let Some(answer) = super::snapshots::route(state, method, &parts, body) {
+        return answer;
+    }
     match (method.clone(), parts.as_slice()) {
         (Method::GET, []) => answer(
             StatusCode::OK,
@@ -271,6 +281,20 @@ pub(super) fn route(
                 None => not_found(&format!("vms/{id}")),
             }
         }
+        (Method::GET, ["vms", id, "diskattachments"]) => {
+            match state.vms.iter().find(|v| v.id == *id) {
+                None => not_found(&format!("vms/{id}")),
+                Some(vm) => {
+                    let inline = follows(query).iter().any(|f| f == "disk");
+                    let items: Vec<Value> = vm
+                        .disks
+                        .iter()
+                        .map(|d| attachment_json(vm, d, inline))
+                        .collect();
+                    answer(StatusCode::OK, &json!({ "disk_attachment": items }))
+                }
+            }
+        }
         (Method::GET, ["vms", id, "diskattachments", disk]) => {
             match state.vms.iter().find(|v| v.id == *id) {
                 None => not_found(&format!("vms/{id}")),
@@ -314,8 +338,21 @@ pub(super) fn route(
                     state.transfers[index].phase = "finished_failure".into();
                     return answer(StatusCode::OK, &transfer_json(&state.transfers[index]));
                 };
-                let (image, size) = (d.image.clone(), d.provisioned_size);
-                match shared.tickets.add(id, &image, size) {
+                let (mut image, size) = (d.image.clone(), d.provisioned_size);
+                let mut bitmap = None;
+                if let Some(backup) = state.transfers[index].backup.clone() {
+                    match super::backups::transfer_source(state, &backup, &disk) {
+                        Ok((frozen, from)) => (image, bitmap) = (frozen, from),
+                        Err(_) => {
+                            state.transfers[index].phase = "finished_failure".into();
+                            return answer(StatusCode::OK, &transfer_json(&state.transfers[index]));
+                        }
+                    }
+                }
+                match shared
+                    .tickets
+                    .add_backup(id, &image, size, bitmap.as_deref())
+                {
                     Ok(url) => {
                         let t = &mut state.transfers[index];
                         t.transfer_url = url;
@@ -381,6 +418,10 @@ fn create_transfer(state: &mut State, body: &Value) -> Answer {
     let Some((vm, d)) = find_disk(state, &disk) else {
         return not_found(&format!("disks/{disk}"));
     };
+    let backup = body
+        .pointer("/backup/id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if d.lun_size.is_some() {
         return fault(
             409,
@@ -388,7 +429,11 @@ fn create_transfer(state: &mut State, body: &Value) -> Answer {
             "[Cannot transfer Virtual Disk: The operation is not supported for LUN disks.]",
         );
     }
-    if vm.status != "down" {
+    if let Some(backup) = &backup {
+        if let Err(refused) = super::backups::transfer_source(state, backup, &disk) {
+            return *refused;
+        }
+    } else if vm.status != "down" {
         return fault(
             409,
             "Operation Failed",
@@ -415,6 +460,7 @@ fn create_transfer(state: &mut State, body: &Value) -> Answer {
         phase: "initializing".into(),
         transfer_url: String::new(),
         ticket: false,
+        backup,
     };
     let value = transfer_json(&transfer);
     state.transfers.push(transfer);

@@ -14,12 +14,15 @@
 //!   disk, else 409) makes a transfer `initializing`; the next read makes it `transferring`
 //!   after adding a REAL ticket to the real imageio daemon through [`Tickets`] (the disk is a
 //!   real qcow2 exported by qemu-nbd). `finalize` / `cancel` remove the ticket.
+//! - Incremental backup over real qemu bitmaps: [`backups`]; disk snapshots: [`snapshots`].
 //! - [`Faults`]: one 401 for an expired token, a VM that disappears when it is stopped (404
 //!   from then on), a stale transfer on a disk (409).
 
 #![allow(dead_code)]
 
 pub mod api;
+pub mod backups;
+pub mod snapshots;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -44,6 +47,20 @@ pub trait Tickets: Send + Sync {
     fn add(&self, id: &str, image: &std::path::Path, size: u64) -> Result<String, String>;
     /// Removes ticket `id`.
     fn remove(&self, id: &str);
+    /// Adds a read ticket for a backup's frozen image; with `bitmap`, a ticket that
+    /// answers `extents?context=dirty` from that bitmap.
+    fn add_backup(
+        &self,
+        id: &str,
+        image: &std::path::Path,
+        size: u64,
+        bitmap: Option<&str>,
+    ) -> Result<String, String> {
+        match bitmap {
+            None => self.add(id, image, size),
+            Some(_) => Err("these tickets serve no dirty bitmaps".to_owned()),
+        }
+    }
 }
 
 /// What the test injects.
@@ -58,6 +75,8 @@ pub struct Faults {
     pub proxy_only: bool,
     /// Report engine 4.5.2.0, before direct LUN disks could be migrated (4.5.2.1).
     pub old_engine: bool,
+    /// Backups go to `failed` instead of `ready`.
+    pub fail_backups: bool,
 }
 
 /// A disk of the engine.
@@ -75,6 +94,8 @@ pub struct EngineDisk {
     pub bootable: bool,
     /// A direct LUN of this size instead of an image.
     pub lun_size: Option<u64>,
+    /// Incremental backup mode: `incremental` or `none`.
+    pub backup: &'static str,
 }
 
 /// A VM of the engine.
@@ -104,6 +125,8 @@ pub struct Transfer {
     pub transfer_url: String,
     /// Whether a ticket is on the daemon now.
     pub ticket: bool,
+    /// The backup it reads, if any.
+    pub backup: Option<String>,
 }
 
 /// The engine's state, readable by tests.
@@ -113,6 +136,9 @@ pub struct State {
     pub tokens: BTreeSet<String>,
     pub vms: Vec<EngineVm>,
     pub transfers: Vec<Transfer>,
+    pub backups: Vec<backups::EngineBackup>,
+    pub checkpoints: Vec<backups::EngineCheckpoint>,
+    pub snapshots: Vec<snapshots::EngineSnapshot>,
     /// `METHOD path?query` of every request, in order.
     pub requests: Vec<String>,
     /// Requests that came without `Version: 4`.
@@ -236,7 +262,55 @@ impl FakeEngine {
             phase: "transferring".into(),
             transfer_url: String::new(),
             ticket: false,
+            backup: None,
         });
+    }
+
+    /// Backups not ended (not `succeeded` or `failed`).
+    pub fn open_backups(&self) -> Vec<backups::EngineBackup> {
+        let state = self.state.lock().unwrap();
+        state
+            .backups
+            .iter()
+            .filter(|b| b.is_open())
+            .cloned()
+            .collect()
+    }
+
+    /// Every backup so far.
+    pub fn backups(&self) -> Vec<backups::EngineBackup> {
+        self.state.lock().unwrap().backups.clone()
+    }
+
+    /// The checkpoints of VM `vm`, oldest first.
+    pub fn checkpoints(&self, vm: &str) -> Vec<backups::EngineCheckpoint> {
+        let state = self.state.lock().unwrap();
+        state
+            .checkpoints
+            .iter()
+            .filter(|c| c.vm == vm)
+            .cloned()
+            .collect()
+    }
+
+    /// Starts a backup of `vm`'s disks that nobody finalizes (another application's).
+    pub fn stale_backup(&self, vm: &str) -> String {
+        let mut state = self.state.lock().unwrap();
+        let id = state.id();
+        state.backups.push(backups::EngineBackup {
+            id: id.clone(),
+            vm: vm.to_owned(),
+            phase: "ready".into(),
+            from: None,
+            to: String::new(),
+            disks: Vec::new(),
+        });
+        id
+    }
+
+    /// Removes VM `vm` (its backups and checkpoints go with it): 404 from then on.
+    pub fn remove_vm(&self, vm: &str) {
+        backups::forget_vm(&mut self.state.lock().unwrap(), vm);
     }
 
     /// A VM's status now.

@@ -1,0 +1,503 @@
+//! Warm migration from oVirt: the warm engine's capabilities mapped onto incremental
+//! backup.
+//!
+//! ```text
+//!   Snapshots::create_snapshot  ── check every disk (incremental backup mode, cow) ─► typed
+//!        │                         refusal naming the disk before anything is started
+//!        └─ POST /vms/ID/backups (from_checkpoint_id = request.since, if the VM still has
+//!           that checkpoint; else full) ─► wait `ready` ─► SnapshotRef(backup ID)
+//!   ChangeTracking::change_ids  ── every disk of the backup → its to_checkpoint_id
+//!   ChangeTracking::changed_areas(disk, change id)
+//!        ├─ ALL_ALLOCATED ─────────► the backup's non-zero extents (context=zero)
+//!        ├─ = from_checkpoint_id ─► the dirty extents (context=dirty)
+//!        └─ another checkpoint ───► the whole disk (correct, only slower; logged)
+//!   DiskAccess::open_disk(.., Some(backup)) ── the image transfer bound to the backup
+//!        (one per disk, opened once and shared with changed_areas)
+//!   Snapshots::remove_snapshot  ── finalize the backup's transfers, then the backup; then
+//!        remove the checkpoints this provider made that precede the backup's start point
+//! ```
+//!
+//! Every exit path ends what was started: a backup that does not become ready is
+//! finalized before the error is returned, a transfer that fails to open is cancelled, and
+//! the provider's `close()` finalizes every backup still open (after its transfers).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use forklift_transfer::block::{BlockSizes, BlockSource, Extent, MetaContext};
+use serde_json::json;
+
+use super::OvirtProvider;
+use super::backup;
+use super::error::OvirtError;
+use super::ops::path_id;
+use super::transfer::TransferSource;
+use crate::capability::{
+    ALL_ALLOCATED, ChangeTracking, ChangedArea, DiskRef, SnapshotRef, SnapshotRequest, Snapshots,
+    VmRef,
+};
+use crate::error::{Error, Result};
+
+/// A backup this provider started and has not finalized yet.
+#[derive(Debug)]
+struct OpenBackup {
+    vm: VmRef,
+    id: String,
+    /// The checkpoint it is incremental from.
+    from: Option<String>,
+    /// The checkpoint it creates.
+    to: String,
+    /// The disks it covers.
+    disks: Vec<String>,
+    /// The image transfer of each disk read so far, by disk ID.
+    sources: tokio::sync::Mutex<BTreeMap<String, Arc<TransferSource>>>,
+}
+
+/// The backups of one provider still open, and the checkpoints it created.
+#[derive(Debug, Default)]
+pub struct Backups {
+    open: Mutex<BTreeMap<String, Arc<OpenBackup>>>,
+    /// Checkpoints created by this provider's backups, removed once no later backup
+    /// starts from them.
+    ours: Mutex<BTreeSet<String>>,
+}
+
+impl Backups {
+    fn get(&self, id: &str) -> Option<Arc<OpenBackup>> {
+        self.open.lock().ok().and_then(|o| o.get(id).cloned())
+    }
+
+    fn take(&self, id: &str) -> Option<Arc<OpenBackup>> {
+        self.open.lock().ok().and_then(|mut o| o.remove(id))
+    }
+
+    fn ours(&self) -> BTreeSet<String> {
+        self.ours.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    /// IDs of the backups still open.
+    pub fn open_ids(&self) -> Vec<String> {
+        self.open
+            .lock()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Finalizes every backup still open (its transfers first); the first failure is
+    /// returned after all were tried.
+    pub async fn end_all(&self, provider: &OvirtProvider) -> Result<()> {
+        let all: Vec<Arc<OpenBackup>> = self
+            .open
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o).into_values().collect())
+            .unwrap_or_default();
+        let mut first = None;
+        for open in all {
+            if let Err(e) = provider.end_backup(&open).await {
+                tracing::warn!(backup = %open.id, vm = %open.vm, "cannot finalize the backup: {e}");
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
+
+impl OvirtProvider {
+    /// The backup `snapshot` names, as this provider holds it.
+    fn open_backup(&self, vm: &VmRef, snapshot: &SnapshotRef) -> Result<Arc<OpenBackup>> {
+        self.backups
+            .get(snapshot.id())
+            .filter(|b| b.vm == *vm)
+            .ok_or_else(|| {
+                OvirtError::UnknownBackup {
+                    backup: snapshot.id().to_owned(),
+                    vm: vm.id().to_owned(),
+                }
+                .into()
+            })
+    }
+
+    /// The image transfer of `disk` in `open`, opened on first use and kept until the
+    /// backup is finalized.
+    async fn backup_source(
+        &self,
+        open: &OpenBackup,
+        disk: &DiskRef,
+    ) -> Result<Arc<TransferSource>> {
+        if !open.disks.contains(&disk.file) {
+            return Err(OvirtError::UnknownDisk {
+                vm: open.vm.id().to_owned(),
+                disk: disk.file.clone(),
+            }
+            .into());
+        }
+        let mut sources = open.sources.lock().await;
+        if let Some(source) = sources.get(&disk.file) {
+            return Ok(source.clone());
+        }
+        let source = super::transfer::open(
+            &self.engine,
+            &self.transfers,
+            &open.vm,
+            disk,
+            Some(&open.id),
+        )
+        .await?;
+        let source = Arc::new(source);
+        sources.insert(disk.file.clone(), source.clone());
+        Ok(source)
+    }
+
+    /// Ends the backup's transfers, then finalizes it; then removes the checkpoints this
+    /// provider made that precede the backup's start point (no later precopy starts from
+    /// them: the next one starts from this backup's start point or its end point).
+    async fn end_backup(&self, open: &OpenBackup) -> Result<()> {
+        let sources: Vec<Arc<TransferSource>> = std::mem::take(&mut *open.sources.lock().await)
+            .into_values()
+            .collect();
+        let mut first: Option<Error> = None;
+        for source in sources {
+            if let Err(e) = source.finish().await {
+                tracing::warn!(backup = %open.id, "cannot finalize an image transfer: {e}");
+                first.get_or_insert(e.into());
+            }
+        }
+        match backup::finalize(&self.engine, &open.vm, &open.id).await {
+            Err(e) if e.is_not_found() => {
+                return Err(Error::NotFound {
+                    kind: "backup",
+                    id: open.id.clone(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+            Ok(()) => {}
+        }
+        if let Some(e) = first {
+            return Err(e);
+        }
+        if let Some(from) = &open.from {
+            self.remove_checkpoints_before(&open.vm, from).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes, oldest first, the checkpoints of this provider before `keep` in the VM's
+    /// chain (the engine removes only the root). Stops at the first that is not ours.
+    async fn remove_checkpoints_before(&self, vm: &VmRef, keep: &str) -> Result<()> {
+        let ours = self.backups.ours();
+        let chain = backup::checkpoints(&self.engine, vm).await?;
+        if !chain.iter().any(|c| c.id == keep) {
+            return Ok(());
+        }
+        for checkpoint in chain {
+            if checkpoint.id == keep || !ours.contains(&checkpoint.id) {
+                break;
+            }
+            backup::remove_checkpoint(&self.engine, vm, &checkpoint.id).await?;
+            if let Ok(mut o) = self.backups.ours.lock() {
+                o.remove(&checkpoint.id);
+            }
+            tracing::debug!(%vm, checkpoint = %checkpoint.id, "removed an old checkpoint");
+        }
+        Ok(())
+    }
+
+    /// The VM's image disks (direct LUNs are not copied), refused with
+    /// [`OvirtError::NotIncremental`] naming the first that cannot be backed up
+    /// incrementally.
+    async fn incremental_disks(&self, vm: &VmRef) -> Result<Vec<String>> {
+        let attachments = backup::disk_attachments(&self.engine, vm).await?;
+        let mut disks = Vec::new();
+        for attachment in attachments.iter().filter(|a| a.disk.storage_type != "lun") {
+            let id = if attachment.disk.id.is_empty() {
+                attachment.id.clone()
+            } else {
+                attachment.disk.id.clone()
+            };
+            if let Some(reason) = backup::not_incremental(attachment) {
+                let name = match attachment.disk.alias.as_str() {
+                    "" => id,
+                    alias => format!("{id} ({alias})"),
+                };
+                return Err(OvirtError::NotIncremental {
+                    vm: vm.id().to_owned(),
+                    disk: name,
+                    reason,
+                }
+                .into());
+            }
+            disks.push(id);
+        }
+        Ok(disks)
+    }
+}
+
+#[async_trait]
+impl Snapshots for OvirtProvider {
+    /// Starts a backup of every disk of the VM (incremental from `request.since` when the
+    /// VM still has that checkpoint) and returns once it is ready; its ID is the snapshot.
+    async fn create_snapshot(&self, vm: &VmRef, request: &SnapshotRequest) -> Result<SnapshotRef> {
+        let disks = self.incremental_disks(vm).await?;
+        let from = match request.since.as_deref().filter(|s| *s != ALL_ALLOCATED) {
+            Some(since) => {
+                let chain = backup::checkpoints(&self.engine, vm).await?;
+                let found = chain.iter().any(|c| c.id == since && c.state != "invalid");
+                if !found {
+                    tracing::warn!(%vm, checkpoint = since,
+                        "the VM no longer has the checkpoint of the last precopy; taking a full backup");
+                }
+                found.then_some(since)
+            }
+            None => None,
+        };
+        let started = backup::start(&self.engine, vm, &disks, from).await?;
+        let ready = match backup::wait_ready(&self.engine, vm, &started.id).await {
+            Ok(ready) => ready,
+            Err(e) => {
+                if let Err(end) = backup::finalize(&self.engine, vm, &started.id).await {
+                    tracing::warn!(backup = %started.id, %vm, "cannot finalize the backup: {end}");
+                }
+                return Err(e.into());
+            }
+        };
+        let to = if ready.to_checkpoint_id.is_empty() {
+            started.to_checkpoint_id
+        } else {
+            ready.to_checkpoint_id
+        };
+        if let Ok(mut ours) = self.backups.ours.lock() {
+            ours.insert(to.clone());
+        }
+        tracing::info!(%vm, backup = %started.id, from = from.unwrap_or("(full)"),
+            checkpoint = %to, "backup ready");
+        let open = Arc::new(OpenBackup {
+            vm: vm.clone(),
+            id: started.id.clone(),
+            from: from.map(str::to_owned),
+            to,
+            disks,
+            sources: tokio::sync::Mutex::default(),
+        });
+        if let Ok(mut all) = self.backups.open.lock() {
+            all.insert(started.id.clone(), open);
+        }
+        Ok(SnapshotRef(started.id))
+    }
+
+    /// Finalizes the backup (its transfers first). A backup this provider does not hold
+    /// (one an earlier run left) is finalized by ID; one gone is [`Error::NotFound`].
+    async fn remove_snapshot(
+        &self,
+        vm: &VmRef,
+        snapshot: &SnapshotRef,
+        _consolidate: bool,
+    ) -> Result<()> {
+        let open = match self.backups.take(snapshot.id()) {
+            Some(open) => open,
+            None => Arc::new(OpenBackup {
+                vm: vm.clone(),
+                id: snapshot.id().to_owned(),
+                from: None,
+                to: String::new(),
+                disks: Vec::new(),
+                sources: tokio::sync::Mutex::default(),
+            }),
+        };
+        self.end_backup(&open).await
+    }
+}
+
+#[async_trait]
+impl ChangeTracking for OvirtProvider {
+    /// Sets every cow image disk of the VM to incremental backup; a raw or LUN disk is
+    /// refused with [`OvirtError::NotIncremental`].
+    async fn enable_change_tracking(&self, vm: &VmRef) -> Result<()> {
+        for attachment in backup::disk_attachments(&self.engine, vm).await? {
+            let disk = &attachment.disk;
+            if disk.backup == "incremental" {
+                continue;
+            }
+            let mut wanted = attachment.clone();
+            wanted.disk.backup = "incremental".into();
+            if let Some(reason) = backup::not_incremental(&wanted) {
+                return Err(OvirtError::NotIncremental {
+                    vm: vm.id().to_owned(),
+                    disk: disk.id.clone(),
+                    reason,
+                }
+                .into());
+            }
+            let _: serde_json::Value = self
+                .engine
+                .put(
+                    &format!("/disks/{}", path_id(&disk.id)),
+                    &json!({ "backup": "incremental" }),
+                    &format!("enable incremental backup of disk {}", disk.id),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every disk of the backup → the checkpoint the backup creates.
+    async fn change_ids(
+        &self,
+        vm: &VmRef,
+        snapshot: &SnapshotRef,
+    ) -> Result<BTreeMap<String, String>> {
+        let open = self.open_backup(vm, snapshot)?;
+        Ok(open
+            .disks
+            .iter()
+            .map(|d| (d.clone(), open.to.clone()))
+            .collect())
+    }
+
+    async fn changed_areas(
+        &self,
+        vm: &VmRef,
+        snapshot: &SnapshotRef,
+        disk: &DiskRef,
+        change_id: &str,
+    ) -> Result<Vec<ChangedArea>> {
+        let open = self.open_backup(vm, snapshot)?;
+        let source = self.backup_source(&open, disk).await?;
+        let image = source.image();
+        let size = image.size();
+        let (context, wanted): (MetaContext, fn(&Extent) -> bool) = if change_id == ALL_ALLOCATED {
+            (MetaContext::BaseAllocation, |e| !e.flags.is_zero())
+        } else if open.from.as_deref() == Some(change_id) {
+            (MetaContext::DirtyBitmap(change_id.to_owned()), |e| {
+                e.flags.is_dirty()
+            })
+        } else {
+            // The backup starts from another checkpoint than the copy's base (a run resumed
+            // after a later precopy was started): copy everything, zeroes included.
+            tracing::warn!(%vm, backup = %open.id, disk = %disk.file, change_id,
+                "the backup does not start at this change id; copying the whole disk");
+            return Ok(vec![ChangedArea {
+                offset: 0,
+                length: size,
+            }]);
+        };
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let extents = image.extents(0, size, &context).await?;
+        Ok(areas(&extents, wanted))
+    }
+}
+
+/// The extents `wanted` keeps, adjacent ones merged.
+fn areas(extents: &[Extent], wanted: fn(&Extent) -> bool) -> Vec<ChangedArea> {
+    let mut out: Vec<ChangedArea> = Vec::new();
+    for e in extents.iter().filter(|e| wanted(e) && e.length > 0) {
+        match out.last_mut() {
+            Some(last) if last.offset + last.length == e.offset => last.length += e.length,
+            _ => out.push(ChangedArea {
+                offset: e.offset,
+                length: e.length,
+            }),
+        }
+    }
+    out
+}
+
+/// A disk read through its backup's image transfer, shared with `changed_areas`; the
+/// transfer ends when the backup is finalized, not when this is dropped.
+#[derive(Debug)]
+pub struct BackupDisk(Arc<TransferSource>);
+
+impl OvirtProvider {
+    /// Opens `disk` as of backup `snapshot`.
+    pub(super) async fn open_backup_disk(
+        &self,
+        vm: &VmRef,
+        disk: &DiskRef,
+        snapshot: &SnapshotRef,
+    ) -> Result<BackupDisk> {
+        let open = self.open_backup(vm, snapshot)?;
+        Ok(BackupDisk(self.backup_source(&open, disk).await?))
+    }
+}
+
+#[async_trait]
+impl BlockSource for BackupDisk {
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    fn block_sizes(&self) -> BlockSizes {
+        self.0.block_sizes()
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    async fn read_at(&self, offset: u64, buf: &mut [u8]) -> forklift_transfer::Result<()> {
+        self.0.read_at(offset, buf).await
+    }
+
+    async fn read_owned(&self, offset: u64, buf: Vec<u8>) -> forklift_transfer::Result<Vec<u8>> {
+        self.0.read_owned(offset, buf).await
+    }
+
+    fn can_extents(&self, context: &MetaContext) -> bool {
+        self.0.can_extents(context)
+    }
+
+    async fn extents(
+        &self,
+        offset: u64,
+        length: u64,
+        context: &MetaContext,
+    ) -> forklift_transfer::Result<Vec<Extent>> {
+        self.0.extents(offset, length, context).await
+    }
+
+    async fn reconnect(&self) -> forklift_transfer::Result<()> {
+        self.0.reconnect().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forklift_transfer::block::ExtentFlags;
+
+    #[test]
+    fn wanted_extents_become_merged_areas() {
+        let e = |offset, length, flags| Extent::new(offset, length, flags);
+        let extents = [
+            e(0, 10, ExtentFlags::DIRTY),
+            e(10, 5, ExtentFlags::DIRTY),
+            e(15, 5, ExtentFlags::DATA),
+            e(20, 4, ExtentFlags::DIRTY),
+        ];
+        let got = areas(&extents, |e| e.flags.is_dirty());
+        let want = [
+            ChangedArea {
+                offset: 0,
+                length: 15,
+            },
+            ChangedArea {
+                offset: 20,
+                length: 4,
+            },
+        ];
+        assert_eq!(got, want);
+        let allocated = areas(
+            &[e(0, 8, ExtentFlags::ZERO), e(8, 8, ExtentFlags::DATA)],
+            |e| !e.flags.is_zero(),
+        );
+        assert_eq!(
+            allocated,
+            [ChangedArea {
+                offset: 8,
+                length: 8
+            }]
+        );
+    }
+}
