@@ -194,6 +194,9 @@ pub mod kind {
     pub const STORAGE_CLASS_NO_PROVISIONER: &str = "StorageClassNoProvisioner";
     /// Ours (admission webhook): LUKS keys for a source other than vSphere or OVA.
     pub const LUKS_NOT_SUPPORTED: &str = "LuksNotSupported";
+    /// Ours: a warm plan from oVirt with a VM disk whose incremental backup is off (oVirt's
+    /// warm migration reads the changes between precopies from incremental backups).
+    pub const VM_INCREMENTAL_BACKUP_DISABLED: &str = "VMIncrementalBackupDisabled";
     /// Ours: the storage map uses copy offload while feature CopyOffload is off (the guide's
     /// first step of a copy-offload migration is to turn it on).
     pub const COPY_OFFLOAD_DISABLED: &str = "CopyOffloadDisabled";

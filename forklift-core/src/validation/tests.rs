@@ -845,6 +845,17 @@ const CASES: &[(&str, &str, Category, Mutation)] = &[
             s.spec().vms[0].luks = Some(ObjectReference::new(NS, "keys"));
         },
     ),
+    (
+        "VMIncrementalBackupDisabled",
+        "NotSupported",
+        Category::Critical,
+        |s| {
+            s.set_kind(ProviderType::OVirt);
+            s.settings.feature_ovirt_warm_migration = true;
+            s.spec().warm = true;
+            s.vm().change_tracking_enabled = false;
+        },
+    ),
 ];
 
 /// Copy offload cloning over SSH, with the ESXi host's SSH `ready` or not.

@@ -60,9 +60,10 @@ enum Slot {
     SecureBoot,
     NicWithoutIp,
     LuksNotSupported,
+    IncrementalBackupOff,
 }
 
-const SLOT_COUNT: usize = Slot::LuksNotSupported as usize + 1;
+const SLOT_COUNT: usize = Slot::IncrementalBackupOff as usize + 1;
 /// Where the per-VM shared disk conditions go in upstream's order.
 const SHARED_DISKS_AFTER: usize = Slot::MissingGuestIps as usize;
 
@@ -327,6 +328,12 @@ const SPECS: [Spec; SLOT_COUNT] = [
         Critical,
         reason::NOT_SUPPORTED,
         "LUKS keys are only supported for vSphere and OVA sources.",
+    ),
+    (
+        kind::VM_INCREMENTAL_BACKUP_DISABLED,
+        Critical,
+        reason::NOT_SUPPORTED,
+        "Incremental backup is not enabled on every disk of some VM (it needs the qcow2 format). This is a prerequisite for warm migration from oVirt.",
     ),
 ];
 
@@ -622,6 +629,10 @@ impl<'a> Context<'a> {
         }
         if warm && vsphere && !vm.change_tracking_enabled {
             agg.add(Slot::MissingCbt, item.to_owned());
+        }
+        // oVirt's inventory sets the flag from every image disk's `backup: incremental`.
+        if warm && self.kind == ProviderType::OVirt && !vm.change_tracking_enabled {
+            agg.add(Slot::IncrementalBackupOff, item.to_owned());
         }
         if supports_static && spec.preserve_static_ips && !self.udn_static_ips_ok(vm) {
             agg.add(Slot::UdnSubnet, item.to_owned());
