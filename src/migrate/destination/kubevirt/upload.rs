@@ -246,7 +246,7 @@ impl UploadProxy {
         loop {
             match self.send(&endpoint, image, data_volume, token).await {
                 Err(e) if attempt < UPLOAD_ATTEMPTS && retryable(&e) => {
-                    tracing::warn!(%data_volume, attempt, error = %forklift_core::error::chain(&e),
+                    tracing::warn!(%data_volume, attempt, error = %forklift_core::error::escape_peer_text(&forklift_core::error::chain(&e)),
                         "upload failed; retrying");
                     tokio::time::sleep(UPLOAD_RETRY_DELAY * 2u32.pow(attempt - 1)).await;
                     attempt += 1;
