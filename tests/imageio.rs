@@ -499,9 +499,10 @@ async fn trickling_proxy(upstream: u16, budget: u64) -> u16 {
 async fn a_daemon_trickling_bytes_is_given_up_at_the_request_timeout_and_retried() {
     let writes = [(0, 6 * MIB)];
     let served = Served::new(16 * MIB, &writes, None);
-    // 2.5 MiB per connection at full speed, then about 5 KB/s: a 1 MiB range caught there
-    // would take minutes, each TLS record well within the stall timeout.
-    let port = trickling_proxy(served.daemon.port(), 5 * MIB / 2).await;
+    // 1.5 MiB per connection at full speed, then about 5 KB/s: the first 1 MiB range of a
+    // connection passes, a second one (6 ranges on at most 4 connections: some connection
+    // serves two) would take minutes, each TLS record well within the stall timeout.
+    let port = trickling_proxy(served.daemon.port(), 3 * MIB / 2).await;
     let url = url::Url::parse(&format!("https://127.0.0.1:{port}/images/t-main")).unwrap();
     let options = ImageioOptions {
         stall_timeout: Duration::from_secs(30),
