@@ -97,3 +97,18 @@ fn conflicting_and_invalid_flags_are_refused_by_name() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("/nonexistent/disk.raw"), "{stderr}");
 }
+
+#[test]
+fn error_lines_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join("dst.raw");
+    let hostile = "/nonexistent/\u{1b}]0;pwned\u{7}\u{9b}2J.raw";
+    let output = forklift(&["copy", hostile, dst.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+        "raw control characters: {stderr:?}"
+    );
+    assert!(stderr.contains("\\x1b]0;pwned"), "{stderr}");
+}

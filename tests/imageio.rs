@@ -449,3 +449,78 @@ fn the_cli_copies_an_imageio_url_and_hides_the_ticket() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--ca-file"), "{stderr}");
 }
+
+/// A TCP proxy that forwards `budget` bytes of each connection from the server at full
+/// speed, then trickles the rest (256 bytes every 50 ms): every wait for a byte is short,
+/// the whole answer is not.
+async fn trickling_proxy(upstream: u16, budget: u64) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let upward = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let mut sent = 0u64;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let want = if sent < budget {
+                        buf.len().min((budget - sent) as usize)
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        256
+                    };
+                    match server_read.read(&mut buf[..want]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if client_write.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            sent += n as u64;
+                        }
+                    }
+                }
+                upward.abort();
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_trickling_bytes_is_given_up_at_the_request_timeout_and_retried() {
+    let writes = [(0, 6 * MIB)];
+    let served = Served::new(16 * MIB, &writes, None);
+    // 1.5 MiB per connection at full speed, then about 5 KB/s: the first 1 MiB range of a
+    // connection passes, a second one (6 ranges on at most 4 connections: some connection
+    // serves two) would take minutes, each TLS record well within the stall timeout.
+    let port = trickling_proxy(served.daemon.port(), 3 * MIB / 2).await;
+    let url = url::Url::parse(&format!("https://127.0.0.1:{port}/images/t-main")).unwrap();
+    let options = ImageioOptions {
+        stall_timeout: Duration::from_secs(30),
+        request_timeout: Duration::from_secs(1),
+        ..ImageioOptions::default()
+    };
+    let disk = Arc::new(
+        ImageioDisk::open(&url, &served.tls(), options)
+            .await
+            .unwrap(),
+    );
+    let target = served.target("trickled.raw");
+    let started = std::time::Instant::now();
+    copy_into(disk.clone(), &target, &CopyOptions::default())
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_identical(&target, &served.image);
+    assert!(disk.stats().retries >= 1, "{:?}", disk.stats());
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+}

@@ -6,10 +6,12 @@
 //! (`tests/corpus.rs`), which feeds it every file of `fuzz/corpus/<name>/`.
 
 pub mod checkpoint;
+pub mod imageio;
 pub mod manifest;
 pub mod nbd_reply;
 pub mod ova_dir;
 pub mod ovf;
+pub mod ovirt_vms;
 pub mod scratch;
 pub mod soap_fault;
 pub mod template;
@@ -22,10 +24,12 @@ pub type Target = fn(&[u8]);
 /// Every fuzz target by name: the name of its binary and of its corpus folder.
 pub const TARGETS: &[(&str, Target)] = &[
     ("checkpoint", checkpoint::run),
+    ("imageio", imageio::run),
     ("manifest", manifest::run),
     ("nbd_reply", nbd_reply::run),
     ("ova_dir", ova_dir::run),
     ("ovf", ovf::run),
+    ("ovirt_vms", ovirt_vms::run),
     ("soap_fault", soap_fault::run),
     ("template", template::run),
     ("vim25_xml", vim25_xml::run),

@@ -89,5 +89,6 @@ macro_rules! corpus_tests {
 }
 
 corpus_tests!(
-    checkpoint, manifest, nbd_reply, ova_dir, ovf, soap_fault, template, vim25_xml, vmdk,
+    checkpoint, imageio, manifest, nbd_reply, ova_dir, ovf, ovirt_vms, soap_fault, template,
+    vim25_xml, vmdk,
 );

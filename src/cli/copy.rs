@@ -222,7 +222,8 @@ pub fn run(args: CopyArgs) -> ExitCode {
     match runtime.block_on(copy(args)) {
         Ok(outcome) => outcome.into(),
         Err(error) => {
-            eprintln!("forklift copy: {}", forklift_core::error::chain(&error));
+            // Servers' messages (NBD, imageio) and file names reach the terminal escaped.
+            eprintln!("forklift copy: {}", super::terminal::error_chain(&error));
             Outcome::of_transfer(&error).into()
         }
     }

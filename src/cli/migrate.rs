@@ -126,7 +126,7 @@ pub fn run(args: MigrateArgs, max_input_size: u64) -> ExitCode {
     let set = match args.strict.load(&args.manifests, max_input_size) {
         Ok(set) => set,
         Err(e) => {
-            eprintln!("forklift migrate: {e}");
+            eprintln!("forklift migrate: {}", terminal::line(&e.to_string()));
             return Outcome::BadInput.into();
         }
     };

@@ -133,6 +133,9 @@ impl ImageioDisk {
             .tcp_nodelay(true)
             .pool_max_idle_per_host(wanted)
             .connect_timeout(options.connect_timeout)
+            // imageio never redirects; a redirect elsewhere is not followed (it fails the
+            // request with its status).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| Error::Client {
                 url: shown.clone(),
@@ -237,6 +240,14 @@ impl ImageioDisk {
             url: self.shown.clone(),
             operation,
             seconds: self.options.stall_timeout.as_secs(),
+        }
+    }
+
+    fn too_slow(&self, operation: &'static str) -> Error {
+        Error::TooSlow {
+            url: self.shown.clone(),
+            operation,
+            seconds: self.options.request_timeout.as_secs(),
         }
     }
 
@@ -355,7 +366,11 @@ impl ImageioDisk {
         let mut tries = 0u32;
         loop {
             tries += 1;
-            match attempt().await {
+            let bounded = tokio::time::timeout(self.options.request_timeout, attempt());
+            match bounded
+                .await
+                .unwrap_or_else(|_| Err(self.too_slow("request")))
+            {
                 Ok(value) => return Ok(value),
                 Err(e) => tokio::time::sleep(self.retry_or_fail(tries, e, offset, length)?).await,
             }
@@ -601,7 +616,12 @@ impl BlockSource for ImageioDisk {
         loop {
             tries += 1;
             // Each attempt writes the whole range again from its start.
-            let failed = match self.read_once(offset, buf).await {
+            let bounded =
+                tokio::time::timeout(self.options.request_timeout, self.read_once(offset, buf));
+            let failed = match bounded
+                .await
+                .unwrap_or_else(|_| Err(self.too_slow("ranged GET")))
+            {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };

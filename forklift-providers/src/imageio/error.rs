@@ -75,6 +75,18 @@ pub enum Error {
         /// The stall timeout, in seconds.
         seconds: u64,
     },
+    /// A request (its answer's body included) took longer than
+    /// [`ImageioOptions::request_timeout`](super::ImageioOptions::request_timeout): a
+    /// daemon trickling bytes, each within the stall timeout.
+    #[error("{url}: {operation} took longer than {seconds} s")]
+    TooSlow {
+        /// Redacted image URL.
+        url: String,
+        /// What was asked.
+        operation: &'static str,
+        /// The limit, in seconds.
+        seconds: u64,
+    },
     /// The ticket does not exist (any more): removed by the engine (transfer finalized or
     /// cancelled), expired, or never added. imageio answers 403 "No such ticket" or 404.
     #[error("{url}: the transfer ticket is gone (HTTP {status}): {}", PeerText(&excerpt(body)))]
@@ -186,7 +198,10 @@ impl Error {
     /// answers are final.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Transport { .. } | Self::Stalled { .. } | Self::ShortBody { .. } => true,
+            Self::Transport { .. }
+            | Self::Stalled { .. }
+            | Self::TooSlow { .. }
+            | Self::ShortBody { .. } => true,
             Self::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -199,7 +214,7 @@ impl Error {
             Self::Tls { .. } => ErrorKind::Tls,
             Self::Transport { .. } => ErrorKind::Io,
             Self::ShortBody { .. } => ErrorKind::Disconnected,
-            Self::Stalled { .. } => ErrorKind::Timeout,
+            Self::Stalled { .. } | Self::TooSlow { .. } => ErrorKind::Timeout,
             Self::TicketGone { .. } => ErrorKind::NotFound,
             Self::Status { .. } => ErrorKind::Server,
             Self::ExtentsJson { .. } | Self::BadExtents { .. } | Self::BadAnswer { .. } => {

@@ -37,6 +37,12 @@ pub const RETRY_MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// next piece of its body) before the connection counts as dropped and the range is retried.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Default time one request may take from sending it to the last byte of its answer
+/// (`ImageioOptions::request_timeout`), then it is retried as dropped: the stall timeout
+/// bounds each wait for a byte, this bounds a daemon trickling them (a 32 MiB range within
+/// it needs about 55 KB/s).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Default time to establish a TCP and TLS connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -94,6 +94,9 @@ pub struct ImageioOptions {
     /// Time a request may go without a byte before it counts as dropped and is retried.
     /// Default [`limits::DEFAULT_STALL_TIMEOUT`].
     pub stall_timeout: Duration,
+    /// Time one request may take, its answer's body included, before it counts as dropped
+    /// and is retried. Default [`limits::DEFAULT_REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
     /// Retries of one range after transient failures. Default [`limits::MAX_READ_RETRIES`]
     /// (a larger value is lowered to it).
     pub retries: u32,
@@ -108,6 +111,7 @@ impl Default for ImageioOptions {
             connections: limits::DEFAULT_CONNECTIONS,
             connect_timeout: limits::DEFAULT_CONNECT_TIMEOUT,
             stall_timeout: limits::DEFAULT_STALL_TIMEOUT,
+            request_timeout: limits::DEFAULT_REQUEST_TIMEOUT,
             retries: limits::MAX_READ_RETRIES,
             expected_size: None,
         }

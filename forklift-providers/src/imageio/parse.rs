@@ -59,6 +59,41 @@ struct RawExtent {
     dirty: Option<bool>,
 }
 
+/// The decoding error a list longer than [`MAX_EXTENTS`] stops with.
+const TOO_MANY: &str = "more extents than the client's limit";
+
+/// An extents list decoded up to [`MAX_EXTENTS`] items: a longer one stops the decoder at
+/// the first item past the limit, before it is held (a 128 MiB answer of tiny extents would
+/// otherwise take several times that in memory first).
+struct Bounded(Vec<RawExtent>);
+
+impl<'de> Deserialize<'de> for Bounded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Bounded;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of extents")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Bounded, A::Error> {
+                let hint = seq.size_hint().unwrap_or(0).min(MAX_EXTENTS);
+                let mut items = Vec::with_capacity(hint);
+                while let Some(item) = seq.next_element::<RawExtent>()? {
+                    if items.len() == MAX_EXTENTS {
+                        return Err(serde::de::Error::custom(TOO_MANY));
+                    }
+                    items.push(item);
+                }
+                Ok(Bounded(items))
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
+}
+
 /// Why an extents answer was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtentsError {
@@ -81,10 +116,13 @@ pub fn parse_extents(
     size: u64,
     context: Context,
 ) -> Result<Vec<Extent>, ExtentsError> {
-    let raw: Vec<RawExtent> = serde_json::from_slice(body).map_err(ExtentsError::Json)?;
-    if raw.len() > MAX_EXTENTS {
-        return Err(ExtentsError::TooMany);
-    }
+    let Bounded(raw) = serde_json::from_slice(body).map_err(|e| {
+        if e.to_string().contains(TOO_MANY) {
+            ExtentsError::TooMany
+        } else {
+            ExtentsError::Json(e)
+        }
+    })?;
     let mut extents = Vec::with_capacity(raw.len());
     let mut next = 0u64;
     for e in raw {

@@ -16,8 +16,8 @@ use serde_json::Value;
 use super::config::OvirtConfig;
 use super::error::{OvirtError, Result};
 use super::limits::{
-    MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_PAGES, MAX_RESPONSE_BYTES, OvirtLimit, PAGE_SIZE,
-    TOKEN_RENEW_MARGIN,
+    MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_LISTING_BYTES, MAX_PAGES, MAX_RESPONSE_BYTES, OvirtLimit,
+    PAGE_SIZE, TOKEN_RENEW_MARGIN,
 };
 
 /// An SSO access token and when it expires.
@@ -36,7 +36,7 @@ impl Token {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        now + margin.as_secs() >= at
+        now.saturating_add(margin.as_secs()) >= at
     }
 }
 
@@ -291,6 +291,7 @@ impl Engine {
         operation: &str,
     ) -> Result<Vec<u8>> {
         let url = self.config.url(path);
+        confined(path)?;
         let mut retried = false;
         loop {
             let token = self.token().await?;
@@ -379,6 +380,7 @@ impl Engine {
         operation: &str,
     ) -> Result<Vec<T>> {
         let mut items = Vec::new();
+        let mut listed = 0usize;
         for page in 1..=MAX_PAGES {
             let mut params = if paged {
                 url::form_urlencoded::Serializer::new(String::new())
@@ -399,9 +401,12 @@ impl Engine {
             } else {
                 format!("{path}?{params}")
             };
-            let answer: Value = self.get(&target, operation).await?;
-            let values = match answer.get(key) {
-                Some(Value::Array(values)) => values.clone(),
+            let body = self.send(Method::GET, &target, None, operation).await?;
+            count_listed(&mut listed, body.len(), operation)?;
+            let mut answer: Value = decode(operation, &body)?;
+            drop(body);
+            let values = match answer.get_mut(key) {
+                Some(Value::Array(values)) => std::mem::take(values),
                 _ => Vec::new(),
             };
             let count = values.len();
@@ -428,6 +433,46 @@ impl Engine {
             limit: OvirtLimit::Pages,
         })
     }
+}
+
+/// Adds a page of `bytes` to the `listed` bytes of a listing, refusing it past
+/// [`MAX_LISTING_BYTES`].
+fn count_listed(listed: &mut usize, bytes: usize, operation: &str) -> Result<()> {
+    *listed = listed.saturating_add(bytes);
+    if *listed > MAX_LISTING_BYTES {
+        return Err(OvirtError::Limit {
+            operation: operation.to_owned(),
+            limit: OvirtLimit::ListingBytes,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an API path (or engine `href`) that could address something else than the
+/// resource its IDs name once the URL is parsed: an empty, `.` or `..` segment (also
+/// percent-encoded: `%2e%2e`), which the URL parser removes or resolves, a backslash (a
+/// separator in http URLs) or a control character (tabs and newlines are dropped by the
+/// parser). IDs come from manifests and from the engine, so `/vms/..` must not become the
+/// API root nor `/vms//start` another request.
+pub(crate) fn confined(path: &str) -> Result<()> {
+    let path_only = path.split(['?', '#']).next().unwrap_or_default();
+    // `/` alone is the API root.
+    let bad_segment = path_only != "/"
+        && path_only
+            .strip_prefix('/')
+            .unwrap_or(path_only)
+            .split('/')
+            .any(|segment| {
+                let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+                matches!(lower.as_str(), "" | "." | "..")
+            });
+    if bad_segment || !path.starts_with('/') || path.contains(|c: char| c == '\\' || c.is_control())
+    {
+        return Err(OvirtError::UnsafePath {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Decodes a JSON answer.
@@ -488,6 +533,52 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_reads_at_most_its_byte_budget() {
+        let mut listed = 0;
+        // Full pages at the answer limit: the budget ends the listing long before MAX_PAGES.
+        let pages = (0..MAX_PAGES)
+            .take_while(|_| count_listed(&mut listed, MAX_RESPONSE_BYTES, "list VMs").is_ok())
+            .count();
+        assert_eq!(pages, MAX_LISTING_BYTES / MAX_RESPONSE_BYTES);
+        let err = count_listed(&mut listed, 1, "list VMs").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OvirtError::Limit {
+                    limit: OvirtLimit::ListingBytes,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn paths_that_the_url_parser_would_rewrite_are_refused() {
+        use super::super::ops::path_id;
+        for id in ["", ".", "..", "%2e%2E", ".%2e", "a\tb", "a\\b"] {
+            let path = format!("/vms/{}/start", path_id(id));
+            let raw = format!("/vms/{id}/start");
+            assert!(
+                confined(&path).is_err() || confined(&raw).is_err(),
+                "{id:?} passed as {path:?}"
+            );
+        }
+        assert!(matches!(
+            confined(&format!("/vms/{}", path_id(".."))),
+            Err(OvirtError::UnsafePath { .. })
+        ));
+        assert!(confined("/vms//start").is_err());
+        assert!(confined("/ovirt-engine/api/vms/../../sso").is_err());
+        assert!(confined("vms/1").is_err());
+        assert!(confined("/").is_ok());
+        assert!(confined("/vms/123e4567-e89b-12d3-a456-426614174000/diskattachments/d1").is_ok());
+        assert!(confined("/vms?search=page%201&max=100&follow=nics").is_ok());
+        let err = confined("/vms/\u{1b}[2J").unwrap_err().to_string();
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
+
+    #[test]
     fn tokens_expire_within_the_margin() {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -500,5 +591,7 @@ mod tests {
         assert!(t(Some(now + 30)).expires_within(Duration::from_secs(60)));
         assert!(!t(Some(now + 600)).expires_within(Duration::from_secs(60)));
         assert!(!t(None).expires_within(Duration::from_secs(60)));
+        // A huge margin does not overflow.
+        assert!(t(Some(now + 600)).expires_within(Duration::MAX));
     }
 }

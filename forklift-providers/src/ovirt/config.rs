@@ -21,6 +21,10 @@ pub struct OvirtConfig {
     pub password: SecretString,
     /// How the engine's certificate is checked (`cacert`, `insecureSkipVerify`).
     pub trust: TlsTrust,
+    /// Longest one exchange with the engine may take, its answer's body included (an
+    /// engine trickling bytes is given up here). Default
+    /// [`EXCHANGE_LIMIT`](super::limits::EXCHANGE_LIMIT).
+    pub exchange_timeout: std::time::Duration,
 }
 
 impl OvirtConfig {
@@ -37,6 +41,7 @@ impl OvirtConfig {
             user: user.to_owned(),
             password,
             trust: TlsTrust::SystemRoots,
+            exchange_timeout: super::limits::EXCHANGE_LIMIT,
         })
     }
 

@@ -37,7 +37,7 @@ pub enum OvirtError {
         reason: &'static str,
     },
     /// The request did not get an answer (connection, TLS, timeout).
-    #[error("oVirt engine: {operation} ({url}) failed")]
+    #[error("oVirt engine: {} ({}) failed", PeerText(operation), PeerText(url))]
     Transport {
         /// What was asked.
         operation: String,
@@ -49,7 +49,8 @@ pub enum OvirtError {
     },
     /// The engine refused a request; its fault is quoted.
     #[error(
-        "oVirt engine refused {operation} (HTTP {status}): {}{}",
+        "oVirt engine refused {} (HTTP {status}): {}{}",
+        PeerText(operation),
         PeerText(reason),
         if detail.is_empty() { String::new() } else { format!(": {}", PeerText(detail)) }
     )]
@@ -64,7 +65,7 @@ pub enum OvirtError {
         detail: String,
     },
     /// An answer is not the JSON this client reads.
-    #[error("oVirt engine: unexpected answer to {operation}")]
+    #[error("oVirt engine: unexpected answer to {}", PeerText(operation))]
     Json {
         /// What was asked.
         operation: String,
@@ -73,7 +74,7 @@ pub enum OvirtError {
         source: serde_json::Error,
     },
     /// An answer grew past one of the limits of [`limits`](super::limits).
-    #[error("oVirt engine: {operation}: {limit}")]
+    #[error("oVirt engine: {}: {limit}", PeerText(operation))]
     Limit {
         /// What was asked.
         operation: String,
@@ -82,7 +83,8 @@ pub enum OvirtError {
     },
     /// A VM or transfer did not reach a state within its time limit.
     #[error(
-        "{what} did not become {wanted} within {seconds} s (last: {})",
+        "{} did not become {wanted} within {seconds} s (last: {})",
+        PeerText(what),
         PeerText(last)
     )]
     WaitTimeout {
@@ -97,7 +99,9 @@ pub enum OvirtError {
     },
     /// An image transfer ended in a failure or cancelled phase.
     #[error(
-        "Image transfer {transfer} of disk {disk} went to phase {}",
+        "Image transfer {} of disk {} went to phase {}",
+        PeerText(transfer),
+        PeerText(disk),
         PeerText(phase)
     )]
     TransferFailed {
@@ -109,13 +113,16 @@ pub enum OvirtError {
         phase: String,
     },
     /// A transferring image transfer names neither a `transfer_url` nor a `proxy_url`.
-    #[error("Image transfer {transfer} is transferring but names no transfer_url or proxy_url")]
+    #[error(
+        "Image transfer {} is transferring but names no transfer_url or proxy_url",
+        PeerText(transfer)
+    )]
     NoTransferUrl {
         /// Transfer ID.
         transfer: String,
     },
     /// The VM has no disk attachment with this disk ID.
-    #[error("VM {vm} has no disk '{}'", PeerText(disk))]
+    #[error("VM {} has no disk '{}'", PeerText(vm), PeerText(disk))]
     UnknownDisk {
         /// VM ID.
         vm: String,
@@ -178,6 +185,33 @@ pub enum OvirtError {
         backup: String,
         /// VM ID.
         vm: String,
+    },
+    /// An API path built from IDs (of a manifest or of the engine) would address another
+    /// resource once parsed (an empty, `.` or `..` segment, a backslash, a control
+    /// character); nothing was sent.
+    #[error(
+        "oVirt engine: refusing the API path '{}': an ID in it is empty, '.' or '..', or holds a backslash or control character",
+        PeerText(path)
+    )]
+    UnsafePath {
+        /// The path.
+        path: String,
+    },
+    /// An image transfer names a URL the client will not send its ticket to: not https, or
+    /// (for `proxy_url`) not on the engine's host.
+    #[error(
+        "Image transfer {} names {field} '{}', which is not {wanted}",
+        PeerText(transfer),
+        PeerText(url),
+        wanted = if *field == "proxy_url" { "an https URL on the engine's host" } else { "an https URL" }
+    )]
+    UnsafeTransferUrl {
+        /// Transfer ID.
+        transfer: String,
+        /// `transfer_url` or `proxy_url`.
+        field: &'static str,
+        /// The URL, ticket hidden.
+        url: String,
     },
 }
 

@@ -23,6 +23,7 @@ use forklift_core::resources::ProviderType;
 
 use super::client::Engine;
 use super::error::Result;
+use super::limits::MAX_CPU_LIST_VERSIONS;
 use super::model::{
     ApiRoot, Cluster, DataCenter, Host, Network, StorageDomain, SystemOption, Vm, VnicProfile,
 };
@@ -67,6 +68,15 @@ pub async fn collect_objects(engine: &Engine) -> Result<Objects> {
         .collect();
     versions.sort();
     versions.dedup();
+    if versions.len() > MAX_CPU_LIST_VERSIONS {
+        // One request per version: an engine naming thousands is not followed.
+        tracing::warn!(
+            versions = versions.len(),
+            "the engine's clusters name more than {MAX_CPU_LIST_VERSIONS} versions; \
+             ServerCPUList is read for the first {MAX_CPU_LIST_VERSIONS} only"
+        );
+        versions.truncate(MAX_CPU_LIST_VERSIONS);
+    }
     for version in versions {
         // The CPU list is an engine option; an engine that hides it only loses the
         // cluster CPU model (preserveClusterCpuModel then has nothing to preserve).
@@ -275,7 +285,12 @@ fn convert_vm(objects: &Objects, vm: &Vm) -> CoreVm {
     let topology = &vm.cpu.topology;
     let threads = topology.threads.max(1);
     let cores = topology.cores.max(1);
-    let cpu_count = topology.sockets.max(1) * cores * threads;
+    // Peer numbers: saturate rather than overflow (a panic in debug builds).
+    let cpu_count = topology
+        .sockets
+        .max(1)
+        .saturating_mul(cores)
+        .saturating_mul(threads);
     CoreVm {
         id: vm.id.clone(),
         name: vm.name.clone(),
@@ -285,7 +300,7 @@ fn convert_vm(objects: &Objects, vm: &Vm) -> CoreVm {
         power_state: power_state(&vm.status),
         host: vm.host.id.clone(),
         cpu_count: u32::try_from(cpu_count).unwrap_or(u32::MAX),
-        cores_per_socket: u32::try_from(cores * threads).unwrap_or(u32::MAX),
+        cores_per_socket: u32::try_from(cores.saturating_mul(threads)).unwrap_or(u32::MAX),
         memory_mib: u64::try_from(vm.memory / (1 << 20)).unwrap_or(0),
         firmware,
         secure_boot: bios_type == "q35_secure_boot",
@@ -483,5 +498,15 @@ mod tests {
             "1:Intel Nehalem Family:vmx,nx,model_Nehalem:Nehalem"
         );
         assert_eq!(map.len(), 1);
+    }
+
+    #[test]
+    fn huge_cpu_topologies_saturate_instead_of_overflowing() {
+        let mut objects = objects();
+        objects.vms[0].cpu.topology.sockets = i64::MAX / 2;
+        objects.vms[0].cpu.topology.cores = i64::MAX;
+        objects.vms[0].cpu.topology.threads = 3;
+        let vm = &convert(&objects, "rhv").vms[0];
+        assert_eq!((vm.cpu_count, vm.cores_per_socket), (u32::MAX, u32::MAX));
     }
 }

@@ -20,11 +20,24 @@ pub const MAX_PAGES: usize = 2_000;
 /// Most items one listing gathers (VMs, disks, hosts...).
 pub const MAX_ITEMS: usize = 200_000;
 
+/// Most bytes of answers one listing reads, its pages together: the items it gathers are
+/// held until it ends, so [`MAX_PAGES`] pages of [`MAX_RESPONSE_BYTES`] are not.
+pub const MAX_LISTING_BYTES: usize = 512 * 1024 * 1024;
+
+/// Most cluster versions whose `ServerCPUList` an inventory reads (one request each; an
+/// engine has a handful).
+pub const MAX_CPU_LIST_VERSIONS: usize = 64;
+
 /// An SSO token is renewed this long before the `exp` the engine gave it.
 pub const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(60);
 
 /// Per-request time limit of engine API calls.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Longest one exchange with the engine may take, from sending the request to the last
+/// byte of its answer (`OvirtConfig::exchange_timeout`): [`REQUEST_TIMEOUT`] bounds each
+/// wait for a byte, this bounds an answer trickled a byte at a time.
+pub const EXCHANGE_LIMIT: Duration = Duration::from_secs(600);
 
 /// Time between two polls of a VM or an image transfer that is changing state.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(300);
@@ -65,6 +78,8 @@ pub enum OvirtLimit {
     Items,
     /// [`MAX_CHECKPOINTS`].
     Checkpoints,
+    /// [`MAX_LISTING_BYTES`].
+    ListingBytes,
 }
 
 impl std::fmt::Display for OvirtLimit {
@@ -77,6 +92,7 @@ impl std::fmt::Display for OvirtLimit {
             ),
             Self::Items => (MAX_ITEMS as u64, "items in one listing"),
             Self::Checkpoints => (MAX_CHECKPOINTS as u64, "checkpoints of one VM"),
+            Self::ListingBytes => (MAX_LISTING_BYTES as u64, "bytes of answers in one listing"),
         };
         write!(
             f,

@@ -478,8 +478,9 @@ pub struct PassThrough {
     pub mode: String,
 }
 
-/// An image transfer.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An image transfer. Its URLs end with the imageio ticket, a bearer credential: `Debug`
+/// shows them up to the host only.
+#[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ImageTransfer {
     /// ID.
@@ -518,6 +519,28 @@ pub struct Checkpoint {
     pub parent_id: String,
     /// `created` or `invalid`.
     pub state: String,
+}
+
+impl std::fmt::Debug for ImageTransfer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |url: &str| match url::Url::parse(url) {
+            Ok(u) if !url.is_empty() => {
+                format!(
+                    "{}://{}/(ticket)",
+                    u.scheme(),
+                    u.host_str().unwrap_or_default()
+                )
+            }
+            _ if url.is_empty() => String::new(),
+            _ => "(hidden)".to_owned(),
+        };
+        f.debug_struct("ImageTransfer")
+            .field("id", &self.id)
+            .field("phase", &self.phase)
+            .field("transfer_url", &hidden(&self.transfer_url))
+            .field("proxy_url", &hidden(&self.proxy_url))
+            .finish()
+    }
 }
 
 /// A system option value (`/options/ServerCPUList`).

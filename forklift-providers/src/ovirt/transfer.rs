@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
+use forklift_core::error::PeerText;
 use forklift_transfer::block::{BlockSizes, BlockSource, Extent, MetaContext};
 use serde_json::json;
 
@@ -69,7 +70,7 @@ impl Transfers {
             let ended = end(engine, &id, "cancel").await;
             self.remove(&id);
             if let Err(e) = ended {
-                tracing::warn!(transfer = %id, "cannot cancel the image transfer: {e}");
+                tracing::warn!(transfer = %PeerText(&id), "cannot cancel the image transfer: {e}");
                 first.get_or_insert(e);
             }
         }
@@ -136,7 +137,7 @@ impl Drop for OpenTransfer {
         let task = runtime.spawn(async move {
             match end(&engine, &id, "finalize").await {
                 Ok(()) => transfers.remove(&id),
-                Err(e) => tracing::warn!(transfer = %id, "cannot finalize the image transfer: {e}"),
+                Err(e) => tracing::warn!(transfer = %PeerText(&id), "cannot finalize the image transfer: {e}"),
             }
         });
         if let Ok(mut ending) = self.transfers.ending.lock() {
@@ -227,7 +228,7 @@ pub async fn open(
             guard.armed.store(false, Ordering::Release);
             drop(guard);
             if let Err(cancel) = end(engine, &created.id, "cancel").await {
-                tracing::warn!(transfer = %created.id, "cannot cancel the image transfer: {cancel}");
+                tracing::warn!(transfer = %PeerText(&created.id), "cannot cancel the image transfer: {cancel}");
             } else {
                 transfers.remove(&created.id);
             }
@@ -270,23 +271,47 @@ async fn open_image(
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     };
-    let url = [&transfer.transfer_url, &transfer.proxy_url]
-        .into_iter()
-        .find(|u| !u.is_empty())
-        .ok_or_else(|| OvirtError::NoTransferUrl {
-            transfer: id.to_owned(),
-        })?;
-    let url = url::Url::parse(url).map_err(|e| {
-        crate::error::Error::protocol(
-            "image transfer",
-            format!("transfer URL of {id} is not a URL: {e}"),
-        )
-    })?;
+    let url = transfer_target(&transfer, id, &engine.config().api_url)?;
     let options = ImageioOptions {
         expected_size: u64::try_from(provisioned).ok().filter(|s| *s > 0),
         ..ImageioOptions::default()
     };
     Ok(ImageioDisk::open(&url, &tls, options).await?)
+}
+
+/// The imageio URL of a transferring transfer: its `transfer_url` (the daemon on the host
+/// doing the transfer, which may be any host of the engine), else its `proxy_url` (the
+/// engine's own imageio proxy, so it must be on the engine's host). Either must be https:
+/// its path holds the ticket, a bearer credential.
+pub(crate) fn transfer_target(
+    transfer: &ImageTransfer,
+    id: &str,
+    engine: &url::Url,
+) -> Result<url::Url> {
+    let (field, text) = if !transfer.transfer_url.is_empty() {
+        ("transfer_url", &transfer.transfer_url)
+    } else if !transfer.proxy_url.is_empty() {
+        ("proxy_url", &transfer.proxy_url)
+    } else {
+        return Err(OvirtError::NoTransferUrl {
+            transfer: id.to_owned(),
+        });
+    };
+    let unsafe_url = |url: String| OvirtError::UnsafeTransferUrl {
+        transfer: id.to_owned(),
+        field,
+        url,
+    };
+    let url = url::Url::parse(text).map_err(|_| unsafe_url("(not a URL)".to_owned()))?;
+    let off_engine = field == "proxy_url" && url.host() != engine.host();
+    if url.scheme() != "https" || off_engine {
+        return Err(unsafe_url(format!(
+            "{}://{}/(ticket)",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        )));
+    }
+    Ok(url)
 }
 
 /// A disk being read through an image transfer; dropping it finalizes the transfer.
@@ -354,5 +379,61 @@ impl BlockSource for TransferSource {
 
     async fn reconnect(&self) -> forklift_transfer::Result<()> {
         self.image.reconnect().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transfer(transfer_url: &str, proxy_url: &str) -> ImageTransfer {
+        ImageTransfer {
+            id: "t".into(),
+            phase: "transferring".into(),
+            transfer_url: transfer_url.into(),
+            proxy_url: proxy_url.into(),
+        }
+    }
+
+    #[test]
+    fn transfer_urls_must_be_https_and_a_proxy_the_engines_host() {
+        let engine = url::Url::parse("https://engine.example/ovirt-engine/api").unwrap();
+        let target = |t: &ImageTransfer| transfer_target(t, "t", &engine);
+        // The daemon of the host doing the transfer: any host, https only.
+        let direct = target(&transfer("https://host7:54322/images/T1", "")).unwrap();
+        assert_eq!(direct.host_str(), Some("host7"));
+        let proxy = target(&transfer("", "https://engine.example:54323/images/T1")).unwrap();
+        assert_eq!(proxy.port(), Some(54323));
+        for (t, p) in [
+            ("http://host7:54322/images/SECRET", ""),
+            ("file:///images/SECRET", ""),
+            ("", "https://elsewhere.example:54323/images/SECRET"),
+            ("", "http://engine.example:54323/images/SECRET"),
+            ("not a url SECRET", ""),
+        ] {
+            let err = target(&transfer(t, p)).unwrap_err();
+            assert!(matches!(err, OvirtError::UnsafeTransferUrl { .. }), "{err}");
+            assert!(!err.to_string().contains("SECRET"), "{err}");
+        }
+        assert!(matches!(
+            target(&transfer("", "")),
+            Err(OvirtError::NoTransferUrl { .. })
+        ));
+        // Peer text in messages is escaped.
+        let err = transfer_target(&transfer("", ""), "t\u{1b}[2J", &engine).unwrap_err();
+        assert!(!err.to_string().contains('\u{1b}'), "{err}");
+    }
+
+    #[test]
+    fn a_transfer_shows_no_ticket_in_debug() {
+        let t = transfer(
+            "https://host7:54322/images/SECRET",
+            "https://engine:54323/images/SECRET",
+        );
+        let shown = format!("{t:?}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("host7"),
+            "{shown}"
+        );
     }
 }

@@ -415,7 +415,8 @@ impl Cluster {
     /// [`UPLOAD_READY_LIMIT`].
     pub async fn wait_upload_ready(&self, namespace: &str, name: &str) -> Result<(), ClusterError> {
         self.wait_phase(namespace, name, "UploadReady", UPLOAD_READY_LIMIT, |phase, _| {
-            tracing::info!(%namespace, data_volume = %name, %phase, "waiting for the upload server");
+            tracing::info!(%namespace, data_volume = %name, phase = %forklift_core::error::PeerText(phase),
+                "waiting for the upload server");
         })
         .await
     }

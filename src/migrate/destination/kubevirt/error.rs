@@ -145,6 +145,12 @@ pub enum ClusterError {
         #[source]
         source: url::ParseError,
     },
+    /// The upload proxy URL is not https (the upload token would travel in clear text).
+    #[error("The upload proxy URL {} is not an https URL; the upload token is never sent in clear text", PeerText(.url))]
+    UploadProxyNotHttps {
+        /// The URL as given.
+        url: String,
+    },
     /// A CA bundle for the upload proxy cannot be used.
     #[error("Cannot use the upload proxy CA {origin}")]
     UploadProxyCa {

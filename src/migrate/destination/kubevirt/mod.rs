@@ -60,6 +60,7 @@ pub use upload::{
 };
 
 use super::{Destination, DestinationDisk, DestinationError, LocalDestination, ObjectKind};
+use forklift_core::error::PeerText;
 use forklift_core::render::rules::keys;
 
 /// The annotation recording the size in bytes of the image uploaded into a DataVolume (so a
@@ -276,7 +277,9 @@ impl Deployer {
             .unwrap_or(DATA_VOLUME_SUCCEEDED_LIMIT);
         cluster
             .wait_data_volume(namespace, name, limit, |phase, progress| {
-                tracing::info!(%namespace, data_volume = %name, %phase, %progress, "DataVolume");
+                // The cluster's text: a newline in it would forge a log line.
+                tracing::info!(%namespace, data_volume = %name, phase = %PeerText(phase),
+                    progress = %PeerText(progress), "DataVolume");
             })
             .await
     }
@@ -313,7 +316,9 @@ impl Deployer {
             .unwrap_or(DATA_VOLUME_SUCCEEDED_LIMIT);
         cluster
             .wait_data_volume(namespace, name, limit, |phase, progress| {
-                tracing::info!(%namespace, data_volume = %name, %phase, %progress, "DataVolume");
+                // The cluster's text: a newline in it would forge a log line.
+                tracing::info!(%namespace, data_volume = %name, phase = %PeerText(phase),
+                    progress = %PeerText(progress), "DataVolume");
             })
             .await
     }

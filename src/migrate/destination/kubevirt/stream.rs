@@ -151,6 +151,18 @@ impl StreamSink {
                 )
                 .into_fatal());
             }
+            if overlaps(&position.ahead, offset, length) {
+                // Held writes are sent once each, by offset: a second write over one of
+                // them would be lost or leave it behind the stream forever.
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "the upload of {} already holds data overlapping {offset}+{length}: a streamed upload cannot be rewritten",
+                        self.name
+                    ),
+                )
+                .into_fatal());
+            }
             if offset > position.next {
                 let data = match &piece {
                     Some(Piece::Data(b)) => b.len() as u64,
@@ -243,6 +255,20 @@ impl StreamSink {
             None => error,
         }
     }
+}
+
+/// Whether `offset..offset + length` overlaps a write held in `ahead`.
+fn overlaps(ahead: &BTreeMap<u64, Piece>, offset: u64, length: u64) -> bool {
+    let end = offset.saturating_add(length);
+    let before = ahead
+        .range(..=offset)
+        .next_back()
+        .is_some_and(|(at, piece)| at.saturating_add(piece.len()) > offset);
+    let after = ahead
+        .range(offset..)
+        .next()
+        .is_some_and(|(at, _)| *at < end);
+    before || after
 }
 
 #[async_trait]
@@ -387,6 +413,31 @@ mod tests {
         drop(sink);
         let (_, error) = reader.await.unwrap();
         assert!(error.unwrap().contains("4096 of 8192"));
+    }
+
+    #[tokio::test]
+    async fn overlapping_writes_ahead_of_the_stream_are_refused() {
+        let (sink, body) = StreamSink::new("ns/dv".into(), 16384);
+        let reader = tokio::spawn(collect(body));
+        sink.write_at(8192, &[2; 4096]).await.unwrap();
+        // The same offset again, one starting inside it, one running into it.
+        for (offset, length) in [(8192, 4096), (10240, 4096), (6144, 4096)] {
+            let error = sink.write_at(offset, &vec![9; length]).await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Unsupported, "{offset}+{length}");
+        }
+        // A write at the stream position running into the held one is refused too.
+        let error = sink.write_at(0, &[9; 12288]).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Unsupported);
+        // The disjoint writes still make the whole disk, in order.
+        sink.write_at(0, &[1; 8192]).await.unwrap();
+        sink.write_zeroes(12288, 4096, ZeroFlags::default())
+            .await
+            .unwrap();
+        let (out, error) = reader.await.unwrap();
+        assert_eq!(error, None);
+        assert_eq!(&out[..8192], &[1; 8192]);
+        assert_eq!(&out[8192..12288], &[2; 4096]);
+        assert_eq!(&out[12288..], &[0; 4096]);
     }
 
     #[tokio::test]

@@ -63,8 +63,18 @@ impl UploadProxy {
             url: url.to_owned(),
             source,
         })?;
+        // The upload token is a bearer credential and the disk the guest's data: never in
+        // clear text (the URL may come from the cluster's CDIConfig status).
+        if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+            return Err(ClusterError::UploadProxyNotHttps {
+                url: url.to_string(),
+            });
+        }
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
+            // A redirect is never followed: it would take the token (or, with a 307, the
+            // disk) to wherever the answer points.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(UPLOAD_CONNECT_TIMEOUT)
             .read_timeout(UPLOAD_READ_TIMEOUT);
         if let Some((origin, pem)) = ca_pem {
@@ -236,7 +246,7 @@ impl UploadProxy {
         loop {
             match self.send(&endpoint, image, data_volume, token).await {
                 Err(e) if attempt < UPLOAD_ATTEMPTS && retryable(&e) => {
-                    tracing::warn!(%data_volume, attempt, error = %forklift_core::error::chain(&e),
+                    tracing::warn!(%data_volume, attempt, error = %forklift_core::error::escape_peer_text(&forklift_core::error::chain(&e)),
                         "upload failed; retrying");
                     tokio::time::sleep(UPLOAD_RETRY_DELAY * 2u32.pow(attempt - 1)).await;
                     attempt += 1;
@@ -347,4 +357,26 @@ fn has_rustls_error(error: &(dyn std::error::Error + 'static), depth: usize) -> 
     error
         .source()
         .is_some_and(|next| has_rustls_error(next, depth + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_proxies_are_used() {
+        for url in [
+            "http://cdi-uploadproxy.example:443",
+            "ftp://cdi-uploadproxy.example",
+            "file:///tmp/x",
+        ] {
+            let err = UploadProxy::new(url, None).unwrap_err();
+            assert!(
+                matches!(err, ClusterError::UploadProxyNotHttps { .. }),
+                "{url}: {err}"
+            );
+        }
+        let proxy = UploadProxy::new("cdi-uploadproxy.example:31001", None).unwrap();
+        assert_eq!(proxy.url().scheme(), "https");
+    }
 }
