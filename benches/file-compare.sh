@@ -63,16 +63,19 @@ for i in $(seq 0 $((pieces - 1))); do
     dd if="$WORK/text.bin" of="$raw" bs=1M count=64 seek=$((i * stride)) conv=notrunc status=none
   fi
 done
-qemu-img convert -q -f raw -O qcow2 "$raw" "$WORK/src.qcow2"
-qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$raw" "$WORK/src.vmdk"
+[[ "$CASES" != *d* ]] || qemu-img convert -q -f raw -O qcow2 "$raw" "$WORK/src.qcow2"
+[[ "$CASES" != *e* ]] ||
+  qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$raw" "$WORK/src.vmdk"
 expected=$(sha256sum <"$raw" | cut -d' ' -f1)
 rm -f "$raw" "$WORK/text.bin"
 
-sock=$WORK/src.sock
-qemu-nbd -t -r -e 8 -f qcow2 -k "$sock" "$WORK/src.qcow2" >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 500); do [ -S "$sock" ] && break; sleep 0.02; done
-uri="nbd+unix:///?socket=$sock"
+if [[ "$CASES" == *d* ]]; then
+  sock=$WORK/src.sock
+  qemu-nbd -t -r -e 8 -f qcow2 -k "$sock" "$WORK/src.qcow2" >/dev/null 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 500); do [ -S "$sock" ] && break; sleep 0.02; done
+  uri="nbd+unix:///?socket=$sock"
+fi
 
 # once CMD... : one timed run into $WORK/dst.raw (deleted first); sets RUN_SECONDS, RUN_RSS
 # (KiB, the largest process of the run) and RUN_CPU (CPU seconds of the run's processes).

@@ -9,7 +9,7 @@ use super::descriptor::{Descriptor, ExtentKind, MAX_DESCRIPTOR_BYTES};
 use super::error::{Error, Result};
 use super::header::{SECTOR_SIZE, SparseHeader};
 use super::io::{FileWindow, ReadAt, read_exact_at};
-use super::sparse::{Grain, GrainLookup, SparseExtent};
+use super::sparse::{Grain, GrainLookup, RUN_BYTES, SparseExtent};
 
 /// What a range of the virtual disk holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,6 +416,7 @@ fn read_sparse(sparse: &SparseExtent, extent_len: u64, out: &mut [u8], inner: u6
     let grain_bytes = sparse.header().grain_bytes();
     let mut done = 0usize;
     let mut scratch: Vec<u8> = Vec::new();
+    let mut run: Vec<(u64, u64)> = Vec::new();
     while done < out.len() {
         let pos = inner + done as u64;
         let g = pos / grain_bytes;
@@ -435,12 +436,13 @@ fn read_sparse(sparse: &SparseExtent, extent_len: u64, out: &mut [u8], inner: u6
                 read_exact_at_sparse(sparse, &mut out[done..done + n], at + within)?;
             }
             Grain::Stored(at) => {
-                let dst = &mut out[done..done + n];
                 // The last grain may be cut by the end of the extent.
                 let grain_len = grain_bytes.min(extent_len - g * grain_bytes) as usize;
                 if within == 0 && n == grain_len {
-                    sparse.read_grain(g, at, dst)?;
+                    n = compressed_run(sparse, extent_len, g, at, out.len() - done, &mut run)?;
+                    sparse.read_grain_run(&run, &mut out[done..done + n])?;
                 } else {
+                    let dst = &mut out[done..done + n];
                     scratch.resize(grain_len, 0);
                     sparse.read_grain(g, at, &mut scratch)?;
                     dst.copy_from_slice(&scratch[within as usize..within as usize + n]);
@@ -450,6 +452,47 @@ fn read_sparse(sparse: &SparseExtent, extent_len: u64, out: &mut [u8], inner: u6
         done += n;
     }
     Ok(())
+}
+
+/// Collects into `run` the compressed grains from `g` (stored at byte `at`) that a read of
+/// `room` bytes takes whole, as long as each lies after the previous one within
+/// [`SparseExtent::max_packed_bytes`] and the run's stream bytes stay within
+/// [`RUN_BYTES`]; returns the bytes of virtual disk they cover.
+fn compressed_run(
+    sparse: &SparseExtent,
+    extent_len: u64,
+    g: u64,
+    at: u64,
+    room: usize,
+    run: &mut Vec<(u64, u64)>,
+) -> Result<usize> {
+    let grain_bytes = sparse.header().grain_bytes();
+    let max_packed = sparse.max_packed_bytes();
+    run.clear();
+    run.push((g, at));
+    let mut covered = grain_bytes.min(extent_len - g * grain_bytes) as usize;
+    let mut last = at;
+    loop {
+        let next = g + run.len() as u64;
+        let Some(start) = next.checked_mul(grain_bytes).filter(|&s| s < extent_len) else {
+            break;
+        };
+        let next_len = grain_bytes.min(extent_len - start) as usize;
+        if covered + next_len > room {
+            break;
+        }
+        match sparse.grain(next)? {
+            Grain::Stored(a)
+                if a > last && a - last <= max_packed && a + max_packed - at <= RUN_BYTES =>
+            {
+                run.push((next, a));
+                covered += next_len;
+                last = a;
+            }
+            _ => break,
+        }
+    }
+    Ok(covered)
 }
 
 fn read_exact_at_sparse(sparse: &SparseExtent, dst: &mut [u8], at: u64) -> Result<()> {

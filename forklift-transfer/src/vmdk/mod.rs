@@ -23,6 +23,7 @@ mod descriptor;
 mod error;
 mod header;
 mod image;
+mod inflate;
 mod io;
 mod source;
 mod sparse;

@@ -1,13 +1,11 @@
 //! Hosted sparse extents: plain (monolithicSparse, twoGbMaxExtentSparse) and stream-optimized.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
 use std::sync::{Arc, Mutex};
-
-use flate2::read::{DeflateDecoder, ZlibDecoder};
 
 use super::error::{Error, Result};
 use super::header::{GD_AT_END, MARKER_FOOTER, Marker, SECTOR_SIZE, SparseHeader};
+use super::inflate::{KEEP_SCRATCH_BYTES, with_scratch};
 use super::io::{ReadAt, read_exact_at};
 
 /// Grain tables kept in memory at most (512 entries each by default: 1 MiB of cache).
@@ -271,13 +269,17 @@ impl SparseExtent {
         read_exact_at(self.src.as_ref(), out, at, "grain")
     }
 
-    /// Inflates compressed grain `g` whose header is at byte `at` into `out` (one grain long).
-    fn inflate_grain(&self, g: u64, at: u64, out: &mut [u8]) -> Result<()> {
-        let grain_bytes = self.header.grain_bytes() as usize;
-        let mut head = [0u8; GRAIN_HEADER as usize];
-        read_exact_at(self.src.as_ref(), &mut head, at, "compressed grain header")?;
+    /// Most bytes a compressed grain takes in the stream, header included: deflate never
+    /// expands data by more than a few bytes per 16 KiB block.
+    pub(crate) fn max_packed_bytes(&self) -> u64 {
+        let grain_bytes = self.header.grain_bytes();
+        GRAIN_HEADER + grain_bytes + grain_bytes / 8 + 1024
+    }
+
+    /// Checks the header of compressed grain `g` at byte `at`; returns its compressed size.
+    fn grain_size_from(&self, g: u64, at: u64, head: &[u8]) -> Result<usize> {
         let lba = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
-        let size = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default()) as usize;
+        let size = u32::from_le_bytes(head[8..12].try_into().unwrap_or_default()) as u64;
         if lba != g * self.header.grain_size {
             return Err(Error::malformed(
                 self.file(),
@@ -287,52 +289,104 @@ impl SparseExtent {
                 ),
             ));
         }
-        // Deflate never expands data by more than a few bytes per 16 KiB block.
-        if size == 0 || size > grain_bytes + grain_bytes / 8 + 1024 {
+        if size == 0 || size > self.max_packed_bytes() - GRAIN_HEADER {
             return Err(Error::malformed(
                 self.file(),
                 format!("grain at byte {at} has implausible size {size}"),
             ));
         }
-        let mut packed = vec![0u8; size];
-        read_exact_at(
-            self.src.as_ref(),
-            &mut packed,
-            at + GRAIN_HEADER,
-            "compressed grain",
-        )?;
-        let filled = if is_zlib_header(&packed) {
-            inflate_into(ZlibDecoder::new(&packed[..]), out)
-        } else {
-            inflate_into(DeflateDecoder::new(&packed[..]), out)
-        }
-        .map_err(|reason| Error::malformed(self.file(), format!("grain at byte {at}: {reason}")))?;
+        Ok(size as usize)
+    }
+
+    /// Inflates `packed` (the compressed bytes of the grain at byte `at`) into `out` and
+    /// zero-fills what a short last grain leaves.
+    fn inflate_packed(
+        &self,
+        inflater: &mut super::inflate::GrainInflater,
+        at: u64,
+        packed: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
+        let filled = inflater.inflate(packed, out).map_err(|reason| {
+            Error::malformed(self.file(), format!("grain at byte {at}: {reason}"))
+        })?;
         // A short last grain is legal (qemu compresses only the bytes inside the disk).
         out[filled..].fill(0);
         Ok(())
     }
-}
 
-fn is_zlib_header(b: &[u8]) -> bool {
-    b.len() >= 2 && b[0] & 0x0f == 8 && (u16::from(b[0]) << 8 | u16::from(b[1])) % 31 == 0
-}
+    /// Inflates compressed grain `g` whose header is at byte `at` into `out` (one grain long).
+    fn inflate_grain(&self, g: u64, at: u64, out: &mut [u8]) -> Result<()> {
+        let mut head = [0u8; GRAIN_HEADER as usize];
+        read_exact_at(self.src.as_ref(), &mut head, at, "compressed grain header")?;
+        let size = self.grain_size_from(g, at, &head)?;
+        with_scratch(|scratch| {
+            scratch.packed.resize(size, 0);
+            read_exact_at(
+                self.src.as_ref(),
+                &mut scratch.packed,
+                at + GRAIN_HEADER,
+                "compressed grain",
+            )?;
+            self.inflate_packed(&mut scratch.inflater, at, &scratch.packed, out)
+        })
+    }
 
-fn inflate_into(mut decoder: impl Read, out: &mut [u8]) -> Result<usize, String> {
-    let mut filled = 0;
-    while filled < out.len() {
-        match decoder.read(&mut out[filled..]) {
-            Ok(0) => return Ok(filled),
-            Ok(n) => filled += n,
-            Err(e) => return Err(format!("cannot decompress: {e}")),
+    /// Reads a run of compressed grains `(grain, byte offset)`, at increasing offsets no
+    /// more than [`max_packed_bytes`](Self::max_packed_bytes) apart, into `out`: one grain
+    /// after the other, each whole except perhaps the extent's short last one. The stream
+    /// bytes of the whole run are read with one positional read (instead of two per grain),
+    /// bounded by [`RUN_BYTES`] so the per-thread buffer stays small.
+    pub(crate) fn read_grain_run(&self, run: &[(u64, u64)], out: &mut [u8]) -> Result<()> {
+        let (Some(&(_, first)), Some(&(_, last))) = (run.first(), run.last()) else {
+            return Ok(());
+        };
+        let len = self.src.len();
+        let end = last.saturating_add(self.max_packed_bytes()).min(len);
+        if first >= end || end - first > RUN_BYTES {
+            // Not a run this reader builds; read grain by grain.
+            return self.read_grains_one_by_one(run, out);
         }
+        let grain_bytes = self.header.grain_bytes() as usize;
+        with_scratch(|scratch| {
+            scratch.packed.resize((end - first) as usize, 0);
+            read_exact_at(
+                self.src.as_ref(),
+                &mut scratch.packed,
+                first,
+                "compressed grains",
+            )?;
+            for (&(g, at), dst) in run.iter().zip(out.chunks_mut(grain_bytes)) {
+                let off = (at - first) as usize;
+                let head = scratch.packed.get(off..off + GRAIN_HEADER as usize);
+                let (Some(head), true) = (head, dst.len() == grain_bytes) else {
+                    // Cut by the end of the file, or the extent's short last grain.
+                    self.read_grain(g, at, dst)?;
+                    continue;
+                };
+                let size = self.grain_size_from(g, at, head)?;
+                let body = off + GRAIN_HEADER as usize;
+                match scratch.packed.get(body..body + size) {
+                    Some(packed) => self.inflate_packed(&mut scratch.inflater, at, packed, dst)?,
+                    // Past the end of the file: the single read names what is missing.
+                    None => self.read_grain(g, at, dst)?,
+                }
+            }
+            Ok(())
+        })
     }
-    let mut extra = [0u8; 1];
-    match decoder.read(&mut extra) {
-        Ok(0) => Ok(filled),
-        Ok(_) => Err("decompresses to more than one grain".to_owned()),
-        Err(e) => Err(format!("cannot decompress: {e}")),
+
+    fn read_grains_one_by_one(&self, run: &[(u64, u64)], out: &mut [u8]) -> Result<()> {
+        let grain_bytes = self.header.grain_bytes() as usize;
+        for (&(g, at), dst) in run.iter().zip(out.chunks_mut(grain_bytes)) {
+            self.read_grain(g, at, dst)?;
+        }
+        Ok(())
     }
 }
+
+/// Most stream bytes one [`SparseExtent::read_grain_run`] reads at once.
+pub(crate) const RUN_BYTES: u64 = KEEP_SCRATCH_BYTES as u64;
 
 fn read_directory(src: &dyn ReadAt, h: &SparseHeader, gd_sector: u64) -> Result<Vec<u32>> {
     let entries = h.gd_entries();
