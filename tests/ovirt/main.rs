@@ -11,5 +11,6 @@ mod imageio;
 mod backups;
 mod faults;
 mod migrate;
+mod real_engine;
 mod support;
 mod warm;
