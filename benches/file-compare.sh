@@ -16,6 +16,10 @@
 # Half of the data pieces are random (incompressible), half base64 text (compresses to
 # about 3/4), so VMDK inflation does realistic work.
 #
+# (d) also runs forklift at each request size of SIZES (default "2M 4M 8M"; the default
+# 1M is the plain forklift row), and qemu-img writing with O_DIRECT (`-t none`, + sync) as
+# the measure of whether O_DIRECT wins on this disk (DIRECT=0 skips it).
+#
 # Goals: (d) forklift <= 0.9x nbdcopy --flush, (e) <= 0.8x qemu-img; RSS <= 64 MiB.
 # Usage: benches/file-compare.sh   (SIZE_GIB=4 DATA_MIB=1024 ROUNDS=5, DIR=/var/tmp: a real disk)
 # Needs: qemu-utils, libnbd-bin (nbdcopy), /usr/bin/time; a release build of forklift and
@@ -26,6 +30,8 @@ SIZE_GIB=${SIZE_GIB:-4}
 DATA_MIB=${DATA_MIB:-1024}
 ROUNDS=${ROUNDS:-5}
 CASES=${CASES:-d e}   # which cases run
+SIZES=${SIZES:-2M 4M 8M}   # extra forklift request sizes in (d)
+DIRECT=${DIRECT:-1}   # qemu-img -t none (O_DIRECT) in (d)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
@@ -113,7 +119,7 @@ row() { # SCENARIO TOOL BASELINE
   printf "%-4s %-10s %7.2f s %6.0f MiB/s data %6.1f MiB RSS %6.2f s CPU %7.2f s median" \
     "$1" "$2" "${TIME[$key]}" "$(echo "$DATA_MIB / ${TIME[$key]}" | bc -l)" \
     "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "$(median "$1" "$2")"
-  if [ "$2" = forklift ]; then
+  if [[ "$2" == forklift* ]]; then
     printf "   %.2fx %s (median %.2fx)" "$(echo "${TIME[$key]} / ${TIME[$1/$3]}" | bc -l)" "$3" \
       "$(echo "$(median "$1" "$2") / $(median "$1" "$3")" | bc -l)"
   fi
@@ -129,6 +135,15 @@ for round in $(seq 1 "$ROUNDS"); do
   once sh -c 'qemu-img convert -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
   keep d qemu-img
   [ "$round" = 1 ] && check "qemu-img (d)"
+  for size in $SIZES; do
+    once "$FORKLIFT" copy -o json --request-size "$size" "$uri" "$WORK/dst.raw"; keep d "forklift-$size"
+    [ "$round" = 1 ] && check "forklift --request-size $size (d)"
+  done
+  if [ "$DIRECT" = 1 ]; then
+    once sh -c 'qemu-img convert -t none -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
+    keep d qemu-img-direct
+    [ "$round" = 1 ] && check "qemu-img -t none (d)"
+  fi
 done
 for round in $(seq 1 "$ROUNDS"); do
   [[ "$CASES" == *e* ]] || break
@@ -143,8 +158,10 @@ done
 echo
 if [[ "$CASES" == *d* ]]; then
   row d forklift nbdcopy
+  for size in $SIZES; do row d "forklift-$size" nbdcopy; done
   row d nbdcopy
   row d qemu-img
+  [ "$DIRECT" = 1 ] && row d qemu-img-direct
   printf "(d)  forklift / qemu-img: %.2fx (median %.2fx)\n" \
     "$(echo "${TIME[d/forklift]} / ${TIME[d/qemu-img]}" | bc -l)" \
     "$(echo "$(median d forklift) / $(median d qemu-img)" | bc -l)"

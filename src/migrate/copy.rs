@@ -20,6 +20,19 @@ use super::destination::DestinationDisk;
 use super::events::MigrationEvent;
 use super::vm::{DiskReport, RunContext, SchedulerReport, VmReport};
 
+/// The copy options of one run: every disk copy of the plan draws its buffers from one
+/// budget (the caller's, or [`PLAN_BUFFER_BUDGET`](copy::budget::PLAN_BUFFER_BUDGET)), so the
+/// run's memory stays bounded however many disks copy at once.
+pub(crate) fn plan_copy_options(options: &copy::CopyOptions) -> copy::CopyOptions {
+    let mut plan = options.clone();
+    plan.buffers.get_or_insert_with(|| {
+        Arc::new(copy::budget::BufferBudget::new(
+            copy::budget::PLAN_BUFFER_BUDGET,
+        ))
+    });
+    plan
+}
+
 /// What the phase works on.
 pub(crate) struct CopyJob<'a> {
     pub ctx: &'a Arc<RunContext>,
@@ -314,5 +327,27 @@ fn transfer_error(what: &str, source: forklift_transfer::Error) -> MigrateError 
             what: what.to_owned(),
             source: Box::new(source),
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn every_disk_copy_of_a_run_shares_one_buffer_budget() {
+        let plan = plan_copy_options(&copy::CopyOptions::default());
+        let budget = plan.buffers.clone().unwrap();
+        assert_eq!(budget.limit(), copy::budget::PLAN_BUFFER_BUDGET);
+        // Each disk's options are clones of the run's: the same budget.
+        let disk = plan.clone();
+        assert!(Arc::ptr_eq(&budget, disk.buffers.as_ref().unwrap()));
+        // A budget the caller chose is kept.
+        let own = Arc::new(copy::budget::BufferBudget::new(8 << 20));
+        let chosen = plan_copy_options(&copy::CopyOptions {
+            buffers: Some(own.clone()),
+            ..copy::CopyOptions::default()
+        });
+        assert!(Arc::ptr_eq(&own, chosen.buffers.as_ref().unwrap()));
     }
 }

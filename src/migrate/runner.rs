@@ -454,7 +454,7 @@ impl Migrator {
             bundle: self.inputs.bundle.clone(),
             provider: provider.clone(),
             destination: destination.clone(),
-            copy: self.options.copy.clone(),
+            copy: super::copy::plan_copy_options(&self.options.copy),
             verify: self.options.verify,
             restart: self.options.restart,
             hooks: self.options.hooks.clone(),

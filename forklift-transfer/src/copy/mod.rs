@@ -26,11 +26,13 @@
 //!
 //! Blocks are `request_size` bytes on a fixed grid, so a block is the unit of planning,
 //! of the CRC32 block map and of the checkpoint. Memory is bounded by
-//! `requests × request_size` for buffers plus one bit and (with checksums) four bytes per
+//! `requests × request_size` for buffers (or by a [`budget::BufferBudget`] the copies of a
+//! plan share) plus one bit and (with checksums) four bytes per
 //! block: never by the amount of data. Zero runs are written with zeroing requests, as
 //! nbdcopy does; [`CopyOptions::zero_target_first`] instead zeroes the whole target with one
 //! fast zero first (the NBD spec's FAST_ZERO recipe) and then skips zero blocks.
 
+pub mod budget;
 pub mod checkpoint;
 mod lane;
 mod plan;
@@ -50,6 +52,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
+use self::budget::BufferBudget;
 use self::checkpoint::{
     BlockMap, BlockSet, Checkpoint, MAX_BLOCK_SIZE, MAX_COPY_BLOCKS, MIN_BLOCK_SIZE,
     TargetIdentity, zero_crc,
@@ -121,6 +124,10 @@ pub struct CopyOptions {
     /// sink connections directly (see the `lane` module). On by default; off, every block
     /// goes through [`BlockSource`] and [`BlockSink`] calls.
     pub lanes: bool,
+    /// A memory budget for buffers shared with other copies (a plan's disks): blocks wait
+    /// for room in it (see [`budget`]). `None`: the copy has a budget of its own,
+    /// `requests × request_size`.
+    pub buffers: Option<Arc<BufferBudget>>,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
     /// Interval between progress callbacks.
@@ -144,6 +151,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("reconnects", &self.reconnects)
             .field("io_timeout", &self.io_timeout)
             .field("lanes", &self.lanes)
+            .field("buffers", &self.buffers.as_ref().map(|b| b.limit()))
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +174,7 @@ impl Default for CopyOptions {
             reconnects: 3,
             io_timeout: crate::nbd::DEFAULT_IO_TIMEOUT,
             lanes: true,
+            buffers: None,
             progress: None,
             progress_interval: Duration::from_millis(250),
         }
@@ -297,7 +306,8 @@ struct Shared {
     target_zero: AtomicBool,
     counters: Counters,
     tracking: Mutex<Tracking>,
-    pool: Mutex<Vec<Vec<u8>>>,
+    /// Where block buffers come from (and wait for room).
+    buffers: Arc<BufferBudget>,
     retries: u32,
     checksums: bool,
     /// The target the checkpoint is bound to.
@@ -455,7 +465,10 @@ pub async fn copy(
             completed,
             map,
         }),
-        pool: Mutex::new(Vec::new()),
+        buffers: options
+            .buffers
+            .clone()
+            .unwrap_or_else(|| Arc::new(BufferBudget::new(options.requests.max(1) as u64 * block))),
         retries: options.retries.max(1),
         checksums,
         target,
@@ -872,19 +885,6 @@ impl Shared {
         }
     }
 
-    fn buffer(&self, length: usize) -> Vec<u8> {
-        let mut buf = lock(&self.pool).pop().unwrap_or_default();
-        // Contents are overwritten by the read; only the length matters.
-        buf.resize(length, 0);
-        buf
-    }
-
-    fn recycle(&self, buf: Vec<u8>) {
-        if buf.capacity() >= self.block as usize {
-            lock(&self.pool).push(buf);
-        }
-    }
-
     async fn zero(&self, offset: u64, length: u64) -> Result<()> {
         if self.target_zero.load(Ordering::Relaxed) {
             self.counters.skipped.fetch_add(length, Ordering::Relaxed);
@@ -903,14 +903,15 @@ async fn run(shared: &Shared, task: Task) -> Result<()> {
         Task::Zero { offset, length } => return shared.zero(offset, length).await,
         Task::Copy { offset, length } => (offset, length),
     };
-    let buf = shared.buffer(length as usize);
+    // Contents are overwritten by the read; only the length matters.
+    let (buf, lease) = shared.buffers.take(length as usize).await;
     let buf = shared.source.read_owned(offset, buf).await?;
     shared.counters.read.fetch_add(length, Ordering::Relaxed);
     let runs = shared.runs_of(offset, &buf);
     if let [(_, _, false)] = runs.as_slice() {
         let buf = shared.sink.write_owned(offset, buf).await?;
         shared.counters.written.fetch_add(length, Ordering::Relaxed);
-        shared.recycle(buf);
+        lease.give_back(buf);
         return Ok(());
     }
     for (start, end, is_zero) in runs {
@@ -923,7 +924,7 @@ async fn run(shared: &Shared, task: Task) -> Result<()> {
             shared.counters.written.fetch_add(len, Ordering::Relaxed);
         }
     }
-    shared.recycle(buf);
+    lease.give_back(buf);
     Ok(())
 }
 

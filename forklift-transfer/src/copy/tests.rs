@@ -671,3 +671,30 @@ async fn copy_refuses_invalid_options_and_writes_nothing() {
         valid.validate().unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_sharing_a_budget_smaller_than_their_requests_copy_exactly() {
+    // Four copies of 8 requests × 64 KiB each share room for three buffers in all.
+    let budget = Arc::new(BufferBudget::new(3 * 64 * 1024));
+    let mut copies = tokio::task::JoinSet::new();
+    for i in 0..4 {
+        let data = pattern(1024 * 1024 + i * 4096);
+        let source = Arc::new(MemDisk(Mutex::new(data.clone())));
+        let sink = Arc::new(MemDisk(Mutex::new(vec![0xee; data.len()])));
+        let options = CopyOptions {
+            buffers: Some(budget.clone()),
+            ..options()
+        };
+        copies.spawn(async move {
+            copy(source, sink.clone(), &options, &CancellationToken::new())
+                .await
+                .unwrap();
+            assert!(*sink.0.lock().unwrap() == data, "copy {i} differs");
+        });
+    }
+    while let Some(done) = copies.join_next().await {
+        done.unwrap();
+    }
+    // Kept for reuse, within the limit.
+    assert!(budget.held() > 0 && budget.held() <= budget.limit());
+}
