@@ -5,15 +5,13 @@
 //! oldest). The data of a ready backup is read through image transfers bound to it
 //! ([`transfer::open`](super::transfer::open) with the backup's ID).
 
-use std::time::Instant;
+use super::poll::{Look, Wait};
 
 use serde_json::{Value, json};
 
 use super::client::Engine;
 use super::error::{OvirtError, Result};
-use super::limits::{
-    BACKUP_END_LIMIT, BACKUP_READY_LIMIT, MAX_CHECKPOINTS, OvirtLimit, POLL_INTERVAL,
-};
+use super::limits::{BACKUP_END_LIMIT, BACKUP_READY_LIMIT, MAX_CHECKPOINTS, OvirtLimit};
 use super::model::{Backup, Checkpoint, DiskAttachment};
 use super::ops::path_id;
 use crate::capability::VmRef;
@@ -111,30 +109,25 @@ pub async fn get(engine: &Engine, vm: &VmRef, id: &str) -> Result<Backup> {
 /// Polls the backup until it is `ready` (bounded by [`BACKUP_READY_LIMIT`]); a `failed`
 /// or finalizing one is [`OvirtError::BackupFailed`].
 pub async fn wait_ready(engine: &Engine, vm: &VmRef, id: &str) -> Result<Backup> {
-    let started = Instant::now();
-    loop {
+    let what = || format!("backup {id} of VM {vm}");
+    let wait = Wait {
+        what: &what,
+        wanted: "ready",
+        limit: BACKUP_READY_LIMIT,
+    };
+    wait.poll(|| async {
         let backup = get(engine, vm, id).await?;
         match backup.phase.as_str() {
-            "ready" => return Ok(backup),
-            "initializing" | "starting" => {}
-            _ => {
-                return Err(OvirtError::BackupFailed {
-                    backup: id.to_owned(),
-                    vm: vm.id().to_owned(),
-                    phase: backup.phase,
-                });
-            }
+            "ready" => Ok(Look::Done(backup)),
+            "initializing" | "starting" => Ok(Look::Pending(backup.phase)),
+            _ => Err(OvirtError::BackupFailed {
+                backup: id.to_owned(),
+                vm: vm.id().to_owned(),
+                phase: backup.phase,
+            }),
         }
-        if started.elapsed() >= BACKUP_READY_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("backup {id} of VM {vm}"),
-                wanted: "ready",
-                seconds: BACKUP_READY_LIMIT.as_secs(),
-                last: backup.phase,
-            });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+    })
+    .await
 }
 
 /// Finalizes the backup and waits (bounded by [`BACKUP_END_LIMIT`]) until it `succeeded`,
@@ -148,26 +141,25 @@ pub async fn finalize(engine: &Engine, vm: &VmRef, id: &str) -> Result<()> {
             &format!("finalize backup {id} of VM {vm}"),
         )
         .await?;
-    let started = Instant::now();
-    loop {
+    let what = || format!("backup {id} of VM {vm}");
+    let wait = Wait {
+        what: &what,
+        wanted: "succeeded",
+        limit: BACKUP_END_LIMIT,
+    };
+    wait.poll(|| async {
         let backup = match get(engine, vm, id).await {
             Ok(b) => b,
-            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(Look::Done(())),
             Err(e) => return Err(e),
         };
-        if matches!(backup.phase.as_str(), "succeeded" | "failed") {
-            return Ok(());
-        }
-        if started.elapsed() >= BACKUP_END_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("backup {id} of VM {vm}"),
-                wanted: "succeeded",
-                seconds: BACKUP_END_LIMIT.as_secs(),
-                last: backup.phase,
-            });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+        Ok(if matches!(backup.phase.as_str(), "succeeded" | "failed") {
+            Look::Done(())
+        } else {
+            Look::Pending(backup.phase)
+        })
+    })
+    .await
 }
 
 /// The VM's checkpoints, oldest first (ordered by their `parent_id` links; checkpoints

@@ -29,6 +29,7 @@ pub mod inventory;
 pub mod limits;
 pub mod model;
 mod ops;
+mod poll;
 mod snapshots;
 mod transfer;
 mod warm;

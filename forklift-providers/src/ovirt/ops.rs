@@ -1,13 +1,13 @@
 //! Power operations: `start`, `stop` and `shutdown` actions on `/vms/ID`, with the VM's
 //! `status` polled (bounded, [`VM_POWER_LIMIT`]) until it is `up` or `down`.
 
-use std::time::Instant;
+use super::poll::{Look, Wait};
 
 use serde_json::json;
 
 use super::client::Engine;
-use super::error::{OvirtError, Result};
-use super::limits::{POLL_INTERVAL, VM_POWER_LIMIT};
+use super::error::Result;
+use super::limits::VM_POWER_LIMIT;
 use super::model::Vm;
 use crate::capability::{PowerState, VmRef};
 
@@ -49,22 +49,21 @@ pub async fn action(engine: &Engine, vm: &VmRef, name: &str) -> Result<()> {
 
 /// Polls until the VM's status is `wanted`.
 pub async fn wait_status(engine: &Engine, vm: &VmRef, wanted: &'static str) -> Result<()> {
-    let started = Instant::now();
-    loop {
+    let what = || format!("VM {vm}");
+    let wait = Wait {
+        what: &what,
+        wanted,
+        limit: VM_POWER_LIMIT,
+    };
+    wait.poll(|| async {
         let now = status(engine, vm).await?;
-        if now == wanted {
-            return Ok(());
-        }
-        if started.elapsed() >= VM_POWER_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("VM {vm}"),
-                wanted,
-                seconds: VM_POWER_LIMIT.as_secs(),
-                last: now,
-            });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+        Ok(if now == wanted {
+            Look::Done(())
+        } else {
+            Look::Pending(now)
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

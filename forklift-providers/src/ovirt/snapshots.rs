@@ -4,13 +4,13 @@
 //! [`SNAPSHOT_LIMIT`]. Warm migration reads incremental backups instead
 //! ([`warm`](super::warm)); these are for callers that need a frozen disk chain.
 
-use std::time::Instant;
+use super::poll::{Look, Wait};
 
 use serde_json::{Value, json};
 
 use super::client::Engine;
 use super::error::{OvirtError, Result};
-use super::limits::{POLL_INTERVAL, SNAPSHOT_LIMIT};
+use super::limits::SNAPSHOT_LIMIT;
 use super::model::Snapshot;
 use super::ops::path_id;
 use crate::capability::VmRef;
@@ -62,8 +62,13 @@ pub async fn create(
 }
 
 async fn wait_ok(engine: &Engine, vm: &VmRef, id: &str) -> Result<()> {
-    let started = Instant::now();
-    loop {
+    let what = || format!("snapshot {id} of VM {vm}");
+    let wait = Wait {
+        what: &what,
+        wanted: "ok",
+        limit: SNAPSHOT_LIMIT,
+    };
+    wait.poll(|| async {
         let snapshot: Snapshot = engine
             .get(
                 &snapshot_path(vm, id),
@@ -71,26 +76,16 @@ async fn wait_ok(engine: &Engine, vm: &VmRef, id: &str) -> Result<()> {
             )
             .await?;
         match snapshot.snapshot_status.as_str() {
-            "ok" => return Ok(()),
-            "locked" => {}
-            _ => {
-                return Err(OvirtError::SnapshotFailed {
-                    snapshot: id.to_owned(),
-                    vm: vm.id().to_owned(),
-                    status: snapshot.snapshot_status,
-                });
-            }
+            "ok" => Ok(Look::Done(())),
+            "locked" => Ok(Look::Pending(snapshot.snapshot_status)),
+            _ => Err(OvirtError::SnapshotFailed {
+                snapshot: id.to_owned(),
+                vm: vm.id().to_owned(),
+                status: snapshot.snapshot_status,
+            }),
         }
-        if started.elapsed() >= SNAPSHOT_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("snapshot {id} of VM {vm}"),
-                wanted: "ok",
-                seconds: SNAPSHOT_LIMIT.as_secs(),
-                last: snapshot.snapshot_status,
-            });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+    })
+    .await
 }
 
 /// Removes a snapshot and waits until the engine no longer lists it (its data merged
@@ -105,21 +100,18 @@ pub async fn remove(engine: &Engine, vm: &VmRef, id: &str) -> Result<()> {
             &format!("remove snapshot {id} of VM {vm}"),
         )
         .await?;
-    let started = Instant::now();
-    loop {
-        let snapshot: Snapshot = match engine.get(&path, "read the snapshot").await {
-            Ok(s) => s,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        if started.elapsed() >= SNAPSHOT_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("removal of snapshot {id} of VM {vm}"),
-                wanted: "removed",
-                seconds: SNAPSHOT_LIMIT.as_secs(),
-                last: snapshot.snapshot_status,
-            });
+    let what = || format!("removal of snapshot {id} of VM {vm}");
+    let wait = Wait {
+        what: &what,
+        wanted: "removed",
+        limit: SNAPSHOT_LIMIT,
+    };
+    wait.poll(|| async {
+        match engine.get::<Snapshot>(&path, "read the snapshot").await {
+            Ok(snapshot) => Ok(Look::Pending(snapshot.snapshot_status)),
+            Err(e) if e.is_not_found() => Ok(Look::Done(())),
+            Err(e) => Err(e),
         }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+    })
+    .await
 }

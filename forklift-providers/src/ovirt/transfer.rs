@@ -7,10 +7,10 @@
 //! provider's `close()` waits for those tasks and then cancels whatever is still listed (a
 //! source leaked or a drop outside a runtime).
 
+use super::poll::{Look, Wait};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use forklift_core::error::PeerText;
@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::client::Engine;
 use super::error::{OvirtError, Result};
-use super::limits::{POLL_INTERVAL, TRANSFER_END_LIMIT, TRANSFER_READY_LIMIT};
+use super::limits::{TRANSFER_END_LIMIT, TRANSFER_READY_LIMIT};
 use super::model::{DiskAttachment, ImageTransfer};
 use super::ops::path_id;
 use crate::capability::{DiskRef, VmRef};
@@ -89,26 +89,27 @@ async fn end(engine: &Engine, id: &str, action: &'static str) -> Result<()> {
             &format!("{action} image transfer {id}"),
         )
         .await?;
-    let started = Instant::now();
-    loop {
+    let what = || format!("image transfer {id}");
+    let wait = Wait {
+        what: &what,
+        wanted: "finished",
+        limit: TRANSFER_END_LIMIT,
+    };
+    wait.poll(|| async {
         let transfer: ImageTransfer = match engine.get(&path, "read the image transfer").await {
             Ok(t) => t,
-            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(Look::Done(())),
             Err(e) => return Err(e),
         };
-        if transfer.phase.starts_with("finished") || transfer.phase.starts_with("cancelled") {
-            return Ok(());
-        }
-        if started.elapsed() >= TRANSFER_END_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("image transfer {id}"),
-                wanted: "finished",
-                seconds: TRANSFER_END_LIMIT.as_secs(),
-                last: transfer.phase,
-            });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+        Ok(
+            if transfer.phase.starts_with("finished") || transfer.phase.starts_with("cancelled") {
+                Look::Done(())
+            } else {
+                Look::Pending(transfer.phase)
+            },
+        )
+    })
+    .await
 }
 
 /// An open transfer; dropping it finalizes the transfer in a task registered with the
@@ -245,32 +246,26 @@ async fn open_image(
     provisioned: i64,
 ) -> crate::error::Result<ImageioDisk> {
     let path = format!("/imagetransfers/{}", path_id(id));
-    let started = Instant::now();
-    let transfer = loop {
-        let transfer: ImageTransfer = engine.get(&path, "read the image transfer").await?;
-        match transfer.phase.as_str() {
-            "transferring" => break transfer,
-            "initializing" | "resuming" => {}
-            _ => {
-                return Err(OvirtError::TransferFailed {
+    let what = || format!("image transfer {id} of disk {disk}");
+    let wait = Wait {
+        what: &what,
+        wanted: "transferring",
+        limit: TRANSFER_READY_LIMIT,
+    };
+    let transfer = wait
+        .poll(|| async {
+            let transfer: ImageTransfer = engine.get(&path, "read the image transfer").await?;
+            match transfer.phase.as_str() {
+                "transferring" => Ok(Look::Done(transfer)),
+                "initializing" | "resuming" => Ok(Look::Pending(transfer.phase)),
+                _ => Err(OvirtError::TransferFailed {
                     transfer: id.to_owned(),
                     disk: disk.to_owned(),
                     phase: transfer.phase,
-                }
-                .into());
+                }),
             }
-        }
-        if started.elapsed() >= TRANSFER_READY_LIMIT {
-            return Err(OvirtError::WaitTimeout {
-                what: format!("image transfer {id} of disk {disk}"),
-                wanted: "transferring",
-                seconds: TRANSFER_READY_LIMIT.as_secs(),
-                last: transfer.phase,
-            }
-            .into());
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    };
+        })
+        .await?;
     let url = transfer_target(&transfer, id, &engine.config().api_url)?;
     let options = ImageioOptions {
         expected_size: u64::try_from(provisioned).ok().filter(|s| *s > 0),
