@@ -26,7 +26,7 @@ pub struct DemoArgs {
 
 /// Runs the demo; exits non-zero on any failure.
 pub fn run(args: DemoArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::migrate::migration_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("forklift demo: {e}");
