@@ -229,15 +229,7 @@ fn start(state: &mut State, vm: &str, body: &Value) -> Answer {
             "[Cannot backup VM. The VM is during a backup operation.]",
         );
     }
-    let asked: Vec<String> = body
-        .pointer("/disks/disk")
-        .and_then(Value::as_array)
-        .map(|d| {
-            d.iter()
-                .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let asked = super::ids_in(body, "/disks/disk", "/id");
     if asked.is_empty() {
         return fault(400, "Bad Request", "a backup needs disks");
     }

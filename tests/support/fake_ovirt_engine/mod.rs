@@ -366,6 +366,21 @@ pub(crate) fn fault(code: u16, reason: &str, detail: &str) -> Answer {
     )
 }
 
+/// The IDs (at `id` in each item) of the list at `list` in a request body, as the engine
+/// reads `{"disks": {"disk": [{"id": ..}]}}`-shaped lists; missing pieces read as none.
+fn ids_in(body: &Value, list: &str, id: &str) -> Vec<String> {
+    body.pointer(list)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.pointer(id).and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn form(body: &[u8]) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }

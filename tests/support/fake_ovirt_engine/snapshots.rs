@@ -65,16 +65,7 @@ pub(super) fn route(
                     "persist_memorystate must be false here",
                 ));
             }
-            let disks: Vec<String> = body
-                .pointer("/disk_attachments/disk_attachment")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|d| d.pointer("/disk/id").and_then(Value::as_str))
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let disks = super::ids_in(body, "/disk_attachments/disk_attachment", "/disk/id");
             if let Some(d) = disks.iter().find(|d| !vm_disks.contains(d)) {
                 return Some(not_found(&format!("disks/{d}")));
             }
