@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use forklift_transfer::block::{BlockSizes, BlockSource, Extent, MetaContext};
+use forklift_transfer::changed::ChangedExtents;
 use serde_json::json;
 
 use super::OvirtProvider;
@@ -385,23 +386,26 @@ impl ChangeTracking for OvirtProvider {
             return Ok(Vec::new());
         }
         let extents = image.extents(0, size, &context).await?;
-        Ok(areas(&extents, wanted))
+        areas(&extents, wanted, size)
     }
 }
 
-/// The extents `wanted` keeps, adjacent ones merged.
-fn areas(extents: &[Extent], wanted: fn(&Extent) -> bool) -> Vec<ChangedArea> {
-    let mut out: Vec<ChangedArea> = Vec::new();
-    for e in extents.iter().filter(|e| wanted(e) && e.length > 0) {
-        match out.last_mut() {
-            Some(last) if last.offset + last.length == e.offset => last.length += e.length,
-            _ => out.push(ChangedArea {
-                offset: e.offset,
-                length: e.length,
-            }),
-        }
-    }
-    out
+/// The extents `wanted` keeps, as areas of a `size`-byte disk: sorted and merged by
+/// [`ChangedExtents::from_areas`] (the warm engine's own list, so both merge alike), an
+/// extent past the end of the disk refused.
+fn areas(extents: &[Extent], wanted: fn(&Extent) -> bool, size: u64) -> Result<Vec<ChangedArea>> {
+    let kept = extents
+        .iter()
+        .filter(|e| wanted(e))
+        .map(|e| (e.offset, e.length));
+    Ok(ChangedExtents::from_areas(kept, size)?
+        .ranges()
+        .iter()
+        .map(|r| ChangedArea {
+            offset: r.start,
+            length: r.end - r.start,
+        })
+        .collect())
 }
 
 /// A disk read through its backup's image transfer, shared with `changed_areas`; the
@@ -476,7 +480,7 @@ mod tests {
             e(15, 5, ExtentFlags::DATA),
             e(20, 4, ExtentFlags::DIRTY),
         ];
-        let got = areas(&extents, |e| e.flags.is_dirty());
+        let got = areas(&extents, |e| e.flags.is_dirty(), 24).unwrap();
         let want = [
             ChangedArea {
                 offset: 0,
@@ -491,7 +495,9 @@ mod tests {
         let allocated = areas(
             &[e(0, 8, ExtentFlags::ZERO), e(8, 8, ExtentFlags::DATA)],
             |e| !e.flags.is_zero(),
-        );
+            16,
+        )
+        .unwrap();
         assert_eq!(
             allocated,
             [ChangedArea {
@@ -499,5 +505,7 @@ mod tests {
                 length: 8
             }]
         );
+        // An extent the engine reports past the end of the disk is refused here.
+        assert!(areas(&[e(0, 32, ExtentFlags::DIRTY)], |e| e.flags.is_dirty(), 16).is_err());
     }
 }
