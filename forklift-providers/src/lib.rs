@@ -30,6 +30,7 @@ pub mod imageio;
 pub mod openstack;
 pub mod ova;
 pub mod ovirt;
+mod rest;
 pub mod vsphere;
 
 pub use capability::{

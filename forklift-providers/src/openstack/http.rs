@@ -4,7 +4,6 @@
 //! [`MAX_ITEMS`]), and turns refusals into [`OpenstackError::Api`] quoting the service.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -18,6 +17,8 @@ use super::limits::{
     MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_PAGES, MAX_RESPONSE_BYTES, OpenstackLimit, PAGE_SIZE,
     TOKEN_RENEW_MARGIN,
 };
+use crate::imageio::error::excerpt;
+use crate::rest::{BodyError, TokenCell, read_capped, with_json};
 
 /// An OpenStack service this client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,52 +65,35 @@ impl Service {
     }
 }
 
-/// Reads a response body, refusing one beyond [`MAX_RESPONSE_BYTES`].
+/// Reads a response body, refusing a successful one beyond [`MAX_RESPONSE_BYTES`] and
+/// keeping only the start of an error body.
 pub(crate) async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     service: &'static str,
     operation: &str,
     url: &str,
 ) -> Result<Vec<u8>> {
-    let limit = if response.status().is_success() {
-        MAX_RESPONSE_BYTES
-    } else {
-        MAX_ERROR_BODY_BYTES
-    };
-    let mut body = Vec::new();
-    loop {
-        let chunk = response
-            .chunk()
-            .await
-            .map_err(|source| OpenstackError::Transport {
+    read_capped(response, MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::Transport(source) => OpenstackError::Transport {
                 service,
                 operation: operation.to_owned(),
                 url: url.to_owned(),
                 source,
-            })?;
-        let Some(chunk) = chunk else { break };
-        if body.len() + chunk.len() > limit {
-            if limit == MAX_ERROR_BODY_BYTES {
-                // An error body is only quoted: its start is enough.
-                body.extend_from_slice(&chunk[..limit - body.len()]);
-                break;
-            }
-            return Err(OpenstackError::Limit {
+            },
+            BodyError::TooLarge => OpenstackError::Limit {
                 service,
                 operation: operation.to_owned(),
                 limit: OpenstackLimit::ResponseBytes,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+            },
+        })
 }
 
 /// The message of an OpenStack error body: Nova/Cinder `{"<kind>": {"message": …}}`,
 /// Keystone `{"error": {"message": …}}`, Neutron `{"NeutronError": {"message": …}}`, a
 /// top-level `message`, else the text itself (Glance answers HTML or plain text), shortened.
 pub(crate) fn fault_message(body: &[u8]) -> String {
-    const QUOTED_CHARS: usize = 500;
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
         if let Some(Value::String(m)) = map.get("message") {
             return m.clone();
@@ -120,18 +104,14 @@ pub(crate) fn fault_message(body: &[u8]) -> String {
             }
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    text.chars().take(QUOTED_CHARS).collect()
+    excerpt(&String::from_utf8_lossy(body))
 }
 
 /// An authenticated session with one OpenStack cloud.
 pub struct Session {
     http: reqwest::Client,
     config: Arc<OpenstackConfig>,
-    token: tokio::sync::Mutex<Arc<Token>>,
-    renew_margin: Duration,
-    renewals: AtomicU64,
+    token: TokenCell<Token>,
 }
 
 impl std::fmt::Debug for Session {
@@ -161,9 +141,7 @@ impl Session {
         let session = Self {
             http,
             config,
-            token: tokio::sync::Mutex::new(Arc::new(token)),
-            renew_margin: TOKEN_RENEW_MARGIN,
-            renewals: AtomicU64::new(0),
+            token: TokenCell::new(Some(token), TOKEN_RENEW_MARGIN),
         };
         let token = session.token().await?;
         for service in [
@@ -180,13 +158,13 @@ impl Session {
     /// This session, renewing its token when it expires within `margin` instead of
     /// [`TOKEN_RENEW_MARGIN`].
     pub fn with_renew_margin(mut self, margin: Duration) -> Self {
-        self.renew_margin = margin;
+        self.token.set_margin(margin);
         self
     }
 
     /// How many times the token was renewed.
     pub fn renewals(&self) -> u64 {
-        self.renewals.load(Ordering::Relaxed)
+        self.token.renewals()
     }
 
     /// The configuration.
@@ -201,26 +179,22 @@ impl Session {
 
     /// The current token, renewed first when it expires within the renewal margin.
     pub async fn token(&self) -> Result<Arc<Token>> {
-        let mut current = self.token.lock().await;
-        if current.expires_within(self.renew_margin) {
-            tracing::debug!(
-                method = self.config.auth.method_name(),
-                "renewing the Keystone token"
-            );
-            *current = Arc::new(authenticate(&self.http, &self.config).await?);
-            self.renewals.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(current.clone())
+        self.token
+            .current(|| async {
+                tracing::debug!(
+                    method = self.config.auth.method_name(),
+                    "renewing the Keystone token"
+                );
+                authenticate(&self.http, &self.config).await
+            })
+            .await
     }
 
     /// Replaces the token after the cloud refused it (revoked or expired early).
     async fn renew_after_refusal(&self, refused: &Arc<Token>) -> Result<()> {
-        let mut current = self.token.lock().await;
-        if Arc::ptr_eq(&current, refused) {
-            *current = Arc::new(authenticate(&self.http, &self.config).await?);
-            self.renewals.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
+        self.token
+            .renew_after_refusal(refused, || authenticate(&self.http, &self.config))
+            .await
     }
 
     fn endpoint_in(&self, token: &Token, service: Service) -> Result<url::Url> {
@@ -266,25 +240,19 @@ impl Session {
         let mut retried = false;
         loop {
             let token = self.token().await?;
-            let mut request = self
+            let request = self
                 .http
                 .request(method.clone(), &url)
                 .header("X-Auth-Token", token.value.expose())
                 .header("Accept", "application/json");
-            if let Some(body) = body {
-                request = request
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string());
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|source| OpenstackError::Transport {
+            let response = with_json(request, body).send().await.map_err(|source| {
+                OpenstackError::Transport {
                     service: service.name(),
                     operation: operation.to_owned(),
                     url: url.clone(),
                     source,
-                })?;
+                }
+            })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let body = read_limited(response, service.name(), operation, &url).await?;

@@ -106,6 +106,12 @@ impl Token {
     }
 }
 
+impl crate::rest::Expiring for Token {
+    fn expires_within(&self, margin: Duration) -> bool {
+        Token::expires_within(self, margin)
+    }
+}
+
 /// The request body of an authentication; `scoped: false` leaves the project scope out
 /// (used to tell refused credentials from a refused project).
 fn auth_body(auth: &OpenStackAuth, scoped: bool) -> Value {

@@ -5,7 +5,6 @@
 //! faults into [`OvirtError::Api`] quoting the engine's `reason` and `detail`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use forklift_core::credentials::SecretString;
@@ -19,6 +18,8 @@ use super::limits::{
     MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_LISTING_BYTES, MAX_PAGES, MAX_RESPONSE_BYTES, OvirtLimit,
     PAGE_SIZE, TOKEN_RENEW_MARGIN,
 };
+use crate::imageio::error::excerpt;
+use crate::rest::{BodyError, Expiring, TokenCell, read_capped, with_json};
 
 /// An SSO access token and when it expires.
 struct Token {
@@ -27,7 +28,7 @@ struct Token {
     expires_at: Option<u64>,
 }
 
-impl Token {
+impl Expiring for Token {
     fn expires_within(&self, margin: Duration) -> bool {
         let Some(at) = self.expires_at else {
             return false;
@@ -44,9 +45,7 @@ impl Token {
 pub struct Engine {
     http: reqwest::Client,
     config: Arc<OvirtConfig>,
-    token: tokio::sync::Mutex<Option<Arc<Token>>>,
-    renew_margin: Duration,
-    renewals: AtomicU64,
+    token: TokenCell<Token>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -60,45 +59,25 @@ impl std::fmt::Debug for Engine {
 
 /// Reads a response body, refusing a successful one beyond [`MAX_RESPONSE_BYTES`] and
 /// keeping only the start of an error body.
-async fn read_limited(
-    mut response: reqwest::Response,
-    operation: &str,
-    url: &str,
-) -> Result<Vec<u8>> {
-    let limit = if response.status().is_success() {
-        MAX_RESPONSE_BYTES
-    } else {
-        MAX_ERROR_BODY_BYTES
-    };
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+async fn read_limited(response: reqwest::Response, operation: &str, url: &str) -> Result<Vec<u8>> {
+    read_capped(response, MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES)
         .await
-        .map_err(|source| OvirtError::Transport {
-            operation: operation.to_owned(),
-            url: url.to_owned(),
-            source,
-        })?
-    {
-        if body.len() + chunk.len() > limit {
-            if limit == MAX_ERROR_BODY_BYTES {
-                body.extend_from_slice(&chunk[..limit - body.len()]);
-                break;
-            }
-            return Err(OvirtError::Limit {
+        .map_err(|e| match e {
+            BodyError::Transport(source) => OvirtError::Transport {
+                operation: operation.to_owned(),
+                url: url.to_owned(),
+                source,
+            },
+            BodyError::TooLarge => OvirtError::Limit {
                 operation: operation.to_owned(),
                 limit: OvirtLimit::ResponseBytes,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+            },
+        })
 }
 
 /// The `reason` and `detail` of an engine fault body (`{"reason": …, "detail": …}`, also
 /// nested as `{"fault": {…}}` in action answers), else the body's start as the reason.
 pub(crate) fn fault_of(body: &[u8]) -> (String, String) {
-    const QUOTED_CHARS: usize = 500;
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         let fault = value.get("fault").unwrap_or(&value);
         let text = |key: &str| {
@@ -113,9 +92,7 @@ pub(crate) fn fault_of(body: &[u8]) -> (String, String) {
             return (reason, detail);
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (text.chars().take(QUOTED_CHARS).collect(), String::new())
+    (excerpt(&String::from_utf8_lossy(body)), String::new())
 }
 
 /// Reads an SSO token answer: `access_token` and `exp` (milliseconds since the epoch, a
@@ -160,25 +137,22 @@ impl Engine {
         let engine = Self {
             http,
             config,
-            token: tokio::sync::Mutex::new(None),
-            renew_margin: TOKEN_RENEW_MARGIN,
-            renewals: AtomicU64::new(0),
+            token: TokenCell::new(None, TOKEN_RENEW_MARGIN),
         };
-        let token = engine.login().await?;
-        *engine.token.lock().await = Some(Arc::new(token));
+        engine.token.set(engine.login().await?).await;
         Ok(engine)
     }
 
     /// This engine, renewing its token when it expires within `margin` instead of
     /// [`TOKEN_RENEW_MARGIN`].
     pub fn with_renew_margin(mut self, margin: Duration) -> Self {
-        self.renew_margin = margin;
+        self.token.set_margin(margin);
         self
     }
 
     /// How many times the token was renewed after the first login.
     pub fn renewals(&self) -> u64 {
-        self.renewals.load(Ordering::Relaxed)
+        self.token.renewals()
     }
 
     /// The configuration.
@@ -233,32 +207,24 @@ impl Engine {
 
     /// The current token, renewed first when it expires within the renewal margin.
     async fn token(&self) -> Result<Arc<Token>> {
-        let mut current = self.token.lock().await;
-        match current.as_ref() {
-            Some(token) if !token.expires_within(self.renew_margin) => Ok(token.clone()),
-            _ => {
+        self.token
+            .current(|| async {
                 tracing::debug!(user = %self.config.user, "renewing the oVirt SSO token");
-                let token = Arc::new(self.login().await?);
-                *current = Some(token.clone());
-                self.renewals.fetch_add(1, Ordering::Relaxed);
-                Ok(token)
-            }
-        }
+                self.login().await
+            })
+            .await
     }
 
     /// Replaces the token after the engine refused it (expired or revoked early).
     async fn renew_after_refusal(&self, refused: &Arc<Token>) -> Result<()> {
-        let mut current = self.token.lock().await;
-        if current.as_ref().is_none_or(|c| Arc::ptr_eq(c, refused)) {
-            *current = Some(Arc::new(self.login().await?));
-            self.renewals.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
+        self.token
+            .renew_after_refusal(refused, || self.login())
+            .await
     }
 
     /// Revokes the SSO token; the engine is not used afterwards.
     pub async fn logout(&self) -> Result<()> {
-        let Some(token) = self.token.lock().await.take() else {
+        let Some(token) = self.token.take().await else {
             return Ok(());
         };
         let url = self.config.logout_url();
@@ -295,25 +261,21 @@ impl Engine {
         let mut retried = false;
         loop {
             let token = self.token().await?;
-            let mut request = self
+            let request = self
                 .http
                 .request(method.clone(), &url)
                 .bearer_auth(token.value.expose())
                 .header("Version", "4")
                 .header("Accept", "application/json");
-            if let Some(body) = body {
-                request = request
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string());
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|source| OvirtError::Transport {
-                    operation: operation.to_owned(),
-                    url: url.clone(),
-                    source,
-                })?;
+            let response =
+                with_json(request, body)
+                    .send()
+                    .await
+                    .map_err(|source| OvirtError::Transport {
+                        operation: operation.to_owned(),
+                        url: url.clone(),
+                        source,
+                    })?;
             let status = response.status().as_u16();
             let body = read_limited(response, operation, &url).await?;
             if status == 401 && !retried {
