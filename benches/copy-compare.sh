@@ -29,89 +29,25 @@ FORKLIFT_ARGS=${FORKLIFT_ARGS:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FORKLIFT=${FORKLIFT:-$ROOT/target/release/forklift}
 WORK=$(mktemp -d "${TMPDIR:-/dev/shm}/forklift-bench.XXXXXX")
-PIDS=()
+. "$ROOT/benches/lib.sh"
+bench_cleanup_on_exit
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+need_tools nbdkit nbdcopy qemu-img qemu-nbd qemu-io /usr/bin/time
+build_forklift
 
-for tool in nbdkit nbdcopy qemu-img qemu-nbd qemu-io /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
-done
-if [ ! -x "$FORKLIFT" ]; then
-  (cd "$ROOT" && cargo build --release -q -p forklift)
-fi
-
-# start NAME CMD... : runs a server in the foreground on $WORK/NAME.sock.
-start() {
-  local name=$1; shift
-  local sock=$WORK/$name.sock
-  rm -f "$sock"
-  "$@" >/dev/null 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 500); do [ -S "$sock" ] && return 0; sleep 0.02; done
-  echo "server $name did not start" >&2; exit 1
-}
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  PIDS=()
-}
 uri() { echo "nbd+unix:///?socket=$WORK/$1.sock"; }
 
-# server_cpu: CPU seconds (user + system, all threads) the running servers have used.
-TICKS=$(getconf CLK_TCK)
-server_cpu() {
-  local ticks=0 pid
-  for pid in "${PIDS[@]}"; do
-    [ -r "/proc/$pid/stat" ] && ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$ticks / $TICKS" | bc -l
-}
-
-# once CMD... : one timed run; sets RUN_SECONDS, RUN_RSS (KiB), RUN_CPU (the copier's CPU
-# seconds) and RUN_SRV (the servers' CPU seconds during the run); keeps stdout in out.txt.
-once() {
-  local start end srv
-  srv=$(server_cpu)
-  start=$(date +%s.%N)
-  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
-    echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
-  end=$(date +%s.%N)
-  RUN_SECONDS=$(echo "$end - $start" | bc -l)
-  RUN_SRV=$(echo "$(server_cpu) - $srv" | bc -l)
-  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
-  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
-}
-
-declare -A TIME RSS CPU SRV ALL
-# median SCENARIO TOOL: the median wall time of every run of the tool.
-median() {
-  tr ' ' '\n' <<<"${ALL[$1/$2]}" | grep -v '^$' | sort -g |
-    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
 row() { # SCENARIO TOOL
   local key="$1/$2" mib
   mib=$(echo "$SIZE_GIB * 1024 / ${TIME[$key]}" | bc -l)
   printf "%-4s %-10s %8.2f s %9.0f MiB/s %8.1f MiB RSS %6.2f s CPU %6.2f s servers %8.2f s median" \
     "$1" "$2" "${TIME[$key]}" "$mib" "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" \
-    "${SRV[$key]}" "$(median "$1" "$2")"
+    "${SRV[$key]}" "$(median "$key")"
   if [ -n "${TIME[$1/nbdcopy]:-}" ] && [ "$2" != nbdcopy ]; then
     printf "   %.2fx nbdcopy (median %.2fx)" "$(echo "${TIME[$key]} / ${TIME[$1/nbdcopy]}" | bc -l)" \
-      "$(echo "$(median "$1" "$2") / $(median "$1" nbdcopy)" | bc -l)"
+      "$(echo "$(median "$key") / $(median "$1/nbdcopy")" | bc -l)"
   fi
   echo
-}
-# keep SCENARIO TOOL: records the run's wall time, and the whole run if it is the fastest.
-keep() {
-  local key="$1/$2"
-  ALL[$key]+="$RUN_SECONDS "
-  if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
-    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS; CPU[$key]=$RUN_CPU; SRV[$key]=$RUN_SRV
-  fi
 }
 # run_all SCENARIO SRC DST [forklift args...]: tools interleaved round by round, so load
 # from other processes on the machine hits every tool alike.
@@ -119,13 +55,13 @@ run_all() {
   local scenario=$1 src=$2 dst=$3; shift 3
   for _ in $(seq 1 "$ROUNDS"); do
     once "$FORKLIFT" copy -o json "$src" "$dst" $FORKLIFT_ARGS "$@"
-    keep "$scenario" forklift
+    keep "$scenario/forklift"
     cp "$WORK/out.txt" "$WORK/forklift-$scenario.json"
     if [ "$scenario" != c ]; then
       once nbdcopy "$src" "$dst"
-      keep "$scenario" nbdcopy
+      keep "$scenario/nbdcopy"
       once qemu-img convert -n -m 8 -W -f raw -O raw "$src" "$dst"
-      keep "$scenario" qemu-img
+      keep "$scenario/qemu-img"
     fi
   done
 }
@@ -135,45 +71,43 @@ echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}'
 echo "versions: $("$FORKLIFT" version), $(nbdcopy --version | head -1), $(qemu-img --version | head -1)"
 
 # (a) fully allocated.
-start src nbdkit --foreground -U "$WORK/src.sock" pattern size="${SIZE_GIB}G"
-start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
+start_server src nbdkit --foreground -U "$WORK/src.sock" pattern size="${SIZE_GIB}G"
+start_server dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
 nbdcopy "$(uri src)" "$(uri dst)"   # warm the destination
 run_all a "$(uri src)" "$(uri dst)"
 # (a0) the same without zero detection on either side (forklift --sparse 0, nbdcopy -S 0):
 # forklift then passes the data from socket to socket without copying it.
 for _ in $(seq 1 "$ROUNDS"); do
   once "$FORKLIFT" copy --sparse 0 "$(uri src)" "$(uri dst)"
-  keep a0 forklift
+  keep a0/forklift
   once nbdcopy -S 0 "$(uri src)" "$(uri dst)"
-  keep a0 nbdcopy
+  keep a0/nbdcopy
 done
-stop_all
+stop_servers
 
 # (b) sparse: DATA_GIB of data in 64 MiB pieces spread over the disk.
 qemu-img create -q -f raw "$WORK/sparse.raw" "${SIZE_GIB}G"
-pieces=$((DATA_GIB * 16)); stride=$((SIZE_GIB * 1024 / pieces))
-args=(); for i in $(seq 0 $((pieces - 1))); do args+=(-c "write -P $((i % 250 + 1)) $((i * stride))M 64M"); done
-qemu-io -f raw "${args[@]}" "$WORK/sparse.raw" >/dev/null
-start sparse qemu-nbd -r -e 8 --persistent -f raw -k "$WORK/sparse.sock" "$WORK/sparse.raw"
-start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
+write_pieces raw "$WORK/sparse.raw" "$SIZE_GIB" "$DATA_GIB"
+start_server sparse qemu-nbd -r -e 8 --persistent -f raw -k "$WORK/sparse.sock" "$WORK/sparse.raw"
+start_server dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
 nbdcopy "$(uri sparse)" "$(uri dst)"
 run_all b "$(uri sparse)" "$(uri dst)"
-stop_all
+stop_servers
 rm -f "$WORK/sparse.raw"
 
 # (c) 1% dirty: a qcow2 with DATA_GIB of data, bitmap b0, then 1% of the disk rewritten
 # in 1 MiB pieces at scattered places.
 qemu-img create -q -f qcow2 "$WORK/inc.qcow2" "${SIZE_GIB}G"
-qemu-io -f qcow2 "${args[@]}" "$WORK/inc.qcow2" >/dev/null
+write_pieces qcow2 "$WORK/inc.qcow2" "$SIZE_GIB" "$DATA_GIB"
 qemu-img bitmap --add --enable -f qcow2 "$WORK/inc.qcow2" b0
 dirty=$((SIZE_GIB * 1024 / 100)); step=$((SIZE_GIB * 1024 / dirty))
 dargs=(); for i in $(seq 0 $((dirty - 1))); do dargs+=(-c "write -P 0x77 $((i * step))M 1M"); done
 qemu-io -f qcow2 "${dargs[@]}" "$WORK/inc.qcow2" >/dev/null
-start inc qemu-nbd -r -e 8 --persistent -f qcow2 -B b0 -k "$WORK/inc.sock" "$WORK/inc.qcow2"
-start dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
+start_server inc qemu-nbd -r -e 8 --persistent -f qcow2 -B b0 -k "$WORK/inc.sock" "$WORK/inc.qcow2"
+start_server dst nbdkit --foreground -U "$WORK/dst.sock" memory size="${SIZE_GIB}G"
 nbdcopy "$(uri inc)" "$(uri dst)"
 run_all c "$(uri inc)" "$(uri dst)" --bitmap b0
-stop_all
+stop_servers
 
 echo
 for s in a b; do for t in forklift nbdcopy qemu-img; do row $s $t; done; done

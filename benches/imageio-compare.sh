@@ -26,30 +26,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FORKLIFT=${FORKLIFT:-$ROOT/target/release/forklift}
 VENV=${FORKLIFT_IMAGEIO_VENV:-/opt/forklift/ovirt-imageio-venv}
 WORK=$(mktemp -d "${TMPDIR:-/dev/shm}/forklift-imageio-bench.XXXXXX")
-PIDS=()
+. "$ROOT/benches/lib.sh"
+bench_cleanup_on_exit
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-for tool in qemu-img qemu-nbd qemu-io openssl /usr/bin/time bc "$VENV/bin/ovirt-imageio"; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
-done
-if [ ! -x "$FORKLIFT" ]; then
-  (cd "$ROOT" && cargo build --release -q -p forklift)
-fi
+need_tools qemu-img qemu-nbd qemu-io openssl /usr/bin/time bc "$VENV/bin/ovirt-imageio"
+build_forklift
 
 # The source: DATA_GIB of data in 64 MiB pieces, evenly spread.
 SRC=$WORK/src.qcow2
 qemu-img create -q -f qcow2 "$SRC" "${SIZE_GIB}G"
-pieces=$((DATA_GIB * 16))
-stride=$((SIZE_GIB * 1024 / pieces))
-cmds=()
-for i in $(seq 0 $((pieces - 1))); do cmds+=(-c "write -P $((i % 250 + 1)) $((i * stride))M 64M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$SRC" >/dev/null
+write_pieces qcow2 "$SRC" "$SIZE_GIB" "$DATA_GIB"
 
 # TLS: a test CA and a certificate for 127.0.0.1.
 mkdir -p "$WORK/pki" "$WORK/conf/conf.d" "$WORK/run" "$WORK/log"
@@ -98,37 +84,15 @@ curl -sf --unix-socket "$WORK/run/sock" -X PUT http://localhost/tickets/bench \
 URL=https://127.0.0.1:$PORT/images/bench
 CA=$WORK/pki/ca.pem
 
-TICKS=$(getconf CLK_TCK)
-server_cpu() {
-  local ticks=0 pid
-  for pid in "${PIDS[@]}"; do
-    [ -r "/proc/$pid/stat" ] && ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$ticks / $TICKS" | bc -l
-}
-once() {
-  local start end srv
+# fresh CMD...: `once` into a new $WORK/dst.raw.
+fresh() {
   rm -f "$WORK/dst.raw"
-  srv=$(server_cpu)
-  start=$(date +%s.%N)
-  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
-    echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
-  end=$(date +%s.%N)
-  RUN_SECONDS=$(echo "$end - $start" | bc -l)
-  RUN_SRV=$(echo "$(server_cpu) - $srv" | bc -l)
-  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
-  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
+  once "$@"
 }
-declare -A TIME RSS CPU SRV ALL CHECKED
-median() {
-  tr ' ' '\n' <<<"${ALL[$1]}" | grep -v '^$' | sort -g |
-    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
-keep() {
-  ALL[$1]+="$RUN_SECONDS "
-  if [ -z "${TIME[$1]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$1]}" | bc -l)" = 1 ]; then
-    TIME[$1]=$RUN_SECONDS; RSS[$1]=$RUN_RSS; CPU[$1]=$RUN_CPU; SRV[$1]=$RUN_SRV
-  fi
+declare -A CHECKED
+# keep_checked TOOL: `keep`, and the tool's first output compared with the source.
+keep_checked() {
+  keep "$1"
   if [ -z "${CHECKED[$1]:-}" ]; then
     qemu-img compare -q -f raw -F qcow2 "$WORK/dst.raw" "$SRC" || { echo "$1: output differs" >&2; exit 1; }
     CHECKED[$1]=1
@@ -139,14 +103,14 @@ PY=$VENV/bin/python
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); size ${SIZE_GIB} GiB, data ${DATA_GIB} GiB, fastest and median of $ROUNDS runs"
 echo "versions: $("$FORKLIFT" version), ovirt-imageio $("$PY" -c 'import importlib.metadata as m; print(m.version("ovirt-imageio"))')"
 for _ in $(seq 1 "$ROUNDS"); do
-  once "$FORKLIFT" copy "$URL" --ca-file "$CA" "$WORK/dst.raw" $FORKLIFT_ARGS
-  keep forklift
+  fresh "$FORKLIFT" copy "$URL" --ca-file "$CA" "$WORK/dst.raw" $FORKLIFT_ARGS
+  keep_checked forklift
   # The same with imageio's client's read size (4 MiB): fewer, larger requests to the daemon.
-  once "$FORKLIFT" copy "$URL" --ca-file "$CA" "$WORK/dst.raw" --request-size 4M $FORKLIFT_ARGS
-  keep forklift-4M
-  once "$PY" -c 'import sys; from ovirt_imageio import client; client.download(sys.argv[1], sys.argv[2], sys.argv[3], fmt="raw")' \
+  fresh "$FORKLIFT" copy "$URL" --ca-file "$CA" "$WORK/dst.raw" --request-size 4M $FORKLIFT_ARGS
+  keep_checked forklift-4M
+  fresh "$PY" -c 'import sys; from ovirt_imageio import client; client.download(sys.argv[1], sys.argv[2], sys.argv[3], fmt="raw")' \
     "$URL" "$WORK/dst.raw" "$CA"
-  keep imageio
+  keep_checked imageio
 done
 
 row() {
