@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use forklift_transfer::block::{BlockSizes, BlockSource, Extent, MetaContext};
+use forklift_transfer::block::{BlockSource, Extent, MetaContext};
 use forklift_transfer::changed::ChangedExtents;
 use serde_json::json;
 
@@ -408,61 +408,18 @@ fn areas(extents: &[Extent], wanted: fn(&Extent) -> bool, size: u64) -> Result<V
         .collect())
 }
 
-/// A disk read through its backup's image transfer, shared with `changed_areas`; the
-/// transfer ends when the backup is finalized, not when this is dropped.
-#[derive(Debug)]
-pub struct BackupDisk(Arc<TransferSource>);
-
 impl OvirtProvider {
-    /// Opens `disk` as of backup `snapshot`.
+    /// Opens `disk` as of backup `snapshot`: the image transfer bound to the backup, shared
+    /// with `changed_areas`; the transfer ends when the backup is finalized, not when the
+    /// returned source is dropped.
     pub(super) async fn open_backup_disk(
         &self,
         vm: &VmRef,
         disk: &DiskRef,
         snapshot: &SnapshotRef,
-    ) -> Result<BackupDisk> {
+    ) -> Result<Arc<TransferSource>> {
         let open = self.open_backup(vm, snapshot)?;
-        Ok(BackupDisk(self.backup_source(&open, disk).await?))
-    }
-}
-
-#[async_trait]
-impl BlockSource for BackupDisk {
-    fn size(&self) -> u64 {
-        self.0.size()
-    }
-
-    fn block_sizes(&self) -> BlockSizes {
-        self.0.block_sizes()
-    }
-
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-
-    async fn read_at(&self, offset: u64, buf: &mut [u8]) -> forklift_transfer::Result<()> {
-        self.0.read_at(offset, buf).await
-    }
-
-    async fn read_owned(&self, offset: u64, buf: Vec<u8>) -> forklift_transfer::Result<Vec<u8>> {
-        self.0.read_owned(offset, buf).await
-    }
-
-    fn can_extents(&self, context: &MetaContext) -> bool {
-        self.0.can_extents(context)
-    }
-
-    async fn extents(
-        &self,
-        offset: u64,
-        length: u64,
-        context: &MetaContext,
-    ) -> forklift_transfer::Result<Vec<Extent>> {
-        self.0.extents(offset, length, context).await
-    }
-
-    async fn reconnect(&self) -> forklift_transfer::Result<()> {
-        self.0.reconnect().await
+        self.backup_source(&open, disk).await
     }
 }
 
