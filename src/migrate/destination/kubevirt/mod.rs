@@ -271,17 +271,7 @@ impl Deployer {
         let token = cluster.upload_token(namespace, name).await?;
         tracing::info!(%namespace, data_volume = %name, proxy = %proxy.url(), "uploading");
         proxy.upload(image, name, &token).await?;
-        let limit = self
-            .options
-            .data_volume_limit
-            .unwrap_or(DATA_VOLUME_SUCCEEDED_LIMIT);
-        cluster
-            .wait_data_volume(namespace, name, limit, |phase, progress| {
-                // The cluster's text: a newline in it would forge a log line.
-                tracing::info!(%namespace, data_volume = %name, phase = %PeerText(phase),
-                    progress = %PeerText(progress), "DataVolume");
-            })
-            .await
+        self.wait_uploaded(cluster, namespace, name).await
     }
 
     /// Streams `body` into the DataVolume `name` once its upload server is ready, then
@@ -310,6 +300,17 @@ impl Deployer {
         };
         tracing::info!(%namespace, data_volume = %name, proxy = %proxy.url(), "streaming the disk");
         proxy.upload_stream(body, name, &token).await?;
+        self.wait_uploaded(cluster, namespace, name).await
+    }
+
+    /// Waits (bounded) for the DataVolume `name`, uploaded, to succeed, logging its phase
+    /// and progress.
+    async fn wait_uploaded(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), ClusterError> {
         let limit = self
             .options
             .data_volume_limit
