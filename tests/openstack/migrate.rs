@@ -12,16 +12,8 @@ use forklift::transfer::BlockSource;
 
 use super::cloud;
 use super::inventory::provider_manifests;
+use super::local_plan::{ColdPlan, files_under, migrate_local, run};
 use super::support::testbed;
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A 48 MiB ext4 file system holding a file, as a qcow2 image.
 fn qcow2_with_ext4(dir: &Path) -> PathBuf {
@@ -49,70 +41,15 @@ fn qcow2_with_ext4(dir: &Path) -> PathBuf {
 }
 
 fn plan_manifests(dir: &Path, server: &str, net: &str) {
-    let yaml = format!(
-        r#"apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {{name: host, namespace: konveyor-forklift}}
-spec: {{type: openshift, url: ""}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {{name: os-net, namespace: konveyor-forklift}}
-spec:
-  map:
-    - source: {{id: {net}}}
-      destination: {{type: pod}}
-  provider:
-    source: {{name: openstack, namespace: konveyor-forklift}}
-    destination: {{name: host, namespace: konveyor-forklift}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {{name: os-storage, namespace: konveyor-forklift}}
-spec:
-  map:
-    - source: {{name: glance}}
-      destination: {{storageClass: local, accessMode: ReadWriteOnce, volumeMode: Filesystem}}
-  provider:
-    source: {{name: openstack, namespace: konveyor-forklift}}
-    destination: {{name: host, namespace: konveyor-forklift}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Plan
-metadata: {{name: os-plan, namespace: konveyor-forklift}}
-spec:
-  warm: false
-  skipGuestConversion: true
-  targetNamespace: migrated
-  targetPowerState: "off"
-  provider:
-    source: {{name: openstack, namespace: konveyor-forklift}}
-    destination: {{name: host, namespace: konveyor-forklift}}
-  map:
-    network: {{name: os-net, namespace: konveyor-forklift}}
-    storage: {{name: os-storage, namespace: konveyor-forklift}}
-  vms:
-    - id: {server}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Migration
-metadata: {{name: os-plan-run, namespace: konveyor-forklift}}
-spec:
-  plan: {{name: os-plan, namespace: konveyor-forklift}}
-"#
-    );
-    std::fs::write(dir.join("plan.yaml"), yaml).unwrap();
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
+    ColdPlan {
+        prefix: "os",
+        source: "openstack",
+        network: &format!("id: {net}"),
+        storage: "name: glance",
+        spec: "  skipGuestConversion: true\n",
+        vms: &[server],
     }
+    .write(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,15 +69,8 @@ async fn migrate_copies_an_image_booted_server_and_leaves_nothing_behind() {
     provider_manifests(tb, &manifests);
     plan_manifests(&manifests, &server, &net);
     let out = dir.path().join("out");
-    let migrate = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["migrate", "--allow-plain-http", "--manifests"])
-        .arg(&manifests)
-        .arg("--destination")
-        .arg(format!("local:{}", out.display()))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&migrate.stderr);
-    assert!(migrate.status.success(), "{stderr}");
+    let (migrated, stderr) = migrate_local(&manifests, &out, &["--allow-plain-http"]);
+    assert!(migrated, "{stderr}");
 
     // The one disk on the destination holds the guest's file system as the image does.
     let mut files = Vec::new();

@@ -2,13 +2,12 @@
 //! clearly, a transfer already open on the disk (409) is refused with the engine's words,
 //! a wrong CA is refused; after each, no transfer this client made is left open.
 
-use std::process::Command;
-
 use forklift::providers::capability::{DiskAccess, DiskRef, PowerControl, ProviderBackend, VmRef};
 use forklift::providers::ovirt::OvirtProvider;
 use forklift::providers::vsphere::TlsTrust;
 use forklift::transfer::BlockSource;
 
+use super::local_plan::migrate_local;
 use super::support::{Setup, VM1, VM2, plan_manifests};
 
 fn disk_ref(setup: &Setup, index: usize) -> DiskRef {
@@ -121,15 +120,8 @@ async fn a_vm_gone_mid_run_fails_that_vm_and_the_other_migrates() {
     setup.provider_manifests(&manifests);
     plan_manifests(&manifests, &[VM1, VM2]);
     let out = setup.dir.path().join("out");
-    let migrate = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["migrate", "--manifests"])
-        .arg(&manifests)
-        .arg("--destination")
-        .arg(format!("local:{}", out.display()))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&migrate.stderr);
-    assert!(!migrate.status.success(), "{stderr}");
+    let (migrated, stderr) = migrate_local(&manifests, &out, &[]);
+    assert!(!migrated, "{stderr}");
     assert!(stderr.contains("Entity not found"), "{stderr}");
     assert!(stderr.contains("db"), "{stderr}");
     // The other VM's transfers all finished; nothing is open, no ticket left.

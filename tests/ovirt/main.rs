@@ -7,6 +7,8 @@
 mod fake_ovirt_engine;
 #[path = "../support/imageio/mod.rs"]
 mod imageio;
+#[path = "../support/local_plan.rs"]
+mod local_plan;
 
 mod backups;
 mod faults;

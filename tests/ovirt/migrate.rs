@@ -7,6 +7,7 @@ use std::process::Command;
 
 use forklift::core::inventory::SourceInventory;
 
+use super::local_plan::migrate_local;
 use super::support::{NETWORK, STORAGE_DOMAIN, Setup, VM1, VM2, files_under, plan_manifests};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -77,15 +78,8 @@ async fn migrate_copies_two_vms_through_image_transfers_and_closes_them() {
     setup.provider_manifests(&manifests);
     plan_manifests(&manifests, &[VM1, VM2]);
     let out = setup.dir.path().join("out");
-    let migrate = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["migrate", "--manifests"])
-        .arg(&manifests)
-        .arg("--destination")
-        .arg(format!("local:{}", out.display()))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&migrate.stderr);
-    assert!(migrate.status.success(), "{stderr}");
+    let (migrated, stderr) = migrate_local(&manifests, &out, &[]);
+    assert!(migrated, "{stderr}");
 
     // Each source disk has a target disk with the same content (raw vs qcow2).
     let mut files = Vec::new();

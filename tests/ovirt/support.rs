@@ -12,20 +12,14 @@ use forklift::providers::vsphere::TlsTrust;
 
 use super::fake_ovirt_engine::{self as engine, EngineDisk, EngineVm, FakeEngine, Tickets};
 use super::imageio::{ImageioDaemon, NbdExport, TicketSpec};
+use super::local_plan::ColdPlan;
 
 pub const VM1: &str = "1a2b3c4d-0001-4000-8000-000000000001";
 pub const VM2: &str = "1a2b3c4d-0002-4000-8000-000000000002";
 pub const NETWORK: &str = "00000000-0000-0000-0000-000000000009";
 pub const STORAGE_DOMAIN: &str = engine::api::STORAGE_DOMAIN;
 
-pub fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+pub use super::local_plan::{files_under, run};
 
 /// A qcow2 of `mib` MiB with a few written areas (a byte pattern per area).
 pub fn qcow2(path: &Path, mib: u64, seed: u8) {
@@ -236,68 +230,13 @@ impl Setup {
 
 /// Maps, plan and migration for `vms` (cold, raw copy, target off) into `dir`.
 pub fn plan_manifests(dir: &Path, vms: &[&str]) {
-    let vms: String = vms.iter().map(|v| format!("    - id: {v}\n")).collect();
-    let yaml = format!(
-        r#"apiVersion: forklift.konveyor.io/v1beta1
-kind: Provider
-metadata: {{name: host, namespace: konveyor-forklift}}
-spec: {{type: openshift, url: ""}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: NetworkMap
-metadata: {{name: rhv-net, namespace: konveyor-forklift}}
-spec:
-  map:
-    - source: {{id: {NETWORK}}}
-      destination: {{type: pod}}
-  provider:
-    source: {{name: rhv, namespace: konveyor-forklift}}
-    destination: {{name: host, namespace: konveyor-forklift}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: StorageMap
-metadata: {{name: rhv-storage, namespace: konveyor-forklift}}
-spec:
-  map:
-    - source: {{id: {STORAGE_DOMAIN}}}
-      destination: {{storageClass: local, accessMode: ReadWriteOnce, volumeMode: Filesystem}}
-  provider:
-    source: {{name: rhv, namespace: konveyor-forklift}}
-    destination: {{name: host, namespace: konveyor-forklift}}
----
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Plan
-metadata: {{name: rhv-plan, namespace: konveyor-forklift}}
-spec:
-  warm: false
-  targetNamespace: migrated
-  targetPowerState: "off"
-  provider:
-    source: {{name: rhv, namespace: konveyor-forklift}}
-    destination: {{name: host, namespace: konveyor-forklift}}
-  map:
-    network: {{name: rhv-net, namespace: konveyor-forklift}}
-    storage: {{name: rhv-storage, namespace: konveyor-forklift}}
-  vms:
-{vms}---
-apiVersion: forklift.konveyor.io/v1beta1
-kind: Migration
-metadata: {{name: rhv-plan-run, namespace: konveyor-forklift}}
-spec:
-  plan: {{name: rhv-plan, namespace: konveyor-forklift}}
-"#
-    );
-    std::fs::write(dir.join("plan.yaml"), yaml).unwrap();
-}
-
-/// Every file under `dir`.
-pub fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
+    ColdPlan {
+        prefix: "rhv",
+        source: "rhv",
+        network: &format!("id: {NETWORK}"),
+        storage: &format!("id: {STORAGE_DOMAIN}"),
+        spec: "",
+        vms,
     }
+    .write(dir);
 }

@@ -16,6 +16,7 @@ use forklift::migrate::{PlanReport, VmReport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::local_plan::migrate_local;
 use super::support::{Setup, VM1, VM2, plan_manifests, run};
 
 const KIB: u64 = 1 << 10;
@@ -290,15 +291,8 @@ async fn forklift_migrate_runs_a_warm_ovirt_plan_whose_cutover_has_come() {
     )
     .unwrap();
     let out = setup.dir.path().join("out");
-    let migrate = Command::new(env!("CARGO_BIN_EXE_forklift"))
-        .args(["migrate", "--manifests"])
-        .arg(&dir)
-        .arg("--destination")
-        .arg(format!("local:{}", out.display()))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&migrate.stderr);
-    assert!(migrate.status.success(), "{stderr}");
+    let (migrated, stderr) = migrate_local(&dir, &out, &[]);
+    assert!(migrated, "{stderr}");
     let mut files = Vec::new();
     super::support::files_under(&out, &mut files);
     let target = files
