@@ -26,10 +26,11 @@
 
 #[path = "../../../forklift-core/tests/support/openapi.rs"]
 mod openapi;
+#[path = "../serve.rs"]
+mod serve;
 pub mod ssa;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -184,46 +185,16 @@ impl FakeCluster {
         });
         let api_task = {
             let shared = shared.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((stream, _)) = api.accept().await else {
-                        return;
-                    };
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            let shared = shared.clone();
-                            async move { Ok::<_, Infallible>(api_request(&shared, req).await) }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
+            serve(api, None, move |req| {
+                let shared = shared.clone();
+                async move { api_request(&shared, req).await }
             })
         };
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
         let proxy_task = {
             let shared = shared.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((stream, _)) = proxy.accept().await else {
-                        return;
-                    };
-                    let (shared, acceptor) = (shared.clone(), acceptor.clone());
-                    tokio::spawn(async move {
-                        let Ok(tls) = acceptor.accept(stream).await else {
-                            return;
-                        };
-                        let service = hyper::service::service_fn(move |req| {
-                            let shared = shared.clone();
-                            async move { Ok::<_, Infallible>(proxy_request(&shared, req).await) }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                            .await;
-                    });
-                }
+            serve(proxy, Some(server_config), move |req| {
+                let shared = shared.clone();
+                async move { proxy_request(&shared, req).await }
             })
         };
         Self {
@@ -285,38 +256,7 @@ impl FakeCluster {
 }
 
 /// A CA and a server config for 127.0.0.1 signed by it.
-fn tls_material() -> (String, rustls::ServerConfig) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let leaf = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    (ca.pem(), config)
-}
-
-type Answer = Response<Full<Bytes>>;
-
-fn answer(code: StatusCode, body: &Value) -> Answer {
-    Response::builder()
-        .status(code)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap()
-}
+use serve::{Answer, answer, serve, tls_material};
 
 /// A `Status` failure as the API server sends it.
 fn status(code: u16, reason: &str, message: &str) -> Answer {

@@ -22,17 +22,17 @@
 
 pub mod api;
 pub mod backups;
+#[path = "../serve.rs"]
+mod serve;
 pub mod snapshots;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -203,26 +203,9 @@ impl FakeEngine {
             state: state.clone(),
             tickets,
         });
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (shared, acceptor) = (shared.clone(), acceptor.clone());
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(request(&shared, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                        .await;
-                });
-            }
+        let task = serve(listener, Some(server_config), move |req| {
+            let shared = shared.clone();
+            async move { request(&shared, req).await }
         });
         Self {
             api_url,
@@ -325,38 +308,8 @@ impl FakeEngine {
 }
 
 /// A CA and a server config for 127.0.0.1 signed by it.
-fn tls_material() -> (String, rustls::ServerConfig) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let leaf = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    (ca.pem(), config)
-}
-
-pub(crate) type Answer = Response<Full<Bytes>>;
-
-pub(crate) fn answer(code: StatusCode, body: &Value) -> Answer {
-    Response::builder()
-        .status(code)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap()
-}
+pub(crate) use serve::{Answer, answer};
+use serve::{serve, tls_material};
 
 /// An engine fault.
 pub(crate) fn fault(code: u16, reason: &str, detail: &str) -> Answer {
