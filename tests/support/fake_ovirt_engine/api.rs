@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Answer, EngineDisk, EngineVm, Shared, State, Transfer, answer, fault};
+use super::{Answer, EngineDisk, EngineVm, Shared, State, Transfer, answer, fault, not_found};
 
 const API: &str = "/ovirt-engine/api";
 const DC: &str = "5849b030-626e-47cb-ad90-3ce782d831b3";
@@ -18,14 +18,6 @@ pub const STORAGE_DOMAIN: &str = "072fbaa1-08f3-4a40-9f34-a5ca22dd1d74";
 
 fn link(kind: &str, id: &str) -> Value {
     json!({"href": format!("{API}/{kind}/{id}"), "id": id})
-}
-
-fn not_found(what: &str) -> Answer {
-    fault(
-        404,
-        "Operation Failed",
-        &format!("Entity not found: {what}"),
-    )
 }
 
 /// A page of a collection (`search=page N`, `max`), under the singular key.

@@ -21,7 +21,7 @@ use std::process::Command;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Answer, State, answer, fault};
+use super::{Answer, State, answer, fault, not_found};
 
 const API: &str = "/ovirt-engine/api";
 
@@ -95,14 +95,6 @@ fn checkpoint_json(c: &EngineCheckpoint) -> Value {
     value
 }
 
-fn not_found(what: &str) -> Answer {
-    fault(
-        404,
-        "Operation Failed",
-        &format!("Entity not found: {what}"),
-    )
-}
-
 /// The live image of disk `id`.
 fn image_of(state: &State, id: &str) -> Option<PathBuf> {
     state
@@ -111,6 +103,22 @@ fn image_of(state: &State, id: &str) -> Option<PathBuf> {
         .flat_map(|v| v.disks.iter())
         .find(|d| d.id == id)
         .map(|d| d.image.clone())
+}
+
+/// Backup `id` of VM `vm`, or the engine's 404 naming the VM (gone) or the backup.
+fn backup_mut<'a>(
+    state: &'a mut State,
+    vm: &str,
+    id: &str,
+) -> Result<&'a mut EngineBackup, Answer> {
+    if !state.vms.iter().any(|v| v.id == vm) {
+        return Err(not_found(&format!("vms/{vm}")));
+    }
+    state
+        .backups
+        .iter_mut()
+        .find(|b| b.vm == vm && b.id == id)
+        .ok_or_else(|| not_found(&format!("vms/{vm}/backups/{id}")))
 }
 
 /// Routes the backup, checkpoint and disk-update requests; `None` for other paths.
@@ -132,16 +140,10 @@ pub(super) fn route(
         }
         (Method::POST, ["vms", vm, "backups"]) => start(state, vm, body),
         (Method::GET, ["vms", vm, "backups", id]) => {
-            if !state.vms.iter().any(|v| v.id == *vm) {
-                return Some(not_found(&format!("vms/{vm}")));
-            }
             let fail = state.faults.fail_backups;
-            let Some(b) = state
-                .backups
-                .iter_mut()
-                .find(|b| b.vm == *vm && b.id == *id)
-            else {
-                return Some(not_found(&format!("vms/{vm}/backups/{id}")));
+            let b = match backup_mut(state, vm, id) {
+                Ok(b) => b,
+                Err(missing) => return Some(missing),
             };
             // One read per transition, as the engine's phases move on between polls.
             match b.phase.as_str() {
@@ -157,15 +159,9 @@ pub(super) fn route(
             answer(StatusCode::OK, &value)
         }
         (Method::POST, ["vms", vm, "backups", id, "finalize"]) => {
-            if !state.vms.iter().any(|v| v.id == *vm) {
-                return Some(not_found(&format!("vms/{vm}")));
-            }
-            let Some(b) = state
-                .backups
-                .iter_mut()
-                .find(|b| b.vm == *vm && b.id == *id)
-            else {
-                return Some(not_found(&format!("vms/{vm}/backups/{id}")));
+            let b = match backup_mut(state, vm, id) {
+                Ok(b) => b,
+                Err(missing) => return Some(missing),
             };
             if b.is_open() && b.phase != "finalizing" {
                 b.phase = "finalizing".into();

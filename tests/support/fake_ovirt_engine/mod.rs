@@ -319,6 +319,15 @@ pub(crate) fn fault(code: u16, reason: &str, detail: &str) -> Answer {
     )
 }
 
+/// The engine's 404 fault for `what` (a path such as `vms/ID`).
+pub(crate) fn not_found(what: &str) -> Answer {
+    fault(
+        404,
+        "Operation Failed",
+        &format!("Entity not found: {what}"),
+    )
+}
+
 /// The IDs (at `id` in each item) of the list at `list` in a request body, as the engine
 /// reads `{"disks": {"disk": [{"id": ..}]}}`-shaped lists; missing pieces read as none.
 fn ids_in(body: &Value, list: &str, id: &str) -> Vec<String> {

@@ -6,7 +6,7 @@
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Answer, State, answer, fault};
+use super::{Answer, State, answer, fault, not_found};
 
 const API: &str = "/ovirt-engine/api";
 
@@ -31,14 +31,6 @@ pub fn snapshot_json(s: &EngineSnapshot) -> Value {
         "snapshot_type": "regular", "persist_memorystate": "false",
         "vm": {"href": format!("{API}/vms/{}", s.vm), "id": s.vm},
     })
-}
-
-fn not_found(what: &str) -> Answer {
-    fault(
-        404,
-        "Operation Failed",
-        &format!("Entity not found: {what}"),
-    )
 }
 
 /// Routes the snapshot requests; `None` for other paths.
