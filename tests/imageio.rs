@@ -301,14 +301,25 @@ async fn a_ticket_removed_mid_copy_fails_the_copy_with_ticket_gone() {
     assert!(disk.stats().bytes_read < 48 * MIB);
 }
 
-/// A TCP proxy that cuts every connection after `budget` bytes from the server.
-async fn cutting_proxy(upstream: u16, budget: u64, cuts: Arc<AtomicU64>) -> u16 {
+/// What a [`proxy`] does once a connection has passed `budget` bytes from the server.
+#[derive(Clone)]
+enum PastBudget {
+    /// Cuts the connection and counts it.
+    Cut(Arc<AtomicU64>),
+    /// Trickles the rest, 256 bytes every 50 ms: every wait for a byte is short, the whole
+    /// answer is not.
+    Trickle,
+}
+
+/// A TCP proxy to `upstream` that forwards `budget` bytes of each connection from the
+/// server at full speed, then does what `past` says.
+async fn proxy(upstream: u16, budget: u64, past: PastBudget) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let cuts = cuts.clone();
+            let past = past.clone();
             tokio::spawn(async move {
                 let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
                 else {
@@ -322,7 +333,12 @@ async fn cutting_proxy(upstream: u16, budget: u64, cuts: Arc<AtomicU64>) -> u16 
                 let mut sent = 0u64;
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {
-                    let want = buf.len().min((budget - sent) as usize);
+                    let want = if sent < budget {
+                        buf.len().min((budget - sent) as usize)
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        256
+                    };
                     match server_read.read(&mut buf[..want]).await {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
@@ -330,7 +346,7 @@ async fn cutting_proxy(upstream: u16, budget: u64, cuts: Arc<AtomicU64>) -> u16 
                                 break;
                             }
                             sent += n as u64;
-                            if sent >= budget {
+                            if let (true, PastBudget::Cut(cuts)) = (sent >= budget, &past) {
                                 cuts.fetch_add(1, Ordering::Relaxed);
                                 break;
                             }
@@ -350,7 +366,12 @@ async fn connections_cut_every_few_megabytes_are_retried_and_the_copy_is_identic
     let served = Served::new(64 * MIB, &writes, None);
     let cuts = Arc::new(AtomicU64::new(0));
     // 2.5 MiB per connection: most connections die in the middle of a 1 MiB body.
-    let port = cutting_proxy(served.daemon.port(), 5 * MIB / 2, cuts.clone()).await;
+    let port = proxy(
+        served.daemon.port(),
+        5 * MIB / 2,
+        PastBudget::Cut(cuts.clone()),
+    )
+    .await;
     let url = url::Url::parse(&format!("https://127.0.0.1:{port}/images/t-main")).unwrap();
     let disk = Arc::new(
         ImageioDisk::open(&url, &served.tls(), ImageioOptions::default())
@@ -450,51 +471,6 @@ fn the_cli_copies_an_imageio_url_and_hides_the_ticket() {
     assert!(stderr.contains("--ca-file"), "{stderr}");
 }
 
-/// A TCP proxy that forwards `budget` bytes of each connection from the server at full
-/// speed, then trickles the rest (256 bytes every 50 ms): every wait for a byte is short,
-/// the whole answer is not.
-async fn trickling_proxy(upstream: u16, budget: u64) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
-                else {
-                    return;
-                };
-                let (mut client_read, mut client_write) = client.into_split();
-                let (mut server_read, mut server_write) = server.into_split();
-                let upward = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
-                });
-                let mut sent = 0u64;
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let want = if sent < budget {
-                        buf.len().min((budget - sent) as usize)
-                    } else {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        256
-                    };
-                    match server_read.read(&mut buf[..want]).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if client_write.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                            sent += n as u64;
-                        }
-                    }
-                }
-                upward.abort();
-            });
-        }
-    });
-    port
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_trickling_bytes_is_given_up_at_the_request_timeout_and_retried() {
     let writes = [(0, 6 * MIB)];
@@ -502,7 +478,7 @@ async fn a_daemon_trickling_bytes_is_given_up_at_the_request_timeout_and_retried
     // 1.5 MiB per connection at full speed, then about 5 KB/s: the first 1 MiB range of a
     // connection passes, a second one (6 ranges on at most 4 connections: some connection
     // serves two) would take minutes, each TLS record well within the stall timeout.
-    let port = trickling_proxy(served.daemon.port(), 3 * MIB / 2).await;
+    let port = proxy(served.daemon.port(), 3 * MIB / 2, PastBudget::Trickle).await;
     let url = url::Url::parse(&format!("https://127.0.0.1:{port}/images/t-main")).unwrap();
     let options = ImageioOptions {
         stall_timeout: Duration::from_secs(30),
