@@ -105,20 +105,20 @@ fn image_of(state: &State, id: &str) -> Option<PathBuf> {
         .map(|d| d.image.clone())
 }
 
-/// Backup `id` of VM `vm`, or the engine's 404 naming the VM (gone) or the backup.
+/// Backup `id` of VM `vm`, or the path the engine's 404 names: the VM (gone) or the backup.
 fn backup_mut<'a>(
     state: &'a mut State,
     vm: &str,
     id: &str,
-) -> Result<&'a mut EngineBackup, Answer> {
+) -> Result<&'a mut EngineBackup, String> {
     if !state.vms.iter().any(|v| v.id == vm) {
-        return Err(not_found(&format!("vms/{vm}")));
+        return Err(format!("vms/{vm}"));
     }
     state
         .backups
         .iter_mut()
         .find(|b| b.vm == vm && b.id == id)
-        .ok_or_else(|| not_found(&format!("vms/{vm}/backups/{id}")))
+        .ok_or_else(|| format!("vms/{vm}/backups/{id}"))
 }
 
 /// Routes the backup, checkpoint and disk-update requests; `None` for other paths.
@@ -143,7 +143,7 @@ pub(super) fn route(
             let fail = state.faults.fail_backups;
             let b = match backup_mut(state, vm, id) {
                 Ok(b) => b,
-                Err(missing) => return Some(missing),
+                Err(missing) => return Some(not_found(&missing)),
             };
             // One read per transition, as the engine's phases move on between polls.
             match b.phase.as_str() {
@@ -161,7 +161,7 @@ pub(super) fn route(
         (Method::POST, ["vms", vm, "backups", id, "finalize"]) => {
             let b = match backup_mut(state, vm, id) {
                 Ok(b) => b,
-                Err(missing) => return Some(missing),
+                Err(missing) => return Some(not_found(&missing)),
             };
             if b.is_open() && b.phase != "finalizing" {
                 b.phase = "finalizing".into();
