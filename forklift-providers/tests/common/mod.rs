@@ -4,3 +4,4 @@
 pub mod fake_vddk;
 pub mod mock_vim25;
 pub mod vcsim;
+pub mod raw_http;
