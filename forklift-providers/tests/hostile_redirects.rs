@@ -49,7 +49,10 @@ async fn openstack_token_request_redirected_elsewhere_is_not_followed() {
     let elsewhere = Elsewhere::start();
     let location = elsewhere.url.clone();
     let keystone = serve(move |request, stream| {
-        assert!(request.contains(PASSWORD), "not the token request: {request}");
+        assert!(
+            request.contains(PASSWORD),
+            "not the token request: {request}"
+        );
         redirect(stream, &location);
     });
     let auth = OpenStackAuth::Password {
