@@ -49,7 +49,7 @@ impl OpenstackProvider {
         if power_state(&server.status) == wanted {
             return Ok(());
         }
-        tracing::info!(%vm, action, "changing the server's power state");
+        tracing::info!(vm = %forklift_core::error::PeerText(vm.id()), action, "changing the server's power state");
         self.session
             .send(
                 Service::Compute,

@@ -54,7 +54,8 @@ pub async fn create(
         Ok(()) => Ok(created.id),
         Err(e) => {
             if let Err(removal) = remove(engine, vm, &created.id).await {
-                tracing::warn!(%vm, snapshot = %created.id, "cannot remove the snapshot: {removal}");
+                tracing::warn!(vm = %forklift_core::error::PeerText(vm.id()), snapshot = %forklift_core::error::PeerText(&created.id),
+                    "cannot remove the snapshot: {removal}");
             }
             Err(e)
         }

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use forklift_core::error::PeerText;
 use forklift_transfer::block::{BlockSizes, BlockSource, Extent, MetaContext};
 use serde_json::json;
 
@@ -95,7 +96,8 @@ impl Backups {
         let mut first = None;
         for open in all {
             if let Err(e) = provider.end_backup(&open).await {
-                tracing::warn!(backup = %open.id, vm = %open.vm, "cannot finalize the backup: {e}");
+                tracing::warn!(backup = %PeerText(&open.id), vm = %PeerText(open.vm.id()),
+                    "cannot finalize the backup: {e}");
                 first.get_or_insert(e);
             }
         }
@@ -159,7 +161,7 @@ impl OvirtProvider {
         let mut first: Option<Error> = None;
         for source in sources {
             if let Err(e) = source.finish().await {
-                tracing::warn!(backup = %open.id, "cannot finalize an image transfer: {e}");
+                tracing::warn!(backup = %PeerText(&open.id), "cannot finalize an image transfer: {e}");
                 first.get_or_insert(e.into());
             }
         }
@@ -198,7 +200,8 @@ impl OvirtProvider {
             if let Ok(mut o) = self.backups.ours.lock() {
                 o.remove(&checkpoint.id);
             }
-            tracing::debug!(%vm, checkpoint = %checkpoint.id, "removed an old checkpoint");
+            tracing::debug!(vm = %PeerText(vm.id()), checkpoint = %PeerText(&checkpoint.id),
+                "removed an old checkpoint");
         }
         Ok(())
     }
@@ -244,7 +247,7 @@ impl Snapshots for OvirtProvider {
                 let chain = backup::checkpoints(&self.engine, vm).await?;
                 let found = chain.iter().any(|c| c.id == since && c.state != "invalid");
                 if !found {
-                    tracing::warn!(%vm, checkpoint = since,
+                    tracing::warn!(vm = %PeerText(vm.id()), checkpoint = %PeerText(since),
                         "the VM no longer has the checkpoint of the last precopy; taking a full backup");
                 }
                 found.then_some(since)
@@ -256,7 +259,8 @@ impl Snapshots for OvirtProvider {
             Ok(ready) => ready,
             Err(e) => {
                 if let Err(end) = backup::finalize(&self.engine, vm, &started.id).await {
-                    tracing::warn!(backup = %started.id, %vm, "cannot finalize the backup: {end}");
+                    tracing::warn!(backup = %PeerText(&started.id), vm = %PeerText(vm.id()),
+                        "cannot finalize the backup: {end}");
                 }
                 return Err(e.into());
             }
@@ -269,8 +273,8 @@ impl Snapshots for OvirtProvider {
         if let Ok(mut ours) = self.backups.ours.lock() {
             ours.insert(to.clone());
         }
-        tracing::info!(%vm, backup = %started.id, from = from.unwrap_or("(full)"),
-            checkpoint = %to, "backup ready");
+        tracing::info!(vm = %PeerText(vm.id()), backup = %PeerText(&started.id),
+            from = %PeerText(from.unwrap_or("(full)")), checkpoint = %PeerText(&to), "backup ready");
         let open = Arc::new(OpenBackup {
             vm: vm.clone(),
             id: started.id.clone(),
@@ -374,7 +378,8 @@ impl ChangeTracking for OvirtProvider {
         } else {
             // The backup starts from another checkpoint than the copy's base (a run resumed
             // after a later precopy was started): copy everything, zeroes included.
-            tracing::warn!(%vm, backup = %open.id, disk = %disk.file, change_id,
+            tracing::warn!(vm = %PeerText(vm.id()), backup = %PeerText(&open.id),
+                disk = %PeerText(&disk.file), change_id = %PeerText(change_id),
                 "the backup does not start at this change id; copying the whole disk");
             return Ok(vec![ChangedArea {
                 offset: 0,

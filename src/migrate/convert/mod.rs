@@ -260,7 +260,7 @@ pub enum ConvertError {
     Callback {
         /// Target VM name.
         vm: String,
-        /// What it said.
+        /// What it said (at most [`MAX_OUTPUT_LINE`] bytes).
         message: String,
     },
     /// The conversion ran longer than its limit.
