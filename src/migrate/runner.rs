@@ -115,7 +115,7 @@ impl Drop for ProviderGuard {
 
 async fn close_provider(provider: Provider) {
     if let Err(e) = provider.close().await {
-        tracing::warn!(error = %forklift_core::error::chain(&e), "cannot close the source provider");
+        tracing::warn!(error = %PeerText(&forklift_core::error::chain(&e)), "cannot close the source provider");
     }
 }
 

@@ -570,7 +570,7 @@ impl Step<'_> {
                     Err(e) if e.is_retryable() && attempt < ctx.hook_retries => {
                         attempt += 1;
                         tracing::warn!(vm = %PeerText(&self.target.source_name), hook = %hook_ref.hook,
-                            attempt, error = %forklift_core::error::chain(&e), "hook failed; retrying");
+                            attempt, error = %PeerText(&forklift_core::error::chain(&e)), "hook failed; retrying");
                         tokio::time::sleep(HOOK_RETRY_DELAY * 2u32.pow(attempt - 1)).await;
                     }
                     Err(e) => return Err(e.into()),
@@ -620,7 +620,7 @@ async fn finish(
                 .await
             {
                 tracing::warn!(vm = %PeerText(&target.source_name), disk = %disk.claim_name,
-                    error = %forklift_core::error::chain(&e), "cannot remove the checkpoint");
+                    error = %PeerText(&forklift_core::error::chain(&e)), "cannot remove the checkpoint");
             }
         }
     } else {
@@ -628,7 +628,7 @@ async fn finish(
             if let Ok(power) = ctx.provider.power() {
                 let vm = VmRef::new(target.source_id.clone());
                 if let Err(e) = power.power_on(&vm).await {
-                    tracing::warn!(vm = %PeerText(&target.source_name), error = %forklift_core::error::chain(&e),
+                    tracing::warn!(vm = %PeerText(&target.source_name), error = %PeerText(&forklift_core::error::chain(&e)),
                         "cannot power the source back on");
                 }
             }
@@ -655,7 +655,7 @@ async fn finish(
                 .remove_vm(&report.namespace, &target.target_name, &claims)
                 .await
             {
-                tracing::warn!(vm = %PeerText(&target.source_name), error = %forklift_core::error::chain(&e),
+                tracing::warn!(vm = %PeerText(&target.source_name), error = %PeerText(&forklift_core::error::chain(&e)),
                     "cleanup after failure failed");
                 // What could not be removed is said in the VM's status.
                 let note = format!("cleanup: {}", forklift_core::error::chain(&e));
