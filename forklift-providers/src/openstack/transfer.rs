@@ -4,6 +4,7 @@
 //! Every image, snapshot and volume created is recorded in the [`Ledger`] before it is
 //! waited for, so [`delete_all`] removes it whether the migration succeeds or fails.
 
+use forklift_core::error::PeerText;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -89,10 +90,10 @@ pub async fn delete_all(session: &Session, ledger: &Ledger) -> Result<()> {
     for entry in entries {
         match delete_one(session, &entry).await {
             Ok(()) => {
-                tracing::info!(kind = entry.kind.name(), id = %forklift_core::error::PeerText(&entry.id), "deleted")
+                tracing::info!(kind = entry.kind.name(), id = %PeerText(&entry.id), "deleted")
             }
             Err(e) => {
-                tracing::warn!(kind = entry.kind.name(), id = %forklift_core::error::PeerText(&entry.id),
+                tracing::warn!(kind = entry.kind.name(), id = %PeerText(&entry.id),
                     error = %forklift_core::error::chain(&e), "cannot delete what the migration created");
                 first_error.get_or_insert(e);
                 kept.push(entry);
@@ -469,7 +470,8 @@ impl DiskAccess for OpenstackProvider {
                 return Err(e.into());
             }
         };
-        tracing::info!(vm = %forklift_core::error::PeerText(vm.id()), image = %forklift_core::error::PeerText(&image.id), bytes = expected.size, resumes, "image downloaded");
+        tracing::info!(vm = %PeerText(vm.id()), image = %PeerText(&image.id), bytes = expected.size,
+            resumes, "image downloaded");
         let format = image.disk_format.as_deref().unwrap_or("raw");
         Ok(open_staged(&path, format).await?)
     }

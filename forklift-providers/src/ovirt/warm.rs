@@ -69,6 +69,22 @@ impl Backups {
         self.open.lock().ok().and_then(|o| o.get(id).cloned())
     }
 
+    /// Holds `open` until it is finalized; refused when the engine reused the ID of a
+    /// backup still open (the open one is kept).
+    fn insert_new(&self, open: Arc<OpenBackup>) -> std::result::Result<(), OvirtError> {
+        let mut all = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        match all.entry(open.id.clone()) {
+            std::collections::btree_map::Entry::Occupied(_) => Err(OvirtError::BackupIdReused {
+                backup: open.id.clone(),
+                vm: open.vm.id().to_owned(),
+            }),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(open);
+                Ok(())
+            }
+        }
+    }
+
     fn take(&self, id: &str) -> Option<Arc<OpenBackup>> {
         self.open.lock().ok().and_then(|mut o| o.remove(id))
     }
@@ -283,9 +299,8 @@ impl Snapshots for OvirtProvider {
             disks,
             sources: tokio::sync::Mutex::default(),
         });
-        if let Ok(mut all) = self.backups.open.lock() {
-            all.insert(started.id.clone(), open);
-        }
+        // Not finalized when refused: its ID names the backup still open.
+        self.backups.insert_new(open)?;
         Ok(SnapshotRef(started.id))
     }
 
@@ -471,6 +486,33 @@ impl BlockSource for BackupDisk {
 mod tests {
     use super::*;
     use forklift_transfer::block::ExtentFlags;
+
+    fn open_backup(id: &str, vm: &str, to: &str) -> Arc<OpenBackup> {
+        Arc::new(OpenBackup {
+            vm: VmRef::new(vm),
+            id: id.into(),
+            from: None,
+            to: to.into(),
+            disks: vec!["d1".into()],
+            sources: tokio::sync::Mutex::default(),
+        })
+    }
+
+    #[test]
+    fn a_backup_id_the_engine_reuses_is_refused_and_the_open_backup_kept() {
+        let backups = Backups::default();
+        backups.insert_new(open_backup("b1", "vm1", "c1")).unwrap();
+        let err = backups
+            .insert_new(open_backup("b1", "vm2", "c2"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, OvirtError::BackupIdReused { backup, vm } if backup == "b1" && vm == "vm2"),
+            "{err}"
+        );
+        let kept = backups.get("b1").unwrap();
+        assert_eq!((kept.vm.id(), kept.to.as_str()), ("vm1", "c1"));
+        assert_eq!(backups.open_ids(), ["b1"]);
+    }
 
     #[test]
     fn wanted_extents_become_merged_areas() {
