@@ -33,11 +33,15 @@ from typing import Any
 
 
 def record(queue: Path, argv: list[str]) -> int:
-    queue.mkdir(parents=True, exist_ok=True)
+    queue.mkdir(mode=0o700, parents=True, exist_ok=True)
     entry = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
     # Cargo runs its binaries one at a time, so a counter file needs no lock.
     number = len(list(queue.glob("*.json")))
-    (queue / f"{number:04}.json").write_text(json.dumps(entry))
+    # The whole environment is kept (the opt-in real-server tests take passwords from it):
+    # readable by this user only.
+    fd = os.open(queue / f"{number:04}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(entry))
     return 0
 
 
@@ -50,8 +54,31 @@ def label(entry: dict[str, Any]) -> str:
     return f"{package}/{name or binary} ({digest[:6]})"
 
 
+def run_one(entry: dict[str, Any]) -> tuple[int, float, str]:
+    """Runs one recorded binary: its exit code, CPU seconds and whole output."""
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            entry["argv"],
+            cwd=entry["cwd"],
+            env=entry["env"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        # wait4: this binary's own CPU time, apart from the ones running beside it.
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return proc.returncode, usage.ru_utime + usage.ru_stime, text
+
+
 def run(queue: Path, jobs: int) -> int:
     entries = [json.loads(p.read_text()) for p in sorted(queue.glob("*.json"))]
+    if not entries:
+        # cargo recorded nothing (a runner that never ran): no test ran, so none passed.
+        print(f"==== FAILED: no test binary was recorded in {queue}", flush=True)
+        return 1
     times_file = queue.parent / "test-times.json"
     last: dict[str, float] = {}
     # This machine's last run, else the times committed beside this script (a new machine).
@@ -81,27 +108,19 @@ def run(queue: Path, jobs: int) -> int:
                     return
                 entry = pending.pop(0)
             name = label(entry)
-            with tempfile.TemporaryFile() as out:
-                started = time.monotonic()
-                proc = subprocess.Popen(
-                    entry["argv"],
-                    cwd=entry["cwd"],
-                    env=entry["env"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-                # wait4: this binary's own CPU time, apart from the ones running beside it.
-                _, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = os.waitstatus_to_exitcode(status)
-                wall = time.monotonic() - started
-                out.seek(0)
-                text = out.read().decode("utf-8", "replace")
-            cpu = usage.ru_utime + usage.ru_stime
+            started = time.monotonic()
+            try:
+                code, cpu, text = run_one(entry)
+            except Exception as error:  # noqa: BLE001 - any failure to run is a failure
+                # A binary that cannot even start (gone, not executable, a bad folder) fails
+                # the run; an exception would otherwise end this worker and leave the
+                # binary out of the results, counted as neither passed nor failed.
+                code, cpu, text = 127, 0.0, f"cannot run {entry['argv'][0]}: {error!r}\n"
+            wall = time.monotonic() - started
             with lock:
-                results[name] = (proc.returncode, wall, cpu)
+                results[name] = (code, wall, cpu)
                 done = len(results)
-                outcome = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+                outcome = "ok" if code == 0 else f"FAILED (exit {code})"
                 print(f"\n==== [{done}/{len(entries)}] {name}: {outcome} in {wall:.1f} s", flush=True)
                 sys.stdout.write(text)
                 sys.stdout.flush()
@@ -122,6 +141,7 @@ def run(queue: Path, jobs: int) -> int:
     except OSError:
         pass
     failed = [n for n, r in results.items() if r[0] != 0]
+    failed += [label(e) for e in entries if label(e) not in results]
     if failed:
         print(f"==== FAILED: {', '.join(sorted(failed))}")
         return 1

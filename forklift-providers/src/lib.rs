@@ -26,6 +26,7 @@
 
 pub mod capability;
 pub mod error;
+pub mod http;
 pub mod imageio;
 pub mod openstack;
 pub mod ova;

@@ -218,6 +218,57 @@ fn huge_grain_counts_are_rejected_before_allocating() {
 }
 
 #[test]
+fn grain_tables_beyond_qemus_512_entries_are_refused() {
+    let mut h = header(1024, 1, 1);
+    h[44..48].copy_from_slice(&1024u32.to_le_bytes());
+    let err = open_bytes(h, OpenOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("grain table entries"), "{err}");
+}
+
+#[test]
+fn a_grain_directory_beyond_its_limit_is_refused_though_the_file_holds_it() {
+    // 4 KiB grains, 512-entry tables and a 32 TiB capacity: 2^24 directory entries (64 MiB
+    // of memory), all inside a sparse 128 MiB file. Only the file's length bounded it before.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("disk.vmdk");
+    let mut h = header(1 << 36, 4, 1);
+    h[8..12].copy_from_slice(&1u32.to_le_bytes()); // a plain sparse extent
+    h[20..28].copy_from_slice(&8u64.to_le_bytes());
+    h[28..44].fill(0); // no embedded descriptor
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(128 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &h, 0).unwrap();
+    drop(file);
+    let err = VmdkImage::open(&path).unwrap_err();
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("grain directory of 16777216 entries"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repeated_grain_markers_keep_the_last_and_do_not_grow_the_index_with_the_file() {
+    // One grain, written 3000 times (past the index's compaction point): the last wins.
+    let mut out = header(128, GD_AT_END, 1);
+    out[28..44].fill(0);
+    for i in 0..3000u32 {
+        let mut z = ZlibEncoder::new(Vec::new(), Compression::fast());
+        z.write_all(&vec![(i % 251) as u8; GRAIN]).unwrap();
+        let packed = z.finish().unwrap();
+        out.extend_from_slice(&0u64.to_le_bytes());
+        out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packed);
+        pad(&mut out);
+    }
+    out.extend_from_slice(&marker(0, 0));
+    let image = open_bytes(out, OpenOptions::default()).unwrap();
+    assert_eq!(image.grain_lookups(), vec![GrainLookup::MarkerScan]);
+    assert!(read_everything(&image).unwrap() == vec![(2999 % 251) as u8; GRAIN]);
+}
+
+#[test]
 fn corrupt_grains_are_typed_errors() {
     let raw = sample_raw();
     let stream = vmware_stream(&raw, true);

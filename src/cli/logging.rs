@@ -37,6 +37,33 @@ pub enum LogError {
     },
 }
 
+/// The fields (and message) of every log line, as `tracing-subscriber` formats them, with
+/// what it leaves raw escaped through [`PeerText`]: newlines, carriage returns, tabs and
+/// every other control character or bidirectional override. Peer text (a VM or snapshot
+/// name, a server's ID or message, a hook's output) then can neither forge another log line
+/// nor rewrite the terminal, whichever call site logged it; call sites that escape their
+/// fields already are unchanged, as an escape is plain text.
+///
+/// Field names lose their terminal styling (italics), which the escaping would show as text.
+///
+/// [`PeerText`]: forklift_core::error::PeerText
+struct PeerTextFields;
+
+impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for PeerTextFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut plain = String::new();
+        tracing_subscriber::fmt::format::DefaultFields::new().format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut plain),
+            fields,
+        )?;
+        write!(writer, "{}", forklift_core::error::PeerText(&plain))
+    }
+}
+
 impl LogArgs {
     /// The level the flags ask for.
     fn level(&self) -> LevelFilter {
@@ -53,7 +80,9 @@ impl LogArgs {
         let filter = tracing_subscriber::EnvFilter::builder()
             .with_default_directive(self.level().into())
             .from_env_lossy();
-        let builder = tracing_subscriber::fmt().with_env_filter(filter);
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .fmt_fields(PeerTextFields);
         match &self.log_file {
             Some(path) => {
                 let file = File::options()
@@ -72,5 +101,56 @@ impl LogArgs {
                 .init(),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log sink the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn peer_text_in_fields_messages_and_spans_stays_on_one_line() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .fmt_fields(PeerTextFields)
+            .with_writer(move || sink.clone())
+            .finish();
+        let snapshot = "snap-1\nERROR forged line\x1b[2J";
+        let name = "web\r\u{202e}01";
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("vm", vm = %name);
+            let _entered = span.enter();
+            tracing::warn!(%snapshot, id = "tab\there", "removed {snapshot}");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.ends_with('\n'), "{text}");
+        for raw in ['\r', '\x1b', '\u{202e}', '\t'] {
+            assert!(!text.contains(raw), "{raw:?} in {text}");
+        }
+        assert!(
+            text.contains("snapshot=snap-1\\nERROR forged line\\x1b[2J"),
+            "{text}"
+        );
+        assert!(text.contains("vm{vm=web\\r\\u{202e}01}"), "{text}");
+        assert!(text.contains("removed snap-1\\nERROR"), "{text}");
+        assert!(text.contains("id=\"tab\\there\""), "{text}");
     }
 }

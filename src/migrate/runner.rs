@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use forklift_core::error::PeerText;
 use forklift_core::inventory::SourceInventory;
 use forklift_core::manifest::ManifestSet;
 use forklift_core::render::{
@@ -114,7 +115,7 @@ impl Drop for ProviderGuard {
 
 async fn close_provider(provider: Provider) {
     if let Err(e) = provider.close().await {
-        tracing::warn!(error = %forklift_core::error::chain(&e), "cannot close the source provider");
+        tracing::warn!(error = %PeerText(&forklift_core::error::chain(&e)), "cannot close the source provider");
     }
 }
 
@@ -478,7 +479,7 @@ impl Migrator {
                 None
             };
             if let Some(reason) = &stale {
-                tracing::warn!(vm = %target.source_id, %reason, "recorded as migrated, migrating again");
+                tracing::warn!(vm = %PeerText(&target.source_id), %reason, "recorded as migrated, migrating again");
                 let _ = events
                     .send(MigrationEvent::VmRemigrating {
                         vm: target.source_id.clone(),

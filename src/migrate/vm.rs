@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_core::error::PeerText;
 use forklift_core::inventory::PowerState;
 use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::manifest::PlanBundle;
@@ -228,7 +229,7 @@ pub(crate) async fn migrate_vm(
         match outcome {
             Ok(skipped) => {
                 if let Some(reason) = &skipped {
-                    tracing::info!(vm = %target.source_name, %phase, %reason, "phase skipped");
+                    tracing::info!(vm = %PeerText(&target.source_name), %phase, %reason, "phase skipped");
                     ctx.emit(MigrationEvent::PhaseSkipped {
                         vm: report.id.clone(),
                         phase: phase.to_string(),
@@ -401,7 +402,7 @@ impl Step<'_> {
         };
         if let Err(e) = power.shutdown_guest(&vm).await {
             let reason = forklift_core::error::chain(&e);
-            tracing::info!(vm = %self.target.source_name, error = %reason,
+            tracing::info!(vm = %PeerText(&self.target.source_name), error = %reason,
                 "guest shutdown refused; powering off");
             power.power_off(&vm).await?;
             record.method = PowerOffMethod::HardPowerOff;
@@ -428,7 +429,7 @@ impl Step<'_> {
                 });
             }
             if !forced && waited >= GUEST_SHUTDOWN_GRACE {
-                tracing::warn!(vm = %self.target.source_name, "the guest did not shut down; powering off");
+                tracing::warn!(vm = %PeerText(&self.target.source_name), "the guest did not shut down; powering off");
                 power.power_off(&vm).await?;
                 forced = true;
             }
@@ -568,14 +569,15 @@ impl Step<'_> {
                     Ok(output) => break output,
                     Err(e) if e.is_retryable() && attempt < ctx.hook_retries => {
                         attempt += 1;
-                        tracing::warn!(vm = %self.target.source_name, hook = %hook_ref.hook,
-                            attempt, error = %forklift_core::error::chain(&e), "hook failed; retrying");
+                        tracing::warn!(vm = %PeerText(&self.target.source_name), hook = %hook_ref.hook,
+                            attempt, error = %PeerText(&forklift_core::error::chain(&e)), "hook failed; retrying");
                         tokio::time::sleep(HOOK_RETRY_DELAY * 2u32.pow(attempt - 1)).await;
                     }
                     Err(e) => return Err(e.into()),
                 }
             };
-            tracing::info!(vm = %self.target.source_name, hook = %hook_ref.hook, %output, "hook ran");
+            tracing::info!(vm = %PeerText(&self.target.source_name), hook = %hook_ref.hook,
+                output = %PeerText(&output.to_string()), "hook ran");
         }
         Ok(None)
     }
@@ -617,8 +619,8 @@ async fn finish(
                 .disk_completed(&report.namespace, &disk.claim_name)
                 .await
             {
-                tracing::warn!(vm = %target.source_name, disk = %disk.claim_name,
-                    error = %forklift_core::error::chain(&e), "cannot remove the checkpoint");
+                tracing::warn!(vm = %PeerText(&target.source_name), disk = %disk.claim_name,
+                    error = %PeerText(&forklift_core::error::chain(&e)), "cannot remove the checkpoint");
             }
         }
     } else {
@@ -626,7 +628,7 @@ async fn finish(
             if let Ok(power) = ctx.provider.power() {
                 let vm = VmRef::new(target.source_id.clone());
                 if let Err(e) = power.power_on(&vm).await {
-                    tracing::warn!(vm = %target.source_name, error = %forklift_core::error::chain(&e),
+                    tracing::warn!(vm = %PeerText(&target.source_name), error = %PeerText(&forklift_core::error::chain(&e)),
                         "cannot power the source back on");
                 }
             }
@@ -653,7 +655,7 @@ async fn finish(
                 .remove_vm(&report.namespace, &target.target_name, &claims)
                 .await
             {
-                tracing::warn!(vm = %target.source_name, error = %forklift_core::error::chain(&e),
+                tracing::warn!(vm = %PeerText(&target.source_name), error = %PeerText(&forklift_core::error::chain(&e)),
                     "cleanup after failure failed");
                 // What could not be removed is said in the VM's status.
                 let note = format!("cleanup: {}", forklift_core::error::chain(&e));

@@ -127,15 +127,13 @@ impl ImageioDisk {
         let shown = check_url(url)?;
         let config = tls.client_config()?;
         let wanted = options.connections.clamp(1, MAX_CONNECTIONS);
-        let http = reqwest::Client::builder()
+        // imageio never redirects; a redirect elsewhere is not followed.
+        let http = crate::http::peer_client_builder()
             .use_preconfigured_tls(config)
             .http1_only()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(wanted)
             .connect_timeout(options.connect_timeout)
-            // imageio never redirects; a redirect elsewhere is not followed (it fails the
-            // request with its status).
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| Error::Client {
                 url: shown.clone(),

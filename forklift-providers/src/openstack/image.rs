@@ -3,6 +3,7 @@
 //! a [`BlockSource`] (raw files directly, qcow2 through `qemu-nbd`). The staged file is
 //! unlinked as soon as it is open, so it disappears with the source however the copy ends.
 
+use forklift_core::error::PeerText;
 use std::path::{Path, PathBuf};
 
 use forklift_transfer::block::BlockSource;
@@ -155,7 +156,8 @@ pub async fn download(
                         let percent = received.saturating_mul(100) / expected.size.max(1);
                         if percent >= last_percent + 10 {
                             last_percent = percent;
-                            tracing::info!(image = %expected.image, received, total = expected.size, "image download {percent}%");
+                            tracing::info!(image = %PeerText(&expected.image), received,
+                                total = expected.size, "image download {percent}%");
                         }
                         match tokio::time::timeout(DOWNLOAD_STALL_LIMIT, response.chunk()).await {
                             Ok(Ok(next)) => chunk = next,
@@ -184,7 +186,8 @@ pub async fn download(
             });
         }
         resumes += 1;
-        tracing::warn!(image = %expected.image, received, reason = dropped.as_deref().unwrap_or("body ended early"),
+        tracing::warn!(image = %PeerText(&expected.image), received,
+            reason = %PeerText(dropped.as_deref().unwrap_or("body ended early")),
             "image download interrupted; resuming with a Range request");
     }
     file.flush().await.map_err(io_error(path))?;

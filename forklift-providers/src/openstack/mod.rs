@@ -53,7 +53,9 @@ impl OpenstackProvider {
     /// image and network endpoints for the configured interface and region.
     pub async fn connect_with(config: OpenstackConfig) -> Result<Self> {
         let tls = crate::vsphere::tls::client_config(&config.trust)?;
-        let http = reqwest::Client::builder()
+        // A redirect is never followed: a 307 on the token request would re-send the
+        // password, and any other the X-Auth-Token, to wherever it points.
+        let http = crate::http::peer_client_builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(std::time::Duration::from_secs(30))
             .read_timeout(limits::REQUEST_TIMEOUT)

@@ -1,6 +1,7 @@
 //! Power control of [`OpenstackProvider`]: Nova's `os-stop` / `os-start`, waited for.
 
 use async_trait::async_trait;
+use forklift_core::error::PeerText;
 use reqwest::Method;
 use serde_json::json;
 
@@ -49,7 +50,7 @@ impl OpenstackProvider {
         if power_state(&server.status) == wanted {
             return Ok(());
         }
-        tracing::info!(%vm, action, "changing the server's power state");
+        tracing::info!(vm = %PeerText(vm.id()), action, "changing the server's power state");
         self.session
             .send(
                 Service::Compute,

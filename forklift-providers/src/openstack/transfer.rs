@@ -4,6 +4,7 @@
 //! Every image, snapshot and volume created is recorded in the [`Ledger`] before it is
 //! waited for, so [`delete_all`] removes it whether the migration succeeds or fails.
 
+use forklift_core::error::PeerText;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -88,9 +89,11 @@ pub async fn delete_all(session: &Session, ledger: &Ledger) -> Result<()> {
     let mut kept = Vec::new();
     for entry in entries {
         match delete_one(session, &entry).await {
-            Ok(()) => tracing::info!(kind = entry.kind.name(), id = %entry.id, "deleted"),
+            Ok(()) => {
+                tracing::info!(kind = entry.kind.name(), id = %PeerText(&entry.id), "deleted")
+            }
             Err(e) => {
-                tracing::warn!(kind = entry.kind.name(), id = %entry.id,
+                tracing::warn!(kind = entry.kind.name(), id = %PeerText(&entry.id),
                     error = %forklift_core::error::chain(&e), "cannot delete what the migration created");
                 first_error.get_or_insert(e);
                 kept.push(entry);
@@ -467,7 +470,8 @@ impl DiskAccess for OpenstackProvider {
                 return Err(e.into());
             }
         };
-        tracing::info!(%vm, image = %image.id, bytes = expected.size, resumes, "image downloaded");
+        tracing::info!(vm = %PeerText(vm.id()), image = %PeerText(&image.id), bytes = expected.size,
+            resumes, "image downloaded");
         let format = image.disk_format.as_deref().unwrap_or("raw");
         Ok(open_staged(&path, format).await?)
     }

@@ -178,6 +178,19 @@ pub enum OvirtError {
         /// The status it went to.
         status: String,
     },
+    /// The engine answered a new backup with the ID of one this provider still holds
+    /// open: taking it would drop the open one's transfers unfinalized and mix the two.
+    #[error(
+        "The engine named the new backup of VM {} {}, the ID of a backup still open",
+        PeerText(vm),
+        PeerText(backup)
+    )]
+    BackupIdReused {
+        /// Backup ID.
+        backup: String,
+        /// VM ID.
+        vm: String,
+    },
     /// A backup this provider did not start, or that is gone, was asked about.
     #[error("Backup {backup} of VM {vm} is not one this provider holds open")]
     UnknownBackup {

@@ -90,7 +90,10 @@ pub async fn collect_objects(engine: &Engine) -> Result<Objects> {
                     parse_server_cpus(&value.value, &mut server_cpus);
                 }
             }
-            Err(e) => tracing::debug!("no ServerCPUList for {version}: {e}"),
+            Err(e) => tracing::debug!(
+                "no ServerCPUList for {}: {e}",
+                forklift_core::error::PeerText(&version)
+            ),
         }
     }
     Ok(Objects {

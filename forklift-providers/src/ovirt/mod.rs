@@ -63,15 +63,13 @@ impl OvirtProvider {
     /// Logs in with an explicit configuration.
     pub async fn connect_with(config: OvirtConfig) -> Result<Self> {
         let tls = crate::vsphere::tls::client_config(&config.trust)?;
-        let http = reqwest::Client::builder()
+        // The engine's answers are taken as they are: a redirect is never followed (it
+        // could send the SSO form, password included, or the bearer token to another host).
+        let http = crate::http::peer_client_builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(std::time::Duration::from_secs(30))
             .read_timeout(limits::REQUEST_TIMEOUT)
             .timeout(config.exchange_timeout)
-            // The engine's answers are taken as they are: a redirect is never followed
-            // (it could send the SSO form, password included, or the bearer token to
-            // another host); it fails the call with its status.
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| Error::Http {
                 url: config.api_url.to_string(),

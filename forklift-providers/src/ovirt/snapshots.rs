@@ -6,6 +6,7 @@
 
 use super::poll::{Look, Wait};
 
+use forklift_core::error::PeerText;
 use serde_json::{Value, json};
 
 use super::client::Engine;
@@ -54,7 +55,8 @@ pub async fn create(
         Ok(()) => Ok(created.id),
         Err(e) => {
             if let Err(removal) = remove(engine, vm, &created.id).await {
-                tracing::warn!(%vm, snapshot = %created.id, "cannot remove the snapshot: {removal}");
+                tracing::warn!(vm = %PeerText(vm.id()), snapshot = %PeerText(&created.id),
+                    "cannot remove the snapshot: {removal}");
             }
             Err(e)
         }

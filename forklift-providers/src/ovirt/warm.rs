@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use forklift_core::error::PeerText;
 use forklift_transfer::block::{BlockSource, Extent, MetaContext};
 use forklift_transfer::changed::ChangedExtents;
 use serde_json::json;
@@ -69,6 +70,22 @@ impl Backups {
         self.open.lock().ok().and_then(|o| o.get(id).cloned())
     }
 
+    /// Holds `open` until it is finalized; refused when the engine reused the ID of a
+    /// backup still open (the open one is kept).
+    fn insert_new(&self, open: Arc<OpenBackup>) -> std::result::Result<(), OvirtError> {
+        let mut all = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        match all.entry(open.id.clone()) {
+            std::collections::btree_map::Entry::Occupied(_) => Err(OvirtError::BackupIdReused {
+                backup: open.id.clone(),
+                vm: open.vm.id().to_owned(),
+            }),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(open);
+                Ok(())
+            }
+        }
+    }
+
     fn take(&self, id: &str) -> Option<Arc<OpenBackup>> {
         self.open.lock().ok().and_then(|mut o| o.remove(id))
     }
@@ -96,7 +113,8 @@ impl Backups {
         let mut first = None;
         for open in all {
             if let Err(e) = provider.end_backup(&open).await {
-                tracing::warn!(backup = %open.id, vm = %open.vm, "cannot finalize the backup: {e}");
+                tracing::warn!(backup = %PeerText(&open.id), vm = %PeerText(open.vm.id()),
+                    "cannot finalize the backup: {e}");
                 first.get_or_insert(e);
             }
         }
@@ -160,7 +178,7 @@ impl OvirtProvider {
         let mut first: Option<Error> = None;
         for source in sources {
             if let Err(e) = source.finish().await {
-                tracing::warn!(backup = %open.id, "cannot finalize an image transfer: {e}");
+                tracing::warn!(backup = %PeerText(&open.id), "cannot finalize an image transfer: {e}");
                 first.get_or_insert(e.into());
             }
         }
@@ -199,7 +217,8 @@ impl OvirtProvider {
             if let Ok(mut o) = self.backups.ours.lock() {
                 o.remove(&checkpoint.id);
             }
-            tracing::debug!(%vm, checkpoint = %checkpoint.id, "removed an old checkpoint");
+            tracing::debug!(vm = %PeerText(vm.id()), checkpoint = %PeerText(&checkpoint.id),
+                "removed an old checkpoint");
         }
         Ok(())
     }
@@ -245,7 +264,7 @@ impl Snapshots for OvirtProvider {
                 let chain = backup::checkpoints(&self.engine, vm).await?;
                 let found = chain.iter().any(|c| c.id == since && c.state != "invalid");
                 if !found {
-                    tracing::warn!(%vm, checkpoint = since,
+                    tracing::warn!(vm = %PeerText(vm.id()), checkpoint = %PeerText(since),
                         "the VM no longer has the checkpoint of the last precopy; taking a full backup");
                 }
                 found.then_some(since)
@@ -257,7 +276,8 @@ impl Snapshots for OvirtProvider {
             Ok(ready) => ready,
             Err(e) => {
                 if let Err(end) = backup::finalize(&self.engine, vm, &started.id).await {
-                    tracing::warn!(backup = %started.id, %vm, "cannot finalize the backup: {end}");
+                    tracing::warn!(backup = %PeerText(&started.id), vm = %PeerText(vm.id()),
+                        "cannot finalize the backup: {end}");
                 }
                 return Err(e.into());
             }
@@ -270,8 +290,8 @@ impl Snapshots for OvirtProvider {
         if let Ok(mut ours) = self.backups.ours.lock() {
             ours.insert(to.clone());
         }
-        tracing::info!(%vm, backup = %started.id, from = from.unwrap_or("(full)"),
-            checkpoint = %to, "backup ready");
+        tracing::info!(vm = %PeerText(vm.id()), backup = %PeerText(&started.id),
+            from = %PeerText(from.unwrap_or("(full)")), checkpoint = %PeerText(&to), "backup ready");
         let open = Arc::new(OpenBackup {
             vm: vm.clone(),
             id: started.id.clone(),
@@ -280,9 +300,8 @@ impl Snapshots for OvirtProvider {
             disks,
             sources: tokio::sync::Mutex::default(),
         });
-        if let Ok(mut all) = self.backups.open.lock() {
-            all.insert(started.id.clone(), open);
-        }
+        // Not finalized when refused: its ID names the backup still open.
+        self.backups.insert_new(open)?;
         Ok(SnapshotRef(started.id))
     }
 
@@ -375,7 +394,8 @@ impl ChangeTracking for OvirtProvider {
         } else {
             // The backup starts from another checkpoint than the copy's base (a run resumed
             // after a later precopy was started): copy everything, zeroes included.
-            tracing::warn!(%vm, backup = %open.id, disk = %disk.file, change_id,
+            tracing::warn!(vm = %PeerText(vm.id()), backup = %PeerText(&open.id),
+                disk = %PeerText(&disk.file), change_id = %PeerText(change_id),
                 "the backup does not start at this change id; copying the whole disk");
             return Ok(vec![ChangedArea {
                 offset: 0,
@@ -427,6 +447,33 @@ impl OvirtProvider {
 mod tests {
     use super::*;
     use forklift_transfer::block::ExtentFlags;
+
+    fn open_backup(id: &str, vm: &str, to: &str) -> Arc<OpenBackup> {
+        Arc::new(OpenBackup {
+            vm: VmRef::new(vm),
+            id: id.into(),
+            from: None,
+            to: to.into(),
+            disks: vec!["d1".into()],
+            sources: tokio::sync::Mutex::default(),
+        })
+    }
+
+    #[test]
+    fn a_backup_id_the_engine_reuses_is_refused_and_the_open_backup_kept() {
+        let backups = Backups::default();
+        backups.insert_new(open_backup("b1", "vm1", "c1")).unwrap();
+        let err = backups
+            .insert_new(open_backup("b1", "vm2", "c2"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, OvirtError::BackupIdReused { backup, vm } if backup == "b1" && vm == "vm2"),
+            "{err}"
+        );
+        let kept = backups.get("b1").unwrap();
+        assert_eq!((kept.vm.id(), kept.to.as_str()), ("vm1", "c1"));
+        assert_eq!(backups.open_ids(), ["b1"]);
+    }
 
     #[test]
     fn wanted_extents_become_merged_areas() {

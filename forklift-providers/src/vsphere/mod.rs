@@ -53,7 +53,9 @@ impl VsphereProvider {
     /// Connects and logs in with an explicit configuration.
     pub async fn connect_with(config: VsphereConfig) -> Result<Self> {
         let tls = tls::client_config(&config.trust)?;
-        let http = reqwest::Client::builder()
+        // A redirect is never followed: a 307 on Login would re-send the password, and
+        // any other the session cookie, to wherever it points.
+        let http = crate::http::peer_client_builder()
             .use_preconfigured_tls(tls)
             .timeout(config.request_timeout)
             .connect_timeout(std::time::Duration::from_secs(30))

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use forklift_core::error::PeerText;
 use tracing::info;
 
 use super::VsphereProvider;
@@ -89,7 +90,7 @@ impl PowerControl for VsphereProvider {
         if self.power_state(vm).await? == PowerState::Off {
             return Ok(());
         }
-        info!(%vm, "powering off");
+        info!(vm = %PeerText(vm.id()), "powering off");
         self.client
             .run_task("PowerOffVM_Task", &vm_moref(vm), "")
             .await
@@ -100,7 +101,7 @@ impl PowerControl for VsphereProvider {
         if self.power_state(vm).await? == PowerState::On {
             return Ok(());
         }
-        info!(%vm, "powering on");
+        info!(vm = %PeerText(vm.id()), "powering on");
         self.client
             .run_task("PowerOnVM_Task", &vm_moref(vm), "")
             .await
@@ -108,7 +109,7 @@ impl PowerControl for VsphereProvider {
     }
 
     async fn shutdown_guest(&self, vm: &VmRef) -> Result<()> {
-        info!(%vm, "asking the guest to shut down");
+        info!(vm = %PeerText(vm.id()), "asking the guest to shut down");
         self.client
             .invoke("ShutdownGuest", &vm_moref(vm), "")
             .await
@@ -126,7 +127,7 @@ impl Snapshots for VsphereProvider {
             request.memory,
             request.quiesce
         );
-        info!(%vm, name = %request.name, "creating snapshot");
+        info!(vm = %PeerText(vm.id()), name = %PeerText(&request.name), "creating snapshot");
         let result = match self
             .client
             .run_task_outcome("CreateSnapshot_Task", &vm_moref(vm), &params)
@@ -148,7 +149,7 @@ impl Snapshots for VsphereProvider {
         snapshot: &SnapshotRef,
         consolidate: bool,
     ) -> Result<()> {
-        info!(%vm, %snapshot, "removing snapshot");
+        info!(vm = %PeerText(vm.id()), snapshot = %PeerText(snapshot.id()), "removing snapshot");
         let params = format!(
             "<removeChildren>false</removeChildren><consolidate>{consolidate}</consolidate>"
         );
@@ -188,7 +189,7 @@ impl ChangeTracking for VsphereProvider {
         {
             return Ok(());
         }
-        info!(%vm, "enabling changed block tracking");
+        info!(vm = %PeerText(vm.id()), "enabling changed block tracking");
         let params = "<spec><changeTrackingEnabled>true</changeTrackingEnabled></spec>";
         self.client
             .run_task("ReconfigVM_Task", &vm_moref(vm), params)

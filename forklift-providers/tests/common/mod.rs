@@ -3,4 +3,5 @@
 
 pub mod fake_vddk;
 pub mod mock_vim25;
+pub mod raw_http;
 pub mod vcsim;

@@ -698,3 +698,26 @@ async fn copies_sharing_a_budget_smaller_than_their_requests_copy_exactly() {
     // Kept for reuse, within the limit.
     assert!(budget.held() > 0 && budget.held() <= budget.limit());
 }
+
+#[tokio::test]
+async fn a_block_cancelled_while_waiting_for_buffers_leaves_the_budget_whole() {
+    // The waiter is promised the free MiB while it queues for two (a fair queue); aborting
+    // it (a copy cancelled) must hand that MiB back, or the budget shrinks for good.
+    const MIB: usize = 1024 * 1024;
+    let budget = Arc::new(BufferBudget::new(4 * MIB as u64));
+    let (buf, lease) = budget.take(3 * MIB).await;
+    let waiter = tokio::spawn({
+        let budget = budget.clone();
+        async move { budget.take(2 * MIB).await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    waiter.abort();
+    assert!(waiter.await.unwrap_err().is_cancelled());
+    lease.give_back(buf);
+    let whole = tokio::time::timeout(std::time::Duration::from_secs(10), budget.take(4 * MIB));
+    let (buf, _lease) = whole
+        .await
+        .expect("the cancelled wait kept part of the budget");
+    assert_eq!(buf.len(), 4 * MIB);
+}

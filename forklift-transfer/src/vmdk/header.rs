@@ -17,8 +17,16 @@ const FLAG_MARKERS: u32 = 1 << 17;
 
 /// Largest grain accepted (sectors): 32 MiB, so one grain buffer stays small.
 const MAX_GRAIN_SECTORS: u64 = 1 << 16;
-/// Largest grain table accepted (entries).
-const MAX_GTES_PER_GT: u32 = 1 << 16;
+/// Largest grain table accepted (entries): VMware always writes 512 and qemu refuses more
+/// ("L2 table size too big"). Tables are cached by the count, so larger ones would multiply
+/// the cache's memory (at 65,536 entries, 128 MiB instead of 1 MiB).
+const MAX_GTES_PER_GT: u32 = 512;
+/// Largest grain directory accepted (entries, 4 bytes each, held in memory while the extent
+/// is open): 32 MiB, exactly what [`MAX_CAPACITY_SECTORS`] takes with VMware's 64 KiB grains
+/// and 512-entry tables. Without it only the file's length bounded the directory, so a
+/// hostile header (tiny grains and tables, a huge capacity) in a large file made the reader
+/// allocate as much memory as the file holds.
+const MAX_GD_ENTRIES: u64 = 1 << 23;
 /// Largest virtual disk accepted: 256 TiB, beyond any VMDK (62 TiB).
 const MAX_CAPACITY_SECTORS: u64 = (256 << 40) / SECTOR_SIZE;
 
@@ -141,6 +149,19 @@ impl SparseHeader {
             return Err(Error::malformed(
                 file,
                 format!("capacity of {} sectors is implausible", h.capacity),
+            ));
+        }
+        if h.gd_entries() > MAX_GD_ENTRIES {
+            return Err(Error::malformed(
+                file,
+                format!(
+                    "a grain directory of {} entries (capacity {} sectors in grains of {} \
+                     sectors, {} per table) is beyond the {MAX_GD_ENTRIES} accepted",
+                    h.gd_entries(),
+                    h.capacity,
+                    h.grain_size,
+                    h.gtes_per_gt
+                ),
             ));
         }
         if h.compressed() && h.compression == Compression::None {

@@ -458,6 +458,12 @@ fn scan_markers_index(src: &dyn ReadAt, h: &SparseHeader) -> Result<Vec<(u64, u6
         .max(SECTOR_SIZE);
     let mut grains: Vec<(u64, u64)> = Vec::new();
     let mut sorted = true;
+    // More markers than the disk has grains means some repeat: squeeze them out whenever
+    // the index reaches twice the grain count, so repeated markers cannot grow it with the
+    // file (one entry per 512-byte sector) instead of with the disk.
+    let compact_at = usize::try_from(h.grain_count().saturating_mul(2))
+        .unwrap_or(usize::MAX)
+        .max(1024);
     let mut marker = [0u8; 16];
     loop {
         if pos.checked_add(16).is_none_or(|end| end > len) {
@@ -482,6 +488,10 @@ fn scan_markers_index(src: &dyn ReadAt, h: &SparseHeader) -> Result<Vec<(u64, u6
                     sorted = false;
                 }
                 grains.push((g, pos));
+                if grains.len() >= compact_at && !sorted {
+                    latest_per_grain(&mut grains);
+                    sorted = true;
+                }
                 (pos + GRAIN_HEADER + u64::from(size)).next_multiple_of(SECTOR_SIZE)
             }
             Marker::Metadata { sectors, .. } => sectors
@@ -493,16 +503,21 @@ fn scan_markers_index(src: &dyn ReadAt, h: &SparseHeader) -> Result<Vec<(u64, u6
         pos = next;
     }
     if !sorted {
-        // A later marker for the same grain supersedes an earlier one.
-        grains.sort_by_key(|&(g, _)| g);
-        let mut dedup: Vec<(u64, u64)> = Vec::with_capacity(grains.len());
-        for (g, at) in grains {
-            match dedup.last_mut() {
-                Some(last) if last.0 == g => last.1 = last.1.max(at),
-                _ => dedup.push((g, at)),
-            }
-        }
-        grains = dedup;
+        latest_per_grain(&mut grains);
     }
     Ok(grains)
+}
+
+/// Sorts `grains` by grain and keeps one entry per grain: a later marker for the same grain
+/// supersedes an earlier one.
+fn latest_per_grain(grains: &mut Vec<(u64, u64)>) {
+    grains.sort_unstable();
+    grains.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.max(later.1);
+        }
+        same
+    });
+    grains.shrink_to_fit();
 }

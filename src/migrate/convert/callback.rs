@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::request::{ConversionRequest, Firmware};
 use super::{
     ConversionProgress, ConversionReport, ConvertError, Converter, MAX_CONVERSION_WARNINGS,
+    MAX_OUTPUT_LINE,
 };
 
 /// One copied disk, as the callback sees it.
@@ -69,6 +70,20 @@ pub struct CallbackResult {
     pub virtio_drivers: bool,
     /// Warnings, recorded in the VM's status (the first [`MAX_CONVERSION_WARNINGS`]).
     pub warnings: Vec<String>,
+}
+
+/// `text` cut to at most [`MAX_OUTPUT_LINE`] bytes on a character boundary: what the
+/// callback says is kept in the VM's status, so one answer is bounded as one line of
+/// virt-v2v output is.
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_OUTPUT_LINE {
+        let mut end = MAX_OUTPUT_LINE;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 /// The future a [`CallbackConverter`]'s callback returns: its result, or why it failed.
@@ -132,16 +147,18 @@ impl Converter for CallbackConverter {
             .collect();
         let fut = (self.callback)(disks, callback_vm(request));
         let result = tokio::select! {
-            result = fut => result.map_err(|message| ConvertError::Callback { vm: vm.clone(), message })?,
+            result = fut => result.map_err(|message| ConvertError::Callback { vm: vm.clone(), message: bounded(message) })?,
             () = cancel.cancelled() => return Err(ConvertError::Cancelled { vm }),
         };
         let mut warnings = result.warnings;
         warnings.truncate(MAX_CONVERSION_WARNINGS);
+        let warnings = warnings.into_iter().map(bounded).collect();
+        let named = |text: Option<String>| text.filter(|s| !s.is_empty()).map(bounded);
         Ok(ConversionReport {
             converter: self.describe(),
-            osinfo: result.osinfo.filter(|s| !s.is_empty()),
-            os_type: result.os_type.filter(|s| !s.is_empty()),
-            product_name: result.product_name.filter(|s| !s.is_empty()),
+            osinfo: named(result.osinfo),
+            os_type: named(result.os_type),
+            product_name: named(result.product_name),
             virtio_drivers: result.virtio_drivers,
             warnings,
             customized: Vec::new(),
@@ -222,6 +239,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_text_of_the_answer_is_bounded_as_a_line_of_converter_output() {
+        // Two-byte characters, so a cut at the limit falls inside one.
+        let huge = "é".repeat(MAX_OUTPUT_LINE);
+        let answer = huge.clone();
+        let converter = CallbackConverter::new(move |_, _| {
+            let huge = answer.clone();
+            Box::pin(async move {
+                Ok(CallbackResult {
+                    osinfo: Some(huge.clone()),
+                    os_type: Some(huge.clone()),
+                    product_name: Some(format!("x{huge}")),
+                    warnings: vec![huge; MAX_CONVERSION_WARNINGS + 1],
+                    ..CallbackResult::default()
+                })
+            })
+        });
+        let (tx, _rx) = mpsc::channel(1);
+        let report = converter
+            .convert(&request(), tx, &CancellationToken::new())
+            .await
+            .unwrap();
+        let texts = [&report.osinfo, &report.os_type, &report.product_name];
+        for text in texts.into_iter().map(|t| t.as_deref().unwrap()) {
+            assert!(text.len() <= MAX_OUTPUT_LINE && text.len() >= MAX_OUTPUT_LINE - 1);
+        }
+        assert!(huge.starts_with(report.osinfo.as_deref().unwrap()));
+        assert_eq!(report.warnings.len(), MAX_CONVERSION_WARNINGS);
+        assert!(report.warnings.iter().all(|w| w.len() == MAX_OUTPUT_LINE));
+    }
+
+    #[tokio::test]
     async fn an_error_fails_the_conversion_with_its_message_and_cancel_stops_waiting() {
         let converter =
             CallbackConverter::new(|_, _| Box::pin(async { Err("no space left".to_owned()) }));
@@ -231,6 +279,18 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("no space left"), "{err}");
+        let long =
+            CallbackConverter::new(|_, _| Box::pin(async { Err("é".repeat(MAX_OUTPUT_LINE)) }));
+        let (tx, _rx) = mpsc::channel(1);
+        match long
+            .convert(&request(), tx, &CancellationToken::new())
+            .await
+        {
+            Err(ConvertError::Callback { message, .. }) => {
+                assert_eq!(message.len(), MAX_OUTPUT_LINE);
+            }
+            other => panic!("{other:?}"),
+        }
         let never = CallbackConverter::new(|_, _| Box::pin(std::future::pending()));
         let cancel = CancellationToken::new();
         cancel.cancel();

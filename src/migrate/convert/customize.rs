@@ -244,19 +244,23 @@ pub fn plan_scripts(
                     && u.metadata.name_or_empty() == reference.name
                     && u.metadata.namespace_or_empty() == namespace =>
             {
-                Some(
-                    u.raw
-                        .get("data")
-                        .and_then(|d| d.as_object())
-                        .cloned()
-                        .unwrap_or_default(),
-                )
+                Some(u.raw.get("data").cloned())
             }
             _ => None,
         })
         .ok_or_else(|| super::ConvertError::CustomizationScriptsNotFound {
             config_map: config_map.clone(),
         })?;
+    let data = match data {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(data)) => data,
+        Some(other) => {
+            return Err(super::ConvertError::CustomizationScriptsNotMapping {
+                config_map,
+                found: json_kind(&other),
+            });
+        }
+    };
     let mut scripts = Vec::new();
     let named: Vec<(&String, ScriptKind)> = data
         .keys()
@@ -270,7 +274,16 @@ pub fn plan_scripts(
         });
     }
     for (name, kind) in named {
-        let text = data.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+        let text = match &data[name.as_str()] {
+            serde_json::Value::String(text) => text.as_str(),
+            other => {
+                return Err(super::ConvertError::CustomizationScriptNotText {
+                    config_map,
+                    script: name.clone(),
+                    found: json_kind(other),
+                });
+            }
+        };
         if text.len() > MAX_CUSTOMIZATION_SCRIPT_BYTES {
             return Err(super::ConvertError::CustomizationScriptTooLarge {
                 config_map,
@@ -286,6 +299,18 @@ pub fn plan_scripts(
         });
     }
     Ok(scripts)
+}
+
+/// What a JSON value is, for an error saying it is not what was wanted.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
 }
 
 /// `/Program Files/Guestfs/Firstboot/scripts/<file name>`.

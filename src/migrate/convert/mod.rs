@@ -215,6 +215,30 @@ pub enum ConvertError {
         /// The limit.
         max: usize,
     },
+    /// The `customizationScripts` ConfigMap's `data` is not a mapping of keys to text.
+    #[error(
+        "The data of the customizationScripts ConfigMap {config_map} is {found}, not a mapping of script names to text"
+    )]
+    CustomizationScriptsNotMapping {
+        /// `namespace/name` of the ConfigMap.
+        config_map: String,
+        /// What it is instead (`a list`, `a number`...).
+        found: &'static str,
+    },
+    /// A script of the `customizationScripts` ConfigMap is not text (a number, a list, a
+    /// mapping or null), which a ConfigMap's `data` never holds; it is refused rather than
+    /// run as an empty script.
+    #[error(
+        "Script {script} of the customizationScripts ConfigMap {config_map} is {found}, not text"
+    )]
+    CustomizationScriptNotText {
+        /// `namespace/name` of the ConfigMap.
+        config_map: String,
+        /// The script's key.
+        script: String,
+        /// What it is instead (`a number`, `null`...).
+        found: &'static str,
+    },
     /// No passphrase opened an encrypted volume of the guest.
     #[error(
         "Conversion of {vm}: none of the {keys} passphrase(s) of the VM's luks Secret opens its \
@@ -236,7 +260,7 @@ pub enum ConvertError {
     Callback {
         /// Target VM name.
         vm: String,
-        /// What it said.
+        /// What it said (at most [`MAX_OUTPUT_LINE`] bytes).
         message: String,
     },
     /// The conversion ran longer than its limit.

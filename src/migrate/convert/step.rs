@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use forklift_core::credentials::SecretString;
+use forklift_core::error::PeerText;
 use forklift_core::render::RenderContext;
 use forklift_core::render::TargetVm;
 use forklift_core::render::kubevirt::Matcher;
@@ -146,7 +147,7 @@ pub(crate) async fn convert(
     let (tx, mut rx) = mpsc::channel::<super::ConversionProgress>(64);
     let forward = async {
         while let Some(progress) = rx.recv().await {
-            tracing::info!(vm = %target.source_name, stage = %progress.stage, "conversion");
+            tracing::info!(vm = %PeerText(&target.source_name), stage = %PeerText(&progress.stage), "conversion");
             ctx.emit(MigrationEvent::ConversionProgress {
                 vm: target.source_id.clone(),
                 seconds: progress.seconds,
@@ -172,7 +173,7 @@ pub(crate) async fn convert(
     ctx.status
         .converted(&target.source_id, operating_system, warnings)
         .await;
-    tracing::info!(vm = %target.source_name, osinfo = ?report.osinfo, virtio = report.virtio_drivers,
+    tracing::info!(vm = %PeerText(&target.source_name), osinfo = ?report.osinfo, virtio = report.virtio_drivers,
         seconds = report.seconds, log = %report.log.display(), "guest converted");
     Ok(report)
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use forklift_core::error::PeerText;
 use forklift_core::inventory::PowerState;
 use forklift_core::itinerary::{ItineraryKind, Phase};
 use forklift_core::render::TargetVm;
@@ -133,7 +134,7 @@ pub(crate) async fn prepare_images(
             continue;
         }
         if warm.base.remove(&disk.source).is_some() {
-            tracing::warn!(vm = %target.source_name, disk = %disk.claim_name,
+            tracing::warn!(vm = %PeerText(&target.source_name), disk = %disk.claim_name,
                 "the image earlier precopies wrote is gone; copying the disk again");
         }
         if checkpoint {
@@ -194,7 +195,7 @@ fn start_vm(ctx: &RunContext, target: &TargetVm, warm: &mut WarmVm) {
         .collect();
     warm.status.precopies.truncate(keep);
     warm.stale = stale;
-    tracing::info!(vm = %target.source_name, precopies = keep,
+    tracing::info!(vm = %PeerText(&target.source_name), precopies = keep,
         "resuming the warm migration from the last completed precopy");
 }
 
@@ -223,8 +224,10 @@ impl WarmStep<'_> {
         let vm = self.vm_ref();
         for snapshot in std::mem::take(&mut self.warm.stale) {
             match snapshots.remove_snapshot(&vm, &snapshot, true).await {
-                Ok(()) => tracing::info!(vm = %self.target.source_name, %snapshot,
-                    "removed the snapshot an interrupted run left"),
+                Ok(()) => {
+                    tracing::info!(vm = %PeerText(&self.target.source_name), snapshot = %PeerText(snapshot.id()),
+                    "removed the snapshot an interrupted run left")
+                }
                 Err(e) if is_gone(&e) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -271,7 +274,7 @@ impl WarmStep<'_> {
         self.warm.query_took = Duration::ZERO;
         self.warm.dirty_since = self.warm.snapshot_at.map(|t| now - t);
         self.warm.snapshot_at = Some(now);
-        tracing::info!(vm = %self.target.source_name, %snapshot, last, "snapshot taken");
+        tracing::info!(vm = %PeerText(&self.target.source_name), snapshot = %PeerText(snapshot.id()), last, "snapshot taken");
         self.warm.current = Some(snapshot.clone());
         self.warm.status.next_precopy_at = None;
         self.warm.status.precopies.push(Precopy {
@@ -461,7 +464,7 @@ impl WarmStep<'_> {
                             source: Box::new(e),
                         });
                     }
-                    tracing::warn!(vm = %self.target.source_name, precopy = number, attempt,
+                    tracing::warn!(vm = %PeerText(&self.target.source_name), precopy = number, attempt,
                         error = %e.chain(), "precopy failed; trying again");
                     let delay = PRECOPY_RETRY_DELAY * 2u32.pow(attempt - 1);
                     tokio::select! {
@@ -548,7 +551,7 @@ impl WarmStep<'_> {
                 warm.status.forecast = Some(forecast);
             }
         }
-        tracing::info!(vm = %self.target.source_name, precopy = number, bytes = total,
+        tracing::info!(vm = %PeerText(&self.target.source_name), precopy = number, bytes = total,
             seconds = took.as_secs_f64(), "precopy done");
         let event = MigrationEvent::PrecopyDone {
             vm: self.target.source_id.clone(),
@@ -589,7 +592,7 @@ impl WarmStep<'_> {
                 _ => false,
             };
             if at.is_some_and(|at| at <= now) || forecast_fits {
-                tracing::info!(vm = %self.target.source_name, by_forecast = forecast_fits,
+                tracing::info!(vm = %PeerText(&self.target.source_name), by_forecast = forecast_fits,
                     "cutting over");
                 self.warm.cutover_at = Some(Instant::now());
                 self.warm.status.next_precopy_at = None;
@@ -736,11 +739,11 @@ pub(crate) async fn clean_up(
         };
         match result {
             Ok(()) => {
-                tracing::info!(vm = %target.source_name, %snapshot, "removed the snapshot");
+                tracing::info!(vm = %PeerText(&target.source_name), snapshot = %PeerText(snapshot.id()), "removed the snapshot");
                 mark_removed(&mut warm.status.precopies, &snapshot);
             }
             Err(reason) => {
-                tracing::warn!(vm = %target.source_name, %snapshot, %reason,
+                tracing::warn!(vm = %PeerText(&target.source_name), snapshot = %PeerText(snapshot.id()), %reason,
                     "cannot remove the warm migration snapshot; remove it by hand");
                 left.push(snapshot.0);
             }

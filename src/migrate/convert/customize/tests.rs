@@ -196,3 +196,58 @@ fn the_pinning_script_names_each_static_ip_nic_as_the_guest_configuration_does()
     let empty = tempfile::tempdir().unwrap();
     assert_eq!(pin(empty.path()), "");
 }
+
+/// The scripts `plan_scripts` takes from a plan referencing `guest-scripts` and a ConfigMap
+/// of that name whose `data` is `data` (YAML).
+fn scripts_of(
+    data: &str,
+) -> Result<Vec<CustomizationScript>, crate::migrate::convert::ConvertError> {
+    let text = format!(
+        "apiVersion: forklift.konveyor.io/v1beta1\nkind: Plan\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  customizationScripts:\n    name: guest-scripts\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guest-scripts\n  namespace: ns\ndata: {data}\n"
+    );
+    let set = forklift_core::manifest::ManifestSet::parse("m.yaml", &text);
+    let plan = set
+        .all::<forklift_core::resources::Plan>()
+        .next()
+        .expect("the plan parses");
+    plan_scripts(&set, plan)
+}
+
+#[test]
+fn configmap_values_that_are_not_text_are_typed_errors_naming_the_configmap_and_key() {
+    let scripts = scripts_of("{\"10_linux_run_a.sh\": \"echo hi\", \"README\": 5}").unwrap();
+    assert_eq!(scripts.len(), 1);
+    assert_eq!(scripts[0].text, "echo hi");
+    for (value, found) in [
+        ("5", "a number"),
+        ("null", "null"),
+        ("[a]", "a list"),
+        ("{a: b}", "a mapping"),
+    ] {
+        let err = scripts_of(&format!(
+            "{{\"10_linux_run_a.sh\": \"echo\", \"20_linux_firstboot_b.sh\": {value}}}"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, crate::migrate::convert::ConvertError::CustomizationScriptNotText { script, .. } if script == "20_linux_firstboot_b.sh"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ns/guest-scripts") && text.contains(found),
+            "{text}"
+        );
+    }
+    let err = scripts_of("[\"10_linux_run_a.sh\"]").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            crate::migrate::convert::ConvertError::CustomizationScriptsNotMapping {
+                found: "a list",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(scripts_of("{}").unwrap().is_empty());
+}

@@ -404,7 +404,7 @@ impl Deployer {
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(%namespace, kind = resource.kind, %name,
-                        error = %forklift_core::error::chain(&e), "cannot delete");
+                        error = %forklift_core::error::PeerText(&forklift_core::error::chain(&e)), "cannot delete");
                     left.push(what);
                     first.get_or_insert(e);
                 }

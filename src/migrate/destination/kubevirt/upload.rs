@@ -70,11 +70,10 @@ impl UploadProxy {
                 url: url.to_string(),
             });
         }
-        let mut builder = reqwest::Client::builder()
+        // A redirect is never followed: it would take the token (or, with a 307, the disk)
+        // to wherever the answer points.
+        let mut builder = forklift_providers::http::peer_client_builder()
             .use_rustls_tls()
-            // A redirect is never followed: it would take the token (or, with a 307, the
-            // disk) to wherever the answer points.
-            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(UPLOAD_CONNECT_TIMEOUT)
             .read_timeout(UPLOAD_READ_TIMEOUT);
         if let Some((origin, pem)) = ca_pem {
