@@ -143,8 +143,7 @@ impl ScanCache {
         let cached = self.last.lock().await.clone();
         if let Some(cached) = cached.clone() {
             let (catalog, vm_id, disk) = (catalog.clone(), vm_id.to_owned(), disk.to_owned());
-            let image =
-                blocking(move || cached.open_if_current(&catalog, &vm_id, &disk)).await?;
+            let image = blocking(move || cached.open_if_current(&catalog, &vm_id, &disk)).await?;
             if let Some(image) = image {
                 return Ok(image);
             }
@@ -280,7 +279,10 @@ mod tests {
             .open_disk(&catalog, VM, "disk.vmdk")
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("is not in the OVA catalog"), "{err}");
+        assert!(
+            err.to_string().contains("is not in the OVA catalog"),
+            "{err}"
+        );
         assert_eq!(cache.scans(), 4);
     }
 
@@ -290,8 +292,14 @@ mod tests {
         write_package(&root.path().join("a"), 3);
         let (catalog, cache) = (catalog(root.path()), ScanCache::default());
         cache.rescan(&catalog).await.unwrap();
-        let err = cache.open_disk(&catalog, VM, "other.vmdk").await.unwrap_err();
-        assert!(err.to_string().contains("has no disk \"other.vmdk\""), "{err}");
+        let err = cache
+            .open_disk(&catalog, VM, "other.vmdk")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("has no disk \"other.vmdk\""),
+            "{err}"
+        );
         assert_eq!(cache.scans(), 2);
     }
 

@@ -150,9 +150,7 @@ impl OvaCatalog {
     /// [`scan`](Self::scan), with the stamp of every package file loaded, keyed by the
     /// path as VMs name it ([`OvaVm::ovf_path`]), each taken from the open file before it
     /// was read.
-    pub(crate) fn scan_stamped(
-        &self,
-    ) -> Result<(CatalogInventory, HashMap<String, PackageStamp>)> {
+    pub(crate) fn scan_stamped(&self) -> Result<(CatalogInventory, HashMap<String, PackageStamp>)> {
         let mut stamps = HashMap::new();
         let found = scan::scan(&self.root, self.clock.as_ref(), self.settle)?;
         let mut inventory = CatalogInventory {
