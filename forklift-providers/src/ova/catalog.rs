@@ -1,5 +1,6 @@
 //! The OVA catalog: a directory of packages, scanned, parsed and read in place.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -13,6 +14,7 @@ use forklift_transfer::confined::PackageDir;
 use forklift_transfer::vmdk::{FileWindow, VmdkImage};
 use serde::Serialize;
 
+use super::cache::PackageStamp;
 use super::error::{Error, Result};
 use super::ovf::{self, Envelope};
 use super::scan::{self, Clock, SETTLE_TIME, Skipped, SystemClock};
@@ -142,6 +144,14 @@ impl OvaCatalog {
     /// [`CatalogInventory::skipped`], and logged as a warning, and does not stop the scan;
     /// only an unreadable root fails.
     pub fn scan(&self) -> Result<CatalogInventory> {
+        self.scan_stamped().map(|(inventory, _)| inventory)
+    }
+
+    /// [`scan`](Self::scan), with the stamp of every package file loaded, keyed by the
+    /// path as VMs name it ([`OvaVm::ovf_path`]), each taken from the open file before it
+    /// was read.
+    pub(crate) fn scan_stamped(&self) -> Result<(CatalogInventory, HashMap<String, PackageStamp>)> {
+        let mut stamps = HashMap::new();
         let found = scan::scan(&self.root, self.clock.as_ref(), self.settle)?;
         let mut inventory = CatalogInventory {
             skipped: found.skipped,
@@ -162,8 +172,9 @@ impl OvaCatalog {
             });
         }
         for package in &found.packages {
-            match load_package(package) {
-                Ok((_, vms)) => {
+            match load_package_stamped(package) {
+                Ok((_, vms, stamp)) => {
+                    stamps.insert(package.path.display().to_string(), stamp);
                     for vm in vms {
                         for n in &vm.networks {
                             if !inventory.networks.iter().any(|m| m.id == n.id) {
@@ -198,12 +209,36 @@ impl OvaCatalog {
                 tracing::warn!(%package, reason, %error, "Skipping OVA package");
             }
         }
-        Ok(inventory)
+        Ok((inventory, stamps))
     }
 
     /// Opens `disk` of `vm` for reading: a disk inside an `.ova` is read in place from the
     /// archive, a disk of an `.ovf` package from the file beside the descriptor.
     pub fn open_disk(&self, vm: &OvaVm, disk: &OvaDisk) -> Result<VmdkImage> {
+        self.open_disk_checked(vm, disk, None)?.ok_or_else(|| {
+            // Not reached: without a stamp to compare, a package is never "changed".
+            Error::Invalid(format!("{} changed while it was opened", vm.ovf_path))
+        })
+    }
+
+    /// [`open_disk`](Self::open_disk), if the package file is still the one stamped
+    /// `stamp` (same file, unchanged since): `None` when it is not, so the caller rescans.
+    /// The stamp is compared on the very handle the disk is then read through.
+    pub(crate) fn open_disk_if_unchanged(
+        &self,
+        vm: &OvaVm,
+        disk: &OvaDisk,
+        stamp: &PackageStamp,
+    ) -> Result<Option<VmdkImage>> {
+        self.open_disk_checked(vm, disk, Some(stamp))
+    }
+
+    fn open_disk_checked(
+        &self,
+        vm: &OvaVm,
+        disk: &OvaDisk,
+        stamp: Option<&PackageStamp>,
+    ) -> Result<Option<VmdkImage>> {
         let package = PathBuf::from(&vm.ovf_path);
         if !package.starts_with(&self.root) {
             return Err(Error::Invalid(format!(
@@ -216,6 +251,7 @@ impl OvaCatalog {
             &package,
             vm.package_kind.unwrap_or_else(|| kind_of(&package)),
             disk,
+            stamp,
         )
     }
 }
@@ -267,7 +303,13 @@ fn open_package(path: &Path) -> Result<(PackageDir, File)> {
 /// references must be present in the package: a member of an `.ova` (whose members must be
 /// safe and unique), or a regular file reached without links inside the folder of an `.ovf`.
 pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
+    load_package_stamped(package).map(|(envelope, vms, _)| (envelope, vms))
+}
+
+/// [`load_package`], and the stamp of the package file, taken before anything is read.
+fn load_package_stamped(package: &Package) -> Result<(Envelope, Vec<OvaVm>, PackageStamp)> {
     let (dir, file) = open_package(&package.path)?;
+    let stamp = PackageStamp::of(&file, &package.path)?;
     match package.kind {
         PackageKind::Ova => {
             let members = tar::list(&file, &package.path)?;
@@ -303,7 +345,7 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
                     });
                 }
             }
-            Ok((envelope, vms))
+            Ok((envelope, vms, stamp))
         }
         PackageKind::Ovf => {
             let mut xml = Vec::new();
@@ -323,7 +365,7 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
                     extracted_file(&package.path, &dir, &f.href)?;
                 }
             }
-            Ok((envelope, vms))
+            Ok((envelope, vms, stamp))
         }
     }
 }
@@ -344,7 +386,14 @@ fn extracted_file(package: &Path, dir: &PackageDir, href: &str) -> Result<File> 
     })
 }
 
-fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkImage> {
+/// Opens `disk` of the package at `package`; `None` when `stamp` is given and the package
+/// file no longer matches it.
+fn open_disk(
+    package: &Path,
+    kind: PackageKind,
+    disk: &OvaDisk,
+    stamp: Option<&PackageStamp>,
+) -> Result<Option<VmdkImage>> {
     let format = disk.format.to_ascii_lowercase();
     if !format.is_empty() && !format.contains("vmdk") {
         return Err(Error::Unsupported(format!(
@@ -356,7 +405,12 @@ fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkIm
     }
     check_href(package, &disk.name)?;
     let (dir, file) = open_package(package)?;
-    match kind {
+    if let Some(stamp) = stamp {
+        if PackageStamp::of(&file, package)? != *stamp {
+            return Ok(None);
+        }
+    }
+    let image = match kind {
         PackageKind::Ova => {
             let members = tar::list(&file, package)?;
             tar::check_members(package, &members)?;
@@ -370,10 +424,11 @@ fn open_disk(package: &Path, kind: PackageKind, disk: &OvaDisk) -> Result<VmdkIm
                 member.size,
                 tar::member_label(package, &member.name),
             );
-            Ok(VmdkImage::open_single(Arc::new(window))?)
+            VmdkImage::open_single(Arc::new(window))?
         }
         // The disk and every extent its descriptor names are opened inside the package's
         // folder through the same confined opener.
-        PackageKind::Ovf => Ok(VmdkImage::open_in(&dir, &disk.name)?),
-    }
+        PackageKind::Ovf => VmdkImage::open_in(&dir, &disk.name)?,
+    };
+    Ok(Some(image))
 }

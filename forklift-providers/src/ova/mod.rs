@@ -29,6 +29,7 @@
 //! passed over is reported with its reason ([`CatalogInventory::skipped`]) and warned about.
 
 pub mod appliance;
+mod cache;
 pub mod catalog;
 mod error;
 pub mod ids;

@@ -1,6 +1,7 @@
 //! [`OvaProvider`]: the catalog behind the provider capability traits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use forklift_core::credentials::parse_go_bool;
@@ -9,6 +10,7 @@ use forklift_transfer::block::BlockSource;
 use forklift_transfer::vmdk::VmdkSource;
 
 use super::appliance::{self, ApplianceInfo};
+use super::cache::{ScanCache, blocking as blocking_ova};
 use super::catalog::{CatalogInventory, OvaCatalog};
 use super::error::Error as OvaError;
 use super::inventory::source_inventory;
@@ -25,23 +27,21 @@ pub use forklift_core::resources::provider::settings::APPLIANCE_MANAGEMENT as AP
 
 /// An OVA provider: a catalog directory. It offers inventory and disk access; OVA files
 /// have no power state, snapshots or change tracking, so those are typed `Unsupported`.
+///
+/// Disks open through the provider's last scan while their package is unchanged (see
+/// `ova/cache.rs`); clones share that scan.
 #[derive(Debug, Clone)]
 pub struct OvaProvider {
     name: String,
     catalog: OvaCatalog,
     appliance_management: bool,
+    scans: Arc<ScanCache>,
 }
 
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, OvaError> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Io {
-            path: "OVA catalog".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?
-        .map_err(Error::from)
+    Ok(blocking_ova(work).await?)
 }
 
 impl OvaProvider {
@@ -70,6 +70,7 @@ impl OvaProvider {
             name: name.into(),
             catalog,
             appliance_management,
+            scans: Arc::default(),
         }
     }
 
@@ -78,10 +79,9 @@ impl OvaProvider {
         &self.catalog
     }
 
-    /// Scans the catalog (on the blocking pool).
+    /// Scans the catalog (on the blocking pool); the scan then serves disk opens.
     pub async fn scan(&self) -> Result<CatalogInventory> {
-        let catalog = self.catalog.clone();
-        blocking(move || catalog.scan()).await
+        Ok(self.scans.rescan(&self.catalog).await?)
     }
 
     /// The provider-neutral inventory of the catalog.
@@ -144,7 +144,8 @@ impl InventorySource for OvaProvider {
 #[async_trait]
 impl DiskAccess for OvaProvider {
     /// Opens a disk by VM ID and disk ID or file name (`href`); a disk inside an `.ova` is
-    /// read in place.
+    /// read in place. IDs resolve in the last scan while the disk's package is unchanged,
+    /// else in a new one.
     async fn open_disk(
         &self,
         vm: &VmRef,
@@ -157,27 +158,10 @@ impl DiskAccess for OvaProvider {
                 Capability::Snapshots,
             ));
         }
-        let catalog = self.catalog.clone();
-        let (vm_id, disk_file) = (vm.id().to_owned(), disk.file.clone());
-        let image = blocking(move || {
-            let inventory = catalog.scan()?;
-            let vm = inventory
-                .vms
-                .iter()
-                .find(|v| v.id == vm_id)
-                .ok_or_else(|| {
-                    OvaError::Invalid(format!("VM {vm_id:?} is not in the OVA catalog"))
-                })?;
-            let disk = vm
-                .disks
-                .iter()
-                .find(|d| d.id == disk_file || d.name == disk_file)
-                .ok_or_else(|| {
-                    OvaError::Invalid(format!("VM {vm_id:?} has no disk {disk_file:?}"))
-                })?;
-            catalog.open_disk(vm, disk)
-        })
-        .await?;
+        let image = self
+            .scans
+            .open_disk(&self.catalog, vm.id(), &disk.file)
+            .await?;
         Ok(Box::new(VmdkSource::new(image)))
     }
 }

@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Copy buffers a plan holds at once, across all its disk copies: 32 MiB, twice one copy's
-/// default (16 × 1 MiB). On the 2-CPU benchmark (`benches/plan-compare.sh`) that keeps the
-/// disk and the CPUs busy while the whole `forklift migrate` process stays under 64 MiB.
-pub const PLAN_BUFFER_BUDGET: u64 = 32 * 1024 * 1024;
+/// Copy buffers a plan holds at once, across all its disk copies: 16 MiB, one copy's
+/// default window (16 × 1 MiB), so a one-disk plan copies as fast as `forklift copy`. On
+/// the 2-CPU benchmark (`benches/plan-compare.sh`, 40 disks) 32 MiB was no faster and put
+/// the whole `forklift migrate` process at 72 MiB; at 16 MiB it stays near 50 MiB.
+pub const PLAN_BUFFER_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// Bytes of copy buffers that may be in use and kept for reuse at once; see the
 /// [module documentation](self).
