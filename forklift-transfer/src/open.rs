@@ -127,7 +127,15 @@ pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<O
         contexts: vec![MetaContext::BaseAllocation],
         ..options.connect.clone()
     };
+    let direct_ignored = || {
+        if options.local.direct {
+            tracing::warn!(
+                "O_DIRECT applies to raw files and block devices only: {spec} is written as usual"
+            );
+        }
+    };
     if is_nbd_uri(spec) {
+        direct_ignored();
         return Ok(opened(
             NbdClient::connect(&NbdUri::parse(spec)?, &connect).await?,
         ));
@@ -144,9 +152,12 @@ pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<O
             _ => None,
         };
         return match by_extension {
-            Some(format) => Ok(opened(
-                QemuNbdImage::create(path, format, size, &connect).await?,
-            )),
+            Some(format) => {
+                direct_ignored();
+                Ok(opened(
+                    QemuNbdImage::create(path, format, size, &connect).await?,
+                ))
+            }
             None => Ok(opened(LocalDisk::create_with(path, size, &options.local)?)),
         };
     }
@@ -154,6 +165,7 @@ pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<O
     if format == ImageFormat::Raw {
         return Ok(opened(LocalDisk::open_writable_with(path, &options.local)?));
     }
+    direct_ignored();
     let qemu = QemuNbdOptions {
         format: Some(format),
         read_only: false,
