@@ -17,8 +17,9 @@
 # about 3/4), so VMDK inflation does realistic work.
 #
 # (d) also runs forklift at each request size of SIZES (default "2M 4M 8M"; the default
-# 1M is the plain forklift row), and qemu-img writing with O_DIRECT (`-t none`, + sync) as
-# the measure of whether O_DIRECT wins on this disk (DIRECT=0 skips it).
+# 1M is the plain forklift row), and, with DIRECT=1 (the default), forklift `--direct`
+# (O_DIRECT file sink) at 1M and each of SIZES beside qemu-img writing with O_DIRECT
+# (`-t none`, + sync). DIRECT=0 skips the O_DIRECT runs.
 #
 # Goals: (d) forklift <= 0.9x nbdcopy --flush, (e) <= 0.8x qemu-img; RSS <= 64 MiB.
 # Usage: benches/file-compare.sh   (SIZE_GIB=4 DATA_MIB=1024 ROUNDS=5, DIR=/var/tmp: a real disk)
@@ -31,7 +32,7 @@ DATA_MIB=${DATA_MIB:-1024}
 ROUNDS=${ROUNDS:-5}
 CASES=${CASES:-d e}   # which cases run
 SIZES=${SIZES:-2M 4M 8M}   # extra forklift request sizes in (d)
-DIRECT=${DIRECT:-1}   # qemu-img -t none (O_DIRECT) in (d)
+DIRECT=${DIRECT:-1}   # forklift --direct and qemu-img -t none (O_DIRECT) in (d)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
@@ -116,7 +117,7 @@ keep() {
 }
 row() { # SCENARIO TOOL BASELINE
   local key="$1/$2"
-  printf "%-4s %-10s %7.2f s %6.0f MiB/s data %6.1f MiB RSS %6.2f s CPU %7.2f s median" \
+  printf "%-4s %-18s %7.2f s %6.0f MiB/s data %6.1f MiB RSS %6.2f s CPU %7.2f s median" \
     "$1" "$2" "${TIME[$key]}" "$(echo "$DATA_MIB / ${TIME[$key]}" | bc -l)" \
     "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "$(median "$1" "$2")"
   if [[ "$2" == forklift* ]]; then
@@ -140,6 +141,13 @@ for round in $(seq 1 "$ROUNDS"); do
     [ "$round" = 1 ] && check "forklift --request-size $size (d)"
   done
   if [ "$DIRECT" = 1 ]; then
+    once "$FORKLIFT" copy -o json --direct "$uri" "$WORK/dst.raw"; keep d forklift-direct
+    [ "$round" = 1 ] && check "forklift --direct (d)"
+    for size in $SIZES; do
+      once "$FORKLIFT" copy -o json --direct --request-size "$size" "$uri" "$WORK/dst.raw"
+      keep d "forklift-direct-$size"
+      [ "$round" = 1 ] && check "forklift --direct --request-size $size (d)"
+    done
     once sh -c 'qemu-img convert -t none -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
     keep d qemu-img-direct
     [ "$round" = 1 ] && check "qemu-img -t none (d)"
@@ -159,6 +167,10 @@ echo
 if [[ "$CASES" == *d* ]]; then
   row d forklift nbdcopy
   for size in $SIZES; do row d "forklift-$size" nbdcopy; done
+  if [ "$DIRECT" = 1 ]; then
+    row d forklift-direct nbdcopy
+    for size in $SIZES; do row d "forklift-direct-$size" nbdcopy; done
+  fi
   row d nbdcopy
   row d qemu-img
   [ "$DIRECT" = 1 ] && row d qemu-img-direct
@@ -170,5 +182,6 @@ if [[ "$CASES" == *e* ]]; then
   row e forklift qemu-img
   row e qemu-img
 fi
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "forklift JSON summaries:"
 for s in $CASES; do echo "  ($s) $(tr -d '\n ' <"$WORK/forklift-$s.json")"; done

@@ -112,3 +112,32 @@ fn error_lines_reach_the_terminal_escaped() {
     );
     assert!(stderr.contains("\\x1b]0;pwned"), "{stderr}");
 }
+
+#[test]
+fn direct_copies_verify_and_large_requests_run_fewer_at_once() {
+    // On /var/tmp (a real disk where the machine has one): O_DIRECT writes, then --verify
+    // re-reads the target through the page cache.
+    let base = ["/var/tmp", "/tmp"]
+        .into_iter()
+        .find(|d| Path::new(d).is_dir());
+    let dir = tempfile::tempdir_in(base.unwrap()).unwrap();
+    let (src, dst) = (dir.path().join("src.raw"), dir.path().join("dst.raw"));
+    let data = sparse_source(&src);
+    let args = [
+        "copy",
+        src.to_str().unwrap(),
+        dst.to_str().unwrap(),
+        "--direct",
+        "--request-size",
+        "8M",
+        "--verify",
+        "-o",
+        "json",
+    ];
+    let done = summary(&forklift(&args));
+    assert_eq!(std::fs::read(&dst).unwrap(), data);
+    assert_eq!(done["verify"]["blocksMismatched"], 0, "{done}");
+    // 16 requests of 8 MiB would hold 128 MiB: 4 run, within the 32 MiB per copy.
+    assert_eq!(done["requests"], 4, "{done}");
+    assert_eq!(done["requestSize"], 8 * MIB, "{done}");
+}

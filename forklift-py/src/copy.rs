@@ -160,6 +160,7 @@ impl From<Summary> for CopySummary {
     checksums = false,
     flush = true,
     lanes = true,
+    direct = false,
     retries = None,
     reconnects = None,
     io_timeout = None,
@@ -183,6 +184,7 @@ pub(crate) fn start_copy(
     checksums: bool,
     flush: bool,
     lanes: bool,
+    direct: bool,
     retries: Option<u32>,
     reconnects: Option<u32>,
     io_timeout: Option<f64>,
@@ -217,6 +219,7 @@ pub(crate) fn start_copy(
     options.validate()?;
     let mut open = OpenOptions {
         bitmap,
+        local: forklift::transfer::local::LocalOptions { direct },
         ..OpenOptions::default()
     };
     if let Some(connections) = positive("connections", connections)? {

@@ -3,7 +3,9 @@
 //! Positioned I/O (`pread`/`pwrite`) on a shared descriptor runs on tokio's blocking pool,
 //! so many requests can be in flight. Allocation comes from `SEEK_DATA`/`SEEK_HOLE`;
 //! zeroing punches holes (or zeroes ranges in place with `no_hole`) through `fallocate`,
-//! falling back to writing zeroes where the file system or device cannot.
+//! falling back to writing zeroes where the file system or device cannot. Writes go through
+//! the page cache with writeback behind the writer (module `writeback`), or around it with
+//! O_DIRECT when [`LocalOptions::direct`] asks (module `direct`).
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -19,9 +21,20 @@ use crate::block::{
 use crate::copy::checkpoint::TargetIdentity;
 use crate::error::{Error, ErrorKind, Op, Result};
 
+mod direct;
 mod writeback;
+pub use direct::DIRECT_CHUNK;
+use direct::Direct;
 pub use writeback::WRITEBACK_WINDOW;
 use writeback::Writeback;
+
+/// How a writable [`LocalDisk`] writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// Write data with O_DIRECT, around the page cache (see the `direct` module); where the
+    /// file system refuses it, a warning is logged and writes go through the page cache.
+    pub direct: bool,
+}
 
 /// The extended attribute that holds a checkpoint's generation on a target file.
 const GENERATION_XATTR: &std::ffi::CStr = c"user.forklift.checkpoint";
@@ -106,6 +119,8 @@ pub struct LocalDisk {
     zero_initialized: bool,
     /// Writeback started behind the writer (see the `writeback` module).
     writeback: Arc<Writeback>,
+    /// The O_DIRECT descriptor, when asked for and the file system takes it.
+    direct: Option<Arc<Direct>>,
 }
 
 impl LocalDisk {
@@ -117,6 +132,31 @@ impl LocalDisk {
     /// Opens an existing file or block device for reading and writing.
     pub fn open_writable(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path.as_ref(), true)
+    }
+
+    /// [`open_writable`](Self::open_writable), writing as `options` say.
+    pub fn open_writable_with(path: impl AsRef<Path>, options: &LocalOptions) -> Result<Self> {
+        Self::open_with(path.as_ref(), true)?.with_options(options)
+    }
+
+    /// [`create`](Self::create), writing as `options` say.
+    pub fn create_with(path: impl AsRef<Path>, size: u64, options: &LocalOptions) -> Result<Self> {
+        Self::create(path, size)?.with_options(options)
+    }
+
+    fn with_options(mut self, options: &LocalOptions) -> Result<Self> {
+        if options.direct {
+            self.direct = Direct::open(&self.file, &self.path, self.block_device)
+                .map_err(|e| Error::io(Op::Connect, e).with_target(self.target()))?
+                .map(Arc::new);
+        }
+        Ok(self)
+    }
+
+    /// Whether data is written with O_DIRECT: asked for, and not refused by the file
+    /// system (so far).
+    pub fn is_direct(&self) -> bool {
+        self.direct.as_ref().is_some_and(|direct| direct.is_on())
     }
 
     /// Creates (or truncates) a sparse regular file of `size` bytes; it reads as zeroes, so
@@ -153,6 +193,7 @@ impl LocalDisk {
             writable: true,
             zero_initialized: true,
             writeback: Arc::default(),
+            direct: None,
         })
     }
 
@@ -192,6 +233,7 @@ impl LocalDisk {
             writable,
             zero_initialized: false,
             writeback: Arc::default(),
+            direct: None,
         })
     }
 
@@ -410,9 +452,17 @@ impl BlockSink for LocalDisk {
         check_range(offset, length, self.size)
             .map_err(|e| e.with_op(Op::Write).with_target(self.target()))?;
         let writeback = self.writeback.clone();
+        let direct = self.direct.clone();
         self.blocking(Op::Write, offset, length, move |file| {
-            file.write_all_at(&buf, offset)?;
-            writeback.after_write(file, offset, length)?;
+            match direct {
+                Some(direct) => direct.write(file, &buf, offset, |at, length| {
+                    writeback.after_write(file, at, length)
+                })?,
+                None => {
+                    file.write_all_at(&buf, offset)?;
+                    writeback.after_write(file, offset, length)?;
+                }
+            }
             Ok(buf)
         })
         .await

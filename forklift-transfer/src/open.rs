@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::block::{BlockSink, BlockSource, MetaContext};
 use crate::error::{Error, Result};
-use crate::local::LocalDisk;
+use crate::local::{LocalDisk, LocalOptions};
 use crate::nbd::{ConnectOptions, NbdClient, NbdUri};
 use crate::qemu::{ImageFormat, QemuNbdImage, QemuNbdOptions};
 
@@ -24,6 +24,9 @@ pub struct OpenOptions {
     pub connect: ConnectOptions,
     /// A dirty bitmap to expose and negotiate (`qemu:dirty-bitmap:NAME`).
     pub bitmap: Option<String>,
+    /// How a raw file or block device sink writes (O_DIRECT or the page cache); other
+    /// sinks ignore it.
+    pub local: LocalOptions,
 }
 
 /// An opened disk, usable as a source and (unless read-only) as a sink.
@@ -124,7 +127,15 @@ pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<O
         contexts: vec![MetaContext::BaseAllocation],
         ..options.connect.clone()
     };
+    let direct_ignored = || {
+        if options.local.direct {
+            tracing::warn!(
+                "O_DIRECT applies to raw files and block devices only: {spec} is written as usual"
+            );
+        }
+    };
     if is_nbd_uri(spec) {
+        direct_ignored();
         return Ok(opened(
             NbdClient::connect(&NbdUri::parse(spec)?, &connect).await?,
         ));
@@ -141,16 +152,20 @@ pub async fn open_sink(spec: &str, size: u64, options: &OpenOptions) -> Result<O
             _ => None,
         };
         return match by_extension {
-            Some(format) => Ok(opened(
-                QemuNbdImage::create(path, format, size, &connect).await?,
-            )),
-            None => Ok(opened(LocalDisk::create(path, size)?)),
+            Some(format) => {
+                direct_ignored();
+                Ok(opened(
+                    QemuNbdImage::create(path, format, size, &connect).await?,
+                ))
+            }
+            None => Ok(opened(LocalDisk::create_with(path, size, &options.local)?)),
         };
     }
     let format = ImageFormat::detect(path)?;
     if format == ImageFormat::Raw {
-        return Ok(opened(LocalDisk::open_writable(path)?));
+        return Ok(opened(LocalDisk::open_writable_with(path, &options.local)?));
     }
+    direct_ignored();
     let qemu = QemuNbdOptions {
         format: Some(format),
         read_only: false,

@@ -27,12 +27,19 @@ pub struct CopyArgs {
     /// Copy only the ranges dirty in this bitmap (`qemu:dirty-bitmap:NAME`).
     #[arg(long, value_name = "NAME")]
     bitmap: Option<String>,
-    /// Bytes per request (suffixes K, M), a power of two from 4K to 32M.
+    /// Bytes per request (suffixes K, M), a power of two from 4K to 32M. Above 2M fewer
+    /// requests are in flight, so that a copy's buffers stay within 32 MiB.
     #[arg(long, value_name = "N", value_parser = parse_u32_size, default_value = "1M")]
     request_size: u32,
-    /// Requests in flight (bounds memory: requests × request size).
+    /// Requests in flight (bounds memory: requests × request size, at most 32 MiB: with a
+    /// larger request size fewer run, at least one).
     #[arg(long, value_name = "N", default_value_t = 16)]
     requests: usize,
+    /// Write a raw file or device destination with O_DIRECT, around the page cache (falls
+    /// back to the page cache, with a warning, where the file system refuses it). The data
+    /// is made durable with fdatasync at the end either way.
+    #[arg(long)]
+    direct: bool,
     /// NBD connections per export when the server allows multi-conn
     /// [default: 4, or the number of CPUs when fewer, as nbdcopy]
     #[arg(long, value_name = "N")]
@@ -265,6 +272,9 @@ async fn copy(args: CopyArgs) -> forklift_transfer::Result<Outcome> {
             ..ConnectOptions::default()
         },
         bitmap: args.bitmap.clone(),
+        local: forklift_transfer::local::LocalOptions {
+            direct: args.direct,
+        },
     };
     let imageio = is_imageio_url(&args.src);
     let source = match &imageio {

@@ -178,6 +178,7 @@ def start_copy(
     checksums: bool = False,
     flush: bool = True,
     lanes: bool = True,
+    direct: bool = False,
     retries: Optional[int] = None,
     reconnects: Optional[int] = None,
     io_timeout: Optional[float] = None,

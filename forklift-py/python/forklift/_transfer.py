@@ -23,7 +23,8 @@ COPY_OPTION_DOCS: Dict[str, str] = {
     "cancel": "A CancelToken: cancels the copy when triggered.",
     "request_size": "Bytes per request (a power of two, 4 KiB to 32 MiB; default 1 MiB); other "
     "values raise ValueError, as ``forklift copy --request-size`` refuses them.",
-    "requests": "Requests in flight (default 16); buffers use ``requests * request_size`` bytes.",
+    "requests": "Requests in flight (default 16); buffers use ``requests * request_size`` bytes, "
+    "at most 32 MiB (fewer requests run with a larger request size).",
     "sparse_granularity": "Zero-detection granularity in bytes: 0 (off) or a power of two from "
     "512 to 32 MiB (default 4096); other values raise ValueError.",
     "connections": "NBD connections per export when multi-conn is allowed (default min(4, CPUs)).",
@@ -32,6 +33,8 @@ COPY_OPTION_DOCS: Dict[str, str] = {
     "checksums": "Keep a CRC32 per block (default False).",
     "flush": "Flush the destination at the end (default True).",
     "lanes": "Between two NBD exports, one thread drives each pair of connections (default True).",
+    "direct": "Write a raw file or device destination with O_DIRECT, around the page cache "
+    "(default False; where the file system refuses it, a warning is logged and the page cache used).",
     "retries": "Attempts per block for recoverable errors (default 3).",
     "reconnects": "Times a lost NBD connection is reopened before the copy fails (default 3; 0: never).",
     "io_timeout": "Seconds requests to an NBD server may wait without a byte from it before the "
@@ -55,6 +58,7 @@ class CopyOptions(TypedDict, total=False):
     checksums: bool
     flush: bool
     lanes: bool
+    direct: bool
     retries: Optional[int]
     reconnects: Optional[int]
     io_timeout: Optional[float]
@@ -101,6 +105,7 @@ def start_copy(
         checksums=options.get("checksums", False),
         flush=options.get("flush", True),
         lanes=options.get("lanes", True),
+        direct=options.get("direct", False),
         retries=options.get("retries"),
         reconnects=options.get("reconnects"),
         io_timeout=options.get("io_timeout"),

@@ -12,6 +12,9 @@
 //! The budget bounds the bytes leased out at once (a semaphore of bytes) and the bytes kept
 //! for reuse: what is leased plus what is kept never exceeds the limit by more than one
 //! block. A block larger than the whole budget still gets its buffer, alone.
+//!
+//! A copy on its own is bounded by [`COPY_BUFFER_BUDGET`] too: whatever the request size,
+//! [`requests_in_flight`] lowers the number of requests so that their buffers fit.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +25,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// the 2-CPU benchmark (`benches/plan-compare.sh`, 40 disks) 32 MiB was no faster and put
 /// the whole `forklift migrate` process at 72 MiB; at 16 MiB it stays near 50 MiB.
 pub const PLAN_BUFFER_BUDGET: u64 = 16 * 1024 * 1024;
+
+/// Copy buffers one copy keeps in flight at most, whatever its request size: 32 MiB. The
+/// default 16 × 1 MiB (and 16 × 2 MiB) is within it; larger requests run fewer at once
+/// (4 MiB: 8, 8 MiB: 4, 32 MiB: 1). On the file benchmark (`benches/file-compare.sh`, case
+/// d) 16 × 4 MiB and 16 × 8 MiB held 75 and 138 MiB and were no faster than 1 MiB.
+pub const COPY_BUFFER_BUDGET: u64 = 32 * 1024 * 1024;
+
+/// Requests a copy of `block`-byte blocks keeps in flight: `requests`, fewer where their
+/// buffers would exceed [`COPY_BUFFER_BUDGET`], and at least one (a block larger than the
+/// budget runs alone).
+pub fn requests_in_flight(requests: usize, block: u64) -> usize {
+    let fit = usize::try_from(COPY_BUFFER_BUDGET / block.max(1)).unwrap_or(usize::MAX);
+    requests.clamp(1, fit.max(1))
+}
 
 /// Bytes of copy buffers that may be in use and kept for reuse at once; see the
 /// [module documentation](self).
@@ -157,6 +174,29 @@ mod tests {
     use super::*;
 
     const MIB: usize = 1024 * 1024;
+
+    #[test]
+    fn a_copy_keeps_its_buffers_within_its_budget_whatever_the_request_size() {
+        let mib = MIB as u64;
+        // The defaults are unchanged.
+        assert_eq!(requests_in_flight(16, mib), 16);
+        assert_eq!(requests_in_flight(16, 2 * mib), 16);
+        // Larger requests: fewer of them.
+        assert_eq!(requests_in_flight(16, 4 * mib), 8);
+        assert_eq!(requests_in_flight(16, 8 * mib), 4);
+        assert_eq!(requests_in_flight(16, 32 * mib), 1);
+        // Never more than asked, never none, whatever the values.
+        assert_eq!(requests_in_flight(3, 4 * mib), 3);
+        assert_eq!(requests_in_flight(0, mib), 1);
+        assert_eq!(requests_in_flight(usize::MAX, 4096), 8192);
+        assert_eq!(requests_in_flight(16, u64::MAX), 1);
+        assert_eq!(requests_in_flight(16, 0), 16);
+        for shift in 12..=25 {
+            let block = 1u64 << shift;
+            let requests = requests_in_flight(1 << 20, block);
+            assert!(requests as u64 * block <= COPY_BUFFER_BUDGET.max(block));
+        }
+    }
 
     #[tokio::test]
     async fn buffers_are_reused_and_never_exceed_the_limit() {

@@ -26,8 +26,9 @@
 //!
 //! Blocks are `request_size` bytes on a fixed grid, so a block is the unit of planning,
 //! of the CRC32 block map and of the checkpoint. Memory is bounded by
-//! `requests × request_size` for buffers (or by a [`budget::BufferBudget`] the copies of a
-//! plan share) plus one bit and (with checksums) four bytes per
+//! `requests × request_size` for buffers, at most [`budget::COPY_BUFFER_BUDGET`] (fewer
+//! requests run when they are larger), or by a [`budget::BufferBudget`] the copies of a
+//! plan share, plus one bit and (with checksums) four bytes per
 //! block: never by the amount of data. Zero runs are written with zeroing requests, as
 //! nbdcopy does; [`CopyOptions::zero_target_first`] instead zeroes the whole target with one
 //! fast zero first (the NBD spec's FAST_ZERO recipe) and then skips zero blocks.
@@ -82,7 +83,9 @@ pub struct CopyOptions {
     /// 256 KiB × 64 and 512 KiB × 32 by 10–20%.
     pub request_size: u32,
     /// Requests in flight across the whole copy; buffers use `requests × request_size`
-    /// (default 16 × 1 MiB = 16 MiB, nbdcopy's queue size).
+    /// (default 16 × 1 MiB = 16 MiB, nbdcopy's queue size), at most
+    /// [`COPY_BUFFER_BUDGET`](budget::COPY_BUFFER_BUDGET): with larger requests fewer run
+    /// ([`budget::requests_in_flight`]; the summary reports how many did).
     pub requests: usize,
     /// Bytes planned at a time (one extent query per context and range; fewer, larger
     /// ranges save round trips, which dominate small incremental copies).
@@ -448,6 +451,8 @@ pub async fn copy(
     }
     let resuming = completed.count() > 0;
 
+    // Fewer requests when they are large: one copy's buffers stay within its budget.
+    let requests = budget::requests_in_flight(options.requests, block);
     let mut granularity = options.sparse_granularity as usize;
     if granularity > 0 {
         granularity = granularity.max(sink.block_sizes().minimum as usize);
@@ -468,7 +473,7 @@ pub async fn copy(
         buffers: options
             .buffers
             .clone()
-            .unwrap_or_else(|| Arc::new(BufferBudget::new(options.requests.max(1) as u64 * block))),
+            .unwrap_or_else(|| Arc::new(BufferBudget::new(requests as u64 * block))),
         retries: options.retries.max(1),
         checksums,
         target,
@@ -496,7 +501,6 @@ pub async fn copy(
         }
     }
 
-    let requests = options.requests.max(1);
     let mut reconnects_left = options.reconnects;
     let lanes = options
         .lanes
