@@ -52,6 +52,19 @@ pub enum Error {
         #[source]
         source: crate::confined::ConfineError,
     },
+    /// A stream read by its markers whose grains are not in disk order and name more grains
+    /// than the index of such a stream may hold ([`MAX_UNORDERED_GRAINS`](super::MAX_UNORDERED_GRAINS)).
+    #[error(
+        "{file}: its stream markers are not in disk order and name more than {limit} grains, \
+         more than an unordered stream may index; convert it (qemu-img convert) or give it a \
+         grain directory"
+    )]
+    Unordered {
+        /// File (or archive member) being read.
+        file: String,
+        /// Grains such a stream may index.
+        limit: usize,
+    },
     /// A read outside the virtual disk was requested.
     #[error("Read of {len} bytes at {offset} is beyond the {capacity}-byte disk {file}")]
     OutOfRange {
@@ -99,6 +112,7 @@ impl Error {
             | Error::Malformed { file, .. }
             | Error::Unsupported { file, .. }
             | Error::OutOfRange { file, .. }
+            | Error::Unordered { file, .. }
             | Error::Confined { file, .. } => file,
         }
     }
