@@ -7,7 +7,7 @@ use std::sync::Arc;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use forklift_transfer::vmdk::{
-    Error, GD_AT_END, GrainLookup, MemoryWindow, OpenOptions, VmdkImage,
+    Error, GD_AT_END, GrainLookup, MAX_GRAIN_SECTORS, MemoryWindow, OpenOptions, VmdkImage,
 };
 use proptest::prelude::*;
 
@@ -215,6 +215,29 @@ fn huge_grain_counts_are_rejected_before_allocating() {
             .to_string()
             .contains("capacity")
     );
+}
+
+#[test]
+fn grains_beyond_1_mib_are_refused_naming_the_file() {
+    // The largest accepted grain opens; twice that is refused before any grain is read.
+    for (sectors, ok) in [(MAX_GRAIN_SECTORS, true), (MAX_GRAIN_SECTORS * 2, false)] {
+        let mut h = header(MAX_GRAIN_SECTORS * 4, GD_AT_END, 1);
+        h[20..28].copy_from_slice(&sectors.to_le_bytes());
+        h[28..44].fill(0); // no embedded descriptor
+        h.extend_from_slice(&marker(0, 0));
+        match open_bytes(h, OpenOptions::default()) {
+            Ok(_) => assert!(ok, "{sectors}-sector grains accepted"),
+            Err(err) => {
+                assert!(!ok, "{sectors}-sector grains refused: {err}");
+                assert!(
+                    matches!(&err, Error::Malformed { file, reason }
+                        if file == "disk.vmdk" && reason.contains("grain size")),
+                    "{err}"
+                );
+            }
+        }
+    }
+    assert_eq!(MAX_GRAIN_SECTORS * 512, 1 << 20);
 }
 
 #[test]

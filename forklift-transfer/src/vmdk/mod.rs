@@ -31,7 +31,7 @@ mod sparse;
 
 pub use descriptor::{Descriptor, ExtentAccess, ExtentKind, ExtentLine};
 pub use error::{Error, Result};
-pub use header::{Compression, GD_AT_END, SECTOR_SIZE, SparseHeader};
+pub use header::{Compression, GD_AT_END, MAX_GRAIN_SECTORS, SECTOR_SIZE, SparseHeader};
 pub use image::{MapEntry, MapKind, OpenOptions, VmdkImage};
 pub use io::{FileWindow, MemoryWindow, ReadAt};
 pub use scan::MAX_UNORDERED_GRAINS;
