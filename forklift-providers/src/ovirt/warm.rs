@@ -549,10 +549,16 @@ mod tests {
         assert!(line.contains("no to_checkpoint_id"), "{line}");
         assert!(line.contains("vm=vm-1"), "{line}");
         // Peer text is escaped: no raw escape character reaches a terminal.
-        assert!(line.contains("backup=b") && !line.contains('\x1b'), "{line}");
+        assert!(
+            line.contains("backup=b") && !line.contains('\x1b'),
+            "{line}"
+        );
         // Named by the ready backup, or else by the started one: no warning.
         let logged = warnings(|| {
-            assert_eq!(created_checkpoint(&vm, "b", "c1".into(), String::new()), "c1");
+            assert_eq!(
+                created_checkpoint(&vm, "b", "c1".into(), String::new()),
+                "c1"
+            );
             assert_eq!(created_checkpoint(&vm, "b", "c1".into(), "c2".into()), "c2");
         });
         assert!(logged.is_empty(), "{logged:?}");

@@ -301,7 +301,10 @@ mod tests {
         let (src, at) = stream(&grains, 0);
         let h = header(1000 * GRAIN_SECTORS);
         let index = index(&src, &h).unwrap();
-        assert!(matches!(index, ScanIndex::Grains(ref v) if v.len() == 4), "{index:?}");
+        assert!(
+            matches!(index, ScanIndex::Grains(ref v) if v.len() == 4),
+            "{index:?}"
+        );
         assert_eq!(locate(&src, &h, &index, 2), Some(at[3]));
         assert_eq!(locate(&src, &h, &index, 5), Some(at[5]));
         assert_eq!(locate(&src, &h, &index, 9), Some(at[2]));
@@ -369,7 +372,10 @@ mod tests {
             grain: |i| i % 3,
         };
         let index = index(&src, &header(3 * GRAIN_SECTORS)).unwrap();
-        assert!(matches!(index, ScanIndex::Grains(ref v) if v.len() == 3), "{index:?}");
+        assert!(
+            matches!(index, ScanIndex::Grains(ref v) if v.len() == 3),
+            "{index:?}"
+        );
     }
 
     #[test]
@@ -380,7 +386,10 @@ mod tests {
         let grains = [0, last / 2, last];
         let (src, at) = stream(&grains, 0);
         let index = index(&src, &h).unwrap();
-        assert!(matches!(index, ScanIndex::Checkpoints(ref c) if c.len() == 3), "{index:?}");
+        assert!(
+            matches!(index, ScanIndex::Checkpoints(ref c) if c.len() == 3),
+            "{index:?}"
+        );
         assert!(index.heap_bytes() <= 64, "{} bytes", index.heap_bytes());
         for (i, &g) in grains.iter().enumerate() {
             assert_eq!(locate(&src, &h, &index, g), Some(at[i]));
@@ -392,7 +401,10 @@ mod tests {
     fn a_marker_past_the_capacity_is_refused() {
         let (src, _) = stream(&[0, 10], 0);
         let err = index(&src, &header(10 * GRAIN_SECTORS)).unwrap_err();
-        assert!(matches!(err, Error::Malformed { ref file, .. } if file == "t.vmdk"), "{err}");
+        assert!(
+            matches!(err, Error::Malformed { ref file, .. } if file == "t.vmdk"),
+            "{err}"
+        );
     }
 
     /// Index memory of a 1 TiB stream with one grain every 1 MiB (16 Ki grains of 64 KiB):

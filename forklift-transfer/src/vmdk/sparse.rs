@@ -52,9 +52,7 @@ enum Index {
         gt_cache: Mutex<GtCache>,
     },
     /// Grains out of order: one entry per grain.
-    Scanned {
-        grains: Vec<(u64, u64)>,
-    },
+    Scanned { grains: Vec<(u64, u64)> },
 }
 
 #[derive(Default)]
@@ -196,9 +194,7 @@ impl SparseExtent {
                 if gde == 0 {
                     return Ok(Grain::Unallocated);
                 }
-                let table = self.cached_table(gt_cache, gd_index, || {
-                    self.read_grain_table(gde)
-                })?;
+                let table = self.cached_table(gt_cache, gd_index, || self.read_grain_table(gde))?;
                 let gte = table[(g % per_gt) as usize];
                 Ok(match gte {
                     0 => Grain::Unallocated,
@@ -480,8 +476,6 @@ fn read_footer(src: &dyn ReadAt, h: &SparseHeader) -> Result<Option<SparseHeader
 /// The checkpoint `(group, sector)` of group `group`, when it holds any grain.
 fn checkpoint_of(checkpoints: &[(u32, u32)], group: u64) -> Option<(u32, u32)> {
     let group = u32::try_from(group).ok()?;
-    let i = checkpoints
-        .binary_search_by_key(&group, |&(g, _)| g)
-        .ok()?;
+    let i = checkpoints.binary_search_by_key(&group, |&(g, _)| g).ok()?;
     Some(checkpoints[i])
 }
