@@ -376,7 +376,7 @@ impl ChangeTracking for OvirtProvider {
     }
 
     /// Every disk of the backup → the checkpoint the backup creates; none when the backup
-    /// names no checkpoint (see [`created_checkpoint`]).
+    /// names no checkpoint (warned when the backup is ready).
     async fn change_ids(
         &self,
         vm: &VmRef,
