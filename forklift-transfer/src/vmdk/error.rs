@@ -52,12 +52,13 @@ pub enum Error {
         #[source]
         source: crate::confined::ConfineError,
     },
-    /// A stream read by its markers whose grains are not in disk order and name more grains
-    /// than the index of such a stream may hold ([`MAX_UNORDERED_GRAINS`](super::MAX_UNORDERED_GRAINS)).
+    /// A stream read by its markers that needs one index entry per grain (its grain
+    /// markers are not in disk order, or lie more than 2 TiB into the file) and names more
+    /// grains than such an index may hold ([`MAX_UNORDERED_GRAINS`](super::MAX_UNORDERED_GRAINS)).
     #[error(
-        "{file}: its stream markers are not in disk order and name more than {limit} grains, \
-         more than an unordered stream may index; convert it (qemu-img convert) or give it a \
-         grain directory"
+        "{file}: its stream markers are out of disk order (or lie past 2 TiB into the file) \
+         and name more than {limit} grains, more than such a stream may index; convert it \
+         (qemu-img convert) or give it a grain directory"
     )]
     Unordered {
         /// File (or archive member) being read.

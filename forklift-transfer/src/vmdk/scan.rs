@@ -10,7 +10,8 @@
 //! table cache like a grain table read from a directory.
 //!
 //! A stream whose grain markers are not in strictly increasing order (repeated or out of
-//! order) is indexed grain by grain instead, the latest marker of a grain winning, up to
+//! order), or lie more than 2 TiB into the file (checkpoints and tables hold `u32` sectors,
+//! as grain tables do), is indexed grain by grain instead, the latest marker of a grain winning, up to
 //! [`MAX_UNORDERED_GRAINS`] distinct grains; past that the extent is refused with
 //! [`Error::Unordered`].
 
