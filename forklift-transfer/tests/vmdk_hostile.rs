@@ -7,7 +7,7 @@ use std::sync::Arc;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use forklift_transfer::vmdk::{
-    Error, GD_AT_END, GrainLookup, MemoryWindow, OpenOptions, VmdkImage,
+    Error, GD_AT_END, GrainLookup, MAX_GRAIN_SECTORS, MapKind, MemoryWindow, OpenOptions, VmdkImage,
 };
 use proptest::prelude::*;
 
@@ -218,6 +218,29 @@ fn huge_grain_counts_are_rejected_before_allocating() {
 }
 
 #[test]
+fn grains_beyond_1_mib_are_refused_naming_the_file() {
+    // The largest accepted grain opens; twice that is refused before any grain is read.
+    for (sectors, ok) in [(MAX_GRAIN_SECTORS, true), (MAX_GRAIN_SECTORS * 2, false)] {
+        let mut h = header(MAX_GRAIN_SECTORS * 4, GD_AT_END, 1);
+        h[20..28].copy_from_slice(&sectors.to_le_bytes());
+        h[28..44].fill(0); // no embedded descriptor
+        h.extend_from_slice(&marker(0, 0));
+        match open_bytes(h, OpenOptions::default()) {
+            Ok(_) => assert!(ok, "{sectors}-sector grains accepted"),
+            Err(err) => {
+                assert!(!ok, "{sectors}-sector grains refused: {err}");
+                assert!(
+                    matches!(&err, Error::Malformed { file, reason }
+                        if file == "disk.vmdk" && reason.contains("grain size")),
+                    "{err}"
+                );
+            }
+        }
+    }
+    assert_eq!(MAX_GRAIN_SECTORS * 512, 1 << 20);
+}
+
+#[test]
 fn grain_tables_beyond_qemus_512_entries_are_refused() {
     let mut h = header(1024, 1, 1);
     h[44..48].copy_from_slice(&1024u32.to_le_bytes());
@@ -266,6 +289,52 @@ fn repeated_grain_markers_keep_the_last_and_do_not_grow_the_index_with_the_file(
     let image = open_bytes(out, OpenOptions::default()).unwrap();
     assert_eq!(image.grain_lookups(), vec![GrainLookup::MarkerScan]);
     assert!(read_everything(&image).unwrap() == vec![(2999 % 251) as u8; GRAIN]);
+}
+
+/// A stream without footer of `grains` (grain number, fill byte), in the given order.
+fn stream_of(capacity_grains: u64, grains: &[(u64, u8)]) -> Vec<u8> {
+    let mut out = header(capacity_grains * 128, GD_AT_END, 1);
+    out[28..44].fill(0);
+    for &(g, fill) in grains {
+        let mut z = ZlibEncoder::new(Vec::new(), Compression::fast());
+        z.write_all(&vec![fill; GRAIN]).unwrap();
+        let packed = z.finish().unwrap();
+        out.extend_from_slice(&(g * 128).to_le_bytes());
+        out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packed);
+        pad(&mut out);
+    }
+    out.extend_from_slice(&marker(0, 0));
+    out
+}
+
+#[test]
+fn scanned_streams_read_alike_in_order_and_out_of_order() {
+    // Three grains over three grain tables' worth of disk (1536 grains).
+    let grains = [(3u64, 1u8), (700, 2), (1535, 3)];
+    let mut want = vec![0u8; 1536 * GRAIN];
+    for &(g, fill) in &grains {
+        want[g as usize * GRAIN..(g as usize + 1) * GRAIN].fill(fill);
+    }
+    let mut reversed = grains;
+    reversed.reverse();
+    for order in [&grains, &reversed] {
+        let image = open_bytes(stream_of(1536, order), OpenOptions::default()).unwrap();
+        assert_eq!(image.grain_lookups(), vec![GrainLookup::MarkerScan]);
+        assert!(read_everything(&image).unwrap() == want, "{order:?}");
+        let data: Vec<(u64, u64)> = image
+            .map(0, image.capacity())
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == MapKind::Data)
+            .map(|e| (e.offset, e.length))
+            .collect();
+        let expected: Vec<(u64, u64)> = grains
+            .iter()
+            .map(|&(g, _)| (g * GRAIN as u64, GRAIN as u64))
+            .collect();
+        assert_eq!(data, expected, "{order:?}");
+    }
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //!        │                         refusal naming the disk before anything is started
 //!        └─ POST /vms/ID/backups (from_checkpoint_id = request.since, if the VM still has
 //!           that checkpoint; else full) ─► wait `ready` ─► SnapshotRef(backup ID)
-//!   ChangeTracking::change_ids  ── every disk of the backup → its to_checkpoint_id
+//!   ChangeTracking::change_ids  ── every disk of the backup → its to_checkpoint_id (none
+//!        when the ready backup names none: warned at once, and the warm engine then stops
+//!        with its typed ChangeIdMissing naming the backup)
 //!   ChangeTracking::changed_areas(disk, change id)
 //!        ├─ ALL_ALLOCATED ─────────► the backup's non-zero extents (context=zero)
 //!        ├─ = from_checkpoint_id ─► the dirty extents (context=dirty)
@@ -54,6 +56,18 @@ struct OpenBackup {
     disks: Vec<String>,
     /// The image transfer of each disk read so far, by disk ID.
     sources: tokio::sync::Mutex<BTreeMap<String, Arc<TransferSource>>>,
+}
+
+impl OpenBackup {
+    /// Every disk of the backup → the checkpoint it creates; none when it names none
+    /// (an empty ID would only mislead the warm engine).
+    fn change_ids(&self) -> BTreeMap<String, String> {
+        self.disks
+            .iter()
+            .filter(|_| !self.to.is_empty())
+            .map(|d| (d.clone(), self.to.clone()))
+            .collect()
+    }
 }
 
 /// The backups of one provider still open, and the checkpoints it created.
@@ -282,12 +296,13 @@ impl Snapshots for OvirtProvider {
                 return Err(e.into());
             }
         };
-        let to = if ready.to_checkpoint_id.is_empty() {
-            started.to_checkpoint_id
-        } else {
-            ready.to_checkpoint_id
-        };
-        if let Ok(mut ours) = self.backups.ours.lock() {
+        let to = created_checkpoint(
+            vm,
+            &started.id,
+            started.to_checkpoint_id,
+            ready.to_checkpoint_id,
+        );
+        if let (false, Ok(mut ours)) = (to.is_empty(), self.backups.ours.lock()) {
             ours.insert(to.clone());
         }
         tracing::info!(vm = %PeerText(vm.id()), backup = %PeerText(&started.id),
@@ -360,18 +375,14 @@ impl ChangeTracking for OvirtProvider {
         Ok(())
     }
 
-    /// Every disk of the backup → the checkpoint the backup creates.
+    /// Every disk of the backup → the checkpoint the backup creates; none when the backup
+    /// names no checkpoint (warned when the backup is ready).
     async fn change_ids(
         &self,
         vm: &VmRef,
         snapshot: &SnapshotRef,
     ) -> Result<BTreeMap<String, String>> {
-        let open = self.open_backup(vm, snapshot)?;
-        Ok(open
-            .disks
-            .iter()
-            .map(|d| (d.clone(), open.to.clone()))
-            .collect())
+        Ok(self.open_backup(vm, snapshot)?.change_ids())
     }
 
     async fn changed_areas(
@@ -408,6 +419,21 @@ impl ChangeTracking for OvirtProvider {
         let extents = image.extents(0, size, &context).await?;
         areas(&extents, wanted, size)
     }
+}
+
+/// The checkpoint backup `backup` of `vm` creates: the ready backup's `to_checkpoint_id`,
+/// else the one the started backup named. Empty when neither names one (an engine that
+/// did not create a checkpoint): no later precopy can start from this backup, so that is
+/// warned here, naming the VM and the backup, instead of surfacing only as the warm
+/// engine's missing change id.
+fn created_checkpoint(vm: &VmRef, backup: &str, started: String, ready: String) -> String {
+    let to = if ready.is_empty() { started } else { ready };
+    if to.is_empty() {
+        tracing::warn!(vm = %PeerText(vm.id()), backup = %PeerText(backup),
+            "the ready backup names no checkpoint (no to_checkpoint_id): no later precopy \
+             can start from it, so the disks have no change id");
+    }
+    to
 }
 
 /// The extents `wanted` keeps, as areas of a `size`-byte disk: sorted and merged by
@@ -473,6 +499,79 @@ mod tests {
         let kept = backups.get("b1").unwrap();
         assert_eq!((kept.vm.id(), kept.to.as_str()), ("vm1", "c1"));
         assert_eq!(backups.open_ids(), ["b1"]);
+    }
+
+    /// Warnings logged while `f` runs, each as its message and fields.
+    fn warnings(f: impl FnOnce()) -> Vec<String> {
+        use tracing::field::{Field, Visit};
+        #[derive(Default)]
+        struct Capture(Mutex<Vec<String>>);
+        struct Line<'a>(&'a mut String);
+        impl Visit for Line<'_> {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+        impl tracing::Subscriber for Capture {
+            fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+                true
+            }
+            fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+                tracing::span::Id::from_u64(1)
+            }
+            fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+            fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+            fn event(&self, event: &tracing::Event<'_>) {
+                if *event.metadata().level() == tracing::Level::WARN {
+                    let mut line = String::new();
+                    event.record(&mut Line(&mut line));
+                    self.0.lock().unwrap().push(line);
+                }
+            }
+            fn enter(&self, _: &tracing::span::Id) {}
+            fn exit(&self, _: &tracing::span::Id) {}
+        }
+        let capture = Arc::new(Capture::default());
+        tracing::subscriber::with_default(capture.clone(), f);
+        capture.0.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_backup_naming_no_checkpoint_is_warned_naming_vm_and_backup() {
+        let vm = VmRef::new("vm-1");
+        let mut to = String::from("unset");
+        let logged = warnings(|| {
+            to = created_checkpoint(&vm, "b\x1b[31m", String::new(), String::new());
+        });
+        assert_eq!(to, "");
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        let line = &logged[0];
+        assert!(line.contains("no to_checkpoint_id"), "{line}");
+        assert!(line.contains("vm=vm-1"), "{line}");
+        // Peer text is escaped: no raw escape character reaches a terminal.
+        assert!(
+            line.contains("backup=b") && !line.contains('\x1b'),
+            "{line}"
+        );
+        // Named by the ready backup, or else by the started one: no warning.
+        let logged = warnings(|| {
+            assert_eq!(
+                created_checkpoint(&vm, "b", "c1".into(), String::new()),
+                "c1"
+            );
+            assert_eq!(created_checkpoint(&vm, "b", "c1".into(), "c2".into()), "c2");
+        });
+        assert!(logged.is_empty(), "{logged:?}");
+    }
+
+    #[test]
+    fn a_backup_naming_no_checkpoint_gives_no_change_ids() {
+        let backups = Backups::default();
+        backups.insert_new(open_backup("b1", "vm1", "")).unwrap();
+        assert!(backups.get("b1").unwrap().change_ids().is_empty());
+        backups.insert_new(open_backup("b2", "vm1", "c2")).unwrap();
+        let ids = backups.get("b2").unwrap().change_ids();
+        assert_eq!(ids, BTreeMap::from([("d1".to_owned(), "c2".to_owned())]));
     }
 
     #[test]

@@ -52,6 +52,20 @@ pub enum Error {
         #[source]
         source: crate::confined::ConfineError,
     },
+    /// A stream read by its markers that needs one index entry per grain (its grain
+    /// markers are not in disk order, or lie more than 2 TiB into the file) and names more
+    /// grains than such an index may hold ([`MAX_UNORDERED_GRAINS`](super::MAX_UNORDERED_GRAINS)).
+    #[error(
+        "{file}: its stream markers are out of disk order (or lie past 2 TiB into the file) \
+         and name more than {limit} grains, more than such a stream may index; convert it \
+         (qemu-img convert) or give it a grain directory"
+    )]
+    Unordered {
+        /// File (or archive member) being read.
+        file: String,
+        /// Grains such a stream may index.
+        limit: usize,
+    },
     /// A read outside the virtual disk was requested.
     #[error("Read of {len} bytes at {offset} is beyond the {capacity}-byte disk {file}")]
     OutOfRange {
@@ -99,6 +113,7 @@ impl Error {
             | Error::Malformed { file, .. }
             | Error::Unsupported { file, .. }
             | Error::OutOfRange { file, .. }
+            | Error::Unordered { file, .. }
             | Error::Confined { file, .. } => file,
         }
     }

@@ -25,13 +25,15 @@ mod header;
 mod image;
 mod inflate;
 mod io;
+mod scan;
 mod source;
 mod sparse;
 
 pub use descriptor::{Descriptor, ExtentAccess, ExtentKind, ExtentLine};
 pub use error::{Error, Result};
-pub use header::{Compression, GD_AT_END, SECTOR_SIZE, SparseHeader};
+pub use header::{Compression, GD_AT_END, MAX_GRAIN_SECTORS, SECTOR_SIZE, SparseHeader};
 pub use image::{MapEntry, MapKind, OpenOptions, VmdkImage};
 pub use io::{FileWindow, MemoryWindow, ReadAt};
+pub use scan::MAX_UNORDERED_GRAINS;
 pub use source::VmdkSource;
 pub use sparse::GrainLookup;

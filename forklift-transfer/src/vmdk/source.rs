@@ -58,7 +58,7 @@ impl From<VmdkError> for Error {
         let kind = match &e {
             VmdkError::Io { .. } => ErrorKind::Io,
             VmdkError::Truncated { .. } | VmdkError::Malformed { .. } => ErrorKind::InvalidFormat,
-            VmdkError::Unsupported { .. } => ErrorKind::Unsupported,
+            VmdkError::Unsupported { .. } | VmdkError::Unordered { .. } => ErrorKind::Unsupported,
             VmdkError::OutOfRange { .. } => ErrorKind::OutOfBounds,
             VmdkError::Confined { source, .. } if source.is_not_found() => ErrorKind::NotFound,
             VmdkError::Confined { .. } => ErrorKind::InvalidInput,

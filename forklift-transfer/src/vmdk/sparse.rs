@@ -7,11 +7,10 @@ use super::error::{Error, Result};
 use super::header::{GD_AT_END, MARKER_FOOTER, Marker, SECTOR_SIZE, SparseHeader};
 use super::inflate::{KEEP_SCRATCH_BYTES, with_scratch};
 use super::io::{ReadAt, read_exact_at};
+use super::scan::{self, GRAIN_HEADER, ScanIndex};
 
 /// Grain tables kept in memory at most (512 entries each by default: 1 MiB of cache).
 const GT_CACHE_TABLES: usize = 512;
-/// Bytes of a compressed grain header (`lba: u64`, `size: u32`).
-const GRAIN_HEADER: u64 = 12;
 
 /// How the grains of a sparse extent are located.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +25,8 @@ pub enum GrainLookup {
         /// Sector of the grain directory.
         gd_sector: u64,
     },
-    /// Through an index built by one scan of the stream markers.
+    /// Through an index built by one scan of the stream markers (see `scan.rs`: one
+    /// checkpoint per grain table's worth of grains when they come in disk order).
     MarkerScan,
 }
 
@@ -46,9 +46,13 @@ enum Index {
         gd: Vec<u32>,
         gt_cache: Mutex<GtCache>,
     },
-    Scanned {
-        grains: Vec<(u64, u64)>,
+    /// Grains in disk order: a table per group, rebuilt from its checkpoint on demand.
+    Checkpoints {
+        checkpoints: Vec<(u32, u32)>,
+        gt_cache: Mutex<GtCache>,
     },
+    /// Grains out of order: one entry per grain.
+    Scanned { grains: Vec<(u64, u64)> },
 }
 
 #[derive(Default)]
@@ -123,8 +127,12 @@ impl SparseExtent {
                     gt_cache: Mutex::default(),
                 }
             }
-            GrainLookup::MarkerScan => Index::Scanned {
-                grains: scan_markers_index(src.as_ref(), &header)?,
+            GrainLookup::MarkerScan => match scan::index(src.as_ref(), &header)? {
+                ScanIndex::Checkpoints(checkpoints) => Index::Checkpoints {
+                    checkpoints,
+                    gt_cache: Mutex::default(),
+                },
+                ScanIndex::Grains(grains) => Index::Scanned { grains },
             },
         };
         Ok(SparseExtent {
@@ -159,6 +167,22 @@ impl SparseExtent {
                     Err(_) => Grain::Unallocated,
                 })
             }
+            Index::Checkpoints {
+                checkpoints,
+                gt_cache,
+            } => {
+                let per_gt = u64::from(self.header.gtes_per_gt);
+                let Some((group, sector)) = checkpoint_of(checkpoints, g / per_gt) else {
+                    return Ok(Grain::Unallocated);
+                };
+                let table = self.cached_table(gt_cache, group as usize, || {
+                    scan::group_table(self.src.as_ref(), &self.header, group, sector)
+                })?;
+                Ok(match table[(g % per_gt) as usize] {
+                    0 => Grain::Unallocated,
+                    sector => Grain::Stored(u64::from(sector) * SECTOR_SIZE),
+                })
+            }
             Index::Directory { gd, gt_cache } => {
                 let per_gt = u64::from(self.header.gtes_per_gt);
                 let Ok(gd_index) = usize::try_from(g / per_gt) else {
@@ -170,7 +194,7 @@ impl SparseExtent {
                 if gde == 0 {
                     return Ok(Grain::Unallocated);
                 }
-                let table = self.grain_table(gt_cache, gd_index, gde)?;
+                let table = self.cached_table(gt_cache, gd_index, || self.read_grain_table(gde))?;
                 let gte = table[(g % per_gt) as usize];
                 Ok(match gte {
                     0 => Grain::Unallocated,
@@ -184,31 +208,50 @@ impl SparseExtent {
     /// Whether the whole grain table holding grain `g` is absent: returns the number of
     /// grains from `g` to the end of that table when it is, to skip them at once.
     pub(crate) fn absent_table_run(&self, g: u64) -> Option<u64> {
-        let Index::Directory { gd, .. } = &self.index else {
-            return None;
-        };
         let per_gt = u64::from(self.header.gtes_per_gt);
-        let gd_index = usize::try_from(g / per_gt).ok()?;
-        match gd.get(gd_index) {
-            Some(0) | None => Some(per_gt - g % per_gt),
-            Some(_) => None,
-        }
+        let absent = match &self.index {
+            Index::Directory { gd, .. } => {
+                let gd_index = usize::try_from(g / per_gt).ok()?;
+                matches!(gd.get(gd_index), Some(0) | None)
+            }
+            Index::Checkpoints { checkpoints, .. } => {
+                checkpoint_of(checkpoints, g / per_gt).is_none()
+            }
+            Index::Scanned { .. } => false,
+        };
+        absent.then(|| per_gt - g % per_gt)
     }
 
-    fn grain_table(
+    /// Table `index` from `cache`, built by `build` (and cached) when absent.
+    fn cached_table(
         &self,
         cache: &Mutex<GtCache>,
-        gd_index: usize,
-        gde: u32,
+        index: usize,
+        build: impl FnOnce() -> Result<Vec<u32>>,
     ) -> Result<Arc<Vec<u32>>> {
         if let Some(t) = cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .tables
-            .get(&gd_index)
+            .get(&index)
         {
             return Ok(t.clone());
         }
+        let table = Arc::new(build()?);
+        let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.order.len() >= GT_CACHE_TABLES {
+            if let Some(old) = guard.order.pop_front() {
+                guard.tables.remove(&old);
+            }
+        }
+        if guard.tables.insert(index, table.clone()).is_none() {
+            guard.order.push_back(index);
+        }
+        Ok(table)
+    }
+
+    /// Reads the grain table at sector `gde`.
+    fn read_grain_table(&self, gde: u32) -> Result<Vec<u32>> {
         let entries = self.header.gtes_per_gt as usize;
         let mut raw = vec![0u8; entries * 4];
         read_exact_at(
@@ -217,21 +260,10 @@ impl SparseExtent {
             u64::from(gde) * SECTOR_SIZE,
             "grain table",
         )?;
-        let table: Arc<Vec<u32>> = Arc::new(
-            raw.chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        );
-        let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.order.len() >= GT_CACHE_TABLES {
-            if let Some(old) = guard.order.pop_front() {
-                guard.tables.remove(&old);
-            }
-        }
-        if guard.tables.insert(gd_index, table.clone()).is_none() {
-            guard.order.push_back(gd_index);
-        }
-        Ok(table)
+        Ok(raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
 
     /// Reads the bytes of grain `g` stored at byte offset `at` into `out` (a whole grain,
@@ -441,83 +473,9 @@ fn read_footer(src: &dyn ReadAt, h: &SparseHeader) -> Result<Option<SparseHeader
     Ok(Some(footer))
 }
 
-/// Indexes a stream by walking its markers once: grain number to grain header offset.
-fn scan_markers_index(src: &dyn ReadAt, h: &SparseHeader) -> Result<Vec<(u64, u64)>> {
-    let file = src.name();
-    let len = src.len();
-    let truncated = |offset: u64| Error::Truncated {
-        file: file.to_owned(),
-        what: "stream marker",
-        offset,
-        len,
-    };
-    let mut pos = h
-        .overhead
-        .checked_mul(SECTOR_SIZE)
-        .ok_or_else(|| truncated(u64::MAX))?
-        .max(SECTOR_SIZE);
-    let mut grains: Vec<(u64, u64)> = Vec::new();
-    let mut sorted = true;
-    // More markers than the disk has grains means some repeat: squeeze them out whenever
-    // the index reaches twice the grain count, so repeated markers cannot grow it with the
-    // file (one entry per 512-byte sector) instead of with the disk.
-    let compact_at = usize::try_from(h.grain_count().saturating_mul(2))
-        .unwrap_or(usize::MAX)
-        .max(1024);
-    let mut marker = [0u8; 16];
-    loop {
-        if pos.checked_add(16).is_none_or(|end| end > len) {
-            return Err(truncated(pos));
-        }
-        read_exact_at(src, &mut marker, pos, "stream marker")?;
-        let parsed = Marker::parse(file, &marker)?;
-        if !matches!(parsed, Marker::Grain { .. }) && pos + SECTOR_SIZE > len {
-            return Err(truncated(pos));
-        }
-        let next = match parsed {
-            Marker::EndOfStream => break,
-            Marker::Grain { lba, size } => {
-                if lba % h.grain_size != 0 || lba >= h.capacity {
-                    return Err(Error::malformed(
-                        file,
-                        format!("grain marker at byte {pos} names sector {lba}"),
-                    ));
-                }
-                let g = lba / h.grain_size;
-                if grains.last().is_some_and(|&(last, _)| last >= g) {
-                    sorted = false;
-                }
-                grains.push((g, pos));
-                if grains.len() >= compact_at && !sorted {
-                    latest_per_grain(&mut grains);
-                    sorted = true;
-                }
-                (pos + GRAIN_HEADER + u64::from(size)).next_multiple_of(SECTOR_SIZE)
-            }
-            Marker::Metadata { sectors, .. } => sectors
-                .checked_add(1)
-                .and_then(|s| s.checked_mul(SECTOR_SIZE))
-                .and_then(|s| s.checked_add(pos))
-                .ok_or_else(|| truncated(pos))?,
-        };
-        pos = next;
-    }
-    if !sorted {
-        latest_per_grain(&mut grains);
-    }
-    Ok(grains)
-}
-
-/// Sorts `grains` by grain and keeps one entry per grain: a later marker for the same grain
-/// supersedes an earlier one.
-fn latest_per_grain(grains: &mut Vec<(u64, u64)>) {
-    grains.sort_unstable();
-    grains.dedup_by(|later, kept| {
-        let same = later.0 == kept.0;
-        if same {
-            kept.1 = kept.1.max(later.1);
-        }
-        same
-    });
-    grains.shrink_to_fit();
+/// The checkpoint `(group, sector)` of group `group`, when it holds any grain.
+fn checkpoint_of(checkpoints: &[(u32, u32)], group: u64) -> Option<(u32, u32)> {
+    let group = u32::try_from(group).ok()?;
+    let i = checkpoints.binary_search_by_key(&group, |&(g, _)| g).ok()?;
+    Some(checkpoints[i])
 }
