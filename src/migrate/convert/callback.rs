@@ -208,6 +208,15 @@ mod tests {
         }
     }
 
+    /// Runs `converter` on [`request`] until done or `cancel`.
+    async fn run(
+        converter: &CallbackConverter,
+        cancel: &CancellationToken,
+    ) -> Result<ConversionReport, ConvertError> {
+        let (tx, _rx) = mpsc::channel(1);
+        converter.convert(&request(), tx, cancel).await
+    }
+
     #[tokio::test]
     async fn the_callback_gets_the_disks_and_vm_and_its_answer_is_the_report() {
         let seen = Arc::new(std::sync::Mutex::new(None));
@@ -223,11 +232,7 @@ mod tests {
                 })
             })
         });
-        let (tx, _rx) = mpsc::channel(1);
-        let report = converter
-            .convert(&request(), tx, &CancellationToken::new())
-            .await
-            .unwrap();
+        let report = run(&converter, &CancellationToken::new()).await.unwrap();
         assert_eq!(report.osinfo.as_deref(), Some("debian12"));
         assert_eq!(report.warnings.len(), MAX_CONVERSION_WARNINGS);
         let (disks, vm) = seen.lock().unwrap().take().unwrap();
@@ -255,11 +260,7 @@ mod tests {
                 })
             })
         });
-        let (tx, _rx) = mpsc::channel(1);
-        let report = converter
-            .convert(&request(), tx, &CancellationToken::new())
-            .await
-            .unwrap();
+        let report = run(&converter, &CancellationToken::new()).await.unwrap();
         let texts = [&report.osinfo, &report.os_type, &report.product_name];
         for text in texts.into_iter().map(|t| t.as_deref().unwrap()) {
             assert!(text.len() <= MAX_OUTPUT_LINE && text.len() >= MAX_OUTPUT_LINE - 1);
@@ -273,19 +274,13 @@ mod tests {
     async fn an_error_fails_the_conversion_with_its_message_and_cancel_stops_waiting() {
         let converter =
             CallbackConverter::new(|_, _| Box::pin(async { Err("no space left".to_owned()) }));
-        let (tx, _rx) = mpsc::channel(1);
-        let err = converter
-            .convert(&request(), tx, &CancellationToken::new())
+        let err = run(&converter, &CancellationToken::new())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("no space left"), "{err}");
         let long =
             CallbackConverter::new(|_, _| Box::pin(async { Err("é".repeat(MAX_OUTPUT_LINE)) }));
-        let (tx, _rx) = mpsc::channel(1);
-        match long
-            .convert(&request(), tx, &CancellationToken::new())
-            .await
-        {
+        match run(&long, &CancellationToken::new()).await {
             Err(ConvertError::Callback { message, .. }) => {
                 assert_eq!(message.len(), MAX_OUTPUT_LINE);
             }
@@ -294,8 +289,7 @@ mod tests {
         let never = CallbackConverter::new(|_, _| Box::pin(std::future::pending()));
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let (tx, _rx) = mpsc::channel(1);
-        let err = never.convert(&request(), tx, &cancel).await.unwrap_err();
+        let err = run(&never, &cancel).await.unwrap_err();
         assert!(matches!(err, ConvertError::Cancelled { .. }), "{err}");
     }
 }
