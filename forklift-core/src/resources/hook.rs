@@ -3,50 +3,21 @@
 use serde::{Deserialize, Serialize};
 
 use super::serde_util::is_zero;
-use super::{API_VERSION, Condition, ObjectMeta, ObjectReference, impl_resource};
+use super::{API_VERSION, Condition, ObjectReference, resource};
 
-/// A `Hook` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Hook {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `Hook`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    #[serde(default)]
-    pub spec: HookSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<HookStatus>,
-}
-
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "Hook".to_owned()
-}
-
-impl_resource!(Hook, API_VERSION, "Hook");
-
-impl Hook {
-    /// A hook with the given metadata and spec.
-    pub fn new(metadata: ObjectMeta, spec: HookSpec) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: default_kind(),
-            metadata,
-            spec,
-            status: None,
-        }
+resource! {
+    /// A `Hook` resource.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Hook(API_VERSION, "Hook") {
+        /// Desired state.
+        #[serde(default)]
+        pub spec: HookSpec,
+        /// Observed state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<HookStatus>,
     }
+    /// A hook with the given metadata and spec.
+    pub fn new(metadata, spec: HookSpec);
 }
 
 /// `Hook.spec`.

@@ -2,49 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{API_VERSION, Condition, ObjectMeta, ObjectReference, Ref, impl_resource};
+use super::{API_VERSION, Condition, ObjectReference, Ref, resource};
 
-/// A `Host` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Host {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `Host`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: HostSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<HostStatus>,
-}
-
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "Host".to_owned()
-}
-
-impl_resource!(Host, API_VERSION, "Host");
-
-impl Host {
-    /// A host with the given metadata and spec.
-    pub fn new(metadata: ObjectMeta, spec: HostSpec) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: default_kind(),
-            metadata,
-            spec,
-            status: None,
-        }
+resource! {
+    /// A `Host` resource.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Host(API_VERSION, "Host") {
+        /// Desired state.
+        pub spec: HostSpec,
+        /// Observed state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<HostStatus>,
     }
+    /// A host with the given metadata and spec.
+    pub fn new(metadata, spec: HostSpec);
 }
 
 /// `Host.spec`: the inventory host reference plus how to reach it.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{API_VERSION, Condition, ObjectMeta, ProviderPair, Ref, impl_resource};
+use super::{API_VERSION, Condition, ProviderPair, Ref, resource};
 
 string_enum! {
     /// Destination network type of a network pair.
@@ -87,53 +87,26 @@ pub struct MapStatus {
     pub references: Vec<Ref>,
 }
 
-/// A `NetworkMap` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkMap {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `NetworkMap`.
-    #[serde(default = "network_map_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: NetworkMapSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<MapStatus>,
-}
+// `resource!` declares one kind a module (its serde defaults have fixed names): each map
+// kind lives in a module of its own, re-exported here.
+mod network_map {
+    use super::{API_VERSION, MapStatus, NetworkMapSpec, resource};
 
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn network_map_kind() -> String {
-    "NetworkMap".to_owned()
-}
-
-fn storage_map_kind() -> String {
-    "StorageMap".to_owned()
-}
-
-impl_resource!(NetworkMap, API_VERSION, "NetworkMap");
-impl_resource!(StorageMap, API_VERSION, "StorageMap");
-
-impl NetworkMap {
-    /// A network map with the given metadata and spec.
-    pub fn new(metadata: ObjectMeta, spec: NetworkMapSpec) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: network_map_kind(),
-            metadata,
-            spec,
-            status: None,
+    resource! {
+        /// A `NetworkMap` resource.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct NetworkMap(API_VERSION, "NetworkMap") {
+            /// Desired state.
+            pub spec: NetworkMapSpec,
+            /// Observed state.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub status: Option<MapStatus>,
         }
+        /// A network map with the given metadata and spec.
+        pub fn new(metadata, spec: NetworkMapSpec);
     }
 }
+pub use network_map::NetworkMap;
 
 /// `NetworkMap.spec`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,38 +195,26 @@ impl Default for NetworkDestination {
     }
 }
 
-/// A `StorageMap` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StorageMap {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `StorageMap`.
-    #[serde(default = "storage_map_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: StorageMapSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<MapStatus>,
+mod storage_map {
+    use super::{API_VERSION, MapStatus, StorageMapSpec, resource};
+
+    resource! {
+        /// A `StorageMap` resource.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct StorageMap(API_VERSION, "StorageMap") {
+            /// Desired state.
+            pub spec: StorageMapSpec,
+            /// Observed state.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub status: Option<MapStatus>,
+        }
+        /// A storage map with the given metadata and spec.
+        pub fn new(metadata, spec: StorageMapSpec);
+    }
 }
+pub use storage_map::StorageMap;
 
 impl StorageMap {
-    /// A storage map with the given metadata and spec.
-    pub fn new(metadata: ObjectMeta, spec: StorageMapSpec) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: storage_map_kind(),
-            metadata,
-            spec,
-            status: None,
-        }
-    }
-
     /// Whether any pair uses a copy-offload plugin (upstream `IsUsingOffloadPlugin`).
     pub fn uses_offload_plugin(&self) -> bool {
         self.spec.map.iter().any(|pair| {

@@ -3,37 +3,19 @@
 use serde::{Deserialize, Serialize};
 
 use super::serde_util::is_false;
-use super::{API_VERSION, Condition, ObjectMeta, ObjectReference, Ref, VmStatus, impl_resource};
+use super::{API_VERSION, Condition, ObjectMeta, ObjectReference, Ref, VmStatus, resource};
 
-/// A `Migration` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Migration {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `Migration`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: MigrationSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<MigrationStatus>,
+resource! {
+    /// A `Migration` resource.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Migration(API_VERSION, "Migration") {
+        /// Desired state.
+        pub spec: MigrationSpec,
+        /// Observed state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<MigrationStatus>,
+    }
 }
-
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "Migration".to_owned()
-}
-
-impl_resource!(Migration, API_VERSION, "Migration");
 
 impl Migration {
     /// A migration of the given plan.

@@ -19,6 +19,7 @@ pub mod mapping;
 pub mod meta;
 pub mod migration;
 pub mod nad;
+mod object;
 pub mod plan;
 pub mod provider;
 pub mod secret;
@@ -54,10 +55,12 @@ pub use plan::{PowerOffMethod, SourcePowerOff};
 pub use provider::{Provider, ProviderSpec, ProviderStatus, ProviderType};
 pub use secret::{Secret, SecretBytes};
 
+pub(crate) use object::resource;
+
 /// API group of the Forklift resources.
 pub const GROUP: &str = "forklift.konveyor.io";
 /// `apiVersion` of the Forklift resources.
-pub const API_VERSION: &str = "forklift.konveyor.io/v1beta1";
+pub const API_VERSION: &str = object::api_version_text!(API_VERSION);
 
 /// A Kubernetes object kind with its fixed `apiVersion` and `kind`.
 pub trait Resource {
@@ -72,22 +75,6 @@ pub trait Resource {
     /// The object's metadata, mutable.
     fn metadata_mut(&mut self) -> &mut ObjectMeta;
 }
-
-macro_rules! impl_resource {
-    ($ty:ty, $api:expr, $kind:literal) => {
-        impl $crate::resources::Resource for $ty {
-            const API_VERSION: &'static str = $api;
-            const KIND: &'static str = $kind;
-            fn metadata(&self) -> &$crate::resources::ObjectMeta {
-                &self.metadata
-            }
-            fn metadata_mut(&mut self) -> &mut $crate::resources::ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
-pub(crate) use impl_resource;
 
 /// Serde helpers shared by the resource modules.
 pub(crate) mod serde_util {

@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::serde_util::{default_true, is_false};
-use super::{
-    API_VERSION, Affinity, Condition, ObjectMeta, ObjectReference, ProviderPair, Ref, impl_resource,
-};
+use super::{API_VERSION, Affinity, Condition, ObjectReference, ProviderPair, Ref, resource};
 
 string_enum! {
     /// Migration type (`spec.type`).
@@ -56,47 +54,18 @@ string_enum! {
     }
 }
 
-/// A `Plan` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Plan {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `Plan`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: PlanSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<PlanStatus>,
-}
-
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "Plan".to_owned()
-}
-
-impl_resource!(Plan, API_VERSION, "Plan");
-
-impl Plan {
-    /// A plan with the given metadata and spec.
-    pub fn new(metadata: ObjectMeta, spec: PlanSpec) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: default_kind(),
-            metadata,
-            spec,
-            status: None,
-        }
+resource! {
+    /// A `Plan` resource.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Plan(API_VERSION, "Plan") {
+        /// Desired state.
+        pub spec: PlanSpec,
+        /// Observed state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<PlanStatus>,
     }
+    /// A plan with the given metadata and spec.
+    pub fn new(metadata, spec: PlanSpec);
 }
 
 /// `Plan.spec`: every field of upstream's `PlanSpec`.

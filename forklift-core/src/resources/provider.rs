@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{API_VERSION, Condition, ObjectMeta, ObjectReference, impl_resource};
+use super::{API_VERSION, Condition, ObjectReference, resource};
 
 string_enum! {
     /// Provider type (`spec.type`), spelled as upstream's `ProviderTypes`.
@@ -90,48 +90,21 @@ pub mod settings {
     pub const APPLIANCE_MANAGEMENT: &str = "applianceManagement";
 }
 
-/// A `Provider` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Provider {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `Provider`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: ProviderSpec,
-    /// Observed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<ProviderStatus>,
+resource! {
+    /// A `Provider` resource.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Provider(API_VERSION, "Provider") {
+        /// Desired state.
+        pub spec: ProviderSpec,
+        /// Observed state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<ProviderStatus>,
+    }
+    /// A provider with the given metadata and spec.
+    pub fn new(metadata, spec: ProviderSpec);
 }
-
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "Provider".to_owned()
-}
-
-impl_resource!(Provider, API_VERSION, "Provider");
 
 impl Provider {
-    /// A provider with the given metadata and spec.
-    pub fn new(metadata: ObjectMeta, spec: ProviderSpec) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: default_kind(),
-            metadata,
-            spec,
-            status: None,
-        }
-    }
-
     /// Whether this is the local cluster's "host" provider (`openshift` with an empty URL).
     pub fn is_host(&self) -> bool {
         self.spec.type_ == Some(ProviderType::OpenShift) && self.spec.url.is_empty()

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{ObjectMeta, impl_resource};
+use super::{ObjectMeta, resource};
 
 /// Secret bytes, base64 in manifests; `Debug` prints only the length.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -48,44 +48,26 @@ impl<'de> Deserialize<'de> for SecretBytes {
 }
 
 /// `apiVersion` of Secrets.
-pub const SECRET_API_VERSION: &str = "v1";
+pub const SECRET_API_VERSION: &str = super::object::api_version_text!(SECRET_API_VERSION);
 
-/// A Kubernetes Secret.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Secret {
-    /// Always `v1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `Secret`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// Secret type, e.g. `Opaque`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Base64-encoded values.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub data: BTreeMap<String, SecretBytes>,
-    /// Plain-text values; they win over `data` for the same key (as the API server merges them).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub string_data: BTreeMap<String, String>,
-    /// Whether the Secret is immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub immutable: Option<bool>,
+resource! {
+    /// A Kubernetes Secret.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Secret(SECRET_API_VERSION, "Secret") {
+        /// Secret type, e.g. `Opaque`.
+        #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+        pub type_: Option<String>,
+        /// Base64-encoded values.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub data: BTreeMap<String, SecretBytes>,
+        /// Plain-text values; they win over `data` for the same key (as the API server merges them).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub string_data: BTreeMap<String, String>,
+        /// Whether the Secret is immutable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub immutable: Option<bool>,
+    }
 }
-
-fn default_api_version() -> String {
-    SECRET_API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "Secret".to_owned()
-}
-
-impl_resource!(Secret, SECRET_API_VERSION, "Secret");
 
 impl Secret {
     /// An `Opaque` secret with the given string values.

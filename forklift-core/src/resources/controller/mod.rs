@@ -6,9 +6,7 @@
 //! boolean switches are the strings `"true"`/`"false"`: the guide states the ForkliftController
 //! API does not accept YAML booleans for them, and neither do we.
 
-use serde::{Deserialize, Serialize};
-
-use super::{API_VERSION, ObjectMeta, impl_resource};
+use super::{API_VERSION, resource};
 
 string_enum! {
     /// A boolean written as the string `"true"` or `"false"`.
@@ -61,48 +59,19 @@ string_enum! {
     }
 }
 
-/// A `ForkliftController` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ForkliftController {
-    /// Always `forklift.konveyor.io/v1beta1`.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Always `ForkliftController`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Metadata.
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    /// The settings.
-    #[serde(default)]
-    pub spec: ForkliftControllerSettings,
-    /// Status written by the Ansible operator (free-form in the CRD).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<serde_json::Value>,
-}
-
-fn default_api_version() -> String {
-    API_VERSION.to_owned()
-}
-
-fn default_kind() -> String {
-    "ForkliftController".to_owned()
-}
-
-impl_resource!(ForkliftController, API_VERSION, "ForkliftController");
-
-impl ForkliftController {
-    /// A controller with the given metadata and settings.
-    pub fn new(metadata: ObjectMeta, spec: ForkliftControllerSettings) -> Self {
-        Self {
-            api_version: default_api_version(),
-            kind: default_kind(),
-            metadata,
-            spec,
-            status: None,
-        }
+resource! {
+    /// A `ForkliftController` resource.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ForkliftController(API_VERSION, "ForkliftController") {
+        /// The settings.
+        #[serde(default)]
+        pub spec: ForkliftControllerSettings,
+        /// Status written by the Ansible operator (free-form in the CRD).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub status: Option<serde_json::Value>,
     }
+    /// A controller with the given metadata and settings.
+    pub fn new(metadata, spec: ForkliftControllerSettings);
 }
 
 /// Declares the settings struct from one table: each setting written once, as its doc, name,
