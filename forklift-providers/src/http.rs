@@ -1,5 +1,6 @@
 //! The one way an HTTP client that talks to a peer is built: every provider's client
-//! (vSphere, OpenStack, the oVirt engine, imageio) and the CDI upload proxy's start here.
+//! (vSphere, OpenStack, the oVirt engine, imageio) and the CDI upload proxy's start here;
+//! [`read_capped`] is the one reader of their answer bodies within a limit.
 
 /// A `reqwest` client builder that never follows a redirect: a 3xx answer is returned as
 /// it is and fails the call with its status.
@@ -12,3 +13,7 @@
 pub fn peer_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
+
+pub mod body;
+
+pub use body::{BodyError, BodyLimits, CappedBody, ErrorBody, read_capped};

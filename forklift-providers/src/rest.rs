@@ -1,46 +1,14 @@
 //! What the providers' authenticated JSON clients (oVirt's [`Engine`](crate::ovirt::Engine),
-//! OpenStack's [`Session`](crate::openstack::Session)) share: reading an answer body within
-//! a limit, and the session token, renewed before it expires and once after the peer
-//! refused it. Each client keeps its own limits, errors and login; the quoting of an error
-//! body is [`excerpt`](crate::imageio::error::excerpt).
+//! OpenStack's [`Session`](crate::openstack::Session)) share: the JSON request body and the
+//! session token, renewed before it expires and once after the peer
+//! refused it. Each client keeps its own limits, errors and login; an answer body
+//! is read by [`read_capped`](crate::http::read_capped), an error body quoted by
+//! [`excerpt`](crate::imageio::error::excerpt).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-/// Why [`read_capped`] stopped.
-#[derive(Debug)]
-pub(crate) enum BodyError {
-    /// The connection failed while the body was read.
-    Transport(reqwest::Error),
-    /// A success answer went past its limit.
-    TooLarge,
-}
-
-/// Reads a response body. A success answer beyond `limit` bytes is refused
-/// ([`BodyError::TooLarge`]); of an error answer only the first `error_limit` bytes are kept,
-/// since it is only quoted.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: usize,
-    error_limit: usize,
-) -> Result<Vec<u8>, BodyError> {
-    let success = response.status().is_success();
-    let limit = if success { limit } else { error_limit };
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len() + chunk.len() > limit {
-            if !success {
-                body.extend_from_slice(&chunk[..limit - body.len()]);
-                break;
-            }
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
 
 /// `request` with `body`, when there is one, as its JSON content.
 pub(crate) fn with_json(

@@ -17,8 +17,9 @@ use super::limits::{
     MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_PAGES, MAX_RESPONSE_BYTES, OpenstackLimit, PAGE_SIZE,
     TOKEN_RENEW_MARGIN,
 };
+use crate::http::{BodyError, BodyLimits, ErrorBody, read_capped};
 use crate::imageio::error::excerpt;
-use crate::rest::{BodyError, TokenCell, read_capped, with_json};
+use crate::rest::{TokenCell, with_json};
 
 /// An OpenStack service this client talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,29 +66,33 @@ impl Service {
     }
 }
 
-/// Reads a response body, refusing a successful one beyond [`MAX_RESPONSE_BYTES`] and
-/// keeping only the start of an error body.
+/// A success body is refused past [`MAX_RESPONSE_BYTES`] (a declared length at once); an
+/// error body is only quoted, so its start is kept.
+const LIMITS: BodyLimits = BodyLimits {
+    success: MAX_RESPONSE_BYTES,
+    error: ErrorBody::Cut(MAX_ERROR_BODY_BYTES),
+};
+
+/// Reads a response body under [`LIMITS`].
 pub(crate) async fn read_limited(
     response: reqwest::Response,
     service: &'static str,
     operation: &str,
     url: &str,
 ) -> Result<Vec<u8>> {
-    read_capped(response, MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES)
-        .await
-        .map_err(|e| match e {
-            BodyError::Transport(source) => OpenstackError::Transport {
-                service,
-                operation: operation.to_owned(),
-                url: url.to_owned(),
-                source,
-            },
-            BodyError::TooLarge => OpenstackError::Limit {
-                service,
-                operation: operation.to_owned(),
-                limit: OpenstackLimit::ResponseBytes,
-            },
-        })
+    read_capped(response, LIMITS).await.map_err(|e| match e {
+        BodyError::Transport(source) => OpenstackError::Transport {
+            service,
+            operation: operation.to_owned(),
+            url: url.to_owned(),
+            source,
+        },
+        BodyError::TooLarge { .. } => OpenstackError::Limit {
+            service,
+            operation: operation.to_owned(),
+            limit: OpenstackLimit::ResponseBytes,
+        },
+    })
 }
 
 /// The message of an OpenStack error body: Nova/Cinder `{"<kind>": {"message": …}}`,

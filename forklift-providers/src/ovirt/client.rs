@@ -18,8 +18,9 @@ use super::limits::{
     MAX_ERROR_BODY_BYTES, MAX_ITEMS, MAX_LISTING_BYTES, MAX_PAGES, MAX_RESPONSE_BYTES, OvirtLimit,
     PAGE_SIZE, TOKEN_RENEW_MARGIN,
 };
+use crate::http::{BodyError, BodyLimits, ErrorBody, read_capped};
 use crate::imageio::error::excerpt;
-use crate::rest::{BodyError, Expiring, TokenCell, read_capped, with_json};
+use crate::rest::{Expiring, TokenCell, with_json};
 
 /// An SSO access token and when it expires.
 struct Token {
@@ -57,22 +58,26 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Reads a response body, refusing a successful one beyond [`MAX_RESPONSE_BYTES`] and
-/// keeping only the start of an error body.
+/// A success body is refused past [`MAX_RESPONSE_BYTES`] (a declared length at once); an
+/// error body is only quoted, so its start is kept.
+const LIMITS: BodyLimits = BodyLimits {
+    success: MAX_RESPONSE_BYTES,
+    error: ErrorBody::Cut(MAX_ERROR_BODY_BYTES),
+};
+
+/// Reads a response body under [`LIMITS`].
 async fn read_limited(response: reqwest::Response, operation: &str, url: &str) -> Result<Vec<u8>> {
-    read_capped(response, MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES)
-        .await
-        .map_err(|e| match e {
-            BodyError::Transport(source) => OvirtError::Transport {
-                operation: operation.to_owned(),
-                url: url.to_owned(),
-                source,
-            },
-            BodyError::TooLarge => OvirtError::Limit {
-                operation: operation.to_owned(),
-                limit: OvirtLimit::ResponseBytes,
-            },
-        })
+    read_capped(response, LIMITS).await.map_err(|e| match e {
+        BodyError::Transport(source) => OvirtError::Transport {
+            operation: operation.to_owned(),
+            url: url.to_owned(),
+            source,
+        },
+        BodyError::TooLarge { .. } => OvirtError::Limit {
+            operation: operation.to_owned(),
+            limit: OvirtLimit::ResponseBytes,
+        },
+    })
 }
 
 /// The `reason` and `detail` of an engine fault body (`{"reason": …, "detail": …}`, also

@@ -9,6 +9,7 @@ use super::limits::{MAX_RESPONSE_BYTES, SoapLimit};
 use super::xml::{self, Node, escape};
 use crate::capability::SecretString;
 use crate::error::{Error, Result};
+use crate::http::{BodyError, BodyLimits, ErrorBody, read_capped};
 
 /// API version sent before the server's own version is known; every vCenter and ESXi
 /// still in support accepts it.
@@ -182,31 +183,27 @@ impl SoapTransport {
 }
 
 /// Reads a whole answer, refusing it once it passes [`MAX_RESPONSE_BYTES`] (a declared
-/// `Content-Length` beyond it is refused before any byte is read).
+/// `Content-Length` beyond it is refused before any byte is read). A fault (HTTP 500) is
+/// parsed like any answer, so it is refused past the limit too, not cut.
 async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     method: &str,
     url: &url::Url,
 ) -> Result<Vec<u8>> {
-    let too_large = || Error::LimitExceeded {
-        method: method.to_owned(),
-        limit: SoapLimit::ResponseBytes,
+    let limits = BodyLimits {
+        success: MAX_RESPONSE_BYTES,
+        error: ErrorBody::Refuse(MAX_RESPONSE_BYTES),
     };
-    let declared = response.content_length().unwrap_or(0);
-    if declared > MAX_RESPONSE_BYTES as u64 {
-        return Err(too_large());
-    }
-    let mut out = Vec::with_capacity(declared as usize);
-    while let Some(chunk) = response.chunk().await.map_err(|source| Error::Http {
-        url: url.to_string(),
-        source,
-    })? {
-        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+    read_capped(response, limits).await.map_err(|e| match e {
+        BodyError::Transport(source) => Error::Http {
+            url: url.to_string(),
+            source,
+        },
+        BodyError::TooLarge { .. } => Error::LimitExceeded {
+            method: method.to_owned(),
+            limit: SoapLimit::ResponseBytes,
+        },
+    })
 }
 
 /// Wraps a method call in a SOAP 1.1 envelope; the body is in the `urn:vim25` namespace.

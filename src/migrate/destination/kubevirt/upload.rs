@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::sync::OnceCell;
+
+use forklift_providers::http::{BodyLimits, ErrorBody, read_capped};
 
 use super::error::ClusterError;
 use super::stream::{StreamBody, body_stream};
@@ -123,8 +124,9 @@ impl UploadProxy {
                     .await
                     .map_err(|e| self.probe_error(e))?;
                 let status = answer.status().as_u16();
-                // The answer is read (capped) so the connection can be reused.
-                read_limited(answer).await;
+                // The answer is read (capped) so the connection can be reused; it is not
+                // used, so an answer that cannot be read only costs the connection.
+                let _ = read_capped(answer, ANSWER_LIMITS).await;
                 if matches!(status, 404 | 405) {
                     tracing::info!(proxy = %self.url, status, "upload-async is not served; using upload");
                     join(UPLOAD_PATH)
@@ -225,7 +227,14 @@ impl UploadProxy {
         if status.is_success() {
             return Ok(());
         }
-        let body = read_limited(answer).await;
+        let body = match read_capped(answer, ANSWER_LIMITS).await {
+            Ok(body) => String::from_utf8_lossy(&body).trim().to_owned(),
+            // The status is the refusal; its text is only quoted.
+            Err(error) => {
+                tracing::warn!(data_volume, %error, "the upload proxy's refusal could not be read");
+                String::new()
+            }
+        };
         Err(ClusterError::UploadRefused {
             data_volume: data_volume.to_owned(),
             status: status.as_u16(),
@@ -306,19 +315,12 @@ impl UploadProxy {
     }
 }
 
-/// Reads at most [`UPLOAD_RESPONSE_LIMIT`] bytes of an answer, as text.
-async fn read_limited(answer: reqwest::Response) -> String {
-    let mut kept = Vec::new();
-    let mut chunks = answer.bytes_stream();
-    while let Some(Ok(chunk)) = chunks.next().await {
-        let room = UPLOAD_RESPONSE_LIMIT - kept.len();
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if kept.len() >= UPLOAD_RESPONSE_LIMIT {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&kept).trim().to_owned()
-}
+/// What is kept of a proxy's answer: it is only quoted, so its first
+/// [`UPLOAD_RESPONSE_LIMIT`] bytes (a success body past them is refused, and not wanted).
+const ANSWER_LIMITS: BodyLimits = BodyLimits {
+    success: UPLOAD_RESPONSE_LIMIT,
+    error: ErrorBody::Cut(UPLOAD_RESPONSE_LIMIT),
+};
 
 fn retryable(e: &ClusterError) -> bool {
     match e {
