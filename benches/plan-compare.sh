@@ -20,12 +20,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
 WORK=$(mktemp -d "${DIR:-/var/tmp}/forklift-plan-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+. "$ROOT/benches/lib.sh"
+bench_cleanup_on_exit
 
-for tool in qemu-img jq xargs /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$FORKLIFT" ] || (cd "$ROOT" && cargo build --release -q -p forklift)
+need_tools qemu-img jq xargs /usr/bin/time
+build_forklift
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
   "load $(cut -d' ' -f1-3 /proc/loadavg); $(findmnt -n -o FSTYPE -T "$WORK") at $WORK; $VMS VMs;" \
@@ -38,40 +37,20 @@ find "$WORK/demo/work" "$WORK/demo/catalog" -name '*.vmdk' | sort >"$WORK/disks.
 disks=$(wc -l <"$WORK/disks.txt")
 parallel=$(( (VMS < 20 ? VMS : 20) * 2 ))
 
-once() { # DIR CMD...: one timed run into a fresh DIR; sets RUN_SECONDS, RUN_RSS, RUN_CPU
-  local dir=$1; shift
-  rm -rf "$dir"; mkdir -p "$dir"
-  local start end
-  start=$(date +%s.%N)
-  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
-    echo "$* failed:" >&2; tail -20 "$WORK/err.txt" >&2; exit 1; }
-  end=$(date +%s.%N)
-  RUN_SECONDS=$(echo "$end - $start" | bc -l)
-  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
-  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
-}
-declare -A TIME RSS CPU ALL
-keep() {
-  ALL[$1]+="$RUN_SECONDS "
-  if [ -z "${TIME[$1]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$1]}" | bc -l)" = 1 ]; then
-    TIME[$1]=$RUN_SECONDS; RSS[$1]=$RUN_RSS; CPU[$1]=$RUN_CPU
-  fi
-}
-median() {
-  tr ' ' '\n' <<<"${ALL[$1]}" | grep -v '^$' | sort -g |
-    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
+fresh() { rm -rf "$1"; mkdir -p "$1"; } # DIR: an empty DIR for the next run to write into
 
 data_mib=0
 for _ in $(seq 1 "$ROUNDS"); do
-  once "$WORK/out" "$FORKLIFT" migrate -o json -f "$WORK/demo/manifests.yaml" \
+  fresh "$WORK/out"
+  once "$FORKLIFT" migrate -o json -f "$WORK/demo/manifests.yaml" \
     --destination "local:$WORK/out"
   keep forklift
   jq -e '.vms | all(.outcome == "succeeded")' "$WORK/out.txt" >/dev/null ||
     { echo "forklift migrate did not succeed" >&2; exit 1; }
   data_mib=$(jq '.bytesWritten / 1048576' "$WORK/out.txt")
   plan_seconds=$(jq '.seconds' "$WORK/out.txt")
-  once "$WORK/base" xargs -a "$WORK/disks.txt" -P "$parallel" -I{} sh -c \
+  fresh "$WORK/base"
+  once xargs -a "$WORK/disks.txt" -P "$parallel" -I{} sh -c \
     'out="$1/$(basename "$2" .vmdk).raw"; qemu-img convert -W -m 8 -f vmdk -O raw "$2" "$out" && sync "$out"' \
     sh "$WORK/base" {}
   keep qemu-img
