@@ -9,15 +9,12 @@ resource! {
     /// A `Hook` resource.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Hook(API_VERSION, "Hook") {
-        /// Desired state.
         #[serde(default)]
-        pub spec: HookSpec,
-        /// Observed state.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub status: Option<HookStatus>,
+        spec: HookSpec,
+        status: HookStatus,
     }
     /// A hook with the given metadata and spec.
-    pub fn new(metadata, spec: HookSpec);
+    pub fn new;
 }
 
 /// `Hook.spec`.

@@ -8,14 +8,11 @@ resource! {
     /// A `Host` resource.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Host(API_VERSION, "Host") {
-        /// Desired state.
-        pub spec: HostSpec,
-        /// Observed state.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub status: Option<HostStatus>,
+        spec: HostSpec,
+        status: HostStatus,
     }
     /// A host with the given metadata and spec.
-    pub fn new(metadata, spec: HostSpec);
+    pub fn new;
 }
 
 /// `Host.spec`: the inventory host reference plus how to reach it.

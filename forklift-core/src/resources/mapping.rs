@@ -96,14 +96,11 @@ mod network_map {
         /// A `NetworkMap` resource.
         #[derive(Debug, Clone, PartialEq)]
         pub struct NetworkMap(API_VERSION, "NetworkMap") {
-            /// Desired state.
-            pub spec: NetworkMapSpec,
-            /// Observed state.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub status: Option<MapStatus>,
+            spec: NetworkMapSpec,
+            status: MapStatus,
         }
         /// A network map with the given metadata and spec.
-        pub fn new(metadata, spec: NetworkMapSpec);
+        pub fn new;
     }
 }
 pub use network_map::NetworkMap;
@@ -202,14 +199,11 @@ mod storage_map {
         /// A `StorageMap` resource.
         #[derive(Debug, Clone, PartialEq)]
         pub struct StorageMap(API_VERSION, "StorageMap") {
-            /// Desired state.
-            pub spec: StorageMapSpec,
-            /// Observed state.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub status: Option<MapStatus>,
+            spec: StorageMapSpec,
+            status: MapStatus,
         }
         /// A storage map with the given metadata and spec.
-        pub fn new(metadata, spec: StorageMapSpec);
+        pub fn new;
     }
 }
 pub use storage_map::StorageMap;

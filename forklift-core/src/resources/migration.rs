@@ -9,11 +9,8 @@ resource! {
     /// A `Migration` resource.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Migration(API_VERSION, "Migration") {
-        /// Desired state.
-        pub spec: MigrationSpec,
-        /// Observed state.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub status: Option<MigrationStatus>,
+        spec: MigrationSpec,
+        status: MigrationStatus,
     }
 }
 

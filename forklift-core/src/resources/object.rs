@@ -20,7 +20,10 @@ macro_rules! api_version_text {
 }
 pub(crate) use api_version_text;
 
-/// Declares a kind: `pub struct Name(API_CONST, "Kind") { own fields }`.
+/// Declares a kind: `pub struct Name(API_CONST, "Kind") { own fields }`, or, for the usual
+/// kind, `{ spec: Spec, status: Status }`: a required `spec` ("Desired state"; attributes
+/// before it, e.g. `#[serde(default)]`, are kept) and an optional `status` ("Observed
+/// state"), omitted when saving while it is `None`.
 ///
 /// Generates the struct (the caller's attributes, then serde with camelCase names) whose
 /// fields are `api_version`, `kind`, `metadata` and then the caller's fields in order (the
@@ -29,10 +32,38 @@ pub(crate) use api_version_text;
 /// and a module declares at most one kind), and the `Resource` impl. `API_CONST` names a
 /// constant in scope that `api_version_text!` also knows.
 ///
-/// An optional trailing `pub fn new(metadata, spec: Spec);` (with its doc comment)
-/// generates the usual constructor of a `spec` + optional `status` kind: the given metadata
-/// and spec, no status.
+/// An optional trailing `pub fn new(metadata, spec: Spec);` (with its doc comment; in the
+/// usual form just `pub fn new;`) generates the usual constructor of a `spec` + optional
+/// `status` kind: the given metadata and spec, no status.
 macro_rules! resource {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident($api:ident, $kind:literal) {
+            $(#[$spec_attr:meta])*
+            spec: $spec:ty,
+            status: $status:ty $(,)?
+        }
+        $(
+            $(#[$new_attr:meta])*
+            pub fn new;
+        )?
+    ) => {
+        $crate::resources::object::resource! {
+            $(#[$attr])*
+            pub struct $name($api, $kind) {
+                /// Desired state.
+                $(#[$spec_attr])*
+                pub spec: $spec,
+                /// Observed state.
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub status: Option<$status>,
+            }
+            $(
+                $(#[$new_attr])*
+                pub fn new(metadata, spec: $spec);
+            )?
+        }
+    };
     (
         $(#[$attr:meta])*
         pub struct $name:ident($api:ident, $kind:literal) {

@@ -58,14 +58,11 @@ resource! {
     /// A `Plan` resource.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Plan(API_VERSION, "Plan") {
-        /// Desired state.
-        pub spec: PlanSpec,
-        /// Observed state.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub status: Option<PlanStatus>,
+        spec: PlanSpec,
+        status: PlanStatus,
     }
     /// A plan with the given metadata and spec.
-    pub fn new(metadata, spec: PlanSpec);
+    pub fn new;
 }
 
 /// `Plan.spec`: every field of upstream's `PlanSpec`.

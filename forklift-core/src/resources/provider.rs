@@ -94,14 +94,11 @@ resource! {
     /// A `Provider` resource.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Provider(API_VERSION, "Provider") {
-        /// Desired state.
-        pub spec: ProviderSpec,
-        /// Observed state.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub status: Option<ProviderStatus>,
+        spec: ProviderSpec,
+        status: ProviderStatus,
     }
     /// A provider with the given metadata and spec.
-    pub fn new(metadata, spec: ProviderSpec);
+    pub fn new;
 }
 
 impl Provider {
