@@ -718,6 +718,22 @@ pub(crate) async fn after_phase(
         .await;
 }
 
+/// After a warm VM succeeded (and [`clean_up`] removed its last snapshot): the source's
+/// change tracking state kept for later precopies goes too (oVirt checkpoints), as
+/// upstream removes its last warm snapshot. Not before: a re-run of a failed VM resumes
+/// from the last precopy's checkpoint. The VM migrated whatever this finds, so a failure
+/// is a warning naming what is left, not the VM's failure.
+pub(crate) async fn release_changes(ctx: &RunContext, target: &TargetVm) {
+    let Ok(tracking) = ctx.provider.change_tracking() else {
+        return;
+    };
+    let vm = VmRef::new(target.source_id.clone());
+    if let Err(e) = tracking.release_changes(&vm).await {
+        tracing::warn!(vm = %PeerText(&target.source_name), error = %forklift_core::error::chain(&e),
+            "the source keeps change tracking state of this migration");
+    }
+}
+
 /// Removes the snapshots the VM still holds (on every outcome: a failed or cancelled
 /// VM, or a provider without the removal phases), each within [`SNAPSHOT_CLEANUP_LIMIT`];
 /// returns those that could not be removed, which are also recorded in the warm status.
