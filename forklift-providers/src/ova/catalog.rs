@@ -159,7 +159,7 @@ impl OvaCatalog {
     /// (which files are packages, which are skipped and why) is always taken anew.
     pub(crate) fn scan_with(
         &self,
-        load: &mut dyn FnMut(&Package) -> Result<(Vec<OvaVm>, PackageStamp)>,
+        load: &mut dyn FnMut(&Package) -> Result<LoadedVms>,
     ) -> Result<(CatalogInventory, HashMap<String, PackageStamp>)> {
         let mut stamps = HashMap::new();
         let found = scan::scan(&self.root, self.clock.as_ref(), self.settle)?;
@@ -316,14 +316,16 @@ pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
     load_package_stamped(package).map(|(envelope, vms, _)| (envelope, vms))
 }
 
+/// A package's VMs and the stamp of the file they were read from.
+pub(crate) type LoadedVms = (Vec<OvaVm>, PackageStamp);
+
 /// [`load_package`]'s VMs and the stamp of the package file they were read from, taken
 /// from the open file before it was read.
-pub(crate) fn load_vms_stamped(package: &Package) -> Result<(Vec<OvaVm>, PackageStamp)> {
+pub(crate) fn load_vms_stamped(package: &Package) -> Result<LoadedVms> {
     load_package_stamped(package).map(|(_, vms, stamp)| (vms, stamp))
 }
 
 /// [`load_package`], and the stamp of the package file, taken before anything is read.
-
 fn load_package_stamped(package: &Package) -> Result<(Envelope, Vec<OvaVm>, PackageStamp)> {
     let (dir, file) = open_package(&package.path)?;
     let stamp = PackageStamp::of(&file, &package.path)?;
