@@ -412,10 +412,11 @@ mod tests {
     }
 
     /// A disk whose byte at `offset` is `pattern(offset)`, generated on read (no copy of
-    /// the disk in memory); its first block arrives `delay` after the others.
+    /// the disk in memory); its first block arrives only once `sink` holds a full window
+    /// ahead of it (so writers beyond the window are waiting).
     struct Slow {
         size: u64,
-        delay: Duration,
+        sink: Arc<StreamSink>,
     }
 
     fn pattern(offset: u64) -> u8 {
@@ -430,7 +431,10 @@ mod tests {
 
         async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
             if offset == 0 {
-                tokio::time::sleep(self.delay).await;
+                let block = buf.len() as u64;
+                while self.sink.position.lock().await.held + block <= STREAM_WINDOW {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
             }
             // Blocks and the pattern's runs are both 4 KiB aligned.
             for (i, page) in buf.chunks_mut(4096).enumerate() {
@@ -442,7 +446,7 @@ mod tests {
 
     /// The copy pipeline asked for far more than the window in flight (64 × 4 MiB): blocks
     /// ahead of a slow first block fill the window and wait, and the copy still ends
-    /// (within a bounded wait on paused time), every byte in order.
+    /// (within a bounded wait on paused time: a stall fails it), every byte in order.
     #[tokio::test(start_paused = true)]
     async fn a_copy_asking_more_than_the_window_in_flight_cannot_stall() {
         let block: u32 = 4 * 1024 * 1024;
@@ -450,7 +454,7 @@ mod tests {
         let (sink, body) = StreamSink::new("ns/dv".into(), size);
         let source = Arc::new(Slow {
             size,
-            delay: Duration::from_secs(1),
+            sink: sink.clone(),
         });
         let options = forklift_transfer::CopyOptions {
             request_size: block,
