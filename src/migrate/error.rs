@@ -59,7 +59,7 @@ pub enum MigrateError {
     /// The source reported no change id for a disk after a snapshot, so the next precopy
     /// could not ask what changed.
     #[error(
-        "VM {vm}: snapshot {snapshot} has no change id for disk {disk}; is changed block tracking on?"
+        "VM {vm}: snapshot {snapshot} has no change id for disk {disk}, so no later precopy can copy only what changed since it; is changed block tracking on?"
     )]
     ChangeIdMissing {
         /// Source VM name.

@@ -609,6 +609,9 @@ async fn finish(
         let note = format!("snapshots left on the source: {}", left.join(", "));
         error = Some(error.map_or(note.clone(), |e| format!("{e}; {note}")));
     }
+    if outcome == VmOutcome::Succeeded && target.itinerary == ItineraryKind::Warm {
+        super::warm::release_changes(ctx, target).await;
+    }
     if outcome == VmOutcome::Succeeded {
         // Only now may the disks' checkpoints go: until the VM succeeded, a re-run resumes
         // each disk from its checkpoint. A checkpoint that cannot be removed only makes the

@@ -86,6 +86,35 @@ async fn incremental_backup_answers_the_areas_written_since_its_checkpoint() {
     assert_eq!(setup.tickets.tickets_on_daemon(), 0);
     // The first checkpoint is still the second backup's start; none older is left.
     assert_eq!(setup.engine.checkpoints(VM2).len(), 2);
+    // Once the VM migrated, both go, oldest first (the engine removes only the root).
+    provider.release_changes(&vm).await.unwrap();
+    assert!(setup.engine.checkpoints(VM2).is_empty());
+
+    // A checkpoint another tool made (here another provider) before ours holds ours
+    // back: the engine refuses all but the oldest, so ours are named as left.
+    let other = setup.provider().await;
+    let foreign = other
+        .create_snapshot(&vm, &SnapshotRequest::named("other-tool"))
+        .await
+        .unwrap();
+    other.remove_snapshot(&vm, &foreign, true).await.unwrap();
+    let third = provider
+        .create_snapshot(&vm, &SnapshotRequest::named("precopy-3"))
+        .await
+        .unwrap();
+    let ours = provider.change_ids(&vm, &third).await.unwrap()[&disk.file].clone();
+    provider.remove_snapshot(&vm, &third, true).await.unwrap();
+    let err = provider.release_changes(&vm).await.unwrap_err();
+    assert!(
+        matches!(ovirt_error(&err), OvirtError::CheckpointsLeft { checkpoints, .. } if *checkpoints == ours),
+        "{err}"
+    );
+    assert_eq!(setup.engine.checkpoints(VM2).len(), 2);
+    // Once the older one is gone, ours goes too.
+    other.release_changes(&vm).await.unwrap();
+    provider.release_changes(&vm).await.unwrap();
+    assert!(setup.engine.checkpoints(VM2).is_empty());
+    other.close().await.unwrap();
     provider.close().await.unwrap();
 }
 

@@ -77,6 +77,15 @@ pub trait ChangeTracking: Send + Sync {
         disk: &DiskRef,
         change_id: &str,
     ) -> Result<Vec<ChangedArea>>;
+
+    /// The warm migration of `vm` cut over (its last changes copied, its last snapshot
+    /// removed): removes what change tracking kept on the source only for later precopies
+    /// (oVirt: the checkpoints this provider's backups created). The default keeps nothing
+    /// of the kind.
+    async fn release_changes(&self, vm: &VmRef) -> Result<()> {
+        let _ = vm;
+        Ok(())
+    }
 }
 
 /// Opens VM disks for reading.

@@ -11,21 +11,28 @@
 //! the package gone, replaced or written since) rescans once, as every open did before,
 //! and resolves in the new scan; a rescan that finds a disk does not compare stamps, as
 //! before. Concurrent opens that find the scan stale share one rescan.
-//! [`collect_inventory`](crate::capability::InventorySource::collect_inventory) always
-//! rescans, as upstream's server does on every request, and refreshes the cache.
+//!
+//! [`collect_inventory`](crate::capability::InventorySource::collect_inventory) rescans on
+//! every request, as upstream's server does, but loads again only what changed: the
+//! listing (which files are packages, which are skipped and why) is always taken anew, so
+//! a package added, removed or still settling shows at once, and each package listed is
+//! loaded again unless its file still has the stamp of the last load, and (an extracted
+//! `.ovf`, whose disk files sit beside it) its folder's too: an entry added, removed or
+//! renamed there moves the folder's change time. A package that failed to load is loaded
+//! again every time (its error may have been mended).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use forklift_transfer::vmdk::VmdkImage;
 
-use super::catalog::{CatalogInventory, OvaCatalog};
+use super::catalog::{CatalogInventory, OvaCatalog, load_vms_stamped};
 use super::error::{Error, Result};
-use super::vm::{OvaDisk, OvaVm};
+use super::vm::{OvaDisk, OvaVm, Package, PackageKind};
 
 /// What tells one state of a package file from another: the file (device and inode), its
 /// size, and its modification and change times (the change time moves on every write,
@@ -43,14 +50,81 @@ impl PackageStamp {
     /// The stamp of the open `file` (at `path`, for errors).
     pub(crate) fn of(file: &File, path: &Path) -> Result<Self> {
         let m = file.metadata().map_err(|e| Error::io(path, e))?;
-        Ok(PackageStamp {
+        Ok(Self::of_metadata(&m))
+    }
+
+    /// The stamp of whatever `path` names now, a link itself rather than its target (a
+    /// package replaced by a link is never the file it was).
+    fn at(path: &Path) -> Result<Self> {
+        let m = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+        Ok(Self::of_metadata(&m))
+    }
+
+    fn of_metadata(m: &std::fs::Metadata) -> Self {
+        PackageStamp {
             dev: m.dev(),
             ino: m.ino(),
             len: m.size(),
             mtime: (m.mtime(), m.mtime_nsec()),
             ctime: (m.ctime(), m.ctime_nsec()),
-        })
+        }
     }
+}
+
+/// A package as a scan loaded it, handed back by the next scan while unchanged.
+#[derive(Debug, Clone)]
+struct Loaded {
+    /// The package file's stamp, from the handle it was read through.
+    stamp: PackageStamp,
+    /// An extracted package's folder, stamped before the load.
+    folder: Option<PackageStamp>,
+    vms: Vec<OvaVm>,
+}
+
+impl Loaded {
+    /// Whether `package` is still the file (and folder) this load read.
+    fn is_current(&self, package: &Package) -> bool {
+        let folder = match package.kind {
+            PackageKind::Ova => None,
+            PackageKind::Ovf => match package.path.parent().map(PackageStamp::at) {
+                Some(Ok(stamp)) => Some(stamp),
+                _ => return false,
+            },
+        };
+        folder == self.folder && PackageStamp::at(&package.path).is_ok_and(|s| s == self.stamp)
+    }
+}
+
+/// Loads `package`, or hands back `previous`'s load of it while unchanged; records what
+/// it loaded in `loaded` and counts new loads in `loads`.
+fn load_or_reuse(
+    package: &Package,
+    previous: Option<&CachedScan>,
+    loaded: &mut HashMap<PathBuf, Loaded>,
+    loads: &AtomicU64,
+) -> Result<(Vec<OvaVm>, PackageStamp)> {
+    if let Some(earlier) = previous.and_then(|p| p.packages.get(&package.path))
+        && earlier.is_current(package)
+    {
+        loaded.insert(package.path.clone(), earlier.clone());
+        return Ok((earlier.vms.clone(), earlier.stamp));
+    }
+    // Before the load: a folder changed while it runs is seen by the next scan.
+    let folder = match package.kind {
+        PackageKind::Ova => None,
+        PackageKind::Ovf => package.path.parent().map(PackageStamp::at).transpose()?,
+    };
+    loads.fetch_add(1, Ordering::Relaxed);
+    let (vms, stamp) = load_vms_stamped(package)?;
+    loaded.insert(
+        package.path.clone(),
+        Loaded {
+            stamp,
+            folder,
+            vms: vms.clone(),
+        },
+    );
+    Ok((vms, stamp))
 }
 
 /// One scan's VMs and the stamps of the packages they came from.
@@ -59,6 +133,8 @@ pub(crate) struct CachedScan {
     vms: Vec<OvaVm>,
     /// Keyed by [`OvaVm::ovf_path`].
     stamps: HashMap<String, PackageStamp>,
+    /// Every package loaded, by path, for the next scan to reuse.
+    packages: HashMap<PathBuf, Loaded>,
 }
 
 impl CachedScan {
@@ -110,24 +186,40 @@ pub(crate) struct ScanCache {
     last: tokio::sync::Mutex<Option<Arc<CachedScan>>>,
     /// Scans made, for tests and logs.
     scans: AtomicU64,
+    /// Packages loaded (not reused) by those scans.
+    loads: Arc<AtomicU64>,
 }
 
 impl ScanCache {
-    /// Scans `catalog` (on the blocking pool), keeps the result and returns the inventory.
+    /// Scans `catalog` (on the blocking pool), loading only the packages changed since the
+    /// last scan, keeps the result and returns the inventory.
     pub(crate) async fn rescan(&self, catalog: &OvaCatalog) -> Result<CatalogInventory> {
         let mut last = self.last.lock().await;
-        let (inventory, cached) = self.scan(catalog).await?;
+        let (inventory, cached) = self.scan(catalog, last.clone()).await?;
         *last = Some(cached);
         Ok(inventory)
     }
 
-    async fn scan(&self, catalog: &OvaCatalog) -> Result<(CatalogInventory, Arc<CachedScan>)> {
+    async fn scan(
+        &self,
+        catalog: &OvaCatalog,
+        previous: Option<Arc<CachedScan>>,
+    ) -> Result<(CatalogInventory, Arc<CachedScan>)> {
         self.scans.fetch_add(1, Ordering::Relaxed);
         let catalog = catalog.clone();
-        let (inventory, stamps) = blocking(move || catalog.scan_stamped()).await?;
+        let loads = self.loads.clone();
+        let (inventory, stamps, packages) = blocking(move || {
+            let mut packages = HashMap::new();
+            let (inventory, stamps) = catalog.scan_with(&mut |package| {
+                load_or_reuse(package, previous.as_deref(), &mut packages, &loads)
+            })?;
+            Ok((inventory, stamps, packages))
+        })
+        .await?;
         let cached = Arc::new(CachedScan {
             vms: inventory.vms.clone(),
             stamps,
+            packages,
         });
         Ok((inventory, cached))
     }
@@ -155,7 +247,7 @@ impl ScanCache {
                 (Some(now), Some(seen)) if !Arc::ptr_eq(now, seen) => now.clone(),
                 (Some(now), None) => now.clone(),
                 _ => {
-                    let (_, fresh) = self.scan(catalog).await?;
+                    let (_, fresh) = self.scan(catalog, cached.clone()).await?;
                     *last = Some(fresh.clone());
                     fresh
                 }
@@ -169,6 +261,12 @@ impl ScanCache {
     #[cfg(test)]
     fn scans(&self) -> u64 {
         self.scans.load(Ordering::Relaxed)
+    }
+
+    /// How many packages those scans loaded (not reused).
+    #[cfg(test)]
+    fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 }
 
@@ -284,6 +382,67 @@ mod tests {
             "{err}"
         );
         assert_eq!(cache.scans(), 4);
+    }
+
+    /// The names of the VMs an inventory lists, sorted.
+    fn names(inventory: &CatalogInventory) -> Vec<String> {
+        let mut names: Vec<String> = inventory.vms.iter().map(|v| v.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn inventory_requests_load_only_what_changed() {
+        let root = tempfile::tempdir().unwrap();
+        write_package(&root.path().join("a"), 1);
+        write_package(&root.path().join("b"), 2);
+        let (catalog, cache) = (catalog(root.path()), ScanCache::default());
+        let first = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&first), ["vm-1", "vm-2"]);
+        assert_eq!(cache.loads(), 2);
+
+        // Nothing changed: the same inventory, no package loaded again.
+        let again = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&again), ["vm-1", "vm-2"]);
+        assert_eq!(again.vms, first.vms);
+        assert_eq!(cache.loads(), 2);
+        // The reused scan still serves disk opens.
+        assert!([1, 2].contains(&first_byte(&cache, &catalog).await));
+        assert_eq!((cache.scans(), cache.loads()), (2, 2));
+
+        // A package added: it shows, loaded alone.
+        write_package(&root.path().join("c"), 3);
+        let added = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&added), ["vm-1", "vm-2", "vm-3"]);
+        assert_eq!(cache.loads(), 3);
+
+        // A package rewritten in place (once the filesystem's clock has ticked): loaded
+        // again, and its new contents show.
+        std::thread::sleep(Duration::from_millis(20));
+        write_package(&root.path().join("b"), 4);
+        let rewritten = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&rewritten), ["vm-1", "vm-3", "vm-4"]);
+        assert_eq!(cache.loads(), 4);
+
+        // A package removed: it is gone, nothing loaded.
+        std::fs::remove_dir_all(root.path().join("c")).unwrap();
+        let removed = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&removed), ["vm-1", "vm-4"]);
+        assert_eq!(cache.loads(), 4);
+
+        // The disk file beside an unchanged descriptor removed: its folder changed, so the
+        // package is loaded again and now refused.
+        std::fs::remove_file(root.path().join("a/disk.vmdk")).unwrap();
+        let missing = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&missing), ["vm-4"]);
+        assert_eq!(missing.skipped.len(), 1, "{:?}", missing.skipped);
+        assert!(missing.skipped[0].message.contains("does not exist"));
+        assert_eq!(cache.loads(), 5);
+        // A package that failed is loaded again each time (it may have been mended).
+        write_package(&root.path().join("a"), 5);
+        let mended = cache.rescan(&catalog).await.unwrap();
+        assert_eq!(names(&mended), ["vm-4", "vm-5"]);
+        assert_eq!(cache.loads(), 6);
     }
 
     #[tokio::test]

@@ -151,6 +151,16 @@ impl OvaCatalog {
     /// path as VMs name it ([`OvaVm::ovf_path`]), each taken from the open file before it
     /// was read.
     pub(crate) fn scan_stamped(&self) -> Result<(CatalogInventory, HashMap<String, PackageStamp>)> {
+        self.scan_with(&mut load_vms_stamped)
+    }
+
+    /// [`scan_stamped`](Self::scan_stamped), each package listed loaded through `load`
+    /// (which may hand back an earlier load of an unchanged package): the listing itself
+    /// (which files are packages, which are skipped and why) is always taken anew.
+    pub(crate) fn scan_with(
+        &self,
+        load: &mut dyn FnMut(&Package) -> Result<LoadedVms>,
+    ) -> Result<(CatalogInventory, HashMap<String, PackageStamp>)> {
         let mut stamps = HashMap::new();
         let found = scan::scan(&self.root, self.clock.as_ref(), self.settle)?;
         let mut inventory = CatalogInventory {
@@ -172,8 +182,8 @@ impl OvaCatalog {
             });
         }
         for package in &found.packages {
-            match load_package_stamped(package) {
-                Ok((_, vms, stamp)) => {
+            match load(package) {
+                Ok((vms, stamp)) => {
                     stamps.insert(package.path.display().to_string(), stamp);
                     for vm in vms {
                         for n in &vm.networks {
@@ -304,6 +314,15 @@ fn open_package(path: &Path) -> Result<(PackageDir, File)> {
 /// safe and unique), or a regular file reached without links inside the folder of an `.ovf`.
 pub fn load_package(package: &Package) -> Result<(Envelope, Vec<OvaVm>)> {
     load_package_stamped(package).map(|(envelope, vms, _)| (envelope, vms))
+}
+
+/// A package's VMs and the stamp of the file they were read from.
+pub(crate) type LoadedVms = (Vec<OvaVm>, PackageStamp);
+
+/// [`load_package`]'s VMs and the stamp of the package file they were read from, taken
+/// from the open file before it was read.
+pub(crate) fn load_vms_stamped(package: &Package) -> Result<LoadedVms> {
+    load_package_stamped(package).map(|(_, vms, stamp)| (vms, stamp))
 }
 
 /// [`load_package`], and the stamp of the package file, taken before anything is read.

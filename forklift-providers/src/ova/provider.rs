@@ -79,7 +79,8 @@ impl OvaProvider {
         &self.catalog
     }
 
-    /// Scans the catalog (on the blocking pool); the scan then serves disk opens.
+    /// Scans the catalog (on the blocking pool), loading again only the packages changed
+    /// since the last scan; the scan then serves disk opens.
     pub async fn scan(&self) -> Result<CatalogInventory> {
         Ok(self.scans.rescan(&self.catalog).await?)
     }
@@ -135,7 +136,8 @@ impl ProviderBackend for OvaProvider {
 
 #[async_trait]
 impl InventorySource for OvaProvider {
-    /// Rescans the catalog, as upstream's server does on every request.
+    /// Rescans the catalog on every request, as upstream's server does, loading again only
+    /// the packages changed since the last scan (see `ova/cache.rs`).
     async fn collect_inventory(&self) -> Result<SourceInventory> {
         self.source_inventory().await
     }

@@ -191,6 +191,19 @@ pub enum OvirtError {
         /// VM ID.
         vm: String,
     },
+    /// Checkpoints this provider created could not all be removed after the cutover: one
+    /// that is not ours precedes them (the engine removes only the oldest).
+    #[error(
+        "VM {}: checkpoints {} of this migration are left behind one it did not create; remove them once the older ones are gone",
+        PeerText(vm),
+        PeerText(checkpoints)
+    )]
+    CheckpointsLeft {
+        /// VM ID.
+        vm: String,
+        /// The checkpoints left, oldest first, comma-separated.
+        checkpoints: String,
+    },
     /// A backup this provider did not start, or that is gone, was asked about.
     #[error("Backup {backup} of VM {vm} is not one this provider holds open")]
     UnknownBackup {

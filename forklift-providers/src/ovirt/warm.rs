@@ -17,6 +17,8 @@
 //!        (one per disk, opened once and shared with changed_areas)
 //!   Snapshots::remove_snapshot  ── finalize the backup's transfers, then the backup; then
 //!        remove the checkpoints this provider made that precede the backup's start point
+//!   ChangeTracking::release_changes (after the cutover) ── remove every checkpoint this
+//!        provider made, oldest first
 //! ```
 //!
 //! Every exit path ends what was started: a backup that does not become ready is
@@ -210,31 +212,42 @@ impl OvirtProvider {
             return Err(e);
         }
         if let Some(from) = &open.from {
-            self.remove_checkpoints_before(&open.vm, from).await?;
+            self.remove_checkpoints_before(&open.vm, Some(from)).await?;
         }
         Ok(())
     }
 
     /// Removes, oldest first, the checkpoints of this provider before `keep` in the VM's
-    /// chain (the engine removes only the root). Stops at the first that is not ours.
-    async fn remove_checkpoints_before(&self, vm: &VmRef, keep: &str) -> Result<()> {
+    /// chain (all of them without `keep`; the engine removes only the root). Stops at the
+    /// first that is not ours; returns the IDs of ours left on the VM.
+    async fn remove_checkpoints_before(
+        &self,
+        vm: &VmRef,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>> {
         let ours = self.backups.ours();
         let chain = backup::checkpoints(&self.engine, vm).await?;
-        if !chain.iter().any(|c| c.id == keep) {
-            return Ok(());
+        if keep.is_some_and(|keep| !chain.iter().any(|c| c.id == keep)) {
+            return Ok(Vec::new());
         }
+        let mut left: Vec<String> = chain
+            .iter()
+            .filter(|c| ours.contains(&c.id))
+            .map(|c| c.id.clone())
+            .collect();
         for checkpoint in chain {
-            if checkpoint.id == keep || !ours.contains(&checkpoint.id) {
+            if Some(checkpoint.id.as_str()) == keep || !ours.contains(&checkpoint.id) {
                 break;
             }
             backup::remove_checkpoint(&self.engine, vm, &checkpoint.id).await?;
             if let Ok(mut o) = self.backups.ours.lock() {
                 o.remove(&checkpoint.id);
             }
+            left.retain(|id| *id != checkpoint.id);
             tracing::debug!(vm = %PeerText(vm.id()), checkpoint = %PeerText(&checkpoint.id),
                 "removed an old checkpoint");
         }
-        Ok(())
+        Ok(left)
     }
 
     /// The VM's image disks (direct LUNs are not copied), refused with
@@ -373,6 +386,22 @@ impl ChangeTracking for OvirtProvider {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Removes every checkpoint this provider's backups created on the VM, oldest first
+    /// (the engine removes only the root), as upstream removes its last warm snapshot
+    /// once the VM migrated. One that precedes ours and is not ours (another backup
+    /// tool's) keeps ours behind it: [`OvirtError::CheckpointsLeft`] names them.
+    async fn release_changes(&self, vm: &VmRef) -> Result<()> {
+        let left = self.remove_checkpoints_before(vm, None).await?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        Err(OvirtError::CheckpointsLeft {
+            vm: vm.id().to_owned(),
+            checkpoints: left.join(", "),
+        }
+        .into())
     }
 
     /// Every disk of the backup → the checkpoint the backup creates; none when the backup

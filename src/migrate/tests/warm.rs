@@ -373,6 +373,40 @@ async fn a_failing_precopy_is_retried_then_fails_the_vm_reporting_snapshots_it_c
     assert_eq!(warm.snapshots_left, ["snapshot-1"]);
 }
 
+/// A snapshot that names no change id (an oVirt backup ready without `to_checkpoint_id`)
+/// fails the VM, and the warm status says why: the precopy counted as failed, its reason
+/// naming the snapshot and the disk.
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_without_change_ids_shows_in_the_warm_status() {
+    let h = Harness::new();
+    let source = Arc::new(warm_source(&h.journal));
+    source
+        .no_change_ids
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let set = manifests(
+        WARM,
+        "",
+        &migration("  cutover: \"2000-01-01T00:00:00Z\"\n  cancel: [{id: vm-11}]"),
+    );
+    let migrator = warm_migrator(&h, &source, &set);
+    let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
+    let report = report.unwrap();
+    let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
+    assert_eq!(db.outcome, VmOutcome::Failed);
+    let warm = warm_status(&report.status_path, "vm-12");
+    assert_eq!((warm.failures, warm.consecutive_failures), (1, 1));
+    assert_eq!(warm.successes, 0);
+    let why = warm.last_failure.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("snapshot snapshot-1 has no change id for disk [ds] db/a.vmdk"),
+        "{why}"
+    );
+    assert!(
+        why.contains("no later precopy can copy only what changed"),
+        "{why}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_snapshot_limit_fails_the_vm_clearly() {
     let h = Harness::new();

@@ -59,6 +59,8 @@ pub struct WarmSource {
     pub hang_from: Mutex<Option<usize>>,
     /// Removing a snapshot fails.
     pub removal_fails: AtomicBool,
+    /// Snapshots name no change id (as an oVirt backup ready without `to_checkpoint_id`).
+    pub no_change_ids: AtomicBool,
     /// How long the source takes to answer (none by default).
     pub latency: Mutex<Latency>,
 }
@@ -261,6 +263,9 @@ impl ChangeTracking for WarmSource {
         tokio::time::sleep(self.latency().query).await;
         if !self.holds(vm, snapshot) {
             return Err(not_found(snapshot));
+        }
+        if self.no_change_ids.load(Ordering::SeqCst) {
+            return Ok(BTreeMap::new());
         }
         let s = self.state.lock().unwrap();
         Ok(s.frozen[&change_id(snapshot)]

@@ -43,7 +43,9 @@ use tokio::time::Instant;
 pub use cutover::{CUTOVER_POLL_INTERVAL, MAX_DOWNTIME_ANNOTATION};
 pub(crate) use cutover::{CutoverTimes, watch_migration_file};
 pub use forecast::{FORECAST_GUEST_SHUTDOWN, FORECAST_VM_CREATION, FORECAST_WINDOW};
-pub(crate) use phases::{WarmStep, after_phase, clean_up, handles, prepare_images, run_phase};
+pub(crate) use phases::{
+    WarmStep, after_phase, clean_up, handles, prepare_images, release_changes, run_phase,
+};
 
 /// How many times a failed precopy is tried again before its VM fails (upstream's
 /// `IMPORTER_RETRY`, default 3).

@@ -337,14 +337,18 @@ impl WarmStep<'_> {
         self.warm.query_took += asked.elapsed();
         let mut deltas = Vec::new();
         for disk in &self.target.disks {
-            let id = ids
-                .get(&disk.source)
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| MigrateError::ChangeIdMissing {
+            let Some(id) = ids.get(&disk.source).filter(|id| !id.is_empty()) else {
+                let e = MigrateError::ChangeIdMissing {
                     vm: self.target.source_name.clone(),
                     disk: disk.source.clone(),
                     snapshot: snapshot.0.clone(),
-                })?;
+                };
+                // Not retried (the same snapshot gives the same answer), but counted as
+                // this precopy's failure, so a reader of the warm status sees why no
+                // precopy can follow, not only the VM's error.
+                self.record_failure(&e).await;
+                return Err(e);
+            };
             deltas.push(forklift_core::resources::PrecopyDelta {
                 disk: disk.source.clone(),
                 delta_id: id.clone(),
@@ -451,11 +455,7 @@ impl WarmStep<'_> {
                 Err(MigrateError::Cancelled) => return Err(MigrateError::Cancelled),
                 Err(e) => {
                     attempt += 1;
-                    let status = &mut self.warm.status;
-                    status.failures += 1;
-                    status.consecutive_failures += 1;
-                    status.last_failure = Some(e.chain());
-                    self.publish().await;
+                    self.record_failure(&e).await;
                     if attempt > PRECOPY_RETRIES {
                         return Err(MigrateError::PrecopyFailed {
                             vm: self.target.source_name.clone(),
@@ -474,6 +474,16 @@ impl WarmStep<'_> {
                 }
             }
         }
+    }
+
+    /// Counts a failed precopy in the warm status (`failures`, `consecutiveFailures`) with
+    /// why (`lastFailure`), and publishes it.
+    async fn record_failure(&mut self, e: &MigrateError) {
+        let status = &mut self.warm.status;
+        status.failures += 1;
+        status.consecutive_failures += 1;
+        status.last_failure = Some(e.chain());
+        self.publish().await;
     }
 
     async fn copy(
@@ -706,6 +716,22 @@ pub(crate) async fn after_phase(
     ctx.status
         .set_warm(&target.source_id, warm.status.clone())
         .await;
+}
+
+/// After a warm VM succeeded (and [`clean_up`] removed its last snapshot): the source's
+/// change tracking state kept for later precopies goes too (oVirt checkpoints), as
+/// upstream removes its last warm snapshot. Not before: a re-run of a failed VM resumes
+/// from the last precopy's checkpoint. The VM migrated whatever this finds, so a failure
+/// is a warning naming what is left, not the VM's failure.
+pub(crate) async fn release_changes(ctx: &RunContext, target: &TargetVm) {
+    let Ok(tracking) = ctx.provider.change_tracking() else {
+        return;
+    };
+    let vm = VmRef::new(target.source_id.clone());
+    if let Err(e) = tracking.release_changes(&vm).await {
+        tracing::warn!(vm = %PeerText(&target.source_name), error = %forklift_core::error::chain(&e),
+            "the source keeps change tracking state of this migration");
+    }
 }
 
 /// Removes the snapshots the VM still holds (on every outcome: a failed or cancelled

@@ -41,6 +41,14 @@ use super::error::ClusterError;
 /// writers wait, in bytes. The copy pipeline keeps 16 MiB in flight by default.
 pub const STREAM_WINDOW: u64 = 64 * 1024 * 1024;
 
+// A copy's requests in flight never outgrow the window, whatever sizes a library caller
+// picks: `copy` lowers `requests` until `requests × request_size` fits in
+// COPY_BUFFER_BUDGET (`budget::requests_in_flight`), which this keeps within the window.
+// With blocks dispatched in disk order, the block at the stream position is always among
+// them, so writers waiting for room ahead of it are always freed
+// (`a_copy_asking_more_than_the_window_in_flight_cannot_stall`).
+const _: () = assert!(forklift_transfer::copy::budget::COPY_BUFFER_BUDGET <= STREAM_WINDOW);
+
 /// Chunks queued between the sink and the request body.
 pub const STREAM_CHANNEL_CHUNKS: usize = 8;
 
@@ -401,6 +409,86 @@ mod tests {
         assert_eq!(out.len() as u64, size);
         assert!(out[..block as usize].iter().all(|&b| b == 5));
         assert!(out[size as usize - 1] == 9);
+    }
+
+    /// A disk whose byte at `offset` is `pattern(offset)`, generated on read (no copy of
+    /// the disk in memory); its first block arrives only once `sink` holds a full window
+    /// ahead of it (so writers beyond the window are waiting).
+    struct Slow {
+        size: u64,
+        sink: Arc<StreamSink>,
+    }
+
+    fn pattern(offset: u64) -> u8 {
+        (offset / 4096 % 251) as u8 + 1
+    }
+
+    #[async_trait]
+    impl forklift_transfer::BlockSource for Slow {
+        fn size(&self) -> u64 {
+            self.size
+        }
+
+        async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+            if offset == 0 {
+                let block = buf.len() as u64;
+                while self.sink.position.lock().await.held + block <= STREAM_WINDOW {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            // Blocks and the pattern's runs are both 4 KiB aligned.
+            for (i, page) in buf.chunks_mut(4096).enumerate() {
+                page.fill(pattern(offset + 4096 * i as u64));
+            }
+            Ok(())
+        }
+    }
+
+    /// The copy pipeline asked for far more than the window in flight (64 × 4 MiB): blocks
+    /// ahead of a slow first block fill the window and wait, and the copy still ends
+    /// (within a bounded wait on paused time: a stall fails it), every byte in order.
+    #[tokio::test(start_paused = true)]
+    async fn a_copy_asking_more_than_the_window_in_flight_cannot_stall() {
+        let block: u32 = 4 * 1024 * 1024;
+        let size = STREAM_WINDOW + 8 * u64::from(block);
+        let (sink, body) = StreamSink::new("ns/dv".into(), size);
+        let source = Arc::new(Slow {
+            size,
+            sink: sink.clone(),
+        });
+        let options = forklift_transfer::CopyOptions {
+            request_size: block,
+            requests: 64,
+            // Every block is data: no zero runs to hide the window.
+            sparse_granularity: 0,
+            ..Default::default()
+        };
+        let reader = tokio::spawn(async move {
+            let mut chunks = body.chunks;
+            let mut at = 0u64;
+            while let Some(chunk) = chunks.recv().await {
+                let chunk = chunk.unwrap();
+                // Chunks are whole blocks: the first byte of each page names it.
+                for (i, page) in chunk.chunks(4096).enumerate() {
+                    let offset = at + 4096 * i as u64;
+                    assert_eq!(page[0], pattern(offset), "at {offset}");
+                }
+                at += chunk.len() as u64;
+            }
+            at
+        });
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let copied = tokio::time::timeout(
+            Duration::from_secs(60),
+            forklift_transfer::copy(source, sink, &options, &cancel),
+        )
+        .await
+        .expect("the copy stalled")
+        .unwrap();
+        // What the pipeline ran at once stays within the window.
+        let in_flight = copied.summary.requests as u64 * u64::from(copied.summary.request_size);
+        assert!(in_flight <= STREAM_WINDOW, "{in_flight}");
+        assert_eq!(reader.await.unwrap(), size);
     }
 
     #[tokio::test]
