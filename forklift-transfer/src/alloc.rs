@@ -165,3 +165,9 @@ mod tests {
         }
     }
 }
+
+/// The unit tests run on the allocator the `forklift` binary installs, so the O_DIRECT
+/// tests see page-aligned copy buffers (and bounce the buffers they misalign on purpose).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: PageAlignedLarge = PageAlignedLarge;
