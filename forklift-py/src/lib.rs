@@ -52,6 +52,12 @@ fn _sleep(seconds: f64, cancel: Option<PyRef<'_, CancelToken>>) -> PyResult<Task
     })?)
 }
 
+/// Copy buffers page-aligned, so O_DIRECT writes them without a bounce copy (see
+/// `forklift::transfer::alloc`).
+#[global_allocator]
+static ALLOCATOR: forklift::transfer::alloc::PageAlignedLarge =
+    forklift::transfer::alloc::PageAlignedLarge;
+
 /// The native module behind the public `forklift` Python package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

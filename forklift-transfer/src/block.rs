@@ -315,6 +315,16 @@ pub trait BlockSink: Send + Sync {
         Ok(buf)
     }
 
+    /// Allocates storage for `offset..offset + length`, which the copy is about to write in
+    /// full, ahead of the writes; the range keeps reading as before until written. Only a
+    /// sink that gains from it does anything: a local file written with O_DIRECT, where
+    /// ext4 runs direct writes into allocated blocks in parallel but serializes those into
+    /// holes. The default does nothing.
+    async fn reserve(&self, offset: u64, length: u64) -> Result<()> {
+        let _ = (offset, length);
+        Ok(())
+    }
+
     /// Whether [`write_zeroes`](Self::write_zeroes) is native (cheaper than writing zeroes).
     fn can_write_zeroes(&self) -> bool {
         false
@@ -464,6 +474,9 @@ macro_rules! forward_source {
             }
             async fn write_owned(&self, offset: u64, buf: Vec<u8>) -> Result<Vec<u8>> {
                 (**self).write_owned(offset, buf).await
+            }
+            async fn reserve(&self, offset: u64, length: u64) -> Result<()> {
+                (**self).reserve(offset, length).await
             }
             fn can_write_zeroes(&self) -> bool {
                 (**self).can_write_zeroes()

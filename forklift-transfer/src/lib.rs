@@ -6,6 +6,7 @@
 //! tokio, and on `forklift-core` only for its error helpers (escaping peer text): it moves
 //! blocks and knows nothing of plans.
 
+pub mod alloc;
 pub mod block;
 pub mod changed;
 pub mod confined;

@@ -468,6 +468,20 @@ impl BlockSink for LocalDisk {
         .await
     }
 
+    async fn reserve(&self, offset: u64, length: u64) -> Result<()> {
+        self.check_writable(Op::Write)?;
+        check_range(offset, length, self.size)
+            .map_err(|e| e.with_op(Op::Write).with_target(self.target()))?;
+        let Some(direct) = self.direct.clone().filter(|direct| direct.is_on()) else {
+            // Through the page cache the file system allocates at writeback, in order.
+            return Ok(());
+        };
+        self.blocking(Op::Write, offset, length, move |_| {
+            direct.reserve(offset, length)
+        })
+        .await
+    }
+
     fn can_write_zeroes(&self) -> bool {
         true
     }

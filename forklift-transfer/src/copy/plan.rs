@@ -81,7 +81,11 @@ pub(super) async fn plan(
     let mut start = 0;
     while start < shared.size {
         let end = (start + work_size).min(shared.size);
-        match plan_range(&shared, &incremental, &ranges, start, end).await {
+        let planned = match plan_range(&shared, &incremental, &ranges, start, end).await {
+            Ok(tasks) => reserve_runs(&shared, &tasks).await.map(|()| tasks),
+            Err(error) => Err(error),
+        };
+        match planned {
             Ok(tasks) => {
                 for task in tasks {
                     if tx.send(Ok(task)).await.is_err() {
@@ -96,6 +100,33 @@ pub(super) async fn plan(
         }
         start = end;
     }
+}
+
+/// Reserves each run of adjacent blocks to copy in the sink ([`BlockSink::reserve`]) before
+/// the run's tasks are handed out: one call per run, ahead of its writes.
+///
+/// [`BlockSink::reserve`]: crate::block::BlockSink::reserve
+async fn reserve_runs(shared: &Shared, tasks: &[Task]) -> Result<()> {
+    let mut run: Option<(u64, u64)> = None;
+    for task in tasks {
+        let next = match *task {
+            Task::Copy { offset, length } => match &mut run {
+                Some((_, end)) if *end == offset => {
+                    *end += length;
+                    continue;
+                }
+                _ => Some((offset, offset + length)),
+            },
+            Task::Zero { .. } => None,
+        };
+        if let Some((start, end)) = std::mem::replace(&mut run, next) {
+            shared.sink.reserve(start, end - start).await?;
+        }
+    }
+    if let Some((start, end)) = run {
+        shared.sink.reserve(start, end - start).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn plan_range(

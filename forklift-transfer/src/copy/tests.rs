@@ -721,3 +721,83 @@ async fn a_block_cancelled_while_waiting_for_buffers_leaves_the_budget_whole() {
         .expect("the cancelled wait kept part of the budget");
     assert_eq!(buf.len(), 4 * MIB);
 }
+
+/// A memory sink that records the ranges reserved ahead of the writes.
+struct Reserving {
+    disk: MemDisk,
+    reserved: Mutex<Vec<(u64, u64)>>,
+}
+
+impl Reserving {
+    fn check_reserved(&self, offset: u64, length: u64) {
+        let reserved = self.reserved.lock().unwrap();
+        let end = offset + length;
+        assert!(
+            reserved
+                .iter()
+                .any(|&(at, length)| at <= offset && end <= at + length),
+            "write {offset:#x}..{end:#x} was not reserved first: {reserved:x?}"
+        );
+    }
+}
+
+#[async_trait]
+impl BlockSink for Reserving {
+    fn size(&self) -> u64 {
+        BlockSink::size(&self.disk)
+    }
+    async fn write_at(&self, offset: u64, buf: &[u8]) -> Result<()> {
+        self.check_reserved(offset, buf.len() as u64);
+        self.disk.write_at(offset, buf).await
+    }
+    async fn reserve(&self, offset: u64, length: u64) -> Result<()> {
+        self.reserved.lock().unwrap().push((offset, length));
+        Ok(())
+    }
+    fn is_zero_initialized(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn each_run_of_data_is_reserved_once_before_it_is_written() {
+    const MIB: u64 = 1 << 20;
+    // Data at 0..1 MiB and 3..5 MiB (with a zero page inside), holes elsewhere.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("src.raw");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(8 * MIB).unwrap();
+    let data = vec![0x3c; MIB as usize];
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(&data, 0).unwrap();
+    file.write_all_at(&data, 3 * MIB).unwrap();
+    file.write_all_at(&data, 4 * MIB).unwrap();
+    file.write_all_at(&[0; 4096], 3 * MIB + 8192).unwrap();
+    let sink = Arc::new(Reserving {
+        disk: MemDisk(Mutex::new(vec![0; (8 * MIB) as usize])),
+        reserved: Mutex::default(),
+    });
+    let source = Arc::new(crate::local::LocalDisk::open(&path).unwrap());
+    let options = CopyOptions {
+        work_size: 8 * MIB,
+        ..options()
+    };
+    copy_all(source, sink.clone(), &options).await;
+    assert_eq!(
+        *sink.reserved.lock().unwrap(),
+        [(0, MIB), (3 * MIB, 2 * MIB)],
+        "one reservation per run of data, none for holes"
+    );
+    let copied = sink.disk.0.lock().unwrap();
+    assert!(copied[..MIB as usize] == data[..]);
+    assert!(
+        copied[(3 * MIB + 8192) as usize..][..4096]
+            .iter()
+            .all(|&b| b == 0)
+    );
+    assert!(
+        copied[MIB as usize..(3 * MIB) as usize]
+            .iter()
+            .all(|&b| b == 0)
+    );
+}

@@ -19,10 +19,21 @@
 //!   `STATX_DIOALIGN`). Never less than a page, so a page is written either only buffered or
 //!   only directly: a dirty cache page overlapping a direct write could be written back over
 //!   it later.
-//! - The copy engine's buffers are plain `Vec<u8>`s, which cannot carry an alignment, so
-//!   the aligned part is copied into page-aligned bounce buffers of at most
-//!   [`DIRECT_CHUNK`] bytes, kept in a small pool for reuse. That copy replaces the one into
-//!   the page cache, so no byte is copied more often than without O_DIRECT.
+//! - A buffer whose memory is page-aligned is written as it is: the copy engine's buffers
+//!   are, in a program that installs [`PageAlignedLarge`](crate::alloc::PageAlignedLarge)
+//!   as its allocator (the `forklift` binary and the Python module do). Any other buffer's
+//!   aligned part is copied into page-aligned bounce buffers of at most [`DIRECT_CHUNK`]
+//!   bytes, kept in a small pool for reuse; that copy replaces the one into the page cache,
+//!   so no byte is copied more often than without O_DIRECT.
+//! - ext4 serializes direct writes into holes (each holds the inode lock until the device
+//!   answers) but runs direct writes into allocated blocks in parallel. So the copy
+//!   reserves each run of data blocks before writing it ([`BlockSink::reserve`]:
+//!   `fallocate`, allocated but reading as zeroes), in one call per run rather than per
+//!   write, since `fallocate` waits for the direct writes in flight. Blocks of a reserved
+//!   run that turn out to be zero are skipped as ever and stay reserved: they read as
+//!   zeroes and take space.
+//!
+//! [`BlockSink::reserve`]: crate::block::BlockSink::reserve
 //! - Where the file system refuses O_DIRECT (the descriptor cannot be opened with it, or
 //!   a direct write fails with `EINVAL`), a warning names the file and the sink writes
 //!   through the page cache from then on: the copy is the same, only slower or faster.
@@ -79,6 +90,9 @@ pub(crate) struct Direct {
     unit: u64,
     /// Set once a direct write was refused: everything goes through the page cache.
     off: AtomicBool,
+    /// Whether runs of data are reserved before they are written: a regular file, until its
+    /// file system refuses `fallocate`.
+    reserving: AtomicBool,
     /// Bounce buffers given back, for reuse.
     kept: Mutex<Vec<Bounce>>,
     /// The file, for the warning when O_DIRECT is refused.
@@ -125,6 +139,7 @@ impl Direct {
                 file: direct,
                 unit,
                 off: AtomicBool::new(false),
+                reserving: AtomicBool::new(!block_device),
                 kept: Mutex::default(),
                 target,
             })),
@@ -191,8 +206,12 @@ impl Direct {
         write_buffered(body_end, end)
     }
 
-    /// Writes aligned `body` at the aligned `offset` through bounce buffers.
+    /// Writes aligned `body` at the aligned `offset`: from its own memory where that is
+    /// page-aligned, else through bounce buffers.
     fn write_direct(&self, body: &[u8], offset: u64) -> std::io::Result<()> {
+        if crate::alloc::is_aligned(body, MEMORY_ALIGN) {
+            return self.file.write_all_at(body, offset);
+        }
         let mut bounce = lock(&self.kept)
             .pop()
             .unwrap_or_else(|| Bounce::new(DIRECT_CHUNK.min(body.len())));
@@ -216,6 +235,39 @@ impl Direct {
             kept.push(bounce);
         }
         result
+    }
+
+    /// Allocates `offset..offset + length` of a regular file ahead of its direct writes
+    /// (see the module documentation). Where the file system cannot, writes go on into
+    /// holes; other failures (no space) are errors. Runs on a blocking thread.
+    pub(crate) fn reserve(&self, offset: u64, length: u64) -> std::io::Result<()> {
+        if !self.is_on() || !self.reserving.load(Ordering::Relaxed) || length == 0 {
+            return Ok(());
+        }
+        // SAFETY: fallocate on a valid descriptor; no memory is passed.
+        let rc = unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                libc::FALLOC_FL_KEEP_SIZE,
+                offset as libc::off_t,
+                length as libc::off_t,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let error = std::io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => {
+                tracing::debug!(
+                    "{}: no reservation ahead of direct writes: {error}",
+                    self.target
+                );
+                self.reserving.store(false, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err(error),
+        }
     }
 }
 

@@ -203,3 +203,68 @@ async fn unaligned_writes_are_split_and_read_back_whole() {
         .unwrap();
     assert!(back == expected);
 }
+
+#[tokio::test]
+async fn aligned_buffers_are_written_from_their_own_memory_others_through_a_bounce() {
+    let Some(dir) = folder_in("/var/tmp") else {
+        return;
+    };
+    let path = dir.path().join("disk.raw");
+    let disk = LocalDisk::create_with(&path, 4 * MIB, &DIRECT).unwrap();
+    let direct = disk.direct.clone().unwrap();
+    // This test binary allocates with `PageAlignedLarge`, as the forklift binary does.
+    let aligned = vec![0x5a; MIB as usize];
+    assert!(crate::alloc::is_aligned(&aligned, 4096));
+    disk.write_owned(0, aligned).await.unwrap();
+    assert!(
+        direct.kept.lock().unwrap().is_empty(),
+        "an aligned buffer went through a bounce buffer"
+    );
+    // The same length 512 bytes into a larger buffer: not page-aligned, so bounced.
+    let mut larger = vec![0u8; (MIB + 4096) as usize];
+    larger[512..512 + MIB as usize].fill(0xa5);
+    direct
+        .write(&disk.file, &larger[512..512 + MIB as usize], MIB, |_, _| {
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(direct.kept.lock().unwrap().len(), 1);
+    assert!(disk.is_direct());
+    BlockSink::flush(&disk).await.unwrap();
+    let back = LocalDisk::open(&path)
+        .unwrap()
+        .read_owned(0, vec![0; (2 * MIB) as usize])
+        .await
+        .unwrap();
+    assert!(back[..MIB as usize].iter().all(|&b| b == 0x5a));
+    assert!(back[MIB as usize..].iter().all(|&b| b == 0xa5));
+}
+
+#[tokio::test]
+async fn reserved_ranges_are_allocated_and_read_as_zeroes_only_with_o_direct() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = folder_in("/var/tmp") else {
+        return;
+    };
+    let allocated = |path: &Path| std::fs::metadata(path).unwrap().blocks() * 512;
+    let path = dir.path().join("direct.raw");
+    let disk = LocalDisk::create_with(&path, 8 * MIB, &DIRECT).unwrap();
+    disk.reserve(MIB, 2 * MIB).await.unwrap();
+    assert!(allocated(&path) >= 2 * MIB, "{} bytes", allocated(&path));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 8 * MIB);
+    let back = disk
+        .read_owned(0, vec![0xff; (4 * MIB) as usize])
+        .await
+        .unwrap();
+    assert!(
+        back.iter().all(|&b| b == 0),
+        "reserved blocks must read as zeroes"
+    );
+    // Past the end: refused, nothing allocated.
+    assert!(disk.reserve(7 * MIB, 2 * MIB).await.is_err());
+    // Through the page cache the file system allocates at writeback: nothing reserved.
+    let plain_path = dir.path().join("plain.raw");
+    let plain = LocalDisk::create(&plain_path, 8 * MIB).unwrap();
+    plain.reserve(MIB, 2 * MIB).await.unwrap();
+    assert_eq!(allocated(&plain_path), 0);
+}
