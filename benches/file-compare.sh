@@ -11,7 +11,8 @@
 #
 # Every tool ends with its data durable: forklift and nbdcopy --flush call fdatasync,
 # qemu-img is followed by `sync FILE` (fsync) inside the timed run. The target is deleted
-# before each run (outside the timing), so every tool creates a new sparse file. Sources stay
+# before each run and the deletion synced (outside the timing), so every tool creates a new
+# sparse file on a settled file system. Sources stay
 # in the page cache after the first round, alike for every tool.
 # Half of the data pieces are random (incompressible), half base64 text (compresses to
 # about 3/4), so VMDK inflation does realistic work.
@@ -88,6 +89,9 @@ fi
 # (KiB, the largest process of the run) and RUN_CPU (CPU seconds of the run's processes).
 once() {
   rm -f "$WORK/dst.raw"
+  # The deletion's journal commit (and, on a file system mounted with `discard`, the
+  # discard of the freed 1 GiB) happens here, not inside the next tool's timed run.
+  sync -f "$WORK"
   local start end
   start=$(date +%s.%N)
   /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
