@@ -37,7 +37,9 @@ pub struct CopyArgs {
     requests: usize,
     /// Write a raw file or device destination with O_DIRECT, around the page cache (falls
     /// back to the page cache, with a warning, where the file system refuses it). The data
-    /// is made durable with fdatasync at the end either way.
+    /// is made durable with fdatasync at the end either way. In a file, each run of the
+    /// source's data is allocated before it is written (fallocate), so blocks of a run
+    /// that turn out to be zero read as zeroes but take space.
     #[arg(long)]
     direct: bool,
     /// NBD connections per export when the server allows multi-conn

@@ -34,7 +34,8 @@ COPY_OPTION_DOCS: Dict[str, str] = {
     "flush": "Flush the destination at the end (default True).",
     "lanes": "Between two NBD exports, one thread drives each pair of connections (default True).",
     "direct": "Write a raw file or device destination with O_DIRECT, around the page cache "
-    "(default False; where the file system refuses it, a warning is logged and the page cache used).",
+    "(default False; where the file system refuses it, a warning is logged and the page cache used; "
+    "in a file each run of data is allocated before it is written).",
     "retries": "Attempts per block for recoverable errors (default 3).",
     "reconnects": "Times a lost NBD connection is reopened before the copy fails (default 3; 0: never).",
     "io_timeout": "Seconds requests to an NBD server may wait without a byte from it before the "
