@@ -75,6 +75,19 @@ fn warm_migrator(h: &Harness, source: &Arc<WarmSource>, set: &ManifestSet) -> Mi
     .unwrap()
 }
 
+/// Runs the warm plan over `source` with its cutover due at once and vm-11 cancelled up
+/// front, so whatever happens is vm-12's own.
+async fn run_vm12_cut_over(h: &Harness, source: &Arc<WarmSource>) -> PlanReport {
+    let set = manifests(
+        WARM,
+        "",
+        &migration("  cutover: \"2000-01-01T00:00:00Z\"\n  cancel: [{id: vm-11}]"),
+    );
+    let migrator = warm_migrator(h, source, &set);
+    let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
+    report.unwrap()
+}
+
 /// Runs `migrator`, calling `on_event` with each event (and the migrator) as it comes.
 async fn run_with(
     migrator: &Migrator,
@@ -333,15 +346,7 @@ async fn a_failing_precopy_is_retried_then_fails_the_vm_reporting_snapshots_it_c
     source
         .failing_opens
         .store(2, std::sync::atomic::Ordering::SeqCst);
-    // One VM (vm-11 is cancelled up front), so the failures are its own.
-    let set = manifests(
-        WARM,
-        "",
-        &migration("  cutover: \"2000-01-01T00:00:00Z\"\n  cancel: [{id: vm-11}]"),
-    );
-    let migrator = warm_migrator(&h, &source, &set);
-    let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
-    let report = report.unwrap();
+    let report = run_vm12_cut_over(&h, &source).await;
     assert_eq!(outcome(&report, "vm-12"), VmOutcome::Succeeded);
     let warm = warm_status(&report.status_path, "vm-12");
     assert_eq!((warm.failures, warm.consecutive_failures), (2, 0));
@@ -357,9 +362,7 @@ async fn a_failing_precopy_is_retried_then_fails_the_vm_reporting_snapshots_it_c
     source
         .removal_fails
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let migrator = warm_migrator(&h, &source, &set);
-    let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
-    let report = report.unwrap();
+    let report = run_vm12_cut_over(&h, &source).await;
     let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
     assert_eq!(db.outcome, VmOutcome::Failed);
     let error = db.error.as_deref().unwrap();
@@ -383,14 +386,7 @@ async fn a_snapshot_without_change_ids_shows_in_the_warm_status() {
     source
         .no_change_ids
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let set = manifests(
-        WARM,
-        "",
-        &migration("  cutover: \"2000-01-01T00:00:00Z\"\n  cancel: [{id: vm-11}]"),
-    );
-    let migrator = warm_migrator(&h, &source, &set);
-    let (report, _) = run_with(&migrator, CancellationToken::new(), |_, _| {}).await;
-    let report = report.unwrap();
+    let report = run_vm12_cut_over(&h, &source).await;
     let db = report.vms.iter().find(|v| v.id == "vm-12").unwrap();
     assert_eq!(db.outcome, VmOutcome::Failed);
     let warm = warm_status(&report.status_path, "vm-12");
