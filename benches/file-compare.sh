@@ -39,19 +39,11 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 FORKLIFT=${FORKLIFT:-$TARGET/release/forklift}
 VMDK_COPY=${VMDK_COPY:-$TARGET/release/examples/vmdk_copy}
 WORK=$(mktemp -d "${DIR:-/var/tmp}/forklift-file-bench.XXXXXX")
-PIDS=()
+. "$ROOT/benches/lib.sh"
+bench_cleanup_on_exit
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-for tool in nbdcopy qemu-img qemu-nbd /usr/bin/time base64; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (run scripts/setup.sh)" >&2; exit 1; }
-done
-[ -x "$FORKLIFT" ] || (cd "$ROOT" && cargo build --release -q -p forklift)
+need_tools nbdcopy qemu-img qemu-nbd /usr/bin/time base64
+build_forklift
 [[ "$CASES" != *e* ]] || [ -x "$VMDK_COPY" ] || (cd "$ROOT" && cargo build --release -q -p forklift-transfer --example vmdk_copy)
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
@@ -78,28 +70,17 @@ expected=$(sha256sum <"$raw" | cut -d' ' -f1)
 rm -f "$raw" "$WORK/text.bin"
 
 if [[ "$CASES" == *d* ]]; then
-  sock=$WORK/src.sock
-  qemu-nbd -t -r -e 8 -f qcow2 -k "$sock" "$WORK/src.qcow2" >/dev/null 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 500); do [ -S "$sock" ] && break; sleep 0.02; done
-  uri="nbd+unix:///?socket=$sock"
+  start_server src qemu-nbd -t -r -e 8 -f qcow2 -k "$WORK/src.sock" "$WORK/src.qcow2"
+  uri="nbd+unix:///?socket=$WORK/src.sock"
 fi
 
-# once CMD... : one timed run into $WORK/dst.raw (deleted first); sets RUN_SECONDS, RUN_RSS
-# (KiB, the largest process of the run) and RUN_CPU (CPU seconds of the run's processes).
-once() {
+# fresh CMD... : one timed run (lib.sh `once`) into $WORK/dst.raw, deleted first. The
+# deletion's journal commit (and, on a file system mounted with `discard`, the discard of the
+# freed 1 GiB) is synced here, not inside the next tool's timed run.
+fresh() {
   rm -f "$WORK/dst.raw"
-  # The deletion's journal commit (and, on a file system mounted with `discard`, the
-  # discard of the freed 1 GiB) happens here, not inside the next tool's timed run.
   sync -f "$WORK"
-  local start end
-  start=$(date +%s.%N)
-  /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
-    echo "$* failed:" >&2; cat "$WORK/err.txt" >&2; exit 1; }
-  end=$(date +%s.%N)
-  RUN_SECONDS=$(echo "$end - $start" | bc -l)
-  RUN_RSS=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
-  RUN_CPU=$(awk -F: '/(User|System) time \(seconds\)/ {t += $2} END {print t}' "$WORK/time.txt")
+  once "$@"
 }
 check() { # TOOL: the copy must be byte-identical to the source
   local got
@@ -107,63 +88,51 @@ check() { # TOOL: the copy must be byte-identical to the source
   [ "$got" = "$expected" ] || { echo "$1 produced a different image" >&2; exit 1; }
 }
 
-declare -A TIME RSS CPU ALL
-median() {
-  tr ' ' '\n' <<<"${ALL[$1/$2]}" | grep -v '^$' | sort -g |
-    awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
-keep() {
-  local key="$1/$2"
-  ALL[$key]+="$RUN_SECONDS "
-  if [ -z "${TIME[$key]:-}" ] || [ "$(echo "$RUN_SECONDS < ${TIME[$key]}" | bc -l)" = 1 ]; then
-    TIME[$key]=$RUN_SECONDS; RSS[$key]=$RUN_RSS; CPU[$key]=$RUN_CPU
-  fi
-}
 row() { # SCENARIO TOOL BASELINE
   local key="$1/$2"
   printf "%-4s %-18s %7.2f s %6.0f MiB/s data %6.1f MiB RSS %6.2f s CPU %7.2f s median" \
     "$1" "$2" "${TIME[$key]}" "$(echo "$DATA_MIB / ${TIME[$key]}" | bc -l)" \
-    "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "$(median "$1" "$2")"
+    "$(echo "${RSS[$key]} / 1024" | bc -l)" "${CPU[$key]}" "$(median "$key")"
   if [[ "$2" == forklift* ]]; then
     printf "   %.2fx %s (median %.2fx)" "$(echo "${TIME[$key]} / ${TIME[$1/$3]}" | bc -l)" "$3" \
-      "$(echo "$(median "$1" "$2") / $(median "$1" "$3")" | bc -l)"
+      "$(echo "$(median "$key") / $(median "$1/$3")" | bc -l)"
   fi
   echo
 }
 
 for round in $(seq 1 "$ROUNDS"); do
   [[ "$CASES" == *d* ]] || break
-  once "$FORKLIFT" copy -o json "$uri" "$WORK/dst.raw"; keep d forklift
+  fresh "$FORKLIFT" copy -o json "$uri" "$WORK/dst.raw"; keep d/forklift
   [ "$round" = 1 ] && { check "forklift (d)"; cp "$WORK/out.txt" "$WORK/forklift-d.json"; }
-  once nbdcopy --flush "$uri" "$WORK/dst.raw"; keep d nbdcopy
+  fresh nbdcopy --flush "$uri" "$WORK/dst.raw"; keep d/nbdcopy
   [ "$round" = 1 ] && check nbdcopy
-  once sh -c 'qemu-img convert -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
-  keep d qemu-img
+  fresh sh -c 'qemu-img convert -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
+  keep d/qemu-img
   [ "$round" = 1 ] && check "qemu-img (d)"
   for size in $SIZES; do
-    once "$FORKLIFT" copy -o json --request-size "$size" "$uri" "$WORK/dst.raw"; keep d "forklift-$size"
+    fresh "$FORKLIFT" copy -o json --request-size "$size" "$uri" "$WORK/dst.raw"; keep d/forklift-$size
     [ "$round" = 1 ] && check "forklift --request-size $size (d)"
   done
   if [ "$DIRECT" = 1 ]; then
-    once "$FORKLIFT" copy -o json --direct "$uri" "$WORK/dst.raw"; keep d forklift-direct
+    fresh "$FORKLIFT" copy -o json --direct "$uri" "$WORK/dst.raw"; keep d/forklift-direct
     [ "$round" = 1 ] && check "forklift --direct (d)"
     for size in $SIZES; do
-      once "$FORKLIFT" copy -o json --direct --request-size "$size" "$uri" "$WORK/dst.raw"
-      keep d "forklift-direct-$size"
+      fresh "$FORKLIFT" copy -o json --direct --request-size "$size" "$uri" "$WORK/dst.raw"
+      keep d/forklift-direct-$size
       [ "$round" = 1 ] && check "forklift --direct --request-size $size (d)"
     done
-    once sh -c 'qemu-img convert -t none -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
-    keep d qemu-img-direct
+    fresh sh -c 'qemu-img convert -t none -W -m 8 -f raw -O raw "$1" "$2" && sync "$2"' sh "$uri" "$WORK/dst.raw"
+    keep d/qemu-img-direct
     [ "$round" = 1 ] && check "qemu-img -t none (d)"
   fi
 done
 for round in $(seq 1 "$ROUNDS"); do
   [[ "$CASES" == *e* ]] || break
-  once "$VMDK_COPY" "$WORK/src.vmdk" "$WORK/dst.raw"; keep e forklift
+  fresh "$VMDK_COPY" "$WORK/src.vmdk" "$WORK/dst.raw"; keep e/forklift
   [ "$round" = 1 ] && { check "forklift (e)"; cp "$WORK/out.txt" "$WORK/forklift-e.json"; }
-  once sh -c 'qemu-img convert -W -m 8 -f vmdk -O raw "$1" "$2" && sync "$2"' sh \
+  fresh sh -c 'qemu-img convert -W -m 8 -f vmdk -O raw "$1" "$2" && sync "$2"' sh \
     "$WORK/src.vmdk" "$WORK/dst.raw"
-  keep e qemu-img
+  keep e/qemu-img
   [ "$round" = 1 ] && check "qemu-img (e)"
 done
 
@@ -180,7 +149,7 @@ if [[ "$CASES" == *d* ]]; then
   [ "$DIRECT" = 1 ] && row d qemu-img-direct
   printf "(d)  forklift / qemu-img: %.2fx (median %.2fx)\n" \
     "$(echo "${TIME[d/forklift]} / ${TIME[d/qemu-img]}" | bc -l)" \
-    "$(echo "$(median d forklift) / $(median d qemu-img)" | bc -l)"
+    "$(echo "$(median d/forklift) / $(median d/qemu-img)" | bc -l)"
 fi
 if [[ "$CASES" == *e* ]]; then
   row e forklift qemu-img
