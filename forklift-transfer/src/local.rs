@@ -284,34 +284,40 @@ impl LocalDisk {
     async fn fallocate(&self, mode: libc::c_int, offset: u64, length: u64) -> Result<()> {
         let result = self
             .blocking(Op::WriteZeroes, offset, length, move |file| {
-                // SAFETY: fallocate on a valid descriptor; no memory is passed.
-                let rc = unsafe {
-                    libc::fallocate(
-                        file.as_raw_fd(),
-                        mode,
-                        offset as libc::off_t,
-                        length as libc::off_t,
-                    )
-                };
-                if rc == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
+                fallocate(file, mode, offset, length)
             })
             .await;
         match result {
-            Err(e)
-                if matches!(
-                    e.errno().map(|n| n as i32),
-                    Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL)
-                ) =>
-            {
+            Err(e) if cannot_fallocate(e.errno().map(|n| n as i32)) => {
                 Err(Error::unsupported("Zeroing not supported by the file system").with_source(e))
             }
             other => other,
         }
     }
+}
+
+/// `fallocate(mode)` over `offset..offset + length` of `file`.
+fn fallocate(file: &File, mode: libc::c_int, offset: u64, length: u64) -> std::io::Result<()> {
+    // SAFETY: fallocate on a valid descriptor; no memory is passed.
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            mode,
+            offset as libc::off_t,
+            length as libc::off_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether `fallocate` failed with `errno` because the file system or device cannot do that
+/// mode (rather than because the operation failed).
+fn cannot_fallocate(errno: Option<i32>) -> bool {
+    matches!(errno, Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL))
 }
 
 fn seek(file: &File, offset: u64, whence: libc::c_int) -> std::io::Result<Option<u64>> {

@@ -57,9 +57,10 @@ pub const DIRECT_CHUNK: usize = 1024 * 1024;
 /// engine's default number of requests in flight, so its writes never wait on allocation.
 const KEPT_BOUNCES: usize = 16;
 
-/// Alignment of bounce buffers in memory; a file system asking for more is not written
-/// directly.
-const MEMORY_ALIGN: usize = 4096;
+/// Alignment of bounce buffers in memory, and of caller buffers written without one (the
+/// page [`PageAlignedLarge`](crate::alloc::PageAlignedLarge) aligns to); a file system asking
+/// for more is not written directly.
+const MEMORY_ALIGN: usize = crate::alloc::PAGE;
 
 /// One page-aligned unit of a bounce buffer.
 #[derive(Clone, Copy)]
@@ -244,21 +245,8 @@ impl Direct {
         if !self.is_on() || !self.reserving.load(Ordering::Relaxed) || length == 0 {
             return Ok(());
         }
-        // SAFETY: fallocate on a valid descriptor; no memory is passed.
-        let rc = unsafe {
-            libc::fallocate(
-                self.file.as_raw_fd(),
-                libc::FALLOC_FL_KEEP_SIZE,
-                offset as libc::off_t,
-                length as libc::off_t,
-            )
-        };
-        if rc == 0 {
-            return Ok(());
-        }
-        let error = std::io::Error::last_os_error();
-        match error.raw_os_error() {
-            Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => {
+        match super::fallocate(&self.file, libc::FALLOC_FL_KEEP_SIZE, offset, length) {
+            Err(error) if super::cannot_fallocate(error.raw_os_error()) => {
                 tracing::debug!(
                     "{}: no reservation ahead of direct writes: {error}",
                     self.target
@@ -266,7 +254,7 @@ impl Direct {
                 self.reserving.store(false, Ordering::Relaxed);
                 Ok(())
             }
-            _ => Err(error),
+            other => other,
         }
     }
 }
